@@ -1,0 +1,626 @@
+package postgres
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+const (
+	listLimitDefault   = 25
+	listLimitMax       = 1000
+	deleteBatchDefault = 5000
+)
+
+const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
+	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+
+// countsCTE keeps the counter tables in step with a change of activities.
+// It reads k(day, user_id, activity_type, n), n negative for deletions, and
+// must follow a WITH list that defines k. Keys are applied in a fixed order
+// so concurrent writers never deadlock.
+const countsCTE = `
+cd AS (
+	INSERT INTO activity_day_counts AS c (day, activity_type, n)
+	SELECT day, activity_type, sum(n) FROM k GROUP BY day, activity_type ORDER BY day, activity_type
+	ON CONFLICT (day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
+),
+cu AS (
+	INSERT INTO activity_user_counts AS c (user_id, day, activity_type, n)
+	SELECT user_id, day, activity_type, sum(n) FROM k WHERE user_id <> ''
+	GROUP BY user_id, day, activity_type ORDER BY user_id, day, activity_type
+	ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
+)`
+
+// deleteCountsSQL deletes the activities matched by cond (its own WITH
+// items come first) and returns how many were deleted, decrementing the
+// counters in the same statement.
+func deleteCountsSQL(pre, cond string) string {
+	return `WITH ` + pre + `del AS (DELETE FROM activities WHERE ` + cond + ` RETURNING created_at, user_id, activity_type),
+k AS (
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_id, '') AS user_id, activity_type, -count(*) AS n
+	FROM del GROUP BY 1, 2, 3
+),` + countsCTE + `
+SELECT COALESCE(-sum(n), 0)::bigint FROM k`
+}
+
+const insertCountsSQL = `WITH k AS (
+	SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[]) AS k(day, user_id, activity_type, n)
+),` + countsCTE + `
+SELECT 1`
+
+const copyActivitiesSQL = `COPY activities (id, user_id, username, full_name, activity_type, description, client_id,
+	report_id, ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at) FROM STDIN`
+
+type countKey struct{ day, user, typ string }
+
+// ActivityInsertMany validates activities and writes them with COPY in one
+// transaction, together with the counter updates.
+func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
+	op := fmt.Sprintf("insert %d activities", len(activities))
+	if err := ctx.Err(); err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	if len(activities) == 0 {
+		return nil
+	}
+	now := s.now()
+	for i := range activities {
+		if err := store.PrepareActivity(&activities[i], now); err != nil {
+			return s.wrap(ctx, indexed(err, i), op)
+		}
+	}
+	counts := make(map[countKey]int64)
+	for i := range activities {
+		a := &activities[i]
+		counts[countKey{a.CreatedAt.Format(time.DateOnly), a.UserID, a.ActivityType}]++
+	}
+	keys := make([]countKey, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b countKey) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.user, b.user), cmp.Compare(a.typ, b.typ))
+	})
+	days, users, types, ns := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		days[i], users[i], types[i], ns[i] = k.day, clean(k.user), k.typ, counts[k]
+	}
+
+	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, copyActivitiesSQL)
+		if err != nil {
+			return err
+		}
+		for i := range activities {
+			a := &activities[i]
+			meta, err := metadataJSON(a.Metadata)
+			if err != nil {
+				_ = stmt.Close()
+				return indexed(store.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
+			}
+			if _, err := stmt.ExecContext(ctx, a.ID, null(a.UserID), null(a.Username), null(a.FullName), clean(a.ActivityType),
+				null(a.Description), null(a.ClientID), null(a.ReportID), null(a.IPAddress), null(a.UserAgent),
+				null(a.Method), null(a.Path), a.StatusCode, int64(a.Duration), meta, a.CreatedAt); err != nil {
+				_ = stmt.Close()
+				return err
+			}
+		}
+		if _, err := stmt.ExecContext(ctx); err != nil {
+			_ = stmt.Close()
+			return err
+		}
+		if err := stmt.Close(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns))
+		return err
+	})
+	return s.wrap(ctx, err, op)
+}
+
+// indexed names the position of the offending activity in the reason.
+func indexed(err error, i int) error {
+	if ve, ok := store.AsValidation(err); ok {
+		return &store.ValidationError{Field: ve.Field, Reason: fmt.Sprintf("%s (activity %d)", ve.Reason, i)}
+	}
+	return err
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// null maps the empty string to NULL and strips NUL bytes, which
+// PostgreSQL text cannot hold.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return clean(s)
+}
+
+func clean(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		return strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+// metadataJSON encodes a JSON object for a jsonb column (nil → {}).
+func metadataJSON(m map[string]any) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	// jsonb refuses the NUL character.
+	if bytes.Contains(b, []byte(`\u0000`)) {
+		b = bytes.ReplaceAll(b, []byte(`\u0000`), []byte(`\ufffd`))
+	}
+	return string(b), nil
+}
+
+// decodeObject decodes a jsonb object; an empty object is nil.
+func decodeObject(b []byte) (map[string]any, error) {
+	if len(b) == 0 || string(b) == "{}" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanActivity(sc scanner) (store.Activity, error) {
+	var (
+		a                                                      store.Activity
+		user, username, fullName, desc, client, report, ip, ua sql.NullString
+		method, path                                           sql.NullString
+		dur                                                    int64
+		meta                                                   []byte
+	)
+	err := sc.Scan(&a.ID, &user, &username, &fullName, &a.ActivityType, &desc, &client, &report, &ip, &ua,
+		&method, &path, &a.StatusCode, &dur, &meta, &a.CreatedAt)
+	if err != nil {
+		return a, err
+	}
+	a.UserID, a.Username, a.FullName, a.Description = user.String, username.String, fullName.String, desc.String
+	a.ClientID, a.ReportID, a.IPAddress, a.UserAgent = client.String, report.String, ip.String, ua.String
+	a.Method, a.Path, a.Duration, a.CreatedAt = method.String, path.String, time.Duration(dur), a.CreatedAt.UTC()
+	if a.Metadata, err = decodeObject(meta); err != nil {
+		return a, fmt.Errorf("decode metadata of activity %s: %w", a.ID, err)
+	}
+	return a, nil
+}
+
+// args collects positional query arguments.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// filter is a validated ActivityFilter with From rounded up and To rounded
+// down to the database's microsecond precision.
+type filter struct{ store.ActivityFilter }
+
+func newFilter(f store.ActivityFilter) (filter, error) {
+	if f.ClientID != "" {
+		id, ok := store.NormalizeUUID(f.ClientID)
+		if !ok {
+			return filter{}, store.Invalid("client_id", "must be a UUID")
+		}
+		f.ClientID = id
+	}
+	if f.ReportID != "" {
+		id, ok := store.NormalizeUUID(f.ReportID)
+		if !ok {
+			return filter{}, store.Invalid("report_id", "must be a UUID")
+		}
+		f.ReportID = id
+	}
+	if !f.From.IsZero() {
+		t := f.From.UTC()
+		if tr := t.Truncate(time.Microsecond); tr.Before(t) {
+			t = tr.Add(time.Microsecond)
+		}
+		f.From = t
+	}
+	if !f.To.IsZero() {
+		f.To = f.To.UTC().Truncate(time.Microsecond)
+	}
+	f.UserID, f.ActivityType = clean(f.UserID), clean(f.ActivityType)
+	return filter{f}, nil
+}
+
+// conds returns the conditions of f on activities.
+func (f filter) conds(a *args) []string {
+	var c []string
+	if f.UserID != "" {
+		c = append(c, "user_id = "+a.add(f.UserID))
+	}
+	if f.ActivityType != "" {
+		c = append(c, "activity_type = "+a.add(f.ActivityType))
+	}
+	if f.ClientID != "" {
+		c = append(c, "client_id = "+a.add(f.ClientID))
+	}
+	if f.ReportID != "" {
+		c = append(c, "report_id = "+a.add(f.ReportID))
+	}
+	if !f.From.IsZero() {
+		c = append(c, "created_at >= "+a.add(f.From))
+	}
+	if !f.To.IsZero() {
+		c = append(c, "created_at <= "+a.add(f.To))
+	}
+	return c
+}
+
+func whereSQL(c []string) string {
+	if len(c) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c, " AND ")
+}
+
+// wholeDays returns the UTC days entirely inside [From, To]: [lo, hi).
+// hasLo/hasHi are false for an unbounded side; ok is false when no whole day
+// is covered.
+func (f filter) wholeDays() (lo, hi time.Time, hasLo, hasHi, ok bool) {
+	if !f.From.IsZero() {
+		hasLo = true
+		lo = f.From.Truncate(24 * time.Hour)
+		if lo.Before(f.From) {
+			lo = lo.Add(24 * time.Hour)
+		}
+	}
+	if !f.To.IsZero() {
+		hasHi = true
+		hi = f.To.Add(time.Microsecond).Truncate(24 * time.Hour)
+	}
+	return lo, hi, hasLo, hasHi, !(hasLo && hasHi) || lo.Before(hi)
+}
+
+// countedSQL returns a query of rows (k, n) whose n summed per k are the
+// exact activity counts of f grouped by a key: counterKey over the counter
+// tables, activityKey over activities. Whole UTC days come from the counter
+// tables and only the partial days at the edges are counted in activities;
+// filters the counters do not cover are counted in activities alone. With
+// userKey only activities with a user are counted.
+func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool) string {
+	lo, hi, hasLo, hasHi, ok := f.wholeDays()
+	var extra []string
+	if userKey {
+		extra = []string{"user_id IS NOT NULL"}
+	}
+	if f.ClientID != "" || f.ReportID != "" || !ok {
+		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" +
+			whereSQL(append(extra, f.conds(a)...)) + " GROUP BY 1"
+	}
+	table := "activity_day_counts"
+	if f.UserID != "" || userKey {
+		table = "activity_user_counts"
+	}
+	var c []string
+	if f.UserID != "" {
+		c = append(c, "user_id = "+a.add(f.UserID))
+	}
+	if f.ActivityType != "" {
+		c = append(c, "activity_type = "+a.add(f.ActivityType))
+	}
+	if hasLo {
+		c = append(c, "day >= "+a.add(lo.Format(time.DateOnly))+"::date")
+	}
+	if hasHi {
+		c = append(c, "day < "+a.add(hi.Format(time.DateOnly))+"::date")
+	}
+	parts := []string{"SELECT " + counterKey + " AS k, n FROM " + table + whereSQL(c)}
+	if hasLo {
+		e := f
+		e.To = time.Time{}
+		ec := append(e.conds(a), "created_at < "+a.add(lo))
+		parts = append(parts, "SELECT "+activityKey+" AS k, count(*) AS n FROM activities"+whereSQL(append(ec, extra...))+" GROUP BY 1")
+	}
+	if hasHi {
+		e := f
+		e.From = time.Time{}
+		ec := append(e.conds(a), "created_at >= "+a.add(hi))
+		parts = append(parts, "SELECT "+activityKey+" AS k, count(*) AS n FROM activities"+whereSQL(append(ec, extra...))+" GROUP BY 1")
+	}
+	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+func (s *Store) activityTotal(ctx context.Context, q sqlx.QueryerContext, f filter) (int64, error) {
+	var a args
+	query := "SELECT COALESCE(sum(n), 0)::bigint FROM (" + f.countedSQL(&a, "1", "1", false) + ") x"
+	var n int64
+	err := q.QueryRowxContext(ctx, query, a...).Scan(&n)
+	return n, err
+}
+
+// ActivityList returns one page of activities, newest first, with the
+// exact total of the filter.
+func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
+	const op = "list activities"
+	switch {
+	case p.Limit < 0 || p.Limit > listLimitMax:
+		return nil, s.wrap(ctx, store.Invalid("limit", "must be between 1 and %d", listLimitMax), op)
+	case p.Offset < 0:
+		return nil, s.wrap(ctx, store.Invalid("offset", "must not be negative"), op)
+	case p.Cursor != "" && p.Offset != 0:
+		return nil, s.wrap(ctx, store.Invalid("offset", "must be 0 with a cursor"), op)
+	}
+	if p.Limit == 0 {
+		p.Limit = listLimitDefault
+	}
+	f, err := newFilter(p.ActivityFilter)
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	var a args
+	c := f.conds(&a)
+	if p.Cursor != "" {
+		at, id, err := store.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, s.wrap(ctx, err, op)
+		}
+		c = append(c, "(created_at, id) < ("+a.add(at)+", "+a.add(id)+"::uuid)")
+	}
+	query := "SELECT " + activityColumns + " FROM activities" + whereSQL(c) +
+		" ORDER BY created_at DESC, id DESC LIMIT " + a.add(p.Limit+1)
+	if p.Offset > 0 {
+		query += " OFFSET " + a.add(p.Offset)
+	}
+	page := &store.ActivityPage{Activities: []store.Activity{}}
+	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, a...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			act, err := scanActivity(rows)
+			if err != nil {
+				return err
+			}
+			page.Activities = append(page.Activities, act)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		page.Total, err = s.activityTotal(ctx, tx, f)
+		return err
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	if len(page.Activities) > p.Limit {
+		page.Activities = page.Activities[:p.Limit]
+		page.HasNext = true
+		last := page.Activities[p.Limit-1]
+		page.NextCursor = store.EncodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+// ActivityIterate streams the matching activities, newest first, to fn.
+// It holds one connection while it runs; fn's error is returned as is.
+func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn func(*store.Activity) error) error {
+	const op = "iterate activities"
+	f, err := newFilter(af)
+	if err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	var a args
+	query := "SELECT " + activityColumns + " FROM activities" + whereSQL(f.conds(&a)) + " ORDER BY created_at DESC, id DESC"
+	rows, err := s.db.QueryContext(ctx, query, a...)
+	if err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		act, err := scanActivity(rows)
+		if err != nil {
+			return s.wrap(ctx, err, op)
+		}
+		if err := fn(&act); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	return nil
+}
+
+// ActivitySummary groups the matching activities by type, user or local
+// day. Users without an id are left out of GroupByUser (they still count
+// in Total).
+func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
+	op := fmt.Sprintf("summarize activities by %s", p.GroupBy)
+	if p.Limit < 0 {
+		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+	}
+	f, err := newFilter(p.ActivityFilter)
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	var a args
+	var query string
+	switch p.GroupBy {
+	case store.GroupByType, "":
+		query = "SELECT k, sum(n)::bigint AS cnt FROM (" + f.countedSQL(&a, "activity_type", "activity_type", false) +
+			") x GROUP BY k HAVING sum(n) > 0 ORDER BY cnt DESC, k"
+	case store.GroupByUser:
+		inner := "SELECT k, sum(n)::bigint AS cnt FROM (" + f.countedSQL(&a, "user_id", "user_id", true) +
+			") x GROUP BY k HAVING sum(n) > 0 ORDER BY cnt DESC, k"
+		if p.Limit > 0 {
+			inner += " LIMIT " + a.add(p.Limit)
+		}
+		latest := "SELECT username FROM activities" + whereSQL(append(f.conds(&a), "user_id = t.k")) +
+			" ORDER BY created_at DESC, id DESC LIMIT 1"
+		query = "SELECT t.k, t.cnt, COALESCE((" + latest + "), '') FROM (" + inner + ") t ORDER BY t.cnt DESC, t.k"
+	case store.GroupByDay:
+		tz := "UTC"
+		if p.Location != nil {
+			tz = p.Location.String()
+		}
+		if tz == "UTC" {
+			query = "SELECT k, sum(n)::bigint FROM (" + f.countedSQL(&a, "to_char(day, 'YYYY-MM-DD')",
+				"to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')", false) + ") x GROUP BY k HAVING sum(n) > 0 ORDER BY k"
+		} else {
+			query = "SELECT to_char((created_at AT TIME ZONE " + a.add(tz) + ")::date, 'YYYY-MM-DD') AS k, count(*) FROM activities" +
+				whereSQL(f.conds(&a)) + " GROUP BY 1 ORDER BY 1"
+		}
+	default:
+		return nil, s.wrap(ctx, store.Invalid("group_by", "must be one of activity_type, user, day"), op)
+	}
+	sum := &store.ActivitySummary{Rows: []store.SummaryRow{}}
+	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, a...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r store.SummaryRow
+			var k string
+			switch p.GroupBy {
+			case store.GroupByUser:
+				err = rows.Scan(&k, &r.Count, &r.Username)
+				r.UserID = k
+			case store.GroupByDay:
+				err = rows.Scan(&k, &r.Count)
+				r.Day = k
+			default:
+				err = rows.Scan(&k, &r.Count)
+				r.ActivityType = k
+			}
+			if err != nil {
+				return err
+			}
+			sum.Rows = append(sum.Rows, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		sum.Total, err = s.activityTotal(ctx, tx, f)
+		return err
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return sum, nil
+}
+
+// ActivityDistinctUsers counts the users with activity at or after since.
+func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
+	f, _ := newFilter(store.ActivityFilter{From: since})
+	var a args
+	var query string
+	if f.From.IsZero() {
+		query = `SELECT count(DISTINCT user_id) FROM activity_user_counts WHERE n > 0`
+	} else {
+		lo, _, _, _, _ := f.wholeDays()
+		query = `SELECT count(*) FROM (
+			SELECT user_id FROM activity_user_counts WHERE day >= ` + a.add(lo.Format(time.DateOnly)) + `::date AND n > 0
+			UNION
+			SELECT user_id FROM activities WHERE created_at >= ` + a.add(f.From) + ` AND created_at < ` + a.add(lo) + ` AND user_id IS NOT NULL
+		) u`
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, query, a...).Scan(&n); err != nil {
+		return 0, s.wrap(ctx, err, "count distinct users")
+	}
+	return n, nil
+}
+
+// ActivityDeleteByUser erases every activity of userID in one transaction.
+func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
+	const op = "delete activities of user"
+	if userID == "" {
+		return 0, s.wrap(ctx, store.Invalid("user_id", "is required"), op)
+	}
+	var n int64
+	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+		if err := tx.QueryRowContext(ctx, deleteCountsSQL("", "user_id = $1"), clean(userID)).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`)
+		return err
+	})
+	if err != nil {
+		return 0, s.wrap(ctx, err, op)
+	}
+	return n, nil
+}
+
+// ActivityDeleteBefore deletes the activities created before cutoff in
+// batches of batchSize rows, each its own transaction.
+func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
+	const op = "delete activities before cutoff"
+	if batchSize < 0 {
+		return 0, s.wrap(ctx, store.Invalid("batch_size", "must not be negative"), op)
+	}
+	if batchSize == 0 {
+		batchSize = deleteBatchDefault
+	}
+	cutoff = cutoff.UTC()
+	query := deleteCountsSQL("", `ctid = ANY(ARRAY(SELECT ctid FROM activities WHERE created_at < $1 LIMIT $2))`)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, s.wrap(ctx, err, op)
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, query, cutoff, batchSize).Scan(&n); err != nil {
+			return total, s.wrap(ctx, err, op)
+		}
+		total += n
+		if n < int64(batchSize) {
+			break
+		}
+	}
+	if total > 0 {
+		day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
+			return total, s.wrap(ctx, err, op)
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`); err != nil {
+			return total, s.wrap(ctx, err, op)
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,517 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+const recentLimitDefault = 10
+
+// ClientUpsert creates or updates a client by id. On update a zero
+// CreatedAt keeps the stored creation time. c receives the stored
+// CreatedAt and UpdatedAt.
+func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
+	const op = "upsert client"
+	keepCreated := c.CreatedAt.IsZero()
+	now := s.now().UTC().Truncate(time.Microsecond)
+	if err := store.PrepareClient(c, now); err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	err := s.db.QueryRowContext(ctx, `INSERT INTO clients AS c (id, company_name, industry, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET company_name = EXCLUDED.company_name, industry = EXCLUDED.industry,
+			status = EXCLUDED.status, updated_at = EXCLUDED.updated_at,
+			created_at = CASE WHEN $7 THEN c.created_at ELSE EXCLUDED.created_at END
+		RETURNING created_at, updated_at`,
+		c.ID, clean(c.CompanyName), string(c.Industry), string(c.Status), c.CreatedAt, now, keepCreated,
+	).Scan(&c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return nil
+}
+
+// ClientGet returns one client.
+func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error) {
+	const op = "get client"
+	nid, ok := store.NormalizeUUID(id)
+	if !ok {
+		return nil, s.wrap(ctx, store.Invalid("id", "must be a UUID"), op)
+	}
+	var c store.Client
+	err := s.db.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at FROM clients WHERE id = $1`, nid).
+		Scan(&c.ID, &c.CompanyName, &c.Industry, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return &c, nil
+}
+
+const copyRecommendationsSQL = `COPY recommendations (id, report_id, position, category, business_impact, recommendation,
+	subscription_id, subscription_name, resource_group, resource_name, resource_type, potential_savings, currency) FROM STDIN`
+
+// ReportUpsert creates or replaces a report and all its recommendations in
+// one transaction. On update a zero CreatedAt keeps the stored creation
+// time. An unknown client is a *store.ValidationError on "client_id".
+func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
+	const op = "upsert report"
+	keepCreated := r.CreatedAt.IsZero()
+	if err := store.PrepareReport(r, s.now()); err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
+				processing_started_at, processing_completed_at, csv_size_bytes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, created_by = EXCLUDED.created_by,
+				report_type = EXCLUDED.report_type, status = EXCLUDED.status,
+				processing_started_at = EXCLUDED.processing_started_at,
+				processing_completed_at = EXCLUDED.processing_completed_at, csv_size_bytes = EXCLUDED.csv_size_bytes,
+				created_at = CASE WHEN $10 THEN r.created_at ELSE EXCLUDED.created_at END
+			RETURNING created_at`,
+			r.ID, r.ClientID, null(r.CreatedBy), string(r.ReportType), string(r.Status), r.CreatedAt,
+			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated).Scan(&r.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recommendations WHERE report_id = $1`, r.ID); err != nil {
+			return err
+		}
+		if len(r.Recommendations) == 0 {
+			return nil
+		}
+		stmt, err := tx.PrepareContext(ctx, copyRecommendationsSQL)
+		if err != nil {
+			return err
+		}
+		for i := range r.Recommendations {
+			rec := &r.Recommendations[i]
+			if _, err := stmt.ExecContext(ctx, rec.ID, r.ID, i, string(rec.Category), null(string(rec.BusinessImpact)),
+				null(rec.Recommendation), null(rec.SubscriptionID), null(rec.SubscriptionName), null(rec.ResourceGroup),
+				null(rec.ResourceName), null(rec.ResourceType), rec.PotentialSavings, rec.Currency); err != nil {
+				_ = stmt.Close()
+				return err
+			}
+		}
+		if _, err := stmt.ExecContext(ctx); err != nil {
+			_ = stmt.Close()
+			return err
+		}
+		return stmt.Close()
+	})
+	if err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	r.CreatedAt = r.CreatedAt.UTC()
+	return nil
+}
+
+const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status, r.created_at,
+	r.processing_started_at, r.processing_completed_at, r.csv_size_bytes`
+
+func scanReport(sc scanner, extra ...any) (store.Report, error) {
+	var (
+		r         store.Report
+		createdBy sql.NullString
+		started   sql.NullTime
+		completed sql.NullTime
+		size      sql.NullInt64
+	)
+	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &r.ReportType, &r.Status, &r.CreatedAt, &started, &completed, &size}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
+	}
+	r.CreatedBy = createdBy.String
+	r.CreatedAt = r.CreatedAt.UTC()
+	if started.Valid {
+		t := started.Time.UTC()
+		r.ProcessingStartedAt = &t
+	}
+	if completed.Valid {
+		t := completed.Time.UTC()
+		r.ProcessingCompletedAt = &t
+	}
+	if size.Valid {
+		n := size.Int64
+		r.CSVSizeBytes = &n
+	}
+	return r, nil
+}
+
+// ReportGet returns a report with its recommendations in their stored
+// order.
+func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error) {
+	const op = "get report"
+	nid, ok := store.NormalizeUUID(id)
+	if !ok {
+		return nil, s.wrap(ctx, store.Invalid("id", "must be a UUID"), op)
+	}
+	var r store.Report
+	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		var err error
+		r, err = scanReport(tx.QueryRowContext(ctx, `SELECT `+reportColumns+` FROM reports r WHERE r.id = $1`, nid))
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, category, COALESCE(business_impact, ''), COALESCE(recommendation, ''),
+			COALESCE(subscription_id, ''), COALESCE(subscription_name, ''), COALESCE(resource_group, ''),
+			COALESCE(resource_name, ''), COALESCE(resource_type, ''), potential_savings, currency
+			FROM recommendations WHERE report_id = $1 ORDER BY position, id`, nid)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			rec := store.Recommendation{ReportID: r.ID}
+			if err := rows.Scan(&rec.ID, &rec.Category, &rec.BusinessImpact, &rec.Recommendation, &rec.SubscriptionID,
+				&rec.SubscriptionName, &rec.ResourceGroup, &rec.ResourceName, &rec.ResourceType,
+				&rec.PotentialSavings, &rec.Currency); err != nil {
+				return err
+			}
+			r.Recommendations = append(r.Recommendations, rec)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return &r, nil
+}
+
+// ReportMetrics computes the figures of the metrics route in four queries.
+func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) (*store.ReportMetrics, error) {
+	const op = "report metrics"
+	sample := p.GenerationSample
+	if sample < 0 {
+		return nil, s.wrap(ctx, store.Invalid("generation_sample", "must not be negative"), op)
+	}
+	if sample == 0 {
+		sample = 100
+	}
+	month, prev := p.MonthStart.UTC(), p.PrevMonthStart.UTC()
+	var m store.ReportMetrics
+	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT count(*),
+				count(*) FILTER (WHERE created_at < $1),
+				count(*) FILTER (WHERE status = 'completed'),
+				count(DISTINCT created_by),
+				count(DISTINCT created_by) FILTER (WHERE created_at < $1),
+				count(*) FILTER (WHERE created_at >= $1),
+				count(*) FILTER (WHERE created_at >= $2 AND created_at < $1)
+			FROM reports`, month, prev).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
+			&m.ActiveUsers, &m.ActiveUsersBeforeMonth, &m.ReportsThisMonth, &m.ReportsPrevMonth)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(sum(c.potential_savings), 0)::float8,
+				COALESCE(sum(c.potential_savings) FILTER (WHERE r.created_at < $1), 0)::float8,
+				count(*) FILTER (WHERE r.created_at >= $1),
+				count(*) FILTER (WHERE r.created_at >= $2 AND r.created_at < $1),
+				COALESCE(sum(c.potential_savings) FILTER (WHERE r.created_at >= $1), 0)::float8,
+				COALESCE(sum(c.potential_savings) FILTER (WHERE r.created_at >= $2 AND r.created_at < $1), 0)::float8
+			FROM recommendations c JOIN reports r ON r.id = c.report_id`, month, prev).Scan(&m.TotalSavings,
+			&m.SavingsBeforeMonth, &m.RecommendationsThisMonth, &m.RecommendationsPrevMonth, &m.SavingsThisMonth, &m.SavingsPrevMonth)
+		if err != nil {
+			return err
+		}
+		const gen = `SELECT COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)), 0)::float8 FROM (
+				SELECT processing_started_at, processing_completed_at FROM reports
+				WHERE status = 'completed' AND processing_started_at IS NOT NULL AND processing_completed_at IS NOT NULL %s
+				ORDER BY processing_completed_at DESC LIMIT $1) x`
+		if err := tx.QueryRowContext(ctx, fmt.Sprintf(gen, ""), sample).Scan(&m.AvgGenerationSeconds); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, fmt.Sprintf(gen, "AND processing_completed_at < $2"), sample, month).
+			Scan(&m.AvgGenerationSecondsBeforeMonth); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE status = 'active'),
+				count(*) FILTER (WHERE created_at >= $1),
+				count(*) FILTER (WHERE created_at >= $2 AND created_at < $1)
+			FROM clients`, month, prev).Scan(&m.ActiveClients, &m.ClientsThisMonth, &m.ClientsPrevMonth)
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return &m, nil
+}
+
+func (s *Store) countByKey(ctx context.Context, op, query string, a ...any) ([]store.CountByKey, error) {
+	rows, err := s.db.QueryContext(ctx, query, a...)
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	defer rows.Close()
+	out := []store.CountByKey{}
+	for rows.Next() {
+		var c store.CountByKey
+		if err := rows.Scan(&c.Key, &c.Count); err != nil {
+			return nil, s.wrap(ctx, err, op)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return out, nil
+}
+
+// RecommendationCategoryCounts counts recommendations by category.
+func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.CountByKey, error) {
+	return s.countByKey(ctx, "count recommendations by category",
+		`SELECT category, count(*) AS n FROM recommendations GROUP BY 1 ORDER BY n DESC, 1`)
+}
+
+// RecommendationImpactCounts counts recommendations by business impact.
+func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountByKey, error) {
+	return s.countByKey(ctx, "count recommendations by impact",
+		`SELECT COALESCE(business_impact, '') AS k, count(*) AS n FROM recommendations GROUP BY 1 ORDER BY n DESC, 1`)
+}
+
+func tzName(loc *time.Location) string {
+	if loc == nil {
+		return "UTC"
+	}
+	return loc.String()
+}
+
+// ReportDailyCounts counts the reports created in [from, to) by local day
+// and type, ordered by day then type.
+func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
+	const op = "count reports by day"
+	rows, err := s.db.QueryContext(ctx, `SELECT to_char((created_at AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS day, report_type, count(*)
+		FROM reports WHERE created_at >= $2 AND created_at < $3 GROUP BY 1, 2 ORDER BY 1, 2`, tzName(loc), from.UTC(), to.UTC())
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	defer rows.Close()
+	out := []store.ReportDayCount{}
+	for rows.Next() {
+		var d store.ReportDayCount
+		if err := rows.Scan(&d.Day, &d.ReportType, &d.Count); err != nil {
+			return nil, s.wrap(ctx, err, op)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return out, nil
+}
+
+// ReportRecent returns the newest reports with their client's name; limit
+// 0 means 10.
+func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
+	const op = "list recent reports"
+	if limit < 0 {
+		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+	}
+	if limit == 0 {
+		limit = recentLimitDefault
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+reportColumns+`, c.company_name
+		FROM reports r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	defer rows.Close()
+	out := []store.ReportWithClient{}
+	for rows.Next() {
+		var rc store.ReportWithClient
+		if rc.Report, err = scanReport(rows, &rc.ClientName); err != nil {
+			return nil, s.wrap(ctx, err, op)
+		}
+		out = append(out, rc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return out, nil
+}
+
+// ClientPerformance aggregates one client's reports, or all reports when
+// clientID is empty.
+func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.ClientPerformance, error) {
+	const op = "client performance"
+	var id any
+	if clientID != "" {
+		nid, ok := store.NormalizeUUID(clientID)
+		if !ok {
+			return nil, s.wrap(ctx, store.Invalid("client_id", "must be a UUID"), op)
+		}
+		id = nid
+	}
+	var p store.ClientPerformance
+	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		if id != nil {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`, id).Scan(&one); err != nil {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'completed'),
+				count(*) FILTER (WHERE status = 'failed'),
+				COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at))
+					FILTER (WHERE status = 'completed'), 0)::float8
+			FROM reports WHERE ($1::uuid IS NULL OR client_id = $1)`, id).
+			Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports, &p.AvgProcessingSeconds)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT c.category, count(*) AS n, (sum(count(*)) OVER ())::bigint,
+				(sum(sum(c.potential_savings)) OVER ())::float8
+			FROM recommendations c JOIN reports r ON r.id = c.report_id
+			WHERE ($1::uuid IS NULL OR r.client_id = $1) GROUP BY 1 ORDER BY n DESC, 1`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		p.Categories = []store.CountByKey{}
+		for rows.Next() {
+			var c store.CountByKey
+			if err := rows.Scan(&c.Key, &c.Count, &p.TotalRecommendations, &p.TotalSavings); err != nil {
+				return err
+			}
+			p.Categories = append(p.Categories, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return &p, nil
+}
+
+// CostFigures sums the potential savings of the matching reports, in
+// total and per calendar month in p.Location from p.MonthsFrom.
+func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.CostFigures, error) {
+	const op = "cost figures"
+	var a args
+	var c []string
+	if !p.From.IsZero() {
+		c = append(c, "r.created_at >= "+a.add(p.From.UTC()))
+	}
+	if !p.To.IsZero() {
+		c = append(c, "r.created_at <= "+a.add(p.To.UTC()))
+	}
+	if len(p.Types) > 0 {
+		types := make([]string, len(p.Types))
+		for i, t := range p.Types {
+			if !t.Valid() {
+				return nil, s.wrap(ctx, store.Invalid("report_type", "unknown report type %q", t), op)
+			}
+			types[i] = string(t)
+		}
+		c = append(c, "r.report_type = ANY("+a.add(pq.Array(types))+"::text[])")
+	}
+	from := "FROM recommendations c JOIN reports r ON r.id = c.report_id"
+	var out store.CostFigures
+	out.Months = []store.MonthAmount{}
+	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(c), a...).
+			Scan(&out.TotalSavings); err != nil {
+			return err
+		}
+		ma := append(args{}, a...)
+		mc := append([]string{}, c...)
+		if !p.MonthsFrom.IsZero() {
+			mc = append(mc, "r.created_at >= "+ma.add(p.MonthsFrom.UTC()))
+		}
+		if p.To.IsZero() {
+			mc = append(mc, "r.created_at <= "+ma.add(s.now().UTC()))
+		}
+		tz := ma.add(tzName(p.Location))
+		rows, err := tx.QueryContext(ctx, `SELECT to_char(r.created_at AT TIME ZONE `+tz+`, 'YYYY-MM') AS m,
+			COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(mc)+` GROUP BY 1 ORDER BY 1`, ma...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m store.MonthAmount
+			if err := rows.Scan(&m.Month, &m.Amount); err != nil {
+				return err
+			}
+			out.Months = append(out.Months, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return &out, nil
+}
+
+// ReportWindowStats computes the report figures of [from, to).
+func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*store.WindowStats, error) {
+	const op = "report window stats"
+	from, to = from.UTC(), to.UTC()
+	w := store.WindowStats{ReportTypeCounts: map[string]int64{}, CategoryCounts: map[string]int64{}}
+	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT
+				count(*) FILTER (WHERE created_at >= $1 AND created_at < $2),
+				count(*) FILTER (WHERE created_at >= $1 AND created_at < $2 AND status = 'completed'),
+				count(*) FILTER (WHERE created_at >= $1 AND created_at < $2 AND status = 'failed'),
+				COALESCE(avg(csv_size_bytes) FILTER (WHERE created_at >= $1 AND created_at < $2), 0)::float8,
+				COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)) FILTER (
+					WHERE status = 'completed' AND processing_completed_at >= $1 AND processing_completed_at < $2), 0)::float8,
+				count(*) FILTER (WHERE created_at < $2),
+				(SELECT count(*) FROM clients WHERE created_at >= $1 AND created_at < $2)
+			FROM reports`, from, to).Scan(&w.ReportsCreated, &w.ReportsCompleted, &w.ReportsFailed,
+			&w.AvgCSVSizeBytes, &w.AvgProcessingSeconds, &w.TotalReports, &w.NewClients)
+		if err != nil {
+			return err
+		}
+		if err := scanCounts(ctx, tx, w.ReportTypeCounts, `SELECT report_type, count(*) FROM reports
+			WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`, from, to); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT c.category, count(*), (sum(count(*)) OVER ())::bigint,
+				(sum(sum(c.potential_savings)) OVER ())::float8
+			FROM recommendations c JOIN reports r ON r.id = c.report_id
+			WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1`, from, to)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n, &w.Recommendations, &w.Savings); err != nil {
+				return err
+			}
+			w.CategoryCounts[k] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
+	return &w, nil
+}
+
+func scanCounts(ctx context.Context, tx *sqlx.Tx, into map[string]int64, query string, a ...any) error {
+	rows, err := tx.QueryContext(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		into[k] = n
+	}
+	return rows.Err()
+}

@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migration is one numbered file of migrations/ ("0001_init.sql").
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded migrations in version order.
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("two migrations numbered %d", ms[i].version)
+		}
+	}
+	return ms, nil
+}
+
+// Migrate applies the pending embedded migrations in one transaction. It
+// holds a transaction-level advisory lock keyed by the schema, so replicas
+// starting together apply each migration once: the others wait, then find
+// nothing left to do.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.wrap(ctx, err, "migrate")
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, s.schema+":migrate"); err != nil {
+		return s.wrap(ctx, err, "migrate: lock")
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer PRIMARY KEY,
+		name       text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`); err != nil {
+		return s.wrap(ctx, err, "migrate: create schema_migrations")
+	}
+	var applied []int
+	if err := tx.SelectContext(ctx, &applied, `SELECT version FROM schema_migrations`); err != nil {
+		return s.wrap(ctx, err, "migrate: read applied versions")
+	}
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
+	}
+	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return s.wrap(ctx, err, "migrate: apply %04d_%s", m.version, m.name)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+			return s.wrap(ctx, err, "migrate: record %04d_%s", m.version, m.name)
+		}
+		s.log.InfoContext(ctx, "postgres: applied migration", "version", m.version, "name", m.name, "schema", s.schema)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(ctx, err, "migrate: commit")
+	}
+	return nil
+}
+
+// MigrationStatus returns the highest applied migration version (0 when
+// none) and the latest embedded one.
+func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: migration status: %w", err)
+	}
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].version
+	}
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, 0, s.wrap(ctx, err, "migration status")
+	}
+	if !exists {
+		return 0, latest, nil
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(max(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+		return 0, 0, s.wrap(ctx, err, "migration status")
+	}
+	return applied, latest, nil
+}

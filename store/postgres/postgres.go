@@ -1,0 +1,267 @@
+// Package postgres is the PostgreSQL implementation of store.Store, built on
+// jmoiron/sqlx and lib/pq.
+//
+// Every object lives in the connection's current schema (the first existing
+// schema of search_path), so several installations, or parallel tests, can
+// share one database by giving each its own schema:
+//
+//	postgres://user@host/db?sslmode=disable&search_path=analytics
+//
+// Activities are inserted with COPY, one transaction per batch. Exact
+// activity totals are answered from per-day counter tables maintained in the
+// same transaction as every insert and delete, so the first page of a listing
+// stays fast at any table size.
+//
+// Besides store.Store, *Store implements store.Broadcaster (LISTEN/NOTIFY)
+// and store.Locker (session advisory locks). Both are scoped to the current
+// schema: channels and lock keys in one schema never reach another.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Defaults of Options.
+const (
+	// MaxOpenConnsDefault is the default limit of open connections.
+	MaxOpenConnsDefault = 20
+	// MaxIdleConnsDefault is the default number of idle connections kept.
+	MaxIdleConnsDefault = 10
+	// ConnMaxLifetimeDefault is the default maximum age of a connection.
+	ConnMaxLifetimeDefault = 30 * time.Minute
+)
+
+// Options configure a Store. The zero value is ready to use.
+type Options struct {
+	// MaxOpenConns limits the open connections of the pool (locks taken
+	// with TryLock and subscriptions hold connections of their own).
+	// Defaults to MaxOpenConnsDefault.
+	MaxOpenConns int
+	// MaxIdleConns is how many idle connections the pool keeps. Defaults
+	// to MaxIdleConnsDefault (capped at MaxOpenConns).
+	MaxIdleConns int
+	// ConnMaxLifetime closes connections older than this. Defaults to
+	// ConnMaxLifetimeDefault.
+	ConnMaxLifetime time.Duration
+	// Logger receives notices such as subscription reconnects. Defaults
+	// to slog.Default().
+	Logger *slog.Logger
+	// NowFunc returns the current time, used for zero CreatedAt values
+	// and UpdatedAt stamps. Defaults to time.Now.
+	NowFunc func() time.Time
+	// SkipMigrate leaves the schema untouched on Open; call Migrate
+	// yourself. Defaults to false (Open applies pending migrations).
+	SkipMigrate bool
+}
+
+func (o *Options) setDefaults() error {
+	switch {
+	case o.MaxOpenConns < 0:
+		return store.Invalid("max_open_conns", "must not be negative")
+	case o.MaxIdleConns < 0:
+		return store.Invalid("max_idle_conns", "must not be negative")
+	case o.ConnMaxLifetime < 0:
+		return store.Invalid("conn_max_lifetime", "must not be negative")
+	}
+	if o.MaxOpenConns == 0 {
+		o.MaxOpenConns = MaxOpenConnsDefault
+	}
+	if o.MaxIdleConns == 0 {
+		o.MaxIdleConns = MaxIdleConnsDefault
+	}
+	o.MaxIdleConns = min(o.MaxIdleConns, o.MaxOpenConns)
+	if o.ConnMaxLifetime == 0 {
+		o.ConnMaxLifetime = ConnMaxLifetimeDefault
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.NowFunc == nil {
+		o.NowFunc = time.Now
+	}
+	return nil
+}
+
+// Store is a store.Store on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	db     *sqlx.DB
+	url    string
+	schema string
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[*pq.Listener]struct{}
+}
+
+// Compile-time checks.
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.Broadcaster = (*Store)(nil)
+	_ store.Locker      = (*Store)(nil)
+)
+
+// Open connects to the database at url, checks the connection and, unless
+// opts.SkipMigrate, applies the pending migrations. The schema named by the
+// URL's search_path must exist.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	db.SetMaxOpenConns(opts.MaxOpenConns)
+	db.SetMaxIdleConns(opts.MaxIdleConns)
+	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	s := &Store{db: db, url: url, log: opts.Logger, now: opts.NowFunc, listeners: map[*pq.Listener]struct{}{}}
+
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		_ = db.Close()
+		return nil, s.wrap(ctx, err, "open")
+	}
+	if !schema.Valid {
+		_ = db.Close()
+		return nil, fmt.Errorf("postgres: open: %w", store.Invalid("search_path", "names no existing schema"))
+	}
+	s.schema = schema.String
+	if !opts.SkipMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Schema returns the schema the store works in.
+func (s *Store) Schema() string { return s.schema }
+
+// DB returns the underlying connection pool, for host applications that
+// need to run their own queries.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return s.wrap(ctx, err, "ping")
+	}
+	return nil
+}
+
+// Size returns the size in bytes of the whole database.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n); err != nil {
+		return 0, s.wrap(ctx, err, "database size")
+	}
+	return n, nil
+}
+
+// Stats describes the connection pool.
+func (s *Store) Stats() store.DBStats {
+	st := s.db.Stats()
+	return store.DBStats{Driver: "postgres", OpenConnections: st.OpenConnections, InUse: st.InUse, Idle: st.Idle}
+}
+
+// Close stops every subscription and closes the pool. It is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ls := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+	for l := range ls {
+		_ = l.Close()
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("postgres: close: %w", err)
+	}
+	return nil
+}
+
+// wrap translates a database error into the store's sentinel errors and
+// wraps it with the operation. It is the only place that inspects driver
+// errors. op is formatted with args.
+func (s *Store) wrap(ctx context.Context, err error, op string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if len(args) > 0 {
+		op = fmt.Sprintf(op, args...)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, translate(ctx, err))
+}
+
+func translate(ctx context.Context, err error) error {
+	if _, ok := store.AsValidation(err); ok {
+		return err
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		code := string(pe.Code)
+		switch {
+		case code == "57014": // query_canceled: the context ended
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: %s", store.ErrUnavailable, pe.Message)
+		case code == "23505":
+			return fmt.Errorf("%w: %s", store.ErrConflict, pe.Message)
+		case code == "23503":
+			if f, ok := fkFields[pe.Constraint]; ok {
+				return store.Invalid(f, "references an unknown entity")
+			}
+			return fmt.Errorf("%w: %s", store.ErrNotFound, pe.Message)
+		case code == "22023" && pe.Routine == "pg_tzset_offset" || code == "22023" && strings.Contains(pe.Message, "time zone"):
+			return store.Invalid("location", "unknown time zone")
+		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300":
+			return fmt.Errorf("%w: %s", store.ErrUnavailable, pe.Message)
+		}
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ne interface{ Timeout() bool }
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// fkFields names the record field behind each foreign key.
+var fkFields = map[string]string{
+	"reports_client_id_fkey": "client_id",
+}
