@@ -157,4 +157,3 @@ func mustClose(t *testing.T, rec *Recorder) {
 func act(i int) store.Activity {
 	return store.Activity{UserID: fmt.Sprint("u", i%7), ActivityType: "login", Description: fmt.Sprint("event ", i)}
 }
-
