@@ -1,0 +1,585 @@
+// Package advisorcsv reads the CSV file the Azure portal produces with
+// Advisor → Recommendations → "Download as CSV" and turns its rows into
+// store.Recommendation records.
+//
+// The reader is forgiving about the shape of the file and strict about its
+// values:
+//
+//   - A UTF-8 byte-order mark is removed; UTF-16 with a byte-order mark is
+//     decoded; a file that is not valid UTF-8 (re-saved by Excel in a legacy
+//     code page) is decoded as Windows-1252. Result.Encoding names the
+//     encoding found.
+//   - An optional first line "sep=," or "sep=;" (as Excel writes it) sets
+//     the delimiter. Without it the delimiter is a comma, or a semicolon or
+//     a tab when only that finds the header.
+//   - Columns are found by header name, ignoring case, spaces and
+//     punctuation, with the aliases of the portal and of the Advisor
+//     metadata files (Category/CategoryString, Business Impact/Impact/
+//     ImpactString, Recommendation/Label/Short Description, Type/Resource
+//     Type, …). Only the Recommendation column is required; missing
+//     columns read as empty cells.
+//   - Category: Cost, Security, Reliability (also HighAvailability),
+//     Operational excellence (also OperationalExcellence) and Performance.
+//     A file exported from a single category tab has no Category column:
+//     its rows take Options.DefaultCategory, and are skipped when that is
+//     not set, because guessing the category from the recommendation text
+//     would file rows under the wrong pillar.
+//   - Business impact High, Medium or Low (any case); an empty impact is
+//     kept empty (the analytics report it as unknown).
+//   - Savings are annual amounts written as 4561, "5,332" or 1,234.56; an
+//     empty cell is 0.
+//   - "No resource group" (subscription-level rows) becomes an empty
+//     resource group.
+//   - A row whose values cannot be stored (unknown category or impact,
+//     negative or malformed savings, an invalid currency, an empty
+//     recommendation, a malformed CSV record) is skipped and reported in
+//     Result.Skipped with its row number and the reason. Blank lines and
+//     rows whose cells are all empty are ignored.
+//
+// Every recommendation returned passes the store's validation
+// (store.PrepareReport), which the caller applies when it builds the report.
+package advisorcsv
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Defaults of Options.
+const (
+	// MaxRowsDefault is the default Options.MaxRows.
+	MaxRowsDefault = 100_000
+	// MaxBytesDefault is the default Options.MaxBytes (32 MiB).
+	MaxBytesDefault int64 = 32 << 20
+)
+
+// maxSavings is the largest amount store validation accepts.
+const maxSavings = 1e12
+
+var (
+	// ErrNotAdvisorCSV is returned (wrapped with the reason) when the input
+	// is not an Advisor CSV export: an empty file, binary data, JSON, a
+	// malformed header, or a header without a Recommendation column.
+	ErrNotAdvisorCSV = errors.New("advisorcsv: not an Azure Advisor CSV export")
+	// ErrTooLarge is returned (wrapped) when the input has more than
+	// Options.MaxBytes bytes or more than Options.MaxRows data rows.
+	ErrTooLarge = errors.New("advisorcsv: file too large")
+)
+
+// Options tune Parse. The zero value uses the defaults.
+type Options struct {
+	// MaxRows is the largest number of data rows accepted; a file with more
+	// yields ErrTooLarge. Defaults to MaxRowsDefault.
+	MaxRows int
+	// MaxBytes is the largest input accepted, in bytes; a larger input
+	// yields ErrTooLarge. Defaults to MaxBytesDefault.
+	MaxBytes int64
+	// DefaultCategory is the category of rows without one: every row of a
+	// file that has no Category column (an export from a single category
+	// tab), and rows whose Category cell is empty. When it is empty such
+	// rows are skipped.
+	DefaultCategory store.Category
+}
+
+// Result is what Parse read.
+type Result struct {
+	// Recommendations are the rows imported, in file order.
+	Recommendations []store.Recommendation
+	// Skipped are the rows not imported, in file order, with the reason.
+	Skipped []Skip
+	// Rows is the number of data rows read: len(Recommendations) +
+	// len(Skipped).
+	Rows int
+	// Encoding is the text encoding found: EncodingUTF8, EncodingUTF16LE,
+	// EncodingUTF16BE or EncodingWindows1252.
+	Encoding string
+}
+
+// Skip is a data row that was not imported.
+type Skip struct {
+	// Row is the row number a spreadsheet shows for the record: the header
+	// is row 1, a record with line breaks inside quoted cells is one row,
+	// and a leading "sep=" line is not counted (Excel hides it).
+	Row int
+	// Line is the 1-based line of the file where the record starts.
+	Line int
+	// Reason says why the row was skipped.
+	Reason string
+}
+
+// field identifies a column Parse reads.
+type field int
+
+const (
+	fieldCategory field = iota
+	fieldImpact
+	fieldRecommendation
+	fieldSubscriptionID
+	fieldSubscriptionName
+	fieldResourceGroup
+	fieldResourceName
+	fieldResourceType
+	fieldSavings
+	fieldCurrency
+	numFields
+)
+
+// headerAliases maps a normalised header name (see normHeader) to its field.
+var headerAliases = map[string]field{
+	"category":                      fieldCategory,
+	"categorystring":                fieldCategory,
+	"businessimpact":                fieldImpact,
+	"impact":                        fieldImpact,
+	"impactstring":                  fieldImpact,
+	"recommendation":                fieldRecommendation,
+	"label":                         fieldRecommendation,
+	"shortdescription":              fieldRecommendation,
+	"subscriptionid":                fieldSubscriptionID,
+	"subscriptionname":              fieldSubscriptionName,
+	"resourcegroup":                 fieldResourceGroup,
+	"resourcegroupname":             fieldResourceGroup,
+	"resourcename":                  fieldResourceName,
+	"type":                          fieldResourceType,
+	"resourcetype":                  fieldResourceType,
+	"potentialannualcostsavings":    fieldSavings,
+	"potentialannualcostsavingsusd": fieldSavings,
+	"potentialcostsavings":          fieldSavings,
+	"potentialannualsavings":        fieldSavings,
+	"annualsavings":                 fieldSavings,
+	"potentialcostsavingscurrency":  fieldCurrency,
+	"savingscurrency":               fieldCurrency,
+	"currency":                      fieldCurrency,
+}
+
+// categoryNames maps a normalised category (see normHeader) to its value.
+var categoryNames = map[string]store.Category{
+	"cost":                  store.CategoryCost,
+	"security":              store.CategorySecurity,
+	"reliability":           store.CategoryReliability,
+	"highavailability":      store.CategoryReliability,
+	"operationalexcellence": store.CategoryOperationalExcellence,
+	"performance":           store.CategoryPerformance,
+}
+
+// normHeader lower-cases s and keeps only its letters and digits, so
+// "Business Impact", "business_impact" and "BusinessImpact" compare equal.
+func normHeader(s string) string {
+	var sb strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
+}
+
+// Parse reads an Advisor CSV export from r. It returns ErrNotAdvisorCSV
+// (wrapped with the reason) when r does not hold one, ErrTooLarge when it
+// exceeds the limits of opts, and the error of r when reading fails. Rows
+// that cannot be imported are reported in Result.Skipped.
+func Parse(r io.Reader, opts Options) (*Result, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	maxBytes := opts.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = MaxBytesDefault
+	}
+	maxRows := opts.MaxRows
+	if maxRows == 0 {
+		maxRows = MaxRowsDefault
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("advisorcsv: read: %w", err)
+	}
+	if int64(len(raw)) > maxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
+	}
+	text, encoding, err := decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("%w: empty file", ErrNotAdvisorCSV)
+	}
+	text, sep, lineOffset := cutSepLine(text)
+	p, err := newParser(text, sep, opts.DefaultCategory)
+	if err != nil {
+		return nil, err
+	}
+	p.lineOffset = lineOffset
+	res := &Result{Encoding: encoding}
+	for {
+		rec, line, err := p.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Rows++
+		if res.Rows > maxRows {
+			return nil, fmt.Errorf("%w: more than %d rows", ErrTooLarge, maxRows)
+		}
+		if rec.reason != "" {
+			res.Skipped = append(res.Skipped, Skip{Row: line.row, Line: line.line, Reason: rec.reason})
+			continue
+		}
+		res.Recommendations = append(res.Recommendations, rec.rec)
+	}
+	return res, nil
+}
+
+func (o Options) validate() error {
+	if o.MaxRows < 0 {
+		return fmt.Errorf("advisorcsv: invalid Options.MaxRows %d: must not be negative", o.MaxRows)
+	}
+	if o.MaxBytes < 0 {
+		return fmt.Errorf("advisorcsv: invalid Options.MaxBytes %d: must not be negative", o.MaxBytes)
+	}
+	if o.DefaultCategory != "" && !o.DefaultCategory.Valid() {
+		return fmt.Errorf("advisorcsv: invalid Options.DefaultCategory %q: unknown category", o.DefaultCategory)
+	}
+	return nil
+}
+
+// cutSepLine removes a leading "sep=X" line (optionally quoted) and returns
+// the delimiter it names (0 when there is none) and the number of lines
+// removed.
+func cutSepLine(text string) (rest string, sep rune, lines int) {
+	line, after, found := strings.Cut(text, "\n")
+	if !found {
+		after = ""
+	}
+	s := strings.TrimSpace(line)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	if len(s) < 4 || !strings.EqualFold(s[:4], "sep=") {
+		return text, 0, 0
+	}
+	d := s[4:]
+	if d == "" && strings.HasPrefix(line[strings.Index(line, "=")+1:], "\t") {
+		d = "\t" // "sep=<tab>": the tab was trimmed as space
+	}
+	r, size := utf8.DecodeRuneInString(d)
+	if size == 0 || size != len(d) || !validDelim(r) {
+		return text, 0, 0
+	}
+	return after, r, 1
+}
+
+// validDelim reports whether encoding/csv accepts r as a delimiter.
+func validDelim(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && r != utf8.RuneError && utf8.ValidRune(r)
+}
+
+// parser reads the data rows of one file.
+type parser struct {
+	cr         *csv.Reader
+	cols       [numFields]int // column index per field, -1 when absent
+	names      [numFields]string
+	defaultCat store.Category
+	// lineOffset is the number of lines removed before the CSV text.
+	lineOffset int
+	// extraLines counts the line breaks inside the records read so far,
+	// to turn file lines into spreadsheet rows.
+	extraLines int
+}
+
+// position is where a record is.
+type position struct{ row, line int }
+
+// outcome is a converted row: rec, or the reason it was skipped.
+type outcome struct {
+	rec    store.Recommendation
+	reason string
+}
+
+// newParser finds the header of text. With sep == 0 it tries a comma, then
+// a semicolon, then a tab.
+func newParser(text string, sep rune, defaultCat store.Category) (*parser, error) {
+	delims := []rune{sep}
+	if sep == 0 {
+		delims = []rune{',', ';', '\t'}
+	}
+	var firstErr error
+	for _, d := range delims {
+		p, err := tryHeader(text, d, defaultCat)
+		if err == nil {
+			return p, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+func tryHeader(text string, delim rune, defaultCat store.Category) (*parser, error) {
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = false
+	cr.ReuseRecord = true
+	p := &parser{cr: cr, defaultCat: defaultCat}
+	var header []string
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%w: no header row", ErrNotAdvisorCSV)
+		}
+		if err != nil {
+			if looksLikeJSON(text) {
+				return nil, fmt.Errorf("%w: the file holds JSON, not CSV", ErrNotAdvisorCSV)
+			}
+			return nil, fmt.Errorf("%w: malformed header: %w", ErrNotAdvisorCSV, err)
+		}
+		if !allBlank(rec) {
+			header = rec
+			break
+		}
+	}
+	p.countLines(header)
+	for i := range p.cols {
+		p.cols[i] = -1
+	}
+	for i, h := range header {
+		f, ok := headerAliases[normHeader(h)]
+		if ok && p.cols[f] < 0 {
+			p.cols[f] = i
+			p.names[f] = strings.TrimSpace(h)
+		}
+	}
+	if p.cols[fieldRecommendation] < 0 {
+		if looksLikeJSON(text) {
+			return nil, fmt.Errorf("%w: the file holds JSON, not CSV", ErrNotAdvisorCSV)
+		}
+		return nil, fmt.Errorf("%w: no Recommendation column in header %s", ErrNotAdvisorCSV, quoteHeader(header))
+	}
+	return p, nil
+}
+
+func looksLikeJSON(text string) bool {
+	s := strings.TrimSpace(text)
+	return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")
+}
+
+// quoteHeader formats the first few header cells for an error message.
+func quoteHeader(h []string) string {
+	const maxCells = 8
+	parts := make([]string, 0, maxCells+1)
+	for i, c := range h {
+		if i == maxCells {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, strconv.Quote(clip(c)))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	const maxRunes = 40
+	if utf8.RuneCountInString(s) <= maxRunes {
+		return s
+	}
+	return string([]rune(s)[:maxRunes]) + "…"
+}
+
+func allBlank(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// countLines adds the line breaks inside rec to p.extraLines.
+func (p *parser) countLines(rec []string) {
+	for _, c := range rec {
+		p.extraLines += strings.Count(c, "\n")
+	}
+}
+
+// next returns the next non-blank data row, io.EOF at the end.
+func (p *parser) next() (outcome, position, error) {
+	for {
+		rec, err := p.cr.Read()
+		if err == io.EOF {
+			return outcome{}, position{}, io.EOF
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			pos := p.position(pe.StartLine)
+			if pe.Line > pe.StartLine {
+				p.extraLines += pe.Line - pe.StartLine
+			}
+			return outcome{reason: "malformed CSV record: " + pe.Err.Error()}, pos, nil
+		}
+		if err != nil {
+			return outcome{}, position{}, fmt.Errorf("advisorcsv: read record: %w", err)
+		}
+		if allBlank(rec) {
+			p.countLines(rec)
+			continue
+		}
+		line, _ := p.cr.FieldPos(0)
+		pos := p.position(line)
+		p.countLines(rec)
+		return p.convert(rec), pos, nil
+	}
+}
+
+// position converts a line of the CSV text to the record's position.
+func (p *parser) position(line int) position {
+	return position{row: line - p.extraLines, line: line + p.lineOffset}
+}
+
+// cell returns the trimmed value of field f in rec ("" when absent).
+func (p *parser) cell(rec []string, f field) string {
+	i := p.cols[f]
+	if i < 0 || i >= len(rec) {
+		return ""
+	}
+	return strings.TrimSpace(rec[i])
+}
+
+// name is the header of field f as written in the file.
+func (p *parser) name(f field) string { return p.names[f] }
+
+func (p *parser) convert(rec []string) outcome {
+	r := store.Recommendation{
+		Recommendation:   p.cell(rec, fieldRecommendation),
+		SubscriptionID:   p.cell(rec, fieldSubscriptionID),
+		SubscriptionName: p.cell(rec, fieldSubscriptionName),
+		ResourceGroup:    p.cell(rec, fieldResourceGroup),
+		ResourceName:     p.cell(rec, fieldResourceName),
+		ResourceType:     p.cell(rec, fieldResourceType),
+	}
+	if r.Recommendation == "" {
+		return outcome{reason: fmt.Sprintf("empty %s", p.name(fieldRecommendation))}
+	}
+
+	switch c := p.cell(rec, fieldCategory); {
+	case c != "":
+		cat, ok := categoryNames[normHeader(c)]
+		if !ok {
+			return outcome{reason: fmt.Sprintf("unknown %s %q", p.name(fieldCategory), clip(c))}
+		}
+		r.Category = cat
+	case p.defaultCat != "":
+		r.Category = p.defaultCat
+	case p.cols[fieldCategory] < 0:
+		return outcome{reason: "no Category column and no default category"}
+	default:
+		return outcome{reason: fmt.Sprintf("empty %s", p.name(fieldCategory))}
+	}
+
+	impact := store.Impact(strings.ToLower(p.cell(rec, fieldImpact)))
+	if !impact.Valid() {
+		return outcome{reason: fmt.Sprintf("unknown %s %q", p.name(fieldImpact), clip(p.cell(rec, fieldImpact)))}
+	}
+	r.BusinessImpact = impact
+
+	savings, why := parseSavings(p.cell(rec, fieldSavings))
+	if why != "" {
+		return outcome{reason: fmt.Sprintf("invalid %s %q: %s", p.name(fieldSavings), clip(p.cell(rec, fieldSavings)), why)}
+	}
+	r.PotentialSavings = savings
+
+	cur := strings.ToUpper(p.cell(rec, fieldCurrency))
+	if cur != "" && !isCurrencyCode(cur) {
+		return outcome{reason: fmt.Sprintf("invalid %s %q: not a 3-letter ISO 4217 code", p.name(fieldCurrency), clip(cur))}
+	}
+	r.Currency = cur
+
+	if strings.EqualFold(r.ResourceGroup, "No resource group") {
+		r.ResourceGroup = ""
+	}
+	if id, ok := store.NormalizeUUID(r.SubscriptionID); ok {
+		r.SubscriptionID = id
+	}
+	return outcome{rec: r}
+}
+
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSavings reads an annual savings amount: digits with optional
+// thousands commas and an optional decimal point ("4561", "5,332",
+// "1,234.56"). The empty string is 0. It returns the reason when s is
+// not such an amount.
+func parseSavings(s string) (float64, string) {
+	if s == "" {
+		return 0, ""
+	}
+	if s[0] == '-' || s[0] == '(' {
+		return 0, "negative amount"
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	if hasFrac && !allDigits(frac) {
+		return 0, "not a number"
+	}
+	if !validIntPart(intPart) {
+		return 0, "not a number"
+	}
+	v, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, "not a number"
+	}
+	if v > maxSavings {
+		return 0, "amount too large"
+	}
+	return v, ""
+}
+
+// validIntPart reports whether s is digits, optionally grouped by commas in
+// threes ("5332", "5,332", "1,234,567").
+func validIntPart(s string) bool {
+	if !strings.Contains(s, ",") {
+		return allDigits(s)
+	}
+	groups := strings.Split(s, ",")
+	if len(groups[0]) < 1 || len(groups[0]) > 3 || !allDigits(groups[0]) {
+		return false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 || !allDigits(g) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
