@@ -61,6 +61,9 @@ func NewIPResolver(cfg IPConfig) (*IPResolver, error) {
 		} else {
 			var a netip.Addr
 			a, err = netip.ParseAddr(s)
+			if err == nil && a.Zone() != "" {
+				err = errors.New("zone")
+			}
 			if err == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			}

@@ -252,7 +252,7 @@ func (r *compiledRule) matchPath(path string) (id, format string, ok bool) {
 		return "", "", false
 	}
 	rest := path[1:]
-	if len(rest) > 0 && rest[len(rest)-1] == '/' {
+	if len(rest) > 1 && rest[len(rest)-1] == '/' {
 		rest = rest[:len(rest)-1]
 	}
 	if len(r.segs) == 0 {
