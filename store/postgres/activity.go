@@ -184,10 +184,10 @@ func metadataJSON(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// decodeObject decodes a jsonb object; an empty object is nil.
+// decodeObject decodes a jsonb object, never into a nil map.
 func decodeObject(b []byte) (map[string]any, error) {
 	if len(b) == 0 || string(b) == "{}" {
-		return nil, nil
+		return map[string]any{}, nil
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -490,11 +490,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			" ORDER BY created_at DESC, id DESC LIMIT 1"
 		query = "SELECT t.k, t.cnt, COALESCE((" + latest + "), '') FROM (" + inner + ") t ORDER BY t.cnt DESC, t.k"
 	case store.GroupByDay:
-		tz := "UTC"
-		if p.Location != nil {
-			tz = p.Location.String()
-		}
-		if tz == "UTC" {
+		if tz := tzName(p.Location); tz == "UTC" {
 			query = "SELECT k, sum(n)::bigint FROM (" + f.countedSQL(&a, "to_char(day, 'YYYY-MM-DD')",
 				"to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')", false) + ") x GROUP BY k HAVING sum(n) > 0 ORDER BY k"
 		} else {
@@ -506,6 +502,11 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	}
 	sum := &store.ActivitySummary{Rows: []store.SummaryRow{}}
 	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		if p.GroupBy == store.GroupByDay {
+			if err := checkZone(ctx, tx, tzName(p.Location)); err != nil {
+				return err
+			}
+		}
 		rows, err := tx.QueryContext(ctx, query, a...)
 		if err != nil {
 			return err

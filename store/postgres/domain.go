@@ -277,6 +277,8 @@ func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountBy
 		`SELECT COALESCE(business_impact, '') AS k, count(*) AS n FROM recommendations GROUP BY 1 ORDER BY n DESC, 1`)
 }
 
+// tzName is the name PostgreSQL knows loc by: its IANA name. Locations
+// without one (time.Local, fixed zones) are not supported.
 func tzName(loc *time.Location) string {
 	if loc == nil {
 		return "UTC"
@@ -284,10 +286,22 @@ func tzName(loc *time.Location) string {
 	return loc.String()
 }
 
+// checkZone refuses a time zone PostgreSQL does not know, whatever the data.
+func checkZone(ctx context.Context, q sqlx.QueryerContext, tz string) error {
+	if tz == "UTC" {
+		return nil
+	}
+	var t time.Time
+	return q.QueryRowxContext(ctx, `SELECT now() AT TIME ZONE $1`, tz).Scan(&t)
+}
+
 // ReportDailyCounts counts the reports created in [from, to) by local day
 // and type, ordered by day then type.
 func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
 	const op = "count reports by day"
+	if err := checkZone(ctx, s.db, tzName(loc)); err != nil {
+		return nil, s.wrap(ctx, err, op)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT to_char((created_at AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS day, report_type, count(*)
 		FROM reports WHERE created_at >= $2 AND created_at < $3 GROUP BY 1, 2 ORDER BY 1, 2`, tzName(loc), from.UTC(), to.UTC())
 	if err != nil {
@@ -417,6 +431,9 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	var out store.CostFigures
 	out.Months = []store.MonthAmount{}
 	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		if err := checkZone(ctx, tx, tzName(p.Location)); err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(c), a...).
 			Scan(&out.TotalSavings); err != nil {
 			return err

@@ -90,7 +90,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
 			return s.wrap(ctx, err, "migrate: record %04d_%s", m.version, m.name)
 		}
-		s.log.InfoContext(ctx, "postgres: applied migration", "version", m.version, "name", m.name, "schema", s.schema)
+		s.log.DebugContext(ctx, "postgres: applied migration", "version", m.version, "name", m.name, "schema", s.schema)
 	}
 	if err := tx.Commit(); err != nil {
 		return s.wrap(ctx, err, "migrate: commit")
