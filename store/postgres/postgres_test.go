@@ -436,7 +436,7 @@ func TestActivityRoundTrip(t *testing.T) {
 		UserID: "u1", Username: "alice", FullName: "Alice", ActivityType: "download_report",
 		Description: "Downloaded\x00 report", ClientID: store.NewID(), ReportID: store.NewID(), IPAddress: "10.0.0.1",
 		UserAgent: "curl", Method: "GET", Path: "/r", StatusCode: 200, Duration: 1500 * time.Microsecond,
-		Metadata: map[string]any{"n": 1.5, "s": "x\x00y", "nested": map[string]any{"ok": true}},
+		Metadata:  map[string]any{"n": 1.5, "s": "x\x00y", "nested": map[string]any{"ok": true}},
 		CreatedAt: time.Date(2025, 3, 1, 10, 0, 0, 123456789, time.UTC),
 	}
 	batch := []store.Activity{a, {ActivityType: "login"}}
