@@ -490,11 +490,11 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			" ORDER BY created_at DESC, id DESC LIMIT 1"
 		query = "SELECT t.k, t.cnt, COALESCE((" + latest + "), '') FROM (" + inner + ") t ORDER BY t.cnt DESC, t.k"
 	case store.GroupByDay:
-		if tz := tzName(p.Location); tz == "UTC" {
+		if z := zoneOf(p.Location); z.utc() {
 			query = "SELECT k, sum(n)::bigint FROM (" + f.countedSQL(&a, "to_char(day, 'YYYY-MM-DD')",
 				"to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')", false) + ") x GROUP BY k HAVING sum(n) > 0 ORDER BY k"
 		} else {
-			query = "SELECT to_char((created_at AT TIME ZONE " + a.add(tz) + ")::date, 'YYYY-MM-DD') AS k, count(*) FROM activities" +
+			query = "SELECT to_char((created_at AT TIME ZONE " + z.expr(&a) + ")::date, 'YYYY-MM-DD') AS k, count(*) FROM activities" +
 				whereSQL(f.conds(&a)) + " GROUP BY 1 ORDER BY 1"
 		}
 	default:
@@ -503,7 +503,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	sum := &store.ActivitySummary{Rows: []store.SummaryRow{}}
 	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
 		if p.GroupBy == store.GroupByDay {
-			if err := checkZone(ctx, tx, tzName(p.Location)); err != nil {
+			if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 				return err
 			}
 		}

@@ -277,33 +277,78 @@ func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountBy
 		`SELECT COALESCE(business_impact, '') AS k, count(*) AS n FROM recommendations GROUP BY 1 ORDER BY n DESC, 1`)
 }
 
-// tzName is the name PostgreSQL knows loc by: its IANA name. Locations
-// without one (time.Local, fixed zones) are not supported.
-func tzName(loc *time.Location) string {
-	if loc == nil {
-		return "UTC"
-	}
-	return loc.String()
+// zone is how a *time.Location is given to PostgreSQL's AT TIME ZONE: by
+// its IANA name when it has one, else (fixed zones such as
+// time.FixedZone("UTC+5:30", …), or time.Local) as a UTC offset interval,
+// taken at the current time.
+type zone struct {
+	name   string // IANA name, or "" for an offset
+	offset string // ISO-sign offset such as "+05:30:00"
 }
 
-// checkZone refuses a time zone PostgreSQL does not know, whatever the data.
-func checkZone(ctx context.Context, q sqlx.QueryerContext, tz string) error {
-	if tz == "UTC" {
+func zoneOf(loc *time.Location) zone {
+	if loc == nil || loc == time.UTC {
+		return zone{name: "UTC"}
+	}
+	if name := loc.String(); name != "Local" && name != "" {
+		if l, err := time.LoadLocation(name); err == nil && sameZone(l, loc) {
+			return zone{name: name}
+		}
+	}
+	_, off := time.Now().In(loc).Zone()
+	if off == 0 {
+		return zone{name: "UTC"}
+	}
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return zone{offset: fmt.Sprintf("%c%02d:%02d:%02d", sign, off/3600, off/60%60, off%60)}
+}
+
+// sameZone reports whether a and b agree on the offset at a few instants,
+// which tells a real zone from a fixed one that borrowed its name.
+func sameZone(a, b *time.Location) bool {
+	for _, t := range []time.Time{time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC), time.Date(2025, 7, 15, 12, 0, 0, 0, time.UTC), time.Now()} {
+		_, oa := t.In(a).Zone()
+		_, ob := t.In(b).Zone()
+		if oa != ob {
+			return false
+		}
+	}
+	return true
+}
+
+func (z zone) utc() bool { return z.name == "UTC" }
+
+// expr adds the zone to a and returns the SQL expression standing for it.
+func (z zone) expr(a *args) string {
+	if z.name != "" {
+		return a.add(z.name) + "::text"
+	}
+	return a.add(z.offset) + "::interval"
+}
+
+// check refuses a zone name PostgreSQL does not know, whatever the data.
+func (z zone) check(ctx context.Context, q sqlx.QueryerContext) error {
+	if z.name == "" || z.utc() {
 		return nil
 	}
 	var t time.Time
-	return q.QueryRowxContext(ctx, `SELECT now() AT TIME ZONE $1`, tz).Scan(&t)
+	return q.QueryRowxContext(ctx, `SELECT now() AT TIME ZONE $1`, z.name).Scan(&t)
 }
 
 // ReportDailyCounts counts the reports created in [from, to) by local day
 // and type, ordered by day then type.
 func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
 	const op = "count reports by day"
-	if err := checkZone(ctx, s.db, tzName(loc)); err != nil {
+	z := zoneOf(loc)
+	if err := z.check(ctx, s.db); err != nil {
 		return nil, s.wrap(ctx, err, op)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT to_char((created_at AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS day, report_type, count(*)
-		FROM reports WHERE created_at >= $2 AND created_at < $3 GROUP BY 1, 2 ORDER BY 1, 2`, tzName(loc), from.UTC(), to.UTC())
+	a := args{from.UTC(), to.UTC()}
+	rows, err := s.db.QueryContext(ctx, `SELECT to_char((created_at AT TIME ZONE `+z.expr(&a)+`)::date, 'YYYY-MM-DD') AS day,
+		report_type, count(*) FROM reports WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, a...)
 	if err != nil {
 		return nil, s.wrap(ctx, err, op)
 	}
@@ -431,7 +476,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	var out store.CostFigures
 	out.Months = []store.MonthAmount{}
 	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
-		if err := checkZone(ctx, tx, tzName(p.Location)); err != nil {
+		if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(c), a...).
@@ -446,7 +491,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		if p.To.IsZero() {
 			mc = append(mc, "r.created_at <= "+ma.add(s.now().UTC()))
 		}
-		tz := ma.add(tzName(p.Location))
+		tz := zoneOf(p.Location).expr(&ma)
 		rows, err := tx.QueryContext(ctx, `SELECT to_char(r.created_at AT TIME ZONE `+tz+`, 'YYYY-MM') AS m,
 			COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(mc)+` GROUP BY 1 ORDER BY 1`, ma...)
 		if err != nil {
