@@ -474,7 +474,7 @@ func (p *parser) convert(rec []string) outcome {
 
 	switch c := p.cell(rec, fieldCategory); {
 	case c != "":
-		cat, ok := categoryNames[normHeader(c)]
+		cat, ok := parseCategory(c)
 		if !ok {
 			return outcome{reason: fmt.Sprintf("unknown %s %q", p.name(fieldCategory), clip(c))}
 		}
@@ -487,8 +487,8 @@ func (p *parser) convert(rec []string) outcome {
 		return outcome{reason: fmt.Sprintf("empty %s", p.name(fieldCategory))}
 	}
 
-	impact := store.Impact(strings.ToLower(p.cell(rec, fieldImpact)))
-	if !impact.Valid() {
+	impact, ok := parseImpact(p.cell(rec, fieldImpact))
+	if !ok {
 		return outcome{reason: fmt.Sprintf("unknown %s %q", p.name(fieldImpact), clip(p.cell(rec, fieldImpact)))}
 	}
 	r.BusinessImpact = impact
@@ -512,6 +512,46 @@ func (p *parser) convert(rec []string) outcome {
 		r.SubscriptionID = id
 	}
 	return outcome{rec: r}
+}
+
+// parseCategory maps a Category cell to its value.
+func parseCategory(s string) (store.Category, bool) {
+	// The spellings of the portal and of the metadata files, without
+	// allocating; anything else goes through normHeader.
+	for _, c := range knownCategories {
+		if strings.EqualFold(s, c.name) {
+			return c.cat, true
+		}
+	}
+	cat, ok := categoryNames[normHeader(s)]
+	return cat, ok
+}
+
+var knownCategories = []struct {
+	name string
+	cat  store.Category
+}{
+	{"Cost", store.CategoryCost},
+	{"Security", store.CategorySecurity},
+	{"Reliability", store.CategoryReliability},
+	{"HighAvailability", store.CategoryReliability},
+	{"Operational excellence", store.CategoryOperationalExcellence},
+	{"OperationalExcellence", store.CategoryOperationalExcellence},
+	{"Performance", store.CategoryPerformance},
+}
+
+// parseImpact maps a Business Impact cell to its value; the empty cell is
+// the empty impact.
+func parseImpact(s string) (store.Impact, bool) {
+	if s == "" {
+		return "", true
+	}
+	for _, i := range store.Impacts {
+		if strings.EqualFold(s, string(i)) {
+			return i, true
+		}
+	}
+	return "", false
 }
 
 func isCurrencyCode(s string) bool {

@@ -564,3 +564,74 @@ func TestParseSavings(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParse parses a 100,000-row export (the default MaxRows) built
+// from the example file's rows.
+func BenchmarkParse(b *testing.B) {
+	example := readTestdata(b, "advisor_export_example.csv")
+	headerEnd := bytes.Index(example, []byte("\r\n")) + 2
+	body := example[headerEnd:]
+	var buf bytes.Buffer
+	buf.Write(example[:headerEnd])
+	for range 100_000 / 40 { // the example has 40 rows
+		buf.Write(body)
+	}
+	res, err := Parse(bytes.NewReader(buf.Bytes()), Options{MaxRows: 1 << 20, MaxBytes: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := res.Rows
+	if rows != 100_000 {
+		b.Fatalf("Rows = %d, want 100000", rows)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Parse(bytes.NewReader(buf.Bytes()), Options{MaxRows: 1 << 20, MaxBytes: 1 << 30}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestParseCategoryAndImpact(t *testing.T) {
+	cats := []struct {
+		in   string
+		want store.Category
+		ok   bool
+	}{
+		{"Cost", store.CategoryCost, true},
+		{"SECURITY", store.CategorySecurity, true},
+		{"reliability", store.CategoryReliability, true},
+		{"HighAvailability", store.CategoryReliability, true},
+		{"High Availability", store.CategoryReliability, true},
+		{"Operational excellence", store.CategoryOperationalExcellence, true},
+		{"operational_excellence", store.CategoryOperationalExcellence, true},
+		{"OperationalExcellence", store.CategoryOperationalExcellence, true},
+		{"Performance", store.CategoryPerformance, true},
+		{"Perf", "", false},
+		{"", "", false},
+	}
+	for _, tt := range cats {
+		if got, ok := parseCategory(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("parseCategory(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+	impacts := []struct {
+		in   string
+		want store.Impact
+		ok   bool
+	}{
+		{"High", store.ImpactHigh, true},
+		{"MEDIUM", store.ImpactMedium, true},
+		{"low", store.ImpactLow, true},
+		{"", "", true},
+		{"Critical", "", false},
+		{"Hi", "", false},
+	}
+	for _, tt := range impacts {
+		if got, ok := parseImpact(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("parseImpact(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
