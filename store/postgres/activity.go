@@ -28,8 +28,8 @@ const activityColumns = `id, user_id, username, full_name, activity_type, descri
 	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
 
 // countsCTE keeps the counter tables in step with a change of activities.
-// It reads k(day, user_id, activity_type, n), n negative for deletions, and
-// must follow a WITH list that defines k. Keys are applied in a fixed order
+// It reads k(day, user_id, activity_type, n) and kh(hour, activity_type, n),
+// n negative for deletions, and must follow a WITH list that defines them. Keys are applied in a fixed order
 // so concurrent writers never deadlock.
 const countsCTE = `
 cd AS (
@@ -42,6 +42,11 @@ cu AS (
 	SELECT user_id, day, activity_type, sum(n) FROM k WHERE user_id <> ''
 	GROUP BY user_id, day, activity_type ORDER BY user_id, day, activity_type
 	ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
+),
+ch AS (
+	INSERT INTO activity_hour_counts AS c (hour, activity_type, n)
+	SELECT hour, activity_type, sum(n) FROM kh GROUP BY hour, activity_type ORDER BY hour, activity_type
+	ON CONFLICT (hour, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
 )`
 
 // deleteCountsSQL deletes the activities matched by cond (its own WITH
@@ -52,12 +57,19 @@ func deleteCountsSQL(pre, cond string) string {
 k AS (
 	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_id, '') AS user_id, activity_type, -count(*) AS n
 	FROM del GROUP BY 1, 2, 3
+),
+kh AS (
+	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
+	FROM del GROUP BY 1, 2
 ),` + countsCTE + `
 SELECT COALESCE(-sum(n), 0)::bigint FROM k`
 }
 
 const insertCountsSQL = `WITH k AS (
 	SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[]) AS k(day, user_id, activity_type, n)
+),
+kh AS (
+	SELECT * FROM unnest($5::timestamptz[], $6::text[], $7::bigint[]) AS kh(hour, activity_type, n)
 ),` + countsCTE + `
 SELECT 1`
 
@@ -65,6 +77,11 @@ const copyActivitiesSQL = `COPY activities (id, user_id, username, full_name, ac
 	report_id, ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at) FROM STDIN`
 
 type countKey struct{ day, user, typ string }
+
+type hourKey struct {
+	hour time.Time
+	typ  string
+}
 
 // ActivityInsertMany validates activities and writes them with COPY in one
 // transaction, together with the counter updates.
@@ -99,6 +116,23 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		days[i], users[i], types[i], ns[i] = k.day, clean(k.user), k.typ, counts[k]
 	}
 
+	hourCounts := make(map[hourKey]int64)
+	for i := range activities {
+		a := &activities[i]
+		hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), a.ActivityType}]++
+	}
+	hkeys := make([]hourKey, 0, len(hourCounts))
+	for k := range hourCounts {
+		hkeys = append(hkeys, k)
+	}
+	slices.SortFunc(hkeys, func(a, b hourKey) int {
+		return cmp.Or(a.hour.Compare(b.hour), cmp.Compare(a.typ, b.typ))
+	})
+	hours, htypes, hns := make([]string, len(hkeys)), make([]string, len(hkeys)), make([]int64, len(hkeys))
+	for i, k := range hkeys {
+		hours[i], htypes[i], hns[i] = k.hour.Format(time.RFC3339), k.typ, hourCounts[k]
+	}
+
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, copyActivitiesSQL)
 		if err != nil {
@@ -125,7 +159,8 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		if err := stmt.Close(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns))
+		_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
+			pq.Array(hours), pq.Array(htypes), pq.Array(hns))
 		return err
 	})
 	return s.wrap(ctx, err, op)
@@ -359,6 +394,56 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	return strings.Join(parts, "\nUNION ALL\n")
 }
 
+// localDaySQL returns the counts of f per local day of z, summing whole
+// UTC hours from activity_hour_counts and counting only the partial hours
+// at the edges in activities. ok is false when the hourly counters cannot
+// answer: a user, client or report filter, or a zone whose offset is not a
+// whole number of hours over the range.
+func (f filter) localDaySQL(a *args, z zone) (query string, ok bool) {
+	if f.UserID != "" || f.ClientID != "" || f.ReportID != "" || !z.wholeHours(f.From, f.To) {
+		return "", false
+	}
+	var lo, hi time.Time
+	hasLo, hasHi := !f.From.IsZero(), !f.To.IsZero()
+	if hasLo {
+		if lo = f.From.Truncate(time.Hour); lo.Before(f.From) {
+			lo = lo.Add(time.Hour)
+		}
+	}
+	if hasHi {
+		hi = f.To.Add(time.Microsecond).Truncate(time.Hour)
+	}
+	if hasLo && hasHi && !lo.Before(hi) {
+		return "", false
+	}
+	tz := z.expr(a)
+	var c []string
+	if f.ActivityType != "" {
+		c = append(c, "activity_type = "+a.add(f.ActivityType))
+	}
+	if hasLo {
+		c = append(c, "hour >= "+a.add(lo))
+	}
+	if hasHi {
+		c = append(c, "hour < "+a.add(hi))
+	}
+	key := func(col string) string { return "to_char((" + col + " AT TIME ZONE " + tz + ")::date, 'YYYY-MM-DD')" }
+	parts := []string{"SELECT " + key("hour") + " AS k, n FROM activity_hour_counts" + whereSQL(c)}
+	if hasLo {
+		e := f
+		e.To = time.Time{}
+		parts = append(parts, "SELECT "+key("created_at")+" AS k, count(*) AS n FROM activities"+
+			whereSQL(append(e.conds(a), "created_at < "+a.add(lo)))+" GROUP BY 1")
+	}
+	if hasHi {
+		e := f
+		e.From = time.Time{}
+		parts = append(parts, "SELECT "+key("created_at")+" AS k, count(*) AS n FROM activities"+
+			whereSQL(append(e.conds(a), "created_at >= "+a.add(hi)))+" GROUP BY 1")
+	}
+	return "SELECT k, sum(n)::bigint FROM (" + strings.Join(parts, "\nUNION ALL\n") + ") x GROUP BY k HAVING sum(n) > 0 ORDER BY k", true
+}
+
 func (s *Store) activityTotal(ctx context.Context, q sqlx.QueryerContext, f filter) (int64, error) {
 	var a args
 	query := "SELECT COALESCE(sum(n), 0)::bigint FROM (" + f.countedSQL(&a, "1", "1", false) + ") x"
@@ -493,6 +578,8 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		if z := zoneOf(p.Location); z.utc() {
 			query = "SELECT k, sum(n)::bigint FROM (" + f.countedSQL(&a, "to_char(day, 'YYYY-MM-DD')",
 				"to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')", false) + ") x GROUP BY k HAVING sum(n) > 0 ORDER BY k"
+		} else if q, ok := f.localDaySQL(&a, z); ok {
+			query = q
 		} else {
 			query = "SELECT to_char((created_at AT TIME ZONE " + z.expr(&a) + ")::date, 'YYYY-MM-DD') AS k, count(*) FROM activities" +
 				whereSQL(f.conds(&a)) + " GROUP BY 1 ORDER BY 1"
@@ -579,6 +666,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE n = 0`); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`)
 		return err
 	})
@@ -617,6 +707,9 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 	if total > 0 {
 		day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
+			return total, s.wrap(ctx, err, op)
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff); err != nil {
 			return total, s.wrap(ctx, err, op)
 		}
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`); err != nil {

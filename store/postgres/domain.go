@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -320,6 +321,37 @@ func sameZone(a, b *time.Location) bool {
 }
 
 func (z zone) utc() bool { return z.name == "UTC" }
+
+// wholeHours reports whether the zone's offset is a whole number of hours
+// all over [from, to] (zero bounds: the last five years up to now), checked
+// every six hours.
+func (z zone) wholeHours(from, to time.Time) bool {
+	if z.name == "" {
+		return strings.HasSuffix(z.offset, ":00:00")
+	}
+	loc, err := time.LoadLocation(z.name)
+	if err != nil {
+		return false
+	}
+	now := time.Now()
+	if to.IsZero() || to.After(now) {
+		to = now
+	}
+	if floor := to.AddDate(-5, 0, 0); from.IsZero() || from.Before(floor) {
+		from = floor
+	}
+	for t := from; ; t = t.Add(6 * time.Hour) {
+		if t.After(to) {
+			t = to
+		}
+		if _, off := t.In(loc).Zone(); off%3600 != 0 {
+			return false
+		}
+		if !t.Before(to) {
+			return true
+		}
+	}
+}
 
 // expr adds the zone to a and returns the SQL expression standing for it.
 func (z zone) expr(a *args) string {

@@ -518,6 +518,29 @@ func checkTotals(t *testing.T, s *postgres.Store) {
 	}
 }
 
+// checkCounters compares every counter table with a recount of activities.
+func checkCounters(t *testing.T, s *postgres.Store) {
+	t.Helper()
+	recounts := map[string]string{
+		"activity_day_counts": `SELECT (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities GROUP BY 1, 2`,
+		"activity_hour_counts": `SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', activity_type, count(*)
+			FROM activities GROUP BY 1, 2`,
+		"activity_user_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities
+			WHERE user_id IS NOT NULL GROUP BY 1, 2, 3`,
+	}
+	cols := map[string]string{
+		"activity_day_counts":  "day, activity_type, n",
+		"activity_hour_counts": "hour, activity_type, n",
+		"activity_user_counts": "user_id, day, activity_type, n",
+	}
+	for table, recount := range recounts {
+		stored := `SELECT ` + cols[table] + ` FROM ` + table + ` WHERE n <> 0`
+		if n := count(t, s, `SELECT count(*) FROM ((`+stored+` EXCEPT `+recount+`) UNION ALL (`+recount+` EXCEPT `+stored+`)) x`); n != 0 {
+			t.Errorf("%s differs from a recount of activities in %d rows", table, n)
+		}
+	}
+}
+
 func nullTime(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -530,6 +553,7 @@ func TestActivityTotalsMatchCount(t *testing.T) {
 	s, _ := newStore(t)
 	seedActivities(t, s, 2000)
 	checkTotals(t, s)
+	checkCounters(t, s)
 
 	n, err := s.ActivityDeleteByUser(t.Context(), "u2")
 	must(t, err)
@@ -537,6 +561,7 @@ func TestActivityTotalsMatchCount(t *testing.T) {
 		t.Errorf("ActivityDeleteByUser = %d, want 500", n)
 	}
 	checkTotals(t, s)
+	checkCounters(t, s)
 
 	cutoff := time.Date(2025, 3, 4, 6, 0, 0, 0, time.UTC)
 	want := count(t, s, `SELECT count(*) FROM activities WHERE created_at < $1`, cutoff)
@@ -549,6 +574,7 @@ func TestActivityTotalsMatchCount(t *testing.T) {
 		t.Errorf("%d activities left before the cutoff", left)
 	}
 	checkTotals(t, s)
+	checkCounters(t, s)
 	if z := count(t, s, `SELECT count(*) FROM activity_day_counts WHERE n <= 0`); z != 0 {
 		t.Errorf("%d empty or negative day counters left", z)
 	}

@@ -77,9 +77,10 @@ CREATE INDEX activities_type_created_at_idx ON activities (activity_type, create
 CREATE INDEX activities_client_id_idx ON activities (client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX activities_report_id_idx ON activities (report_id) WHERE report_id IS NOT NULL;
 
--- Exact activity counts per UTC day, maintained in the transaction of every
--- insert and delete of activities. activity_day_counts covers every
--- activity; activity_user_counts only those with a user.
+-- Exact activity counts, maintained in the transaction of every insert and
+-- delete of activities. activity_day_counts (per UTC day) and
+-- activity_hour_counts cover every activity; activity_user_counts only those
+-- with a user.
 CREATE TABLE activity_day_counts (
     day           date NOT NULL,
     activity_type varchar(50) COLLATE "C" NOT NULL,
@@ -94,6 +95,14 @@ CREATE TABLE activity_user_counts (
     PRIMARY KEY (user_id, day, activity_type)
 );
 CREATE INDEX activity_user_counts_day_idx ON activity_user_counts (day, user_id);
+-- Per UTC hour, so days can be bucketed in any zone whose offset is a whole
+-- number of hours.
+CREATE TABLE activity_hour_counts (
+    hour          timestamptz NOT NULL,
+    activity_type varchar(50) COLLATE "C" NOT NULL,
+    n             bigint NOT NULL,
+    PRIMARY KEY (hour, activity_type)
+);
 
 CREATE TABLE metrics_snapshots (
     period                  text NOT NULL,
