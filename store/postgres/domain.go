@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -292,7 +293,7 @@ func zoneOf(loc *time.Location) zone {
 		return zone{name: "UTC"}
 	}
 	if name := loc.String(); name != "Local" && name != "" {
-		if l, err := time.LoadLocation(name); err == nil && sameZone(l, loc) {
+		if l, err := loadLocation(name); err == nil && sameZone(l, loc) {
 			return zone{name: name}
 		}
 	}
@@ -320,16 +321,32 @@ func sameZone(a, b *time.Location) bool {
 	return true
 }
 
+// locations caches time.LoadLocation, which reads the zone database on
+// every call.
+var locations sync.Map // name → *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
+}
+
 func (z zone) utc() bool { return z.name == "UTC" }
 
 // wholeHours reports whether the zone's offset is a whole number of hours
 // all over [from, to] (zero bounds: the last five years up to now), checked
-// every six hours.
+// once a day: offsets that are not whole hours last months, not hours.
 func (z zone) wholeHours(from, to time.Time) bool {
 	if z.name == "" {
 		return strings.HasSuffix(z.offset, ":00:00")
 	}
-	loc, err := time.LoadLocation(z.name)
+	loc, err := loadLocation(z.name)
 	if err != nil {
 		return false
 	}
@@ -340,7 +357,7 @@ func (z zone) wholeHours(from, to time.Time) bool {
 	if floor := to.AddDate(-5, 0, 0); from.IsZero() || from.Before(floor) {
 		from = floor
 	}
-	for t := from; ; t = t.Add(6 * time.Hour) {
+	for t := from; ; t = t.Add(24 * time.Hour) {
 		if t.After(to) {
 			t = to
 		}

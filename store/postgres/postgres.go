@@ -243,9 +243,10 @@ func translate(ctx context.Context, err error) error {
 				return store.Invalid(f, "references an unknown entity")
 			}
 			return fmt.Errorf("%w: %s", store.ErrNotFound, pe.Message)
-		case code == "22023" && pe.Routine == "pg_tzset_offset" || code == "22023" && strings.Contains(pe.Message, "time zone"):
+		case code == "22023" && strings.Contains(pe.Message, "time zone"):
 			return store.Invalid("location", "unknown time zone")
-		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300":
+		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300",
+			code == "40001", code == "40P01": // retryable: unreachable, overloaded or a lost race
 			return fmt.Errorf("%w: %s", store.ErrUnavailable, pe.Message)
 		}
 		return err
