@@ -84,7 +84,9 @@ type hourKey struct {
 }
 
 // ActivityInsertMany validates activities and writes them with COPY in one
-// transaction, together with the counter updates.
+// transaction, together with the counter updates. NUL bytes, which
+// PostgreSQL text cannot hold, are dropped from text fields. An id already
+// stored is store.ErrConflict and nothing is written.
 func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
 	op := fmt.Sprintf("insert %d activities", len(activities))
 	if err := ctx.Err(); err != nil {
@@ -102,7 +104,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	counts := make(map[countKey]int64)
 	for i := range activities {
 		a := &activities[i]
-		counts[countKey{a.CreatedAt.Format(time.DateOnly), a.UserID, a.ActivityType}]++
+		counts[countKey{a.CreatedAt.Format(time.DateOnly), clean(a.UserID), clean(a.ActivityType)}]++
 	}
 	keys := make([]countKey, 0, len(counts))
 	for k := range counts {
@@ -113,13 +115,13 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	})
 	days, users, types, ns := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
-		days[i], users[i], types[i], ns[i] = k.day, clean(k.user), k.typ, counts[k]
+		days[i], users[i], types[i], ns[i] = k.day, k.user, k.typ, counts[k]
 	}
 
 	hourCounts := make(map[hourKey]int64)
 	for i := range activities {
 		a := &activities[i]
-		hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), a.ActivityType}]++
+		hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), clean(a.ActivityType)}]++
 	}
 	hkeys := make([]hourKey, 0, len(hourCounts))
 	for k := range hourCounts {

@@ -793,3 +793,36 @@ func TestRollups(t *testing.T) {
 		t.Errorf("usage stats mismatch (-want +got):\n%s", d)
 	}
 }
+
+func TestSubscribeReconnects(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	got := make(chan string, 100)
+	stop, err := s.Subscribe(t.Context(), "reconnect", func(p string) { got <- p })
+	must(t, err)
+	defer stop()
+
+	// Kill the listening session from the server side.
+	n := count(t, s, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = $1`,
+		`LISTEN "`+s.Schema()+`:reconnect"`)
+	if n != 1 {
+		t.Fatalf("terminated %d listening sessions, want 1", n)
+	}
+	// Publish until the re-established subscription hears it.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case p := <-got:
+			if p != "after" {
+				t.Fatalf("received %q, want %q", p, "after")
+			}
+			return
+		case <-tick.C:
+			must(t, s.Publish(t.Context(), "reconnect", "after"))
+		case <-deadline:
+			t.Fatal("no notification after the connection was killed")
+		}
+	}
+}
