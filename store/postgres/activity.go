@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -210,15 +209,8 @@ func metadataJSON(m map[string]any) (string, error) {
 	if len(m) == 0 {
 		return "{}", nil
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", err
-	}
-	// jsonb refuses the NUL character.
-	if bytes.Contains(b, []byte(`\u0000`)) {
-		b = bytes.ReplaceAll(b, []byte(`\u0000`), []byte(`\ufffd`))
-	}
-	return string(b), nil
+	b, err := appendObject(make([]byte, 0, 256), m)
+	return string(b), err
 }
 
 // decodeObject decodes a jsonb object, never into a nil map.
