@@ -1,0 +1,804 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+func runActivity(t *testing.T, open OpenFunc) {
+	parallel(t, open, "InsertManyRoundTrip", testActivityRoundTrip)
+	parallel(t, open, "InsertManyNow", testActivityInsertNow)
+	t.Run("InsertManyInvalid", func(t *testing.T) { testActivityInvalid(t, open) })
+	parallel(t, open, "InsertManyEmpty", testActivityInsertEmpty)
+	parallel(t, open, "InsertManyConcurrent", testActivityConcurrent)
+	parallel(t, open, "ListFilters", testActivityListFilters)
+	parallel(t, open, "ListDefaultLimit", testActivityListDefaultLimit)
+	parallel(t, open, "ListBadParams", testActivityListBadParams)
+	parallel(t, open, "ListCursorTies", testActivityCursorTies)
+	parallel(t, open, "ListCursorWhileInserting", testActivityCursorWhileInserting)
+	parallel(t, open, "ListTotalAfterErase", testActivityTotalAfterErase)
+	parallel(t, open, "Iterate", testActivityIterate)
+	parallel(t, open, "SummaryByType", testSummaryByType)
+	parallel(t, open, "SummaryByUser", testSummaryByUser)
+	parallel(t, open, "SummaryByDay", testSummaryByDay)
+	parallel(t, open, "SummaryByDayDST", testSummaryByDayDST)
+	parallel(t, open, "DistinctUsers", testDistinctUsers)
+	parallel(t, open, "DeleteByUser", testDeleteByUser)
+	parallel(t, open, "DeleteBefore", testDeleteBefore)
+}
+
+// listAll reads every activity matching f through ActivityList with
+// offset paging of limit rows, checking each page's Total and HasNext
+// against want.
+func listAll(t *testing.T, s store.Store, f store.ActivityFilter, limit int, want []store.Activity) []store.Activity {
+	t.Helper()
+	var got []store.Activity
+	for offset := 0; ; offset += limit {
+		page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: f, Limit: limit, Offset: offset})
+		must(t, err, fmt.Sprintf("ActivityList offset %d", offset))
+		if page.Total != int64(len(want)) {
+			t.Fatalf("offset %d: Total = %d, want %d", offset, page.Total, len(want))
+		}
+		if wantNext := offset+limit < len(want); page.HasNext != wantNext {
+			t.Fatalf("offset %d: HasNext = %v, want %v", offset, page.HasNext, wantNext)
+		}
+		if len(page.Activities) > limit {
+			t.Fatalf("offset %d: %d rows, more than limit %d", offset, len(page.Activities), limit)
+		}
+		got = append(got, page.Activities...)
+		if !page.HasNext || len(page.Activities) == 0 {
+			return got
+		}
+		if offset > len(want)+limit {
+			t.Fatalf("offset paging does not end (offset %d, %d rows expected)", offset, len(want))
+		}
+	}
+}
+
+// cursorAll reads every activity matching f through ActivityList with
+// cursor paging of limit rows; between pages it calls between (if not
+// nil) with the page number.
+func cursorAll(t *testing.T, s store.Store, f store.ActivityFilter, limit int, between func(page int)) []store.Activity {
+	t.Helper()
+	var got []store.Activity
+	cursor := ""
+	for n := 0; ; n++ {
+		page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: f, Limit: limit, Cursor: cursor})
+		must(t, err, fmt.Sprintf("ActivityList page %d", n))
+		if len(page.Activities) > limit {
+			t.Fatalf("page %d: %d rows, more than limit %d", n, len(page.Activities), limit)
+		}
+		got = append(got, page.Activities...)
+		if !page.HasNext {
+			if page.NextCursor != "" {
+				t.Fatalf("page %d: NextCursor %q on the last page, want empty", n, page.NextCursor)
+			}
+			return got
+		}
+		if page.NextCursor == "" {
+			t.Fatalf("page %d: HasNext without NextCursor", n)
+		}
+		if n > 10000 {
+			t.Fatalf("cursor paging does not end")
+		}
+		cursor = page.NextCursor
+		if between != nil {
+			between(n)
+		}
+	}
+}
+
+func testActivityRoundTrip(t *testing.T, s store.Store) {
+	long := strings.Repeat("é", store.MaxDescriptionLen+40)
+	ua := strings.Repeat("Mozilla/5.0 ", 60) // 720 bytes
+	in := []store.Activity{
+		{
+			ID: strings.ToUpper(ID('f', 1)), UserID: "u1", Username: "alice", FullName: "Alice Liddell",
+			ActivityType: "generate_report", Description: "Generated report", ClientID: strings.ToUpper(ClientContoso),
+			ReportID: DomainReport(1), IPAddress: "203.0.113.7", UserAgent: "curl/8.0", Method: "POST",
+			Path: "/api/v1/reports/", StatusCode: 201, Duration: 1500 * time.Millisecond,
+			Metadata: map[string]any{
+				"path": "/api/v1/reports/", "status": float64(201), "ok": true,
+				"nested": map[string]any{"list": []any{"a", float64(1.5)}, "none": nil},
+			},
+			CreatedAt: ts("2025-03-03T10:00:00.123456Z"),
+		},
+		{
+			// Anonymous, nil metadata, over-long description and user agent,
+			// an IPv6 address, a non-UTC creation time.
+			UserID: "", ActivityType: "other", Description: long, IPAddress: "2001:db8::1", UserAgent: ua,
+			Method: "GET", Path: "/x", StatusCode: 404, Duration: 42 * time.Millisecond,
+			CreatedAt: time.Date(2025, 3, 3, 5, 0, 0, 654321000, newYork()),
+		},
+		{
+			UserID: "u2", Username: "bob", ActivityType: "login", CreatedAt: ts("2025-03-03T10:00:00.123456Z"),
+			Metadata: map[string]any{},
+		},
+	}
+	must(t, s.ActivityInsertMany(ctx(t), slices.Clone(in)), "ActivityInsertMany")
+
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Limit: 10})
+	must(t, err, "ActivityList")
+	if len(page.Activities) != 3 {
+		t.Fatalf("got %d activities, want 3", len(page.Activities))
+	}
+	got := page.Activities
+	seen := map[string]bool{}
+	for i, a := range got {
+		if !store.ValidUUID(a.ID) || a.ID != strings.ToLower(a.ID) {
+			t.Errorf("activity %d: id %q is not a lower-case UUID", i, a.ID)
+		}
+		if seen[a.ID] {
+			t.Errorf("activity %d: id %q assigned twice", i, a.ID)
+		}
+		seen[a.ID] = true
+		wantUTC(t, "CreatedAt", a.CreatedAt)
+	}
+
+	// Expected rows: the inputs normalised as the contract says.
+	want := make([]store.Activity, len(in))
+	for i := range in {
+		want[i] = in[i]
+		want[i].Metadata = cloneMap(in[i].Metadata)
+		must(t, store.PrepareActivity(&want[i], time.Time{}), "PrepareActivity")
+		if want[i].Metadata == nil {
+			want[i].Metadata = map[string]any{}
+		}
+	}
+	// Rows without an id got theirs from the store (each type is unique).
+	for i := range want {
+		if in[i].ID != "" {
+			continue
+		}
+		for _, a := range got {
+			if a.ActivityType == want[i].ActivityType {
+				want[i].ID = a.ID
+			}
+		}
+	}
+	if n := len([]rune(want[1].Description)); n != store.MaxDescriptionLen {
+		t.Fatalf("reference: description has %d runes", n)
+	}
+	slices.SortFunc(want, newestFirst)
+	diff(t, "activities", want, got)
+	for _, a := range got {
+		if a.Metadata == nil {
+			t.Errorf("activity %s: nil Metadata, want an empty map", a.ID)
+		}
+	}
+	if len(got[0].UserAgent) > store.MaxUserAgentLen {
+		t.Errorf("user agent not cut")
+	}
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func testActivityInsertNow(t *testing.T, s store.Store) {
+	before := time.Now().Add(-time.Minute)
+	must(t, s.ActivityInsertMany(ctx(t), []store.Activity{{UserID: "u1", ActivityType: "login"}}), "ActivityInsertMany")
+	after := time.Now().Add(time.Minute)
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+	must(t, err, "ActivityList")
+	if len(page.Activities) != 1 {
+		t.Fatalf("got %d activities, want 1", len(page.Activities))
+	}
+	got := page.Activities[0].CreatedAt
+	if got.Before(before) || got.After(after) {
+		t.Errorf("zero CreatedAt stored as %v, want the current time", got)
+	}
+	wantUTC(t, "CreatedAt", got)
+}
+
+func testActivityInvalid(t *testing.T, open OpenFunc) {
+	good := func(n int) store.Activity {
+		return store.Activity{UserID: "u1", ActivityType: "login", CreatedAt: ts("2025-03-03T10:00:00Z").Add(time.Duration(n) * time.Second)}
+	}
+	cases := []struct {
+		name  string
+		bad   func(a *store.Activity)
+		field string
+	}{
+		{"EmptyType", func(a *store.Activity) { a.ActivityType = "" }, "activity_type"},
+		{"BlankType", func(a *store.Activity) { a.ActivityType = "   " }, "activity_type"},
+		{"LongType", func(a *store.Activity) { a.ActivityType = strings.Repeat("x", store.MaxActivityTypeLen+1) }, "activity_type"},
+		{"BadID", func(a *store.Activity) { a.ID = "not-a-uuid" }, "id"},
+		{"BadClientID", func(a *store.Activity) { a.ClientID = "12345" }, "client_id"},
+		{"BadReportID", func(a *store.Activity) { a.ReportID = ClientContoso + "0" }, "report_id"},
+		{"NegativeDuration", func(a *store.Activity) { a.Duration = -time.Second }, "duration_ms"},
+	}
+	for _, tc := range cases {
+		parallel(t, open, tc.name, func(t *testing.T, s store.Store) {
+			batch := []store.Activity{good(1), good(2), good(3), good(4)}
+			tc.bad(&batch[2])
+			err := s.ActivityInsertMany(ctx(t), batch)
+			wantValidation(t, err, tc.field, true)
+			page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+			must(t, err, "ActivityList")
+			if page.Total != 0 || len(page.Activities) != 0 {
+				t.Errorf("after a refused batch: Total %d, %d rows; want nothing written", page.Total, len(page.Activities))
+			}
+			sum, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByType})
+			must(t, err, "ActivitySummary")
+			if sum.Total != 0 {
+				t.Errorf("after a refused batch: summary Total %d, want 0", sum.Total)
+			}
+		})
+	}
+}
+
+func testActivityInsertEmpty(t *testing.T, s store.Store) {
+	must(t, s.ActivityInsertMany(ctx(t), nil), "ActivityInsertMany(nil)")
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+	must(t, err, "ActivityList")
+	if page.Total != 0 || page.HasNext || page.NextCursor != "" || len(page.Activities) != 0 {
+		t.Errorf("empty store: got %+v, want an empty page", page)
+	}
+}
+
+func testActivityConcurrent(t *testing.T, s store.Store) {
+	const workers, batches, size = 8, 5, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*batches)
+	for w := range workers {
+		wg.Go(func() {
+			for b := range batches {
+				batch := make([]store.Activity, size)
+				for i := range batch {
+					batch[i] = store.Activity{
+						UserID:       fmt.Sprintf("w%d", w),
+						ActivityType: "login",
+						CreatedAt:    ActivityDatasetStart.Add(time.Duration(w*batches*size+b*size+i) * time.Second),
+					}
+				}
+				if err := s.ActivityInsertMany(ctx(t), batch); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent ActivityInsertMany: %v", err)
+	}
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Limit: 1})
+	must(t, err, "ActivityList")
+	if page.Total != workers*batches*size {
+		t.Errorf("Total = %d, want %d", page.Total, workers*batches*size)
+	}
+	ids := map[string]bool{}
+	must(t, s.ActivityIterate(ctx(t), store.ActivityFilter{}, func(a *store.Activity) error {
+		ids[a.ID] = true
+		return nil
+	}), "ActivityIterate")
+	if len(ids) != workers*batches*size {
+		t.Errorf("%d distinct ids, want %d", len(ids), workers*batches*size)
+	}
+	sum, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByUser})
+	must(t, err, "ActivitySummary")
+	if len(sum.Rows) != workers {
+		t.Fatalf("%d users, want %d", len(sum.Rows), workers)
+	}
+	for _, r := range sum.Rows {
+		if r.Count != batches*size {
+			t.Errorf("user %s: %d activities, want %d", r.UserID, r.Count, batches*size)
+		}
+	}
+}
+
+// activityFilterCases are the filters checked against the reference model.
+// The dataset spans 2025-03-03 … 2025-03-07 (UTC).
+func activityFilterCases() []struct {
+	name string
+	f    store.ActivityFilter
+} {
+	day := func(n int) time.Time { return ActivityDatasetStart.AddDate(0, 0, n) }
+	return []struct {
+		name string
+		f    store.ActivityFilter
+	}{
+		{"All", store.ActivityFilter{}},
+		{"FromMidDay", store.ActivityFilter{From: day(1).Add(13*time.Hour + 17*time.Minute)}},
+		{"ToMidDay", store.ActivityFilter{To: day(3).Add(9*time.Hour + 1*time.Minute)}},
+		{"SeveralDaysMidDayBothEnds", store.ActivityFilter{From: day(1).Add(7 * time.Hour), To: day(3).Add(16*time.Hour + 30*time.Minute)}},
+		{"InsideOneDay", store.ActivityFilter{From: day(2).Add(3 * time.Hour), To: day(2).Add(20 * time.Hour)}},
+		{"WholeDays", store.ActivityFilter{From: day(1), To: day(3).Add(-time.Microsecond)}},
+		{"DayEdgesInclusive", store.ActivityFilter{From: day(2).Add(-time.Microsecond), To: day(3)}},
+		{"ExactInstant", store.ActivityFilter{From: day(0), To: day(0)}},
+		{"BeforeEverything", store.ActivityFilter{To: day(0).Add(-time.Microsecond)}},
+		{"AfterEverything", store.ActivityFilter{From: day(5)}},
+		{"User", store.ActivityFilter{UserID: "u2"}},
+		{"UnknownUser", store.ActivityFilter{UserID: "nobody"}},
+		{"Type", store.ActivityFilter{ActivityType: "generate_report"}},
+		{"Client", store.ActivityFilter{ClientID: ID('c', 2)}},
+		{"Report", store.ActivityFilter{ReportID: ID('a', 1)}},
+		{"UserTypeRange", store.ActivityFilter{UserID: "u1", ActivityType: "login", From: day(0).Add(12 * time.Hour), To: day(4).Add(12 * time.Hour)}},
+		{"ClientReportRange", store.ActivityFilter{ClientID: ID('c', 1), ReportID: ID('a', 1), From: day(1).Add(time.Hour)}},
+		{"UserRangeOneDay", store.ActivityFilter{UserID: "u3", From: day(4).Add(time.Minute), To: day(4).Add(23 * time.Hour)}},
+	}
+}
+
+func testActivityListFilters(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	for _, tc := range activityFilterCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			want := selectActivities(all, tc.f)
+			if tc.name == "ExactInstant" && len(want) < 2 {
+				t.Fatalf("dataset: %d rows at the first instant, want several", len(want))
+			}
+			got := listAll(t, s, tc.f, 7, want)
+			diff(t, "offset pages", activityIDs(want), activityIDs(got), cmpopts.EquateEmpty())
+			got = cursorAll(t, s, tc.f, 7, nil)
+			diff(t, "cursor pages", activityIDs(want), activityIDs(got), cmpopts.EquateEmpty())
+			// One page holding everything.
+			page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: tc.f, Limit: 1000})
+			must(t, err, "ActivityList")
+			if page.HasNext || page.NextCursor != "" || page.Total != int64(len(want)) {
+				t.Errorf("single page: HasNext %v NextCursor %q Total %d; want false, \"\", %d", page.HasNext, page.NextCursor, page.Total, len(want))
+			}
+			diff(t, "single page", want, page.Activities, cmpopts.EquateEmpty())
+		})
+	}
+}
+
+func testActivityListDefaultLimit(t *testing.T, s store.Store) {
+	all := ActivityDataset(40)
+	Seed(t, s, Dataset{Activities: all})
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+	must(t, err, "ActivityList")
+	want := selectActivities(all, store.ActivityFilter{})
+	diff(t, "default page", activityIDs(want[:25]), activityIDs(page.Activities))
+	if !page.HasNext || page.NextCursor == "" || page.Total != 40 {
+		t.Errorf("default page: HasNext %v NextCursor %q Total %d; want true, a cursor, 40", page.HasNext, page.NextCursor, page.Total)
+	}
+	// An offset past the end is an empty page with the exact total.
+	page, err = s.ActivityList(ctx(t), store.ActivityListParams{Offset: 100})
+	must(t, err, "ActivityList offset 100")
+	if len(page.Activities) != 0 || page.HasNext || page.Total != 40 {
+		t.Errorf("offset past the end: %d rows, HasNext %v, Total %d; want 0, false, 40", len(page.Activities), page.HasNext, page.Total)
+	}
+}
+
+func testActivityListBadParams(t *testing.T, s store.Store) {
+	Seed(t, s, Dataset{Activities: ActivityDataset(5)})
+	valid := store.EncodeCursor(ActivityDatasetStart, ID('f', 1))
+	cases := []struct {
+		name  string
+		p     store.ActivityListParams
+		field string
+	}{
+		{"CursorNotBase64", store.ActivityListParams{Cursor: "%%% not a cursor"}, "cursor"},
+		{"CursorGarbage", store.ActivityListParams{Cursor: "aGVsbG8"}, "cursor"},
+		{"CursorBadID", store.ActivityListParams{Cursor: valid[:len(valid)-4]}, "cursor"},
+		{"NegativeLimit", store.ActivityListParams{Limit: -1}, "limit"},
+		{"LimitTooLarge", store.ActivityListParams{Limit: 1001}, "limit"},
+		{"NegativeOffset", store.ActivityListParams{Offset: -1}, "offset"},
+		{"OffsetWithCursor", store.ActivityListParams{Offset: 5, Cursor: valid}, "offset"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.ActivityList(ctx(t), tc.p)
+			wantValidation(t, err, tc.field, false)
+		})
+	}
+	// A well-formed cursor of a row that does not exist still pages.
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Cursor: store.EncodeCursor(ActivityDatasetStart.AddDate(1, 0, 0), ID('f', 9))})
+	must(t, err, "ActivityList with a foreign cursor")
+	if len(page.Activities) != 5 {
+		t.Errorf("foreign cursor after every row: %d rows, want 5", len(page.Activities))
+	}
+}
+
+func testActivityCursorTies(t *testing.T, s store.Store) {
+	at := ts("2025-03-04T12:00:00Z")
+	var all []store.Activity
+	for i := range 30 {
+		all = append(all, store.Activity{
+			ID:           fmt.Sprintf("%08x-0000-4000-8000-%012x", (i*104729)%65537, i),
+			UserID:       "u1",
+			ActivityType: "login",
+			CreatedAt:    at,
+		})
+	}
+	// Rows just before and after the tied block.
+	all = append(all,
+		store.Activity{ID: ID('b', 1), ActivityType: "login", CreatedAt: at.Add(time.Microsecond)},
+		store.Activity{ID: ID('b', 2), ActivityType: "login", CreatedAt: at.Add(-time.Microsecond)})
+	Seed(t, s, Dataset{Activities: all})
+	want := selectActivities(all, store.ActivityFilter{})
+	for _, limit := range []int{1, 4, 7, 30, 32} {
+		got := cursorAll(t, s, store.ActivityFilter{}, limit, nil)
+		diff(t, fmt.Sprintf("limit %d", limit), activityIDs(want), activityIDs(got))
+	}
+}
+
+func testActivityCursorWhileInserting(t *testing.T, s store.Store) {
+	all := ActivityDataset(60)
+	Seed(t, s, Dataset{Activities: all})
+	want := selectActivities(all, store.ActivityFilter{})
+	newer := ActivityDatasetStart.AddDate(0, 1, 0)
+	inserted := 0
+	got := cursorAll(t, s, store.ActivityFilter{}, 8, func(page int) {
+		batch := make([]store.Activity, 3)
+		for i := range batch {
+			batch[i] = store.Activity{UserID: "u9", ActivityType: "login", CreatedAt: newer.Add(time.Duration(page*3+i) * time.Second)}
+		}
+		must(t, s.ActivityInsertMany(ctx(t), batch), "ActivityInsertMany between pages")
+		inserted += len(batch)
+	})
+	diff(t, "pages while inserting newer rows", activityIDs(want), activityIDs(got))
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Limit: 1})
+	must(t, err, "ActivityList")
+	if page.Total != int64(len(all)+inserted) {
+		t.Errorf("Total = %d, want %d", page.Total, len(all)+inserted)
+	}
+}
+
+func testActivityTotalAfterErase(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	cutoff := ActivityDatasetStart.AddDate(0, 0, 1).Add(10*time.Hour + 30*time.Minute)
+	n, err := s.ActivityDeleteBefore(ctx(t), cutoff, 7)
+	must(t, err, "ActivityDeleteBefore")
+	var left []store.Activity
+	for _, a := range all {
+		if !a.CreatedAt.Before(cutoff) {
+			left = append(left, a)
+		}
+	}
+	if n != int64(len(all)-len(left)) {
+		t.Errorf("ActivityDeleteBefore deleted %d, want %d", n, len(all)-len(left))
+	}
+	n, err = s.ActivityDeleteByUser(ctx(t), "u3")
+	must(t, err, "ActivityDeleteByUser")
+	var final []store.Activity
+	for _, a := range left {
+		if a.UserID != "u3" {
+			final = append(final, a)
+		}
+	}
+	if n != int64(len(left)-len(final)) {
+		t.Errorf("ActivityDeleteByUser deleted %d, want %d", n, len(left)-len(final))
+	}
+	for _, tc := range activityFilterCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			want := selectActivities(final, tc.f)
+			page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: tc.f, Limit: 5})
+			must(t, err, "ActivityList")
+			if page.Total != int64(len(want)) {
+				t.Errorf("Total = %d, want %d", page.Total, len(want))
+			}
+			got := cursorAll(t, s, tc.f, 9, nil)
+			diff(t, "rows", activityIDs(want), activityIDs(got), cmpopts.EquateEmpty())
+			sum, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByDay})
+			must(t, err, "ActivitySummary")
+			if sum.Total != int64(len(want)) {
+				t.Errorf("summary Total = %d, want %d", sum.Total, len(want))
+			}
+		})
+	}
+}
+
+func testActivityIterate(t *testing.T, s store.Store) {
+	all := ActivityDataset(80)
+	Seed(t, s, Dataset{Activities: all})
+	for _, f := range []store.ActivityFilter{{}, {UserID: "u1"}, {From: ActivityDatasetStart.Add(30 * time.Hour), To: ActivityDatasetStart.Add(70 * time.Hour), ActivityType: "login"}} {
+		var got []store.Activity
+		must(t, s.ActivityIterate(ctx(t), f, func(a *store.Activity) error {
+			got = append(got, *a)
+			return nil
+		}), "ActivityIterate")
+		diff(t, fmt.Sprintf("iterate %+v", f), selectActivities(all, f), got, cmpopts.EquateEmpty())
+	}
+
+	errStop := errors.New("stop here")
+	calls := 0
+	err := s.ActivityIterate(ctx(t), store.ActivityFilter{}, func(*store.Activity) error {
+		calls++
+		if calls == 5 {
+			return errStop
+		}
+		return nil
+	})
+	wantIs(t, err, errStop, "ActivityIterate stopped by fn")
+	if calls != 5 {
+		t.Errorf("fn called %d times after returning an error on call 5", calls)
+	}
+}
+
+// summaryOf is the reference model of ActivitySummary.
+func summaryOf(all []store.Activity, p store.ActivitySummaryParams) *store.ActivitySummary {
+	rows := selectActivities(all, p.ActivityFilter)
+	out := &store.ActivitySummary{Total: int64(len(rows))}
+	counts := map[string]int64{}
+	latest := map[string]store.Activity{}
+	for _, a := range rows {
+		var key string
+		switch p.GroupBy {
+		case store.GroupByType:
+			key = a.ActivityType
+		case store.GroupByUser:
+			if a.UserID == "" {
+				continue
+			}
+			key = a.UserID
+			if l, ok := latest[key]; !ok || newestFirst(a, l) < 0 {
+				latest[key] = a
+			}
+		case store.GroupByDay:
+			loc := p.Location
+			if loc == nil {
+				loc = time.UTC
+			}
+			key = a.CreatedAt.In(loc).Format(time.DateOnly)
+		}
+		counts[key]++
+	}
+	for k, n := range counts {
+		r := store.SummaryRow{Count: n}
+		switch p.GroupBy {
+		case store.GroupByType:
+			r.ActivityType = k
+		case store.GroupByUser:
+			r.UserID, r.Username = k, latest[k].Username
+		case store.GroupByDay:
+			r.Day = k
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	key := func(r store.SummaryRow) string { return r.ActivityType + r.UserID + r.Day }
+	slices.SortFunc(out.Rows, func(a, b store.SummaryRow) int {
+		if p.GroupBy != store.GroupByDay && a.Count != b.Count {
+			if a.Count > b.Count {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(key(a), key(b))
+	})
+	if p.GroupBy == store.GroupByUser && p.Limit > 0 && len(out.Rows) > p.Limit {
+		out.Rows = out.Rows[:p.Limit]
+	}
+	return out
+}
+
+func checkSummaries(t *testing.T, s store.Store, all []store.Activity, ps []store.ActivitySummaryParams) {
+	t.Helper()
+	for i, p := range ps {
+		got, err := s.ActivitySummary(ctx(t), p)
+		must(t, err, "ActivitySummary")
+		want := summaryOf(all, p)
+		diff(t, fmt.Sprintf("summary %d (%+v)", i, p.ActivityFilter), want, got, cmpopts.EquateEmpty())
+	}
+}
+
+func testSummaryByType(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	// Hand-checked ordering: counts descending, ties by type ascending.
+	extra := []store.Activity{
+		{ActivityType: "zz_tie", CreatedAt: ts("2025-04-01T00:00:00Z")},
+		{ActivityType: "aa_tie", CreatedAt: ts("2025-04-01T00:00:00Z")},
+		{ActivityType: "mm_two", CreatedAt: ts("2025-04-01T00:00:00Z")},
+		{ActivityType: "mm_two", CreatedAt: ts("2025-04-01T00:00:01Z")},
+	}
+	must(t, s.ActivityInsertMany(ctx(t), slices.Clone(extra)), "ActivityInsertMany")
+	got, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByType, ActivityFilter: store.ActivityFilter{From: ts("2025-04-01T00:00:00Z")}})
+	must(t, err, "ActivitySummary")
+	diff(t, "summary by type", &store.ActivitySummary{Total: 4, Rows: []store.SummaryRow{
+		{ActivityType: "mm_two", Count: 2}, {ActivityType: "aa_tie", Count: 1}, {ActivityType: "zz_tie", Count: 1},
+	}}, got)
+
+	all = append(all, extra...)
+	var ps []store.ActivitySummaryParams
+	for _, tc := range activityFilterCases() {
+		ps = append(ps, store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByType})
+	}
+	checkSummaries(t, s, all, ps)
+}
+
+func testSummaryByUser(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	// Every user has 30 rows: ties broken by user id; u5 leads with 31
+	// rows and has changed username.
+	extra := []store.Activity{{UserID: "u5", Username: "old", ActivityType: "login", CreatedAt: ActivityDatasetStart}}
+	for i := range 30 {
+		extra = append(extra, store.Activity{UserID: "u5", Username: "new", ActivityType: "login", CreatedAt: ActivityDatasetStart.Add(time.Duration(i+1) * time.Hour)})
+	}
+	must(t, s.ActivityInsertMany(ctx(t), slices.Clone(extra)), "ActivityInsertMany")
+	got, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 3})
+	must(t, err, "ActivitySummary")
+	type row struct {
+		UserID, Username string
+		Count            int64
+	}
+	var gotRows []row
+	for _, r := range got.Rows {
+		gotRows = append(gotRows, row{r.UserID, r.Username, r.Count})
+	}
+	if got.Total != 181 {
+		t.Errorf("Total = %d, want 181 (anonymous rows included)", got.Total)
+	}
+	diff(t, "top 3 users", []row{{"u5", "new", 31}, {"u1", latestUsername(all, "u1"), 30}, {"u2", latestUsername(all, "u2"), 30}}, gotRows)
+
+	all = append(all, extra...)
+	var ps []store.ActivitySummaryParams
+	for _, tc := range activityFilterCases() {
+		ps = append(ps, store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByUser},
+			store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByUser, Limit: 2})
+	}
+	checkSummaries(t, s, all, ps)
+}
+
+// latestUsername is the username of the newest activity of user.
+func latestUsername(all []store.Activity, user string) string {
+	rows := selectActivities(all, store.ActivityFilter{UserID: user})
+	if len(rows) == 0 {
+		return ""
+	}
+	return rows[0].Username
+}
+
+func testSummaryByDay(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	var ps []store.ActivitySummaryParams
+	for _, tc := range activityFilterCases() {
+		ps = append(ps,
+			store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByDay},
+			store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByDay, Location: newYork()},
+			store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByDay, Location: time.FixedZone("UTC+5:30", 5*3600+1800)})
+	}
+	checkSummaries(t, s, all, ps)
+}
+
+func testSummaryByDayDST(t *testing.T, s store.Store) {
+	at := []string{
+		"2025-03-09T04:30:00Z", // 23:30 EST on 03-08
+		"2025-03-09T05:30:00Z", // 00:30 EST on 03-09
+		"2025-03-10T03:30:00Z", // 23:30 EDT on 03-09
+		"2025-03-10T04:30:00Z", // 00:30 EDT on 03-10
+		"2025-11-02T03:30:00Z", // 23:30 EDT on 11-01
+		"2025-11-02T04:30:00Z", // 00:30 EDT on 11-02
+		"2025-11-02T05:30:00Z", // 01:30 EDT on 11-02
+		"2025-11-02T06:30:00Z", // 01:30 EST on 11-02 (the repeated hour)
+		"2025-11-03T04:30:00Z", // 23:30 EST on 11-02
+		"2025-11-03T05:30:00Z", // 00:30 EST on 11-03
+	}
+	var acts []store.Activity
+	for _, s := range at {
+		acts = append(acts, store.Activity{UserID: "u1", ActivityType: "login", CreatedAt: ts(s)})
+	}
+	Seed(t, s, Dataset{Activities: acts})
+	got, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByDay, Location: newYork()})
+	must(t, err, "ActivitySummary")
+	diff(t, "days in America/New_York", &store.ActivitySummary{Total: 10, Rows: []store.SummaryRow{
+		{Day: "2025-03-08", Count: 1},
+		{Day: "2025-03-09", Count: 2},
+		{Day: "2025-03-10", Count: 1},
+		{Day: "2025-11-01", Count: 1},
+		{Day: "2025-11-02", Count: 4},
+		{Day: "2025-11-03", Count: 1},
+	}}, got)
+
+	got, err = s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByDay})
+	must(t, err, "ActivitySummary")
+	diff(t, "days in UTC (nil location)", &store.ActivitySummary{Total: 10, Rows: []store.SummaryRow{
+		{Day: "2025-03-09", Count: 2},
+		{Day: "2025-03-10", Count: 2},
+		{Day: "2025-11-02", Count: 4},
+		{Day: "2025-11-03", Count: 2},
+	}}, got)
+
+	// A local-day range: 2025-11-02 in New York is [04:00Z, 05:00Z next day).
+	ny := newYork()
+	got, err = s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByDay, Location: ny, ActivityFilter: store.ActivityFilter{
+		From: time.Date(2025, 11, 2, 0, 0, 0, 0, ny), To: time.Date(2025, 11, 3, 0, 0, 0, 0, ny).Add(-time.Microsecond),
+	}})
+	must(t, err, "ActivitySummary")
+	diff(t, "2025-11-02 in America/New_York", &store.ActivitySummary{Total: 4, Rows: []store.SummaryRow{{Day: "2025-11-02", Count: 4}}}, got)
+}
+
+func testDistinctUsers(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	for _, since := range []time.Time{{}, ActivityDatasetStart, ActivityDatasetStart.AddDate(0, 0, 4).Add(23 * time.Hour), ActivityDatasetStart.AddDate(0, 0, 5).Add(-time.Microsecond), ActivityDatasetStart.AddDate(0, 0, 5)} {
+		users := map[string]bool{}
+		for _, a := range all {
+			if a.UserID != "" && !a.CreatedAt.Before(since) {
+				users[a.UserID] = true
+			}
+		}
+		got, err := s.ActivityDistinctUsers(ctx(t), since)
+		must(t, err, "ActivityDistinctUsers")
+		if got != int64(len(users)) {
+			t.Errorf("ActivityDistinctUsers(%v) = %d, want %d", since, got, len(users))
+		}
+	}
+}
+
+func testDeleteByUser(t *testing.T, s store.Store) {
+	all := ActivityDataset(100)
+	Seed(t, s, Dataset{Activities: all})
+	n, err := s.ActivityDeleteByUser(ctx(t), "u2")
+	must(t, err, "ActivityDeleteByUser")
+	var want []store.Activity
+	for _, a := range all {
+		if a.UserID != "u2" {
+			want = append(want, a)
+		}
+	}
+	if n != int64(len(all)-len(want)) {
+		t.Errorf("deleted %d, want %d", n, len(all)-len(want))
+	}
+	got := listAll(t, s, store.ActivityFilter{}, 1000, want)
+	diff(t, "rows left", activityIDs(selectActivities(want, store.ActivityFilter{})), activityIDs(got))
+
+	n, err = s.ActivityDeleteByUser(ctx(t), "nobody")
+	must(t, err, "ActivityDeleteByUser(nobody)")
+	if n != 0 {
+		t.Errorf("deleting an unknown user's activity: %d rows, want 0", n)
+	}
+	n, err = s.ActivityDeleteByUser(ctx(t), "u2")
+	must(t, err, "ActivityDeleteByUser again")
+	if n != 0 {
+		t.Errorf("deleting again: %d rows, want 0", n)
+	}
+}
+
+func testDeleteBefore(t *testing.T, s store.Store) {
+	all := ActivityDataset(150)
+	Seed(t, s, Dataset{Activities: all})
+	// The cutoff is the created_at of a stored row: that row is kept.
+	sorted := selectActivities(all, store.ActivityFilter{})
+	cutoff := sorted[len(sorted)/2].CreatedAt
+	var want []store.Activity
+	for _, a := range all {
+		if !a.CreatedAt.Before(cutoff) {
+			want = append(want, a)
+		}
+	}
+	n, err := s.ActivityDeleteBefore(ctx(t), cutoff, 7)
+	must(t, err, "ActivityDeleteBefore")
+	if n != int64(len(all)-len(want)) {
+		t.Errorf("deleted %d, want %d", n, len(all)-len(want))
+	}
+	got := listAll(t, s, store.ActivityFilter{}, 1000, want)
+	diff(t, "rows left", activityIDs(selectActivities(want, store.ActivityFilter{})), activityIDs(got))
+
+	n, err = s.ActivityDeleteBefore(ctx(t), cutoff, 0)
+	must(t, err, "ActivityDeleteBefore again")
+	if n != 0 {
+		t.Errorf("second pass deleted %d, want 0", n)
+	}
+	n, err = s.ActivityDeleteBefore(ctx(t), ActivityDatasetStart.AddDate(1, 0, 0), 0)
+	must(t, err, "ActivityDeleteBefore everything")
+	if n != int64(len(want)) {
+		t.Errorf("deleting everything: %d, want %d", n, len(want))
+	}
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+	must(t, err, "ActivityList")
+	if page.Total != 0 || len(page.Activities) != 0 {
+		t.Errorf("after deleting everything: Total %d, %d rows", page.Total, len(page.Activities))
+	}
+}

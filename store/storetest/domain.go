@@ -1,0 +1,583 @@
+package storetest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+func runDomain(t *testing.T, open OpenFunc) {
+	parallel(t, open, "Client", testClient)
+	parallel(t, open, "ReportRoundTrip", testReportRoundTrip)
+	parallel(t, open, "ReportReplace", testReportReplace)
+	t.Run("ReportInvalid", func(t *testing.T) { testReportInvalid(t, open) })
+	parallel(t, open, "ReportSavingsToTheCent", testReportSavingsCents)
+	parallel(t, open, "ReportMetrics", testReportMetrics)
+	parallel(t, open, "RecommendationCounts", testRecommendationCounts)
+	parallel(t, open, "ReportDailyCounts", testReportDailyCounts)
+	parallel(t, open, "ReportRecent", testReportRecent)
+	parallel(t, open, "ClientPerformance", testClientPerformance)
+	parallel(t, open, "CostFigures", testCostFigures)
+	parallel(t, open, "ReportWindowStats", testReportWindowStats)
+	parallel(t, open, "EmptyAggregations", testEmptyAggregations)
+}
+
+// ignoreUpdatedAt leaves the store-set Client.UpdatedAt out of diffs.
+var ignoreUpdatedAt = cmpopts.IgnoreFields(store.Client{}, "UpdatedAt")
+
+func testClient(t *testing.T, s store.Store) {
+	_, err := s.ClientGet(ctx(t), ClientContoso)
+	wantIs(t, err, store.ErrNotFound, "ClientGet of a missing client")
+
+	c := store.Client{ID: strings.ToUpper(ClientContoso), CompanyName: "  Contoso  ", Industry: store.IndustryTechnology,
+		Status: store.ClientActive, CreatedAt: time.Date(2025, 1, 10, 4, 0, 0, 0, newYork())}
+	must(t, s.ClientUpsert(ctx(t), &c), "ClientUpsert")
+	got, err := s.ClientGet(ctx(t), ClientContoso)
+	must(t, err, "ClientGet")
+	want := &store.Client{ID: ClientContoso, CompanyName: "Contoso", Industry: store.IndustryTechnology,
+		Status: store.ClientActive, CreatedAt: ts("2025-01-10T09:00:00Z")}
+	diff(t, "client", want, got, ignoreUpdatedAt)
+	wantUTC(t, "client", got.CreatedAt, got.UpdatedAt)
+	if got.UpdatedAt.IsZero() {
+		t.Errorf("UpdatedAt not set")
+	}
+	// Upper-case ids find the same client.
+	if _, err := s.ClientGet(ctx(t), strings.ToUpper(ClientContoso)); err != nil {
+		t.Errorf("ClientGet with an upper-case id: %v", err)
+	}
+
+	// Update by id.
+	upd := store.Client{ID: ClientContoso, CompanyName: "Contoso Ltd", Industry: store.IndustryFinance,
+		Status: store.ClientSuspended, CreatedAt: ts("2025-01-10T09:00:00Z")}
+	must(t, s.ClientUpsert(ctx(t), &upd), "ClientUpsert update")
+	got, err = s.ClientGet(ctx(t), ClientContoso)
+	must(t, err, "ClientGet")
+	diff(t, "updated client", &store.Client{ID: ClientContoso, CompanyName: "Contoso Ltd", Industry: store.IndustryFinance,
+		Status: store.ClientSuspended, CreatedAt: ts("2025-01-10T09:00:00Z")}, got, ignoreUpdatedAt)
+
+	// Defaults: industry other, status active, zero CreatedAt = now.
+	before := time.Now().Add(-time.Minute)
+	d := store.Client{ID: ClientFabrikam, CompanyName: "Fabrikam"}
+	must(t, s.ClientUpsert(ctx(t), &d), "ClientUpsert defaults")
+	got, err = s.ClientGet(ctx(t), ClientFabrikam)
+	must(t, err, "ClientGet")
+	if got.Industry != store.IndustryOther || got.Status != store.ClientActive {
+		t.Errorf("defaults: industry %q status %q, want other, active", got.Industry, got.Status)
+	}
+	if got.CreatedAt.Before(before) || got.CreatedAt.After(time.Now().Add(time.Minute)) {
+		t.Errorf("zero CreatedAt stored as %v, want now", got.CreatedAt)
+	}
+
+	for _, tc := range []struct {
+		c     store.Client
+		field string
+	}{
+		{store.Client{ID: "nope", CompanyName: "X"}, "id"},
+		{store.Client{ID: ClientNorthwind, CompanyName: "   "}, "company_name"},
+		{store.Client{ID: ClientNorthwind, CompanyName: "X", Industry: "mining"}, "industry"},
+		{store.Client{ID: ClientNorthwind, CompanyName: "X", Status: "gone"}, "status"},
+	} {
+		wantValidation(t, s.ClientUpsert(ctx(t), &tc.c), tc.field, false)
+	}
+	_, err = s.ClientGet(ctx(t), ClientNorthwind)
+	wantIs(t, err, store.ErrNotFound, "ClientGet after refused upserts")
+	// A refused update leaves the client as it was.
+	bad := store.Client{ID: ClientContoso, CompanyName: "Renamed", Status: "gone"}
+	wantValidation(t, s.ClientUpsert(ctx(t), &bad), "status", false)
+	got, err = s.ClientGet(ctx(t), ClientContoso)
+	must(t, err, "ClientGet")
+	if got.CompanyName != "Contoso Ltd" {
+		t.Errorf("refused update changed the client: %+v", got)
+	}
+}
+
+// preparedReport returns r normalised as the contract says (with the ids
+// of recommendations taken from got, which the store assigned).
+func preparedReport(t *testing.T, r store.Report, got *store.Report) *store.Report {
+	t.Helper()
+	r = cloneReport(r)
+	if got != nil && len(got.Recommendations) == len(r.Recommendations) {
+		for i := range r.Recommendations {
+			if r.Recommendations[i].ID == "" {
+				r.Recommendations[i].ID = got.Recommendations[i].ID
+			}
+		}
+	}
+	must(t, store.PrepareReport(&r, time.Time{}), "PrepareReport")
+	return &r
+}
+
+func testReportRoundTrip(t *testing.T, s store.Store) {
+	d := DomainDataset()
+	Seed(t, s, Dataset{Clients: d.Clients})
+	for n, r := range d.Reports {
+		in := cloneReport(r)
+		in.ID = strings.ToUpper(in.ID)
+		if len(in.Recommendations) > 0 {
+			in.Recommendations[0].ID = strings.ToUpper(ID('e', n))
+			in.Recommendations[0].Currency = " eur "
+			in.Recommendations[0].BusinessImpact = store.Impact(strings.ToUpper(string(in.Recommendations[0].BusinessImpact)))
+		}
+		must(t, s.ReportUpsert(ctx(t), &in), "ReportUpsert "+r.ID)
+		got, err := s.ReportGet(ctx(t), r.ID)
+		must(t, err, "ReportGet "+r.ID)
+		for i, rec := range got.Recommendations {
+			if !store.ValidUUID(rec.ID) {
+				t.Errorf("report %s recommendation %d: id %q is not a UUID", r.ID, i, rec.ID)
+			}
+		}
+		in.ID = r.ID
+		want := preparedReport(t, in, got)
+		diff(t, "report "+r.ID, want, got, cmpopts.EquateEmpty())
+		times := []time.Time{got.CreatedAt}
+		if got.ProcessingStartedAt != nil {
+			times = append(times, *got.ProcessingStartedAt)
+		}
+		if got.ProcessingCompletedAt != nil {
+			times = append(times, *got.ProcessingCompletedAt)
+		}
+		wantUTC(t, "report "+r.ID, times...)
+	}
+	_, err := s.ReportGet(ctx(t), DomainReport(99))
+	wantIs(t, err, store.ErrNotFound, "ReportGet of a missing report")
+}
+
+func testReportReplace(t *testing.T, s store.Store) {
+	d := DomainDataset()
+	Seed(t, s, d)
+	r := cloneReport(d.Reports[0]) // report 1: 3 recommendations
+	r.Status = store.StatusFailed
+	r.CSVSizeBytes = nil
+	r.Recommendations = []store.Recommendation{rec(store.CategoryPerformance, store.ImpactLow, 7.25)}
+	must(t, s.ReportUpsert(ctx(t), &r), "ReportUpsert replace")
+	got, err := s.ReportGet(ctx(t), r.ID)
+	must(t, err, "ReportGet")
+	diff(t, "replaced report", preparedReport(t, r, got), got, cmpopts.EquateEmpty())
+
+	counts, err := s.RecommendationCategoryCounts(ctx(t))
+	must(t, err, "RecommendationCategoryCounts")
+	// Was cost 6, security 3, operational_excellence 1, performance 1,
+	// reliability 1; report 1 took away cost 2, security 1 and added a
+	// performance.
+	diff(t, "categories after replace", []store.CountByKey{
+		{Key: "cost", Count: 4}, {Key: "performance", Count: 2}, {Key: "security", Count: 2},
+		{Key: "operational_excellence", Count: 1}, {Key: "reliability", Count: 1},
+	}, counts)
+
+	// Replacing with no recommendations empties them.
+	r.Recommendations = nil
+	must(t, s.ReportUpsert(ctx(t), &r), "ReportUpsert without recommendations")
+	got, err = s.ReportGet(ctx(t), r.ID)
+	must(t, err, "ReportGet")
+	if len(got.Recommendations) != 0 {
+		t.Errorf("%d recommendations left, want 0", len(got.Recommendations))
+	}
+	perf, err := s.ClientPerformance(ctx(t), "")
+	must(t, err, "ClientPerformance")
+	if perf.TotalRecommendations != 9 || perf.TotalReports != 9 {
+		t.Errorf("after emptying report 1: %d recommendations over %d reports, want 9 over 9", perf.TotalRecommendations, perf.TotalReports)
+	}
+}
+
+func testReportInvalid(t *testing.T, open OpenFunc) {
+	newReport := func() store.Report {
+		return store.Report{ID: DomainReport(50), ClientID: ClientContoso, CreatedBy: "u1", ReportType: store.ReportCost,
+			Status: store.StatusCompleted, CreatedAt: ts("2025-03-02T10:00:00Z"), Recommendations: []store.Recommendation{
+				rec(store.CategoryCost, store.ImpactHigh, 1), rec(store.CategorySecurity, store.ImpactLow, 2),
+				rec(store.CategoryCost, store.ImpactHigh, 3), rec(store.CategoryCost, store.ImpactHigh, 4)}}
+	}
+	cases := []struct {
+		name  string
+		bad   func(r *store.Report)
+		field string
+	}{
+		{"NegativeSavings", func(r *store.Report) { r.Recommendations[2].PotentialSavings = -0.01 }, "recommendations[2].potential_savings"},
+		{"UnknownCategory", func(r *store.Report) { r.Recommendations[2].Category = "bogus" }, "recommendations[2].category"},
+		{"UnknownImpact", func(r *store.Report) { r.Recommendations[2].BusinessImpact = "huge" }, "recommendations[2].business_impact"},
+		{"BadCurrency", func(r *store.Report) { r.Recommendations[2].Currency = "DOLLARS" }, "recommendations[2].currency"},
+		{"BadRecommendationID", func(r *store.Report) { r.Recommendations[2].ID = "x" }, "recommendations[2].id"},
+		{"UnknownClient", func(r *store.Report) { r.ClientID = ID('c', 77) }, "client_id"},
+		{"MalformedClient", func(r *store.Report) { r.ClientID = "contoso" }, "client_id"},
+		{"UnknownType", func(r *store.Report) { r.ReportType = "weekly" }, "report_type"},
+		{"UnknownStatus", func(r *store.Report) { r.Status = "lost" }, "status"},
+		{"CompletedBeforeStarted", func(r *store.Report) {
+			r.ProcessingStartedAt = ptr(ts("2025-03-02T10:00:00Z"))
+			r.ProcessingCompletedAt = ptr(ts("2025-03-02T09:00:00Z"))
+		}, "processing_completed_at"},
+		{"NegativeCSVSize", func(r *store.Report) { r.CSVSizeBytes = ptr[int64](-1) }, "csv_size_bytes"},
+	}
+	for _, tc := range cases {
+		parallel(t, open, tc.name, func(t *testing.T, s store.Store) {
+			d := DomainDataset()
+			Seed(t, s, d)
+			before, err := s.ClientPerformance(ctx(t), "")
+			must(t, err, "ClientPerformance")
+
+			// A new report: nothing of it is written.
+			r := newReport()
+			tc.bad(&r)
+			wantValidation(t, s.ReportUpsert(ctx(t), &r), tc.field, false)
+			_, err = s.ReportGet(ctx(t), r.ID)
+			wantIs(t, err, store.ErrNotFound, "ReportGet of a refused report")
+
+			// An existing report: left exactly as it was.
+			existing, err := s.ReportGet(ctx(t), DomainReport(1))
+			must(t, err, "ReportGet")
+			r = newReport()
+			r.ID = DomainReport(1)
+			tc.bad(&r)
+			wantValidation(t, s.ReportUpsert(ctx(t), &r), tc.field, false)
+			got, err := s.ReportGet(ctx(t), DomainReport(1))
+			must(t, err, "ReportGet")
+			diff(t, "report after a refused replacement", existing, got)
+
+			after, err := s.ClientPerformance(ctx(t), "")
+			must(t, err, "ClientPerformance")
+			diff(t, "aggregates after refused writes", before, after)
+		})
+	}
+}
+
+func testReportSavingsCents(t *testing.T, s store.Store) {
+	Seed(t, s, Dataset{Clients: DomainDataset().Clients})
+	// Ten times 0.10 plus 0.20 and 0.0049 (rounded to 0.00) and 12.3456
+	// (rounded to 12.35): floating-point sums would drift.
+	var recs []store.Recommendation
+	for range 10 {
+		recs = append(recs, rec(store.CategoryCost, store.ImpactHigh, 0.10))
+	}
+	recs = append(recs, rec(store.CategoryCost, store.ImpactHigh, 0.20), rec(store.CategoryCost, store.ImpactHigh, 0.0049),
+		rec(store.CategorySecurity, store.ImpactHigh, 12.3456))
+	r := store.Report{ID: DomainReport(60), ClientID: ClientContoso, ReportType: store.ReportCost, Status: store.StatusCompleted,
+		CreatedAt: ts("2025-03-02T10:00:00Z"), Recommendations: recs}
+	must(t, s.ReportUpsert(ctx(t), &r), "ReportUpsert")
+	got, err := s.ReportGet(ctx(t), r.ID)
+	must(t, err, "ReportGet")
+	var amounts []float64
+	for _, rc := range got.Recommendations {
+		amounts = append(amounts, rc.PotentialSavings)
+	}
+	diff(t, "stored amounts", []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0, 12.35}, amounts)
+
+	const total = 13.55
+	perf, err := s.ClientPerformance(ctx(t), ClientContoso)
+	must(t, err, "ClientPerformance")
+	if perf.TotalSavings != total {
+		t.Errorf("ClientPerformance.TotalSavings = %v, want exactly %v", perf.TotalSavings, total)
+	}
+	m, err := s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart})
+	must(t, err, "ReportMetrics")
+	if m.TotalSavings != total || m.SavingsThisMonth != total {
+		t.Errorf("ReportMetrics savings %v / %v, want exactly %v", m.TotalSavings, m.SavingsThisMonth, total)
+	}
+	cf, err := s.CostFigures(ctx(t), store.CostParams{MonthsFrom: DomainPrevMonthStart, To: ts("2025-04-01T00:00:00Z")})
+	must(t, err, "CostFigures")
+	diff(t, "cost figures", &store.CostFigures{TotalSavings: total, Months: []store.MonthAmount{{Month: "2025-03", Amount: total}}}, cf)
+	ws, err := s.ReportWindowStats(ctx(t), DomainMonthStart, ts("2025-04-01T00:00:00Z"))
+	must(t, err, "ReportWindowStats")
+	if ws.Savings != total {
+		t.Errorf("ReportWindowStats.Savings = %v, want exactly %v", ws.Savings, total)
+	}
+}
+
+func testReportMetrics(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	p := store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart}
+	want := &store.ReportMetrics{
+		TotalReports:                    9,
+		ReportsBeforeMonth:              3,       // 1, 2, 3
+		CompletedReports:                4,       // 1, 2, 4, 6
+		ActiveUsers:                     4,       // u1…u4
+		ActiveUsersBeforeMonth:          2,       // u1, u2
+		TotalSavings:                    1500.61, // 100.40 + 50.05 + 1234.56 + 10.31 + 5.30 + 99.99
+		SavingsBeforeMonth:              1385.01, // 100.40 + 50.05 + 1234.56
+		AvgGenerationSeconds:            56.25,   // (30 + 60 + 120 + 15) / 4
+		AvgGenerationSecondsBeforeMonth: 45,      // (30 + 60) / 2
+		ReportsThisMonth:                6,       // 4, 5, 6, 7, 8, 9
+		ReportsPrevMonth:                2,       // 2, 3
+		RecommendationsThisMonth:        6,       // 2 + 3 + 1
+		RecommendationsPrevMonth:        3,       // 2 + 1
+		SavingsThisMonth:                115.60,  // 10.31 + 5.30 + 99.99
+		SavingsPrevMonth:                1284.61, // 50.05 + 1234.56
+		ActiveClients:                   3,       // Contoso, Fabrikam, Tailspin
+		ClientsThisMonth:                2,       // Northwind, Tailspin
+		ClientsPrevMonth:                1,       // Fabrikam
+	}
+	got, err := s.ReportMetrics(ctx(t), p)
+	must(t, err, "ReportMetrics")
+	diff(t, "metrics", want, got)
+
+	// A sample of the 2 most recently completed: reports 6 and 4, and
+	// before the month reports 2 and 1.
+	p.GenerationSample = 2
+	got, err = s.ReportMetrics(ctx(t), p)
+	must(t, err, "ReportMetrics sample 2")
+	if got.AvgGenerationSeconds != 67.5 || got.AvgGenerationSecondsBeforeMonth != 45 {
+		t.Errorf("sample 2: avg %v before month %v, want 67.5, 45", got.AvgGenerationSeconds, got.AvgGenerationSecondsBeforeMonth)
+	}
+	p.GenerationSample = 1
+	got, err = s.ReportMetrics(ctx(t), p)
+	must(t, err, "ReportMetrics sample 1")
+	if got.AvgGenerationSeconds != 15 || got.AvgGenerationSecondsBeforeMonth != 60 {
+		t.Errorf("sample 1: avg %v before month %v, want 15, 60", got.AvgGenerationSeconds, got.AvgGenerationSecondsBeforeMonth)
+	}
+
+	// April: March becomes the previous month.
+	got, err = s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: ts("2025-04-01T00:00:00Z"), PrevMonthStart: DomainMonthStart})
+	must(t, err, "ReportMetrics April")
+	diff(t, "metrics in April", &store.ReportMetrics{
+		TotalReports: 9, ReportsBeforeMonth: 9, CompletedReports: 4, ActiveUsers: 4, ActiveUsersBeforeMonth: 4,
+		TotalSavings: 1500.61, SavingsBeforeMonth: 1500.61, AvgGenerationSeconds: 56.25, AvgGenerationSecondsBeforeMonth: 56.25,
+		ReportsThisMonth: 0, ReportsPrevMonth: 6, RecommendationsThisMonth: 0, RecommendationsPrevMonth: 6,
+		SavingsThisMonth: 0, SavingsPrevMonth: 115.60, ActiveClients: 3, ClientsThisMonth: 0, ClientsPrevMonth: 2,
+	}, got)
+}
+
+func testRecommendationCounts(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	cats, err := s.RecommendationCategoryCounts(ctx(t))
+	must(t, err, "RecommendationCategoryCounts")
+	diff(t, "categories", []store.CountByKey{
+		{Key: "cost", Count: 6}, {Key: "security", Count: 3},
+		{Key: "operational_excellence", Count: 1}, {Key: "performance", Count: 1}, {Key: "reliability", Count: 1},
+	}, cats)
+	imps, err := s.RecommendationImpactCounts(ctx(t))
+	must(t, err, "RecommendationImpactCounts")
+	diff(t, "impacts", []store.CountByKey{
+		{Key: "high", Count: 6}, {Key: "medium", Count: 3}, {Key: "low", Count: 2}, {Key: "", Count: 1},
+	}, imps)
+
+	// Ties by key: a report adding one low and one "" ties them at 3 and 2.
+	r := store.Report{ID: DomainReport(40), ClientID: ClientTailspin, ReportType: store.ReportCost, CreatedAt: ts("2025-03-26T00:00:00Z"),
+		Recommendations: []store.Recommendation{rec(store.CategoryReliability, store.ImpactLow, 1), rec(store.CategoryReliability, "", 1),
+			rec(store.CategoryPerformance, "", 1)}}
+	must(t, s.ReportUpsert(ctx(t), &r), "ReportUpsert")
+	imps, err = s.RecommendationImpactCounts(ctx(t))
+	must(t, err, "RecommendationImpactCounts")
+	diff(t, "impacts with ties", []store.CountByKey{
+		{Key: "high", Count: 6}, {Key: "", Count: 3}, {Key: "low", Count: 3}, {Key: "medium", Count: 3},
+	}, imps)
+	cats, err = s.RecommendationCategoryCounts(ctx(t))
+	must(t, err, "RecommendationCategoryCounts")
+	diff(t, "categories with ties", []store.CountByKey{
+		{Key: "cost", Count: 6}, {Key: "reliability", Count: 3}, {Key: "security", Count: 3},
+		{Key: "performance", Count: 2}, {Key: "operational_excellence", Count: 1},
+	}, cats)
+}
+
+func testReportDailyCounts(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	ny := newYork()
+	cases := []struct {
+		name     string
+		from, to time.Time
+		loc      *time.Location
+		want     []store.ReportDayCount
+	}{
+		{"NewYork", time.Date(2025, 2, 28, 0, 0, 0, 0, ny), time.Date(2025, 4, 1, 0, 0, 0, 0, ny), ny, []store.ReportDayCount{
+			{Day: "2025-02-28", ReportType: store.ReportDetailed, Count: 1}, // report 4, 2025-03-01T04:30Z
+			{Day: "2025-03-10", ReportType: store.ReportExecutive, Count: 1},
+			{Day: "2025-03-15", ReportType: store.ReportCost, Count: 2},     // reports 6 and 8
+			{Day: "2025-03-15", ReportType: store.ReportSecurity, Count: 1}, // report 9, 2025-03-16T03:00Z
+			{Day: "2025-03-25", ReportType: store.ReportOperations, Count: 1},
+		}},
+		{"UTC", DomainMonthStart, ts("2025-04-01T00:00:00Z"), nil, []store.ReportDayCount{
+			{Day: "2025-03-01", ReportType: store.ReportDetailed, Count: 1},
+			{Day: "2025-03-10", ReportType: store.ReportExecutive, Count: 1},
+			{Day: "2025-03-15", ReportType: store.ReportCost, Count: 2},
+			{Day: "2025-03-16", ReportType: store.ReportSecurity, Count: 1},
+			{Day: "2025-03-25", ReportType: store.ReportOperations, Count: 1},
+		}},
+		// [from, to): report 6 at from is in, report 9 at to is out.
+		{"HalfOpen", ts("2025-03-15T18:00:00Z"), ts("2025-03-16T03:00:00Z"), time.UTC, []store.ReportDayCount{
+			{Day: "2025-03-15", ReportType: store.ReportCost, Count: 2},
+		}},
+		{"Empty", ts("2024-01-01T00:00:00Z"), ts("2024-02-01T00:00:00Z"), nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ReportDailyCounts(ctx(t), tc.from, tc.to, tc.loc)
+			must(t, err, "ReportDailyCounts")
+			diff(t, "daily counts", tc.want, got, cmpopts.EquateEmpty())
+		})
+	}
+}
+
+func testReportRecent(t *testing.T, s store.Store) {
+	d := DomainDataset()
+	// Two more reports created at the same instant as report 7: ties by id.
+	for _, n := range []int{10, 11} {
+		d.Reports = append(d.Reports, store.Report{ID: DomainReport(n), ClientID: ClientFabrikam, ReportType: store.ReportCost,
+			Status: store.StatusPending, CreatedAt: ts("2025-03-25T23:00:00Z")})
+	}
+	Seed(t, s, d)
+	got, err := s.ReportRecent(ctx(t), 4)
+	must(t, err, "ReportRecent")
+	type row struct{ ID, Client string }
+	var rows []row
+	for _, r := range got {
+		rows = append(rows, row{r.ID, r.ClientName})
+		if r.Recommendations != nil {
+			t.Errorf("report %s: recommendations loaded by ReportRecent", r.ID)
+		}
+	}
+	diff(t, "recent reports", []row{
+		{DomainReport(11), "Fabrikam"}, {DomainReport(10), "Fabrikam"}, {DomainReport(7), "Tailspin"}, {DomainReport(9), "Northwind"},
+	}, rows)
+	// Full records, all of them.
+	got, err = s.ReportRecent(ctx(t), 100)
+	must(t, err, "ReportRecent")
+	if len(got) != 11 {
+		t.Fatalf("ReportRecent(100): %d reports, want 11", len(got))
+	}
+	r7 := cloneReport(d.Reports[6])
+	r7.Recommendations = nil
+	diff(t, "report 7", store.ReportWithClient{Report: *preparedReport(t, r7, nil), ClientName: "Tailspin"}, got[2])
+	if got[10].ID != DomainReport(1) {
+		t.Errorf("oldest report is %s, want %s", got[10].ID, DomainReport(1))
+	}
+}
+
+func testClientPerformance(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	cases := []struct {
+		name   string
+		client string
+		want   *store.ClientPerformance
+	}{
+		{"Contoso", ClientContoso, &store.ClientPerformance{
+			TotalReports: 3, CompletedReports: 3, FailedReports: 0, AvgProcessingSeconds: 35, // (30 + 60 + 15) / 3
+			TotalRecommendations: 8, TotalSavings: 155.75, // 100.40 + 50.05 + 5.30
+			Categories: []store.CountByKey{{Key: "cost", Count: 4}, {Key: "security", Count: 2}, {Key: "operational_excellence", Count: 1}, {Key: "reliability", Count: 1}},
+		}},
+		{"NorthwindUpperCase", strings.ToUpper(ClientNorthwind), &store.ClientPerformance{
+			TotalReports: 3, FailedReports: 1,
+		}},
+		{"All", "", &store.ClientPerformance{
+			TotalReports: 9, CompletedReports: 4, FailedReports: 2, AvgProcessingSeconds: 56.25,
+			TotalRecommendations: 12, TotalSavings: 1500.61,
+			Categories: []store.CountByKey{{Key: "cost", Count: 6}, {Key: "security", Count: 3}, {Key: "operational_excellence", Count: 1}, {Key: "performance", Count: 1}, {Key: "reliability", Count: 1}},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ClientPerformance(ctx(t), tc.client)
+			must(t, err, "ClientPerformance")
+			diff(t, "performance", tc.want, got, cmpopts.EquateEmpty())
+		})
+	}
+	_, err := s.ClientPerformance(ctx(t), ID('c', 99))
+	wantIs(t, err, store.ErrNotFound, "ClientPerformance of an unknown client")
+	_, err = s.ClientPerformance(ctx(t), "not-a-uuid")
+	wantValidation(t, err, "client_id", false)
+}
+
+func testCostFigures(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	ny := newYork()
+	april := ts("2025-04-01T00:00:00Z")
+	cases := []struct {
+		name string
+		p    store.CostParams
+		want *store.CostFigures
+	}{
+		{"All", store.CostParams{MonthsFrom: ts("2025-01-01T00:00:00Z"), To: april}, &store.CostFigures{
+			TotalSavings: 1500.61, Months: []store.MonthAmount{{Month: "2025-01", Amount: 100.40}, {Month: "2025-02", Amount: 1284.61}, {Month: "2025-03", Amount: 115.60}},
+		}},
+		{"AllUnboundedTo", store.CostParams{MonthsFrom: ts("2025-01-01T00:00:00Z")}, &store.CostFigures{
+			TotalSavings: 1500.61, Months: []store.MonthAmount{{Month: "2025-01", Amount: 100.40}, {Month: "2025-02", Amount: 1284.61}, {Month: "2025-03", Amount: 115.60}},
+		}},
+		// Report 4 (2025-03-01T04:30Z) is on 2025-02-28 in New York.
+		{"NewYorkMonths", store.CostParams{MonthsFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, ny).UTC(), To: april, Location: ny}, &store.CostFigures{
+			TotalSavings: 1500.61, Months: []store.MonthAmount{{Month: "2025-01", Amount: 100.40}, {Month: "2025-02", Amount: 1294.92}, {Month: "2025-03", Amount: 105.29}},
+		}},
+		// The trend starts at MonthsFrom; the total does not.
+		{"MonthsFromLater", store.CostParams{MonthsFrom: DomainMonthStart, To: april}, &store.CostFigures{
+			TotalSavings: 1500.61, Months: []store.MonthAmount{{Month: "2025-03", Amount: 115.60}},
+		}},
+		{"CostOnly", store.CostParams{Types: []store.ReportType{store.ReportCost}, MonthsFrom: ts("2025-01-01T00:00:00Z"), To: april}, &store.CostFigures{
+			TotalSavings: 1340.26, Months: []store.MonthAmount{{Month: "2025-01", Amount: 100.40}, {Month: "2025-02", Amount: 1234.56}, {Month: "2025-03", Amount: 5.30}},
+		}},
+		// From and To inclusive: report 6 is created exactly at To.
+		{"RangeAndTypes", store.CostParams{From: DomainPrevMonthStart, To: ts("2025-03-15T18:00:00Z"),
+			Types: []store.ReportType{store.ReportCost, store.ReportSecurity}, MonthsFrom: DomainPrevMonthStart}, &store.CostFigures{
+			TotalSavings: 1289.91, Months: []store.MonthAmount{{Month: "2025-02", Amount: 1284.61}, {Month: "2025-03", Amount: 5.30}},
+		}},
+		{"FromInclusive", store.CostParams{From: ts("2025-03-25T23:00:00Z"), MonthsFrom: DomainMonthStart, To: april}, &store.CostFigures{
+			TotalSavings: 99.99, Months: []store.MonthAmount{{Month: "2025-03", Amount: 99.99}},
+		}},
+		{"Nothing", store.CostParams{Types: []store.ReportType{store.ReportExecutive}, MonthsFrom: ts("2025-01-01T00:00:00Z"), To: april}, &store.CostFigures{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.CostFigures(ctx(t), tc.p)
+			must(t, err, "CostFigures")
+			diff(t, "cost figures", tc.want, got, cmpopts.EquateEmpty())
+		})
+	}
+}
+
+func testReportWindowStats(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	cases := []struct {
+		name     string
+		from, to time.Time
+		want     *store.WindowStats
+	}{
+		{"EarlyMarch", DomainMonthStart, ts("2025-03-17T00:00:00Z"), &store.WindowStats{
+			ReportsCreated: 5, ReportsCompleted: 2, ReportsFailed: 1, // 4, 5, 6, 8, 9
+			ReportTypeCounts: map[string]int64{"detailed": 1, "executive": 1, "cost": 2, "security": 1},
+			CategoryCounts:   map[string]int64{"performance": 1, "cost": 3, "operational_excellence": 1},
+			Recommendations:  5, Savings: 15.61, NewClients: 1,
+			AvgCSVSizeBytes: 1250, AvgProcessingSeconds: 67.5, TotalReports: 8,
+		}},
+		{"LateMarch", ts("2025-03-17T00:00:00Z"), ts("2025-04-01T00:00:00Z"), &store.WindowStats{
+			ReportsCreated: 1, ReportTypeCounts: map[string]int64{"operations": 1}, CategoryCounts: map[string]int64{"security": 1},
+			Recommendations: 1, Savings: 99.99, NewClients: 1, AvgCSVSizeBytes: 4096, TotalReports: 9,
+		}},
+		// [from, to): report 6 at from is in, report 9 at to is out.
+		{"HalfOpen", ts("2025-03-15T18:00:00Z"), ts("2025-03-16T03:00:00Z"), &store.WindowStats{
+			ReportsCreated: 2, ReportsCompleted: 1, ReportTypeCounts: map[string]int64{"cost": 2},
+			CategoryCounts: map[string]int64{"cost": 2, "operational_excellence": 1}, Recommendations: 3, Savings: 5.30,
+			AvgCSVSizeBytes: 500, AvgProcessingSeconds: 15, TotalReports: 7,
+		}},
+		{"Empty", ts("2024-01-01T00:00:00Z"), ts("2024-02-01T00:00:00Z"), &store.WindowStats{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ReportWindowStats(ctx(t), tc.from, tc.to)
+			must(t, err, "ReportWindowStats")
+			diff(t, "window stats", tc.want, got, cmpopts.EquateEmpty())
+		})
+	}
+}
+
+func testEmptyAggregations(t *testing.T, s store.Store) {
+	m, err := s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart})
+	must(t, err, "ReportMetrics")
+	diff(t, "metrics of an empty store", &store.ReportMetrics{}, m)
+	cats, err := s.RecommendationCategoryCounts(ctx(t))
+	must(t, err, "RecommendationCategoryCounts")
+	imps, err := s.RecommendationImpactCounts(ctx(t))
+	must(t, err, "RecommendationImpactCounts")
+	recent, err := s.ReportRecent(ctx(t), 10)
+	must(t, err, "ReportRecent")
+	if len(cats)+len(imps)+len(recent) != 0 {
+		t.Errorf("empty store: %v %v %v", cats, imps, recent)
+	}
+	perf, err := s.ClientPerformance(ctx(t), "")
+	must(t, err, "ClientPerformance")
+	diff(t, "performance of an empty store", &store.ClientPerformance{}, perf, cmpopts.EquateEmpty())
+	sum, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByUser})
+	must(t, err, "ActivitySummary")
+	diff(t, "summary of an empty store", &store.ActivitySummary{}, sum, cmpopts.EquateEmpty())
+	n, err := s.ActivityDistinctUsers(ctx(t), time.Time{})
+	must(t, err, "ActivityDistinctUsers")
+	if n != 0 {
+		t.Errorf("distinct users of an empty store: %d", n)
+	}
+}
