@@ -1,0 +1,730 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
+	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+
+const activityColumnCount = 16
+
+// insertChunk is the number of rows of one multi-row INSERT statement.
+const insertChunk = 64
+
+func insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO activities (" + activityColumns + ") VALUES ")
+	row := "(" + placeholders(activityColumnCount) + ")"
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+type dayTypeKey struct {
+	day int64
+	typ string
+}
+
+type userDayTypeKey struct {
+	user string
+	day  int64
+	typ  string
+}
+
+// ActivityInsertMany validates every activity, then inserts them all in one
+// transaction with multi-row INSERT statements, updating the activity
+// counters in the same transaction.
+func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
+	if len(activities) == 0 {
+		return nil
+	}
+	op := fmt.Sprintf("insert %d activities", len(activities))
+	now := s.now()
+	metas := make([]string, len(activities))
+	for i := range activities {
+		a := &activities[i]
+		if err := store.PrepareActivity(a, now); err != nil {
+			return fmt.Errorf("sqlite: %s: activity %d: %w", op, i, err)
+		}
+		m, err := encodeMap(a.Metadata)
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: activity %d: %w", op, i, store.Invalid("metadata", "cannot be encoded as JSON: %v", err))
+		}
+		metas[i] = m
+	}
+	// Prepared before the transaction: the writer pool has one connection.
+	full, err := s.fullChunkStmt(ctx)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		stmt := tx.StmtContext(ctx, full)
+		defer stmt.Close()
+		args := make([]any, 0, insertChunk*activityColumnCount)
+		for start := 0; start < len(activities); start += insertChunk {
+			end := min(start+insertChunk, len(activities))
+			args = args[:0]
+			for i := start; i < end; i++ {
+				a := &activities[i]
+				args = append(args, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
+					a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
+					nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
+					a.StatusCode, int64(a.Duration), metas[i], micro(a.CreatedAt))
+			}
+			if end-start == insertChunk {
+				_, err = stmt.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertSQL(end-start), args...)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return addCounts(ctx, tx, activities)
+	})
+}
+
+// fullChunkStmt returns the prepared INSERT of insertChunk rows, preparing
+// it on first use.
+func (s *Store) fullChunkStmt(ctx context.Context) (*sql.Stmt, error) {
+	s.insertMu.Lock()
+	defer s.insertMu.Unlock()
+	if s.insertStmt == nil {
+		st, err := s.writer.PrepareContext(ctx, insertSQL(insertChunk))
+		if err != nil {
+			return nil, err
+		}
+		s.insertStmt = st
+	}
+	return s.insertStmt, nil
+}
+
+// addCounts adds the inserted activities to the counter tables.
+func addCounts(ctx context.Context, tx *sql.Tx, activities []store.Activity) error {
+	days := map[dayTypeKey]int64{}
+	users := map[userDayTypeKey]int64{}
+	for i := range activities {
+		a := &activities[i]
+		d := dayOf(micro(a.CreatedAt))
+		days[dayTypeKey{d, a.ActivityType}]++
+		users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
+	}
+	for k, n := range days {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_day_counts (day, activity_type, n) VALUES (?, ?, ?)
+			ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n`, k.day, k.typ, n); err != nil {
+			return err
+		}
+	}
+	for k, n := range users {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_user_counts (user_id, day, activity_type, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n`, k.user, k.day, k.typ, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subtractCounts removes the activities matching where (a condition on the
+// activities table) from the counter tables. It must run before they are
+// deleted, in the same transaction.
+func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	day := dayExpr("created_at")
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_day_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT `+day+` AS day, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
+			GROUP BY 1, 2) AS d
+		WHERE c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, activity_type, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2, 3) AS d
+		WHERE c.user_id = d.user_id AND c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// filter is a normalised store.ActivityFilter in unix microseconds.
+type filter struct {
+	from, to         int64
+	hasFrom, hasTo   bool
+	userID, typ      string
+	clientID, report string
+}
+
+func normFilter(f store.ActivityFilter) (filter, error) {
+	out := filter{userID: f.UserID, typ: f.ActivityType}
+	if !f.From.IsZero() {
+		out.from, out.hasFrom = micro(f.From), true
+	}
+	if !f.To.IsZero() {
+		out.to, out.hasTo = micro(f.To), true
+	}
+	if f.ClientID != "" {
+		id, ok := store.NormalizeUUID(f.ClientID)
+		if !ok {
+			return out, store.Invalid("client_id", "must be a UUID")
+		}
+		out.clientID = id
+	}
+	if f.ReportID != "" {
+		id, ok := store.NormalizeUUID(f.ReportID)
+		if !ok {
+			return out, store.Invalid("report_id", "must be a UUID")
+		}
+		out.report = id
+	}
+	return out, nil
+}
+
+// empty reports whether the time range selects nothing.
+func (f filter) empty() bool { return f.hasFrom && f.hasTo && f.from > f.to }
+
+// where returns the SQL conditions (joined with AND, "1" when none) and
+// their arguments for the activities table.
+func (f filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if f.userID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+	}
+	if f.typ != "" {
+		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+	}
+	if f.clientID != "" {
+		conds, args = append(conds, "client_id = ?"), append(args, f.clientID)
+	}
+	if f.report != "" {
+		conds, args = append(conds, "report_id = ?"), append(args, f.report)
+	}
+	if f.hasFrom {
+		conds, args = append(conds, "created_at >= ?"), append(args, f.from)
+	}
+	if f.hasTo {
+		conds, args = append(conds, "created_at <= ?"), append(args, f.to)
+	}
+	if len(conds) == 0 {
+		return "1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// within returns f restricted to [from, to].
+func (f filter) within(from, to int64) filter {
+	f.from, f.to, f.hasFrom, f.hasTo = from, to, true, true
+	return f
+}
+
+// Groupings of countBy.
+const (
+	byNone = ""
+	byType = "type"
+	byUser = "user"
+	byDay  = "day" // UTC day number
+)
+
+// countBy counts the activities matching f, grouped by one key. Whole UTC
+// days come from the counter tables when the filter allows it (only time
+// range, user and type); the partial days at the edges of the range, and
+// filters on client or report, are counted through the activity indexes.
+func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if f.empty() {
+		return out, nil
+	}
+	if f.clientID != "" || f.report != "" {
+		return out, countDirect(ctx, q, f, group, out)
+	}
+	var fd, ld int64 = math.MinInt64, math.MaxInt64
+	if f.hasFrom {
+		fd = floorDiv(f.from+usPerDay-1, usPerDay) // first whole day
+	}
+	if f.hasTo {
+		ld = floorDiv(f.to+1, usPerDay) - 1 // last whole day
+	}
+	if fd > ld {
+		return out, countDirect(ctx, q, f, group, out)
+	}
+	if err := countCounters(ctx, q, f, group, fd, ld, out); err != nil {
+		return nil, err
+	}
+	if f.hasFrom && f.from < fd*usPerDay {
+		if err := countDirect(ctx, q, f.within(f.from, fd*usPerDay-1), group, out); err != nil {
+			return nil, err
+		}
+	}
+	if f.hasTo && (ld+1)*usPerDay <= f.to {
+		if err := countDirect(ctx, q, f.within((ld+1)*usPerDay, f.to), group, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func activityKeyExpr(group string) string {
+	switch group {
+	case byType:
+		return "activity_type"
+	case byUser:
+		return "COALESCE(user_id, '')"
+	case byDay:
+		return dayExpr("created_at")
+	}
+	return "''"
+}
+
+// countDirect counts matching activities through the indexes and adds the
+// counts to out.
+func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
+	where, args := f.where()
+	key := activityKeyExpr(group)
+	return addRows(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
+}
+
+// countCounters adds the counter-table counts of the whole days [fd, ld].
+func countCounters(ctx context.Context, q queryer, f filter, group string, fd, ld int64, out map[string]int64) error {
+	table := "activity_day_counts"
+	if f.userID != "" || group == byUser {
+		table = "activity_user_counts"
+	}
+	var conds []string
+	var args []any
+	if f.userID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+	}
+	if f.typ != "" {
+		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+	}
+	if fd != math.MinInt64 {
+		conds, args = append(conds, "day >= ?"), append(args, fd)
+	}
+	if ld != math.MaxInt64 {
+		conds, args = append(conds, "day <= ?"), append(args, ld)
+	}
+	where := "1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	key := "''"
+	switch group {
+	case byType:
+		key = "activity_type"
+	case byUser:
+		key = "user_id"
+	case byDay:
+		key = "day"
+	}
+	return addRows(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+table+" WHERE "+where+" GROUP BY 1", args...)
+}
+
+func addRows(ctx context.Context, q queryer, out map[string]int64, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		if n != 0 {
+			out[k] += n
+		}
+	}
+	return rows.Err()
+}
+
+func sum(m map[string]int64) int64 {
+	var t int64
+	for _, n := range m {
+		t += n
+	}
+	return t
+}
+
+// ActivityList returns one page of activities, newest first, with the exact
+// total of the filter. Cursor pages seek on the (created_at, id) keys.
+func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
+	const op = "list activities"
+	if p.Limit == 0 {
+		p.Limit = 25
+	}
+	if p.Limit < 1 || p.Limit > 1000 {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("limit", "must be between 1 and 1000"))
+	}
+	if p.Offset < 0 {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("offset", "must not be negative"))
+	}
+	f, err := normFilter(p.ActivityFilter)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	where, args := f.where()
+	if p.Cursor != "" {
+		if p.Offset != 0 {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("offset", "must be 0 with a cursor"))
+		}
+		at, id, err := store.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		where += " AND (created_at, id) < (?, ?)"
+		args = append(args, micro(at), id)
+	}
+	args = append(args, p.Limit+1, p.Offset)
+	page := &store.ActivityPage{Activities: []store.Activity{}}
+	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
+		counts, err := countBy(ctx, tx, f, byNone)
+		if err != nil {
+			return err
+		}
+		page.Total = counts[""]
+		if f.empty() {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+activityColumns+" FROM activities WHERE "+where+
+			" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanActivity(rows)
+			if err != nil {
+				return err
+			}
+			page.Activities = append(page.Activities, *a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Activities) > p.Limit {
+		page.Activities = page.Activities[:p.Limit]
+		page.HasNext = true
+		last := page.Activities[p.Limit-1]
+		page.NextCursor = store.EncodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanActivity(r scanner) (*store.Activity, error) {
+	var a store.Activity
+	var user, username, fullName, desc, client, report, ip, ua, method, path sql.NullString
+	var dur, created int64
+	var meta string
+	if err := r.Scan(&a.ID, &user, &username, &fullName, &a.ActivityType, &desc, &client, &report,
+		&ip, &ua, &method, &path, &a.StatusCode, &dur, &meta, &created); err != nil {
+		return nil, err
+	}
+	a.UserID, a.Username, a.FullName, a.Description = user.String, username.String, fullName.String, desc.String
+	a.ClientID, a.ReportID, a.IPAddress, a.UserAgent = client.String, report.String, ip.String, ua.String
+	a.Method, a.Path = method.String, path.String
+	a.Duration = time.Duration(dur)
+	a.CreatedAt = fromMicro(created)
+	m, err := decodeAnyMap(meta)
+	if err != nil {
+		return nil, fmt.Errorf("activity %s: decode metadata: %w", a.ID, err)
+	}
+	a.Metadata = m
+	return &a, nil
+}
+
+// ActivityIterate streams the matching activities, newest first, one row at
+// a time.
+func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn func(*store.Activity) error) error {
+	const op = "iterate activities"
+	f, err := normFilter(af)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if f.empty() {
+		return nil
+	}
+	where, args := f.where()
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+activityColumns+" FROM activities WHERE "+where+
+		" ORDER BY created_at DESC, id DESC", args...)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanActivity(rows)
+		if err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	return nil
+}
+
+// ActivitySummary groups the matching activities by type, user or local
+// day, in the database.
+func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
+	const op = "summarise activities"
+	if p.GroupBy == "" {
+		p.GroupBy = store.GroupByType
+	}
+	if p.GroupBy != store.GroupByType && p.GroupBy != store.GroupByUser && p.GroupBy != store.GroupByDay {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("group_by", "must be one of activity_type, user, day"))
+	}
+	if p.Limit < 0 {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("limit", "must not be negative"))
+	}
+	f, err := normFilter(p.ActivityFilter)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	out := &store.ActivitySummary{Rows: []store.SummaryRow{}}
+	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
+		switch p.GroupBy {
+		case store.GroupByType:
+			counts, err := countBy(ctx, tx, f, byType)
+			if err != nil {
+				return err
+			}
+			for k, n := range counts {
+				out.Rows = append(out.Rows, store.SummaryRow{ActivityType: k, Count: n})
+			}
+			sort.Slice(out.Rows, func(i, j int) bool {
+				a, b := out.Rows[i], out.Rows[j]
+				return a.Count > b.Count || (a.Count == b.Count && a.ActivityType < b.ActivityType)
+			})
+			out.Total = sum(counts)
+		case store.GroupByUser:
+			counts, err := countBy(ctx, tx, f, byUser)
+			if err != nil {
+				return err
+			}
+			for k, n := range counts {
+				if k != "" { // anonymous activity counts in Total only
+					out.Rows = append(out.Rows, store.SummaryRow{UserID: k, Count: n})
+				}
+			}
+			sort.Slice(out.Rows, func(i, j int) bool {
+				a, b := out.Rows[i], out.Rows[j]
+				return a.Count > b.Count || (a.Count == b.Count && a.UserID < b.UserID)
+			})
+			if p.Limit > 0 && len(out.Rows) > p.Limit {
+				out.Rows = out.Rows[:p.Limit]
+			}
+			out.Total = sum(counts)
+			return latestUsernames(ctx, tx, f, out.Rows)
+		case store.GroupByDay:
+			return summaryByDay(ctx, tx, f, p.Location, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// latestUsernames fills the Username of each row with the username of the
+// user's most recent matching activity.
+func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow) error {
+	for i := range rows {
+		uf := f
+		uf.userID = rows[i].UserID
+		where, args := uf.where()
+		if rows[i].UserID == "" {
+			where += " AND user_id IS NULL"
+		}
+		var name sql.NullString
+		err := tx.QueryRowContext(ctx, "SELECT username FROM activities WHERE "+where+
+			" ORDER BY created_at DESC, id DESC LIMIT 1", args...).Scan(&name)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		rows[i].Username = name.String
+	}
+	return nil
+}
+
+func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location, out *store.ActivitySummary) error {
+	if f.empty() {
+		return nil
+	}
+	lo, hi := f.from, f.to
+	if !f.hasFrom || !f.hasTo {
+		var mn, mx sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MIN(created_at), MAX(created_at) FROM activities").Scan(&mn, &mx); err != nil {
+			return err
+		}
+		if !mn.Valid {
+			return nil
+		}
+		if !f.hasFrom {
+			lo = mn.Int64
+		}
+		if !f.hasTo {
+			hi = mx.Int64
+		}
+	}
+	counts := map[string]int64{}
+	if isUTC(loc, lo, hi) {
+		var err error
+		if counts, err = countBy(ctx, tx, f, byDay); err != nil {
+			return err
+		}
+	} else {
+		where, args := f.where()
+		if err := addRows(ctx, tx, counts, "SELECT "+localDayExpr("created_at", loc, lo, hi)+
+			", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...); err != nil {
+			return err
+		}
+	}
+	days := make([]int64, 0, len(counts))
+	for k := range counts {
+		d, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return fmt.Errorf("day key %q: %w", k, err)
+		}
+		days = append(days, d)
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
+	for _, d := range days {
+		n := counts[itoa(d)]
+		out.Rows = append(out.Rows, store.SummaryRow{Day: dayString(d), Count: n})
+		out.Total += n
+	}
+	return nil
+}
+
+// ActivityDistinctUsers counts distinct non-empty user ids with activity at
+// or after since: the whole days from the counter table, the partial first
+// day through the user index.
+func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
+	const op = "count distinct users"
+	var n int64
+	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		if since.IsZero() {
+			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_id) FROM activity_user_counts
+				WHERE user_id <> '' AND n > 0`).Scan(&n)
+		}
+		us := micro(since)
+		fd := floorDiv(us+usPerDay-1, usPerDay)
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
+			SELECT user_id FROM activity_user_counts WHERE day >= ? AND user_id <> '' AND n > 0
+			UNION
+			SELECT user_id FROM activities WHERE created_at >= ? AND created_at < ? AND user_id IS NOT NULL)`,
+			fd, us, fd*usPerDay).Scan(&n)
+	})
+	return n, err
+}
+
+// ActivityDeleteByUser erases every activity of one user in one
+// transaction, with its counters.
+func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
+	const op = "delete activities of user"
+	if userID == "" {
+		return 0, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("user_id", "is required"))
+	}
+	var n int64
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		if err := subtractCounts(ctx, tx, "user_id = ?", userID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_id = ?", userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// DeleteBatchDefault is the batch size of ActivityDeleteBefore when none is
+// given.
+const DeleteBatchDefault = 5000
+
+// ActivityDeleteBefore deletes the activities created before cutoff, oldest
+// first, in transactions of at most batchSize rows, keeping the counters
+// exact in each.
+func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
+	const op = "delete activities before cutoff"
+	if batchSize < 0 {
+		return 0, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("batch_size", "must not be negative"))
+	}
+	if batchSize == 0 {
+		batchSize = DeleteBatchDefault
+	}
+	c := micro(cutoff)
+	var total int64
+	for {
+		var n int64
+		err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS delete_batch (r INTEGER PRIMARY KEY)"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM temp.delete_batch"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO temp.delete_batch (r)
+				SELECT rowid FROM activities WHERE created_at < ? ORDER BY created_at LIMIT ?`, c, batchSize); err != nil {
+				return err
+			}
+			if err := subtractCounts(ctx, tx, "rowid IN (SELECT r FROM temp.delete_batch)"); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE rowid IN (SELECT r FROM temp.delete_batch)")
+			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			if n < int64(batchSize) {
+				// Last batch: drop the counters emptied by this deletion.
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {
+					return err
+				}
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM temp.delete_batch")
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < int64(batchSize) {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// usPerDay is the number of microseconds in a UTC day.
+const usPerDay = 86_400_000_000
+
+// queryer is what the read helpers need: a *sql.Tx or a *sql.DB.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// micro converts t to unix microseconds.
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicro converts unix microseconds to a UTC time.
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func microPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicro(v.Int64)
+	return &t
+}
+
+// nullString maps the empty string to NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// floorDiv divides rounding toward negative infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// dayOf is the UTC day number (days since 1970-01-01) of us.
+func dayOf(us int64) int64 { return floorDiv(us, usPerDay) }
+
+// dayExpr is the SQL for the day number of the microsecond expression e,
+// exact (floor) for every time after 1696.
+func dayExpr(e string) string {
+	return "((" + e + ") + 8640000000000000) / 86400000000 - 100000"
+}
+
+// dayString formats a day number as YYYY-MM-DD.
+func dayString(day int64) string {
+	return time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
+}
+
+// cents converts an amount to integer cents.
+func cents(v float64) int64 { return int64(math.Round(v * 100)) }
+
+// amount converts integer cents to an amount.
+func amount(c int64) float64 { return float64(c) / 100 }
+
+// secondsFromMicros converts an average in microseconds to seconds.
+func secondsFromMicros(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return 0
+	}
+	return v.Float64 / 1e6
+}
+
+func encodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// encodeMap encodes a map, nil as {}.
+func encodeMap[M ~map[string]V, V any](m M) (string, error) {
+	if m == nil {
+		return "{}", nil
+	}
+	return encodeJSON(m)
+}
+
+func decodeAnyMap(s string) (map[string]any, error) {
+	m := map[string]any{}
+	if s == "" {
+		return m, nil
+	}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func decodeCountMap(s string) (map[string]int64, error) {
+	m := map[string]int64{}
+	if s == "" {
+		return m, nil
+	}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,532 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// ClientUpsert creates or updates a client by id. Updating a client without
+// a CreatedAt keeps its stored creation time (written back into c).
+func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
+	const op = "upsert client"
+	keepCreated := c.CreatedAt.IsZero()
+	now := s.now()
+	if err := store.PrepareClient(c, now); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	updated := now.UTC().Truncate(time.Microsecond)
+	var created int64
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO clients (id, company_name, industry, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET company_name = excluded.company_name, industry = excluded.industry,
+				status = excluded.status, updated_at = excluded.updated_at,
+				created_at = CASE WHEN ? THEN clients.created_at ELSE excluded.created_at END
+			RETURNING created_at`,
+			c.ID, c.CompanyName, string(c.Industry), string(c.Status), micro(c.CreatedAt), micro(updated), keepCreated).Scan(&created)
+	})
+	if err != nil {
+		return err
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicro(created), updated
+	return nil
+}
+
+// ReportUpsert creates or replaces a report and all its recommendations in
+// one transaction. Replacing a report without a CreatedAt keeps its stored
+// creation time (written back into r).
+func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
+	op := fmt.Sprintf("upsert report with %d recommendations", len(r.Recommendations))
+	keepCreated := r.CreatedAt.IsZero()
+	if err := store.PrepareReport(r, s.now()); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	var created int64
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE id = ?", r.ClientID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.Invalid("client_id", "unknown client %s", r.ClientID)
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
+				processing_started_at, processing_completed_at, csv_size_bytes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, created_by = excluded.created_by,
+				report_type = excluded.report_type, status = excluded.status,
+				created_at = CASE WHEN ? THEN reports.created_at ELSE excluded.created_at END,
+				processing_started_at = excluded.processing_started_at,
+				processing_completed_at = excluded.processing_completed_at, csv_size_bytes = excluded.csv_size_bytes
+			RETURNING created_at`,
+			r.ID, r.ClientID, nullString(r.CreatedBy), string(r.ReportType), string(r.Status), micro(r.CreatedAt),
+			microPtr(r.ProcessingStartedAt), microPtr(r.ProcessingCompletedAt), int64Ptr(r.CSVSizeBytes),
+			keepCreated).Scan(&created); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM recommendations WHERE report_id = ?", r.ID); err != nil {
+			return err
+		}
+		if len(r.Recommendations) == 0 {
+			return nil
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO recommendations (id, report_id, position, category,
+			business_impact, recommendation, subscription_id, subscription_name, resource_group, resource_name,
+			resource_type, potential_savings_cents, currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range r.Recommendations {
+			rec := &r.Recommendations[i]
+			if _, err := stmt.ExecContext(ctx, rec.ID, r.ID, i, string(rec.Category), nullString(string(rec.BusinessImpact)),
+				nullString(rec.Recommendation), nullString(rec.SubscriptionID), nullString(rec.SubscriptionName),
+				nullString(rec.ResourceGroup), nullString(rec.ResourceName), nullString(rec.ResourceType),
+				cents(rec.PotentialSavings), rec.Currency); err != nil {
+				return fmt.Errorf("recommendation %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.CreatedAt = fromMicro(created)
+	return nil
+}
+
+func int64Ptr(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// ClientGet returns one client.
+func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error) {
+	const op = "get client"
+	nid, ok := store.NormalizeUUID(id)
+	if !ok {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	}
+	var c store.Client
+	var industry, status string
+	var created, updated int64
+	err := s.reader.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at
+		FROM clients WHERE id = ?`, nid).Scan(&c.ID, &c.CompanyName, &industry, &status, &created, &updated)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	c.Industry, c.Status = store.Industry(industry), store.ClientStatus(status)
+	c.CreatedAt, c.UpdatedAt = fromMicro(created), fromMicro(updated)
+	return &c, nil
+}
+
+const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status, r.created_at,
+	r.processing_started_at, r.processing_completed_at, r.csv_size_bytes`
+
+func scanReport(sc scanner, extra ...any) (*store.Report, error) {
+	var r store.Report
+	var createdBy sql.NullString
+	var typ, status string
+	var created int64
+	var started, completed, size sql.NullInt64
+	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &typ, &status, &created, &started, &completed, &size}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.CreatedBy, r.ReportType, r.Status = createdBy.String, store.ReportType(typ), store.ReportStatus(status)
+	r.CreatedAt = fromMicro(created)
+	r.ProcessingStartedAt, r.ProcessingCompletedAt = timePtr(started), timePtr(completed)
+	if size.Valid {
+		v := size.Int64
+		r.CSVSizeBytes = &v
+	}
+	return &r, nil
+}
+
+// ReportGet returns a report with its recommendations in their stored order.
+func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error) {
+	const op = "get report"
+	nid, ok := store.NormalizeUUID(id)
+	if !ok {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	}
+	var r *store.Report
+	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		if r, err = scanReport(tx.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM reports r WHERE r.id = ?", nid)); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, category, business_impact, recommendation, subscription_id,
+			subscription_name, resource_group, resource_name, resource_type, potential_savings_cents, currency
+			FROM recommendations WHERE report_id = ? ORDER BY position`, nid)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		r.Recommendations = []store.Recommendation{}
+		for rows.Next() {
+			var rec store.Recommendation
+			var cat string
+			var impact, text, subID, subName, rg, rn, rt sql.NullString
+			var c int64
+			if err := rows.Scan(&rec.ID, &cat, &impact, &text, &subID, &subName, &rg, &rn, &rt, &c, &rec.Currency); err != nil {
+				return err
+			}
+			rec.ReportID, rec.Category, rec.BusinessImpact = nid, store.Category(cat), store.Impact(impact.String)
+			rec.Recommendation, rec.SubscriptionID, rec.SubscriptionName = text.String, subID.String, subName.String
+			rec.ResourceGroup, rec.ResourceName, rec.ResourceType = rg.String, rn.String, rt.String
+			rec.PotentialSavings = amount(c)
+			r.Recommendations = append(r.Recommendations, rec)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ReportMetrics computes the figures of the metrics route in one read
+// transaction.
+func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) (*store.ReportMetrics, error) {
+	const op = "report metrics"
+	if p.GenerationSample < 0 {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("generation_sample", "must not be negative"))
+	}
+	if p.GenerationSample == 0 {
+		p.GenerationSample = 100
+	}
+	ms, pms := micro(p.MonthStart), micro(p.PrevMonthStart)
+	m := &store.ReportMetrics{}
+	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*),
+				COALESCE(SUM(created_at < ?1), 0),
+				COALESCE(SUM(status = 'completed'), 0),
+				COUNT(DISTINCT created_by),
+				COUNT(DISTINCT CASE WHEN created_at < ?1 THEN created_by END),
+				COALESCE(SUM(created_at >= ?1), 0),
+				COALESCE(SUM(created_at >= ?2 AND created_at < ?1), 0)
+			FROM reports`, ms, pms).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
+			&m.ActiveUsers, &m.ActiveUsersBeforeMonth, &m.ReportsThisMonth, &m.ReportsPrevMonth); err != nil {
+			return err
+		}
+		var total, before, this, prev int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.potential_savings_cents), 0),
+				COALESCE(SUM(CASE WHEN r.created_at < ?1 THEN c.potential_savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN r.created_at >= ?1 THEN c.potential_savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN r.created_at >= ?2 AND r.created_at < ?1 THEN c.potential_savings_cents END), 0),
+				COALESCE(SUM(r.created_at >= ?1), 0),
+				COALESCE(SUM(r.created_at >= ?2 AND r.created_at < ?1), 0)
+			FROM recommendations c JOIN reports r ON r.id = c.report_id`, ms, pms).Scan(&total, &before, &this, &prev,
+			&m.RecommendationsThisMonth, &m.RecommendationsPrevMonth); err != nil {
+			return err
+		}
+		m.TotalSavings, m.SavingsBeforeMonth = amount(total), amount(before)
+		m.SavingsThisMonth, m.SavingsPrevMonth = amount(this), amount(prev)
+		const sample = `SELECT AVG(d) FROM (SELECT processing_completed_at - processing_started_at AS d FROM reports
+			WHERE status = 'completed' AND processing_started_at IS NOT NULL AND processing_completed_at IS NOT NULL %s
+			ORDER BY processing_completed_at DESC, id DESC LIMIT ?)`
+		var avg, avgBefore sql.NullFloat64
+		if err := tx.QueryRowContext(ctx, fmt.Sprintf(sample, ""), p.GenerationSample).Scan(&avg); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, fmt.Sprintf(sample, "AND processing_completed_at < ?"), ms, p.GenerationSample).Scan(&avgBefore); err != nil {
+			return err
+		}
+		m.AvgGenerationSeconds, m.AvgGenerationSecondsBeforeMonth = secondsFromMicros(avg), secondsFromMicros(avgBefore)
+		return tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(status = 'active'), 0),
+				COALESCE(SUM(created_at >= ?1), 0),
+				COALESCE(SUM(created_at >= ?2 AND created_at < ?1), 0)
+			FROM clients`, ms, pms).Scan(&m.ActiveClients, &m.ClientsThisMonth, &m.ClientsPrevMonth)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// countByKey runs a two-column (key, count) query and sorts the result by
+// count descending, ties by key.
+func countByKey(ctx context.Context, q queryer, query string, args ...any) ([]store.CountByKey, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.CountByKey{}
+	for rows.Next() {
+		var c store.CountByKey
+		if err := rows.Scan(&c.Key, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sortCounts(out)
+	return out, nil
+}
+
+func sortCounts(out []store.CountByKey) {
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Count > out[j].Count || (out[i].Count == out[j].Count && out[i].Key < out[j].Key)
+	})
+}
+
+// RecommendationCategoryCounts counts recommendations by category.
+func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.CountByKey, error) {
+	out, err := countByKey(ctx, s.reader, "SELECT category, COUNT(*) FROM recommendations GROUP BY category")
+	if err != nil {
+		return nil, s.wrap(ctx, "count recommendations by category", err)
+	}
+	return out, nil
+}
+
+// RecommendationImpactCounts counts recommendations by business impact.
+func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountByKey, error) {
+	out, err := countByKey(ctx, s.reader,
+		"SELECT COALESCE(business_impact, ''), COUNT(*) FROM recommendations GROUP BY 1")
+	if err != nil {
+		return nil, s.wrap(ctx, "count recommendations by impact", err)
+	}
+	return out, nil
+}
+
+// ReportDailyCounts counts reports created in [from, to) by local day and
+// type, ordered by day then type.
+func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
+	const op = "count reports by day"
+	lo, hi := micro(from), micro(to)
+	out := []store.ReportDayCount{}
+	if hi <= lo {
+		return out, nil
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
+		` AS day, report_type, COUNT(*) FROM reports WHERE created_at >= ? AND created_at < ?
+		GROUP BY 1, 2 ORDER BY 1, 2`, lo, hi)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day int64
+		var c store.ReportDayCount
+		var typ string
+		if err := rows.Scan(&day, &typ, &c.Count); err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		c.Day, c.ReportType = dayString(day), store.ReportType(typ)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	return out, nil
+}
+
+// ReportRecent returns the newest reports with their client's name.
+func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
+	const op = "list recent reports"
+	if limit < 0 {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("limit", "must not be negative"))
+	}
+	if limit == 0 {
+		limit = 10
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+reportColumns+`, c.company_name
+		FROM reports r JOIN clients c ON c.id = r.client_id
+		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	out := []store.ReportWithClient{}
+	for rows.Next() {
+		var name string
+		r, err := scanReport(rows, &name)
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		out = append(out, store.ReportWithClient{Report: *r, ClientName: name})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	return out, nil
+}
+
+// ClientPerformance aggregates one client's reports, or all of them when
+// clientID is empty.
+func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.ClientPerformance, error) {
+	const op = "client performance"
+	where, args := "1", []any{}
+	if clientID != "" {
+		id, ok := store.NormalizeUUID(clientID)
+		if !ok {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("client_id", "must be a UUID"))
+		}
+		where, args = "r.client_id = ?", []any{id}
+	}
+	out := &store.ClientPerformance{}
+	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		if clientID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE id = ?", args...).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return store.ErrNotFound
+			}
+		}
+		var avg sql.NullFloat64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(r.status = 'completed'), 0),
+				COALESCE(SUM(r.status = 'failed'), 0),
+				AVG(CASE WHEN r.status = 'completed' AND r.processing_started_at IS NOT NULL
+					AND r.processing_completed_at IS NOT NULL
+					THEN r.processing_completed_at - r.processing_started_at END)
+			FROM reports r WHERE `+where, args...).Scan(&out.TotalReports, &out.CompletedReports,
+			&out.FailedReports, &avg); err != nil {
+			return err
+		}
+		out.AvgProcessingSeconds = secondsFromMicros(avg)
+		var savings int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(c.potential_savings_cents), 0)
+			FROM recommendations c JOIN reports r ON r.id = c.report_id WHERE `+where, args...).Scan(
+			&out.TotalRecommendations, &savings); err != nil {
+			return err
+		}
+		out.TotalSavings = amount(savings)
+		var err error
+		out.Categories, err = countByKey(ctx, tx, `SELECT c.category, COUNT(*)
+			FROM recommendations c JOIN reports r ON r.id = c.report_id WHERE `+where+` GROUP BY c.category`, args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CostFigures sums the potential savings of the matching reports and their
+// monthly trend in the Location.
+func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.CostFigures, error) {
+	const op = "cost figures"
+	conds := []string{"1"}
+	var args []any
+	if !p.From.IsZero() {
+		conds, args = append(conds, "r.created_at >= ?"), append(args, micro(p.From))
+	}
+	if !p.To.IsZero() {
+		conds, args = append(conds, "r.created_at <= ?"), append(args, micro(p.To))
+	}
+	if len(p.Types) > 0 {
+		for i, t := range p.Types {
+			if !t.Valid() {
+				return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("report_type", "unknown report type %q (item %d)", t, i))
+			}
+			args = append(args, string(t))
+		}
+		conds = append(conds, "r.report_type IN ("+placeholders(len(p.Types))+")")
+	}
+	where := strings.Join(conds, " AND ")
+	out := &store.CostFigures{Months: []store.MonthAmount{}}
+	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		var total int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.potential_savings_cents), 0)
+			FROM recommendations c JOIN reports r ON r.id = c.report_id WHERE `+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		out.TotalSavings = amount(total)
+		end := p.To
+		if end.IsZero() {
+			end = s.now()
+		}
+		lo, hi := micro(p.MonthsFrom), micro(end)
+		if hi < lo {
+			return nil
+		}
+		month := "strftime('%Y-%m', (" + localDayExpr("r.created_at", p.Location, lo, hi) + ") * 86400, 'unixepoch')"
+		rows, err := tx.QueryContext(ctx, "SELECT "+month+`, SUM(c.potential_savings_cents)
+			FROM recommendations c JOIN reports r ON r.id = c.report_id
+			WHERE `+where+` AND r.created_at >= ? AND r.created_at <= ?
+			GROUP BY 1 HAVING SUM(c.potential_savings_cents) > 0 ORDER BY 1`, append(args, lo, hi)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m store.MonthAmount
+			var c int64
+			if err := rows.Scan(&m.Month, &c); err != nil {
+				return err
+			}
+			m.Amount = amount(c)
+			out.Months = append(out.Months, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReportWindowStats computes the report figures of [from, to).
+func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*store.WindowStats, error) {
+	const op = "report window stats"
+	lo, hi := micro(from), micro(to)
+	w := &store.WindowStats{ReportTypeCounts: map[string]int64{}, CategoryCounts: map[string]int64{}}
+	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		var csv sql.NullFloat64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0),
+				COALESCE(SUM(status = 'failed'), 0), AVG(csv_size_bytes)
+			FROM reports WHERE created_at >= ? AND created_at < ?`, lo, hi).Scan(
+			&w.ReportsCreated, &w.ReportsCompleted, &w.ReportsFailed, &csv); err != nil {
+			return err
+		}
+		if csv.Valid {
+			w.AvgCSVSizeBytes = csv.Float64
+		}
+		if err := addRows(ctx, tx, w.ReportTypeCounts, `SELECT report_type, COUNT(*) FROM reports
+			WHERE created_at >= ? AND created_at < ? GROUP BY 1`, lo, hi); err != nil {
+			return err
+		}
+		if err := addRows(ctx, tx, w.CategoryCounts, `SELECT c.category, COUNT(*)
+			FROM reports r JOIN recommendations c ON c.report_id = r.id
+			WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1`, lo, hi); err != nil {
+			return err
+		}
+		var savings int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(c.potential_savings_cents), 0)
+			FROM reports r JOIN recommendations c ON c.report_id = r.id
+			WHERE r.created_at >= ? AND r.created_at < ?`, lo, hi).Scan(&w.Recommendations, &savings); err != nil {
+			return err
+		}
+		w.Savings = amount(savings)
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE created_at >= ? AND created_at < ?",
+			lo, hi).Scan(&w.NewClients); err != nil {
+			return err
+		}
+		var avg sql.NullFloat64
+		if err := tx.QueryRowContext(ctx, `SELECT AVG(processing_completed_at - processing_started_at) FROM reports
+			WHERE status = 'completed' AND processing_started_at IS NOT NULL
+				AND processing_completed_at >= ? AND processing_completed_at < ?`, lo, hi).Scan(&avg); err != nil {
+			return err
+		}
+		w.AvgProcessingSeconds = secondsFromMicros(avg)
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM reports WHERE created_at < ?", hi).Scan(&w.TotalReports)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}

@@ -1,0 +1,310 @@
+// Package sqlite is the embedded store.Store driver, built on the pure-Go
+// modernc.org/sqlite (no cgo).
+//
+// The database runs in WAL mode with one writer connection (every write goes
+// through it, in one transaction per call) and a separate pool of read-only
+// connections, so readers never wait for the writer. Times are stored as
+// INTEGER unix microseconds in UTC, money as INTEGER cents and maps as JSON
+// text. Activity totals are kept in counter tables maintained in the same
+// transaction as every insert and delete, so the first page of a listing
+// answers with its exact total without counting the whole table.
+//
+// SQLite has no time zones: local-day and local-month buckets are computed
+// by splitting the queried range into the UTC-offset intervals of the
+// Location (its zone transitions) and shifting each timestamp by the offset
+// of its interval in SQL.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Option defaults.
+const (
+	// ReadersDefault is the default size of the read-only connection pool.
+	ReadersDefault = 4
+	// BusyTimeoutDefault is the default time a connection waits for a lock
+	// held by another connection or process before failing.
+	BusyTimeoutDefault = 5 * time.Second
+)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Readers is the maximum number of read-only connections. Defaults to
+	// ReadersDefault.
+	Readers int
+	// BusyTimeout is how long a statement waits for a database lock.
+	// Defaults to BusyTimeoutDefault.
+	BusyTimeout time.Duration
+	// SkipMigrate leaves the schema as it is on Open; call Migrate
+	// explicitly. Defaults to false (pending migrations are applied).
+	SkipMigrate bool
+	// Logger receives migration messages. Defaults to a logger that
+	// discards everything.
+	Logger *slog.Logger
+	// NowFunc returns the current time, used for zero timestamps. Defaults
+	// to time.Now.
+	NowFunc func() time.Time
+}
+
+func (o *Options) validate() error {
+	if o.Readers < 0 {
+		return store.Invalid("readers", "must not be negative")
+	}
+	if o.BusyTimeout < 0 {
+		return store.Invalid("busy_timeout", "must not be negative")
+	}
+	if o.Readers == 0 {
+		o.Readers = ReadersDefault
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = BusyTimeoutDefault
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NowFunc == nil {
+		o.NowFunc = time.Now
+	}
+	return nil
+}
+
+// Store is a store.Store on one SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	path   string
+	opts   Options
+	writer *sql.DB // one connection: every write is serialised here
+	reader *sql.DB // read-only pool
+
+	insertMu   sync.Mutex
+	insertStmt *sql.Stmt // multi-row activity insert of insertChunk rows
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it when needed, with its parent directories) the
+// database file at path and applies the pending migrations unless
+// opts.SkipMigrate is set.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: open: %w", store.Invalid("path", "must name a database file"))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+
+	wq := url.Values{}
+	wq.Add("_pragma", "busy_timeout("+busy+")")
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "synchronous(NORMAL)")
+	wq.Add("_pragma", "foreign_keys(ON)")
+	wq.Add("_pragma", "temp_store(MEMORY)")
+	wq.Set("_txlock", "immediate")
+	writer, err := sql.Open("sqlite", fileDSN(abs, wq))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout("+busy+")")
+	rq.Add("_pragma", "foreign_keys(ON)")
+	rq.Add("_pragma", "query_only(1)")
+	rq.Add("_pragma", "temp_store(MEMORY)")
+	reader, err := sql.Open("sqlite", fileDSN(abs, rq))
+	if err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(opts.Readers)
+	reader.SetMaxIdleConns(opts.Readers)
+
+	s := &Store{path: abs, opts: opts, writer: writer, reader: reader}
+	// The first writer connection creates the file and switches it to WAL
+	// before any reader connects.
+	if err := writer.PingContext(ctx); err != nil {
+		_ = s.Close()
+		return nil, s.wrap(ctx, "open "+path, err)
+	}
+	if !opts.SkipMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func fileDSN(abs string, q url.Values) string {
+	u := url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	return u.String()
+}
+
+func (s *Store) now() time.Time { return s.opts.NowFunc() }
+
+// wrap translates a database error into the store's error vocabulary and
+// wraps it with the operation. It is the only place database errors are
+// interpreted.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := store.AsValidation(err); ok {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if ctx != nil && ctx.Err() != nil {
+		// The driver reports an interrupted statement; the cause is the context.
+		return fmt.Errorf("sqlite: %s: %w (%v)", op, ctx.Err(), err)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	}
+	if errors.Is(err, sql.ErrConnDone) || err.Error() == "sql: database is closed" {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, store.ErrUnavailable, err)
+		case sqlite3.SQLITE_CONSTRAINT:
+			switch se.Code() {
+			case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+				return fmt.Errorf("sqlite: %s: %w: %w", op, store.ErrConflict, err)
+			}
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// writeTx runs fn in one IMMEDIATE transaction on the writer connection.
+func (s *Store) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.wrap(ctx, op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	return nil
+}
+
+// readTx runs fn in one read transaction (a consistent snapshot) on a
+// reader connection.
+func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	return nil
+}
+
+// Ping checks that both connection pools reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return s.wrap(ctx, "ping", err)
+	}
+	if err := s.reader.PingContext(ctx); err != nil {
+		return s.wrap(ctx, "ping", err)
+	}
+	return nil
+}
+
+// Size is the database size in bytes: its pages plus the write-ahead log.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var pages, pageSize int64
+	err := s.readTx(ctx, "size", func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize)
+	})
+	if err != nil {
+		return 0, err
+	}
+	size := pages * pageSize
+	if fi, err := os.Stat(s.path + "-wal"); err == nil {
+		size += fi.Size()
+	}
+	return size, nil
+}
+
+// Stats describes both connection pools together.
+func (s *Store) Stats() store.DBStats {
+	w, r := s.writer.Stats(), s.reader.Stats()
+	return store.DBStats{
+		Driver:          "sqlite",
+		OpenConnections: w.OpenConnections + r.OpenConnections,
+		InUse:           w.InUse + r.InUse,
+		Idle:            w.Idle + r.Idle,
+	}
+}
+
+// Close closes both connection pools. It is idempotent; later calls return
+// the result of the first.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.insertMu.Lock()
+		if s.insertStmt != nil {
+			_ = s.insertStmt.Close()
+		}
+		s.insertMu.Unlock()
+		rerr := s.reader.Close()
+		werr := s.writer.Close()
+		if err := errors.Join(rerr, werr); err != nil {
+			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return s.closeErr
+}

@@ -1,0 +1,104 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
+)
+
+var fixedNow = time.Date(2025, 3, 15, 12, 0, 0, 0, time.UTC)
+
+func openStore(t testing.TB) (*sqlite.Store, string) {
+	t.Helper()
+	path := testdb.SQLitePath(t)
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{NowFunc: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+func TestOpenMigrateReopen(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	applied, latest, err := s.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != latest || latest < 1 {
+		t.Fatalf("MigrationStatus = %d, %d; want applied = latest ≥ 1", applied, latest)
+	}
+	if err := s.ActivityInsertMany(ctx, []store.Activity{{ActivityType: "login", UserID: "u1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Ping after Close = %v, want ErrUnavailable", err)
+	}
+
+	s2, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	page, err := s2.ActivityList(ctx, store.ActivityListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 1 || len(page.Activities) != 1 {
+		t.Fatalf("after reopen: total %d, %d rows; want 1, 1", page.Total, len(page.Activities))
+	}
+	size, err := s2.Size(ctx)
+	if err != nil || size <= 0 {
+		t.Fatalf("Size = %d, %v", size, err)
+	}
+	if st := s2.Stats(); st.Driver != "sqlite" {
+		t.Fatalf("Stats().Driver = %q", st.Driver)
+	}
+}
+
+func TestOpenSkipMigrate(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{SkipMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	applied, latest, err := s.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([2]int{0, latest}, [2]int{applied, latest}); diff != "" || latest < 1 {
+		t.Fatalf("before Migrate (-want +got):\n%s", diff)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if applied, _, _ = s.MigrationStatus(ctx); applied != latest {
+		t.Fatalf("after Migrate applied = %d, want %d", applied, latest)
+	}
+}
+
+func TestOpenBadOptions(t *testing.T) {
+	_, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{Readers: -1})
+	ve, ok := store.AsValidation(err)
+	if !ok || ve.Field != "readers" {
+		t.Fatalf("Open with Readers -1 = %v, want a validation error on readers", err)
+	}
+}
