@@ -1,0 +1,404 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Paging defaults and limits of the activity routes.
+const (
+	ActivityLimitDefault = 25
+	ActivityLimitMax     = 100
+	SummaryTopUsers      = 20
+)
+
+// UserActivityQuery filters and pages the user-activity routes.
+type UserActivityQuery struct {
+	Limit        int // < 1 → ActivityLimitDefault; > ActivityLimitMax → ActivityLimitMax
+	Offset       int // < 0 → 0; must be 0 with Cursor
+	Cursor       string
+	From, To     time.Time // inclusive; zero = unbounded
+	UserID       string
+	ActivityType string
+	ClientID     string // UUID
+	ReportID     string // UUID
+}
+
+func (q *UserActivityQuery) clamp() {
+	if q.Limit < 1 {
+		q.Limit = ActivityLimitDefault
+	}
+	q.Limit = min(q.Limit, ActivityLimitMax)
+	q.Offset = max(q.Offset, 0)
+}
+
+// filter checks q and applies the principal's scope: admins and managers
+// see everyone; other roles only themselves (another user_id → 403).
+func (s *Service) scopedFilter(p Principal, q UserActivityQuery) (store.ActivityFilter, error) {
+	f := store.ActivityFilter{From: q.From, To: q.To, ActivityType: q.ActivityType}
+	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
+		return f, badParam("date_from", "date_from must not be after date_to")
+	}
+	if q.UserID != "" && !s.cfg.ValidUserID(q.UserID) {
+		return f, badParam("user_id", "user_id is not a valid user id")
+	}
+	if len(q.ActivityType) > store.MaxActivityTypeLen {
+		return f, badParam("activity_type", "activity_type must be at most %d characters", store.MaxActivityTypeLen)
+	}
+	var ok bool
+	if q.ClientID != "" {
+		if f.ClientID, ok = store.NormalizeUUID(q.ClientID); !ok {
+			return f, badParam("client_id", "client_id must be a UUID")
+		}
+	}
+	if q.ReportID != "" {
+		if f.ReportID, ok = store.NormalizeUUID(q.ReportID); !ok {
+			return f, badParam("report_id", "report_id must be a UUID")
+		}
+	}
+	f.UserID = q.UserID
+	if !p.seesEveryone() {
+		if q.UserID != "" && q.UserID != p.ID {
+			return f, ErrForbidden
+		}
+		f.UserID = p.ID
+	}
+	return f, nil
+}
+
+// ActivityUser is the user of an activity.
+type ActivityUser struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	FullName string `json:"full_name"`
+}
+
+// ActivityItem is one activity of the user-activity route.
+type ActivityItem struct {
+	ID           string         `json:"id"`
+	User         ActivityUser   `json:"user"`
+	ActivityType string         `json:"activity_type"`
+	Description  string         `json:"description"`
+	Metadata     map[string]any `json:"metadata"`
+	ClientID     *string        `json:"client_id"`
+	ReportID     *string        `json:"report_id"`
+	Timestamp    Timestamp      `json:"timestamp"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func activityItem(a *store.Activity) ActivityItem {
+	full := a.FullName
+	if full == "" {
+		full = a.Username
+	}
+	md := a.Metadata
+	if md == nil {
+		md = map[string]any{}
+	}
+	return ActivityItem{
+		ID:           a.ID,
+		User:         ActivityUser{ID: a.UserID, Username: a.Username, FullName: full},
+		ActivityType: a.ActivityType,
+		Description:  a.Description,
+		Metadata:     md,
+		ClientID:     nullable(a.ClientID),
+		ReportID:     nullable(a.ReportID),
+		Timestamp:    ts(a.CreatedAt),
+	}
+}
+
+// ActivityPage is the body of the user-activity route.
+type ActivityPage struct {
+	Activities  []ActivityItem `json:"activities"`
+	TotalCount  int64          `json:"total_count"`
+	Limit       int            `json:"limit"`
+	Offset      int            `json:"offset"`
+	HasNext     bool           `json:"has_next"`
+	HasPrevious bool           `json:"has_previous"`
+	NextCursor  *string        `json:"next_cursor"`
+}
+
+func (s *Service) listActivities(ctx context.Context, p Principal, q UserActivityQuery) (*store.ActivityPage, UserActivityQuery, error) {
+	q.clamp()
+	if q.Cursor != "" && q.Offset != 0 {
+		return nil, q, badParam("offset", "offset must be 0 when cursor is given")
+	}
+	if q.Cursor != "" {
+		if _, _, err := store.DecodeCursor(q.Cursor); err != nil {
+			return nil, q, badParam("cursor", "cursor is malformed")
+		}
+	}
+	f, err := s.scopedFilter(p, q)
+	if err != nil {
+		return nil, q, err
+	}
+	page, err := s.st.ActivityList(ctx, store.ActivityListParams{ActivityFilter: f, Limit: q.Limit, Offset: q.Offset, Cursor: q.Cursor})
+	if err != nil {
+		return nil, q, fmt.Errorf("list activities: %w", err)
+	}
+	return page, q, nil
+}
+
+// UserActivity returns one page of activities, newest first. Admins and
+// managers see everyone; other roles see their own activity only (a
+// UserID other than their own is ErrForbidden).
+func (s *Service) UserActivity(ctx context.Context, p Principal, q UserActivityQuery) (*ActivityPage, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	page, q, err := s.listActivities(ctx, p, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &ActivityPage{Activities: make([]ActivityItem, 0, len(page.Activities)), TotalCount: page.Total,
+		Limit: q.Limit, Offset: q.Offset, HasNext: page.HasNext, HasPrevious: q.Offset > 0 || q.Cursor != ""}
+	for i := range page.Activities {
+		out.Activities = append(out.Activities, activityItem(&page.Activities[i]))
+	}
+	if page.HasNext && page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	return out, nil
+}
+
+// HistoryClient is the client of an activity-history item.
+type HistoryClient struct {
+	ID          string  `json:"id"`
+	CompanyName *string `json:"company_name"`
+}
+
+// HistoryReport is the report of an activity-history item.
+type HistoryReport struct {
+	ID         string  `json:"id"`
+	ReportType *string `json:"report_type"`
+	Status     *string `json:"status"`
+}
+
+// HistoryItem is one activity of the activity-history and entity-history
+// routes: the user-activity item plus the request details.
+type HistoryItem struct {
+	ActivityItem
+	IPAddress  *string        `json:"ip_address"`
+	UserAgent  string         `json:"user_agent"`
+	Method     string         `json:"method"`
+	Path       string         `json:"path"`
+	Client     *HistoryClient `json:"client"`
+	Report     *HistoryReport `json:"report"`
+	StatusCode int            `json:"status_code"`
+	DurationMS int64          `json:"duration_ms"`
+}
+
+// HistoryPage is the body of the activity-history route.
+type HistoryPage struct {
+	Activities  []HistoryItem `json:"activities"`
+	TotalCount  int64         `json:"total_count"`
+	Limit       int           `json:"limit"`
+	Offset      int           `json:"offset"`
+	HasNext     bool          `json:"has_next"`
+	HasPrevious bool          `json:"has_previous"`
+	NextCursor  *string       `json:"next_cursor"`
+}
+
+// historyItems converts activities, looking up each distinct client and
+// report once.
+func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]HistoryItem, error) {
+	clients := map[string]*HistoryClient{}
+	reports := map[string]*HistoryReport{}
+	out := make([]HistoryItem, 0, len(acts))
+	for i := range acts {
+		a := &acts[i]
+		it := HistoryItem{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+			Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
+		if a.ClientID != "" {
+			hc, ok := clients[a.ClientID]
+			if !ok {
+				hc = &HistoryClient{ID: a.ClientID}
+				c, err := s.st.ClientGet(ctx, a.ClientID)
+				switch {
+				case err == nil:
+					hc.CompanyName = &c.CompanyName
+				case !isNotFound(err):
+					return nil, fmt.Errorf("get client %s: %w", a.ClientID, err)
+				}
+				clients[a.ClientID] = hc
+			}
+			it.Client = hc
+		}
+		if a.ReportID != "" {
+			hr, ok := reports[a.ReportID]
+			if !ok {
+				hr = &HistoryReport{ID: a.ReportID}
+				r, err := s.st.ReportGet(ctx, a.ReportID)
+				switch {
+				case err == nil:
+					rt, st := string(r.ReportType), string(r.Status)
+					hr.ReportType, hr.Status = &rt, &st
+				case !isNotFound(err):
+					return nil, fmt.Errorf("get report %s: %w", a.ReportID, err)
+				}
+				reports[a.ReportID] = hr
+			}
+			it.Report = hr
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// ActivityHistory is UserActivity with the request details of each
+// activity and its client and report. Admin or manager.
+func (s *Service) ActivityHistory(ctx context.Context, p Principal, q UserActivityQuery) (*HistoryPage, error) {
+	if err := require(p, RoleManager); err != nil {
+		return nil, err
+	}
+	page, q, err := s.listActivities(ctx, p, q)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.historyItems(ctx, page.Activities)
+	if err != nil {
+		return nil, err
+	}
+	out := &HistoryPage{Activities: items, TotalCount: page.Total, Limit: q.Limit, Offset: q.Offset,
+		HasNext: page.HasNext, HasPrevious: q.Offset > 0 || q.Cursor != ""}
+	if page.HasNext && page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	return out, nil
+}
+
+// EntityHistory is the body of the entity-history route.
+type EntityHistory struct {
+	EntityType string        `json:"entity_type"`
+	EntityID   string        `json:"entity_id"`
+	Activities []HistoryItem `json:"activities"`
+	Count      int           `json:"count"`
+	TotalCount int64         `json:"total_count"`
+}
+
+// EntityHistory returns the newest activities about one client or report
+// (entityType "client" or "report"); limit as in UserActivity. Admin or
+// manager.
+func (s *Service) EntityHistory(ctx context.Context, p Principal, entityType, entityID string, limit int) (*EntityHistory, error) {
+	if err := require(p, RoleManager); err != nil {
+		return nil, err
+	}
+	q := UserActivityQuery{Limit: limit}
+	switch entityType {
+	case "client":
+		q.ClientID = entityID
+	case "report":
+		q.ReportID = entityID
+	default:
+		return nil, badParam("entity_type", "Invalid entity_type. Must be one of: client, report")
+	}
+	id, ok := store.NormalizeUUID(entityID)
+	if !ok {
+		return nil, badParam("entity_id", "entity_id must be a UUID")
+	}
+	page, _, err := s.listActivities(ctx, p, q)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.historyItems(ctx, page.Activities)
+	if err != nil {
+		return nil, err
+	}
+	return &EntityHistory{EntityType: entityType, EntityID: id, Activities: items, Count: len(items), TotalCount: page.Total}, nil
+}
+
+// SummaryItem is one group of the activity-summary route; only the keys of
+// the grouping are present.
+type SummaryItem struct {
+	ActivityType *string `json:"activity_type,omitempty"`
+	UserID       *string `json:"user_id,omitempty"`
+	Username     *string `json:"username,omitempty"`
+	Date         *string `json:"date,omitempty"`
+	Count        int64   `json:"count"`
+	Percentage   Decimal `json:"percentage"`
+}
+
+// DateRangeEcho echoes the date parameters of a summary.
+type DateRangeEcho struct {
+	From *string `json:"from"`
+	To   *string `json:"to"`
+}
+
+// ActivitySummary is the body of the activity-summary route.
+type ActivitySummary struct {
+	Summary         []SummaryItem `json:"summary"`
+	TotalActivities int64         `json:"total_activities"`
+	DateRange       DateRangeEcho `json:"date_range"`
+	GroupBy         string        `json:"group_by"`
+}
+
+// ActivitySummary groups activities by type, user (top SummaryTopUsers)
+// or local day. Admins and managers aggregate everyone; other roles their
+// own activity. Not cached. groupBy "" means by activity type.
+func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy string, dr DateRange) (*ActivitySummary, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	if groupBy == "" {
+		groupBy = string(store.GroupByType)
+	}
+	g := store.SummaryGroup(groupBy)
+	if g != store.GroupByType && g != store.GroupByUser && g != store.GroupByDay {
+		return nil, badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
+	}
+	f, err := s.scopedFilter(p, UserActivityQuery{From: dr.From, To: dr.To})
+	if err != nil {
+		return nil, err
+	}
+	sum, err := s.st.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: g, Limit: SummaryTopUsers, Location: s.loc})
+	if err != nil {
+		return nil, fmt.Errorf("activity summary: %w", err)
+	}
+	out := &ActivitySummary{Summary: make([]SummaryItem, 0, len(sum.Rows)), TotalActivities: sum.Total,
+		DateRange: DateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)}, GroupBy: groupBy}
+	for _, r := range sum.Rows {
+		it := SummaryItem{Count: r.Count, Percentage: percentOf(float64(r.Count), float64(sum.Total), 1)}
+		switch g {
+		case store.GroupByType:
+			it.ActivityType = &r.ActivityType
+		case store.GroupByUser:
+			it.UserID, it.Username = &r.UserID, &r.Username
+		case store.GroupByDay:
+			it.Date = &r.Day
+		}
+		out.Summary = append(out.Summary, it)
+	}
+	return out, nil
+}
+
+// ErasedActivities is the body of the erase route.
+type ErasedActivities struct {
+	UserID  string `json:"user_id"`
+	Deleted int64  `json:"deleted"`
+}
+
+// EraseUserActivities deletes every activity of one user (right to
+// erasure). Admin only.
+func (s *Service) EraseUserActivities(ctx context.Context, p Principal, userID string) (*ErasedActivities, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return nil, err
+	}
+	if !s.cfg.ValidUserID(userID) {
+		return nil, badParam("id", "user id is not valid")
+	}
+	n, err := s.st.ActivityDeleteByUser(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("erase activities of a user: %w", err)
+	}
+	s.log.InfoContext(ctx, "analytics: erased user activities", "user_id", userID, "deleted", n, "by", p.ID)
+	return &ErasedActivities{UserID: userID, Deleted: n}, nil
+}

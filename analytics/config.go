@@ -1,0 +1,142 @@
+package analytics
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+	"unicode"
+)
+
+// Configuration defaults.
+const (
+	// SavingsRateDefault is the share of analysed cost that Advisor's
+	// savings represent: total cost analysed = savings ÷ 0.20.
+	SavingsRateDefault = 0.20
+	// MaxBodyBytesDefault limits JSON request bodies (1 MiB).
+	MaxBodyBytesDefault = 1 << 20
+	// MaxIngestBytesDefault limits bulk bodies: ingest/activities and
+	// Advisor CSV uploads (64 MiB).
+	MaxIngestBytesDefault = 64 << 20
+	// MaxIngestActivities is the most activities one ingest call accepts.
+	MaxIngestActivities = 10000
+	// StorageRefreshDefault is how often the storage directories are
+	// measured in the background.
+	StorageRefreshDefault = 10 * time.Minute
+	// MaxUserIDLen is the longest user id the default ValidUserID accepts.
+	MaxUserIDLen = 150
+)
+
+// Config configures a Service. The zero value is usable for the Service
+// methods; IdentifyFunc is required by the HTTP handlers.
+type Config struct {
+	// IdentifyFunc returns the caller of a request. Returning
+	// ErrUnauthenticated or a Principal with an empty ID answers 401 with
+	// `WWW-Authenticate: Bearer`; any other error is a 500 ("Failed to
+	// authenticate"), or its own status when it is an *Error. Required by
+	// Handler and Middleware.
+	IdentifyFunc func(*http.Request) (Principal, error)
+	// ErrorFunc writes error responses. Defaults to writing ErrorBody as
+	// JSON with the status.
+	ErrorFunc func(w http.ResponseWriter, r *http.Request, status int, body ErrorBody)
+	// NowFunc returns the current time. Defaults to time.Now.
+	NowFunc func() time.Time
+	// Logger receives errors and background events. Defaults to
+	// slog.Default().
+	Logger *slog.Logger
+	// Location is the reporting time zone: "today", day buckets, week and
+	// month starts. Defaults to UTC.
+	Location *time.Location
+	// SavingsRate converts savings to cost analysed (cost = savings ÷
+	// rate); 0 < rate ≤ 1. Defaults to SavingsRateDefault.
+	SavingsRate float64
+	// Cache stores the cached routes. Defaults to NewMemoryCache().
+	Cache Cache
+	// StorageDirs are measured in the background for storage_used. Empty
+	// means storage is reported as 0 bytes.
+	StorageDirs []string
+	// StorageRefresh is how often StorageDirs are measured. Defaults to
+	// StorageRefreshDefault.
+	StorageRefresh time.Duration
+	// MaxBodyBytes limits JSON request bodies. Defaults to
+	// MaxBodyBytesDefault.
+	MaxBodyBytes int64
+	// MaxIngestBytes limits ingest/activities and CSV upload bodies.
+	// Defaults to MaxIngestBytesDefault.
+	MaxIngestBytes int64
+	// ValidUserID checks a user_id parameter before it reaches the store
+	// (a malformed one is a 400). Defaults to any text of 1…MaxUserIDLen
+	// bytes without control characters; hosts whose ids are UUIDs can pass
+	// store.ValidUUID.
+	ValidUserID func(string) bool
+	// Tracking configures the activity Recorder and the Middleware.
+	Tracking TrackingConfig
+	// Jobs lists the background jobs for the jobs route. Nil means the
+	// route reports the latest recorded run of each job, without schedules.
+	Jobs JobLister
+}
+
+func (c *Config) setDefaults() {
+	if c.NowFunc == nil {
+		c.NowFunc = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.SavingsRate == 0 {
+		c.SavingsRate = SavingsRateDefault
+	}
+	if c.Cache == nil {
+		c.Cache = NewMemoryCache()
+	}
+	if c.StorageRefresh == 0 {
+		c.StorageRefresh = StorageRefreshDefault
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = MaxBodyBytesDefault
+	}
+	if c.MaxIngestBytes == 0 {
+		c.MaxIngestBytes = MaxIngestBytesDefault
+	}
+	if c.ValidUserID == nil {
+		c.ValidUserID = defaultValidUserID
+	}
+}
+
+func (c *Config) validate() error {
+	if math.IsNaN(c.SavingsRate) || c.SavingsRate <= 0 || c.SavingsRate > 1 {
+		return fmt.Errorf("analytics: Config.SavingsRate must be in (0, 1], got %v", c.SavingsRate)
+	}
+	if c.StorageRefresh < time.Second {
+		return errors.New("analytics: Config.StorageRefresh must be at least 1s")
+	}
+	if c.MaxBodyBytes < 0 {
+		return errors.New("analytics: Config.MaxBodyBytes must not be negative")
+	}
+	if c.MaxIngestBytes < 0 {
+		return errors.New("analytics: Config.MaxIngestBytes must not be negative")
+	}
+	for i, d := range c.StorageDirs {
+		if d == "" {
+			return fmt.Errorf("analytics: Config.StorageDirs[%d] is empty", i)
+		}
+	}
+	return c.Tracking.validate()
+}
+
+func defaultValidUserID(s string) bool {
+	if s == "" || len(s) > MaxUserIDLen {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,150 @@
+package analytics
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Export formats.
+const (
+	FormatCSV    = "csv"
+	FormatNDJSON = "ndjson"
+)
+
+// exportFlushEvery is how many rows are written between flushes.
+const exportFlushEvery = 500
+
+// ExportColumns are the CSV columns of an activity export, in order.
+var ExportColumns = []string{"id", "timestamp", "user_id", "username", "full_name", "activity_type", "description",
+	"client_id", "report_id", "ip_address", "user_agent", "method", "path", "status_code", "duration_ms", "metadata"}
+
+// ExportRecord is one NDJSON line of an activity export.
+type ExportRecord struct {
+	ActivityItem
+	IPAddress  *string `json:"ip_address"`
+	UserAgent  string  `json:"user_agent"`
+	Method     string  `json:"method"`
+	Path       string  `json:"path"`
+	StatusCode int     `json:"status_code"`
+	DurationMS int64   `json:"duration_ms"`
+}
+
+// flusher is implemented by writers that can push buffered data out
+// (http.ResponseWriter through http.Flusher).
+type flusher interface{ Flush() }
+
+// ExportUserActivity writes every activity matching q (paging fields are
+// ignored) to w as CSV (with a header row) or NDJSON, newest first, with
+// the scoping of UserActivity. Rows are streamed from the store, so memory
+// stays constant; w is flushed every few hundred rows when it has a Flush
+// method. The checks run before anything is written.
+func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserActivityQuery, w io.Writer, format string) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	if format == "" {
+		format = FormatCSV
+	}
+	if format != FormatCSV && format != FormatNDJSON {
+		return badParam("format", "Invalid format. Must be one of: csv, ndjson")
+	}
+	f, err := s.scopedFilter(p, q)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	fl, _ := w.(flusher)
+	flush := func() error {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		return nil
+	}
+	n := 0
+	var each func(a *store.Activity) error
+	switch format {
+	case FormatCSV:
+		cw := csv.NewWriter(bw)
+		if err := cw.Write(ExportColumns); err != nil {
+			return fmt.Errorf("write export: %w", err)
+		}
+		row := make([]string, len(ExportColumns))
+		each = func(a *store.Activity) error {
+			md := []byte("{}")
+			if len(a.Metadata) > 0 {
+				var err error
+				if md, err = json.Marshal(a.Metadata); err != nil {
+					return err
+				}
+			}
+			full := a.FullName
+			if full == "" {
+				full = a.Username
+			}
+			row[0], row[1], row[2], row[3], row[4] = a.ID, a.CreatedAt.UTC().Format(timestampLayout), a.UserID, a.Username, full
+			row[5], row[6], row[7], row[8], row[9] = csvSafe(a.ActivityType), csvSafe(a.Description), a.ClientID, a.ReportID, a.IPAddress
+			row[10], row[11], row[12] = csvSafe(a.UserAgent), a.Method, csvSafe(a.Path)
+			row[13], row[14], row[15] = strconv.Itoa(a.StatusCode), strconv.FormatInt(a.Duration.Milliseconds(), 10), string(md)
+			row[3], row[4] = csvSafe(row[3]), csvSafe(row[4])
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+			n++
+			if n%exportFlushEvery == 0 {
+				cw.Flush()
+				return flush()
+			}
+			return nil
+		}
+		err = s.st.ActivityIterate(ctx, f, each)
+		cw.Flush()
+		if err == nil {
+			err = cw.Error()
+		}
+	case FormatNDJSON:
+		enc := json.NewEncoder(bw)
+		each = func(a *store.Activity) error {
+			rec := ExportRecord{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+				Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
+			if err := enc.Encode(rec); err != nil {
+				return err
+			}
+			n++
+			if n%exportFlushEvery == 0 {
+				return flush()
+			}
+			return nil
+		}
+		err = s.st.ActivityIterate(ctx, f, each)
+	}
+	if err != nil {
+		return fmt.Errorf("export activities: %w", err)
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("export activities: %w", err)
+	}
+	return nil
+}
+
+// csvSafe neutralises spreadsheet formulas: a cell starting with = + - @
+// or a tab/carriage return gets a leading apostrophe.
+func csvSafe(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}

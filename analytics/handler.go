@@ -1,0 +1,406 @@
+package analytics
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Route describes one route of the JSON API. Routes returns the table;
+// Handler serves all of them.
+type Route struct {
+	// Path is relative to where the handler is mounted, without slashes
+	// at either end ("metrics/history", "users/{id}/activities"). It is
+	// served with and without a trailing slash.
+	Path string
+	// Methods lists the allowed methods; GET implies HEAD.
+	Methods []string
+	// Role is the least role allowed; "" means any authenticated user.
+	Role Role
+	// Public routes need no identity (only openapi.json).
+	Public bool
+	// Summary is a one-line description (used in the OpenAPI document).
+	Summary string
+	// Params are the query parameters the route reads.
+	Params []Param
+	// CacheTTL is how long results are cached; 0 means not cached.
+	CacheTTL time.Duration
+	// Handler serves this route alone (method check, identity, errors),
+	// for hosts that register routes on their own mux.
+	Handler http.Handler
+
+	action string // "retrieve metrics": for 500 messages
+	serve  func(s *Service, w http.ResponseWriter, r *http.Request, p Principal) error
+}
+
+// Param is a query parameter of a route.
+type Param struct {
+	Name        string
+	Type        string // "string", "integer", "date", "uuid"
+	Description string
+	Enum        []string
+}
+
+type route = Route
+
+var (
+	pDateFrom = Param{"date_from", "date", "Inclusive lower bound (YYYY-MM-DD or ISO date-time).", nil}
+	pDateTo   = Param{"date_to", "date", "Inclusive upper bound; a date-only value covers that whole day.", nil}
+	pActivity = []Param{
+		{"limit", "integer", "Page size, default 25, clamped to 1…100.", nil},
+		{"offset", "integer", "Rows to skip, default 0; must be 0 with cursor.", nil},
+		{"cursor", "string", "Keyset cursor from next_cursor of the previous page.", nil},
+		pDateFrom, pDateTo,
+		{"user_id", "string", "Only this user's activity (admin and manager; others only their own id).", nil},
+		{"activity_type", "string", "Only this activity type.", nil},
+		{"client_id", "uuid", "Only activity about this client.", nil},
+		{"report_id", "uuid", "Only activity about this report.", nil},
+	}
+)
+
+func (s *Service) buildRoutes() []*route {
+	get := []string{http.MethodGet}
+	post := []string{http.MethodPost}
+	rs := []*route{
+		{Path: "dashboard", Methods: get, Summary: "Dashboard: metrics, categories, 30-day trend and recent reports.", action: "retrieve dashboard", serve: (*Service).serveDashboard},
+		{Path: "metrics", Methods: get, Summary: "Report, user, cost and storage metrics with month-over-month changes.", CacheTTL: TTLMetrics, action: "retrieve metrics", serve: (*Service).serveMetrics},
+		{Path: "metrics/history", Methods: get, Summary: "Stored dashboard snapshots, oldest first.", action: "retrieve metrics history",
+			Params: []Param{{"period", "string", "Snapshot period, default daily.", []string{"daily", "weekly", "monthly"}}, pDateFrom, pDateTo}, serve: (*Service).serveMetricsHistory},
+		{Path: "trends", Methods: get, Summary: "Reports per local day over the last N days (N+1 points).", CacheTTL: TTLTrends, action: "retrieve trends",
+			Params: []Param{{"days", "integer", "Days back from today, 1…366, default 30.", nil}}, serve: (*Service).serveTrends},
+		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: TTLCategories, action: "retrieve categories", serve: (*Service).serveCategories},
+		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: TTLRecentActivity, action: "retrieve recent activity",
+			Params: []Param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}}, serve: (*Service).serveRecent},
+		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: TTLClientPerformance, action: "retrieve client performance",
+			Params: []Param{{"client_id", "uuid", "The client; all reports when absent.", nil}}, serve: (*Service).serveClientPerformance},
+		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: TTLBusinessImpact, action: "retrieve business impact", serve: (*Service).serveBusinessImpact},
+		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity", serve: (*Service).serveUserActivity},
+		{Path: "user-activity/export", Methods: get, Summary: "Every matching activity as CSV or NDJSON (streamed).", action: "export user activity",
+			Params: append([]Param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...), serve: (*Service).serveExport},
+		{Path: "activity-summary", Methods: get, Summary: "Activity counts by type, user or day.", action: "retrieve activity summary",
+			Params: []Param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo}, serve: (*Service).serveSummary},
+		{Path: "system-health", Methods: get, Role: RoleManager, Summary: "Database, process, host, HTTP and tracking health.", CacheTTL: TTLSystemHealth, action: "retrieve system health", serve: (*Service).serveHealth},
+		{Path: "cost-insights", Methods: get, Summary: "Cost analysed, savings and the 12-month cost trend.", CacheTTL: TTLCostInsights, action: "retrieve cost insights",
+			Params: []Param{pDateFrom, pDateTo, {"report_type", "string", "One report type or a comma-separated list.", nil}}, serve: (*Service).serveCostInsights},
+		{Path: "activity-history", Methods: get, Role: RoleManager, Summary: "Activities with request details, client and report.", Params: pActivity, action: "retrieve activity history", serve: (*Service).serveActivityHistory},
+		{Path: "entity-history", Methods: get, Role: RoleManager, Summary: "Newest activities about one client or report.", action: "retrieve entity history",
+			Params: []Param{{"entity_type", "string", "Entity kind.", []string{"client", "report"}}, {"entity_id", "uuid", "Entity id.", nil}, {"limit", "integer", "Items, default 25, clamped to 1…100.", nil}}, serve: (*Service).serveEntityHistory},
+		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs", serve: (*Service).serveJobs},
+		{Path: "cache/invalidate", Methods: post, Role: RoleAdmin, Summary: "Clear every cached analytics result on every replica.", action: "invalidate cache", serve: (*Service).serveInvalidate},
+		{Path: "users/{id}/activities", Methods: []string{http.MethodDelete}, Role: RoleAdmin, Summary: "Erase one user's activity.", action: "erase user activities", serve: (*Service).serveErase},
+		{Path: "activities", Methods: post, Summary: "Record an activity of the caller (202).", action: "record activity", serve: (*Service).serveRecordActivity},
+		{Path: "ingest/activities", Methods: post, Role: RoleAdmin, Summary: "Write up to 10,000 historical activities, all or nothing.", action: "ingest activities", serve: (*Service).serveIngestActivities},
+		{Path: "ingest/clients", Methods: post, Role: RoleManager, Summary: "Create or update a client.", action: "ingest client", serve: (*Service).serveIngestClient},
+		{Path: "ingest/reports", Methods: post, Role: RoleAnalyst, Summary: "Create or replace a report with its recommendations.", action: "ingest report", serve: (*Service).serveIngestReport},
+		{Path: "ingest/advisor-csv", Methods: post, Role: RoleAnalyst, Summary: "Import an Azure Advisor CSV export as one report.", action: "import advisor csv",
+			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}}, serve: (*Service).serveAdvisorCSV},
+		{Path: "openapi.json", Methods: get, Public: true, Summary: "This API's OpenAPI 3.1 document.", action: "retrieve openapi document", serve: (*Service).serveOpenAPI},
+	}
+	for _, rt := range rs {
+		rt.Handler = s.routeHandler(rt)
+	}
+	return rs
+}
+
+// Routes returns the route table: every route with its own Handler, for
+// hosts that register routes one by one. Register each under both
+// prefix+Path and prefix+Path+"/"; a route with a {id} segment reads it
+// from r.PathValue("id") or from the end of the request path.
+func (s *Service) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = *rt
+	}
+	return out
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// match reports whether segs (the tail of a path) match pattern, and the
+// value of its {id} segment.
+func match(pattern, segs []string) (id string, ok bool) {
+	if len(pattern) != len(segs) {
+		return "", false
+	}
+	for i, p := range pattern {
+		if strings.HasPrefix(p, "{") {
+			if segs[i] == "" {
+				return "", false
+			}
+			id = segs[i]
+			continue
+		}
+		if p != segs[i] {
+			return "", false
+		}
+	}
+	return id, true
+}
+
+type pathIDKey struct{}
+
+// Handler returns the handler serving every route relative to where it is
+// mounted: strip the mount prefix first, e.g.
+//
+//	mux.Handle("/api/v1/analytics/", http.StripPrefix("/api/v1/analytics", svc.Handler()))
+//
+// or use HandlerWithPrefix. An unknown path is a JSON 404.
+func (s *Service) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		segs := splitPath(r.URL.Path)
+		for _, rt := range s.routes {
+			if id, ok := match(splitPath(rt.Path), segs); ok {
+				if id != "" {
+					r = r.WithContext(context.WithValue(r.Context(), pathIDKey{}, id))
+				}
+				rt.Handler.ServeHTTP(w, r)
+				return
+			}
+		}
+		reqID := requestID(w, r)
+		s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "No analytics route at " + r.URL.Path, Message: "Not found"}, "route", reqID)
+	})
+}
+
+// HandlerWithPrefix is Handler mounted at prefix (for example
+// "/api/v1/analytics"): register it on a mux with the prefix followed by
+// a slash.
+func (s *Service) HandlerWithPrefix(prefix string) http.Handler {
+	return http.StripPrefix(strings.TrimRight(prefix, "/"), s.Handler())
+}
+
+func (rt *route) allows(method string) bool {
+	for _, m := range rt.Methods {
+		if m == method || (m == http.MethodGet && method == http.MethodHead) {
+			return true
+		}
+	}
+	return false
+}
+
+func (rt *route) allowHeader() string {
+	var ms []string
+	for _, m := range rt.Methods {
+		ms = append(ms, m)
+		if m == http.MethodGet {
+			ms = append(ms, http.MethodHead)
+		}
+	}
+	return strings.Join(ms, ", ")
+}
+
+func (s *Service) routeHandler(rt *route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqID := requestID(w, r)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "analytics: panic serving request", "request_id", reqID, "route", rt.Path, "panic", fmt.Sprint(v))
+				s.writeError(w, r, errors.New("panic"), rt.action, reqID)
+			}
+		}()
+		if !rt.allows(r.Method) {
+			w.Header().Set("Allow", rt.allowHeader())
+			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "Method " + r.Method + " not allowed.", Message: "Method not allowed"}, rt.action, reqID)
+			return
+		}
+		var p Principal
+		if !rt.Public {
+			var err error
+			if p, err = s.identify(r); err != nil {
+				s.writeError(w, r, err, "authenticate", reqID)
+				return
+			}
+			r = r.WithContext(WithPrincipal(r.Context(), p))
+		}
+		if err := rt.serve(s, w, r, p); err != nil {
+			s.writeError(w, r, err, rt.action, reqID)
+		}
+	})
+}
+
+func (s *Service) identify(r *http.Request) (Principal, error) {
+	if s.cfg.IdentifyFunc == nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	p, err := s.cfg.IdentifyFunc(r)
+	if err != nil {
+		var ae *Error
+		if errors.As(err, &ae) {
+			return Principal{}, err
+		}
+		return Principal{}, fmt.Errorf("identify: %w", err)
+	}
+	if !p.Authenticated() {
+		return Principal{}, ErrUnauthenticated
+	}
+	return p, nil
+}
+
+// requestID returns the request's X-Request-ID (when it is short and
+// printable) or a new one, and echoes it in the response header.
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	id := r.Header.Get("X-Request-ID")
+	ok := id != "" && len(id) <= 64
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c > ' ' && c < 0x7f && c != '"' && c != '\\'
+	}
+	if !ok {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-ID", id)
+	return id
+}
+
+// writeError maps err to its status and body (StatusOf) and writes it with
+// ErrorFunc. 500s are logged with the request id; the body carries only
+// the request id.
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error, action, reqID string) {
+	status, body := StatusOf(err, action)
+	switch {
+	case status == 499:
+		s.log.DebugContext(r.Context(), "analytics: request cancelled", "request_id", reqID, "path", r.URL.Path)
+		return
+	case status >= 500:
+		body.RequestID = reqID
+		s.log.ErrorContext(r.Context(), "analytics: request failed", "request_id", reqID, "method", r.Method,
+			"path", r.URL.Path, "status", status, "err", err)
+	case status == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
+	if s.cfg.ErrorFunc != nil {
+		s.cfg.ErrorFunc(w, r, status, body)
+		return
+	}
+	WriteErrorJSON(w, status, body)
+}
+
+// WriteErrorJSON writes body as the JSON error response (the default
+// ErrorFunc).
+func WriteErrorJSON(w http.ResponseWriter, status int, body ErrorBody) {
+	b, _ := json.Marshal(body)
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	_, _ = w.Write([]byte{'\n'})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	writeRaw(w, status, b)
+	return nil
+}
+
+// readJSON decodes a JSON body of at most limit bytes into v, rejecting
+// unknown fields and trailing data.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return ErrBodyTooLarge
+		}
+		return badBody("", "cannot read the request body")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badBody("", "a JSON request body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badBody("", "unexpected data after the JSON body")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return badBody("", "malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return badBody("", "the body must be a JSON object")
+		}
+		return badBody(field, "%s must be of type %s", field, jsonTypeName(te.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badBody(name, "unknown field %q", name)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badBody("", "truncated JSON body")
+	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		return badBody("", "invalid timestamp %q: use RFC 3339", pe.Value)
+	}
+	return badBody("", "invalid JSON body")
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "int", "int64", "int32", "float64", "float32", "uint", "uint64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	}
+	return "object"
+}
+
+func (s *Service) query(r *http.Request) query { return query{v: r.URL.Query(), loc: s.loc} }
+
+// pathID returns the {id} segment of the request path.
+func pathID(r *http.Request, pattern string) string {
+	if id := r.PathValue("id"); id != "" {
+		return id
+	}
+	if id, ok := r.Context().Value(pathIDKey{}).(string); ok {
+		return id
+	}
+	pat, segs := splitPath(pattern), splitPath(r.URL.Path)
+	if len(segs) >= len(pat) {
+		if id, ok := match(pat, segs[len(segs)-len(pat):]); ok {
+			return id
+		}
+	}
+	return ""
+}

@@ -1,0 +1,203 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Health thresholds.
+const (
+	// SlowPingThreshold marks the store as slow in system-health.
+	SlowPingThreshold = 500 * time.Millisecond
+	// HTTPErrorRateThreshold (percent of 5xx) marks the HTTP side degraded.
+	HTTPErrorRateThreshold = 5.0
+	// QueueHighWaterPercent marks the Recorder queue as nearly full.
+	QueueHighWaterPercent = 80
+)
+
+// Health statuses.
+const (
+	StatusHealthy  = "healthy"
+	StatusDegraded = "degraded"
+)
+
+// ProcessHealth are this process's figures.
+type ProcessHealth struct {
+	CPUPercent Decimal `json:"cpu_percent"`
+	RSSBytes   int64   `json:"rss_bytes"`
+	Goroutines int     `json:"goroutines"`
+}
+
+// HostHealth are the host's (or container's) figures.
+type HostHealth struct {
+	CPUPercent       Decimal `json:"cpu_percent"`
+	MemoryUsedBytes  int64   `json:"memory_used_bytes"`
+	MemoryTotalBytes int64   `json:"memory_total_bytes"`
+	// MemoryLimited reports that the total is a cgroup limit.
+	MemoryLimited bool `json:"memory_limited"`
+}
+
+// HTTPHealth are the request figures of the last 24 hours, from the
+// Middleware.
+type HTTPHealth struct {
+	Requests     int64   `json:"requests"`
+	ErrorRate    Decimal `json:"error_rate"`
+	AvgLatencyMS Decimal `json:"avg_latency_ms"`
+}
+
+// TrackingHealth are the Recorder's counters.
+type TrackingHealth struct {
+	Enqueued      int64 `json:"enqueued"`
+	Written       int64 `json:"written"`
+	Dropped       int64 `json:"dropped"`
+	Failed        int64 `json:"failed"`
+	QueueDepth    int   `json:"queue_depth"`
+	QueueCapacity int   `json:"queue_capacity"`
+}
+
+// DatabaseHealth describes the store connection.
+type DatabaseHealth struct {
+	Driver          string  `json:"driver"`
+	OpenConnections int     `json:"open_connections"`
+	InUse           int     `json:"in_use"`
+	Idle            int     `json:"idle"`
+	PingMS          Decimal `json:"ping_ms"`
+}
+
+// SystemHealth is the body of the system-health route.
+type SystemHealth struct {
+	DatabaseSize            int64          `json:"database_size"`
+	DatabaseSizeFormatted   string         `json:"database_size_formatted"`
+	TotalReports            int64          `json:"total_reports"`
+	ActiveUsersToday        int64          `json:"active_users_today"`
+	ActiveUsersThisWeek     int64          `json:"active_users_this_week"`
+	AvgReportGenerationTime Decimal        `json:"avg_report_generation_time"`
+	ErrorRate               Decimal        `json:"error_rate"`
+	StorageUsed             int64          `json:"storage_used"`
+	StorageUsedFormatted    string         `json:"storage_used_formatted"`
+	Uptime                  string         `json:"uptime"`
+	LastCalculated          Timestamp      `json:"last_calculated"`
+	Status                  string         `json:"status"`
+	Reasons                 []string       `json:"reasons"`
+	UptimeSeconds           int64          `json:"uptime_seconds"`
+	StorageMeasuredAt       *Timestamp     `json:"storage_measured_at"`
+	Process                 ProcessHealth  `json:"process"`
+	Host                    HostHealth     `json:"host"`
+	HTTP                    HTTPHealth     `json:"http"`
+	Tracking                TrackingHealth `json:"tracking"`
+	Database                DatabaseHealth `json:"database"`
+}
+
+// SystemHealth returns the system-health figures (cached 5 minutes).
+// Admin or manager.
+func (s *Service) SystemHealth(ctx context.Context, p Principal) (*SystemHealth, error) {
+	if err := require(p, RoleManager); err != nil {
+		return nil, err
+	}
+	return decodeCached[SystemHealth](s.systemHealthJSON(ctx))
+}
+
+func (s *Service) systemHealthJSON(ctx context.Context) ([]byte, error) {
+	return s.cached(ctx, "system-health", TTLSystemHealth, func(ctx context.Context) (any, error) { return s.computeHealth(ctx) })
+}
+
+// HealthSample computes the system-health figures now (bypassing the
+// cache) as a sample for the health history.
+func (s *Service) HealthSample(ctx context.Context) (*store.HealthSample, error) {
+	h, err := s.computeHealth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: health sample: %w", err)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: health sample: encode: %w", err)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(b, &data); err != nil {
+		return nil, fmt.Errorf("analytics: health sample: decode: %w", err)
+	}
+	return &store.HealthSample{TakenAt: h.LastCalculated.Time(), Status: h.Status, Data: data}, nil
+}
+
+func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
+	now := s.now()
+	h := &SystemHealth{LastCalculated: ts(now), Reasons: []string{}}
+
+	pingStart := time.Now()
+	if err := s.st.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("ping store: %w", err)
+	}
+	ping := time.Since(pingStart)
+	size, err := s.st.Size(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("database size: %w", err)
+	}
+	h.DatabaseSize, h.DatabaseSizeFormatted = size, FormatBytes(size)
+	cur, prev := s.monthStarts(now)
+	m, err := s.st.ReportMetrics(ctx, store.ReportMetricsParams{MonthStart: cur, PrevMonthStart: prev, GenerationSample: generationSample})
+	if err != nil {
+		return nil, fmt.Errorf("report metrics: %w", err)
+	}
+	h.TotalReports = m.TotalReports
+	h.AvgReportGenerationTime = Round(m.AvgGenerationSeconds, 1)
+	midnight := s.localMidnight(now, 0)
+	if h.ActiveUsersToday, err = s.st.ActivityDistinctUsers(ctx, midnight.UTC()); err != nil {
+		return nil, fmt.Errorf("active users today: %w", err)
+	}
+	if h.ActiveUsersThisWeek, err = s.st.ActivityDistinctUsers(ctx, s.localMidnight(now, -7).UTC()); err != nil {
+		return nil, fmt.Errorf("active users this week: %w", err)
+	}
+	win, err := s.st.ReportWindowStats(ctx, now.Add(-24*time.Hour).UTC(), now.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("report window stats: %w", err)
+	}
+	h.ErrorRate = percentOf(float64(win.ReportsFailed), float64(win.ReportsCreated), 2)
+
+	storage, measuredAt, measured := s.sizer.size()
+	h.StorageUsed, h.StorageUsedFormatted = storage, FormatBytes(storage)
+	if measured {
+		t := ts(measuredAt)
+		h.StorageMeasuredAt = &t
+	} else if len(s.cfg.StorageDirs) > 0 {
+		h.Reasons = append(h.Reasons, "storage not measured yet")
+	}
+	up := now.Sub(s.born)
+	h.Uptime, h.UptimeSeconds = FormatUptime(up), int64(up/time.Second)
+
+	h.Process, h.Host = s.sampleHost(ctx)
+
+	hf := s.track.stats.Snapshot(now)
+	h.HTTP = HTTPHealth{Requests: hf.Requests, ErrorRate: Round(hf.ErrorRatePercent, 2), AvgLatencyMS: Round(hf.AvgLatencyMS, 2)}
+	if hf.Requests > 0 && hf.ErrorRatePercent > HTTPErrorRateThreshold {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("HTTP 5xx rate %s%% over the last 24 hours", Round(hf.ErrorRatePercent, 2)))
+	}
+
+	rs := s.track.rec.Stats()
+	h.Tracking = TrackingHealth{Enqueued: rs.Enqueued, Written: rs.Written, Dropped: rs.Dropped.Total(), Failed: rs.Failed,
+		QueueDepth: rs.QueueDepth, QueueCapacity: rs.QueueCapacity}
+	if n := rs.Dropped.Total(); n > 0 {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder dropped %d events", n))
+	}
+	if rs.Failed > 0 {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder failed to write %d events", rs.Failed))
+	}
+	if rs.QueueCapacity > 0 && rs.QueueDepth*100 >= rs.QueueCapacity*QueueHighWaterPercent {
+		h.Reasons = append(h.Reasons, "activity queue nearly full")
+	}
+
+	ds := s.st.Stats()
+	h.Database = DatabaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
+		PingMS: Round(float64(ping)/float64(time.Millisecond), 2)}
+	if ping > SlowPingThreshold {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("database ping took %s ms", h.Database.PingMS))
+	}
+	h.Status = StatusHealthy
+	if len(h.Reasons) > 0 {
+		h.Status = StatusDegraded
+	}
+	return h, nil
+}

@@ -1,0 +1,169 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Snapshot is one stored dashboard snapshot of the metrics/history route.
+type Snapshot struct {
+	Period                store.Period     `json:"period"`
+	PeriodStart           string           `json:"period_start"`
+	From                  Timestamp        `json:"from"`
+	To                    Timestamp        `json:"to"`
+	TotalReports          int64            `json:"total_reports"`
+	ReportsCreated        int64            `json:"reports_created"`
+	ReportsCompleted      int64            `json:"reports_completed"`
+	ReportsFailed         int64            `json:"reports_failed"`
+	ActiveUsers           int64            `json:"active_users"`
+	NewClients            int64            `json:"new_clients"`
+	TotalRecommendations  int64            `json:"total_recommendations"`
+	TotalPotentialSavings Decimal          `json:"total_potential_savings"`
+	Activities            int64            `json:"activities"`
+	Logins                int64            `json:"logins"`
+	Uploads               int64            `json:"uploads"`
+	Downloads             int64            `json:"downloads"`
+	Shares                int64            `json:"shares"`
+	AvgGenerationSeconds  Decimal          `json:"avg_generation_seconds"`
+	SuccessRate           Decimal          `json:"success_rate"`
+	CategoryCounts        map[string]int64 `json:"category_counts"`
+	ReportTypeCounts      map[string]int64 `json:"report_type_counts"`
+	ComputedAt            Timestamp        `json:"computed_at"`
+}
+
+// MetricsHistory is the body of the metrics/history route.
+type MetricsHistory struct {
+	Period    store.Period  `json:"period"`
+	DateRange DateRangeEcho `json:"date_range"`
+	Snapshots []Snapshot    `json:"snapshots"`
+}
+
+// MetricsHistory returns the stored dashboard snapshots of one period
+// ("" means daily) whose period starts within dr (local days), oldest
+// first. Any authenticated principal.
+func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string, dr DateRange) (*MetricsHistory, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	if period == "" {
+		period = string(store.PeriodDaily)
+	}
+	per := store.Period(period)
+	if !per.Valid() {
+		return nil, badParam("period", "Invalid period. Must be one of: daily, weekly, monthly")
+	}
+	day := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(s.loc).Format(time.DateOnly)
+	}
+	rows, err := s.st.MetricsSnapshotList(ctx, per, day(dr.From), day(dr.To))
+	if err != nil {
+		return nil, fmt.Errorf("list metrics snapshots: %w", err)
+	}
+	out := &MetricsHistory{Period: per, DateRange: DateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)},
+		Snapshots: make([]Snapshot, 0, len(rows))}
+	nz := func(m map[string]int64) map[string]int64 {
+		if m == nil {
+			return map[string]int64{}
+		}
+		return m
+	}
+	for _, r := range rows {
+		out.Snapshots = append(out.Snapshots, Snapshot{
+			Period: r.Period, PeriodStart: r.PeriodStart, From: ts(r.From), To: ts(r.To),
+			TotalReports: r.TotalReports, ReportsCreated: r.ReportsCreated, ReportsCompleted: r.ReportsCompleted,
+			ReportsFailed: r.ReportsFailed, ActiveUsers: r.ActiveUsers, NewClients: r.NewClients,
+			TotalRecommendations: r.TotalRecommendations, TotalPotentialSavings: Round(r.TotalPotentialSavings, 2),
+			Activities: r.Activities, Logins: r.Logins, Uploads: r.Uploads, Downloads: r.Downloads, Shares: r.Shares,
+			AvgGenerationSeconds: Round(r.AvgGenerationSeconds, 2), SuccessRate: Round(r.SuccessRate, 1),
+			CategoryCounts: nz(r.CategoryCounts), ReportTypeCounts: nz(r.ReportTypeCounts), ComputedAt: ts(r.ComputedAt),
+		})
+	}
+	return out, nil
+}
+
+// JobStatus describes one background job for the jobs route.
+type JobStatus struct {
+	Name        string
+	Schedule    string
+	Description string
+	NextRun     time.Time // zero when unknown
+	LastRun     *store.JobRun
+}
+
+// JobLister lists the background jobs (the scheduler implements it through
+// a small adapter).
+type JobLister interface {
+	Jobs(ctx context.Context) ([]JobStatus, error)
+}
+
+// JobRunInfo is the last run of a job.
+type JobRunInfo struct {
+	StartedAt    Timestamp  `json:"started_at"`
+	FinishedAt   *Timestamp `json:"finished_at"`
+	DurationMS   int64      `json:"duration_ms"`
+	Outcome      string     `json:"outcome"`
+	Error        string     `json:"error"`
+	RowsAffected int64      `json:"rows_affected"`
+	Message      string     `json:"message"`
+	Instance     string     `json:"instance"`
+}
+
+// JobInfo is one job of the jobs route.
+type JobInfo struct {
+	Name        string      `json:"name"`
+	Schedule    string      `json:"schedule"`
+	Description string      `json:"description"`
+	NextRun     *Timestamp  `json:"next_run"`
+	LastRun     *JobRunInfo `json:"last_run"`
+}
+
+// Jobs is the body of the jobs route.
+type Jobs struct {
+	Jobs []JobInfo `json:"jobs"`
+}
+
+// Jobs lists the background jobs with their schedule, last run and next
+// run. Without Config.Jobs it lists the latest recorded run of each job
+// that has run. Admin only.
+func (s *Service) Jobs(ctx context.Context, p Principal) (*Jobs, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return nil, err
+	}
+	var list []JobStatus
+	if s.cfg.Jobs != nil {
+		var err error
+		if list, err = s.cfg.Jobs.Jobs(ctx); err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+	} else {
+		runs, err := s.st.JobRunLatest(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("latest job runs: %w", err)
+		}
+		for i := range runs {
+			list = append(list, JobStatus{Name: runs[i].Job, LastRun: &runs[i]})
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	}
+	out := &Jobs{Jobs: make([]JobInfo, 0, len(list))}
+	for _, j := range list {
+		ji := JobInfo{Name: j.Name, Schedule: j.Schedule, Description: j.Description}
+		if !j.NextRun.IsZero() {
+			n := ts(j.NextRun)
+			ji.NextRun = &n
+		}
+		if r := j.LastRun; r != nil {
+			ji.LastRun = &JobRunInfo{StartedAt: ts(r.StartedAt), FinishedAt: tsPtr(r.FinishedAt), DurationMS: r.Duration().Milliseconds(),
+				Outcome: string(r.Outcome), Error: r.Error, RowsAffected: r.RowsAffected, Message: r.Message, Instance: r.Instance}
+		}
+		out.Jobs = append(out.Jobs, ji)
+	}
+	return out, nil
+}

@@ -1,0 +1,133 @@
+package analytics
+
+import (
+	"net/http"
+	"strings"
+)
+
+// OpenAPI returns the OpenAPI 3.1 document of the routes, generated from
+// the route table; basePath is the mount prefix ("/api/v1/analytics").
+func (s *Service) OpenAPI(basePath string) map[string]any {
+	errorRef := map[string]any{"$ref": "#/components/schemas/Error"}
+	errResp := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}}
+	}
+	paths := map[string]any{}
+	for _, rt := range s.routes {
+		ops := map[string]any{}
+		for _, m := range rt.Methods {
+			params := []any{}
+			if strings.Contains(rt.Path, "{id}") {
+				params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			}
+			for _, p := range rt.Params {
+				sch := map[string]any{"type": "string"}
+				switch p.Type {
+				case "integer":
+					sch = map[string]any{"type": "integer"}
+				case "uuid":
+					sch["format"] = "uuid"
+				case "date":
+					sch["format"] = "date-time"
+				}
+				if len(p.Enum) > 0 {
+					sch["enum"] = p.Enum
+				}
+				params = append(params, map[string]any{"name": p.Name, "in": "query", "description": p.Description, "schema": sch})
+			}
+			ok := "200"
+			switch {
+			case rt.Path == "activities":
+				ok = "202"
+			case strings.HasPrefix(rt.Path, "ingest/"):
+				ok = "201"
+			}
+			content := "application/json"
+			if rt.Path == "user-activity/export" {
+				content = "text/csv"
+			}
+			responses := map[string]any{
+				ok:    map[string]any{"description": "Success", "content": map[string]any{content: map[string]any{"schema": map[string]any{}}}},
+				"400": errResp("Invalid parameter or body"),
+				"405": errResp("Method not allowed"),
+				"500": errResp("Internal error (carries request_id)"),
+				"503": errResp("Store unavailable"),
+			}
+			if !rt.Public {
+				responses["401"] = errResp("No identity")
+				if rt.Role != "" || rt.Path == "user-activity" || rt.Path == "user-activity/export" {
+					responses["403"] = errResp("Role not allowed")
+				}
+			}
+			if m == http.MethodPost {
+				responses["413"] = errResp("Body too large")
+			}
+			op := map[string]any{
+				"operationId": strings.ToLower(m) + "_" + strings.NewReplacer("/", "_", "-", "_", "{", "", "}", "", ".", "_").Replace(rt.Path),
+				"summary":     rt.Summary,
+				"parameters":  params,
+				"responses":   responses,
+			}
+			role := "any authenticated user"
+			switch {
+			case rt.Public:
+				role = "public"
+				op["security"] = []any{}
+			case rt.Role == RoleAdmin:
+				role = "admin (or staff)"
+			case rt.Role != "":
+				role = string(rt.Role) + " or above"
+			}
+			op["x-role"] = role
+			if rt.CacheTTL > 0 {
+				op["x-cache-ttl-seconds"] = int(rt.CacheTTL.Seconds())
+			}
+			if m == http.MethodPost && rt.Path != "cache/invalidate" {
+				ct := "application/json"
+				if rt.Path == "ingest/advisor-csv" {
+					ct = "text/csv"
+				}
+				op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": map[string]any{"type": "object"}}}}
+			}
+			ops[strings.ToLower(m)] = op
+			if m == http.MethodGet {
+				head := map[string]any{}
+				for k, v := range op {
+					head[k] = v
+				}
+				head["operationId"] = "head_" + op["operationId"].(string)[len("get_"):]
+				ops["head"] = head
+			}
+		}
+		paths[strings.TrimRight(basePath, "/")+"/"+rt.Path+"/"] = ops
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]any{"title": "Advisor Analytics API", "version": "1.0.0"},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas": map[string]any{"Error": map[string]any{
+				"type":     "object",
+				"required": []string{"error", "message"},
+				"properties": map[string]any{
+					"error": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+					"field": map[string]any{"type": "string"}, "request_id": map[string]any{"type": "string"},
+				},
+			}},
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+		},
+		"security": []any{map[string]any{"bearer": []any{}}},
+	}
+}
+
+func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	// The document lists paths under the prefix the handler is mounted at
+	// when it can be told (StripPrefix keeps the original in RequestURI).
+	base := "/api/v1/analytics"
+	if uri := r.RequestURI; uri != "" {
+		if i := strings.Index(uri, "/openapi.json"); i >= 0 {
+			base = uri[:i]
+		}
+	}
+	return writeJSON(w, http.StatusOK, s.OpenAPI(base))
+}

@@ -1,0 +1,146 @@
+package analytics
+
+import (
+	"errors"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// DateRange is a parsed date_from/date_to pair: both ends inclusive, zero
+// when absent. FromText and ToText keep the parameters as given, for
+// echoing.
+type DateRange struct {
+	From, To         time.Time
+	FromText, ToText string
+}
+
+// query reads URL parameters with the rules every route shares.
+type query struct {
+	v   url.Values
+	loc *time.Location
+}
+
+func (q query) str(name string) string { return strings.TrimSpace(q.v.Get(name)) }
+
+// integer parses name as a base-10 integer; def when absent. Values beyond
+// the int range saturate (they are clamped by the caller anyway).
+func (q query) integer(name string, def int) (int, error) {
+	s := q.str(name)
+	if s == "" {
+		return def, nil
+	}
+	return parseInteger(name, s)
+}
+
+func parseInteger(name, s string) (int, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+			if strings.HasPrefix(s, "-") {
+				return math.MinInt, nil
+			}
+			return math.MaxInt, nil
+		}
+		return 0, badParam(name, "%s must be an integer", name)
+	}
+	if n > math.MaxInt {
+		return math.MaxInt, nil
+	}
+	if n < math.MinInt {
+		return math.MinInt, nil
+	}
+	return int(n), nil
+}
+
+// uuid parses name as a UUID (lower-cased); "" when absent.
+func (q query) uuid(name string) (string, error) {
+	s := q.str(name)
+	if s == "" {
+		return "", nil
+	}
+	id, ok := store.NormalizeUUID(s)
+	if !ok {
+		return "", badParam(name, "%s must be a UUID", name)
+	}
+	return id, nil
+}
+
+// dates parses date_from and date_to.
+func (q query) dates() (DateRange, error) {
+	var r DateRange
+	r.FromText, r.ToText = q.str("date_from"), q.str("date_to")
+	var err error
+	if r.FromText != "" {
+		if r.From, _, err = ParseDate(r.FromText, q.loc); err != nil {
+			return r, badParam("date_from", "Invalid date_from format. Use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)")
+		}
+	}
+	if r.ToText != "" {
+		var dateOnly bool
+		if r.To, dateOnly, err = ParseDate(r.ToText, q.loc); err != nil {
+			return r, badParam("date_to", "Invalid date_to format. Use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)")
+		}
+		if dateOnly {
+			// A date-only date_to covers that whole local day.
+			l := r.To.In(q.loc)
+			r.To = time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, q.loc).Add(-time.Microsecond)
+		}
+	}
+	if !r.From.IsZero() && !r.To.IsZero() && r.From.After(r.To) {
+		return r, badParam("date_from", "date_from must not be after date_to")
+	}
+	r.From, r.To = utcOrZero(r.From), utcOrZero(r.To)
+	return r, nil
+}
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+var dateLayouts = []string{
+	"2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04:05",
+	"2006-01-02T15:04",
+}
+
+// ParseDate parses a date parameter: YYYY-MM-DD, or
+// YYYY-MM-DDTHH:MM[:SS[.fraction]] (a space may replace the T) with an
+// optional Z or ±HH:MM offset. Values without an offset are in loc.
+// dateOnly reports the YYYY-MM-DD form (its time is local midnight).
+func ParseDate(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if len(s) == 10 {
+		t, err = time.ParseInLocation(time.DateOnly, s, loc)
+		return t, err == nil, err
+	}
+	if len(s) < 16 || len(s) > 64 {
+		return time.Time{}, false, errors.New("invalid date")
+	}
+	if s[10] == ' ' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if s[10] != 'T' {
+		return time.Time{}, false, errors.New("invalid date")
+	}
+	for _, layout := range dateLayouts {
+		if t, err = time.ParseInLocation(layout, s, loc); err == nil {
+			if t.Year() < 1 || t.Year() > 9999 {
+				return time.Time{}, false, errors.New("invalid date")
+			}
+			return t, false, nil
+		}
+	}
+	return time.Time{}, false, errors.New("invalid date")
+}

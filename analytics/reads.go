@@ -1,0 +1,617 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Defaults and limits of the read routes.
+const (
+	TrendsDaysDefault  = 30
+	TrendsDaysMax      = 366
+	RecentLimitDefault = 10
+	RecentLimitMax     = 100
+	generationSample   = 100
+	dashboardTrendDays = 30
+	dashboardRecent    = 10
+)
+
+// MetricTrends are the month-over-month changes of the metrics route.
+type MetricTrends struct {
+	Recommendations Decimal `json:"recommendations"`
+	Savings         Decimal `json:"savings"`
+	Clients         Decimal `json:"clients"`
+	Reports         Decimal `json:"reports"`
+}
+
+// Metrics is the body of the metrics route (current and legacy keys).
+type Metrics struct {
+	TotalReports              int64        `json:"total_reports"`
+	TotalReportsChange        Decimal      `json:"total_reports_change"`
+	ActiveUsers               int64        `json:"active_users"`
+	ActiveUsersChange         Decimal      `json:"active_users_change"`
+	TotalCostAnalyzed         Decimal      `json:"total_cost_analyzed"`
+	TotalCostAnalyzedChange   Decimal      `json:"total_cost_analyzed_change"`
+	AvgGenerationTime         Decimal      `json:"avg_generation_time"`
+	AvgGenerationTimeChange   Decimal      `json:"avg_generation_time_change"`
+	StorageUsed               int64        `json:"storage_used"`
+	StorageUsedFormatted      string       `json:"storage_used_formatted"`
+	SuccessRate               Decimal      `json:"success_rate"`
+	TotalRecommendations      int64        `json:"totalRecommendations"`
+	TotalPotentialSavings     Decimal      `json:"totalPotentialSavings"`
+	ReportsGeneratedThisMonth int64        `json:"reportsGeneratedThisMonth"`
+	ActiveClients             int64        `json:"activeClients"`
+	Trends                    MetricTrends `json:"trends"`
+}
+
+// monthStart returns the start of t's month in the reporting zone, and of
+// the month before, both in UTC.
+func (s *Service) monthStarts(t time.Time) (cur, prev time.Time) {
+	l := t.In(s.loc)
+	c := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, s.loc)
+	p := time.Date(l.Year(), l.Month()-1, 1, 0, 0, 0, 0, s.loc)
+	return c.UTC(), p.UTC()
+}
+
+// localMidnight returns the start of t's day in the reporting zone plus
+// days days.
+func (s *Service) localMidnight(t time.Time, days int) time.Time {
+	l := t.In(s.loc)
+	return time.Date(l.Year(), l.Month(), l.Day()+days, 0, 0, 0, 0, s.loc)
+}
+
+// Metrics returns the dashboard metrics (cached 15 minutes). Any
+// authenticated principal.
+func (s *Service) Metrics(ctx context.Context, p Principal) (*Metrics, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	return decodeCached[Metrics](s.metricsJSON(ctx))
+}
+
+func (s *Service) metricsJSON(ctx context.Context) ([]byte, error) {
+	return s.cached(ctx, "metrics", TTLMetrics, func(ctx context.Context) (any, error) { return s.computeMetrics(ctx) })
+}
+
+func (s *Service) computeMetrics(ctx context.Context) (*Metrics, error) {
+	cur, prev := s.monthStarts(s.now())
+	m, err := s.st.ReportMetrics(ctx, store.ReportMetricsParams{MonthStart: cur, PrevMonthStart: prev, GenerationSample: generationSample})
+	if err != nil {
+		return nil, fmt.Errorf("report metrics: %w", err)
+	}
+	rate := s.cfg.SavingsRate
+	size, _, _ := s.sizer.size()
+	out := &Metrics{
+		TotalReports:              m.TotalReports,
+		TotalReportsChange:        PercentChange(float64(m.TotalReports), float64(m.ReportsBeforeMonth)),
+		ActiveUsers:               m.ActiveUsers,
+		ActiveUsersChange:         PercentChange(float64(m.ActiveUsers), float64(m.ActiveUsersBeforeMonth)),
+		TotalCostAnalyzed:         Round(m.TotalSavings/rate, 2),
+		TotalCostAnalyzedChange:   PercentChange(m.TotalSavings/rate, m.SavingsBeforeMonth/rate),
+		AvgGenerationTime:         Round(m.AvgGenerationSeconds, 2),
+		AvgGenerationTimeChange:   PercentChange(m.AvgGenerationSeconds, m.AvgGenerationSecondsBeforeMonth),
+		StorageUsed:               size,
+		StorageUsedFormatted:      FormatBytes(size),
+		SuccessRate:               percentOf(float64(m.CompletedReports), float64(m.TotalReports), 1),
+		TotalRecommendations:      m.RecommendationsThisMonth,
+		TotalPotentialSavings:     Round(m.SavingsThisMonth, 2),
+		ReportsGeneratedThisMonth: m.ReportsThisMonth,
+		ActiveClients:             m.ActiveClients,
+		Trends: MetricTrends{
+			Recommendations: PercentChange(float64(m.RecommendationsThisMonth), float64(m.RecommendationsPrevMonth)),
+			Savings:         PercentChange(m.SavingsThisMonth, m.SavingsPrevMonth),
+			Clients:         PercentChange(float64(m.ClientsThisMonth), float64(m.ClientsPrevMonth)),
+			Reports:         PercentChange(float64(m.ReportsThisMonth), float64(m.ReportsPrevMonth)),
+		},
+	}
+	return out, nil
+}
+
+// TypeCounts counts reports by type, in the order the trends route lists
+// them.
+type TypeCounts struct {
+	Cost       int64 `json:"cost"`
+	Security   int64 `json:"security"`
+	Operations int64 `json:"operations"`
+	Detailed   int64 `json:"detailed"`
+	Executive  int64 `json:"executive"`
+}
+
+func (c *TypeCounts) add(t store.ReportType, n int64) {
+	switch t {
+	case store.ReportCost:
+		c.Cost += n
+	case store.ReportSecurity:
+		c.Security += n
+	case store.ReportOperations:
+		c.Operations += n
+	case store.ReportDetailed:
+		c.Detailed += n
+	case store.ReportExecutive:
+		c.Executive += n
+	}
+}
+
+// TrendPoint is the reports of one local day.
+type TrendPoint struct {
+	Date   string     `json:"date"`
+	Total  int64      `json:"total"`
+	ByType TypeCounts `json:"by_type"`
+	Value  int64      `json:"value"`
+	Label  string     `json:"label"`
+}
+
+// TrendSummary sums a trend.
+type TrendSummary struct {
+	Total   int64   `json:"total"`
+	Average Decimal `json:"average"`
+	Peak    int64   `json:"peak"`
+}
+
+// Trends is the body of the trends route.
+type Trends struct {
+	Data    []TrendPoint `json:"data"`
+	Summary TrendSummary `json:"summary"`
+}
+
+// Trends returns one point per local day from today − days to today (days
+// + 1 points), cached 15 minutes per days. days must be 1…TrendsDaysMax.
+func (s *Service) Trends(ctx context.Context, p Principal, days int) (*Trends, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	if days < 1 || days > TrendsDaysMax {
+		return nil, badParam("days", "days must be an integer between 1 and %d", TrendsDaysMax)
+	}
+	return decodeCached[Trends](s.trendsJSON(ctx, days))
+}
+
+func (s *Service) trendsJSON(ctx context.Context, days int) ([]byte, error) {
+	return s.cached(ctx, fmt.Sprintf("trends:%d", days), TTLTrends, func(ctx context.Context) (any, error) {
+		return s.computeTrends(ctx, days)
+	})
+}
+
+func (s *Service) computeTrends(ctx context.Context, days int) (*Trends, error) {
+	now := s.now()
+	from := s.localMidnight(now, -days)
+	to := s.localMidnight(now, 1)
+	counts, err := s.st.ReportDailyCounts(ctx, from.UTC(), to.UTC(), s.loc)
+	if err != nil {
+		return nil, fmt.Errorf("report daily counts: %w", err)
+	}
+	byDay := make(map[string]*TypeCounts)
+	totals := make(map[string]int64)
+	for _, c := range counts {
+		tc := byDay[c.Day]
+		if tc == nil {
+			tc = &TypeCounts{}
+			byDay[c.Day] = tc
+		}
+		tc.add(c.ReportType, c.Count)
+		totals[c.Day] += c.Count
+	}
+	out := &Trends{Data: make([]TrendPoint, 0, days+1)}
+	for i := 0; i <= days; i++ {
+		d := s.localMidnight(from, i)
+		key := d.Format(time.DateOnly)
+		pt := TrendPoint{Date: key, Total: totals[key], Value: totals[key], Label: d.Format("Jan 02")}
+		if tc := byDay[key]; tc != nil {
+			pt.ByType = *tc
+		}
+		out.Data = append(out.Data, pt)
+		out.Summary.Total += pt.Total
+		out.Summary.Peak = max(out.Summary.Peak, pt.Total)
+	}
+	out.Summary.Average = Round(float64(out.Summary.Total)/float64(len(out.Data)), 1)
+	return out, nil
+}
+
+// CategoryShare is one recommendation category of the categories route.
+type CategoryShare struct {
+	Name       string  `json:"name"`
+	Value      int64   `json:"value"`
+	Percentage Decimal `json:"percentage"`
+	Color      string  `json:"color"`
+}
+
+// Categories is the body of the categories route.
+type Categories struct {
+	Categories []CategoryShare `json:"categories"`
+	Total      int64           `json:"total"`
+}
+
+var categoryStyles = map[string][2]string{
+	"cost":                   {"Cost", "#f59e0b"},
+	"security":               {"Security", "#ef4444"},
+	"reliability":            {"Reliability", "#3b82f6"},
+	"operational_excellence": {"Operational Excellence", "#8b5cf6"},
+	"performance":            {"Performance", "#10b981"},
+}
+
+// Categories returns the recommendations by category (cached 15 minutes).
+func (s *Service) Categories(ctx context.Context, p Principal) (*Categories, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	return decodeCached[Categories](s.categoriesJSON(ctx))
+}
+
+func (s *Service) categoriesJSON(ctx context.Context) ([]byte, error) {
+	return s.cached(ctx, "categories", TTLCategories, func(ctx context.Context) (any, error) {
+		counts, err := s.st.RecommendationCategoryCounts(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("recommendation category counts: %w", err)
+		}
+		var total int64
+		for _, c := range counts {
+			total += c.Count
+		}
+		out := &Categories{Categories: make([]CategoryShare, 0, len(counts)), Total: total}
+		for _, c := range counts {
+			st, ok := categoryStyles[c.Key]
+			if !ok {
+				st = [2]string{store.TitleCase(c.Key), "#6b7280"}
+				if st[0] == "" {
+					st[0] = "Unknown"
+				}
+			}
+			out.Categories = append(out.Categories, CategoryShare{Name: st[0], Value: c.Count,
+				Percentage: percentOf(float64(c.Count), float64(total), 1), Color: st[1]})
+		}
+		sort.SliceStable(out.Categories, func(i, j int) bool {
+			a, b := out.Categories[i], out.Categories[j]
+			if a.Value != b.Value {
+				return a.Value > b.Value
+			}
+			return a.Name < b.Name
+		})
+		return out, nil
+	})
+}
+
+// RecentItem is one report of the recent-activity route.
+type RecentItem struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	Timestamp   Timestamp `json:"timestamp"`
+	ClientName  string    `json:"clientName"`
+	ReportType  string    `json:"reportType"`
+	ReportID    string    `json:"reportId"`
+	Status      string    `json:"status"`
+}
+
+func statusText(st store.ReportStatus) string {
+	switch st {
+	case store.StatusCompleted:
+		return "Successfully generated"
+	case store.StatusProcessing:
+		return "Processing"
+	case store.StatusPending:
+		return "Pending"
+	case store.StatusFailed:
+		return "Failed to process"
+	}
+	return store.TitleCase(string(st))
+}
+
+// RecentActivity returns the newest reports, newest first; limit < 1
+// means RecentLimitDefault and is capped at RecentLimitMax. Cached 5
+// minutes per limit.
+func (s *Service) RecentActivity(ctx context.Context, p Principal, limit int) ([]RecentItem, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	v, err := decodeCached[[]RecentItem](s.recentJSON(ctx, clampRecent(limit)))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func clampRecent(limit int) int {
+	if limit < 1 {
+		return RecentLimitDefault
+	}
+	return min(limit, RecentLimitMax)
+}
+
+func (s *Service) recentJSON(ctx context.Context, limit int) ([]byte, error) {
+	return s.cached(ctx, fmt.Sprintf("recent-activity:%d", limit), TTLRecentActivity, func(ctx context.Context) (any, error) {
+		rows, err := s.st.ReportRecent(ctx, limit)
+		if err != nil {
+			return nil, fmt.Errorf("recent reports: %w", err)
+		}
+		out := make([]RecentItem, 0, len(rows))
+		for _, r := range rows {
+			typ := "report_" + string(r.Status)
+			if r.Status == store.StatusCompleted {
+				typ = "report_generated"
+			}
+			label, text := r.ReportType.Label(), statusText(r.Status)
+			out = append(out, RecentItem{
+				ID:          r.ID,
+				Type:        typ,
+				Title:       label + " " + text,
+				Description: text + " " + strings.ToLower(label) + " for " + r.ClientName + ".",
+				Timestamp:   ts(r.CreatedAt),
+				ClientName:  r.ClientName,
+				ReportType:  string(r.ReportType),
+				ReportID:    r.ID,
+				Status:      string(r.Status),
+			})
+		}
+		return out, nil
+	})
+}
+
+// CategoryCount is one category of a client-performance breakdown.
+type CategoryCount struct {
+	Category string `json:"category"`
+	Count    int64  `json:"count"`
+}
+
+// ClientPerformance is the body of the client-performance route.
+type ClientPerformance struct {
+	TotalReports             int64           `json:"totalReports"`
+	CompletedReports         int64           `json:"completedReports"`
+	FailedReports            int64           `json:"failedReports"`
+	SuccessRate              Decimal         `json:"successRate"`
+	AvgProcessingTimeSeconds Decimal         `json:"avgProcessingTimeSeconds"`
+	TotalRecommendations     int64           `json:"totalRecommendations"`
+	TotalPotentialSavings    Decimal         `json:"totalPotentialSavings"`
+	CategoryBreakdown        []CategoryCount `json:"categoryBreakdown"`
+}
+
+// ClientPerformance aggregates one client's reports (clientID a UUID) or
+// every report (clientID empty). Cached 15 minutes per client; an unknown
+// client is a 404.
+func (s *Service) ClientPerformance(ctx context.Context, p Principal, clientID string) (*ClientPerformance, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	if clientID != "" {
+		id, ok := store.NormalizeUUID(clientID)
+		if !ok {
+			return nil, badParam("client_id", "client_id must be a UUID")
+		}
+		clientID = id
+	}
+	return decodeCached[ClientPerformance](s.clientPerformanceJSON(ctx, clientID))
+}
+
+func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) ([]byte, error) {
+	return s.cached(ctx, "client-performance:"+clientID, TTLClientPerformance, func(ctx context.Context) (any, error) {
+		cp, err := s.st.ClientPerformance(ctx, clientID)
+		if err != nil {
+			if isNotFound(err) {
+				return nil, notFound("Client")
+			}
+			return nil, fmt.Errorf("client performance: %w", err)
+		}
+		out := &ClientPerformance{
+			TotalReports:             cp.TotalReports,
+			CompletedReports:         cp.CompletedReports,
+			FailedReports:            cp.FailedReports,
+			SuccessRate:              percentOf(float64(cp.CompletedReports), float64(cp.TotalReports), 1),
+			AvgProcessingTimeSeconds: Round(cp.AvgProcessingSeconds, 1),
+			TotalRecommendations:     cp.TotalRecommendations,
+			TotalPotentialSavings:    Round(cp.TotalSavings, 2),
+			CategoryBreakdown:        make([]CategoryCount, 0, len(cp.Categories)),
+		}
+		for _, c := range cp.Categories {
+			out.CategoryBreakdown = append(out.CategoryBreakdown, CategoryCount{Category: c.Key, Count: c.Count})
+		}
+		return out, nil
+	})
+}
+
+// ImpactShare is one business impact of the business-impact route.
+type ImpactShare struct {
+	Impact     string  `json:"impact"`
+	Count      int64   `json:"count"`
+	Percentage Decimal `json:"percentage"`
+}
+
+// BusinessImpact is the body of the business-impact route.
+type BusinessImpact struct {
+	Distribution []ImpactShare `json:"distribution"`
+	Total        int64         `json:"total"`
+}
+
+// BusinessImpact returns the recommendations by business impact (cached
+// 15 minutes).
+func (s *Service) BusinessImpact(ctx context.Context, p Principal) (*BusinessImpact, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	return decodeCached[BusinessImpact](s.businessImpactJSON(ctx))
+}
+
+func (s *Service) businessImpactJSON(ctx context.Context) ([]byte, error) {
+	return s.cached(ctx, "business-impact", TTLBusinessImpact, func(ctx context.Context) (any, error) {
+		counts, err := s.st.RecommendationImpactCounts(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("recommendation impact counts: %w", err)
+		}
+		var total int64
+		for _, c := range counts {
+			total += c.Count
+		}
+		out := &BusinessImpact{Distribution: make([]ImpactShare, 0, len(counts)), Total: total}
+		for _, c := range counts {
+			name := c.Key
+			if name == "" {
+				name = "Unknown"
+			}
+			out.Distribution = append(out.Distribution, ImpactShare{Impact: name, Count: c.Count,
+				Percentage: percentOf(float64(c.Count), float64(total), 1)})
+		}
+		sort.SliceStable(out.Distribution, func(i, j int) bool {
+			a, b := out.Distribution[i], out.Distribution[j]
+			if a.Count != b.Count {
+				return a.Count > b.Count
+			}
+			return a.Impact < b.Impact
+		})
+		return out, nil
+	})
+}
+
+// CostQuery filters the cost-insights route.
+type CostQuery struct {
+	From, To time.Time // on the report's created_at, inclusive; zero = unbounded
+	Types    []store.ReportType
+}
+
+// normalise validates q and returns it with sorted, de-duplicated types and
+// times in UTC at microsecond precision, and its cache key.
+func (q CostQuery) normalise() (CostQuery, string, error) {
+	seen := map[store.ReportType]bool{}
+	var types []store.ReportType
+	for _, t := range q.Types {
+		t = store.ReportType(strings.ToLower(strings.TrimSpace(string(t))))
+		if !t.Valid() {
+			return q, "", badParam("report_type", "Invalid report_type %q. Must be one of: cost, security, operations, detailed, executive", string(t))
+		}
+		if !seen[t] {
+			seen[t] = true
+			types = append(types, t)
+		}
+	}
+	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
+	if len(types) == len(store.ReportTypes) {
+		types = nil // every type: the same as no filter
+	}
+	norm := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.UTC().Truncate(time.Microsecond)
+	}
+	q = CostQuery{From: norm(q.From), To: norm(q.To), Types: types}
+	if !q.From.IsZero() && !q.To.IsZero() && q.From.After(q.To) {
+		return q, "", badParam("date_from", "date_from must not be after date_to")
+	}
+	key := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprint(t.UnixMicro())
+	}
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = string(t)
+	}
+	return q, "cost-insights:" + key(q.From) + ":" + key(q.To) + ":" + strings.Join(parts, ","), nil
+}
+
+// MonthCost is one calendar month of the cost-insights trend.
+type MonthCost struct {
+	Month string  `json:"month"`
+	Cost  Decimal `json:"cost"`
+}
+
+// CostInsights is the body of the cost-insights route.
+type CostInsights struct {
+	TotalCostAnalyzed Decimal     `json:"total_cost_analyzed"`
+	PotentialSavings  Decimal     `json:"potential_savings"`
+	SavingsPercentage Decimal     `json:"savings_percentage"`
+	Trends            []MonthCost `json:"trends"`
+}
+
+// CostInsights returns the cost figures of the reports matching q, and the
+// cost analysed in each of the last 12 calendar months. Cached 15 minutes
+// per normalised filter.
+func (s *Service) CostInsights(ctx context.Context, p Principal, q CostQuery) (*CostInsights, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	return decodeCached[CostInsights](s.costInsightsJSON(ctx, q))
+}
+
+func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, error) {
+	q, key, err := q.normalise()
+	if err != nil {
+		return nil, err
+	}
+	return s.cached(ctx, key, TTLCostInsights, func(ctx context.Context) (any, error) {
+		now := s.now().In(s.loc)
+		first := time.Date(now.Year(), now.Month()-11, 1, 0, 0, 0, 0, s.loc)
+		f, err := s.st.CostFigures(ctx, store.CostParams{From: q.From, To: q.To, Types: q.Types, MonthsFrom: first.UTC(), Location: s.loc})
+		if err != nil {
+			return nil, fmt.Errorf("cost figures: %w", err)
+		}
+		rate := s.cfg.SavingsRate
+		byMonth := make(map[string]float64, len(f.Months))
+		for _, m := range f.Months {
+			byMonth[m.Month] += m.Amount
+		}
+		out := &CostInsights{
+			TotalCostAnalyzed: Round(f.TotalSavings/rate, 2),
+			PotentialSavings:  Round(f.TotalSavings, 2),
+			SavingsPercentage: Round(rate*100, 1),
+			Trends:            make([]MonthCost, 0, 12),
+		}
+		for i := 0; i < 12; i++ {
+			m := time.Date(first.Year(), first.Month()+time.Month(i), 1, 0, 0, 0, 0, s.loc).Format("2006-01")
+			out.Trends = append(out.Trends, MonthCost{Month: m, Cost: Round(byMonth[m]/rate, 2)})
+		}
+		return out, nil
+	})
+}
+
+// Dashboard is the body of the dashboard route.
+type Dashboard struct {
+	Metrics              json.RawMessage `json:"metrics"`
+	CategoryDistribution json.RawMessage `json:"categoryDistribution"`
+	TrendData            json.RawMessage `json:"trendData"`
+	RecentActivity       json.RawMessage `json:"recentActivity"`
+}
+
+// Dashboard returns the metrics, the category distribution, the 30-day
+// trend and the 10 most recent reports, each from its own cache entry. The
+// parts are kept as raw JSON; decode them into Metrics, []CategoryShare,
+// []TrendPoint and []RecentItem.
+func (s *Service) Dashboard(ctx context.Context, p Principal) (*Dashboard, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	m, err := s.metricsJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.categoriesJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.trendsJSON(ctx, dashboardTrendDays)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.recentJSON(ctx, dashboardRecent)
+	if err != nil {
+		return nil, err
+	}
+	var cats struct {
+		Categories json.RawMessage `json:"categories"`
+	}
+	var tr struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(c, &cats); err != nil {
+		return nil, fmt.Errorf("analytics: decode cached categories: %w", err)
+	}
+	if err := json.Unmarshal(t, &tr); err != nil {
+		return nil, fmt.Errorf("analytics: decode cached trends: %w", err)
+	}
+	return &Dashboard{Metrics: m, CategoryDistribution: cats.Categories, TrendData: tr.Data, RecentActivity: r}, nil
+}

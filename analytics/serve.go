@@ -1,0 +1,399 @@
+package analytics
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
+	d, err := s.Dashboard(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	b, err := s.metricsJSON(r.Context())
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	days, err := s.query(r).integer("days", TrendsDaysDefault)
+	if err != nil {
+		return err
+	}
+	if days < 1 || days > TrendsDaysMax {
+		return badParam("days", "days must be an integer between 1 and %d", TrendsDaysMax)
+	}
+	b, err := s.trendsJSON(r.Context(), days)
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveCategories(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	b, err := s.categoriesJSON(r.Context())
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	limit, err := s.query(r).integer("limit", RecentLimitDefault)
+	if err != nil {
+		return err
+	}
+	b, err := s.recentJSON(r.Context(), clampRecent(limit))
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	id, err := s.query(r).uuid("client_id")
+	if err != nil {
+		return err
+	}
+	b, err := s.clientPerformanceJSON(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveBusinessImpact(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	b, err := s.businessImpactJSON(r.Context())
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	q := s.query(r)
+	dr, err := q.dates()
+	if err != nil {
+		return err
+	}
+	cq := CostQuery{From: dr.From, To: dr.To}
+	for _, v := range q.v["report_type"] {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				cq.Types = append(cq.Types, store.ReportType(t))
+			}
+		}
+	}
+	if len(cq.Types) > 2*len(store.ReportTypes) {
+		return badParam("report_type", "too many report types")
+	}
+	b, err := s.costInsightsJSON(r.Context(), cq)
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+// activityQuery parses the user-activity parameters.
+func (s *Service) activityQuery(r *http.Request, paging bool) (UserActivityQuery, error) {
+	q := s.query(r)
+	var out UserActivityQuery
+	var err error
+	if paging {
+		if out.Limit, err = q.integer("limit", ActivityLimitDefault); err != nil {
+			return out, err
+		}
+		if out.Offset, err = q.integer("offset", 0); err != nil {
+			return out, err
+		}
+		out.Cursor = q.str("cursor")
+	}
+	dr, err := q.dates()
+	if err != nil {
+		return out, err
+	}
+	out.From, out.To = dr.From, dr.To
+	out.UserID = q.str("user_id")
+	out.ActivityType = q.str("activity_type")
+	if out.ClientID, err = q.uuid("client_id"); err != nil {
+		return out, err
+	}
+	if out.ReportID, err = q.uuid("report_id"); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func (s *Service) serveUserActivity(w http.ResponseWriter, r *http.Request, p Principal) error {
+	q, err := s.activityQuery(r, true)
+	if err != nil {
+		return err
+	}
+	page, err := s.UserActivity(r.Context(), p, q)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Service) serveActivityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, RoleManager); err != nil {
+		return err
+	}
+	q, err := s.activityQuery(r, true)
+	if err != nil {
+		return err
+	}
+	page, err := s.ActivityHistory(r.Context(), p, q)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Service) serveEntityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, RoleManager); err != nil {
+		return err
+	}
+	q := s.query(r)
+	limit, err := q.integer("limit", ActivityLimitDefault)
+	if err != nil {
+		return err
+	}
+	et, id := q.str("entity_type"), q.str("entity_id")
+	if et == "" {
+		return badParam("entity_type", "entity_type is required")
+	}
+	if id == "" {
+		return badParam("entity_id", "entity_id is required")
+	}
+	h, err := s.EntityHistory(r.Context(), p, et, id, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	q, err := s.activityQuery(r, false)
+	if err != nil {
+		return err
+	}
+	format := s.query(r).str("format")
+	if format == "" {
+		format = FormatCSV
+	}
+	if format != FormatCSV && format != FormatNDJSON {
+		return badParam("format", "Invalid format. Must be one of: csv, ndjson")
+	}
+	// Check scoping before the status line is written.
+	if _, err := s.scopedFilter(p, q); err != nil {
+		return err
+	}
+	ctype := "text/csv; charset=utf-8"
+	if format == FormatNDJSON {
+		ctype = "application/x-ndjson"
+	}
+	name := fmt.Sprintf("user-activity-%s.%s", s.now().UTC().Format("20060102T150405Z"), format)
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	w.WriteHeader(http.StatusOK)
+	if err := s.ExportUserActivity(r.Context(), p, q, w, format); err != nil {
+		// The status line is gone: log and cut the response short so the
+		// client sees an incomplete transfer rather than a clean end.
+		s.log.ErrorContext(r.Context(), "analytics: export failed mid-stream", "request_id", w.Header().Get("X-Request-ID"), "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func (s *Service) serveSummary(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	q := s.query(r)
+	gb := q.str("group_by")
+	if gb != "" && gb != string(store.GroupByType) && gb != string(store.GroupByUser) && gb != string(store.GroupByDay) {
+		return badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
+	}
+	dr, err := q.dates()
+	if err != nil {
+		return err
+	}
+	sum, err := s.ActivitySummary(r.Context(), p, gb, dr)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sum)
+}
+
+func (s *Service) serveMetricsHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	q := s.query(r)
+	per := q.str("period")
+	if per != "" && !store.Period(per).Valid() {
+		return badParam("period", "Invalid period. Must be one of: daily, weekly, monthly")
+	}
+	dr, err := q.dates()
+	if err != nil {
+		return err
+	}
+	h, err := s.MetricsHistory(r.Context(), p, per, dr)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Service) serveJobs(w http.ResponseWriter, r *http.Request, p Principal) error {
+	j, err := s.Jobs(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Service) serveInvalidate(w http.ResponseWriter, r *http.Request, p Principal) error {
+	out, err := s.InvalidateCache(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) serveErase(w http.ResponseWriter, r *http.Request, p Principal) error {
+	out, err := s.EraseUserActivities(r.Context(), p, pathID(r, "users/{id}/activities"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, RoleManager); err != nil {
+		return err
+	}
+	b, err := s.systemHealthJSON(r.Context())
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, ""); err != nil {
+		return err
+	}
+	var in ActivityInput
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	out, err := s.recordActivity(r.Context(), p, in, func(a *store.Activity) { s.fillFromRequest(a, r) })
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, out)
+}
+
+func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, RoleAdmin); err != nil {
+		return err
+	}
+	var in IngestActivitiesInput
+	if err := readJSON(w, r, s.cfg.MaxIngestBytes, &in); err != nil {
+		return err
+	}
+	out, err := s.IngestActivities(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, RoleManager); err != nil {
+		return err
+	}
+	var in ClientInput
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	out, created, err := s.IngestClient(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, out)
+}
+
+func (s *Service) serveIngestReport(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := require(p, RoleAnalyst); err != nil {
+		return err
+	}
+	var in ReportInput
+	if err := readJSON(w, r, s.cfg.MaxIngestBytes, &in); err != nil {
+		return err
+	}
+	out, created, err := s.IngestReport(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, out)
+}

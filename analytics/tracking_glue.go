@@ -1,0 +1,177 @@
+package analytics
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/netip"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
+)
+
+// TrackingConfig configures the activity Recorder and the Middleware; it
+// is passed through to the tracking package. The zero value means every
+// tracking default.
+type TrackingConfig struct {
+	// Recorder configures the batching Recorder (queue size, batch size,
+	// flush interval, writers, full policy, retries).
+	Recorder tracking.RecorderConfig
+	// Rules map requests to activities. nil means tracking.DefaultRules().
+	Rules []tracking.Rule
+	// SkipPaths lists URL path prefixes never tracked.
+	SkipPaths []string
+	// TrackAnonymous records requests without an identity too.
+	TrackAnonymous bool
+	// TrackFailed records requests answered with a status ≥ 400 too.
+	TrackFailed bool
+	// IP configures how the client address is found (trusted proxies,
+	// hop count or header). The zero value trusts no forwarding header.
+	IP tracking.IPConfig
+	// IPStorage is how addresses are stored (full, truncate, hash, none).
+	// Defaults to tracking.IPFull.
+	IPStorage tracking.IPStorage
+	// IPHashKey is the HMAC key for IPStorage tracking.IPHash (≥ 16 bytes).
+	IPHashKey []byte
+}
+
+func (c TrackingConfig) validate() error {
+	if _, err := tracking.NewIPResolver(c.IP); err != nil {
+		return fmt.Errorf("analytics: Config.Tracking.IP: %w", err)
+	}
+	switch c.IPStorage {
+	case "", tracking.IPFull, tracking.IPTruncate, tracking.IPNone:
+	case tracking.IPHash:
+		if len(c.IPHashKey) < 16 {
+			return fmt.Errorf("analytics: Config.Tracking.IPHashKey must be at least 16 bytes with IPStorage %q", c.IPStorage)
+		}
+	default:
+		return fmt.Errorf("analytics: Config.Tracking.IPStorage: unknown mode %q", c.IPStorage)
+	}
+	return nil
+}
+
+// trackingParts are the Service's Recorder, middleware and HTTP counters.
+type trackingParts struct {
+	rec   *tracking.Recorder
+	mw    func(http.Handler) http.Handler
+	stats *tracking.HTTPStats
+	ip    *tracking.IPResolver
+}
+
+func newTrackingParts(s *Service) (*trackingParts, error) {
+	c := s.cfg.Tracking
+	rc := c.Recorder
+	if rc.Logger == nil {
+		rc.Logger = s.log
+	}
+	rec, err := tracking.NewRecorder(s.st, rc)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Recorder: %w", err)
+	}
+	ip, err := tracking.NewIPResolver(c.IP)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.IP: %w", err)
+	}
+	t := &trackingParts{rec: rec, stats: &tracking.HTTPStats{}, ip: ip}
+	identify := func(r *http.Request) (tracking.Identity, bool) {
+		if s.cfg.IdentifyFunc == nil {
+			return tracking.Identity{}, false
+		}
+		p, ok := PrincipalFrom(r.Context())
+		if !ok {
+			var err error
+			if p, err = s.cfg.IdentifyFunc(r); err != nil {
+				return tracking.Identity{}, false
+			}
+		}
+		if !p.Authenticated() {
+			return tracking.Identity{}, false
+		}
+		return tracking.Identity{UserID: p.ID, Username: p.Username, FullName: p.FullName}, true
+	}
+	t.mw, err = tracking.NewMiddleware(tracking.MiddlewareConfig{
+		Recorder:       rec,
+		Identify:       identify,
+		Rules:          c.Rules,
+		SkipPaths:      c.SkipPaths,
+		TrackAnonymous: c.TrackAnonymous,
+		TrackFailed:    c.TrackFailed,
+		IP:             ip,
+		IPStorage:      c.IPStorage,
+		IPHashKey:      c.IPHashKey,
+		Stats:          t.stats,
+		Logger:         s.log,
+		NowFunc:        s.cfg.NowFunc,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking: %w", err)
+	}
+	return t, nil
+}
+
+func (t *trackingParts) start(ctx context.Context) error { return t.rec.Start(ctx) }
+func (t *trackingParts) close(ctx context.Context) error { return t.rec.Close(ctx) }
+
+// Middleware returns the activity-tracking middleware, wired to the
+// Service's Recorder, IdentifyFunc and HTTP counters (the system-health
+// http figures). Wrap the host's whole mux with it.
+func (s *Service) Middleware() func(http.Handler) http.Handler { return s.track.mw }
+
+// Record hands one activity (for example logged by hand in a host
+// handler) to the Recorder, which writes it in the background. It returns
+// ErrQueueFull when the Recorder refuses it (queue full or closed); the
+// activity is validated first (a *store.ValidationError).
+func (s *Service) Record(_ context.Context, a store.Activity) error {
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = s.now()
+	}
+	if err := store.PrepareActivity(&a, s.now()); err != nil {
+		return err
+	}
+	if !s.track.rec.Enqueue(a) {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// RecorderStats returns the Recorder's counters.
+func (s *Service) RecorderStats() tracking.RecorderStats { return s.track.rec.Stats() }
+
+// HTTPStats returns the request counters the Middleware feeds.
+func (s *Service) HTTPStats() *tracking.HTTPStats { return s.track.stats }
+
+// fillFromRequest sets the request details of an activity recorded through
+// the activities route, and keeps the middleware from recording the call
+// itself as a second activity.
+func (s *Service) fillFromRequest(a *store.Activity, r *http.Request) {
+	tracking.Skip(r)
+	a.UserAgent = r.UserAgent()
+	a.IPAddress = s.storeIP(s.track.ip.ClientIP(r))
+}
+
+// storeIP applies the configured IP storage mode (as the middleware does).
+func (s *Service) storeIP(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	switch s.cfg.Tracking.IPStorage {
+	case tracking.IPTruncate:
+		bits := 24
+		if a.Is6() {
+			bits = 48
+		}
+		p, _ := a.Prefix(bits)
+		return p.Addr().String()
+	case tracking.IPHash:
+		m := hmac.New(sha256.New, s.cfg.Tracking.IPHashKey)
+		m.Write([]byte(a.String()))
+		return hex.EncodeToString(m.Sum(nil))
+	case tracking.IPNone:
+		return ""
+	}
+	return a.String()
+}

@@ -1,0 +1,306 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// ActivityInput is the body of the activities route: an activity the
+// caller records about themselves.
+type ActivityInput struct {
+	ActivityType string         `json:"activity_type"`
+	Description  string         `json:"description"`
+	ClientID     string         `json:"client_id"`
+	ReportID     string         `json:"report_id"`
+	Metadata     map[string]any `json:"metadata"`
+}
+
+// ActivityAccepted is the body of a 202 from the activities route.
+type ActivityAccepted struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// RecordActivity queues an activity of p (its user fields come from p).
+// Any authenticated principal. The activity is written asynchronously by
+// the Recorder; ErrQueueFull when the Recorder refuses it. requestInfo
+// fills the IP address, user agent, method and path when not nil.
+func (s *Service) RecordActivity(ctx context.Context, p Principal, in ActivityInput) (*ActivityAccepted, error) {
+	return s.recordActivity(ctx, p, in, nil)
+}
+
+func (s *Service) recordActivity(ctx context.Context, p Principal, in ActivityInput, fill func(*store.Activity)) (*ActivityAccepted, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	a := store.Activity{UserID: p.ID, Username: p.Username, FullName: p.FullName, ActivityType: in.ActivityType,
+		Description: in.Description, ClientID: in.ClientID, ReportID: in.ReportID, Metadata: in.Metadata}
+	if fill != nil {
+		fill(&a)
+	}
+	if err := store.PrepareActivity(&a, s.now()); err != nil {
+		return nil, err
+	}
+	if err := s.Record(ctx, a); err != nil {
+		return nil, err
+	}
+	return &ActivityAccepted{ID: a.ID, Status: "accepted"}, nil
+}
+
+// UserInput is the user of an ingested activity.
+type UserInput struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	FullName string `json:"full_name"`
+	Email    string `json:"email"`
+}
+
+// ActivityRecord is one activity of the ingest/activities route: a
+// historical activity with its user, timestamps and fields.
+type ActivityRecord struct {
+	ID           string         `json:"id"`
+	User         UserInput      `json:"user"`
+	ActivityType string         `json:"activity_type"`
+	Description  string         `json:"description"`
+	ClientID     string         `json:"client_id"`
+	ReportID     string         `json:"report_id"`
+	IPAddress    string         `json:"ip_address"`
+	UserAgent    string         `json:"user_agent"`
+	Method       string         `json:"method"`
+	Path         string         `json:"path"`
+	StatusCode   int            `json:"status_code"`
+	DurationMS   float64        `json:"duration_ms"`
+	Metadata     map[string]any `json:"metadata"`
+	CreatedAt    *time.Time     `json:"created_at"`
+}
+
+// IngestActivitiesInput is the body of the ingest/activities route.
+type IngestActivitiesInput struct {
+	Activities []ActivityRecord `json:"activities"`
+}
+
+// Ingested is the body of a successful ingest/activities call.
+type Ingested struct {
+	Count int `json:"count"`
+}
+
+// IngestActivities writes up to MaxIngestActivities historical activities
+// in one transaction (all or nothing). Admin only.
+func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestActivitiesInput) (*Ingested, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return nil, err
+	}
+	if len(in.Activities) == 0 {
+		return nil, badBody("activities", "activities must hold at least one activity")
+	}
+	if len(in.Activities) > MaxIngestActivities {
+		return nil, badBody("activities", "at most %d activities per call", MaxIngestActivities)
+	}
+	now := s.now()
+	acts := make([]store.Activity, len(in.Activities))
+	for i, r := range in.Activities {
+		field := func(f string) string { return fmt.Sprintf("activities[%d].%s", i, f) }
+		if r.User.ID != "" && !s.cfg.ValidUserID(r.User.ID) {
+			return nil, badBody(field("user.id"), "user id is not valid")
+		}
+		if r.DurationMS < 0 || r.DurationMS > float64(24*time.Hour/time.Millisecond) {
+			return nil, badBody(field("duration_ms"), "duration_ms must be between 0 and 86400000")
+		}
+		if r.IPAddress != "" && !validIP(r.IPAddress) {
+			return nil, badBody(field("ip_address"), "ip_address must be an IP address")
+		}
+		a := store.Activity{ID: r.ID, UserID: r.User.ID, Username: r.User.Username, FullName: r.User.FullName,
+			ActivityType: r.ActivityType, Description: r.Description, ClientID: r.ClientID, ReportID: r.ReportID,
+			IPAddress: r.IPAddress, UserAgent: r.UserAgent, Method: r.Method, Path: r.Path, StatusCode: r.StatusCode,
+			Duration: time.Duration(r.DurationMS * float64(time.Millisecond)), Metadata: r.Metadata}
+		if r.CreatedAt != nil {
+			a.CreatedAt = *r.CreatedAt
+		}
+		if err := store.PrepareActivity(&a, now); err != nil {
+			if ve, ok := store.AsValidation(err); ok {
+				return nil, badBody(field(ve.Field), "%s", ve.Reason)
+			}
+			return nil, err
+		}
+		acts[i] = a
+	}
+	if err := s.st.ActivityInsertMany(ctx, acts); err != nil {
+		return nil, fmt.Errorf("ingest %d activities: %w", len(acts), err)
+	}
+	return &Ingested{Count: len(acts)}, nil
+}
+
+// ClientInput is the body of the ingest/clients route.
+type ClientInput struct {
+	ID          string     `json:"id"`
+	CompanyName string     `json:"company_name"`
+	Industry    string     `json:"industry"`
+	Status      string     `json:"status"`
+	CreatedAt   *time.Time `json:"created_at"`
+}
+
+// ClientOut is a stored client.
+type ClientOut struct {
+	ID          string    `json:"id"`
+	CompanyName string    `json:"company_name"`
+	Industry    string    `json:"industry"`
+	Status      string    `json:"status"`
+	CreatedAt   Timestamp `json:"created_at"`
+}
+
+// IngestClient creates or updates a client by id (a new id when empty).
+// created reports whether the client is new. Manager or admin. Cached
+// analytics are invalidated.
+func (s *Service) IngestClient(ctx context.Context, p Principal, in ClientInput) (out *ClientOut, created bool, err error) {
+	if err := require(p, RoleManager); err != nil {
+		return nil, false, err
+	}
+	c := store.Client{ID: in.ID, CompanyName: in.CompanyName, Industry: store.Industry(in.Industry), Status: store.ClientStatus(in.Status)}
+	if c.ID == "" {
+		c.ID = store.NewID()
+	}
+	if in.CreatedAt != nil {
+		c.CreatedAt = *in.CreatedAt
+	}
+	if err := store.PrepareClient(&c, s.now()); err != nil {
+		return nil, false, err
+	}
+	if in.CreatedAt == nil {
+		// Keep the creation time of an existing client.
+		old, err := s.st.ClientGet(ctx, c.ID)
+		switch {
+		case err == nil:
+			c.CreatedAt = old.CreatedAt
+		case isNotFound(err):
+			created = true
+		default:
+			return nil, false, fmt.Errorf("get client: %w", err)
+		}
+	} else if _, err := s.st.ClientGet(ctx, c.ID); isNotFound(err) {
+		created = true
+	} else if err != nil {
+		return nil, false, fmt.Errorf("get client: %w", err)
+	}
+	if err := s.st.ClientUpsert(ctx, &c); err != nil {
+		return nil, false, fmt.Errorf("upsert client: %w", err)
+	}
+	s.invalidateAfterWrite(ctx)
+	return &ClientOut{ID: c.ID, CompanyName: c.CompanyName, Industry: string(c.Industry), Status: string(c.Status), CreatedAt: ts(c.CreatedAt)}, created, nil
+}
+
+// RecommendationInput is one recommendation of a report body.
+type RecommendationInput struct {
+	Category         string  `json:"category"`
+	BusinessImpact   string  `json:"business_impact"`
+	Recommendation   string  `json:"recommendation"`
+	SubscriptionID   string  `json:"subscription_id"`
+	SubscriptionName string  `json:"subscription_name"`
+	ResourceGroup    string  `json:"resource_group"`
+	ResourceName     string  `json:"resource_name"`
+	ResourceType     string  `json:"resource_type"`
+	PotentialSavings float64 `json:"potential_savings"`
+	Currency         string  `json:"currency"`
+}
+
+// ReportInput is the body of the ingest/reports route. CreatedBy omitted
+// means the caller; an explicit null means nobody.
+type ReportInput struct {
+	ID                    string                `json:"id"`
+	ClientID              string                `json:"client_id"`
+	CreatedBy             json.RawMessage       `json:"created_by"`
+	ReportType            string                `json:"report_type"`
+	Status                string                `json:"status"`
+	CreatedAt             *time.Time            `json:"created_at"`
+	ProcessingStartedAt   *time.Time            `json:"processing_started_at"`
+	ProcessingCompletedAt *time.Time            `json:"processing_completed_at"`
+	CSVSizeBytes          *int64                `json:"csv_size_bytes"`
+	Recommendations       []RecommendationInput `json:"recommendations"`
+}
+
+// ReportOut is a stored report.
+type ReportOut struct {
+	ID                    string     `json:"id"`
+	ClientID              string     `json:"client_id"`
+	CreatedBy             *string    `json:"created_by"`
+	ReportType            string     `json:"report_type"`
+	Status                string     `json:"status"`
+	CreatedAt             Timestamp  `json:"created_at"`
+	ProcessingStartedAt   *Timestamp `json:"processing_started_at"`
+	ProcessingCompletedAt *Timestamp `json:"processing_completed_at"`
+	CSVSizeBytes          *int64     `json:"csv_size_bytes"`
+	Recommendations       int        `json:"recommendations"`
+}
+
+// IngestReport creates or replaces a report with its recommendations (a
+// new id when empty). created reports whether the report is new. Analyst
+// or above. Cached analytics are invalidated.
+func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput) (out *ReportOut, created bool, err error) {
+	if err := require(p, RoleAnalyst); err != nil {
+		return nil, false, err
+	}
+	r := store.Report{ID: in.ID, ClientID: in.ClientID, ReportType: store.ReportType(in.ReportType), Status: store.ReportStatus(in.Status),
+		ProcessingStartedAt: in.ProcessingStartedAt, ProcessingCompletedAt: in.ProcessingCompletedAt, CSVSizeBytes: in.CSVSizeBytes}
+	switch by := string(in.CreatedBy); by {
+	case "":
+		r.CreatedBy = p.ID
+	case "null":
+	default:
+		if err := json.Unmarshal(in.CreatedBy, &r.CreatedBy); err != nil {
+			return nil, false, badBody("created_by", "created_by must be a string or null")
+		}
+		if r.CreatedBy != "" && !s.cfg.ValidUserID(r.CreatedBy) {
+			return nil, false, badBody("created_by", "created_by is not a valid user id")
+		}
+	}
+	if r.ID == "" {
+		r.ID = store.NewID()
+	}
+	if in.CreatedAt != nil {
+		r.CreatedAt = *in.CreatedAt
+	}
+	r.Recommendations = make([]store.Recommendation, len(in.Recommendations))
+	for i, rec := range in.Recommendations {
+		r.Recommendations[i] = store.Recommendation{Category: store.Category(rec.Category), BusinessImpact: store.Impact(rec.BusinessImpact),
+			Recommendation: rec.Recommendation, SubscriptionID: rec.SubscriptionID, SubscriptionName: rec.SubscriptionName,
+			ResourceGroup: rec.ResourceGroup, ResourceName: rec.ResourceName, ResourceType: rec.ResourceType,
+			PotentialSavings: rec.PotentialSavings, Currency: rec.Currency}
+	}
+	if err := store.PrepareReport(&r, s.now()); err != nil {
+		return nil, false, err
+	}
+	if _, err := s.st.ReportGet(ctx, r.ID); isNotFound(err) {
+		created = true
+	} else if err != nil {
+		return nil, false, fmt.Errorf("get report: %w", err)
+	}
+	if err := s.st.ReportUpsert(ctx, &r); err != nil {
+		return nil, false, fmt.Errorf("upsert report: %w", err)
+	}
+	s.invalidateAfterWrite(ctx)
+	return reportOut(&r), created, nil
+}
+
+func reportOut(r *store.Report) *ReportOut {
+	return &ReportOut{ID: r.ID, ClientID: r.ClientID, CreatedBy: nullable(r.CreatedBy), ReportType: string(r.ReportType),
+		Status: string(r.Status), CreatedAt: ts(r.CreatedAt), ProcessingStartedAt: tsPtr(r.ProcessingStartedAt),
+		ProcessingCompletedAt: tsPtr(r.ProcessingCompletedAt), CSVSizeBytes: r.CSVSizeBytes, Recommendations: len(r.Recommendations)}
+}
+
+// invalidateAfterWrite clears the cached analytics after a successful
+// write; a failure to reach the other replicas is logged, not returned
+// (the write itself succeeded and the entries expire on their own).
+func (s *Service) invalidateAfterWrite(ctx context.Context) {
+	if err := s.invalidate(ctx); err != nil {
+		s.log.WarnContext(ctx, "analytics: invalidate cache after write", "err", err)
+	}
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
