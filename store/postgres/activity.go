@@ -42,6 +42,11 @@ cu AS (
 	GROUP BY user_id, day, activity_type ORDER BY user_id, day, activity_type
 	ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
+cud AS (
+	INSERT INTO activity_user_day_counts AS c (user_id, day, n)
+	SELECT user_id, day, sum(n) FROM k WHERE user_id <> '' GROUP BY user_id, day ORDER BY user_id, day
+	ON CONFLICT (user_id, day) DO UPDATE SET n = c.n + EXCLUDED.n
+),
 ch AS (
 	INSERT INTO activity_hour_counts AS c (hour, activity_type, n)
 	SELECT hour, activity_type, sum(n) FROM kh GROUP BY hour, activity_type ORDER BY hour, activity_type
@@ -358,6 +363,9 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	table := "activity_day_counts"
 	if f.UserID != "" || userKey {
 		table = "activity_user_counts"
+		if f.ActivityType == "" && !strings.Contains(counterKey, "activity_type") {
+			table = "activity_user_day_counts"
+		}
 	}
 	var c []string
 	if f.UserID != "" {
@@ -630,11 +638,11 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 	var a args
 	var query string
 	if f.From.IsZero() {
-		query = `SELECT count(DISTINCT user_id) FROM activity_user_counts WHERE n > 0`
+		query = `SELECT count(DISTINCT user_id) FROM activity_user_day_counts WHERE n > 0`
 	} else {
 		lo, _, _, _, _ := f.wholeDays()
 		query = `SELECT count(*) FROM (
-			SELECT user_id FROM activity_user_counts WHERE day >= ` + a.add(lo.Format(time.DateOnly)) + `::date AND n > 0
+			SELECT user_id FROM activity_user_day_counts WHERE day >= ` + a.add(lo.Format(time.DateOnly)) + `::date AND n > 0
 			UNION
 			SELECT user_id FROM activities WHERE created_at >= ` + a.add(f.From) + ` AND created_at < ` + a.add(lo) + ` AND user_id IS NOT NULL
 		) u`
@@ -658,6 +666,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_day_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE n = 0`); err != nil {
@@ -701,6 +712,9 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 	if total > 0 {
 		day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
+			return total, s.wrap(ctx, err, op)
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
 			return total, s.wrap(ctx, err, op)
 		}
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff); err != nil {

@@ -527,11 +527,14 @@ func checkCounters(t *testing.T, s *postgres.Store) {
 			FROM activities GROUP BY 1, 2`,
 		"activity_user_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities
 			WHERE user_id IS NOT NULL GROUP BY 1, 2, 3`,
+		"activity_user_day_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
+			WHERE user_id IS NOT NULL GROUP BY 1, 2`,
 	}
 	cols := map[string]string{
-		"activity_day_counts":  "day, activity_type, n",
-		"activity_hour_counts": "hour, activity_type, n",
-		"activity_user_counts": "user_id, day, activity_type, n",
+		"activity_day_counts":      "day, activity_type, n",
+		"activity_hour_counts":     "hour, activity_type, n",
+		"activity_user_counts":     "user_id, day, activity_type, n",
+		"activity_user_day_counts": "user_id, day, n",
 	}
 	for table, recount := range recounts {
 		stored := `SELECT ` + cols[table] + ` FROM ` + table + ` WHERE n <> 0`

@@ -79,8 +79,8 @@ CREATE INDEX activities_report_id_idx ON activities (report_id) WHERE report_id 
 
 -- Exact activity counts, maintained in the transaction of every insert and
 -- delete of activities. activity_day_counts (per UTC day) and
--- activity_hour_counts cover every activity; activity_user_counts only those
--- with a user.
+-- activity_hour_counts cover every activity; activity_user_counts and
+-- activity_user_day_counts only those with a user.
 CREATE TABLE activity_day_counts (
     day           date NOT NULL,
     activity_type varchar(50) COLLATE "C" NOT NULL,
@@ -95,6 +95,15 @@ CREATE TABLE activity_user_counts (
     PRIMARY KEY (user_id, day, activity_type)
 );
 CREATE INDEX activity_user_counts_day_idx ON activity_user_counts (day, user_id);
+-- The same per user and day over every type: what user totals, top users
+-- and distinct users read.
+CREATE TABLE activity_user_day_counts (
+    user_id text COLLATE "C" NOT NULL,
+    day     date NOT NULL,
+    n       bigint NOT NULL,
+    PRIMARY KEY (user_id, day)
+);
+CREATE INDEX activity_user_day_counts_day_idx ON activity_user_day_counts (day, user_id);
 -- Per UTC hour, so days can be bucketed in any zone whose offset is a whole
 -- number of hours.
 CREATE TABLE activity_hour_counts (
