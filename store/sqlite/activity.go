@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,13 +19,28 @@ const activityColumns = `id, user_id, username, full_name, activity_type, descri
 
 const activityColumnCount = 16
 
-// insertChunk is the number of rows of one multi-row INSERT statement.
-const insertChunk = 64
+// maxChunk is the largest number of rows one multi-row statement writes;
+// a batch is split into chunks whose sizes are powers of two, so a handful
+// of prepared statements serve every batch size.
+const maxChunk = 128
 
-func insertSQL(rows int) string {
+// chunks splits n rows into power-of-two sizes of at most maxChunk.
+func chunks(n int) []int {
+	var out []int
+	for n > 0 {
+		c := maxChunk
+		for c > n {
+			c /= 2
+		}
+		out = append(out, c)
+		n -= c
+	}
+	return out
+}
+
+func valuesSQL(rows, cols int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO activities (" + activityColumns + ") VALUES ")
-	row := "(" + placeholders(activityColumnCount) + ")"
+	row := "(" + placeholders(cols) + ")"
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			b.WriteString(", ")
@@ -32,6 +48,82 @@ func insertSQL(rows int) string {
 		b.WriteString(row)
 	}
 	return b.String()
+}
+
+func insertActivitiesSQL(rows int) string {
+	return "INSERT INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
+}
+
+func upsertDayCountsSQL(rows int) string {
+	return "INSERT INTO activity_day_counts (day, activity_type, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n"
+}
+
+func upsertUserCountsSQL(rows int) string {
+	return "INSERT INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
+		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
+}
+
+// writeStmts are the prepared statements of ActivityInsertMany, indexed by
+// log2 of their row count.
+type writeStmts struct {
+	insert, days, users []*sql.Stmt
+}
+
+func (w *writeStmts) close() {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.users} {
+		for _, st := range list {
+			_ = st.Close()
+		}
+	}
+}
+
+// insertStatements prepares the statements of ActivityInsertMany on first
+// use. It must run outside a transaction: the writer pool has one
+// connection.
+func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
+	s.insertMu.Lock()
+	defer s.insertMu.Unlock()
+	if s.stmts != nil {
+		return s.stmts, nil
+	}
+	w := &writeStmts{}
+	for n := 1; n <= maxChunk; n *= 2 {
+		for _, p := range []struct {
+			list *[]*sql.Stmt
+			sql  string
+		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)}} {
+			st, err := s.writer.PrepareContext(ctx, p.sql)
+			if err != nil {
+				w.close()
+				return nil, err
+			}
+			*p.list = append(*p.list, st)
+		}
+	}
+	s.stmts = w
+	return w, nil
+}
+
+// execChunked writes rows (each a slice of arguments) with the prepared
+// multi-row statements of list.
+func execChunked(ctx context.Context, tx *sql.Tx, list []*sql.Stmt, rows int, args func(i int, dst []any) []any) error {
+	buf := make([]any, 0, 64)
+	done := 0
+	for _, c := range chunks(rows) {
+		buf = buf[:0]
+		for i := done; i < done+c; i++ {
+			buf = args(i, buf)
+		}
+		st := tx.StmtContext(ctx, list[bits.Len(uint(c))-1])
+		_, err := st.ExecContext(ctx, buf...)
+		_ = st.Close()
+		if err != nil {
+			return err
+		}
+		done += c
+	}
+	return nil
 }
 
 type dayTypeKey struct {
@@ -66,56 +158,27 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		}
 		metas[i] = m
 	}
-	// Prepared before the transaction: the writer pool has one connection.
-	full, err := s.fullChunkStmt(ctx)
+	stmts, err := s.insertStatements(ctx)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		var err error
-		stmt := tx.StmtContext(ctx, full)
-		defer stmt.Close()
-		args := make([]any, 0, insertChunk*activityColumnCount)
-		for start := 0; start < len(activities); start += insertChunk {
-			end := min(start+insertChunk, len(activities))
-			args = args[:0]
-			for i := start; i < end; i++ {
-				a := &activities[i]
-				args = append(args, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
-					a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
-					nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
-					a.StatusCode, int64(a.Duration), metas[i], micro(a.CreatedAt))
-			}
-			if end-start == insertChunk {
-				_, err = stmt.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, insertSQL(end-start), args...)
-			}
-			if err != nil {
-				return err
-			}
+		err := execChunked(ctx, tx, stmts.insert, len(activities), func(i int, dst []any) []any {
+			a := &activities[i]
+			return append(dst, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
+				a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
+				nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
+				a.StatusCode, int64(a.Duration), metas[i], micro(a.CreatedAt))
+		})
+		if err != nil {
+			return err
 		}
-		return addCounts(ctx, tx, activities)
+		return addCounts(ctx, tx, stmts, activities)
 	})
 }
 
-// fullChunkStmt returns the prepared INSERT of insertChunk rows, preparing
-// it on first use.
-func (s *Store) fullChunkStmt(ctx context.Context) (*sql.Stmt, error) {
-	s.insertMu.Lock()
-	defer s.insertMu.Unlock()
-	if s.insertStmt == nil {
-		st, err := s.writer.PrepareContext(ctx, insertSQL(insertChunk))
-		if err != nil {
-			return nil, err
-		}
-		s.insertStmt = st
-	}
-	return s.insertStmt, nil
-}
-
 // addCounts adds the inserted activities to the counter tables.
-func addCounts(ctx context.Context, tx *sql.Tx, activities []store.Activity) error {
+func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []store.Activity) error {
 	days := map[dayTypeKey]int64{}
 	users := map[userDayTypeKey]int64{}
 	for i := range activities {
@@ -124,19 +187,25 @@ func addCounts(ctx context.Context, tx *sql.Tx, activities []store.Activity) err
 		days[dayTypeKey{d, a.ActivityType}]++
 		users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
 	}
-	for k, n := range days {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_day_counts (day, activity_type, n) VALUES (?, ?, ?)
-			ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n`, k.day, k.typ, n); err != nil {
-			return err
-		}
+	dayKeys := make([]dayTypeKey, 0, len(days))
+	for k := range days {
+		dayKeys = append(dayKeys, k)
 	}
-	for k, n := range users {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_user_counts (user_id, day, activity_type, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n`, k.user, k.day, k.typ, n); err != nil {
-			return err
-		}
+	userKeys := make([]userDayTypeKey, 0, len(users))
+	for k := range users {
+		userKeys = append(userKeys, k)
 	}
-	return nil
+	err := execChunked(ctx, tx, stmts.days, len(dayKeys), func(i int, dst []any) []any {
+		k := dayKeys[i]
+		return append(dst, k.day, k.typ, days[k])
+	})
+	if err != nil {
+		return err
+	}
+	return execChunked(ctx, tx, stmts.users, len(userKeys), func(i int, dst []any) []any {
+		k := userKeys[i]
+		return append(dst, k.user, k.day, k.typ, users[k])
+	})
 }
 
 // subtractCounts removes the activities matching where (a condition on the

@@ -92,8 +92,8 @@ type Store struct {
 	writer *sql.DB // one connection: every write is serialised here
 	reader *sql.DB // read-only pool
 
-	insertMu   sync.Mutex
-	insertStmt *sql.Stmt // multi-row activity insert of insertChunk rows
+	insertMu sync.Mutex
+	stmts    *writeStmts // prepared on first ActivityInsertMany
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,6 +126,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	wq.Add("_pragma", "synchronous(NORMAL)")
 	wq.Add("_pragma", "foreign_keys(ON)")
 	wq.Add("_pragma", "temp_store(MEMORY)")
+	wq.Add("_pragma", "cache_size(-65536)")
 	wq.Set("_txlock", "immediate")
 	writer, err := sql.Open("sqlite", fileDSN(abs, wq))
 	if err != nil {
@@ -141,6 +142,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	rq.Add("_pragma", "foreign_keys(ON)")
 	rq.Add("_pragma", "query_only(1)")
 	rq.Add("_pragma", "temp_store(MEMORY)")
+	rq.Add("_pragma", "cache_size(-32768)")
 	reader, err := sql.Open("sqlite", fileDSN(abs, rq))
 	if err != nil {
 		_ = writer.Close()
@@ -296,8 +298,8 @@ func (s *Store) Stats() store.DBStats {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.insertMu.Lock()
-		if s.insertStmt != nil {
-			_ = s.insertStmt.Close()
+		if s.stmts != nil {
+			s.stmts.close()
 		}
 		s.insertMu.Unlock()
 		rerr := s.reader.Close()

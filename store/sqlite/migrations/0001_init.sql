@@ -45,8 +45,12 @@ CREATE TABLE recommendations (
 );
 CREATE INDEX recommendations_report_category ON recommendations (report_id, category);
 
+-- Activity ids are random UUIDs: a unique index on id alone would dirty a
+-- random page per row on every insert, so uniqueness is enforced on
+-- (created_at, id), the key every read uses (a replayed event carries its
+-- original time).
 CREATE TABLE activities (
-    id            TEXT    NOT NULL PRIMARY KEY,
+    id            TEXT    NOT NULL,
     user_id       TEXT,
     username      TEXT,
     full_name     TEXT,
@@ -63,7 +67,7 @@ CREATE TABLE activities (
     metadata      TEXT    NOT NULL,
     created_at    INTEGER NOT NULL
 );
-CREATE INDEX activities_created_at ON activities (created_at, id);
+CREATE UNIQUE INDEX activities_created_at ON activities (created_at, id);
 CREATE INDEX activities_user_created_at ON activities (user_id, created_at, id) WHERE user_id IS NOT NULL;
 CREATE INDEX activities_type_created_at ON activities (activity_type, created_at);
 CREATE INDEX activities_client_id ON activities (client_id) WHERE client_id IS NOT NULL;
