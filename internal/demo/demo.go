@@ -214,7 +214,7 @@ func (g *gen) reports(now time.Time, loc *time.Location, clients []demoClient, u
 	for back := ReportDays; back >= 0; back-- {
 		day := today.AddDate(0, 0, -back)
 		// Activity grows over the year, and slows down at weekends.
-		rate := 0.8 + 0.9*float64(ReportDays-back)/ReportDays
+		rate := 1.6 + 1.4*float64(ReportDays-back)/ReportDays
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			rate *= 0.1
 		}
@@ -359,7 +359,7 @@ func (g *gen) recommendations(c demoClient, typ store.ReportType) []store.Recomm
 				pick(g, []string{"web", "api", "data", "batch", "ops"}), 1+g.rng.IntN(20))
 		}
 		if a.costly && g.chance(0.9) {
-			rec.PotentialSavings = math.Round(min(g.logNormal(math.Log(2400), 1.1), 150_000)*100) / 100
+			rec.PotentialSavings = math.Round(min(g.logNormal(math.Log(900), 1.0), 60_000)*100) / 100
 		}
 		out = append(out, rec)
 	}

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/scheduler"
+)
+
+// Defaults of the reference server's settings.
+const (
+	addrDefault     = "127.0.0.1:8080"
+	databaseDefault = "./analytics.db"
+	demoTokensName  = "analytics-demo-tokens.json"
+)
+
+// errUsage marks a command-line or environment error already explained to
+// the user; run exits with status 2.
+var errUsage = errors.New("usage error")
+
+// listValue is a repeatable flag. Values from the environment are replaced,
+// not extended, by values given on the command line.
+type listValue struct {
+	values  []string
+	fromEnv bool
+}
+
+func (l *listValue) String() string { return strings.Join(l.values, ",") }
+
+func (l *listValue) Set(v string) error {
+	if l.fromEnv {
+		l.values, l.fromEnv = nil, false
+	}
+	l.values = append(l.values, v)
+	return nil
+}
+
+// flagSet is a flag.FlagSet whose flags may also be set through
+// environment variables (a flag on the command line wins).
+type flagSet struct {
+	*flag.FlagSet
+	env    map[string]string // flag name → environment variable
+	getenv func(string) string
+	// fromEnv records the flags set from the environment.
+	fromEnv map[string]bool
+	stderr  io.Writer
+}
+
+func newFlagSet(name, synopsis, about string, getenv func(string) string, stderr io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), env: map[string]string{},
+		getenv: getenv, fromEnv: map[string]bool{}, stderr: stderr}
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s\n\n%s\n\nFlags:\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// bind ties flag name to the environment variable env.
+func (fs *flagSet) bind(name, env string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("bind: no flag " + name)
+	}
+	fs.env[name] = env
+	f.Usage += " (env " + env + ")"
+}
+
+// parse applies the environment, then the arguments. A -h prints the usage
+// and returns flag.ErrHelp; a bad value or argument prints the problem and
+// the usage and returns errUsage.
+func (fs *flagSet) parse(args []string) error {
+	names := make([]string, 0, len(fs.env))
+	for name := range fs.env {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		env := fs.env[name]
+		v := fs.getenv(env)
+		if v == "" {
+			continue
+		}
+		f := fs.Lookup(name)
+		if lv, ok := f.Value.(*listValue); ok {
+			sep := ","
+			if name == "schedule" {
+				sep = ";"
+			}
+			lv.values = nil
+			for _, item := range strings.Split(v, sep) {
+				if item = strings.TrimSpace(item); item != "" {
+					lv.values = append(lv.values, item)
+				}
+			}
+			lv.fromEnv = true
+		} else if err := f.Value.Set(v); err != nil {
+			fmt.Fprintf(fs.stderr, "invalid value %q for %s: %v\n", v, env, err)
+			return errUsage
+		}
+		fs.fromEnv[name] = true
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return flag.ErrHelp
+		}
+		return errUsage // the flag package printed the problem and the usage
+	}
+	fs.Visit(func(f *flag.Flag) { delete(fs.fromEnv, f.Name) })
+	return nil
+}
+
+// source names where a flag's value came from, for error messages.
+func (fs *flagSet) source(name string) string {
+	if fs.fromEnv[name] {
+		return fs.env[name]
+	}
+	return "-" + name
+}
+
+// invalid prints a validation error about flag name and returns errUsage.
+func (fs *flagSet) invalid(name, format string, args ...any) error {
+	fmt.Fprintf(fs.stderr, "%s: %s\nRun '%s -h' for help.\n", fs.source(name), fmt.Sprintf(format, args...), fs.Name())
+	return errUsage
+}
+
+// commonFlags are the settings every database command shares.
+type commonFlags struct {
+	database  string
+	timezone  string
+	logFormat string
+	logLevel  string
+
+	location *time.Location
+	logger   *slog.Logger
+}
+
+func (c *commonFlags) register(fs *flagSet) {
+	fs.StringVar(&c.database, "database", databaseDefault, "SQLite database file, or a postgres:// URL")
+	fs.bind("database", "ANALYTICS_DATABASE_URL")
+	fs.StringVar(&c.timezone, "timezone", "UTC", "reporting time zone (IANA name, e.g. Europe/Paris): days, weeks and months are computed in it")
+	fs.bind("timezone", "ANALYTICS_TIMEZONE")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.bind("log-format", "ANALYTICS_LOG_FORMAT")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.bind("log-level", "ANALYTICS_LOG_LEVEL")
+}
+
+// validate checks the common settings and builds the logger (writing to
+// logOut).
+func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
+	if strings.TrimSpace(c.database) == "" {
+		return fs.invalid("database", "must name a SQLite file or a postgres:// URL")
+	}
+	if isPostgresURL(c.database) {
+		if _, err := netURL(c.database); err != nil {
+			return fs.invalid("database", "%v", err)
+		}
+	} else if strings.Contains(c.database, "://") {
+		return fs.invalid("database", "%q is neither a file path nor a postgres:// URL", redactURL(c.database))
+	}
+	loc, err := time.LoadLocation(c.timezone)
+	if err != nil || c.timezone == "" || c.timezone == "Local" {
+		return fs.invalid("timezone", "unknown time zone %q; use an IANA name such as UTC or Europe/Paris", c.timezone)
+	}
+	c.location = loc
+	var level slog.Level
+	switch strings.ToLower(c.logLevel) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		return fs.invalid("log-level", "unknown level %q; use debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		c.logger = slog.New(slog.NewTextHandler(logOut, opts))
+	case "json":
+		c.logger = slog.New(slog.NewJSONHandler(logOut, opts))
+	default:
+		return fs.invalid("log-format", "unknown format %q; use text or json", c.logFormat)
+	}
+	return nil
+}
+
+// serveFlags are the settings of the serve command.
+type serveFlags struct {
+	commonFlags
+	addr           string
+	tokens         string
+	trustedProxies string
+	ipMode         string
+	ipHashKey      string
+	retention      int
+	storageDirs    listValue
+	schedules      listValue
+	trackAPI       bool
+	demo           bool
+	shutdown       time.Duration
+
+	proxies       []string
+	scheduleByJob map[string]string
+}
+
+func (s *serveFlags) register(fs *flagSet) {
+	s.commonFlags.register(fs)
+	fs.StringVar(&s.addr, "addr", addrDefault, "address to listen on (host:port)")
+	fs.bind("addr", "ANALYTICS_ADDR")
+	fs.StringVar(&s.tokens, "tokens", "", "bearer tokens file (JSON); without it every API request is refused with 401 (with -demo, a demo file is written)")
+	fs.bind("tokens", "ANALYTICS_TOKENS_FILE")
+	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed")
+	fs.bind("trusted-proxies", "ANALYTICS_TRUSTED_PROXIES")
+	fs.StringVar(&s.ipMode, "ip-mode", "full", "how client IPs are stored: full, truncate (/24, /48), hash (keyed HMAC) or none")
+	fs.bind("ip-mode", "ANALYTICS_IP_MODE")
+	fs.StringVar(&s.ipHashKey, "ip-hash-key", "", "secret key (at least 16 bytes) for -ip-mode hash")
+	fs.bind("ip-hash-key", "ANALYTICS_IP_HASH_KEY")
+	fs.IntVar(&s.retention, "retention", scheduler.ActivityRetentionDaysDefault, "days activities are kept before the weekly clean-up deletes them")
+	fs.bind("retention", "ANALYTICS_RETENTION_DAYS")
+	fs.Var(&s.storageDirs, "storage-dir", "directory whose size is reported as storage_used (repeatable; env: comma-separated)")
+	fs.bind("storage-dir", "ANALYTICS_STORAGE_DIRS")
+	fs.Var(&s.schedules, "schedule", "job schedule as name=cron, e.g. cleanup_old_activities='0 3 * * 0' (repeatable; env: ';'-separated)")
+	fs.bind("schedule", "ANALYTICS_SCHEDULES")
+	fs.BoolVar(&s.trackAPI, "track-api", false, "record the analytics API's own requests as activities")
+	fs.bind("track-api", "ANALYTICS_TRACK_API")
+	fs.BoolVar(&s.demo, "demo", false, "load demo data into an empty database and print demo tokens and curl commands")
+	fs.bind("demo", "ANALYTICS_DEMO")
+	fs.DurationVar(&s.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
+	fs.bind("shutdown-timeout", "ANALYTICS_SHUTDOWN_TIMEOUT")
+}
+
+func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
+	if err := s.commonFlags.validate(fs, logOut); err != nil {
+		return err
+	}
+	_, port, err := net.SplitHostPort(s.addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		return fs.invalid("addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", s.addr)
+	}
+	s.proxies = nil
+	for _, p := range strings.Split(s.trustedProxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fs.invalid("trusted-proxies", "%q is not an IP address or CIDR prefix (e.g. 10.0.0.0/8)", p)
+			}
+		}
+		s.proxies = append(s.proxies, p)
+	}
+	switch s.ipMode {
+	case "full", "truncate", "none":
+	case "hash":
+		if len(s.ipHashKey) < 16 {
+			return fs.invalid("ip-hash-key", "-ip-mode hash needs a secret key of at least 16 bytes (-ip-hash-key or ANALYTICS_IP_HASH_KEY)")
+		}
+	default:
+		return fs.invalid("ip-mode", "unknown mode %q; use full, truncate, hash or none", s.ipMode)
+	}
+	if s.retention < 1 || s.retention > 36500 {
+		return fs.invalid("retention", "must be a number of days between 1 and 36500, got %d", s.retention)
+	}
+	for _, d := range s.storageDirs.values {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fs.invalid("storage-dir", "%v", err)
+		}
+		if !fi.IsDir() {
+			return fs.invalid("storage-dir", "%s is not a directory", d)
+		}
+	}
+	if err := s.validateSchedules(fs); err != nil {
+		return err
+	}
+	if s.shutdown <= 0 {
+		return fs.invalid("shutdown-timeout", "must be positive, got %v", s.shutdown)
+	}
+	if s.tokens != "" {
+		if _, err := os.Stat(s.tokens); err != nil && !(s.demo && errors.Is(err, os.ErrNotExist)) {
+			return fs.invalid("tokens", "%v", err)
+		}
+	}
+	return nil
+}
+
+// demoTokensPath is where -demo writes its tokens when -tokens is not set:
+// next to the SQLite database, or in the working directory.
+func (s *serveFlags) demoTokensPath() string {
+	if s.tokens != "" {
+		return s.tokens
+	}
+	if isPostgresURL(s.database) {
+		return demoTokensName
+	}
+	return filepath.Join(filepath.Dir(s.database), demoTokensName)
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// validateSchedules parses the -schedule values into scheduleByJob.
+func (s *serveFlags) validateSchedules(fs *flagSet) error {
+	s.scheduleByJob = map[string]string{}
+	for _, sc := range s.schedules.values {
+		name, spec, ok := strings.Cut(sc, "=")
+		name, spec = strings.TrimSpace(name), strings.TrimSpace(spec)
+		if !ok || spec == "" {
+			return fs.invalid("schedule", "%q is not name=cron (e.g. cleanup_old_activities=0 3 * * 0)", sc)
+		}
+		if !slices.Contains(scheduler.JobNames, name) {
+			return fs.invalid("schedule", "unknown job %q; jobs: %s", name, strings.Join(scheduler.JobNames, ", "))
+		}
+		if _, dup := s.scheduleByJob[name]; dup {
+			return fs.invalid("schedule", "job %s is scheduled twice", name)
+		}
+		s.scheduleByJob[name] = spec
+	}
+	return nil
+}

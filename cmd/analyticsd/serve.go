@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
+	"github.com/advisoranalytics/advisor-analytics/scheduler"
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
+)
+
+// apiPrefix is where the analytics API is served.
+const apiPrefix = "/api/v1/analytics/"
+
+const serveAbout = `Run the analytics API at ` + apiPrefix + `, /healthz (the process is up) and
+/readyz (the database answers), with the background jobs. The database is
+created and migrated when needed. API requests authenticate with
+"Authorization: Bearer <token>" against the -tokens file.
+SIGINT or SIGTERM stops it gracefully: in-flight requests finish and every
+accepted activity is written before it exits.`
+
+func runServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var sf serveFlags
+	fs := newFlagSet("serve", "analyticsd [serve] [flags]", serveAbout, env, stderr)
+	sf.register(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve takes no arguments, got %q\nRun 'analyticsd -h' for help.\n", fs.Args())
+		return errUsage
+	}
+	if err := sf.validate(fs, stderr); err != nil {
+		return err
+	}
+	return serve(ctx, &sf, stdout)
+}
+
+// jobLister shows the scheduler's jobs on the jobs route.
+type jobLister struct{ s *scheduler.Scheduler }
+
+func (l jobLister) Jobs(ctx context.Context) ([]analytics.JobStatus, error) {
+	jobs, err := l.s.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]analytics.JobStatus, len(jobs))
+	for i, j := range jobs {
+		out[i] = analytics.JobStatus{Name: j.Name, Schedule: j.Schedule, Description: j.Description,
+			NextRun: j.NextRun, LastRun: j.LastRun}
+	}
+	return out, nil
+}
+
+// identify turns a bearer token into the caller's Principal.
+func identify(tokens *tokenauth.Set) func(*http.Request) (analytics.Principal, error) {
+	return func(r *http.Request) (analytics.Principal, error) {
+		id, ok := tokens.Authenticate(r)
+		if !ok {
+			return analytics.Principal{}, analytics.ErrUnauthenticated
+		}
+		return analytics.Principal{ID: id.ID, Username: id.Username, FullName: id.FullName, Email: id.Email,
+			Role: analytics.Role(id.Role), Staff: id.Staff}, nil
+	}
+}
+
+func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
+	log := sf.logger
+	st, err := openStore(ctx, sf.database, true, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close database: %w", cerr)
+		}
+	}()
+
+	var demoOut *demoReport
+	if sf.demo {
+		if demoOut, err = prepareDemo(ctx, st, sf, log); err != nil {
+			return err
+		}
+	}
+	tokens := &tokenauth.Set{}
+	if sf.tokens != "" {
+		if tokens, err = tokenauth.LoadFile(sf.tokens); err != nil {
+			return fmt.Errorf("-tokens: %w", err)
+		}
+		log.Info("tokens loaded", "file", sf.tokens, "tokens", tokens.Len())
+	} else {
+		log.Warn("no tokens file: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
+	}
+
+	jobs := &jobLister{}
+	svc, err := analytics.New(st, analytics.Config{
+		IdentifyFunc: identify(tokens),
+		Logger:       log,
+		Location:     sf.location,
+		StorageDirs:  sf.storageDirs.values,
+		Tracking:     trackingConfig(sf),
+		Jobs:         jobs,
+	})
+	if err != nil {
+		return fmt.Errorf("configure analytics: %w", err)
+	}
+	sched, err := scheduler.New(st, scheduler.Config{
+		Location:              sf.location,
+		Schedules:             sf.scheduleByJob,
+		ActivityRetentionDays: sf.retention,
+		Analytics:             svc,
+		Logger:                log,
+	})
+	if err != nil {
+		return fmt.Errorf("-schedule: %w", err)
+	}
+	jobs.s = sched
+
+	ln, err := net.Listen("tcp", sf.addr)
+	if err != nil {
+		return fmt.Errorf("-addr: %w", err)
+	}
+	// The background work outlives ctx: it is stopped in order below.
+	bg := context.WithoutCancel(ctx)
+	if err := svc.Start(bg); err != nil {
+		ln.Close()
+		return fmt.Errorf("start analytics: %w", err)
+	}
+	if err := sched.Start(bg); err != nil {
+		ln.Close()
+		_ = svc.Close(bg)
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+
+	var stopping atomic.Bool
+	srv := &http.Server{
+		Handler:           withRequestLog(log, routes(sf, svc, st, &stopping)),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	url := "http://" + displayAddr(ln.Addr())
+	log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(sf.database))
+	if demoOut != nil {
+		demoOut.print(stdout, url)
+	} else {
+		fmt.Fprintf(stdout, "analyticsd listening on %s (change with -addr); API at %s%s\n", url, url, apiPrefix)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+	stopping.Store(true)
+
+	// Shutdown order: stop accepting requests and finish those in flight,
+	// drain the activity recorder, stop the jobs, close the database.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sf.shutdown)
+	defer cancel()
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := svc.Close(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("close analytics: %w", err))
+	}
+	if err := sched.Stop(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop scheduler: %w", err))
+	}
+	if err := st.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	if runErr == nil && len(errs) == 0 {
+		log.Info("stopped")
+	}
+	return errors.Join(append([]error{runErr}, errs...)...)
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
+	}
+	return tcp.String()
+}
+
+func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	api := http.StripPrefix(apiPrefix[:len(apiPrefix)-1], svc.Handler())
+	if sf.trackAPI {
+		api = svc.Middleware()(api)
+	}
+	mux.Handle(apiPrefix, api)
+	mux.Handle(apiPrefix[:len(apiPrefix)-1], api)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if stopping.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			sf.logger.Warn("readiness check failed", "request_id", requestIDFrom(r.Context()), "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found",
+			"message": "No route " + r.URL.Path + "; the API is under " + apiPrefix})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// trackingConfig maps the IP flags to the Service's tracking settings.
+func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
+	tc := analytics.TrackingConfig{
+		IP:        tracking.IPConfig{TrustedProxies: sf.proxies},
+		IPStorage: tracking.IPStorage(sf.ipMode),
+		SkipPaths: []string{"/healthz", "/readyz"},
+	}
+	if sf.ipMode == string(tracking.IPHash) {
+		tc.IPHashKey = []byte(sf.ipHashKey)
+	}
+	if isPostgresURL(sf.database) {
+		tc.Recorder.Writers = 2
+	}
+	return tc
+}
