@@ -19,6 +19,8 @@ func runActivity(t *testing.T, open OpenFunc) {
 	parallel(t, open, "InsertManyNow", testActivityInsertNow)
 	t.Run("InsertManyInvalid", func(t *testing.T) { testActivityInvalid(t, open) })
 	parallel(t, open, "InsertManyEmpty", testActivityInsertEmpty)
+	parallel(t, open, "InsertManyLarge", testActivityInsertLarge)
+	parallel(t, open, "InsertManyAwkwardText", testActivityAwkwardText)
 	parallel(t, open, "InsertManyConcurrent", testActivityConcurrent)
 	parallel(t, open, "ListFilters", testActivityListFilters)
 	parallel(t, open, "ListDefaultLimit", testActivityListDefaultLimit)
@@ -253,6 +255,49 @@ func testActivityInsertEmpty(t *testing.T, s store.Store) {
 	}
 }
 
+func testActivityInsertLarge(t *testing.T, s store.Store) {
+	// Larger than any sensible chunk, and not a multiple of one.
+	all := ActivityDataset(2345)
+	Seed(t, s, Dataset{Activities: all})
+	for _, f := range []store.ActivityFilter{{}, {From: ActivityDatasetStart.Add(31 * time.Hour), To: ActivityDatasetStart.Add(77 * time.Hour)}, {UserID: "u4"}} {
+		want := selectActivities(all, f)
+		page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: f, Limit: 1000, Offset: 1000})
+		must(t, err, "ActivityList")
+		if page.Total != int64(len(want)) {
+			t.Errorf("filter %+v: Total = %d, want %d", f, page.Total, len(want))
+		}
+		diff(t, "second page of 1000", activityIDs(want[min(1000, len(want)):min(2000, len(want))]), activityIDs(page.Activities), cmpopts.EquateEmpty())
+	}
+}
+
+// testActivityAwkwardText checks that text a request can carry (a NUL
+// decoded from %00 in a path, invalid UTF-8, quotes) never loses an event.
+// A NUL may be stored as is, dropped or replaced by U+FFFD.
+func testActivityAwkwardText(t *testing.T, s store.Store) {
+	in := []store.Activity{
+		{ActivityType: "other", Path: "/api/\x00/x", Description: "GET /api/\x00/x", UserAgent: "agent\x00", Metadata: map[string]any{"path": "/api/\x00/x"}, CreatedAt: ts("2025-03-03T10:00:00Z")},
+		{ActivityType: "other", Description: "bad \xff byte", Username: "o'brien \"quoted\" ; DROP TABLE", CreatedAt: ts("2025-03-03T10:00:01Z")},
+	}
+	must(t, s.ActivityInsertMany(ctx(t), slices.Clone(in)), "ActivityInsertMany")
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+	must(t, err, "ActivityList")
+	if len(page.Activities) != 2 {
+		t.Fatalf("%d activities stored, want 2", len(page.Activities))
+	}
+	nul := func(s string) []string {
+		return []string{s, strings.ReplaceAll(s, "\x00", ""), strings.ReplaceAll(s, "\x00", "\uFFFD")}
+	}
+	got := page.Activities[1]
+	if !slices.Contains(nul(in[0].Path), got.Path) || !slices.Contains(nul(in[0].Description), got.Description) ||
+		!slices.Contains(nul(in[0].UserAgent), got.UserAgent) || !slices.Contains(nul(in[0].Path), fmt.Sprint(got.Metadata["path"])) {
+		t.Errorf("NUL text read back as path %q description %q user agent %q metadata %v", got.Path, got.Description, got.UserAgent, got.Metadata)
+	}
+	got = page.Activities[0]
+	if got.Description != "bad \uFFFD byte" || got.Username != in[1].Username {
+		t.Errorf("read back description %q username %q, want %q %q", got.Description, got.Username, "bad \uFFFD byte", in[1].Username)
+	}
+}
+
 func testActivityConcurrent(t *testing.T, s store.Store) {
 	const workers, batches, size = 8, 5, 40
 	var wg sync.WaitGroup
@@ -333,6 +378,7 @@ func activityFilterCases() []struct {
 		{"UserTypeRange", store.ActivityFilter{UserID: "u1", ActivityType: "login", From: day(0).Add(12 * time.Hour), To: day(4).Add(12 * time.Hour)}},
 		{"ClientReportRange", store.ActivityFilter{ClientID: ID('c', 1), ReportID: ID('a', 1), From: day(1).Add(time.Hour)}},
 		{"UserRangeOneDay", store.ActivityFilter{UserID: "u3", From: day(4).Add(time.Minute), To: day(4).Add(23 * time.Hour)}},
+		{"NonUTCBounds", store.ActivityFilter{From: day(1).Add(7 * time.Hour).In(newYork()), To: day(3).Add(22 * time.Hour).In(time.FixedZone("x", -3*3600))}},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "Client", testClient)
+	parallel(t, open, "ClientUpdateKeepsReports", testClientUpdateKeepsReports)
 	parallel(t, open, "ReportRoundTrip", testReportRoundTrip)
 	parallel(t, open, "ReportReplace", testReportReplace)
 	t.Run("ReportInvalid", func(t *testing.T) { testReportInvalid(t, open) })
@@ -111,6 +112,26 @@ func preparedReport(t *testing.T, r store.Report, got *store.Report) *store.Repo
 	return &r
 }
 
+func testClientUpdateKeepsReports(t *testing.T, s store.Store) {
+	d := DomainDataset()
+	Seed(t, s, d)
+	c := d.Clients[0]
+	c.CompanyName = "Contoso Renamed"
+	must(t, s.ClientUpsert(ctx(t), &c), "ClientUpsert")
+	perf, err := s.ClientPerformance(ctx(t), ClientContoso)
+	must(t, err, "ClientPerformance")
+	if perf.TotalReports != 3 || perf.TotalRecommendations != 8 {
+		t.Errorf("after updating the client: %d reports, %d recommendations; want 3, 8", perf.TotalReports, perf.TotalRecommendations)
+	}
+	recent, err := s.ReportRecent(ctx(t), 100)
+	must(t, err, "ReportRecent")
+	for _, r := range recent {
+		if r.ClientID == ClientContoso && r.ClientName != "Contoso Renamed" {
+			t.Errorf("report %s: client name %q, want the new name", r.ID, r.ClientName)
+		}
+	}
+}
+
 func testReportRoundTrip(t *testing.T, s store.Store) {
 	d := DomainDataset()
 	Seed(t, s, Dataset{Clients: d.Clients})
@@ -167,6 +188,14 @@ func testReportReplace(t *testing.T, s store.Store) {
 		{Key: "cost", Count: 4}, {Key: "performance", Count: 2}, {Key: "security", Count: 2},
 		{Key: "operational_excellence", Count: 1}, {Key: "reliability", Count: 1},
 	}, counts)
+
+	// Re-upserting what was read (recommendations with their ids) is a
+	// no-op.
+	again := cloneReport(*got)
+	must(t, s.ReportUpsert(ctx(t), &again), "ReportUpsert of the stored report")
+	got2, err := s.ReportGet(ctx(t), r.ID)
+	must(t, err, "ReportGet")
+	diff(t, "report upserted as read", got, got2)
 
 	// Replacing with no recommendations empties them.
 	r.Recommendations = nil

@@ -176,13 +176,13 @@ func testJobRun(t *testing.T, s store.Store) {
 	r2.FinishedAt = ptr(r2.StartedAt.Add(time.Second))
 	r2.Outcome, r2.Error = store.JobFailed, "database is locked"
 	must(t, s.JobRunFinish(ctx(t), &r2), "JobRunFinish")
-	r3 := start("sample_health", "sample_health@2025-03-03T01:30", "2025-03-03T01:30:00Z")
+	r3 := start("sample_health", "sample_health@2025-03-03T03:00", "2025-03-03T03:00:00Z")
 	r3.ID = ID('d', 3)
 	must(t, s.JobRunStart(ctx(t), &r3), "JobRunStart with an id")
 
 	got, err = s.JobRunList(ctx(t), "", 10)
 	must(t, err, "JobRunList all")
-	diff(t, "all runs newest first", []store.JobRun{r2, r3, r1}, got)
+	diff(t, "all runs newest first", []store.JobRun{r3, r2, r1}, got)
 	for _, g := range got {
 		wantUTC(t, "run", g.ScheduledAt, g.StartedAt)
 	}
@@ -195,7 +195,7 @@ func testJobRun(t *testing.T, s store.Store) {
 
 	got, err = s.JobRunLatest(ctx(t))
 	must(t, err, "JobRunLatest")
-	diff(t, "latest run of each job", []store.JobRun{r2, r3}, got)
+	diff(t, "latest run of each job, by job name", []store.JobRun{r2, r3}, got)
 
 	unknown := r1
 	unknown.ID = ID('d', 99)

@@ -38,10 +38,22 @@
 //     "limit" or "offset".
 //   - ActivityPage.Total counts every row matching the filter, whatever the
 //     Offset or Cursor.
+//   - ActivityInsertMany never loses an event over awkward text: invalid
+//     UTF-8 becomes U+FFFD, a NUL byte may be kept, dropped or replaced.
+//     Activities may name clients and reports that do not exist (the
+//     audit trail outlives them).
 //   - ActivitySummary grouped by user leaves anonymous activity (no user
-//     id) out of the rows; Total still counts it.
+//     id) out of the rows; Total still counts it. A user's Username is
+//     that of their newest activity.
 //   - Recommendations read back in the order they were given.
+//   - Upserting a report as ReportGet returned it (recommendations with
+//     their ids) succeeds and changes nothing; updating a client keeps its
+//     reports.
 //   - ReportDailyCounts is ordered by day, then report type.
+//   - CostFigures: From, To and Types filter both the total and the
+//     monthly trend; MonthsFrom only bounds the trend.
+//   - MetricsSnapshotUpsert refuses an unknown period with a
+//     *ValidationError on "period".
 //   - ClientPerformance with a malformed client id is a *ValidationError
 //     on "client_id".
 //   - JobRunStart writes the assigned ID into the run; a started run reads
