@@ -113,7 +113,7 @@ func Init(ctx context.Context, st store.Store, opts InitOptions) (*InitReport, e
 			rep.Snapshots = done
 			fmt.Fprintf(out, "  snapshots %d/%d\n", done, total)
 		})
-		check(fmt.Sprintf("backfilled %d days", days), err)
+		check("snapshots backfilled", err)
 	} else {
 		check("snapshots backfilled", fmt.Errorf("scheduler configuration: %w", schErr))
 	}
@@ -131,7 +131,7 @@ func Init(ctx context.Context, st store.Store, opts InitOptions) (*InitReport, e
 	}
 	check("migrations current", err)
 	if schErr == nil {
-		check(fmt.Sprintf("jobs registered (%d)", len(sch.jobs)), nil)
+		check("jobs registered", nil)
 	} else {
 		check("jobs registered", schErr)
 	}

@@ -1,0 +1,127 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// grantAll is a Locker that always grants: with it only the run-key guard
+// keeps replicas from running a tick twice.
+type grantAll struct{}
+
+func (grantAll) TryLock(context.Context, string) (func(context.Context) error, bool, error) {
+	return func(context.Context) error { return nil }, true, nil
+}
+
+// TestJobsRunOncePerCluster runs three schedulers, each with its own
+// connection pool, on one PostgreSQL schema, with a job due every second:
+// every tick runs exactly once across the three.
+func TestJobsRunOncePerCluster(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		locker store.Locker // nil: the store's advisory locks
+	}{
+		{"advisory lock and run key", nil},
+		{"run key alone", grantAll{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const replicas, ticks = 3, 4
+			url := testdb.PostgresURL(t)
+			ctx := context.Background()
+			schedules := everyMinute()
+			schedules[JobSampleHealth] = "* * * * * *" // every second
+
+			an := &fakeAnalytics{}
+			done := make(chan attempt, 256)
+			var stores []store.Store
+			var scheds []*Scheduler
+			for i := range replicas {
+				st := openPostgres(t, url)
+				stores = append(stores, st)
+				s := newScheduler(t, st, Config{
+					Analytics: an, Schedules: schedules, Locker: tc.locker,
+					Instance: fmt.Sprintf("replica-%d", i),
+				})
+				s.afterRun = func(name string, run *store.JobRun, err error) { done <- attempt{name, run, err} }
+				scheds = append(scheds, s)
+			}
+			for _, s := range scheds {
+				if err := s.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bound := time.NewTimer(30 * time.Second)
+			defer bound.Stop()
+			for ran := 0; ran < ticks; {
+				select {
+				case a := <-done:
+					if a.err == nil {
+						ran++
+					}
+				case <-bound.C:
+					t.Fatalf("only %d of %d ticks ran within 30s", ran, ticks)
+				}
+			}
+			var wg sync.WaitGroup
+			for _, s := range scheds {
+				wg.Go(func() {
+					if err := s.Stop(ctx); err != nil {
+						t.Errorf("Stop: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+			close(done)
+			for a := range done {
+				if a.err != nil && a.run != nil {
+					t.Errorf("attempt %s failed: %v", a.run.RunKey, a.err)
+				}
+			}
+
+			runs, err := stores[0].JobRunList(ctx, JobSampleHealth, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			samples, err := stores[0].HealthSampleList(ctx, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, calls := an.counts()
+			if len(runs) < ticks || calls != len(runs) || len(samples) != len(runs) {
+				t.Fatalf("runs %d, health sample calls %d, stored samples %d: want equal and ≥ %d", len(runs), calls, len(samples), ticks)
+			}
+			slots := map[time.Time]int{}
+			instances := map[string]bool{}
+			for _, r := range runs {
+				slots[r.ScheduledAt]++
+				instances[r.Instance] = true
+				if r.Outcome != store.JobSucceeded {
+					t.Errorf("run %s outcome %s (%s)", r.RunKey, r.Outcome, r.Error)
+				}
+			}
+			var ordered []time.Time
+			for slot, n := range slots {
+				if n != 1 {
+					t.Errorf("tick %s ran %d times", slot.Format(time.RFC3339), n)
+				}
+				ordered = append(ordered, slot)
+			}
+			sort.Slice(ordered, func(i, j int) bool { return ordered[i].Before(ordered[j]) })
+			for i := 1; i < len(ordered); i++ {
+				if gap := ordered[i].Sub(ordered[i-1]); gap != time.Second {
+					t.Errorf("ticks %s and %s are %v apart: a tick was missed", ordered[i-1].Format(time.RFC3339), ordered[i].Format(time.RFC3339), gap)
+				}
+			}
+			t.Logf("%d ticks run by %d of %d replicas", len(ordered), len(instances), replicas)
+		})
+	}
+}
