@@ -64,6 +64,12 @@ const (
 	stopGrace       = 5 * time.Second
 	shutdownTimeout = 10 * time.Second
 	weeklyTopN      = 10
+	// usageCatchUpHours is how many hours, the previous one included,
+	// update_report_usage_stats looks back for hours to catch up.
+	usageCatchUpHours = 24
+	// dailyCatchUpDays is how many days, yesterday included,
+	// calculate_daily_metrics looks back for days to catch up.
+	dailyCatchUpDays = 7
 
 	activityTypeUpload   = "upload_csv"
 	activityTypeDownload = "download_report"

@@ -10,16 +10,43 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// runDailyMetrics finalises yesterday's daily snapshot and refreshes the
-// cached analytics.
+// runDailyMetrics finalises yesterday's daily snapshot, catches up the
+// daily snapshots of the days before it that are missing or were computed
+// before their day ended (a failed or missed run), and refreshes the cached
+// analytics.
 func runDailyMetrics(ctx context.Context, s *Scheduler, ref time.Time) (result, error) {
 	loc := s.cfg.Location
 	y, m, d := yesterday(ref, loc)
-	sp := periodOf(store.PeriodDaily, y, m, d, loc)
-	if err := s.upsertSnapshot(ctx, sp); err != nil {
-		return result{}, err
+	target := periodOf(store.PeriodDaily, y, m, d, loc)
+	first := periodOf(store.PeriodDaily, y, m, d-(dailyCatchUpDays-1), loc)
+	existing, err := s.st.MetricsSnapshotList(ctx, store.PeriodDaily, first.startDay, target.startDay)
+	if err != nil {
+		return result{}, fmt.Errorf("list daily snapshots: %w", err)
 	}
-	res := result{rows: 1, message: "Finalised daily snapshot for " + sp.startDay}
+	final := map[string]bool{}
+	for _, sn := range existing {
+		final[sn.PeriodStart] = !sn.ComputedAt.Before(sn.To)
+	}
+	var res result
+	for i := dailyCatchUpDays - 1; i >= 1; i-- {
+		sp := periodOf(store.PeriodDaily, y, m, d-i, loc)
+		if final[sp.startDay] {
+			continue
+		}
+		if err := s.upsertSnapshot(ctx, sp); err != nil {
+			return res, err
+		}
+		res.rows++
+	}
+	caughtUp := res.rows
+	if err := s.upsertSnapshot(ctx, target); err != nil {
+		return res, err
+	}
+	res.rows++
+	res.message = "Finalised daily snapshot for " + target.startDay
+	if caughtUp > 0 {
+		res.message += fmt.Sprintf("; caught up %d earlier days", caughtUp)
+	}
 	if s.cfg.Analytics == nil {
 		s.log.Info("cache refresh skipped: no analytics service configured", "job", JobDailyMetrics)
 		res.message += "; cache refresh skipped (no analytics service configured)"
@@ -144,20 +171,60 @@ func (s *Scheduler) snapshot(ctx context.Context, sp span) (*store.MetricsSnapsh
 	}, nil
 }
 
-// runUsageStats finalises the report usage of the previous complete hour.
+// runUsageStats finalises the report usage of the previous complete hour,
+// and catches up the hours of the day before it whose row is missing or was
+// computed before the hour ended (a failed or missed run, or the hour a
+// daylight-saving fall-back repeats on the wall clock).
 func runUsageStats(ctx context.Context, s *Scheduler, ref time.Time) (result, error) {
-	from, to := previousHour(ref)
+	from, _ := previousHour(ref)
+	first := from.Add(-(usageCatchUpHours - 1) * time.Hour)
+	existing, err := s.st.UsageStatsList(ctx, first, from)
+	if err != nil {
+		return result{}, fmt.Errorf("list usage stats: %w", err)
+	}
+	final := map[time.Time]bool{}
+	for _, u := range existing {
+		final[u.HourStart.UTC()] = !u.ComputedAt.Before(u.HourStart.Add(time.Hour))
+	}
+	var res result
+	for h := first; h.Before(from); h = h.Add(time.Hour) {
+		if final[h] {
+			continue
+		}
+		if _, err := s.usageHour(ctx, h); err != nil {
+			return res, err
+		}
+		res.rows++
+	}
+	caughtUp := res.rows
+	u, err := s.usageHour(ctx, from)
+	if err != nil {
+		return res, err
+	}
+	res.rows++
+	res.message = fmt.Sprintf(
+		"Recorded usage for hour %s: %d reports generated (%d failed), %d CSV uploads (%d failed), %d downloads, %d shares",
+		from.Format(time.RFC3339), u.ReportsGenerated, u.ReportsFailed, u.CSVUploads, u.FailedUploads, u.Downloads, u.Shares)
+	if caughtUp > 0 {
+		res.message += fmt.Sprintf("; caught up %d earlier hours", caughtUp)
+	}
+	return res, nil
+}
+
+// usageHour computes and stores the usage of the hour starting at from.
+func (s *Scheduler) usageHour(ctx context.Context, from time.Time) (*store.UsageStats, error) {
+	to := from.Add(time.Hour)
 	ws, err := s.st.ReportWindowStats(ctx, from, to)
 	if err != nil {
-		return result{}, fmt.Errorf("report figures: %w", err)
+		return nil, fmt.Errorf("hour %s report figures: %w", from.Format(time.RFC3339), err)
 	}
 	act, err := s.activities(ctx, from, to, false)
 	if err != nil {
-		return result{}, err
+		return nil, fmt.Errorf("hour %s: %w", from.Format(time.RFC3339), err)
 	}
 	failedUploads, err := s.failedActivities(ctx, activityTypeUpload, from, to)
 	if err != nil {
-		return result{}, err
+		return nil, fmt.Errorf("hour %s: %w", from.Format(time.RFC3339), err)
 	}
 	u := &store.UsageStats{
 		HourStart:            from,
@@ -173,11 +240,9 @@ func runUsageStats(ctx context.Context, s *Scheduler, ref time.Time) (result, er
 		ComputedAt:           s.cfg.NowFunc().UTC(),
 	}
 	if err := s.st.UsageStatsUpsert(ctx, u); err != nil {
-		return result{}, fmt.Errorf("upsert usage stats %s: %w", from.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("upsert usage stats %s: %w", from.Format(time.RFC3339), err)
 	}
-	return result{rows: 1, message: fmt.Sprintf(
-		"Recorded usage for hour %s: %d reports generated (%d failed), %d CSV uploads (%d failed), %d downloads, %d shares",
-		from.Format(time.RFC3339), u.ReportsGenerated, u.ReportsFailed, u.CSVUploads, u.FailedUploads, u.Downloads, u.Shares)}, nil
+	return u, nil
 }
 
 // failedActivities counts the activities of one type in [from, to) whose

@@ -122,31 +122,67 @@ func TestDailyMetricsDSTDay(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		seedDST(t, st)
+		// A final snapshot (computed after its day ended) is kept; a partial
+		// one (computed during its day) is recomputed.
+		for _, sn := range []store.MetricsSnapshot{
+			{Period: store.PeriodDaily, PeriodStart: "2025-03-06", From: utc("2025-03-06T05:00:00Z"), To: utc("2025-03-07T05:00:00Z"),
+				Activities: 999, ComputedAt: utc("2025-03-07T06:00:00Z")},
+			{Period: store.PeriodDaily, PeriodStart: "2025-03-08", From: utc("2025-03-08T05:00:00Z"), To: utc("2025-03-09T05:00:00Z"),
+				Activities: 42, ComputedAt: utc("2025-03-08T18:00:00Z")},
+		} {
+			if err := st.MetricsSnapshotUpsert(ctx, &sn); err != nil {
+				t.Fatal(err)
+			}
+		}
 		an := &fakeAnalytics{}
-		// 02:00 EDT does not exist on 2025-03-10's eve; the run after the
-		// transition, on the 10th at 02:00 EDT, finalises the 9th.
+		// 02:00 EDT on the 10th finalises the 23-hour 9th.
 		s := newScheduler(t, st, Config{Location: ny, Analytics: an,
 			NowFunc: fixedNow(time.Date(2025, 3, 10, 2, 0, 0, 0, ny))})
 
-		for range 2 { // a re-run replaces the row
+		for i, want := range []struct {
+			rows    int64
+			message string
+		}{
+			// 3, 4, 5, 7 and 8 March caught up; the 6th was final.
+			{6, "Finalised daily snapshot for 2025-03-09; caught up 5 earlier days; cache refreshed"},
+			// A re-run recomputes yesterday only and replaces its row.
+			{1, "Finalised daily snapshot for 2025-03-09; cache refreshed"},
+		} {
 			run, err := s.RunNow(ctx, JobDailyMetrics)
 			if err != nil {
 				t.Fatalf("RunNow: %v", err)
 			}
-			if run.Outcome != store.JobSucceeded || run.RowsAffected != 1 ||
-				run.Message != "Finalised daily snapshot for 2025-03-09; cache refreshed" {
-				t.Errorf("run = %+v", run)
+			if run.Outcome != store.JobSucceeded || run.RowsAffected != want.rows || run.Message != want.message {
+				t.Errorf("run %d: outcome %s rows %d message %q, want succeeded %d %q", i+1, run.Outcome, run.RowsAffected, run.Message, want.rows, want.message)
 			}
 		}
-		got, err := st.MetricsSnapshotList(ctx, store.PeriodDaily, "", "")
+		got, err := st.MetricsSnapshotList(ctx, store.PeriodDaily, "2025-03-09", "2025-03-09")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff([]store.MetricsSnapshot{wantMar9}, got, snapshotCmp...); diff != "" {
-			t.Errorf("daily snapshots (-want +got):\n%s", diff)
+			t.Errorf("daily snapshot of 2025-03-09 (-want +got):\n%s", diff)
 		}
 		if len(got) == 1 && got[0].To.Sub(got[0].From) != 23*time.Hour {
 			t.Errorf("day length = %v, want 23h", got[0].To.Sub(got[0].From))
+		}
+		all, err := st.MetricsSnapshotList(ctx, store.PeriodDaily, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		activities := map[string]int64{}
+		for _, sn := range all {
+			activities[sn.PeriodStart] = sn.Activities
+		}
+		wantActivities := map[string]int64{
+			"2025-03-03": 0, "2025-03-04": 0, "2025-03-05": 0,
+			"2025-03-06": 999, // final: kept
+			"2025-03-07": 0,
+			"2025-03-08": 1, // partial: recomputed (a1)
+			"2025-03-09": 7,
+		}
+		if diff := cmp.Diff(wantActivities, activities); diff != "" {
+			t.Errorf("daily activities by day (-want +got):\n%s", diff)
 		}
 		if refreshes, _ := an.counts(); refreshes != 2 {
 			t.Errorf("cache refreshes = %d, want 2", refreshes)
@@ -208,36 +244,65 @@ func TestUsageStats(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		seedDST(t, st)
+		// 03:00Z was finalised (computed after the hour): kept. 05:00Z was
+		// computed during the hour: recomputed.
+		for _, u := range []store.UsageStats{
+			{HourStart: utc("2025-03-09T03:00:00Z"), ReportsGenerated: 99, ComputedAt: utc("2025-03-09T04:05:00Z")},
+			{HourStart: utc("2025-03-09T05:00:00Z"), ReportsGenerated: 42, ComputedAt: utc("2025-03-09T05:30:00Z")},
+		} {
+			if err := st.UsageStatsUpsert(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// At 07:05Z the previous complete hour is [06:00Z, 07:00Z).
 		s := newScheduler(t, st, Config{NowFunc: fixedNow(utc("2025-03-09T07:05:00Z"))})
-		for range 2 {
+		const hourMsg = "Recorded usage for hour 2025-03-09T06:00:00Z: 2 reports generated (1 failed), 2 CSV uploads (1 failed), 1 downloads, 0 shares"
+		for i, want := range []struct {
+			rows    int64
+			message string
+		}{
+			// The 23 hours before it are caught up but for the final 03:00Z.
+			{23, hourMsg + "; caught up 22 earlier hours"},
+			{1, hourMsg},
+		} {
 			run, err := s.RunNow(ctx, JobUsageStats)
 			if err != nil {
 				t.Fatalf("RunNow: %v", err)
 			}
-			want := "Recorded usage for hour 2025-03-09T06:00:00Z: 2 reports generated (1 failed), 2 CSV uploads (1 failed), 1 downloads, 0 shares"
-			if run.Message != want || run.RowsAffected != 1 {
-				t.Errorf("run message %q rows %d, want %q rows 1", run.Message, run.RowsAffected, want)
+			if run.Message != want.message || run.RowsAffected != want.rows {
+				t.Errorf("run %d: message %q rows %d, want %q rows %d", i+1, run.Message, run.RowsAffected, want.message, want.rows)
 			}
 		}
-		got, err := st.UsageStatsList(ctx, utc("2025-03-01T00:00:00Z"), utc("2025-04-01T00:00:00Z"))
+		got, err := st.UsageStatsList(ctx, utc("2025-03-08T07:00:00Z"), utc("2025-03-09T07:00:00Z"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []store.UsageStats{{
-			HourStart:            utc("2025-03-09T06:00:00Z"),
-			ReportsGenerated:     2, // r6 r7
-			ReportsFailed:        1, // r6
-			CSVUploads:           2, // a3 a4
-			FailedUploads:        1, // a4
-			Downloads:            1, // a10 (a5 is at 07:00, the next hour)
-			Shares:               0,
-			AvgCSVSizeBytes:      3000,
-			AvgProcessingMinutes: 6, // r7
-			ReportTypeCounts:     map[string]int64{"detailed": 2},
-		}}
-		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(store.UsageStats{}, "ComputedAt"), cmpopts.EquateApprox(0, 1e-9)); diff != "" {
-			t.Errorf("usage stats (-want +got):\n%s", diff)
+		if len(got) != 24 {
+			t.Fatalf("usage rows = %d, want 24 (one per hour)", len(got))
+		}
+		want := []store.UsageStats{
+			{HourStart: utc("2025-03-09T03:00:00Z"), ReportsGenerated: 99},
+			{HourStart: utc("2025-03-09T04:00:00Z"), ReportsGenerated: 1, ReportTypeCounts: map[string]int64{"executive": 1}}, // r4
+			{ // r1 and a2 (a login)
+				HourStart: utc("2025-03-09T05:00:00Z"), ReportsGenerated: 1, AvgCSVSizeBytes: 1000,
+				AvgProcessingMinutes: 100.0 / 60, ReportTypeCounts: map[string]int64{"cost": 1},
+			},
+			{
+				HourStart:            utc("2025-03-09T06:00:00Z"),
+				ReportsGenerated:     2, // r6 r7
+				ReportsFailed:        1, // r6
+				CSVUploads:           2, // a3 a4
+				FailedUploads:        1, // a4
+				Downloads:            1, // a10 (a5 is at 07:00, the next hour)
+				Shares:               0,
+				AvgCSVSizeBytes:      3000,
+				AvgProcessingMinutes: 6, // r7
+				ReportTypeCounts:     map[string]int64{"detailed": 2},
+			},
+		}
+		if diff := cmp.Diff(want, got[20:], cmpopts.IgnoreFields(store.UsageStats{}, "ComputedAt"),
+			cmpopts.EquateApprox(0, 1e-9), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("usage stats of 03:00–07:00Z (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -424,7 +489,7 @@ func TestJobsWithoutAnalytics(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct{ job, message string }{
 		{JobSampleHealth, "Skipped: no analytics service configured"},
-		{JobDailyMetrics, "Finalised daily snapshot for 2025-03-09; cache refresh skipped (no analytics service configured)"},
+		{JobDailyMetrics, "Finalised daily snapshot for 2025-03-09; caught up 6 earlier days; cache refresh skipped (no analytics service configured)"},
 	} {
 		run, err := s.RunNow(ctx, tc.job)
 		if err != nil {
@@ -445,7 +510,7 @@ func TestRefreshFailureIsRecorded(t *testing.T) {
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("error = %v, want %v", err, errBoom)
 	}
-	if run.Outcome != store.JobFailed || run.RowsAffected != 1 || !strings.Contains(run.Error, "refresh cache: boom") {
+	if run.Outcome != store.JobFailed || run.RowsAffected != 7 || !strings.Contains(run.Error, "refresh cache: boom") {
 		t.Errorf("run = %+v", run)
 	}
 	// The snapshot itself was written before the refresh failed.
