@@ -66,7 +66,7 @@ type MiddlewareConfig struct {
 type middleware struct {
 	rec       *Recorder
 	identify  func(*http.Request) (Identity, bool)
-	rules     ruleSet
+	rules     *ruleSet
 	skip      []string
 	anonymous bool
 	failed    bool
@@ -74,7 +74,7 @@ type middleware struct {
 	ipStore   ipStore
 	stats     *HTTPStats
 	log       *slog.Logger
-	now       func() time.Time
+	now       func() time.Time // nil: time.Now, with time.Since for durations
 }
 
 // NewMiddleware returns the activity-tracking middleware.
@@ -125,9 +125,6 @@ func NewMiddleware(cfg MiddlewareConfig) (func(http.Handler) http.Handler, error
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	if m.now == nil {
-		m.now = time.Now
-	}
 	return m.wrap, nil
 }
 
@@ -150,6 +147,26 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// start returns the current time.
+func (m *middleware) start() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
+}
+
+// end returns the current time and the time elapsed since start. With the
+// default clock it reads only the monotonic clock, which is cheaper than
+// time.Now.
+func (m *middleware) end(start time.Time) (time.Time, time.Duration) {
+	if m.now != nil {
+		end := m.now()
+		return end, end.Sub(start)
+	}
+	d := time.Since(start)
+	return start.Add(d), d
+}
+
 func mutating(method string) bool {
 	switch method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
@@ -164,10 +181,10 @@ func (m *middleware) serveUntracked(next http.Handler, w http.ResponseWriter, r 
 		return
 	}
 	rw := getWriter(w)
-	start := m.now()
+	start := m.start()
 	next.ServeHTTP(rw, r)
-	end := m.now()
-	m.stats.Observe(end, rw.statusCode(), end.Sub(start))
+	end, d := m.end(start)
+	m.stats.Observe(end, rw.statusCode(), d)
 	putWriter(rw)
 }
 
@@ -175,20 +192,20 @@ func (m *middleware) serveTracked(next http.Handler, w http.ResponseWriter, r *h
 	st := &requestState{Context: r.Context()}
 	r2 := r.WithContext(st)
 	rw := getWriter(w)
-	start := m.now()
+	start := m.start()
 	next.ServeHTTP(rw, r2)
-	end := m.now()
+	end, d := m.end(start)
 	status, bytes := rw.statusCode(), rw.bytes
 	putWriter(rw)
 	if m.stats != nil {
-		m.stats.Observe(end, status, end.Sub(start))
+		m.stats.Observe(end, status, d)
 	}
-	m.record(r2, st, method, path, rule, id, format, status, bytes, start, end)
+	m.record(r2, st, method, path, rule, id, format, status, bytes, start, d)
 }
 
 // record enqueues the event of a finished request. A panic here (in
 // Identify, for example) is logged, never passed to the client.
-func (m *middleware) record(r *http.Request, st *requestState, method, path string, rule *compiledRule, id, format string, status int, bytes int64, start, end time.Time) {
+func (m *middleware) record(r *http.Request, st *requestState, method, path string, rule *compiledRule, id, format string, status int, bytes int64, start time.Time, d time.Duration) {
 	defer func() {
 		if p := recover(); p != nil {
 			m.log.Error("tracking: recording a request panicked", "method", method, "path", path, "panic", p)
@@ -221,7 +238,7 @@ func (m *middleware) record(r *http.Request, st *requestState, method, path stri
 			Method:       method,
 			Path:         path,
 			StatusCode:   status,
-			Duration:     end.Sub(start),
+			Duration:     d,
 			Metadata:     meta,
 			CreatedAt:    start,
 		},
@@ -283,7 +300,7 @@ func (m *middleware) complete(ev *event) {
 		meta["format"] = ev.format
 	}
 	meta["path"] = a.Path
-	meta["method"] = a.Method
+	meta["method"] = boxMethod(a.Method)
 	meta["status"] = a.StatusCode
 	meta["duration_ms"] = math.Round(float64(a.Duration)/1e3) / 1e3
 	meta["bytes"] = ev.bytes
@@ -418,4 +435,22 @@ func SkipContext(ctx context.Context) {
 		s.skip = true
 		s.mu.Unlock()
 	}
+}
+
+// boxMethod returns method as an interface value without allocating for
+// the common methods.
+func boxMethod(m string) any {
+	switch m {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodDelete:
+		return http.MethodDelete
+	}
+	return m
 }

@@ -81,16 +81,19 @@ func TestRecorderBatching(t *testing.T) {
 				t.Fatalf("Enqueue(%d) refused", i)
 			}
 		}
+		// Full batches are written as soon as the writer sees them (it looks
+		// at the queue every pollInterval while collecting).
+		time.Sleep(pollInterval)
 		synctest.Wait()
 		if got := w.count(); got != 20 {
 			t.Fatalf("after two full batches: %d rows, want 20", got)
 		}
-		time.Sleep(999 * time.Millisecond)
+		time.Sleep(990 * time.Millisecond)
 		synctest.Wait()
 		if got := w.count(); got != 20 {
 			t.Fatalf("before the flush interval: %d rows, want 20", got)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		synctest.Wait()
 		if got := w.count(); got != 25 {
 			t.Fatalf("after the flush interval: %d rows, want 25", got)

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -99,6 +100,7 @@ type segment struct {
 
 type compiledRule struct {
 	Rule
+	prefix  string // the leading literal segments with their slashes, a quick first check
 	segs    []segment
 	idField IDField
 	desc    []tmplPart
@@ -109,19 +111,48 @@ type tmplPart struct {
 	ph  bool
 }
 
-// ruleSet is the compiled, ordered rule list.
-type ruleSet []*compiledRule
+// ruleSet is the compiled rule list, indexed by method; each method's list
+// keeps the configured order.
+type ruleSet struct {
+	all                        []*compiledRule
+	get, post, put, patch, del []*compiledRule
+	other                      map[string][]*compiledRule
+}
 
-func compileRules(rules []Rule) (ruleSet, error) {
-	out := make(ruleSet, 0, len(rules))
+func compileRules(rules []Rule) (*ruleSet, error) {
+	rs := &ruleSet{other: map[string][]*compiledRule{}}
 	for i, r := range rules {
 		c, err := compileRule(r)
 		if err != nil {
 			return nil, fmt.Errorf("tracking: MiddlewareConfig.Rules[%d]: %w", i, err)
 		}
-		out = append(out, c)
+		rs.all = append(rs.all, c)
+		for _, m := range c.Methods {
+			if l := rs.forMethod(m); l != nil {
+				*l = append(*l, c)
+			} else {
+				rs.other[m] = append(rs.other[m], c)
+			}
+		}
 	}
-	return out, nil
+	return rs, nil
+}
+
+// forMethod returns the list of a common method, or nil for others.
+func (rs *ruleSet) forMethod(m string) *[]*compiledRule {
+	switch m {
+	case http.MethodGet:
+		return &rs.get
+	case http.MethodPost:
+		return &rs.post
+	case http.MethodPut:
+		return &rs.put
+	case http.MethodPatch:
+		return &rs.patch
+	case http.MethodDelete:
+		return &rs.del
+	}
+	return nil
 }
 
 func compileRule(r Rule) (*compiledRule, error) {
@@ -175,6 +206,15 @@ func compileRule(r Rule) (*compiledRule, error) {
 	default:
 		return nil, fmt.Errorf("id field %q must be %q or %q", r.IDField, IDReport, IDClient)
 	}
+	for _, seg := range c.segs {
+		if seg.kind != segLiteral {
+			break
+		}
+		c.prefix += seg.lit + "/"
+	}
+	if len(c.prefix) > 0 && len(c.segs) > 0 && c.segs[len(c.segs)-1].kind == segLiteral && strings.Count(c.prefix, "/") == len(c.segs) {
+		c.prefix = c.prefix[:len(c.prefix)-1] // every segment is literal: no slash after the last
+	}
 	desc := r.Description
 	if desc == "" {
 		desc = "{method} {path}"
@@ -226,25 +266,19 @@ func parseTemplate(s string) ([]tmplPart, error) {
 
 // match returns the first rule matching method and path with the values of
 // its {id} and {format} segments. It does not allocate.
-func (rs ruleSet) match(method, path string) (rule *compiledRule, id, format string) {
-	for _, r := range rs {
-		if !hasMethod(r.Methods, method) {
-			continue
-		}
+func (rs *ruleSet) match(method, path string) (rule *compiledRule, id, format string) {
+	var list []*compiledRule
+	if l := rs.forMethod(method); l != nil {
+		list = *l
+	} else if len(rs.other) > 0 {
+		list = rs.other[method]
+	}
+	for _, r := range list {
 		if id, format, ok := r.matchPath(path); ok {
 			return r, id, format
 		}
 	}
 	return nil, "", ""
-}
-
-func hasMethod(methods []string, m string) bool {
-	for _, x := range methods {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *compiledRule) matchPath(path string) (id, format string, ok bool) {
@@ -255,39 +289,44 @@ func (r *compiledRule) matchPath(path string) (id, format string, ok bool) {
 	if len(rest) > 1 && rest[len(rest)-1] == '/' {
 		rest = rest[:len(rest)-1]
 	}
+	if !strings.HasPrefix(rest, r.prefix) {
+		return "", "", false
+	}
 	if len(r.segs) == 0 {
 		return "", "", rest == ""
 	}
 	last := len(r.segs) - 1
 	for i, seg := range r.segs {
-		var s string
-		j := strings.IndexByte(rest, '/')
-		if j < 0 {
-			if i != last { // the path is shorter than the pattern
-				return "", "", false
-			}
-			s = rest
-		} else {
-			if i == last { // the path is longer than the pattern
-				return "", "", false
-			}
-			s, rest = rest[:j], rest[j+1:]
-		}
 		switch seg.kind {
 		case segLiteral:
-			if s != seg.lit {
+			if !strings.HasPrefix(rest, seg.lit) {
 				return "", "", false
 			}
+			rest = rest[len(seg.lit):]
 		case segID:
-			if !store.ValidUUID(s) {
+			if len(rest) < 36 || !store.ValidUUID(rest[:36]) {
 				return "", "", false
 			}
-			id = s
+			id, rest = rest[:36], rest[36:]
 		case segFormat:
-			if s == "" {
+			j := strings.IndexByte(rest, '/')
+			if j < 0 {
+				j = len(rest)
+			}
+			if j == 0 {
 				return "", "", false
 			}
-			format = s
+			format, rest = rest[:j], rest[j:]
+		}
+		if i == last {
+			if rest != "" {
+				return "", "", false
+			}
+		} else {
+			if rest == "" || rest[0] != '/' {
+				return "", "", false
+			}
+			rest = rest[1:]
 		}
 	}
 	return id, format, true
@@ -295,6 +334,9 @@ func (r *compiledRule) matchPath(path string) (id, format string, ok bool) {
 
 // describe expands the rule's description template.
 func (r *compiledRule) describe(method, path, id, format string) string {
+	if len(r.desc) == 1 && !r.desc[0].ph {
+		return r.desc[0].lit
+	}
 	var b strings.Builder
 	for _, p := range r.desc {
 		if !p.ph {

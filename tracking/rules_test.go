@@ -79,13 +79,13 @@ func TestRuleIDField(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []IDField
-	for _, r := range rules {
+	for _, r := range rules.all {
 		got = append(got, r.idField)
 	}
 	if diff := cmp.Diff([]IDField{IDReport, IDClient, "", IDClient}, got); diff != "" {
 		t.Errorf("id fields (-want +got):\n%s", diff)
 	}
-	if got := rules[0].describe("POST", "/p", "", ""); got != "POST /p" {
+	if got := rules.all[0].describe("POST", "/p", "", ""); got != "POST /p" {
 		t.Errorf("default description = %q, want %q", got, "POST /p")
 	}
 }

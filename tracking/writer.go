@@ -32,27 +32,57 @@ type writer struct {
 	batch []store.Activity
 }
 
+// pollInterval is how often a collecting writer looks at the queue. While
+// a batch is being collected the writer sleeps on a timer instead of waiting
+// on the queue, so Enqueue never has to wake a goroutine up: a send into a
+// buffered channel without a waiting receiver is much cheaper than a
+// hand-off.
+const pollInterval = 2 * time.Millisecond
+
 func (r *Recorder) runWriter() {
 	defer r.writers.Done()
 	w := &writer{r: r, batch: make([]store.Activity, 0, r.cfg.BatchSize)}
-	timer := time.NewTimer(r.cfg.FlushInterval)
+	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
+		// Idle: wait for the first event of a batch.
 		select {
 		case ev := <-r.queue:
 			w.add(&ev)
-			switch len(w.batch) {
-			case r.cfg.BatchSize:
-				timer.Stop()
-				w.flush()
-			case 1:
-				timer.Reset(r.cfg.FlushInterval)
-			}
-		case <-timer.C:
-			w.flush()
 		case <-r.stop:
-			timer.Stop()
 			w.drain()
+			return
+		}
+		started := time.Now()
+		for len(w.batch) > 0 {
+			w.take()
+			waited := time.Since(started)
+			if len(w.batch) >= r.cfg.BatchSize || waited >= r.cfg.FlushInterval {
+				w.flush()
+				w.take() // the next batch starts with whatever queued up meanwhile
+				started = time.Now()
+				continue
+			}
+			timer.Reset(min(pollInterval, r.cfg.FlushInterval-waited))
+			select {
+			case <-timer.C:
+			case <-r.stop:
+				timer.Stop()
+				w.drain()
+				return
+			}
+		}
+	}
+}
+
+// take moves queued events into the batch, without waiting, until the
+// batch is full or the queue empty.
+func (w *writer) take() {
+	for len(w.batch) < w.r.cfg.BatchSize {
+		select {
+		case ev := <-w.r.queue:
+			w.add(&ev)
+		default:
 			return
 		}
 	}
