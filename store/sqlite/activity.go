@@ -545,6 +545,9 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 		if err := fn(a); err != nil {
 			return err
 		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return s.wrap(ctx, op, err)

@@ -102,3 +102,93 @@ func BenchmarkStoreInsert(b *testing.B) {
 		b.ReportMetric(float64(b.N)/time.Since(began).Seconds(), "events/s")
 	})
 }
+
+// seedActivities inserts n activities spread over the 90 days before end,
+// 50 users (one in ten anonymous) and 12 types, in batches of 500.
+func seedActivities(b *testing.B, s *sqlite.Store, n int, end time.Time) {
+	b.Helper()
+	ctx := context.Background()
+	types := []string{"login", "logout", "create_client", "update_client", "delete_client", "upload_csv",
+		"generate_report", "download_report", "delete_report", "share_report", "view_dashboard", "other"}
+	step := 90 * 24 * time.Hour / time.Duration(n)
+	batch := make([]store.Activity, 0, 500)
+	for i := 0; i < n; i++ {
+		a := benchActivity(i, end)
+		a.CreatedAt = end.Add(-time.Duration(i) * step)
+		a.ActivityType = types[i%len(types)]
+		if i%10 == 0 {
+			a.UserID, a.Username = "", ""
+		}
+		batch = append(batch, a)
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := s.ActivityInsertMany(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+// BenchmarkActivityList1M measures the user-activity queries on 1,000,000
+// activities: page 1 with its exact total, a deep cursor page, and
+// filtered first pages.
+func BenchmarkActivityList1M(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, testdb.SQLitePath(b), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	end := time.Date(2025, 6, 30, 15, 30, 0, 0, time.UTC)
+	seedActivities(b, s, 1_000_000, end)
+	deep, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, Offset: 500_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		p    store.ActivityListParams
+	}{
+		{"page1", store.ActivityListParams{Limit: 25}},
+		{"cursor-500k", store.ActivityListParams{Limit: 25, Cursor: deep.NextCursor}},
+		{"page1-user", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{UserID: "user-7"}}},
+		{"page1-type", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{ActivityType: "login"}}},
+		{"page1-30days", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{
+			From: end.Add(-30 * 24 * time.Hour), To: end}}},
+		{"page1-30days-user-type", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{
+			From: end.Add(-30 * 24 * time.Hour), To: end, UserID: "user-8", ActivityType: "login"}}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				page, err := s.ActivityList(ctx, c.p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if page.Total == 0 || len(page.Activities) == 0 {
+					b.Fatalf("empty page: total %d", page.Total)
+				}
+			}
+		})
+	}
+	sums := []struct {
+		name string
+		p    store.ActivitySummaryParams
+	}{
+		{"summary-type-90days", store.ActivitySummaryParams{GroupBy: store.GroupByType, ActivityFilter: store.ActivityFilter{
+			From: end.Add(-90 * 24 * time.Hour), To: end}}},
+		{"summary-user-90days", store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20, ActivityFilter: store.ActivityFilter{
+			From: end.Add(-90 * 24 * time.Hour), To: end}}},
+		{"summary-day-utc-90days", store.ActivitySummaryParams{GroupBy: store.GroupByDay, ActivityFilter: store.ActivityFilter{
+			From: end.Add(-90 * 24 * time.Hour), To: end}}},
+	}
+	for _, c := range sums {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.ActivitySummary(ctx, c.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,350 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// rawDB opens the store's file directly, to check what is stored.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// countersMatch checks that the counter tables agree with COUNT(*) over the
+// activities, per UTC day, type and user.
+func countersMatch(t *testing.T, db *sql.DB) {
+	t.Helper()
+	queries := []struct{ name, counters, direct string }{
+		{"day counts",
+			"SELECT day, activity_type, n FROM activity_day_counts WHERE n <> 0 ORDER BY 1, 2",
+			`SELECT (created_at + 8640000000000000) / 86400000000 - 100000, activity_type, COUNT(*)
+			 FROM activities GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"user counts",
+			"SELECT user_id || '/' || day || '/' || activity_type, n FROM activity_user_counts WHERE n <> 0 ORDER BY 1",
+			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000) || '/' || activity_type,
+			 COUNT(*) FROM activities GROUP BY 1 ORDER BY 1`},
+	}
+	for _, q := range queries {
+		got, want := dump(t, db, q.counters), dump(t, db, q.direct)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s differ from COUNT(*) (-want +got):\n%s", q.name, diff)
+		}
+	}
+	var negative int
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
+		(SELECT COUNT(*) FROM activity_user_counts WHERE n < 0)`).Scan(&negative); err != nil {
+		t.Fatal(err)
+	}
+	if negative != 0 {
+		t.Errorf("%d negative counters", negative)
+	}
+}
+
+func dump(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(vals...))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// spread returns n activities every 37 minutes from start, over three users
+// (one anonymous) and three types.
+func spread(n int, start time.Time) []store.Activity {
+	users := []string{"alice", "bob", ""}
+	types := []string{"login", "download_report", "view_dashboard"}
+	out := make([]store.Activity, n)
+	for i := range out {
+		out[i] = store.Activity{
+			UserID:       users[i%3],
+			Username:     users[i%3],
+			ActivityType: types[(i/3)%3],
+			CreatedAt:    start.Add(time.Duration(i) * 37 * time.Minute),
+		}
+	}
+	return out
+}
+
+func countAll(t *testing.T, db *sql.DB, where string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow("SELECT COUNT(*) FROM activities WHERE "+where, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	db := rawDB(t, path)
+	start := time.Date(2025, 3, 1, 22, 15, 0, 0, time.UTC)
+	acts := spread(700, start) // about 18 days
+	for i := 0; i < len(acts); i += 250 {
+		if err := s.ActivityInsertMany(ctx, acts[i:min(i+250, len(acts))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	countersMatch(t, db)
+
+	// Totals for filters the counters serve, against COUNT(*).
+	from, to := start.Add(26*time.Hour+7*time.Minute), start.Add(9*24*time.Hour+5*time.Hour)
+	filters := []struct {
+		name  string
+		f     store.ActivityFilter
+		where string
+		args  []any
+	}{
+		{"all", store.ActivityFilter{}, "1", nil},
+		{"range", store.ActivityFilter{From: from, To: to}, "created_at BETWEEN ? AND ?", []any{from.UnixMicro(), to.UnixMicro()}},
+		{"from only", store.ActivityFilter{From: from}, "created_at >= ?", []any{from.UnixMicro()}},
+		{"to only", store.ActivityFilter{To: to}, "created_at <= ?", []any{to.UnixMicro()}},
+		{"short range", store.ActivityFilter{From: from, To: from.Add(3 * time.Hour)}, "created_at BETWEEN ? AND ?",
+			[]any{from.UnixMicro(), from.Add(3 * time.Hour).UnixMicro()}},
+		{"user and type in range", store.ActivityFilter{From: from, To: to, UserID: "alice", ActivityType: "login"},
+			"created_at BETWEEN ? AND ? AND user_id = 'alice' AND activity_type = 'login'", []any{from.UnixMicro(), to.UnixMicro()}},
+		{"type", store.ActivityFilter{ActivityType: "view_dashboard"}, "activity_type = 'view_dashboard'", nil},
+		{"midnight bounds", store.ActivityFilter{From: time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)},
+			"created_at BETWEEN ? AND ?", []any{time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC).UnixMicro(), time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC).UnixMicro()}},
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, c := range filters {
+			page, err := s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: c.f, Limit: 5})
+			if err != nil {
+				t.Fatalf("%s %s: %v", stage, c.name, err)
+			}
+			if want := countAll(t, db, c.where, c.args...); page.Total != want {
+				t.Errorf("%s %s: Total = %d, want COUNT(*) %d", stage, c.name, page.Total, want)
+			}
+		}
+	}
+	check("after insert")
+
+	n, err := s.ActivityDeleteByUser(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 234 { // every third of 700, from the first
+		t.Errorf("ActivityDeleteByUser = %d, want 234", n)
+	}
+	if got := countAll(t, db, "user_id = 'alice'"); got != 0 {
+		t.Errorf("%d activities of alice left", got)
+	}
+	countersMatch(t, db)
+	check("after erase")
+
+	cutoff := start.Add(5*24*time.Hour + 3*time.Hour + 11*time.Minute)
+	before := countAll(t, db, "created_at < ?", cutoff.UnixMicro())
+	deleted, err := s.ActivityDeleteBefore(ctx, cutoff, 17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted != before || before == 0 {
+		t.Errorf("ActivityDeleteBefore = %d, want %d", deleted, before)
+	}
+	if left := countAll(t, db, "created_at < ?", cutoff.UnixMicro()); left != 0 {
+		t.Errorf("%d activities before the cutoff left", left)
+	}
+	countersMatch(t, db)
+	check("after retention")
+}
+
+func TestActivityInsertManyRefusesBadInputWritingNothing(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	db := rawDB(t, path)
+	cases := []struct {
+		name  string
+		bad   store.Activity
+		field string
+	}{
+		{"no type", store.Activity{UserID: "u"}, "activity_type"},
+		{"bad client", store.Activity{ActivityType: "login", ClientID: "nope"}, "client_id"},
+		{"bad id", store.Activity{ActivityType: "login", ID: "x"}, "id"},
+		{"negative duration", store.Activity{ActivityType: "login", Duration: -1}, "duration_ms"},
+		{"unencodable metadata", store.Activity{ActivityType: "login", Metadata: map[string]any{"c": make(chan int)}}, "metadata"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			batch := []store.Activity{{ActivityType: "login"}, c.bad, {ActivityType: "logout"}}
+			err := s.ActivityInsertMany(ctx, batch)
+			ve, ok := store.AsValidation(err)
+			if !ok {
+				t.Fatalf("error = %v, want a *store.ValidationError", err)
+			}
+			if ve.Field != c.field {
+				t.Errorf("Field = %q, want %q", ve.Field, c.field)
+			}
+			if n := countAll(t, db, "1"); n != 0 {
+				t.Errorf("%d activities written", n)
+			}
+		})
+	}
+	var counters int
+	if err := db.QueryRow("SELECT COUNT(*) FROM activity_day_counts").Scan(&counters); err != nil {
+		t.Fatal(err)
+	}
+	if counters != 0 {
+		t.Errorf("%d counter rows written", counters)
+	}
+}
+
+func TestActivityInsertManyDuplicateIsConflict(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	a := store.Activity{ID: store.NewID(), ActivityType: "login", CreatedAt: fixedNow}
+	if err := s.ActivityInsertMany(ctx, []store.Activity{a}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.ActivityInsertMany(ctx, []store.Activity{{ActivityType: "logout"}, a})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("replayed activity: %v, want ErrConflict", err)
+	}
+	if n := countAll(t, rawDB(t, path), "1"); n != 1 {
+		t.Errorf("%d activities stored, want 1 (the failed batch wrote nothing)", n)
+	}
+}
+
+func TestSummaryByDayAcrossDST(t *testing.T) {
+	ctx := context.Background()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := openStore(t)
+	// 2025-03-09: clocks go from 02:00 EST (UTC−5) to 03:00 EDT (UTC−4).
+	times := []string{
+		"2025-03-09T04:59:59Z", // 23:59:59 EST on 03-08
+		"2025-03-09T05:00:00Z", // 00:00 EST on 03-09
+		"2025-03-09T06:59:59Z", // 01:59:59 EST
+		"2025-03-09T07:00:00Z", // 03:00 EDT
+		"2025-03-10T03:59:59Z", // 23:59:59 EDT on 03-09
+		"2025-03-10T04:00:00Z", // 00:00 EDT on 03-10
+	}
+	var acts []store.Activity
+	for _, v := range times {
+		at, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts = append(acts, store.Activity{ActivityType: "login", UserID: "u", CreatedAt: at})
+	}
+	if err := s.ActivityInsertMany(ctx, acts); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		f    store.ActivityFilter
+	}{
+		{"unbounded", store.ActivityFilter{}},
+		{"bounded", store.ActivityFilter{From: time.Date(2025, 3, 1, 0, 0, 0, 0, ny), To: time.Date(2025, 3, 31, 0, 0, 0, 0, ny)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: c.f, GroupBy: store.GroupByDay, Location: ny})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &store.ActivitySummary{Total: 6, Rows: []store.SummaryRow{
+				{Day: "2025-03-08", Count: 1}, {Day: "2025-03-09", Count: 4}, {Day: "2025-03-10", Count: 1},
+			}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("days in America/New_York (-want +got):\n%s", diff)
+			}
+		})
+	}
+	utc, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &store.ActivitySummary{Total: 6, Rows: []store.SummaryRow{{Day: "2025-03-09", Count: 4}, {Day: "2025-03-10", Count: 2}}}
+	if diff := cmp.Diff(want, utc); diff != "" {
+		t.Errorf("days in UTC (-want +got):\n%s", diff)
+	}
+}
+
+func TestReportUpsertUnknownClientWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	r := &store.Report{ID: store.NewID(), ClientID: store.NewID(), ReportType: store.ReportCost,
+		Recommendations: []store.Recommendation{{Category: store.CategoryCost, PotentialSavings: 10}}}
+	err := s.ReportUpsert(ctx, r)
+	if ve, ok := store.AsValidation(err); !ok || ve.Field != "client_id" {
+		t.Fatalf("ReportUpsert with unknown client = %v, want a validation error on client_id", err)
+	}
+	var n int
+	if err := rawDB(t, path).QueryRow("SELECT (SELECT COUNT(*) FROM reports) + (SELECT COUNT(*) FROM recommendations)").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows written", n)
+	}
+}
+
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	s, _ := openStore(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	checks := map[string]error{
+		"insert": s.ActivityInsertMany(ctx, []store.Activity{{ActivityType: "login"}}),
+		"list": func() error {
+			_, err := s.ActivityList(ctx, store.ActivityListParams{})
+			return err
+		}(),
+	}
+	for name, err := range checks {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s after Close = %v, want ErrUnavailable", name, err)
+		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	s, _ := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.ActivityInsertMany(ctx, []store.Activity{{ActivityType: "login"}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("insert with cancelled context = %v, want context.Canceled", err)
+	}
+	_, err = s.ActivityList(ctx, store.ActivityListParams{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("list with cancelled context = %v, want context.Canceled", err)
+	}
+}
+
