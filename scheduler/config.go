@@ -110,7 +110,8 @@ type Analytics interface {
 // defaults as documented.
 type Config struct {
 	// Location is the reporting time zone: schedules, day, week (Monday)
-	// and month boundaries are computed in it. Defaults to UTC.
+	// and month boundaries are computed in it. It must be a named zone
+	// (time.LoadLocation), not a time.FixedZone. Defaults to UTC.
 	Location *time.Location
 	// Schedules overrides the schedule of jobs by name (see JobNames); a
 	// job not listed keeps its default (see DefaultSchedules). Five-field
@@ -167,6 +168,9 @@ type result struct {
 func (c Config) resolve(st store.Store) (Config, error) {
 	if c.Location == nil {
 		c.Location = time.UTC
+	}
+	if _, err := time.LoadLocation(c.Location.String()); err != nil {
+		return c, fmt.Errorf("scheduler: invalid Location %q: must be a named time zone (see time.LoadLocation)", c.Location)
 	}
 	if c.ActivityRetentionDays == 0 {
 		c.ActivityRetentionDays = ActivityRetentionDaysDefault

@@ -32,6 +32,8 @@ func TestNewValidation(t *testing.T) {
 		{"negative retention", Config{ActivityRetentionDays: -1}, "ActivityRetentionDays"},
 		{"negative health retention", Config{HealthRetentionDays: -5}, "HealthRetentionDays"},
 		{"negative batch", Config{DeleteBatchSize: -1}, "DeleteBatchSize"},
+		{"unnamed zone", Config{Location: time.FixedZone("Somewhere", 3600)}, "Location"},
+		{"named zone", Config{Location: mustLoad(t, "Asia/Kolkata")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(st, tc.cfg)
