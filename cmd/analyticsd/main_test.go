@@ -143,6 +143,14 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 12_185: "11.9 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	code, stdout, _ := runCmd(t, nil, "version")
 	if code != exitOK {
@@ -197,7 +205,11 @@ func TestImportAdvisor(t *testing.T) {
 	if m == nil {
 		t.Fatalf("unexpected output:\n%s", stdout)
 	}
-	for _, w := range []string{"Created client " + client, "Reading " + sampleCSV, "(100%)"} {
+	fi, err := os.Stat(sampleCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Created client " + client, "Reading " + sampleCSV, "  read " + humanBytes(fi.Size()) + " in "} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("progress output does not contain %q:\n%s", w, stderr)
 		}

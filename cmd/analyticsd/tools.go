@@ -216,20 +216,38 @@ type progressReader struct {
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.n += int64(n)
-	if p.total > 0 {
+	switch {
+	case p.total >= progressMin:
 		if pct := p.n * 100 / p.total; pct >= p.lastPct+10 {
 			p.lastPct = pct - pct%10
-			fmt.Fprintf(p.out, "  read %s of %s (%d%%)\n", analytics.FormatBytes(p.n), analytics.FormatBytes(p.total), p.lastPct)
+			fmt.Fprintf(p.out, "  read %s of %s (%d%%)\n", humanBytes(p.n), humanBytes(p.total), p.lastPct)
 		}
-	} else if p.n >= p.lastSize+(1<<20) {
+	case p.total < 0 && p.n >= p.lastSize+progressMin:
 		p.lastSize = p.n
-		fmt.Fprintf(p.out, "  read %s\n", analytics.FormatBytes(p.n))
+		fmt.Fprintf(p.out, "  read %s\n", humanBytes(p.n))
 	}
 	return n, err
 }
 
+// progressMin is the size from which reading progress is shown.
+const progressMin = 1 << 20
+
 func (p *progressReader) finish() {
-	fmt.Fprintf(p.out, "  read %s in %s\n", analytics.FormatBytes(p.n), time.Since(p.start).Round(time.Millisecond))
+	fmt.Fprintf(p.out, "  read %s in %s\n", humanBytes(p.n), time.Since(p.start).Round(time.Millisecond))
+}
+
+// humanBytes formats n in binary units ("12.3 KiB").
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 func runExport(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {

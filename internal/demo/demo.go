@@ -553,7 +553,7 @@ func (g *gen) sessionAction(a act, t time.Time, d *Dataset, completed []store.Re
 		}
 		format := pick(g, []string{"pdf", "pdf", "xlsx", "html"})
 		path := "/api/v1/reports/" + r.ID + "/download/" + format + "/"
-		act := a.new(t, "download_report", "GET", path, "Downloaded report "+r.ID+" ("+format+")", 200,
+		act := a.new(t, "download_report", "GET", path, "Downloaded report "+r.ID+" as "+format, 200,
 			map[string]any{"report_id": r.ID, "format": format})
 		act.ReportID, act.ClientID = r.ID, r.ClientID
 		add(act)
