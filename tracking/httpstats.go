@@ -40,8 +40,8 @@ type HTTPFigures struct {
 func (s *HTTPStats) Observe(now time.Time, status int, d time.Duration) {
 	h := now.Unix()/3600 + 1
 	b := &s.buckets[h%statsBuckets]
-	if b.hour.Load() != h {
-		s.rollover(b, h)
+	if b.hour.Load() != h && !s.rollover(b, h) {
+		return // older than the window the bucket now covers
 	}
 	b.requests.Add(1)
 	if status >= 500 && status <= 599 {
@@ -50,16 +50,19 @@ func (s *HTTPStats) Observe(now time.Time, status int, d time.Duration) {
 	b.latency.Add(int64(d))
 }
 
-func (s *HTTPStats) rollover(b *statsBucket, h int64) {
+// rollover moves b on to hour h, and reports false when b already holds a
+// later hour (an observation more than a day late).
+func (s *HTTPStats) rollover(b *statsBucket, h int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := b.hour.Load(); cur >= h {
-		return // another goroutine moved it on already (or the clock went back)
+		return cur == h // another goroutine moved it on already
 	}
 	b.requests.Store(0)
 	b.errors.Store(0)
 	b.latency.Store(0)
 	b.hour.Store(h) // last: observers that see h add to zeroed counters
+	return true
 }
 
 // Snapshot returns the figures of the 24 hours up to now (the current hour
