@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -123,5 +124,52 @@ func TestJobsRunOncePerCluster(t *testing.T) {
 			}
 			t.Logf("%d ticks run by %d of %d replicas", len(ordered), len(instances), replicas)
 		})
+	}
+}
+
+// TestClusterLock checks the gocron locker adapter on PostgreSQL advisory
+// locks: a held lock refuses other processes (and RunNow there), and a
+// lock released with an already cancelled context is really released.
+func TestClusterLock(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t)
+	ctx := context.Background()
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	la, lb := lockerAdapter{a}, lockerAdapter{b}
+
+	held, err := la.Lock(ctx, JobWeeklyReport)
+	if err != nil {
+		t.Fatalf("first Lock: %v", err)
+	}
+	if _, err := lb.Lock(ctx, JobWeeklyReport); !errors.Is(err, errLockHeld) {
+		t.Fatalf("Lock from another process = %v, want errLockHeld", err)
+	}
+	other, err := lb.Lock(ctx, JobSampleHealth)
+	if err != nil {
+		t.Fatalf("Lock of another job: %v", err)
+	}
+	if err := other.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	s := newScheduler(t, b, Config{})
+	if _, err := s.RunNow(ctx, JobWeeklyReport); !errors.Is(err, ErrJobRunning) {
+		t.Errorf("RunNow while another process holds the lock = %v, want ErrJobRunning", err)
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := held.Unlock(cancelled); err != nil {
+		t.Fatalf("Unlock with a cancelled context: %v", err)
+	}
+	again, err := lb.Lock(ctx, JobWeeklyReport)
+	if err != nil {
+		t.Fatalf("Lock after release: %v", err)
+	}
+	if err := again.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := s.RunNow(ctx, JobWeeklyReport); err != nil || run.Outcome != store.JobSucceeded {
+		t.Errorf("RunNow after release = %+v, %v", run, err)
 	}
 }
