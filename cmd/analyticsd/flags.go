@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +21,11 @@ import (
 const (
 	addrDefault     = "127.0.0.1:8080"
 	databaseDefault = "./analytics.db"
-	demoTokensName  = "analytics-demo-tokens.json"
+	// demoTokensSuffix names the demo tokens file written next to a SQLite
+	// database ("./analytics.db-demo-tokens.json").
+	demoTokensSuffix = "-demo-tokens.json"
+	// demoTokensName is the demo tokens file used with PostgreSQL.
+	demoTokensName = "analytics-demo-tokens.json"
 )
 
 // errUsage marks a command-line or environment error already explained to
@@ -75,7 +78,19 @@ func (fs *flagSet) bind(name, env string) {
 		panic("bind: no flag " + name)
 	}
 	fs.env[name] = env
-	f.Usage += " (env " + env + ")"
+	switch {
+	case name == "schedule":
+		f.Usage += " (env " + env + ", ';'-separated)"
+	case isList(f):
+		f.Usage += " (env " + env + ", comma-separated)"
+	default:
+		f.Usage += " (env " + env + ")"
+	}
+}
+
+func isList(f *flag.Flag) bool {
+	_, ok := f.Value.(*listValue)
+	return ok
 }
 
 // parse applies the environment, then the arguments. A -h prints the usage
@@ -234,9 +249,9 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.bind("ip-hash-key", "ANALYTICS_IP_HASH_KEY")
 	fs.IntVar(&s.retention, "retention", scheduler.ActivityRetentionDaysDefault, "days activities are kept before the weekly clean-up deletes them")
 	fs.bind("retention", "ANALYTICS_RETENTION_DAYS")
-	fs.Var(&s.storageDirs, "storage-dir", "directory whose size is reported as storage_used (repeatable; env: comma-separated)")
+	fs.Var(&s.storageDirs, "storage-dir", "directory whose size is reported as storage_used (repeatable)")
 	fs.bind("storage-dir", "ANALYTICS_STORAGE_DIRS")
-	fs.Var(&s.schedules, "schedule", "job schedule as name=cron, e.g. cleanup_old_activities='0 3 * * 0' (repeatable; env: ';'-separated)")
+	fs.Var(&s.schedules, "schedule", "job schedule as name=cron, e.g. cleanup_old_activities='0 3 * * 0' (repeatable)")
 	fs.bind("schedule", "ANALYTICS_SCHEDULES")
 	fs.BoolVar(&s.trackAPI, "track-api", false, "record the analytics API's own requests as activities")
 	fs.bind("track-api", "ANALYTICS_TRACK_API")
@@ -311,7 +326,7 @@ func (s *serveFlags) demoTokensPath() string {
 	if isPostgresURL(s.database) {
 		return demoTokensName
 	}
-	return filepath.Join(filepath.Dir(s.database), demoTokensName)
+	return s.database + demoTokensSuffix
 }
 
 func isPostgresURL(s string) bool {

@@ -349,8 +349,9 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	base, stdout, stop := startServer(t, map[string]string{"ANALYTICS_LOG_LEVEL": "warn"},
 		"-demo", "-addr", "127.0.0.1:0", "-database", db)
 
-	// The demo tokens file is written next to the database.
-	entries, err := tokenauth.ReadEntries(filepath.Join(dir, demoTokensName))
+	// The demo tokens file is written next to the database (and, as
+	// ./analytics.db-demo-tokens.json, is ignored by git).
+	entries, err := tokenauth.ReadEntries(db + "-demo-tokens.json")
 	if err != nil {
 		t.Fatal(err)
 	}

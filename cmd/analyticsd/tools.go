@@ -31,7 +31,7 @@ func runInit(ctx context.Context, args []string, env func(string) string, stdout
 	c.register(fs)
 	fs.IntVar(&days, "days", scheduler.InitDaysDefault, "days of daily snapshots to backfill, ending today")
 	fs.bind("days", "ANALYTICS_INIT_DAYS")
-	fs.Var(&schedules, "schedule", "job schedule as name=cron, checked like serve's (repeatable; env: ';'-separated)")
+	fs.Var(&schedules, "schedule", "job schedule as name=cron, checked like serve's (repeatable)")
 	fs.bind("schedule", "ANALYTICS_SCHEDULES")
 	if err := fs.parse(args); err != nil {
 		return err
