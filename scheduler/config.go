@@ -17,22 +17,38 @@ import (
 
 // Job names, as recorded in job runs and listed by Jobs.
 const (
-	// JobDailyMetrics finalises yesterday's daily dashboard snapshot and
-	// refreshes the cached analytics.
+	// JobDailyMetrics finalises yesterday's daily dashboard snapshot,
+	// catches up the daily snapshots of the six days before it that are
+	// missing or were computed before their day ended, and refreshes the
+	// cached analytics.
 	JobDailyMetrics = "calculate_daily_metrics"
 	// JobPeriodicMetrics upserts the daily, weekly and monthly snapshots of
 	// the periods containing yesterday.
 	JobPeriodicMetrics = "calculate_dashboard_metrics_periodic"
 	// JobUsageStats finalises the report usage statistics of the previous
-	// hour.
+	// complete hour (UTC hours) and catches up the 23 hours before it that
+	// are missing or were computed before the hour ended. Reports generated,
+	// failed, the average CSV size and processing time and the type
+	// breakdown come from the reports created in the hour; CSV uploads
+	// (upload_csv), failed uploads (upload_csv with a status ≥ 400),
+	// downloads (download_report) and shares (share_report) from the
+	// activities.
 	JobUsageStats = "update_report_usage_stats"
 	// JobCleanupActivities deletes activities older than the retention.
 	JobCleanupActivities = "cleanup_old_activities"
 	// JobCleanupHealth deletes system-health samples older than the
 	// retention.
 	JobCleanupHealth = "cleanup_old_system_metrics"
-	// JobWeeklyReport builds the previous week's summary and delivers it to
-	// the weekly sink.
+	// JobWeeklyReport builds the summary of the previous Monday–Sunday
+	// week and delivers it to the weekly sink. The summary has the keys
+	// week_start, week_end (YYYY-MM-DD), timezone, from, to (RFC 3339 UTC),
+	// activities {total, active_users, logins, uploads, downloads, shares,
+	// top_types [{activity_type, count, percentage}], top_users [{user_id,
+	// username, count, percentage}]} (top 10 each), reports {total_reports,
+	// created, completed, failed, success_rate, by_type, categories,
+	// recommendations, potential_savings, new_clients,
+	// avg_processing_seconds, avg_csv_size_bytes} and health (the latest
+	// sample {taken_at, status, data}, or null).
 	JobWeeklyReport = "generate_weekly_report"
 	// JobSampleHealth records a system-health sample.
 	JobSampleHealth = "sample_system_health"
@@ -142,8 +158,9 @@ type Config struct {
 	Instance string
 	// Logger receives job outcomes. Defaults to slog.Default().
 	Logger *slog.Logger
-	// NowFunc returns the current time for the job computations and run
-	// records. Defaults to time.Now. Schedules fire on the real clock.
+	// NowFunc returns the current time for the job computations, run
+	// records and run keys. Defaults to time.Now. Schedules fire on the
+	// real clock.
 	NowFunc func() time.Time
 }
 

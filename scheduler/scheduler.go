@@ -3,13 +3,17 @@
 // clean-ups, the weekly report and the system-health samples.
 //
 // Every run is recorded in the store (store.JobRun) before it starts and
-// finished with its outcome, error, rows affected and message. A run is
-// keyed by its job and scheduled time (RunKey), so when several processes
-// share a PostgreSQL store each tick runs once across all of them: the
-// store's advisory lock (store.Locker) keeps two processes from running a
-// job at the same moment, and the run key keeps a process whose clock lags
-// from running a tick another process already ran. A failed run is logged
-// and the job runs again at its next tick.
+// finished with its outcome, error, rows affected and message. A scheduled
+// run is keyed by its job and its tick — the time it fired, in UTC,
+// truncated to the minute (to the second for schedules with seconds):
+// "sample_system_health@2025-01-15T10:05:00Z". When several processes share
+// a PostgreSQL store each tick runs once across all of them: the store's
+// advisory lock (store.Locker) keeps two processes from running a job at
+// the same moment, and the run key, refused a second time by the store,
+// keeps a process whose clock lags from running a tick another process
+// already ran. Runs started with RunNow get a key of their own and always
+// run. A failed run is logged and the job runs again at its next tick; a
+// job never overlaps itself (a tick that comes while it runs is skipped).
 //
 // Periods are computed in the reporting time zone: a day is [local
 // midnight, next local midnight), which is 23 or 25 hours long across
