@@ -71,7 +71,9 @@ type storeKind struct {
 	open func(t *testing.T) store.Store
 }
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t *testing.T) store.Store { return openSQLiteF(t) }
+
+func openSQLiteF(t testing.TB) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{})
 	if err != nil {
