@@ -59,6 +59,11 @@ func upsertDayCountsSQL(rows int) string {
 		" ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n"
 }
 
+func upsertHourCountsSQL(rows int) string {
+	return "INSERT INTO activity_hour_counts (hour, activity_type, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (hour, activity_type) DO UPDATE SET n = n + excluded.n"
+}
+
 func upsertUserCountsSQL(rows int) string {
 	return "INSERT INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
 		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
@@ -67,11 +72,11 @@ func upsertUserCountsSQL(rows int) string {
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count.
 type writeStmts struct {
-	insert, days, users []*sql.Stmt
+	insert, days, hours, users []*sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.users} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users} {
 		for _, st := range list {
 			_ = st.Close()
 		}
@@ -92,7 +97,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 		for _, p := range []struct {
 			list *[]*sql.Stmt
 			sql  string
-		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)}} {
+		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)},
+			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -180,16 +186,23 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 // addCounts adds the inserted activities to the counter tables.
 func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []store.Activity) error {
 	days := map[dayTypeKey]int64{}
+	hours := map[dayTypeKey]int64{}
 	users := map[userDayTypeKey]int64{}
 	for i := range activities {
 		a := &activities[i]
-		d := dayOf(micro(a.CreatedAt))
+		us := micro(a.CreatedAt)
+		d := dayOf(us)
 		days[dayTypeKey{d, a.ActivityType}]++
+		hours[dayTypeKey{floorDiv(us, usPerHour), a.ActivityType}]++
 		users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
 	}
 	dayKeys := make([]dayTypeKey, 0, len(days))
 	for k := range days {
 		dayKeys = append(dayKeys, k)
+	}
+	hourKeys := make([]dayTypeKey, 0, len(hours))
+	for k := range hours {
+		hourKeys = append(hourKeys, k)
 	}
 	userKeys := make([]userDayTypeKey, 0, len(users))
 	for k := range users {
@@ -198,6 +211,13 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []
 	err := execChunked(ctx, tx, stmts.days, len(dayKeys), func(i int, dst []any) []any {
 		k := dayKeys[i]
 		return append(dst, k.day, k.typ, days[k])
+	})
+	if err != nil {
+		return err
+	}
+	err = execChunked(ctx, tx, stmts.hours, len(hourKeys), func(i int, dst []any) []any {
+		k := hourKeys[i]
+		return append(dst, k.day, k.typ, hours[k])
 	})
 	if err != nil {
 		return err
@@ -217,6 +237,12 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		FROM (SELECT `+day+` AS day, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
 			GROUP BY 1, 2) AS d
 		WHERE c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_hour_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT `+hourExpr("created_at")+` AS hour, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
+			GROUP BY 1, 2) AS d
+		WHERE c.hour = d.hour AND c.activity_type = d.activity_type`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
@@ -307,10 +333,25 @@ const (
 	byDay  = "day" // UTC day number
 )
 
+// counterTier is one counter table and the time unit of its rows.
+type counterTier struct {
+	table  string
+	col    string // the unit number column
+	unit   int64  // microseconds per unit
+	dayKey string // SQL for the UTC day number of a row
+}
+
+var (
+	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day"}
+	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day"}
+)
+
 // countBy counts the activities matching f, grouped by one key. Whole UTC
-// days come from the counter tables when the filter allows it (only time
-// range, user and type); the partial days at the edges of the range, and
-// filters on client or report, are counted through the activity indexes.
+// days, then whole hours, come from the counter tables when the filter
+// allows it (only time range, user and type); the partial hours (partial
+// days with a user) at the edges of the range, and filters on client or
+// report, are counted through the activity indexes.
 func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
 	out := map[string]int64{}
 	if f.empty() {
@@ -319,30 +360,45 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 	if f.clientID != "" || f.report != "" {
 		return out, countDirect(ctx, q, f, group, out)
 	}
-	var fd, ld int64 = math.MinInt64, math.MaxInt64
-	if f.hasFrom {
-		fd = floorDiv(f.from+usPerDay-1, usPerDay) // first whole day
+	tiers := []counterTier{dayTier, hourTier}
+	if f.userID != "" || group == byUser {
+		tiers = []counterTier{userDayTier}
 	}
-	if f.hasTo {
-		ld = floorDiv(f.to+1, usPerDay) - 1 // last whole day
-	}
-	if fd > ld {
-		return out, countDirect(ctx, q, f, group, out)
-	}
-	if err := countCounters(ctx, q, f, group, fd, ld, out); err != nil {
+	if err := countTiered(ctx, q, f, group, tiers, out); err != nil {
 		return nil, err
 	}
-	if f.hasFrom && f.from < fd*usPerDay {
-		if err := countDirect(ctx, q, f.within(f.from, fd*usPerDay-1), group, out); err != nil {
-			return nil, err
-		}
-	}
-	if f.hasTo && (ld+1)*usPerDay <= f.to {
-		if err := countDirect(ctx, q, f.within((ld+1)*usPerDay, f.to), group, out); err != nil {
-			return nil, err
-		}
-	}
 	return out, nil
+}
+
+func countTiered(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, out map[string]int64) error {
+	if len(tiers) == 0 {
+		return countDirect(ctx, q, f, group, out)
+	}
+	t := tiers[0]
+	var first, last int64 = math.MinInt64, math.MaxInt64
+	if f.hasFrom {
+		first = floorDiv(f.from+t.unit-1, t.unit) // first whole unit
+	}
+	if f.hasTo {
+		last = floorDiv(f.to+1, t.unit) - 1 // last whole unit
+	}
+	if first > last {
+		return countTiered(ctx, q, f, group, tiers[1:], out)
+	}
+	if err := countCounters(ctx, q, f, group, t, first, last, out); err != nil {
+		return err
+	}
+	if f.hasFrom && f.from < first*t.unit {
+		if err := countTiered(ctx, q, f.within(f.from, first*t.unit-1), group, tiers[1:], out); err != nil {
+			return err
+		}
+	}
+	if f.hasTo && (last+1)*t.unit <= f.to {
+		if err := countTiered(ctx, q, f.within((last+1)*t.unit, f.to), group, tiers[1:], out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func activityKeyExpr(group string) string {
@@ -365,12 +421,8 @@ func countDirect(ctx context.Context, q queryer, f filter, group string, out map
 	return addRows(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
 }
 
-// countCounters adds the counter-table counts of the whole days [fd, ld].
-func countCounters(ctx context.Context, q queryer, f filter, group string, fd, ld int64, out map[string]int64) error {
-	table := "activity_day_counts"
-	if f.userID != "" || group == byUser {
-		table = "activity_user_counts"
-	}
+// countCounters adds the counts of the whole units [first, last] of tier t.
+func countCounters(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
 	var conds []string
 	var args []any
 	if f.userID != "" {
@@ -379,11 +431,11 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, fd, l
 	if f.typ != "" {
 		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
 	}
-	if fd != math.MinInt64 {
-		conds, args = append(conds, "day >= ?"), append(args, fd)
+	if first != math.MinInt64 {
+		conds, args = append(conds, t.col+" >= ?"), append(args, first)
 	}
-	if ld != math.MaxInt64 {
-		conds, args = append(conds, "day <= ?"), append(args, ld)
+	if last != math.MaxInt64 {
+		conds, args = append(conds, t.col+" <= ?"), append(args, last)
 	}
 	where := "1"
 	if len(conds) > 0 {
@@ -396,9 +448,9 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, fd, l
 	case byUser:
 		key = "user_id"
 	case byDay:
-		key = "day"
+		key = t.dayKey
 	}
-	return addRows(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+table+" WHERE "+where+" GROUP BY 1", args...)
+	return addRows(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
 }
 
 func addRows(ctx context.Context, q queryer, out map[string]int64, query string, args ...any) error {
@@ -726,6 +778,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
 			return err
 		}
@@ -782,6 +837,9 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 			if n < int64(batchSize) {
 				// Last batch: drop the counters emptied by this deletion.
 				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {

@@ -34,6 +34,10 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			"SELECT day, activity_type, n FROM activity_day_counts WHERE n <> 0 ORDER BY 1, 2",
 			`SELECT (created_at + 8640000000000000) / 86400000000 - 100000, activity_type, COUNT(*)
 			 FROM activities GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"hour counts",
+			"SELECT hour, activity_type, n FROM activity_hour_counts WHERE n <> 0 ORDER BY 1, 2",
+			`SELECT (created_at + 8640000000000000) / 3600000000 - 2400000, activity_type, COUNT(*)
+			 FROM activities GROUP BY 1, 2 ORDER BY 1, 2`},
 		{"user counts",
 			"SELECT user_id || '/' || day || '/' || activity_type, n FROM activity_user_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000) || '/' || activity_type,
@@ -47,6 +51,7 @@ func countersMatch(t *testing.T, db *sql.DB) {
 	}
 	var negative int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
+		(SELECT COUNT(*) FROM activity_hour_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_counts WHERE n < 0)`).Scan(&negative); err != nil {
 		t.Fatal(err)
 	}
@@ -347,4 +352,3 @@ func TestCancelledContext(t *testing.T) {
 		t.Fatalf("list with cancelled context = %v, want context.Canceled", err)
 	}
 }
-

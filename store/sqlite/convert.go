@@ -13,6 +13,9 @@ import (
 // usPerDay is the number of microseconds in a UTC day.
 const usPerDay = 86_400_000_000
 
+// usPerHour is the number of microseconds in an hour.
+const usPerHour = 3_600_000_000
+
 // queryer is what the read helpers need: a *sql.Tx or a *sql.DB.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -64,6 +67,12 @@ func dayOf(us int64) int64 { return floorDiv(us, usPerDay) }
 // exact (floor) for every time after 1696.
 func dayExpr(e string) string {
 	return "((" + e + ") + 8640000000000000) / 86400000000 - 100000"
+}
+
+// hourExpr is the SQL for the unix hour number of the microsecond
+// expression e, exact (floor) for every time after 1696.
+func hourExpr(e string) string {
+	return "((" + e + ") + 8640000000000000) / 3600000000 - 2400000"
 }
 
 // dayString formats a day number as YYYY-MM-DD.

@@ -83,6 +83,15 @@ CREATE TABLE activity_day_counts (
     PRIMARY KEY (day, activity_type)
 ) WITHOUT ROWID;
 
+-- The same by UTC hour (unix hours), for the partial days at the edges of a
+-- range.
+CREATE TABLE activity_hour_counts (
+    hour          INTEGER NOT NULL,
+    activity_type TEXT    NOT NULL,
+    n             INTEGER NOT NULL,
+    PRIMARY KEY (hour, activity_type)
+) WITHOUT ROWID;
+
 CREATE TABLE activity_user_counts (
     user_id       TEXT    NOT NULL,
     day           INTEGER NOT NULL,
