@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -119,7 +120,7 @@ func testActivityRoundTrip(t *testing.T, s store.Store) {
 			// an IPv6 address, a non-UTC creation time.
 			UserID: "", ActivityType: "other", Description: long, IPAddress: "2001:db8::1", UserAgent: ua,
 			Method: "GET", Path: "/x", StatusCode: 404, Duration: 42 * time.Millisecond,
-			CreatedAt: time.Date(2025, 3, 3, 5, 0, 0, 654321000, newYork()),
+			CreatedAt: time.Date(2025, 3, 3, 5, 0, 0, 654321789, newYork()), // nanoseconds are cut
 		},
 		{
 			UserID: "u2", Username: "bob", ActivityType: "login", CreatedAt: ts("2025-03-03T10:00:00.123456Z"),
@@ -257,7 +258,7 @@ func testActivityInsertEmpty(t *testing.T, s store.Store) {
 
 func testActivityInsertLarge(t *testing.T, s store.Store) {
 	// Larger than any sensible chunk, and not a multiple of one.
-	all := ActivityDataset(2345)
+	all := ActivityDataset(1234)
 	Seed(t, s, Dataset{Activities: all})
 	for _, f := range []store.ActivityFilter{{}, {From: ActivityDatasetStart.Add(31 * time.Hour), To: ActivityDatasetStart.Add(77 * time.Hour)}, {UserID: "u4"}} {
 		want := selectActivities(all, f)
@@ -299,7 +300,7 @@ func testActivityAwkwardText(t *testing.T, s store.Store) {
 }
 
 func testActivityConcurrent(t *testing.T, s store.Store) {
-	const workers, batches, size = 8, 5, 40
+	const workers, batches, size = 6, 4, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*batches)
 	for w := range workers {
@@ -319,10 +320,39 @@ func testActivityConcurrent(t *testing.T, s store.Store) {
 			}
 		})
 	}
+	// Readers run while the writers write: no "database is locked".
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readErrs := make(chan error, 4)
+	for range 2 {
+		readers.Go(func() {
+			for range 20 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.ActivityList(ctx(t), store.ActivityListParams{Limit: 10}); err != nil {
+					readErrs <- err
+					return
+				}
+				if _, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByType}); err != nil {
+					readErrs <- err
+					return
+				}
+			}
+		})
+	}
 	wg.Wait()
+	close(stop)
+	readers.Wait()
 	close(errs)
+	close(readErrs)
 	for err := range errs {
 		t.Fatalf("concurrent ActivityInsertMany: %v", err)
+	}
+	for err := range readErrs {
+		t.Fatalf("reading during concurrent inserts: %v", err)
 	}
 	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Limit: 1})
 	must(t, err, "ActivityList")
@@ -391,9 +421,9 @@ func testActivityListFilters(t *testing.T, s store.Store) {
 			if tc.name == "ExactInstant" && len(want) < 2 {
 				t.Fatalf("dataset: %d rows at the first instant, want several", len(want))
 			}
-			got := listAll(t, s, tc.f, 7, want)
+			got := listAll(t, s, tc.f, 11, want)
 			diff(t, "offset pages", activityIDs(want), activityIDs(got), cmpopts.EquateEmpty())
-			got = cursorAll(t, s, tc.f, 7, nil)
+			got = cursorAll(t, s, tc.f, 11, nil)
 			diff(t, "cursor pages", activityIDs(want), activityIDs(got), cmpopts.EquateEmpty())
 			// One page holding everything.
 			page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: tc.f, Limit: 1000})
@@ -533,7 +563,7 @@ func testActivityTotalAfterErase(t *testing.T, s store.Store) {
 			if page.Total != int64(len(want)) {
 				t.Errorf("Total = %d, want %d", page.Total, len(want))
 			}
-			got := cursorAll(t, s, tc.f, 9, nil)
+			got := cursorAll(t, s, tc.f, 17, nil)
 			diff(t, "rows", activityIDs(want), activityIDs(got), cmpopts.EquateEmpty())
 			sum, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByDay})
 			must(t, err, "ActivitySummary")
@@ -556,9 +586,24 @@ func testActivityIterate(t *testing.T, s store.Store) {
 		diff(t, fmt.Sprintf("iterate %+v", f), selectActivities(all, f), got, cmpopts.EquateEmpty())
 	}
 
-	errStop := errors.New("stop here")
+	// A context cancelled while iterating stops the iteration.
+	c, cancel := context.WithCancel(ctx(t))
+	defer cancel()
 	calls := 0
-	err := s.ActivityIterate(ctx(t), store.ActivityFilter{}, func(*store.Activity) error {
+	err := s.ActivityIterate(c, store.ActivityFilter{}, func(*store.Activity) error {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("ActivityIterate with a context cancelled on call 3: got error %v after %d of %d rows, want one wrapping context.Canceled", err, calls, len(all))
+	}
+
+	errStop := errors.New("stop here")
+	calls = 0
+	err = s.ActivityIterate(ctx(t), store.ActivityFilter{}, func(*store.Activity) error {
 		calls++
 		if calls == 5 {
 			return errStop
@@ -653,6 +698,23 @@ func testSummaryByType(t *testing.T, s store.Store) {
 	diff(t, "summary by type", &store.ActivitySummary{Total: 4, Rows: []store.SummaryRow{
 		{ActivityType: "mm_two", Count: 2}, {ActivityType: "aa_tie", Count: 1}, {ActivityType: "zz_tie", Count: 1},
 	}}, got)
+
+	// Limit only applies to GroupByUser.
+	got, err = s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByType, Limit: 1, ActivityFilter: store.ActivityFilter{From: ts("2025-04-01T00:00:00Z")}})
+	must(t, err, "ActivitySummary with a limit")
+	if len(got.Rows) != 3 {
+		t.Errorf("GroupByType with Limit 1: %d rows, want 3 (Limit ignored)", len(got.Rows))
+	}
+	// The zero GroupBy groups by type; unknown groupings are refused.
+	byType, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: store.GroupByType})
+	must(t, err, "ActivitySummary")
+	zero, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{})
+	must(t, err, "ActivitySummary with a zero GroupBy")
+	diff(t, "zero GroupBy", byType, zero)
+	for _, g := range []store.SummaryGroup{"hour", "user_id", "Day"} {
+		_, err = s.ActivitySummary(ctx(t), store.ActivitySummaryParams{GroupBy: g})
+		wantValidation(t, err, "group_by", false)
+	}
 
 	all = append(all, extra...)
 	var ps []store.ActivitySummaryParams

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "ClientUpdateKeepsReports", testClientUpdateKeepsReports)
 	parallel(t, open, "ReportRoundTrip", testReportRoundTrip)
 	parallel(t, open, "ReportReplace", testReportReplace)
+	parallel(t, open, "ReportConcurrentUpserts", testReportConcurrentUpserts)
 	t.Run("ReportInvalid", func(t *testing.T) { testReportInvalid(t, open) })
 	parallel(t, open, "ReportSavingsToTheCent", testReportSavingsCents)
 	parallel(t, open, "ReportMetrics", testReportMetrics)
@@ -210,6 +212,46 @@ func testReportReplace(t *testing.T, s store.Store) {
 	if perf.TotalRecommendations != 9 || perf.TotalReports != 9 {
 		t.Errorf("after emptying report 1: %d recommendations over %d reports, want 9 over 9", perf.TotalRecommendations, perf.TotalReports)
 	}
+}
+
+func testReportConcurrentUpserts(t *testing.T, s store.Store) {
+	Seed(t, s, Dataset{Clients: DomainDataset().Clients})
+	const writers = 6
+	versions := make([]store.Report, writers)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*3)
+	for w := range writers {
+		r := store.Report{ID: DomainReport(70), ClientID: ClientContoso, ReportType: store.ReportCost, Status: store.StatusCompleted,
+			CreatedAt: ts("2025-03-02T10:00:00Z")}
+		for i := range w + 1 {
+			r.Recommendations = append(r.Recommendations, rec(store.CategoryCost, store.ImpactHigh, float64(w*100+i)))
+		}
+		versions[w] = r
+		wg.Go(func() {
+			for range 3 {
+				v := cloneReport(r)
+				if err := s.ReportUpsert(ctx(t), &v); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent ReportUpsert of one report: %v", err)
+	}
+	got, err := s.ReportGet(ctx(t), DomainReport(70))
+	must(t, err, "ReportGet")
+	n := len(got.Recommendations)
+	if n < 1 || n > writers {
+		t.Fatalf("%d recommendations, want those of one version (1…%d)", n, writers)
+	}
+	want := preparedReport(t, versions[n-1], got)
+	diff(t, "report after concurrent upserts (one whole version)", want, got)
+	cats, err := s.RecommendationCategoryCounts(ctx(t))
+	must(t, err, "RecommendationCategoryCounts")
+	diff(t, "recommendations stored", []store.CountByKey{{Key: "cost", Count: int64(n)}}, cats)
 }
 
 func testReportInvalid(t *testing.T, open OpenFunc) {

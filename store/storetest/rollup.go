@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ func runRollup(t *testing.T, open OpenFunc) {
 	parallel(t, open, "UsageStats", testUsageStats)
 	parallel(t, open, "HealthSample", testHealthSample)
 	parallel(t, open, "JobRun", testJobRun)
+	parallel(t, open, "JobRunStartRace", testJobRunStartRace)
 	parallel(t, open, "WeeklyReport", testWeeklyReport)
 }
 
@@ -200,6 +204,62 @@ func testJobRun(t *testing.T, s store.Store) {
 	unknown := r1
 	unknown.ID = ID('d', 99)
 	wantIs(t, s.JobRunFinish(ctx(t), &unknown), store.ErrNotFound, "JobRunFinish of an unknown run")
+}
+
+// testJobRunStartRace starts one occurrence from several goroutines, as
+// replicas sharing a database do: exactly one wins.
+func testJobRunStartRace(t *testing.T, s store.Store) {
+	const racers = 8
+	var wg sync.WaitGroup
+	results := make(chan error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			r := store.JobRun{Job: "daily", RunKey: "daily@2025-03-03T02:00", ScheduledAt: ts("2025-03-03T02:00:00Z"),
+				StartedAt: ts("2025-03-03T02:00:00Z").Add(time.Duration(i) * time.Millisecond), Outcome: store.JobRunning,
+				Instance: fmt.Sprintf("replica-%d", i)}
+			results <- s.JobRunStart(ctx(t), &r)
+		})
+	}
+	wg.Wait()
+	close(results)
+	won := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			won++
+		case errors.Is(err, store.ErrConflict):
+		default:
+			t.Errorf("JobRunStart race: %v, want nil or ErrConflict", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d starts won, want exactly 1", won)
+	}
+	runs, err := s.JobRunList(ctx(t), "daily", 10)
+	must(t, err, "JobRunList")
+	if len(runs) != 1 {
+		t.Errorf("%d runs recorded, want 1", len(runs))
+	}
+
+	// Concurrent upserts of one snapshot key leave one row.
+	var sw sync.WaitGroup
+	snapErrs := make(chan error, racers)
+	for i := range racers {
+		sw.Go(func() {
+			sn := snapshot(store.PeriodDaily, "2025-03-03", int64(i+1))
+			snapErrs <- s.MetricsSnapshotUpsert(ctx(t), &sn)
+		})
+	}
+	sw.Wait()
+	close(snapErrs)
+	for err := range snapErrs {
+		must(t, err, "concurrent MetricsSnapshotUpsert")
+	}
+	snaps, err := s.MetricsSnapshotList(ctx(t), store.PeriodDaily, "", "")
+	must(t, err, "MetricsSnapshotList")
+	if len(snaps) != 1 {
+		t.Errorf("%d snapshots for one key, want 1", len(snaps))
+	}
 }
 
 func testWeeklyReport(t *testing.T, s store.Store) {

@@ -42,9 +42,13 @@
 //     UTF-8 becomes U+FFFD, a NUL byte may be kept, dropped or replaced.
 //     Activities may name clients and reports that do not exist (the
 //     audit trail outlives them).
+//   - ActivitySummary with a zero GroupBy groups by activity type; an
+//     unknown GroupBy is a *ValidationError on "group_by".
 //   - ActivitySummary grouped by user leaves anonymous activity (no user
 //     id) out of the rows; Total still counts it. A user's Username is
 //     that of their newest activity.
+//   - ActivityIterate whose context is cancelled part-way returns an error
+//     wrapping context.Canceled, never nil after a partial iteration.
 //   - Recommendations read back in the order they were given.
 //   - Upserting a report as ReportGet returned it (recommendations with
 //     their ids) succeeds and changes nothing; updating a client keeps its
