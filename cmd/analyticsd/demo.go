@@ -138,7 +138,7 @@ func (d *demoReport) print(w io.Writer, url string) {
 		if viewer != "" {
 			fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %ssystem-health/   # a viewer gets 403\n", viewer, api)
 		}
-		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %sopenapi.json\n", admin, api)
+		fmt.Fprintf(w, "  curl %sopenapi.json   # public: the OpenAPI document\n", api)
 	}
 	fmt.Fprintf(w, "\nStop with Ctrl+C.\n\n")
 }

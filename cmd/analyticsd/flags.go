@@ -147,7 +147,7 @@ func (fs *flagSet) source(name string) string {
 
 // invalid prints a validation error about flag name and returns errUsage.
 func (fs *flagSet) invalid(name, format string, args ...any) error {
-	fmt.Fprintf(fs.stderr, "%s: %s\nRun '%s -h' for help.\n", fs.source(name), fmt.Sprintf(format, args...), fs.Name())
+	fmt.Fprintf(fs.stderr, "%s: %s\nRun 'analyticsd %s -h' for help.\n", fs.source(name), fmt.Sprintf(format, args...), fs.Name())
 	return errUsage
 }
 
