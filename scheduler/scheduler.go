@@ -167,6 +167,8 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	}
 	gs.Start()
 	s.gs, s.gjobs, s.started = gs, gjobs, true
+	s.log.Info("scheduler started", "instance", s.cfg.Instance, "location", s.cfg.Location.String(),
+		"jobs", len(s.jobs), "cluster_lock", s.cfg.Locker != nil)
 	return nil
 }
 
@@ -285,7 +287,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (*store.JobRun, err
 			return nil, fmt.Errorf("scheduler: run %s: lock: %w", name, err)
 		}
 		if !ok {
-			return nil, fmt.Errorf("%w: %s (on another instance)", ErrJobRunning, name)
+			return nil, fmt.Errorf("%w: %s (its cluster lock is held)", ErrJobRunning, name)
 		}
 		defer func() { _ = lockRelease(unlock).Unlock(rctx) }()
 	}
