@@ -38,9 +38,6 @@ var (
 	// ErrQueueFull: the activity Recorder refused an event because its
 	// queue is full or it is stopped (HTTP 503).
 	ErrQueueFull = &Error{Status: http.StatusServiceUnavailable, Code: "Activity queue is full; retry later.", Message: "Service unavailable"}
-	// ErrNotConfigured: the route needs a Config field that was not set
-	// (HTTP 501).
-	ErrNotConfigured = &Error{Status: http.StatusNotImplemented, Code: "This feature is not configured.", Message: "Not implemented"}
 )
 
 // badParam returns a 400 *Error for one parameter or body field.

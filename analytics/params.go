@@ -122,8 +122,13 @@ func ParseDate(s string, loc *time.Location) (t time.Time, dateOnly bool, err er
 		loc = time.UTC
 	}
 	if len(s) == 10 {
-		t, err = time.ParseInLocation(time.DateOnly, s, loc)
-		return t, err == nil, err
+		if t, err = time.ParseInLocation(time.DateOnly, s, loc); err != nil {
+			return time.Time{}, false, err
+		}
+		if t.Year() < 1 {
+			return time.Time{}, false, errors.New("invalid date")
+		}
+		return t, true, nil
 	}
 	if len(s) < 16 || len(s) > 64 {
 		return time.Time{}, false, errors.New("invalid date")

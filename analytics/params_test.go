@@ -83,7 +83,7 @@ func TestParseDate(t *testing.T) {
 		{in: "2025-01-15T10:30:15.5-01:00", want: time.Date(2025, 1, 15, 11, 30, 15, 500000000, time.UTC)},
 		{in: "2025-1-15", bad: true}, {in: "15/01/2025", bad: true}, {in: "2025-02-30", bad: true},
 		{in: "2025-01-15X10:30", bad: true}, {in: "yesterday", bad: true}, {in: "2025-01-15T25:00", bad: true},
-		{in: "", bad: true}, {in: "2025-01-15T10:30:15+0100", bad: true},
+		{in: "", bad: true}, {in: "2025-01-15T10:30:15+0100", bad: true}, {in: "0000-01-01", bad: true}, {in: "0000-01-01T00:00", bad: true},
 	}
 	for _, c := range cases {
 		got, dateOnly, err := ParseDate(c.in, paris)
