@@ -476,6 +476,26 @@ func testActivityListBadParams(t *testing.T, s store.Store) {
 			wantValidation(t, err, tc.field, false)
 		})
 	}
+	// Malformed ids in the filter are refused; upper-case ones match.
+	for _, tc := range []struct {
+		f     store.ActivityFilter
+		field string
+	}{
+		{store.ActivityFilter{ClientID: "acme"}, "client_id"},
+		{store.ActivityFilter{ReportID: "1234"}, "report_id"},
+	} {
+		_, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: tc.f})
+		wantValidation(t, err, tc.field, false)
+	}
+	for _, f := range []store.ActivityFilter{{ClientID: strings.ToUpper(ID('c', 1))}, {ReportID: strings.ToUpper(ID('a', 1))}} {
+		page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: f})
+		must(t, err, "ActivityList with an upper-case id")
+		lower := store.ActivityFilter{ClientID: strings.ToLower(f.ClientID), ReportID: strings.ToLower(f.ReportID)}
+		if want := len(selectActivities(ActivityDataset(5), lower)); want == 0 || len(page.Activities) != want {
+			t.Errorf("filter %+v: %d rows, want %d", f, len(page.Activities), want)
+		}
+	}
+
 	// A well-formed cursor of a row that does not exist still pages.
 	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Cursor: store.EncodeCursor(ActivityDatasetStart.AddDate(1, 0, 0), ID('f', 9))})
 	must(t, err, "ActivityList with a foreign cursor")

@@ -36,6 +36,8 @@
 //   - ActivityList refuses a Limit outside 0…1000, a negative Offset and an
 //     Offset given together with a Cursor with a *ValidationError on
 //     "limit" or "offset".
+//   - Filters match ids in either case; a malformed ClientID or ReportID
+//     in a filter is a *ValidationError on "client_id" or "report_id".
 //   - ActivityPage.Total counts every row matching the filter, whatever the
 //     Offset or Cursor.
 //   - ActivityInsertMany never loses an event over awkward text: invalid
