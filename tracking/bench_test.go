@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -126,7 +127,13 @@ func BenchmarkRecorder(b *testing.B) {
 	for _, d := range drivers {
 		b.Run(d.name, func(b *testing.B) {
 			s := d.open(b)
-			b.Run("recorder", func(b *testing.B) { benchRecorder(b, s, d.writers) })
+			if d.name == "postgres" {
+				for _, n := range []int{2, 4} {
+					b.Run(fmt.Sprintf("recorder-writers=%d", n), func(b *testing.B) { benchRecorder(b, s, n) })
+				}
+			} else {
+				b.Run("recorder", func(b *testing.B) { benchRecorder(b, s, d.writers) })
+			}
 			b.Run("sync-insert", func(b *testing.B) {
 				a := benchActivity()
 				ctx := context.Background()

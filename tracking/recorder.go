@@ -234,7 +234,6 @@ type Recorder struct {
 
 	startOnce sync.Once
 	closeOnce sync.Once
-	started   atomic.Bool
 	writeCtx  context.Context
 	cancel    context.CancelFunc
 	writers   sync.WaitGroup
@@ -297,7 +296,6 @@ func (r *Recorder) start(ctx context.Context) {
 			r.writers.Wait()
 			close(r.done)
 		}()
-		r.started.Store(true)
 	})
 }
 
@@ -306,6 +304,9 @@ func (r *Recorder) start(ctx context.Context) {
 // it happened rather than the time it was written; an empty ID is assigned
 // by the writer before the first store call. Enqueue never panics.
 func (r *Recorder) Enqueue(a store.Activity) bool {
+	if r == nil {
+		return false
+	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now()
 	}
