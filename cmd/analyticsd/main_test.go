@@ -185,6 +185,41 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
+func TestInit(t *testing.T) {
+	db := testdb.SQLitePath(t)
+	code, stdout, stderr := runCmd(t, map[string]string{"ANALYTICS_TIMEZONE": "Europe/Paris"}, "init", "-database", db, "-days", "3")
+	if code != exitOK {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
+	}
+	for _, w := range []string{"reporting time zone Europe/Paris", "Backfilling 3 days", "✓ migrations applied", "✓ cache warmed",
+		"✓ database reachable", "✓ migrations current", "Ready: schema version"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("init output does not contain %q:\n%s", w, stdout)
+		}
+	}
+	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	snaps, err := st.MetricsSnapshotList(context.Background(), store.PeriodDaily, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 3 {
+		t.Errorf("%d daily snapshots, want 3", len(snaps))
+	}
+
+	// A failing step makes init exit with status 1.
+	code, stdout, stderr = runCmd(t, nil, "init", "-database", db, "-schedule", "sample_system_health=every now and then")
+	if code != exitFailure {
+		t.Errorf("init with a bad schedule: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "✗") {
+		t.Errorf("the failed check is not shown:\n%s", stdout)
+	}
+}
+
 const sampleCSV = "../../internal/advisorcsv/testdata/advisor_export_example.csv"
 
 func TestImportAdvisor(t *testing.T) {
