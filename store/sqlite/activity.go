@@ -64,6 +64,11 @@ func upsertHourCountsSQL(rows int) string {
 		" ON CONFLICT (hour, activity_type) DO UPDATE SET n = n + excluded.n"
 }
 
+func upsertUserHourCountsSQL(rows int) string {
+	return "INSERT INTO activity_user_hour_counts (hour, user_id, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (hour, user_id) DO UPDATE SET n = n + excluded.n"
+}
+
 func upsertUserCountsSQL(rows int) string {
 	return "INSERT INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
 		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
@@ -72,11 +77,11 @@ func upsertUserCountsSQL(rows int) string {
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count.
 type writeStmts struct {
-	insert, days, hours, users []*sql.Stmt
+	insert, days, hours, users, userHours []*sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userHours} {
 		for _, st := range list {
 			_ = st.Close()
 		}
@@ -98,7 +103,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			list *[]*sql.Stmt
 			sql  string
 		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)},
-			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)}} {
+			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)},
+			{&w.userHours, upsertUserHourCountsSQL(n)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -188,13 +194,15 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []
 	days := map[dayTypeKey]int64{}
 	hours := map[dayTypeKey]int64{}
 	users := map[userDayTypeKey]int64{}
+	userHours := map[dayTypeKey]int64{} // typ holds the user id
 	for i := range activities {
 		a := &activities[i]
 		us := micro(a.CreatedAt)
-		d := dayOf(us)
+		d, h := dayOf(us), floorDiv(us, usPerHour)
 		days[dayTypeKey{d, a.ActivityType}]++
-		hours[dayTypeKey{floorDiv(us, usPerHour), a.ActivityType}]++
+		hours[dayTypeKey{h, a.ActivityType}]++
 		users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
+		userHours[dayTypeKey{h, a.UserID}]++
 	}
 	dayKeys := make([]dayTypeKey, 0, len(days))
 	for k := range days {
@@ -203,6 +211,10 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []
 	hourKeys := make([]dayTypeKey, 0, len(hours))
 	for k := range hours {
 		hourKeys = append(hourKeys, k)
+	}
+	userHourKeys := make([]dayTypeKey, 0, len(userHours))
+	for k := range userHours {
+		userHourKeys = append(userHourKeys, k)
 	}
 	userKeys := make([]userDayTypeKey, 0, len(users))
 	for k := range users {
@@ -218,6 +230,13 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []
 	err = execChunked(ctx, tx, stmts.hours, len(hourKeys), func(i int, dst []any) []any {
 		k := hourKeys[i]
 		return append(dst, k.day, k.typ, hours[k])
+	})
+	if err != nil {
+		return err
+	}
+	err = execChunked(ctx, tx, stmts.userHours, len(userHourKeys), func(i int, dst []any) []any {
+		k := userHourKeys[i]
+		return append(dst, k.day, k.typ, userHours[k])
 	})
 	if err != nil {
 		return err
@@ -243,6 +262,12 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		FROM (SELECT `+hourExpr("created_at")+` AS hour, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
 			GROUP BY 1, 2) AS d
 		WHERE c.hour = d.hour AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_hour_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT `+hourExpr("created_at")+` AS hour, COALESCE(user_id, '') AS user_id, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+		WHERE c.hour = d.hour AND c.user_id = d.user_id`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
@@ -342,9 +367,10 @@ type counterTier struct {
 }
 
 var (
-	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day"}
-	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
-	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day"}
+	dayTier      = counterTier{"activity_day_counts", "day", usPerDay, "day"}
+	hourTier     = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	userDayTier  = counterTier{"activity_user_counts", "day", usPerDay, "day"}
+	userHourTier = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
 )
 
 // countBy counts the activities matching f, grouped by one key. Whole UTC
@@ -363,6 +389,9 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 	tiers := []counterTier{dayTier, hourTier}
 	if f.userID != "" || group == byUser {
 		tiers = []counterTier{userDayTier}
+		if f.typ == "" && group != byType { // the hourly user counters have no type
+			tiers = append(tiers, userHourTier)
+		}
 	}
 	if err := countTiered(ctx, q, f, group, tiers, out); err != nil {
 		return nil, err
@@ -781,6 +810,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_hour_counts WHERE user_id = ? AND n <= 0", userID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
 			return err
 		}
@@ -840,6 +872,10 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_hour_counts WHERE hour <= ? AND n <= 0",
+					floorDiv(c, usPerHour)); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {

@@ -38,6 +38,10 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			"SELECT hour, activity_type, n FROM activity_hour_counts WHERE n <> 0 ORDER BY 1, 2",
 			`SELECT (created_at + 8640000000000000) / 3600000000 - 2400000, activity_type, COUNT(*)
 			 FROM activities GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"user hour counts",
+			"SELECT hour || '/' || user_id, n FROM activity_user_hour_counts WHERE n <> 0 ORDER BY 1",
+			`SELECT ((created_at + 8640000000000000) / 3600000000 - 2400000) || '/' || COALESCE(user_id, ''), COUNT(*)
+			 FROM activities GROUP BY 1 ORDER BY 1`},
 		{"user counts",
 			"SELECT user_id || '/' || day || '/' || activity_type, n FROM activity_user_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000) || '/' || activity_type,
@@ -52,6 +56,7 @@ func countersMatch(t *testing.T, db *sql.DB) {
 	var negative int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_hour_counts WHERE n < 0) +
+		(SELECT COUNT(*) FROM activity_user_hour_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_counts WHERE n < 0)`).Scan(&negative); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +147,8 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 		{"user and type in range", store.ActivityFilter{From: from, To: to, UserID: "alice", ActivityType: "login"},
 			"created_at BETWEEN ? AND ? AND user_id = 'alice' AND activity_type = 'login'", []any{from.UnixMicro(), to.UnixMicro()}},
 		{"type", store.ActivityFilter{ActivityType: "view_dashboard"}, "activity_type = 'view_dashboard'", nil},
+		{"user in range", store.ActivityFilter{From: from, To: to, UserID: "bob"},
+			"created_at BETWEEN ? AND ? AND user_id = 'bob'", []any{from.UnixMicro(), to.UnixMicro()}},
 		{"midnight bounds", store.ActivityFilter{From: time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)},
 			"created_at BETWEEN ? AND ?", []any{time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC).UnixMicro(), time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC).UnixMicro()}},
 	}

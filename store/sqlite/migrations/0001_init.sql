@@ -99,7 +99,15 @@ CREATE TABLE activity_user_counts (
     n             INTEGER NOT NULL,
     PRIMARY KEY (user_id, day, activity_type)
 ) WITHOUT ROWID;
-CREATE INDEX activity_user_counts_day ON activity_user_counts (day, user_id);
+CREATE INDEX activity_user_counts_day ON activity_user_counts (day, user_id, activity_type, n);
+
+-- Per user by UTC hour, for the partial days at the edges of a range.
+CREATE TABLE activity_user_hour_counts (
+    hour    INTEGER NOT NULL,
+    user_id TEXT    NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (hour, user_id)
+) WITHOUT ROWID;
 
 CREATE TABLE metrics_snapshots (
     period                  TEXT    NOT NULL,
