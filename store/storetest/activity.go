@@ -398,6 +398,12 @@ func activityFilterCases() []struct {
 		{"WholeDays", store.ActivityFilter{From: day(1), To: day(3).Add(-time.Microsecond)}},
 		{"DayEdgesInclusive", store.ActivityFilter{From: day(2).Add(-time.Microsecond), To: day(3)}},
 		{"ExactInstant", store.ActivityFilter{From: day(0), To: day(0)}},
+		// Rows sit exactly on the ends of these (see ActivityDataset).
+		{"HourEdgesInclusive", store.ActivityFilter{From: day(2).Add(6 * time.Hour), To: day(2).Add(13 * time.Hour)}},
+		{"HourEdgesExclusive", store.ActivityFilter{From: day(2).Add(6*time.Hour + time.Microsecond), To: day(2).Add(13*time.Hour - time.Microsecond)}},
+		{"LastMicrosecondOfHours", store.ActivityFilter{From: day(1).Add(4*time.Hour - time.Microsecond), To: day(1).Add(18*time.Hour - time.Microsecond)}},
+		{"InsideOneHour", store.ActivityFilter{From: day(0).Add(17 * time.Hour), To: day(0).Add(17*time.Hour + 59*time.Minute)}},
+		{"PartialHoursSeveralDays", store.ActivityFilter{From: day(0).Add(23*time.Hour + 59*time.Minute), To: day(4).Add(time.Second)}},
 		{"BeforeEverything", store.ActivityFilter{To: day(0).Add(-time.Microsecond)}},
 		{"AfterEverything", store.ActivityFilter{From: day(5)}},
 		{"User", store.ActivityFilter{UserID: "u2"}},

@@ -144,7 +144,7 @@ var (
 
 // ActivityDataset returns n activities (n ≥ 1) spread over five UTC days
 // from ActivityDatasetStart, with fixed ids and times: rows on the very
-// first and last microsecond of days, runs of rows sharing one created_at
+// first and last microsecond of days and hours, runs of rows sharing one created_at
 // (so ties are broken by id), four users plus anonymous rows, several
 // types, clients and reports. Usernames change from day to day, so the
 // most recent username of a user is that of their latest row.
@@ -159,6 +159,10 @@ func ActivityDataset(n int) []store.Activity {
 			at = ActivityDatasetStart.AddDate(0, 0, day) // midnight
 		case i%13 == 0:
 			at = ActivityDatasetStart.AddDate(0, 0, day+1).Add(-time.Microsecond) // last microsecond
+		case i%17 == 0:
+			at = ActivityDatasetStart.AddDate(0, 0, day).Add(time.Duration(i%24) * time.Hour) // on the hour
+		case i%19 == 0:
+			at = ActivityDatasetStart.AddDate(0, 0, day).Add(time.Duration(i%24)*time.Hour - time.Microsecond) // last microsecond of an hour
 		case i%10 == 9 && i > 0:
 			at = prev // a tie with the previous row
 		default:
