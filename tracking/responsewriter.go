@@ -119,10 +119,11 @@ func (rw *responseWriter) Flush() {
 // FlushError flushes like http.Flusher and reports an error when the
 // wrapped writer cannot flush (http.ResponseController uses it).
 func (rw *responseWriter) FlushError() error {
-	if !rw.wroteHeader {
-		rw.status, rw.wroteHeader = http.StatusOK, true
+	err := http.NewResponseController(rw.w).Flush()
+	if err == nil && !rw.wroteHeader {
+		rw.status, rw.wroteHeader = http.StatusOK, true // flushing sent the header
 	}
-	return http.NewResponseController(rw.w).Flush()
+	return err
 }
 
 // Hijack implements http.Hijacker; it returns an error wrapping
