@@ -67,6 +67,8 @@
 //     ErrNotFound. JobRunList and JobRunLatest are newest first by start
 //     time (JobRunLatest: one row per job, in job-name order).
 //   - WeeklyReportList is newest week first.
+//   - After Close, methods return an error wrapping store.ErrUnavailable
+//     (the store is shut down).
 //   - HealthSampleDeleteBefore and ActivityDeleteBefore delete strictly
 //     before the cutoff.
 package storetest
