@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // Route describes one route of the JSON API. Routes returns the table;
@@ -38,7 +40,8 @@ type Route struct {
 	// for hosts that register routes on their own mux.
 	Handler http.Handler
 
-	action string // "retrieve metrics": for 500 messages
+	action string   // "retrieve metrics": for 500 messages
+	segs   []string // Path split on "/"
 	serve  func(s *Service, w http.ResponseWriter, r *http.Request, p Principal) error
 }
 
@@ -106,6 +109,7 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "openapi.json", Methods: get, Public: true, Summary: "This API's OpenAPI 3.1 document.", action: "retrieve openapi document", serve: (*Service).serveOpenAPI},
 	}
 	for _, rt := range rs {
+		rt.segs = splitPath(rt.Path)
 		rt.Handler = s.routeHandler(rt)
 	}
 	return rs
@@ -164,7 +168,7 @@ func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := splitPath(r.URL.Path)
 		for _, rt := range s.routes {
-			if id, ok := match(splitPath(rt.Path), segs); ok {
+			if id, ok := match(rt.segs, segs); ok {
 				if id != "" {
 					r = r.WithContext(context.WithValue(r.Context(), pathIDKey{}, id))
 				}
@@ -229,6 +233,8 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 				return
 			}
 			r = r.WithContext(WithPrincipal(r.Context(), p))
+			// Spare the tracking middleware a second IdentifyFunc call.
+			tracking.SetIdentity(r, tracking.Identity{UserID: p.ID, Username: p.Username, FullName: p.FullName})
 		}
 		if err := rt.serve(s, w, r, p); err != nil {
 			s.writeError(w, r, err, rt.action, reqID)
