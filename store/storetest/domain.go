@@ -26,6 +26,7 @@ func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "ClientPerformance", testClientPerformance)
 	parallel(t, open, "CostFigures", testCostFigures)
 	parallel(t, open, "ReportWindowStats", testReportWindowStats)
+	parallel(t, open, "CompletionRules", testCompletionRules)
 	parallel(t, open, "EmptyAggregations", testEmptyAggregations)
 }
 
@@ -624,6 +625,58 @@ func testReportWindowStats(t *testing.T, s store.Store) {
 			must(t, err, "ReportWindowStats")
 			diff(t, "window stats", tc.want, got, cmpopts.EquateEmpty())
 		})
+	}
+}
+
+// testCompletionRules pins what "completed" means in the processing-time
+// averages: status completed with both timestamps, placed in time by
+// processing_completed_at.
+func testCompletionRules(t *testing.T, s store.Store) {
+	d := DomainDataset()
+	at := func(v string) *time.Time { return ptr(ts(v)) }
+	d.Reports = append(d.Reports,
+		// Created in early March, completed in late March: 1200 s.
+		store.Report{ID: DomainReport(20), ClientID: ClientContoso, ReportType: store.ReportCost, Status: store.StatusCompleted,
+			CreatedAt: ts("2025-03-16T23:50:00Z"), ProcessingStartedAt: at("2025-03-16T23:50:00Z"), ProcessingCompletedAt: at("2025-03-17T00:10:00Z")},
+		// Failed, with both timestamps: not in any average.
+		store.Report{ID: DomainReport(21), ClientID: ClientContoso, ReportType: store.ReportCost, Status: store.StatusFailed,
+			CreatedAt: ts("2025-03-20T00:00:00Z"), ProcessingStartedAt: at("2025-03-20T00:00:00Z"), ProcessingCompletedAt: at("2025-03-20T00:00:05Z")},
+		// Completed without a start time: counted as completed, not averaged.
+		store.Report{ID: DomainReport(22), ClientID: ClientContoso, ReportType: store.ReportCost, Status: store.StatusCompleted,
+			CreatedAt: ts("2025-03-21T00:00:00Z"), ProcessingCompletedAt: at("2025-03-21T00:01:00Z")},
+	)
+	Seed(t, s, d)
+
+	m, err := s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart, GenerationSample: 1})
+	must(t, err, "ReportMetrics")
+	if m.AvgGenerationSeconds != 1200 || m.CompletedReports != 6 {
+		t.Errorf("sample 1: avg %v over %d completed, want 1200 (report 20) over 6", m.AvgGenerationSeconds, m.CompletedReports)
+	}
+	m, err = s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart})
+	must(t, err, "ReportMetrics")
+	if m.AvgGenerationSeconds != 285 { // (30 + 60 + 120 + 15 + 1200) / 5
+		t.Errorf("avg generation %v, want 285", m.AvgGenerationSeconds)
+	}
+
+	perf, err := s.ClientPerformance(ctx(t), ClientContoso)
+	must(t, err, "ClientPerformance")
+	if perf.CompletedReports != 5 || perf.FailedReports != 1 || perf.AvgProcessingSeconds != 326.25 { // (30 + 60 + 15 + 1200) / 4
+		t.Errorf("Contoso: %d completed, %d failed, avg %v; want 5, 1, 326.25", perf.CompletedReports, perf.FailedReports, perf.AvgProcessingSeconds)
+	}
+
+	for _, tc := range []struct {
+		from, to       time.Time
+		completed      int64
+		avgProcSeconds float64
+	}{
+		{DomainMonthStart, ts("2025-03-17T00:00:00Z"), 3, 67.5},           // reports 4, 6, 20 created; 4 and 6 completed in the window
+		{ts("2025-03-17T00:00:00Z"), ts("2025-04-01T00:00:00Z"), 1, 1200}, // report 22 created; report 20 completed in the window
+	} {
+		w, err := s.ReportWindowStats(ctx(t), tc.from, tc.to)
+		must(t, err, "ReportWindowStats")
+		if w.ReportsCompleted != tc.completed || w.AvgProcessingSeconds != tc.avgProcSeconds {
+			t.Errorf("[%v, %v): %d completed, avg %v; want %d, %v", tc.from, tc.to, w.ReportsCompleted, w.AvgProcessingSeconds, tc.completed, tc.avgProcSeconds)
+		}
 	}
 }
 

@@ -55,6 +55,10 @@
 //   - Upserting a report as ReportGet returned it (recommendations with
 //     their ids) succeeds and changes nothing; updating a client keeps its
 //     reports.
+//   - The processing-time averages (ReportMetrics, ClientPerformance,
+//     ReportWindowStats) take reports with status completed and both
+//     timestamps; ReportWindowStats places them by completion time, and
+//     ReportMetrics' sample is the most recent by completion time.
 //   - ReportDailyCounts is ordered by day, then report type.
 //   - CostFigures: From, To and Types filter both the total and the
 //     monthly trend; MonthsFrom only bounds the trend.
