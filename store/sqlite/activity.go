@@ -445,8 +445,13 @@ func activityKeyExpr(group string) string {
 // countDirect counts matching activities through the indexes and adds the
 // counts to out.
 func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
+	return countDirectKey(ctx, q, f, activityKeyExpr(group), out)
+}
+
+// countDirectKey counts matching activities grouped by the SQL key
+// expression and adds the counts to out.
+func countDirectKey(ctx context.Context, q queryer, f filter, key string, out map[string]int64) error {
 	where, args := f.where()
-	key := activityKeyExpr(group)
 	return addRows(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
 }
 
@@ -746,12 +751,8 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 		if counts, err = countBy(ctx, tx, f, byDay); err != nil {
 			return err
 		}
-	} else {
-		where, args := f.where()
-		if err := addRows(ctx, tx, counts, "SELECT "+localDayExpr("created_at", loc, lo, hi)+
-			", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...); err != nil {
-			return err
-		}
+	} else if err := countLocalDays(ctx, tx, f.within(lo, hi), loc, counts); err != nil {
+		return err
 	}
 	days := make([]int64, 0, len(counts))
 	for k := range counts {
@@ -766,6 +767,54 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 		n := counts[itoa(d)]
 		out.Rows = append(out.Rows, store.SummaryRow{Day: dayString(d), Count: n})
 		out.Total += n
+	}
+	return nil
+}
+
+// countLocalDays counts the activities matching f (with both bounds set)
+// by local day in loc. When every zone offset and transition of the range
+// falls on a whole hour (almost every zone), whole UTC hours come from the
+// hourly counters, each shifted by the offset of its interval, and only the
+// partial hours at the edges are counted through the indexes; otherwise
+// every matching row is bucketed in SQL.
+func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location, out map[string]int64) error {
+	rowKey := localDayExpr("created_at", loc, f.from, f.to)
+	t := hourTier
+	if f.userID != "" {
+		t = userHourTier
+	}
+	aligned := f.clientID == "" && f.report == "" && (f.userID == "" || f.typ == "")
+	for _, iv := range zoneIntervals(loc, f.from, f.to) {
+		if iv.offset%usPerHour != 0 || (!iv.last && iv.end%usPerHour != 0) {
+			aligned = false
+		}
+	}
+	first, last := floorDiv(f.from+usPerHour-1, usPerHour), floorDiv(f.to+1, usPerHour)-1
+	if !aligned || first > last {
+		return countDirectKey(ctx, q, f, rowKey, out)
+	}
+	conds := []string{"hour >= ?", "hour <= ?"}
+	args := []any{first, last}
+	if f.userID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+	}
+	if f.typ != "" {
+		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+	}
+	hourKey := localDayExpr("(hour * 3600000000)", loc, f.from, f.to)
+	if err := addRows(ctx, q, out, "SELECT "+hourKey+", SUM(n) FROM "+t.table+" WHERE "+
+		strings.Join(conds, " AND ")+" GROUP BY 1", args...); err != nil {
+		return err
+	}
+	if f.from < first*usPerHour {
+		if err := countDirectKey(ctx, q, f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
+			return err
+		}
+	}
+	if (last+1)*usPerHour <= f.to {
+		if err := countDirectKey(ctx, q, f.within((last+1)*usPerHour, f.to), rowKey, out); err != nil {
+			return err
+		}
 	}
 	return nil
 }

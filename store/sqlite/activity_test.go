@@ -359,3 +359,54 @@ func TestCancelledContext(t *testing.T) {
 		t.Fatalf("list with cancelled context = %v, want context.Canceled", err)
 	}
 }
+
+func TestSummaryByDayMatchesReference(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	start := time.Date(2025, 3, 5, 21, 41, 13, 0, time.UTC)
+	acts := spread(900, start) // about 23 days across the 2025-03-09 (US) and 2025-04-06 (Lord Howe) transitions
+	if err := s.ActivityInsertMany(ctx, acts); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []store.ActivityFilter{
+			{},
+			{From: start.Add(90 * time.Minute), To: start.Add(20*24*time.Hour + 17*time.Minute)},
+			{From: start.Add(3 * time.Hour), To: start.Add(15 * 24 * time.Hour), UserID: "bob"},
+			{From: start.Add(3 * time.Hour), To: start.Add(15 * 24 * time.Hour), ActivityType: "login"},
+			{UserID: "alice", ActivityType: "login"},
+		} {
+			t.Run(fmt.Sprintf("%s/%s-%s-%s", name, f.From.Format(time.TimeOnly), f.UserID, f.ActivityType), func(t *testing.T) {
+				want := &store.ActivitySummary{Rows: []store.SummaryRow{}}
+				byDay := map[string]int64{}
+				var days []string
+				for _, a := range acts {
+					if (!f.From.IsZero() && a.CreatedAt.Before(f.From)) || (!f.To.IsZero() && a.CreatedAt.After(f.To)) ||
+						(f.UserID != "" && a.UserID != f.UserID) || (f.ActivityType != "" && a.ActivityType != f.ActivityType) {
+						continue
+					}
+					d := a.CreatedAt.In(loc).Format(time.DateOnly)
+					if byDay[d] == 0 {
+						days = append(days, d)
+					}
+					byDay[d]++
+					want.Total++
+				}
+				for _, d := range days { // acts are in time order, so days are too
+					want.Rows = append(want.Rows, store.SummaryRow{Day: d, Count: byDay[d]})
+				}
+				got, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: store.GroupByDay, Location: loc})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}

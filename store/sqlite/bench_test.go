@@ -181,6 +181,8 @@ func BenchmarkActivityList1M(b *testing.B) {
 			From: end.Add(-90 * 24 * time.Hour), To: end}}},
 		{"summary-day-utc-90days", store.ActivitySummaryParams{GroupBy: store.GroupByDay, ActivityFilter: store.ActivityFilter{
 			From: end.Add(-90 * 24 * time.Hour), To: end}}},
+		{"summary-day-newyork-90days", store.ActivitySummaryParams{GroupBy: store.GroupByDay, Location: newYork(b),
+			ActivityFilter: store.ActivityFilter{From: end.Add(-90 * 24 * time.Hour), To: end}}},
 	}
 	for _, c := range sums {
 		b.Run(c.name, func(b *testing.B) {
@@ -191,4 +193,12 @@ func BenchmarkActivityList1M(b *testing.B) {
 			}
 		})
 	}
+}
+
+func newYork(b *testing.B) *time.Location {
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return loc
 }
