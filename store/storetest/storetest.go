@@ -74,7 +74,8 @@
 //   - After Close, methods return an error wrapping store.ErrUnavailable
 //     (the store is shut down).
 //   - HealthSampleDeleteBefore and ActivityDeleteBefore delete strictly
-//     before the cutoff.
+//     before the cutoff; a negative batch size is a *ValidationError on
+//     "batch_size" (and deletes nothing).
 package storetest
 
 import (
