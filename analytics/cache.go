@@ -83,7 +83,6 @@ const (
 	cacheKeyPrefix        = "analytics:"
 	invalidateChannel     = "analytics_cache"
 	cacheComputeTimeout   = time.Minute
-	invalidatePayloadFlag = "clear"
 )
 
 // cacheState tracks the invalidation generation so that a value computed

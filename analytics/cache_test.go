@@ -215,3 +215,42 @@ func TestRefreshCacheWarms(t *testing.T) {
 		t.Errorf("health sample %+v", hs)
 	}
 }
+
+// TestRefreshCacheSurvivesItsOwnNotification checks on PostgreSQL that the
+// Service ignores its own invalidation message, which arrives after the
+// refresh has warmed the cache again.
+func TestRefreshCacheSurvivesItsOwnNotification(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	st := openPostgresURL(t, url)
+	seed(t, st)
+	mc := NewMemoryCache()
+	seen := make(chan string, 16)
+	cfg := Config{Cache: mc, IdentifyFunc: identify, NowFunc: func() time.Time { return fixedNow }, Logger: discardLogger()}
+	svc, err := New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.invalidated = func(p string) { seen <- p }
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	if err := svc.RefreshCache(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Messages arrive in order: once the sentinel is seen, the refresh's
+	// own message has been handled too.
+	if err := st.(store.Broadcaster).Publish(t.Context(), invalidateChannel, svc.instance); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 2; n++ {
+		select {
+		case <-seen:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 2 invalidation messages received", n)
+		}
+	}
+	if _, ok, _ := mc.Get(t.Context(), cacheKeyPrefix+"metrics"); !ok {
+		t.Error("the refresh's own notification cleared the warmed cache")
+	}
+}

@@ -53,6 +53,13 @@ type Service struct {
 	closed  bool
 	stopSub func()
 	cancel  context.CancelFunc
+	// instance identifies this Service in invalidation messages, so that
+	// it ignores its own (it has cleared its cache already, and clearing
+	// again could drop values warmed since).
+	instance string
+	// invalidated, when set (tests), is called after each invalidation
+	// message is handled.
+	invalidated func(payload string)
 }
 
 // New returns a Service over st. It validates cfg (zero fields take their
@@ -72,6 +79,8 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		loc:   cfg.Location,
 		cache: cfg.Cache,
 		born:  cfg.NowFunc(),
+
+		instance: store.NewID(),
 	}
 	var err error
 	if s.track, err = newTrackingParts(s); err != nil {
@@ -103,7 +112,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("analytics: start recorder: %w", err)
 	}
 	if b, ok := s.st.(store.Broadcaster); ok {
-		stop, err := b.Subscribe(bg, invalidateChannel, func(string) { s.clearLocal(bg) })
+		stop, err := b.Subscribe(bg, invalidateChannel, s.onInvalidation(bg))
 		if err != nil {
 			cancel()
 			_ = s.track.close(ctx)
@@ -200,12 +209,24 @@ func (s *Service) clearLocal(ctx context.Context) {
 	}
 }
 
+// onInvalidation handles an invalidation message from a replica.
+func (s *Service) onInvalidation(ctx context.Context) func(payload string) {
+	return func(payload string) {
+		if payload != s.instance {
+			s.clearLocal(ctx)
+		}
+		if s.invalidated != nil {
+			s.invalidated(payload)
+		}
+	}
+}
+
 // invalidate clears every cached analytics value here and, when the store
 // is a store.Broadcaster, on every replica.
 func (s *Service) invalidate(ctx context.Context) error {
 	s.clearLocal(ctx)
 	if b, ok := s.st.(store.Broadcaster); ok {
-		if err := b.Publish(ctx, invalidateChannel, invalidatePayloadFlag); err != nil {
+		if err := b.Publish(ctx, invalidateChannel, s.instance); err != nil {
 			return fmt.Errorf("publish cache invalidation: %w", err)
 		}
 	}
