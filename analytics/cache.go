@@ -72,17 +72,17 @@ func (m *MemoryCache) Len() int { return m.c.ItemCount() }
 
 // Cache TTLs of the cached routes.
 const (
-	TTLMetrics            = 15 * time.Minute
-	TTLTrends             = 15 * time.Minute
-	TTLCategories         = 15 * time.Minute
-	TTLRecentActivity     = 5 * time.Minute
-	TTLClientPerformance  = 15 * time.Minute
-	TTLBusinessImpact     = 15 * time.Minute
-	TTLCostInsights       = 15 * time.Minute
-	TTLSystemHealth       = 5 * time.Minute
-	cacheKeyPrefix        = "analytics:"
-	invalidateChannel     = "analytics_cache"
-	cacheComputeTimeout   = time.Minute
+	TTLMetrics           = 15 * time.Minute
+	TTLTrends            = 15 * time.Minute
+	TTLCategories        = 15 * time.Minute
+	TTLRecentActivity    = 5 * time.Minute
+	TTLClientPerformance = 15 * time.Minute
+	TTLBusinessImpact    = 15 * time.Minute
+	TTLCostInsights      = 15 * time.Minute
+	TTLSystemHealth      = 5 * time.Minute
+	cacheKeyPrefix       = "analytics:"
+	invalidateChannel    = "analytics_cache"
+	cacheComputeTimeout  = time.Minute
 )
 
 // cacheState tracks the invalidation generation so that a value computed
