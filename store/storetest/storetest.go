@@ -49,8 +49,9 @@
 //   - ActivitySummary grouped by user leaves anonymous activity (no user
 //     id) out of the rows; Total still counts it. A user's Username is
 //     that of their newest activity.
-//   - ActivityIterate whose context is cancelled part-way returns an error
-//     wrapping context.Canceled, never nil after a partial iteration.
+//   - ActivityIterate checks its context between rows: cancelled part-way,
+//     it stops and returns an error wrapping context.Canceled, even when
+//     the driver has already buffered the remaining rows.
 //   - Recommendations read back in the order they were given.
 //   - Upserting a report as ReportGet returned it (recommendations with
 //     their ids) succeeds and changes nothing; updating a client keeps its
@@ -66,9 +67,8 @@
 //     *ValidationError on "period".
 //   - ClientPerformance with a malformed client id is a *ValidationError
 //     on "client_id".
-//   - JobRunStart writes the assigned ID into the run; a started run reads
-//     back with outcome "running". JobRunFinish of an unknown ID is
-//     ErrNotFound. JobRunList and JobRunLatest are newest first by start
+//   - JobRunStart writes the assigned ID into the run (JobRunFinish needs
+//     it). JobRunFinish of an unknown ID is ErrNotFound. JobRunList and JobRunLatest are newest first by start
 //     time (JobRunLatest: one row per job, in job-name order).
 //   - WeeklyReportList is newest week first.
 //   - After Close, methods return an error wrapping store.ErrUnavailable
