@@ -820,8 +820,8 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 }
 
 // ActivityDistinctUsers counts distinct non-empty user ids with activity at
-// or after since: the whole days from the counter table, the partial first
-// day through the user index.
+// or after since: whole days and hours from the counter tables, the partial
+// first hour through the index.
 func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
 	const op = "count distinct users"
 	var n int64
@@ -831,12 +831,15 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 				WHERE user_id <> '' AND n > 0`).Scan(&n)
 		}
 		us := micro(since)
-		fd := floorDiv(us+usPerDay-1, usPerDay)
+		fd := floorDiv(us+usPerDay-1, usPerDay)   // first whole day
+		fh := floorDiv(us+usPerHour-1, usPerHour) // first whole hour
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
 			SELECT user_id FROM activity_user_counts WHERE day >= ? AND user_id <> '' AND n > 0
 			UNION
+			SELECT user_id FROM activity_user_hour_counts WHERE hour >= ? AND hour < ? AND user_id <> '' AND n > 0
+			UNION
 			SELECT user_id FROM activities WHERE created_at >= ? AND created_at < ? AND user_id IS NOT NULL)`,
-			fd, us, fd*usPerDay).Scan(&n)
+			fd, fh, fd*24, us, fh*usPerHour).Scan(&n)
 	})
 	return n, err
 }

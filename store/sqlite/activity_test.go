@@ -165,6 +165,22 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 		}
 	}
 	check("after insert")
+	for _, since := range []time.Time{{}, start, from, from.Add(30 * time.Minute), to, start.Add(40 * 24 * time.Hour)} {
+		got, err := s.ActivityDistinctUsers(ctx, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		if err := db.QueryRow("SELECT COUNT(DISTINCT user_id) FROM activities WHERE created_at >= ?", since.UnixMicro()).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if since.IsZero() {
+			want = 2
+		}
+		if got != want {
+			t.Errorf("ActivityDistinctUsers(%v) = %d, want %d", since, got, want)
+		}
+	}
 
 	n, err := s.ActivityDeleteByUser(ctx, "alice")
 	if err != nil {
