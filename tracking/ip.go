@@ -180,8 +180,8 @@ func (r *IPResolver) fromHops(lines []string) netip.Addr {
 }
 
 // parseIP parses an address that may carry a port, brackets or an IPv6
-// zone ("1.2.3.4:80", "[fe80::1%eth0]:443", " ::1 "). Anything else yields
-// the zero Addr.
+// zone ("1.2.3.4:80", "[fe80::1%eth0]:443", " ::1 "). Anything else, and
+// the unspecified addresses 0.0.0.0 and ::, yield the zero Addr.
 func parseIP(s string) netip.Addr {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -210,7 +210,11 @@ func parseIP(s string) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	return a.Unmap()
+	a = a.Unmap()
+	if a.IsUnspecified() { // 0.0.0.0 or :: is never a client
+		return netip.Addr{}
+	}
+	return a
 }
 
 // validPort reports whether s is ":" followed by 1–5 digits.

@@ -37,6 +37,10 @@ func TestParseIP(t *testing.T) {
 		{"1.2.3.4/24", ""},
 		{"<script>", ""},
 		{"1.2.3.4, 5.6.7.8", ""},
+		{"0.0.0.0", ""},
+		{"[::]:80", ""},
+		{"::ffff:0.0.0.0", ""},
+		{"@", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -88,6 +92,7 @@ func TestClientIP(t *testing.T) {
 		{name: "trusted IPv6 proxy", cfg: &proxies, remote: "[fd00::1]:8080", xff: []string{"2001:db8::7"}, want: "2001:db8::7"},
 		{name: "IPv4-mapped peer matches IPv4 prefix", cfg: &proxies, remote: "[::ffff:10.0.0.2]:1", xff: []string{"198.51.100.9"}, want: "198.51.100.9"},
 		{name: "mapped prefix trusts IPv4 peer", cfg: &proxies, remote: "172.16.0.5:1", xff: []string{"198.51.100.9"}, want: "198.51.100.9"},
+		{name: "unspecified in chain", cfg: &proxies, remote: "10.0.0.2:1", xff: []string{"198.51.100.9, 0.0.0.0"}, want: ""},
 		{name: "garbage peer is not trusted", cfg: &proxies, remote: "garbage", xff: []string{"198.51.100.9"}, want: ""},
 
 		{name: "hops 1", cfg: &IPConfig{TrustedHops: 1}, remote: "10.0.0.2:1", xff: []string{"6.6.6.6, 198.51.100.9"}, want: "198.51.100.9"},
