@@ -31,7 +31,10 @@ func TestServiceAuthorisation(t *testing.T) {
 		{"RecentActivity", "", func(ctx context.Context, p Principal) error { _, err := s.RecentActivity(ctx, p, 5); return err }},
 		{"ClientPerformance", "", func(ctx context.Context, p Principal) error { _, err := s.ClientPerformance(ctx, p, ""); return err }},
 		{"BusinessImpact", "", func(ctx context.Context, p Principal) error { _, err := s.BusinessImpact(ctx, p); return err }},
-		{"CostInsights", "", func(ctx context.Context, p Principal) error { _, err := s.CostInsights(ctx, p, CostQuery{}); return err }},
+		{"CostInsights", "", func(ctx context.Context, p Principal) error {
+			_, err := s.CostInsights(ctx, p, CostQuery{})
+			return err
+		}},
 		{"UserActivity", "", func(ctx context.Context, p Principal) error {
 			_, err := s.UserActivity(ctx, p, UserActivityQuery{})
 			return err
