@@ -168,6 +168,16 @@ func testReportRoundTrip(t *testing.T, s store.Store) {
 	}
 	_, err := s.ReportGet(ctx(t), DomainReport(99))
 	wantIs(t, err, store.ErrNotFound, "ReportGet of a missing report")
+
+	// Zero CreatedAt means now; the zero status is pending.
+	before := time.Now().Add(-time.Minute)
+	r := store.Report{ID: DomainReport(30), ClientID: ClientTailspin, ReportType: store.ReportSecurity}
+	must(t, s.ReportUpsert(ctx(t), &r), "ReportUpsert with defaults")
+	got, err := s.ReportGet(ctx(t), DomainReport(30))
+	must(t, err, "ReportGet")
+	if got.CreatedAt.Before(before) || got.CreatedAt.After(time.Now().Add(time.Minute)) || got.Status != store.StatusPending {
+		t.Errorf("defaults: created %v, status %q; want now, pending", got.CreatedAt, got.Status)
+	}
 }
 
 func testReportReplace(t *testing.T, s store.Store) {
