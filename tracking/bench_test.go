@@ -134,6 +134,27 @@ func BenchmarkRecorder(b *testing.B) {
 			} else {
 				b.Run("recorder", func(b *testing.B) { benchRecorder(b, s, d.writers) })
 			}
+			b.Run("store-batches", func(b *testing.B) {
+				// The store's own ceiling: batches of BatchSizeDefault
+				// inserted back to back by one goroutine, no Recorder.
+				a := benchActivity()
+				batch := make([]store.Activity, 0, BatchSizeDefault)
+				ctx := context.Background()
+				b.ResetTimer()
+				for i := range b.N {
+					one := a
+					one.ID = store.NewID()
+					batch = append(batch, one)
+					if len(batch) == BatchSizeDefault || i == b.N-1 {
+						if err := s.ActivityInsertMany(ctx, batch); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			})
 			b.Run("sync-insert", func(b *testing.B) {
 				a := benchActivity()
 				ctx := context.Background()
