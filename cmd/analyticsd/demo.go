@@ -133,6 +133,7 @@ func (d *demoReport) print(w io.Writer, url string) {
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %sdashboard/\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%suser-activity/?limit=5'\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%sactivity-summary/?group_by=day'\n", admin, api)
+		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%smetrics/history/?period=weekly'\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %sjobs/\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' -o activities.csv '%suser-activity/export/?format=csv'\n", admin, api)
 		if viewer != "" {

@@ -430,6 +430,13 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(body, &metrics); err != nil || metrics.TotalReports == 0 {
 		t.Errorf("metrics body %s (%v): want demo reports", body, err)
 	}
+	code, body = request(t, "GET", api+"metrics/history/?period=daily", tokens["viewer"], nil)
+	var history struct {
+		Snapshots []json.RawMessage `json:"snapshots"`
+	}
+	if err := json.Unmarshal(body, &history); code != 200 || err != nil || len(history.Snapshots) < 90 {
+		t.Errorf("metrics/history = %d with %d daily snapshots (%v), want the demo's 91", code, len(history.Snapshots), err)
+	}
 	if code, _ := request(t, "GET", api+"system-health/", tokens["viewer"], nil); code != http.StatusForbidden {
 		t.Errorf("system-health as viewer = %d, want 403", code)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/internal/demo"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -125,6 +126,15 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 		return fmt.Errorf("-schedule: %w", err)
 	}
 	jobs.s = sched
+	if demoOut != nil && demoOut.loaded != nil {
+		// Demo history: the dashboard snapshots of the activity window.
+		start := time.Now()
+		now := time.Now().In(sf.location)
+		if err := sched.Backfill(ctx, now.AddDate(0, 0, -demo.ActivityDays), now, nil); err != nil {
+			return fmt.Errorf("-demo: backfill snapshots: %w", err)
+		}
+		log.Info("demo snapshots written", "days", demo.ActivityDays+1, "took", time.Since(start).Round(time.Millisecond))
+	}
 
 	ln, err := net.Listen("tcp", sf.addr)
 	if err != nil {
