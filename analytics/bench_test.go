@@ -1,10 +1,16 @@
 package analytics
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
 // BenchmarkCachedMetrics measures a cached route through the handler
@@ -32,4 +38,65 @@ func BenchmarkCachedMetrics(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// BenchmarkUncached measures the Service over a benchdata dataset on
+// SQLite (100,000 activities and 100,000 recommendations; PostgreSQL when
+// ANALYTICS_BENCH_POSTGRES is set): the dashboard with an empty cache,
+// user-activity page 1, a cursor page deep in the table, and the 90-day
+// activity summary by type and by day.
+func BenchmarkUncached(b *testing.B) {
+	var st store.Store
+	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
+		st = openPostgresURL(b, testdb.PostgresURL(b))
+	} else {
+		st = openSQLiteF(b)
+	}
+	ctx := context.Background()
+	opts, err := benchdata.Fill(ctx, st, benchdata.Options{Activities: 100_000, Recommendations: 100_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := New(st, Config{NowFunc: func() time.Time { return opts.End }, Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := Principal{ID: "bench", Role: RoleAdmin}
+	b.Run("dashboard", func(b *testing.B) {
+		for b.Loop() {
+			svc.clearLocal(ctx)
+			if _, err := svc.Dashboard(ctx, admin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("user-activity/page1", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.UserActivity(ctx, admin, UserActivityQuery{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("user-activity/deep-cursor", func(b *testing.B) {
+		page, err := st.ActivityList(ctx, store.ActivityListParams{Limit: 1, Offset: 80_000})
+		if err != nil || len(page.Activities) == 0 {
+			b.Fatal(err)
+		}
+		cursor := store.EncodeCursor(page.Activities[0].CreatedAt, page.Activities[0].ID)
+		for b.Loop() {
+			if _, err := svc.UserActivity(ctx, admin, UserActivityQuery{Cursor: cursor}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	from := opts.End.Add(-90 * 24 * time.Hour)
+	for _, g := range []string{"activity_type", "day"} {
+		b.Run("activity-summary/"+g, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := svc.ActivitySummary(ctx, admin, g, DateRange{From: from}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -83,7 +83,7 @@ func openSQLiteF(t testing.TB) store.Store {
 	return st
 }
 
-func openPostgresURL(t *testing.T, url string) store.Store {
+func openPostgresURL(t testing.TB, url string) store.Store {
 	t.Helper()
 	st, err := postgres.Open(context.Background(), url, postgres.Options{})
 	if err != nil {

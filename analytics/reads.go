@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -585,20 +587,15 @@ func (s *Service) Dashboard(ctx context.Context, p Principal) (*Dashboard, error
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
-	m, err := s.metricsJSON(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.categoriesJSON(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.trendsJSON(ctx, dashboardTrendDays)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.recentJSON(ctx, dashboardRecent)
-	if err != nil {
+	// The parts are independent cache entries: on a cold cache they are
+	// computed concurrently.
+	var m, c, t, r []byte
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { m, err = s.metricsJSON(gctx); return err })
+	g.Go(func() (err error) { c, err = s.categoriesJSON(gctx); return err })
+	g.Go(func() (err error) { t, err = s.trendsJSON(gctx, dashboardTrendDays); return err })
+	g.Go(func() (err error) { r, err = s.recentJSON(gctx, dashboardRecent); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	var cats struct {
