@@ -91,3 +91,46 @@ type cacheState struct {
 	gen atomic.Uint64
 	mu  sync.Mutex // serialises Clear with generation bumps
 }
+
+// CostInsightsKeysMax is how many distinct cost-insights filters are
+// cached at once. Results of further filters are computed (once for
+// concurrent callers) but not stored until entries expire, so callers
+// cannot grow the cache without bound.
+const CostInsightsKeysMax = 1000
+
+// keyBudget admits at most max distinct keys per TTL window.
+type keyBudget struct {
+	mu   sync.Mutex
+	max  int
+	ttl  time.Duration
+	keys map[string]time.Time // key → when its entry expires
+}
+
+// admit reports whether key may be stored now and records it.
+func (b *keyBudget) admit(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if b.keys == nil {
+		b.keys = make(map[string]time.Time)
+	}
+	if _, ok := b.keys[key]; !ok && len(b.keys) >= b.max {
+		for k, exp := range b.keys {
+			if !exp.After(now) {
+				delete(b.keys, k)
+			}
+		}
+		if len(b.keys) >= b.max {
+			return false
+		}
+	}
+	b.keys[key] = now.Add(b.ttl)
+	return true
+}
+
+// reset forgets every key (the cache was cleared).
+func (b *keyBudget) reset() {
+	b.mu.Lock()
+	b.keys = nil
+	b.mu.Unlock()
+}

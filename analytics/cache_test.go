@@ -254,3 +254,40 @@ func TestRefreshCacheSurvivesItsOwnNotification(t *testing.T) {
 		t.Error("the refresh's own notification cleared the warmed cache")
 	}
 }
+
+func TestCostInsightsKeySpaceIsBounded(t *testing.T) {
+	cs := &countingStore{}
+	svc, err := New(cs, Config{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.costKeys.max = 3
+	from := tp("2025-01-01T00:00:00Z")
+	for i := range 5 {
+		if _, err := svc.CostInsights(t.Context(), bob, CostQuery{From: from.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc := svc.cache.(*MemoryCache)
+	if n := mc.Len(); n != 3 {
+		t.Errorf("%d cost-insights entries cached, want the budget of 3", n)
+	}
+	// An admitted key is still served from the cache.
+	before := cs.costs.Load()
+	if _, err := svc.CostInsights(t.Context(), bob, CostQuery{From: from}); err != nil {
+		t.Fatal(err)
+	}
+	if cs.costs.Load() != before {
+		t.Error("an admitted filter was recomputed")
+	}
+	// Invalidation frees the budget.
+	if _, err := svc.InvalidateCache(t.Context(), dave); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CostInsights(t.Context(), bob, CostQuery{From: from.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mc.Len(); n != 1 {
+		t.Errorf("after invalidation %d entries, want 1", n)
+	}
+}

@@ -545,7 +545,7 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return s.cached(ctx, key, TTLCostInsights, func(ctx context.Context) (any, error) {
+	return s.cachedAdmit(ctx, key, TTLCostInsights, s.costKeys.admit, func(ctx context.Context) (any, error) {
 		now := s.now().In(s.loc)
 		first := time.Date(now.Year(), now.Month()-11, 1, 0, 0, 0, 0, s.loc)
 		f, err := s.st.CostFigures(ctx, store.CostParams{From: q.From, To: q.To, Types: q.Types, MonthsFrom: first.UTC(), Location: s.loc})

@@ -53,6 +53,8 @@ type Service struct {
 	closed  bool
 	stopSub func()
 	cancel  context.CancelFunc
+	// costKeys bounds the number of cost-insights filters cached at once.
+	costKeys keyBudget
 	// instance identifies this Service in invalidation messages, so that
 	// it ignores its own (it has cleared its cache already, and clearing
 	// again could drop values warmed since).
@@ -81,6 +83,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		born:  cfg.NowFunc(),
 
 		instance: store.NewID(),
+		costKeys: keyBudget{max: CostInsightsKeysMax, ttl: TTLCostInsights},
 	}
 	var err error
 	if s.track, err = newTrackingParts(s); err != nil {
@@ -156,6 +159,12 @@ func (s *Service) now() time.Time { return s.cfg.NowFunc() }
 // Concurrent misses on one key compute once; a value computed across an
 // invalidation is returned but not stored.
 func (s *Service) cached(ctx context.Context, key string, ttl time.Duration, compute func(context.Context) (any, error)) ([]byte, error) {
+	return s.cachedAdmit(ctx, key, ttl, nil, compute)
+}
+
+// cachedAdmit is cached where admit (when not nil) decides whether a newly
+// computed value may be stored.
+func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration, admit func(key string) bool, compute func(context.Context) (any, error)) ([]byte, error) {
 	key = cacheKeyPrefix + key
 	if b, ok, err := s.cache.Get(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "analytics: cache get failed", "key", key, "err", err)
@@ -179,7 +188,7 @@ func (s *Service) cached(ctx context.Context, key string, ttl time.Duration, com
 			return nil, fmt.Errorf("encode %s: %w", key, err)
 		}
 		s.cstate.mu.Lock()
-		if s.cstate.gen.Load() == gen {
+		if s.cstate.gen.Load() == gen && (admit == nil || admit(key)) {
 			if err := s.cache.Set(cctx, key, b, ttl); err != nil {
 				s.log.WarnContext(cctx, "analytics: cache set failed", "key", key, "err", err)
 			}
@@ -204,6 +213,7 @@ func (s *Service) clearLocal(ctx context.Context) {
 	s.cstate.mu.Lock()
 	defer s.cstate.mu.Unlock()
 	s.cstate.gen.Add(1)
+	s.costKeys.reset()
 	if err := s.cache.Clear(ctx); err != nil {
 		s.log.ErrorContext(ctx, "analytics: clear cache", "err", err)
 	}
