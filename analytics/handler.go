@@ -342,6 +342,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badBody("", "a JSON request body is required")
 	}
+	if hasNULEscape(data) {
+		// Databases cannot store NUL in text; refuse it here rather than
+		// fail in the store.
+		return badBody("", "strings must not contain NUL characters (\\u0000)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -409,4 +414,24 @@ func pathID(r *http.Request, pattern string) string {
 		}
 	}
 	return ""
+}
+
+// hasNULEscape reports whether JSON text holds the escape \u0000 (not a
+// literal backslash followed by "u0000").
+func hasNULEscape(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 5
+	}
 }
