@@ -26,20 +26,32 @@ func fuzzService(f *testing.F) *Service {
 // FuzzParseQuery sends arbitrary query strings to the read routes: no
 // panic, no 500, and every 400 names a field.
 func FuzzParseQuery(f *testing.F) {
-	seeds := []string{
-		"limit=5&offset=2", "limit=-1", "limit=99999999999999999999", "days=0", "days=366", "days=1e3",
-		"date_from=2025-01-15&date_to=2025-01-14", "date_from=2025-01-15T10:30:00.123456+05:30", "date_to=2025-01-15 10:30",
-		"date_from=0000-01-01", "date_to=9999-12-31T23:59:59.999999999Z", "client_id=11111111-0000-4000-8000-00000000000G",
-		"cursor=AAAA&offset=0", "cursor=%00", "group_by=day&date_from=2025-06-01", "report_type=cost,,security,",
-		"entity_type=report&entity_id=" + report1, "period=weekly&date_from=x", "format=ndjson", "user_id=%01",
-	}
-	for i, s := range seeds {
+	for i, s := range querySeeds {
 		f.Add(uint8(i), s)
 	}
 	svc := fuzzService(f)
 	h := svc.Handler()
 	f.Fuzz(func(t *testing.T, route uint8, rawQuery string) {
 		_, _, _ = ParseDate(rawQuery, time.UTC)
+		checkQuery(t, h, route, rawQuery)
+	})
+}
+
+// querySeeds are query strings for the read routes.
+var querySeeds = []string{
+	"limit=5&offset=2", "limit=-1", "limit=99999999999999999999", "days=0", "days=366", "days=1e3",
+	"date_from=2025-01-15&date_to=2025-01-14", "date_from=2025-01-15T10:30:00.123456+05:30", "date_to=2025-01-15 10:30",
+	"date_from=0000-01-01", "date_to=9999-12-31T23:59:59.999999999Z", "client_id=11111111-0000-4000-8000-00000000000G",
+	"cursor=AAAA&offset=0", "cursor=%00", "group_by=day&date_from=2025-06-01", "report_type=cost,,security,",
+	"entity_type=report&entity_id=" + report1, "period=weekly&date_from=x", "format=ndjson", "user_id=%01",
+	"activity_type=a%00b", "user_id=a%00", "cursor=%00%00", "report_type=cost%00", "group_by=day%00",
+}
+
+// checkQuery sends GET /<route>/?rawQuery and fails on a 5xx or on a 400
+// that names no field.
+func checkQuery(t *testing.T, h http.Handler, route uint8, rawQuery string) {
+	t.Helper()
+	{
 		path := fuzzGetRoutes[int(route)%len(fuzzGetRoutes)]
 		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/" + path + "/", RawQuery: rawQuery},
 			Header: http.Header{"Authorization": {"Bearer dave"}}, Body: http.NoBody}
@@ -52,7 +64,20 @@ func FuzzParseQuery(f *testing.F) {
 		if rec.Code == 400 && !bytes.Contains(rec.Body.Bytes(), []byte(`"field"`)) {
 			t.Fatalf("GET /%s/?%s: 400 without field: %s", path, rawQuery, rec.Body)
 		}
-	})
+	}
+}
+
+// TestQuerySeedsOnPostgres runs the FuzzParseQuery seeds on every read
+// route against PostgreSQL.
+func TestQuerySeedsOnPostgres(t *testing.T) {
+	st := openPostgres(t)
+	seed(t, st)
+	h := newEnv(t, st, nil).svc.Handler()
+	for _, q := range querySeeds {
+		for route := range fuzzGetRoutes {
+			checkQuery(t, h, uint8(route), q)
+		}
+	}
 }
 
 var fuzzPostRoutes = []string{"activities", "ingest/activities", "ingest/clients", "ingest/reports"}
