@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-co-op/gocron/v2"
+
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 )
 
@@ -348,7 +350,25 @@ func (s *serveFlags) validateSchedules(fs *flagSet) error {
 		if _, dup := s.scheduleByJob[name]; dup {
 			return fs.invalid("schedule", "job %s is scheduled twice", name)
 		}
+		if err := validCron(spec, s.location); err != nil {
+			return fs.invalid("schedule", "%s: %q is not a cron schedule (5 fields, 6 with seconds, or @hourly, @every 10m, …): %v", name, spec, err)
+		}
 		s.scheduleByJob[name] = spec
+	}
+	return nil
+}
+
+// validCron checks a schedule the way the scheduler parses it, so a bad
+// -schedule is refused before the database is opened.
+func validCron(spec string, loc *time.Location) error {
+	fields := strings.Fields(spec)
+	if len(fields) > 0 && (strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=")) {
+		fields = fields[1:]
+	}
+	err := gocron.NewDefaultCron(len(fields) == 6).IsValid(spec, loc, time.Now())
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		return errors.New(strings.TrimPrefix(msg, "gocron: CronJob: "))
 	}
 	return nil
 }
