@@ -291,3 +291,47 @@ func TestCostInsightsKeySpaceIsBounded(t *testing.T) {
 		t.Errorf("after invalidation %d entries, want 1", n)
 	}
 }
+
+// TestInvalidationDuringLoad checks that a value computed across an
+// invalidation is returned but not stored, and that callers arriving after
+// the invalidation do not join the stale load.
+func TestInvalidationDuringLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cs := &countingStore{release: make(chan struct{}), cats: []store.CountByKey{{Key: "cost", Count: 1}}}
+		svc, err := New(cs, Config{Logger: discardLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if _, err := svc.Categories(context.Background(), bob); err != nil {
+				t.Error(err)
+			}
+		}()
+		synctest.Wait() // the first load is in the store
+		if _, err := svc.InvalidateCache(context.Background(), dave); err != nil {
+			t.Fatal(err)
+		}
+		second := make(chan struct{})
+		go func() {
+			defer close(second)
+			if _, err := svc.Categories(context.Background(), bob); err != nil {
+				t.Error(err)
+			}
+		}()
+		synctest.Wait()
+		if n := cs.categories.Load(); n != 2 {
+			t.Errorf("a caller after the invalidation joined the stale load: %d loads, want 2", n)
+		}
+		close(cs.release)
+		<-done
+		<-second
+		if _, err := svc.Categories(context.Background(), bob); err != nil {
+			t.Fatal(err)
+		}
+		if n := cs.categories.Load(); n != 2 {
+			t.Errorf("the fresh load was not cached: %d loads, want 2", n)
+		}
+	})
+}
