@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
+	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
+)
+
+func TestRequestLog(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var seenID string
+	var readErr error
+	h := withRequestLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seenID = requestIDFrom(r.Context())
+		_, readErr = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = w.Write([]byte("short and stout"))
+	}))
+
+	tests := []struct {
+		name, sent string
+		keep       bool
+	}{
+		{"caller's id kept", "abc-123_XYZ", true},
+		{"missing id generated", "", false},
+		{"id with spaces replaced", "two words", false},
+		{"id with a quote replaced", `x"y`, false},
+		{"overlong id replaced", strings.Repeat("a", 65), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs.Reset()
+			req := httptest.NewRequest("POST", "/api/v1/analytics/activities/", strings.NewReader("{}"))
+			if tt.sent != "" {
+				req.Header.Set(requestIDHeader, tt.sent)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			got := rec.Header().Get(requestIDHeader)
+			if tt.keep && got != tt.sent || !tt.keep && (got == tt.sent || !validRequestID(got)) {
+				t.Errorf("response id %q for sent %q", got, tt.sent)
+			}
+			if seenID != got || req.Header.Get(requestIDHeader) != got {
+				t.Errorf("handler saw id %q (header %q), response has %q", seenID, req.Header.Get(requestIDHeader), got)
+			}
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("log line %q: %v", logs.String(), err)
+			}
+			if line["request_id"] != got || line["status"] != float64(http.StatusTeapot) || line["bytes"] != float64(15) ||
+				line["path"] != "/api/v1/analytics/activities/" || line["method"] != "POST" {
+				t.Errorf("log line %v", line)
+			}
+		})
+	}
+
+	// Bodies over the hard cap are cut off.
+	big := io.MultiReader(strings.NewReader("{"), io.LimitReader(zeros{}, maxBodyBytes+1))
+	req := httptest.NewRequest("POST", "/x", big)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	var mbe *http.MaxBytesError
+	if !errors.As(readErr, &mbe) {
+		t.Errorf("reading an oversized body: err = %v, want *http.MaxBytesError", readErr)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := analytics.New(st, analytics.Config{IdentifyFunc: identify(&tokenauth.Set{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := &serveFlags{}
+	sf.logger = slog.New(slog.DiscardHandler)
+	var stopping atomic.Bool
+	srv := httptest.NewServer(routes(sf, svc, st, &stopping))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("GET %s: Content-Type %q", path, ct)
+		}
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	type answer struct {
+		Code int
+		Body string
+	}
+	check := func(path string, want answer) {
+		t.Helper()
+		code, body := get(path)
+		if diff := cmp.Diff(want, answer{code, body}); diff != "" {
+			t.Errorf("GET %s (-want +got):\n%s", path, diff)
+		}
+	}
+	check("/healthz", answer{200, `{"status":"ok"}`})
+	check("/readyz", answer{200, `{"status":"ready"}`})
+	check("/elsewhere", answer{404, `{"error":"not found","message":"No route /elsewhere; the API is under /api/v1/analytics/"}`})
+	if code, _ := get("/api/v1/analytics/metrics/"); code != http.StatusUnauthorized {
+		t.Errorf("metrics without a token = %d, want 401", code)
+	}
+	if code, _ := get("/api/v1/analytics/openapi.json"); code != http.StatusOK {
+		t.Errorf("openapi.json = %d, want 200", code)
+	}
+
+	stopping.Store(true)
+	check("/readyz", answer{503, `{"status":"stopping"}`})
+	stopping.Store(false)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("/readyz", answer{503, `{"error":"database unreachable","status":"unavailable"}`})
+	check("/healthz", answer{200, `{"status":"ok"}`})
+}
