@@ -285,3 +285,27 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Error("Start after Close succeeded")
 	}
 }
+
+func TestUploadLimits(t *testing.T) {
+	st := openSQLite(t)
+	seed(t, st)
+	e := newEnv(t, st, func(c *Config) { c.MaxIngestBytes = 1000 })
+	data := advisorSample(t, "advisor_export_example.csv")
+	r := e.do(t, "POST", "ingest/advisor-csv/?client_id="+client1, "alice", bytes.NewReader(data), "Content-Type", "text/csv")
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("raw CSV over the limit: %d %s", r.status, r.body)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "export.csv")
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	r = e.do(t, "POST", "ingest/advisor-csv/?client_id="+client1, "alice", &body, "Content-Type", mw.FormDataContentType())
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("multipart CSV over the limit: %d %s", r.status, r.body)
+	}
+	big := `{"activities":[` + strings.Repeat(`{"activity_type":"login"},`, 100) + `{"activity_type":"login"}]}`
+	if r := e.postJSON(t, "ingest/activities/", "dave", big); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("ingest over the limit: %d", r.status)
+	}
+}
