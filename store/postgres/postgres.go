@@ -201,6 +201,12 @@ func (s *Store) Close() error {
 	return nil
 }
 
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // wrap translates a database error into the store's sentinel errors and
 // wraps it with the operation. It is the only place that inspects driver
 // errors. op is formatted with args.
@@ -210,6 +216,9 @@ func (s *Store) wrap(ctx context.Context, err error, op string, args ...any) err
 	}
 	if len(args) > 0 {
 		op = fmt.Sprintf(op, args...)
+	}
+	if s.isClosed() {
+		return fmt.Errorf("postgres: %s: %w: the store is closed (%w)", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, translate(ctx, err))
 }

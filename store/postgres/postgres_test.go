@@ -146,8 +146,8 @@ func TestCloseIdempotent(t *testing.T) {
 	s, _ := newStore(t)
 	must(t, s.Close())
 	must(t, s.Close())
-	if err := s.Ping(t.Context()); err == nil {
-		t.Fatal("Ping after Close succeeded")
+	if err := s.Ping(t.Context()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Ping after Close: got %v, want ErrUnavailable", err)
 	}
 }
 
