@@ -12,6 +12,11 @@
 // same transaction as every insert and delete, so the first page of a listing
 // stays fast at any table size.
 //
+// Day buckets in another zone than UTC come from per-hour counters when the
+// zone's offset is a whole number of hours, else from a scan of the
+// matching rows. Locations are passed to PostgreSQL by their IANA name;
+// fixed zones (time.FixedZone) and time.Local by their current UTC offset.
+//
 // Besides store.Store, *Store implements store.Broadcaster (LISTEN/NOTIFY)
 // and store.Locker (session advisory locks). Both are scoped to the current
 // schema: channels and lock keys in one schema never reach another.
