@@ -224,6 +224,8 @@ type serveFlags struct {
 	addr           string
 	tokens         string
 	trustedProxies string
+	trustedHops    int
+	clientIPHeader string
 	ipMode         string
 	ipHashKey      string
 	retention      int
@@ -245,6 +247,10 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.bind("tokens", "ANALYTICS_TOKENS_FILE")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed")
 	fs.bind("trusted-proxies", "ANALYTICS_TRUSTED_PROXIES")
+	fs.IntVar(&s.trustedHops, "trusted-hops", 0, "number of reverse proxies in front of the server whose addresses are not known: the client is that many addresses from the right of X-Forwarded-For (instead of -trusted-proxies)")
+	fs.bind("trusted-hops", "ANALYTICS_TRUSTED_HOPS")
+	fs.StringVar(&s.clientIPHeader, "client-ip-header", "", "header holding the client address set by a trusted edge, e.g. CF-Connecting-IP or X-Real-IP (read only from -trusted-proxies when they are set)")
+	fs.bind("client-ip-header", "ANALYTICS_CLIENT_IP_HEADER")
 	fs.StringVar(&s.ipMode, "ip-mode", "full", "how client IPs are stored: full, truncate (/24, /48), hash (keyed HMAC) or none")
 	fs.bind("ip-mode", "ANALYTICS_IP_MODE")
 	fs.StringVar(&s.ipHashKey, "ip-hash-key", "", "secret key (at least 16 bytes) for -ip-mode hash")
@@ -283,6 +289,17 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 			}
 		}
 		s.proxies = append(s.proxies, p)
+	}
+	if s.trustedHops < 0 || s.trustedHops > 32 {
+		return fs.invalid("trusted-hops", "must be between 0 and 32, got %d", s.trustedHops)
+	}
+	if s.trustedHops > 0 && (len(s.proxies) > 0 || s.clientIPHeader != "") {
+		return fs.invalid("trusted-hops", "cannot be combined with -trusted-proxies or -client-ip-header")
+	}
+	if h := s.clientIPHeader; h != "" && strings.ContainsFunc(h, func(r rune) bool {
+		return !(r == '-' || r == '_' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z'))
+	}) {
+		return fs.invalid("client-ip-header", "%q is not a header name", h)
 	}
 	switch s.ipMode {
 	case "full", "truncate", "none":

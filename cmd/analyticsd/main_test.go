@@ -80,6 +80,9 @@ func TestValidationMessages(t *testing.T) {
 		{"addr", nil, []string{"-addr", "localhost"}, `-addr: "localhost" is not host:port`},
 		{"addr from env", map[string]string{"ANALYTICS_ADDR": "127.0.0.1:99999"}, nil, `ANALYTICS_ADDR: "127.0.0.1:99999" is not host:port`},
 		{"trusted proxies", nil, []string{"-trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, `-trusted-proxies: "10.0.0.0/33" is not an IP address or CIDR prefix`},
+		{"trusted hops", nil, []string{"-trusted-hops", "-1"}, "-trusted-hops: must be between 0 and 32, got -1"},
+		{"trusted hops with proxies", map[string]string{"ANALYTICS_TRUSTED_HOPS": "2"}, []string{"-trusted-proxies", "10.0.0.1"}, "ANALYTICS_TRUSTED_HOPS: cannot be combined with -trusted-proxies or -client-ip-header"},
+		{"client ip header", nil, []string{"-client-ip-header", "X Real IP"}, `-client-ip-header: "X Real IP" is not a header name`},
 		{"storage dir", nil, []string{"-storage-dir", missingDir}, "-storage-dir: stat " + missingDir},
 		{"schedule syntax", nil, []string{"-schedule", "cleanup_old_activities"}, `-schedule: "cleanup_old_activities" is not name=cron`},
 		{"schedule job", nil, []string{"-schedule", "backup=0 1 * * *"}, `-schedule: unknown job "backup"; jobs: calculate_daily_metrics`},
@@ -352,11 +355,14 @@ func startServer(t *testing.T, env map[string]string, args ...string) (base stri
 	return base, stdout, stop
 }
 
-func request(t *testing.T, method, url, token string, body io.Reader) (int, []byte) {
+func request(t *testing.T, method, url, token string, body io.Reader, headers ...string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -520,7 +526,7 @@ func TestServePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, stdout, stop := startServer(t, map[string]string{"ANALYTICS_DATABASE_URL": url, "ANALYTICS_TOKENS_FILE": tokensFile},
-		"-addr", "127.0.0.1:0", "-log-level", "warn", "-track-api")
+		"-addr", "127.0.0.1:0", "-log-level", "warn", "-track-api", "-trusted-proxies", "127.0.0.0/8", "-ip-mode", "truncate")
 	if !strings.Contains(stdout.String(), "analyticsd listening on "+base+" (change with -addr)") {
 		t.Errorf("startup line: %q", stdout.String())
 	}
@@ -533,7 +539,10 @@ func TestServePostgres(t *testing.T) {
 	if code != http.StatusCreated && code != http.StatusOK {
 		t.Fatalf("ingest client = %d %s", code, body)
 	}
-	if code, body := request(t, "GET", base+apiPrefix+"dashboard/", admin, nil); code != 200 {
+	// Through a trusted proxy (the loopback peer), the client is the
+	// rightmost untrusted X-Forwarded-For address, stored truncated.
+	if code, body := request(t, "GET", base+apiPrefix+"dashboard/", admin, nil,
+		"X-Forwarded-For", "198.51.100.77, 203.0.113.9", "X-Forwarded-For", "127.0.0.2"); code != 200 {
 		t.Errorf("dashboard = %d %s", code, body)
 	}
 	if got := stop(); got != 0 {
@@ -546,7 +555,18 @@ func TestServePostgres(t *testing.T) {
 		envOf(nil), &out, io.Discard); code != 0 {
 		t.Fatalf("export exit %d", code)
 	}
-	if !strings.Contains(out.String(), `"/api/v1/analytics/dashboard/"`) {
-		t.Errorf("the dashboard view was not tracked: %q", out.String())
+	var rec struct {
+		Path      string `json:"path"`
+		IPAddress string `json:"ip_address"`
+		User      struct {
+			Username string `json:"username"`
+		} `json:"user"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &rec); err != nil {
+		t.Fatalf("want one tracked dashboard view, got %q: %v", out.String(), err)
+	}
+	if diff := cmp.Diff(struct{ Path, IPAddress, Username string }{"/api/v1/analytics/dashboard/", "203.0.113.0", "root"},
+		struct{ Path, IPAddress, Username string }{rec.Path, rec.IPAddress, rec.User.Username}); diff != "" {
+		t.Errorf("tracked dashboard view (-want +got):\n%s", diff)
 	}
 }

@@ -258,7 +258,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // trackingConfig maps the IP flags to the Service's tracking settings.
 func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
 	tc := analytics.TrackingConfig{
-		IP:        tracking.IPConfig{TrustedProxies: sf.proxies},
+		IP:        tracking.IPConfig{TrustedProxies: sf.proxies, TrustedHops: sf.trustedHops, TrustedHeader: sf.clientIPHeader},
 		IPStorage: tracking.IPStorage(sf.ipMode),
 		SkipPaths: []string{"/healthz", "/readyz"},
 	}
