@@ -12,8 +12,10 @@ func (s *Service) OpenAPI(basePath string) map[string]any {
 	errResp := func(desc string) map[string]any {
 		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}}
 	}
+	gen := &schemaGen{components: map[string]any{}}
 	paths := map[string]any{}
 	for _, rt := range s.routes {
+		bodies := routeBodies[rt.Path]
 		ops := map[string]any{}
 		for _, m := range rt.Methods {
 			params := []any{}
@@ -46,8 +48,15 @@ func (s *Service) OpenAPI(basePath string) map[string]any {
 			if rt.Path == "user-activity/export" {
 				content = "text/csv"
 			}
+			okContent := map[string]any{content: map[string]any{"schema": map[string]any{}}}
+			if bodies.resp != nil {
+				okContent = map[string]any{content: map[string]any{"schema": gen.of(bodies.resp)}}
+			}
+			if rt.Path == "user-activity/export" {
+				okContent["application/x-ndjson"] = map[string]any{"schema": map[string]any{}}
+			}
 			responses := map[string]any{
-				ok:    map[string]any{"description": "Success", "content": map[string]any{content: map[string]any{"schema": map[string]any{}}}},
+				ok:    map[string]any{"description": "Success", "content": okContent},
 				"400": errResp("Invalid parameter or body"),
 				"405": errResp("Method not allowed"),
 				"500": errResp("Internal error (carries request_id)"),
@@ -87,7 +96,17 @@ func (s *Service) OpenAPI(basePath string) map[string]any {
 				if rt.Path == "ingest/advisor-csv" {
 					ct = "text/csv"
 				}
-				op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": map[string]any{"type": "object"}}}}
+				body := map[string]any{"schema": map[string]any{"type": "object"}}
+				if bodies.req != nil {
+					body = map[string]any{"schema": gen.of(bodies.req)}
+				}
+				content := map[string]any{ct: body}
+				if rt.Path == "ingest/advisor-csv" {
+					content["multipart/form-data"] = map[string]any{"schema": map[string]any{"type": "object",
+						"properties": map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "text/csv"}},
+						"required":   []string{"file"}}}
+				}
+				op["requestBody"] = map[string]any{"required": true, "content": content}
 			}
 			ops[strings.ToLower(m)] = op
 			if m == http.MethodGet {
@@ -106,14 +125,14 @@ func (s *Service) OpenAPI(basePath string) map[string]any {
 		"info":    map[string]any{"title": "Advisor Analytics API", "version": "1.0.0"},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": map[string]any{"Error": map[string]any{
+			"schemas": withComponents(gen.components, "Error", map[string]any{
 				"type":     "object",
 				"required": []string{"error", "message"},
 				"properties": map[string]any{
 					"error": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
 					"field": map[string]any{"type": "string"}, "request_id": map[string]any{"type": "string"},
 				},
-			}},
+			}),
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 		},
 		"security": []any{map[string]any{"bearer": []any{}}},
@@ -130,4 +149,9 @@ func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, _ Princip
 		}
 	}
 	return writeJSON(w, http.StatusOK, s.OpenAPI(base))
+}
+
+func withComponents(m map[string]any, name string, schema any) map[string]any {
+	m[name] = schema
+	return m
 }

@@ -1,0 +1,123 @@
+package analytics
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// dashboardDoc documents the dashboard body (Dashboard keeps its parts as
+// raw JSON).
+type dashboardDoc struct {
+	Metrics              Metrics         `json:"metrics"`
+	CategoryDistribution []CategoryShare `json:"categoryDistribution"`
+	TrendData            []TrendPoint    `json:"trendData"`
+	RecentActivity       []RecentItem    `json:"recentActivity"`
+}
+
+// routeBodies names the Go types of each route's success body and JSON
+// request body, for the OpenAPI document.
+var routeBodies = map[string]struct{ resp, req reflect.Type }{
+	"dashboard":             {reflect.TypeFor[dashboardDoc](), nil},
+	"metrics":               {reflect.TypeFor[Metrics](), nil},
+	"metrics/history":       {reflect.TypeFor[MetricsHistory](), nil},
+	"trends":                {reflect.TypeFor[Trends](), nil},
+	"categories":            {reflect.TypeFor[Categories](), nil},
+	"recent-activity":       {reflect.TypeFor[[]RecentItem](), nil},
+	"client-performance":    {reflect.TypeFor[ClientPerformance](), nil},
+	"business-impact":       {reflect.TypeFor[BusinessImpact](), nil},
+	"user-activity":         {reflect.TypeFor[ActivityPage](), nil},
+	"activity-summary":      {reflect.TypeFor[ActivitySummary](), nil},
+	"system-health":         {reflect.TypeFor[SystemHealth](), nil},
+	"cost-insights":         {reflect.TypeFor[CostInsights](), nil},
+	"activity-history":      {reflect.TypeFor[HistoryPage](), nil},
+	"entity-history":        {reflect.TypeFor[EntityHistory](), nil},
+	"jobs":                  {reflect.TypeFor[Jobs](), nil},
+	"cache/invalidate":      {reflect.TypeFor[CacheInvalidated](), nil},
+	"users/{id}/activities": {reflect.TypeFor[ErasedActivities](), nil},
+	"activities":            {reflect.TypeFor[ActivityAccepted](), reflect.TypeFor[ActivityInput]()},
+	"ingest/activities":     {reflect.TypeFor[Ingested](), reflect.TypeFor[IngestActivitiesInput]()},
+	"ingest/clients":        {reflect.TypeFor[ClientOut](), reflect.TypeFor[ClientInput]()},
+	"ingest/reports":        {reflect.TypeFor[ReportOut](), reflect.TypeFor[ReportInput]()},
+	"ingest/advisor-csv":    {reflect.TypeFor[CSVImported](), nil},
+}
+
+// schemaGen turns Go types into JSON Schemas (OpenAPI 3.1 dialect); named
+// structs become components.
+type schemaGen struct {
+	components map[string]any
+}
+
+func (g *schemaGen) of(t reflect.Type) map[string]any {
+	switch t {
+	case reflect.TypeFor[Decimal]():
+		return map[string]any{"type": "number"}
+	case reflect.TypeFor[Timestamp](), reflect.TypeFor[time.Time]():
+		return map[string]any{"type": "string", "format": "date-time"}
+	case reflect.TypeFor[json.RawMessage]():
+		return map[string]any{}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		s := g.of(t.Elem())
+		return map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		return map[string]any{"type": "array", "items": g.of(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.of(t.Elem())}
+	case reflect.Struct:
+		name := t.Name()
+		if name == "" {
+			return g.object(t)
+		}
+		name = strings.TrimSuffix(name, "Doc")
+		name = strings.ToUpper(name[:1]) + name[1:]
+		if _, ok := g.components[name]; !ok {
+			g.components[name] = map[string]any{} // placeholder against recursion
+			g.components[name] = g.object(t)
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}
+
+// object is the schema of a struct: its JSON fields (embedded structs
+// flattened), required unless omitempty, no other property.
+func (g *schemaGen) object(t reflect.Type) map[string]any {
+	props := map[string]any{}
+	required := []string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if f.Anonymous && tag == "" {
+				walk(f.Type)
+				continue
+			}
+			if !f.IsExported() || tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if name == "" {
+				name = f.Name
+			}
+			props[name] = g.of(f.Type)
+			if !strings.Contains(opts, "omitempty") {
+				required = append(required, name)
+			}
+		}
+	}
+	walk(t)
+	return map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+}
