@@ -93,7 +93,9 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	svc, err := analytics.New(st, analytics.Config{IdentifyFunc: identify(&tokenauth.Set{})})
+	var tokens atomic.Pointer[tokenauth.Set]
+	tokens.Store(&tokenauth.Set{})
+	svc, err := analytics.New(st, analytics.Config{IdentifyFunc: identify(&tokens)})
 	if err != nil {
 		t.Fatal(err)
 	}

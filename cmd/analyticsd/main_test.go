@@ -311,10 +311,10 @@ func csvRecords(t *testing.T, path string) int {
 
 // startServer runs the server with args until the returned stop function
 // is called, which returns its exit status.
-func startServer(t *testing.T, env map[string]string, args ...string) (base string, stdout *syncBuffer, stop func() int) {
+func startServer(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *syncBuffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, envOf(env), stdout, stderr) }()
 	re := regexp.MustCompile(`URL\s+(http://127\.0\.0\.1:\d+)|listening on (http://127\.0\.0\.1:\d+)`)
@@ -352,7 +352,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) (base stri
 		return code
 	}
 	t.Cleanup(func() { stop() })
-	return base, stdout, stop
+	return base, stdout, stderr, stop
 }
 
 func request(t *testing.T, method, url, token string, body io.Reader, headers ...string) (int, []byte) {
@@ -385,7 +385,7 @@ func request(t *testing.T, method, url, token string, body io.Reader, headers ..
 func TestServeDemoEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "analytics.db")
-	base, stdout, stop := startServer(t, map[string]string{"ANALYTICS_LOG_LEVEL": "warn"},
+	base, stdout, _, stop := startServer(t, map[string]string{"ANALYTICS_LOG_LEVEL": "warn"},
 		"-demo", "-addr", "127.0.0.1:0", "-database", db)
 
 	// The demo tokens file is written next to the database (and, as
@@ -506,7 +506,7 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	}
 
 	// A second -demo run on the same database keeps the data and the tokens.
-	base2, stdout2, stop2 := startServer(t, nil, "-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error")
+	base2, stdout2, _, stop2 := startServer(t, nil, "-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error")
 	if !strings.Contains(stdout2.String(), "not loaded: the database already holds data") {
 		t.Errorf("second demo run output:\n%s", stdout2.String())
 	}
@@ -525,7 +525,7 @@ func TestServePostgres(t *testing.T) {
 	if err := tokenauth.WriteFile(tokensFile, []tokenauth.Entry{{Token: admin, ID: store.NewID(), Username: "root", Role: "admin"}}); err != nil {
 		t.Fatal(err)
 	}
-	base, stdout, stop := startServer(t, map[string]string{"ANALYTICS_DATABASE_URL": url, "ANALYTICS_TOKENS_FILE": tokensFile},
+	base, stdout, _, stop := startServer(t, map[string]string{"ANALYTICS_DATABASE_URL": url, "ANALYTICS_TOKENS_FILE": tokensFile},
 		"-addr", "127.0.0.1:0", "-log-level", "warn", "-track-api", "-trusted-proxies", "127.0.0.0/8", "-ip-mode", "truncate")
 	if !strings.Contains(stdout.String(), "analyticsd listening on "+base+" (change with -addr)") {
 		t.Errorf("startup line: %q", stdout.String())

@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
@@ -63,10 +66,11 @@ func (l jobLister) Jobs(ctx context.Context) ([]analytics.JobStatus, error) {
 	return out, nil
 }
 
-// identify turns a bearer token into the caller's Principal.
-func identify(tokens *tokenauth.Set) func(*http.Request) (analytics.Principal, error) {
+// identify turns a bearer token into the caller's Principal, with the
+// tokens currently loaded.
+func identify(tokens *atomic.Pointer[tokenauth.Set]) func(*http.Request) (analytics.Principal, error) {
 	return func(r *http.Request) (analytics.Principal, error) {
-		id, ok := tokens.Authenticate(r)
+		id, ok := tokens.Load().Authenticate(r)
 		if !ok {
 			return analytics.Principal{}, analytics.ErrUnauthenticated
 		}
@@ -93,19 +97,22 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 			return err
 		}
 	}
-	tokens := &tokenauth.Set{}
+	var tokens atomic.Pointer[tokenauth.Set]
+	tokens.Store(&tokenauth.Set{})
 	if sf.tokens != "" {
-		if tokens, err = tokenauth.LoadFile(sf.tokens); err != nil {
+		set, err := tokenauth.LoadFile(sf.tokens)
+		if err != nil {
 			return fmt.Errorf("-tokens: %w", err)
 		}
-		log.Info("tokens loaded", "file", sf.tokens, "tokens", tokens.Len())
+		tokens.Store(set)
+		log.Info("tokens loaded", "file", sf.tokens, "tokens", set.Len())
 	} else {
 		log.Warn("no tokens file: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
 	}
 
 	jobs := &jobLister{}
 	svc, err := analytics.New(st, analytics.Config{
-		IdentifyFunc: identify(tokens),
+		IdentifyFunc: identify(&tokens),
 		Logger:       log,
 		Location:     sf.location,
 		StorageDirs:  sf.storageDirs.values,
@@ -162,6 +169,11 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// SIGHUP reloads the tokens file.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -174,11 +186,18 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 	}
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case err := <-serveErr:
-		runErr = fmt.Errorf("serve: %w", err)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			break wait
+		case err := <-serveErr:
+			runErr = fmt.Errorf("serve: %w", err)
+			break wait
+		case <-hup:
+			reloadTokens(sf.tokens, &tokens, log)
+		}
 	}
 	stopping.Store(true)
 
@@ -269,4 +288,20 @@ func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
 		tc.Recorder.Writers = 2
 	}
 	return tc
+}
+
+// reloadTokens replaces the tokens with the content of path; a file that
+// cannot be read or is invalid leaves the current tokens in place.
+func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.Logger) {
+	if path == "" {
+		log.Warn("SIGHUP: no -tokens file to reload")
+		return
+	}
+	set, err := tokenauth.LoadFile(path)
+	if err != nil {
+		log.Error("SIGHUP: tokens not reloaded; the previous tokens stay in use", "file", path, "err", err)
+		return
+	}
+	tokens.Store(set)
+	log.Info("tokens reloaded", "file", path, "tokens", set.Len())
 }
