@@ -441,6 +441,27 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(body, &history); code != 200 || err != nil || len(history.Snapshots) < 90 {
 		t.Errorf("metrics/history = %d with %d daily snapshots (%v), want the demo's 91", code, len(history.Snapshots), err)
 	}
+	code, body = request(t, "GET", api+"jobs/", tokens["admin"], nil)
+	var jobs struct {
+		Jobs []struct {
+			Name    string `json:"name"`
+			LastRun *struct {
+				Outcome string `json:"outcome"`
+			} `json:"last_run"`
+		} `json:"jobs"`
+	}
+	ran := map[string]string{}
+	if err := json.Unmarshal(body, &jobs); code != 200 || err != nil {
+		t.Errorf("jobs = %d %s (%v)", code, body, err)
+	}
+	for _, j := range jobs.Jobs {
+		if j.LastRun != nil {
+			ran[j.Name] = j.LastRun.Outcome
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"update_report_usage_stats": "succeeded", "sample_system_health": "succeeded"}, ran); diff != "" {
+		t.Errorf("jobs run by -demo (-want +got):\n%s", diff)
+	}
 	if code, _ := request(t, "GET", api+"system-health/", tokens["viewer"], nil); code != http.StatusForbidden {
 		t.Errorf("system-health as viewer = %d, want 403", code)
 	}

@@ -31,7 +31,7 @@ const serveAbout = `Run the analytics API at ` + apiPrefix + `, /healthz (the pr
 created and migrated when needed. API requests authenticate with
 "Authorization: Bearer <token>" against the -tokens file.
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish and every
-accepted activity is written before it exits.`
+accepted activity is written before it exits. SIGHUP reloads the -tokens file.`
 
 func runServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var sf serveFlags
@@ -139,6 +139,13 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 		now := time.Now().In(sf.location)
 		if err := sched.Backfill(ctx, now.AddDate(0, 0, -demo.ActivityDays), now, nil); err != nil {
 			return fmt.Errorf("-demo: backfill snapshots: %w", err)
+		}
+		// A first run of the hourly and health jobs, so jobs/ and
+		// system-health have something to show.
+		for _, job := range []string{scheduler.JobUsageStats, scheduler.JobSampleHealth} {
+			if _, err := sched.RunNow(ctx, job); err != nil {
+				log.Warn("demo: first job run failed", "job", job, "err", err)
+			}
 		}
 		log.Info("demo snapshots written", "days", demo.ActivityDays+1, "took", time.Since(start).Round(time.Millisecond))
 	}
