@@ -140,6 +140,9 @@ func (d *demoReport) print(w io.Writer, url string) {
 			fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %ssystem-health/   # a viewer gets 403\n", viewer, api)
 		}
 		fmt.Fprintf(w, "  curl %sopenapi.json   # public: the OpenAPI document\n", api)
+	} else {
+		fmt.Fprintf(w, "\nThe tokens file holds no plain admin token; use one of yours:\n")
+		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer <token>' %s%smetrics/\n", url, apiPrefix)
 	}
 	fmt.Fprintf(w, "\nStop with Ctrl+C.\n\n")
 }

@@ -539,6 +539,22 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	}
 }
 
+func TestDemoReportWithDigestTokens(t *testing.T) {
+	var out bytes.Buffer
+	d := &demoReport{database: "./analytics.db", tokensFile: "tokens.json", tokensExist: true,
+		tokens: []tokenauth.Entry{{TokenSHA256: tokenauth.Digest("secret-token-0123456789"), ID: "u1", Username: "ops", Role: "admin"}}}
+	d.print(&out, "http://127.0.0.1:8080")
+	for _, w := range []string{"already there, reused; change with -tokens", "(stored as a SHA-256 digest; not shown)",
+		"use one of yours", "curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8080/api/v1/analytics/metrics/"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output does not contain %q:\n%s", w, out.String())
+		}
+	}
+	if strings.Contains(out.String(), tokenauth.Digest("secret-token-0123456789")) {
+		t.Error("the digest is printed as if it were a token")
+	}
+}
+
 func TestServePostgres(t *testing.T) {
 	url := testdb.PostgresURL(t)
 	tokensFile := filepath.Join(t.TempDir(), "tokens.json")
