@@ -126,7 +126,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("analytics: Config.StorageDirs[%d] is empty", i)
 		}
 	}
-	return c.Tracking.validate()
+	return nil
 }
 
 func defaultValidUserID(s string) bool {

@@ -2,12 +2,8 @@ package analytics
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/netip"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
@@ -34,24 +30,9 @@ type TrackingConfig struct {
 	// IPStorage is how addresses are stored (full, truncate, hash, none).
 	// Defaults to tracking.IPFull.
 	IPStorage tracking.IPStorage
-	// IPHashKey is the HMAC key for IPStorage tracking.IPHash (≥ 16 bytes).
+	// IPHashKey is the HMAC key for IPStorage tracking.IPHash (at least
+	// tracking.MinIPHashKeyLen bytes).
 	IPHashKey []byte
-}
-
-func (c TrackingConfig) validate() error {
-	if _, err := tracking.NewIPResolver(c.IP); err != nil {
-		return fmt.Errorf("analytics: Config.Tracking.IP: %w", err)
-	}
-	switch c.IPStorage {
-	case "", tracking.IPFull, tracking.IPTruncate, tracking.IPNone:
-	case tracking.IPHash:
-		if len(c.IPHashKey) < 16 {
-			return fmt.Errorf("analytics: Config.Tracking.IPHashKey must be at least 16 bytes with IPStorage %q", c.IPStorage)
-		}
-	default:
-		return fmt.Errorf("analytics: Config.Tracking.IPStorage: unknown mode %q", c.IPStorage)
-	}
-	return nil
 }
 
 // trackingParts are the Service's Recorder, middleware and HTTP counters.
@@ -60,6 +41,7 @@ type trackingParts struct {
 	mw    func(http.Handler) http.Handler
 	stats *tracking.HTTPStats
 	ip    *tracking.IPResolver
+	ips   tracking.IPStore
 }
 
 func newTrackingParts(s *Service) (*trackingParts, error) {
@@ -68,15 +50,19 @@ func newTrackingParts(s *Service) (*trackingParts, error) {
 	if rc.Logger == nil {
 		rc.Logger = s.log
 	}
-	rec, err := tracking.NewRecorder(s.st, rc)
-	if err != nil {
-		return nil, fmt.Errorf("analytics: Config.Tracking.Recorder: %w", err)
-	}
 	ip, err := tracking.NewIPResolver(c.IP)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: Config.Tracking.IP: %w", err)
 	}
-	t := &trackingParts{rec: rec, stats: &tracking.HTTPStats{}, ip: ip}
+	ips, err := tracking.NewIPStore(c.IPStorage, c.IPHashKey)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking: %w", err)
+	}
+	rec, err := tracking.NewRecorder(s.st, rc)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Recorder: %w", err)
+	}
+	t := &trackingParts{rec: rec, stats: &tracking.HTTPStats{}, ip: ip, ips: ips}
 	identify := func(r *http.Request) (tracking.Identity, bool) {
 		if s.cfg.IdentifyFunc == nil {
 			return tracking.Identity{}, false
@@ -150,28 +136,5 @@ func (s *Service) HTTPStats() *tracking.HTTPStats { return s.track.stats }
 func (s *Service) fillFromRequest(a *store.Activity, r *http.Request) {
 	tracking.Skip(r)
 	a.UserAgent = r.UserAgent()
-	a.IPAddress = s.storeIP(s.track.ip.ClientIP(r))
-}
-
-// storeIP applies the configured IP storage mode (as the middleware does).
-func (s *Service) storeIP(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	switch s.cfg.Tracking.IPStorage {
-	case tracking.IPTruncate:
-		bits := 24
-		if a.Is6() {
-			bits = 48
-		}
-		p, _ := a.Prefix(bits)
-		return p.Addr().String()
-	case tracking.IPHash:
-		m := hmac.New(sha256.New, s.cfg.Tracking.IPHashKey)
-		m.Write([]byte(a.String()))
-		return hex.EncodeToString(m.Sum(nil))
-	case tracking.IPNone:
-		return ""
-	}
-	return a.String()
+	a.IPAddress = s.track.ips.Apply(s.track.ip.ClientIP(r))
 }

@@ -131,3 +131,20 @@ func ExampleHTTPStats() {
 	// Output:
 	// requests=2 errors=50.0% avg=30.0ms
 }
+
+func ExampleIPStore() {
+	// A handler recording an activity itself stores the client address the
+	// way the middleware does.
+	resolver, err := tracking.NewIPResolver(tracking.IPConfig{})
+	if err != nil {
+		panic(err)
+	}
+	ips, err := tracking.NewIPStore(tracking.IPTruncate, nil)
+	if err != nil {
+		panic(err)
+	}
+	req := httptest.NewRequest("POST", "/api/v1/notes/", nil)
+	req.RemoteAddr = "203.0.113.77:51234"
+	fmt.Println(ips.Apply(resolver.ClientIP(req)))
+	// Output: 203.0.113.0
+}

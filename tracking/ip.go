@@ -247,30 +247,43 @@ const (
 	IPNone IPStorage = "none"
 )
 
-// ipStore applies an IPStorage mode.
-type ipStore struct {
+// IPStore turns a client address into the form stored in
+// Activity.IPAddress under an IPStorage mode. The middleware uses one built
+// from MiddlewareConfig.IPStorage and IPHashKey; a host recording
+// activities itself can use its own to store addresses the same way. The
+// zero value stores addresses in full. It is safe for concurrent use.
+type IPStore struct {
 	mode IPStorage
 	key  []byte
 }
 
-func newIPStore(mode IPStorage, key []byte) (ipStore, error) {
+// MinIPHashKeyLen is the shortest key NewIPStore accepts with IPHash.
+const MinIPHashKeyLen = 16
+
+// NewIPStore returns the IPStore for mode ("" means IPFull). key is the
+// secret HMAC key of IPHash, at least MinIPHashKeyLen bytes; it is copied,
+// and ignored by the other modes.
+func NewIPStore(mode IPStorage, key []byte) (IPStore, error) {
 	switch mode {
 	case "":
 		mode = IPFull
 	case IPFull, IPTruncate, IPNone:
+		key = nil
 	case IPHash:
-		if len(key) < 16 {
-			return ipStore{}, errors.New("tracking: MiddlewareConfig.IPHashKey must be at least 16 bytes with IPStorage hash")
+		if len(key) < MinIPHashKeyLen {
+			return IPStore{}, fmt.Errorf("tracking: IPHashKey must be at least %d bytes with IPStorage hash, got %d", MinIPHashKeyLen, len(key))
 		}
 		key = append([]byte(nil), key...)
 	default:
-		return ipStore{}, fmt.Errorf("tracking: MiddlewareConfig.IPStorage: unknown mode %q", mode)
+		return IPStore{}, fmt.Errorf("tracking: IPStorage: unknown mode %q (use full, truncate, hash or none)", mode)
 	}
-	return ipStore{mode: mode, key: key}, nil
+	return IPStore{mode: mode, key: key}, nil
 }
 
-// format returns the stored form of a ("" for none or an invalid address).
-func (s ipStore) format(a netip.Addr) string {
+// Apply returns the stored form of a: the address itself, its network,
+// its hex HMAC-SHA256 or "" depending on the mode. An invalid (zero) Addr,
+// an address that could not be determined, is always "".
+func (s IPStore) Apply(a netip.Addr) string {
 	if !a.IsValid() {
 		return ""
 	}

@@ -1,6 +1,9 @@
 package tracking
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -173,7 +176,7 @@ func TestClientIPDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestIPStorage(t *testing.T) {
+func TestIPStoreApply(t *testing.T) {
 	key := []byte("0123456789abcdef")
 	v4, v6 := netip.MustParseAddr("203.0.113.77"), netip.MustParseAddr("2001:db8:abcd:12::1")
 	tests := []struct {
@@ -193,27 +196,71 @@ func TestIPStorage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode)+"/"+tt.in.String(), func(t *testing.T) {
-			s, err := newIPStore(tt.mode, key)
+			s, err := NewIPStore(tt.mode, key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := s.format(tt.in)
+			got := s.Apply(tt.in)
 			if tt.wantHash {
-				other, _ := newIPStore(IPHash, []byte("another key 1234"))
-				if len(got) != 64 || got == other.format(tt.in) || got != s.format(tt.in) || strings.Contains(got, tt.in.String()) {
+				other, err := NewIPStore(IPHash, []byte("another key 1234"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 64 || got == other.Apply(tt.in) || got != s.Apply(tt.in) || strings.Contains(got, tt.in.String()) {
 					t.Errorf("hash = %q: want 64 stable hex characters depending on the key", got)
 				}
 				return
 			}
 			if got != tt.want {
-				t.Errorf("format = %q, want %q", got, tt.want)
+				t.Errorf("Apply = %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if _, err := newIPStore(IPHash, []byte("short")); err == nil {
-		t.Error("hash mode accepted a short key")
+}
+
+func TestIPStoreZeroValueStoresInFull(t *testing.T) {
+	var s IPStore
+	if got := s.Apply(netip.MustParseAddr("2001:db8::7")); got != "2001:db8::7" {
+		t.Errorf("zero IPStore Apply = %q, want the address in full", got)
 	}
-	if _, err := newIPStore("mask", nil); err == nil {
-		t.Error("unknown mode accepted")
+}
+
+func TestIPStoreHashIsHMACSHA256(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	s, err := NewIPStore(IPHash, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("198.51.100.9"))
+	want := hex.EncodeToString(m.Sum(nil))
+	// The key is copied: changing the caller's slice later changes nothing.
+	key[0] = 'X'
+	if got := s.Apply(netip.MustParseAddr("198.51.100.9")); got != want {
+		t.Errorf("Apply = %q, want %q", got, want)
+	}
+}
+
+func TestNewIPStoreErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		mode IPStorage
+		key  []byte
+		want string
+	}{
+		{"hash without key", IPHash, nil, "IPHashKey"},
+		{"hash with short key", IPHash, make([]byte, MinIPHashKeyLen-1), "IPHashKey"},
+		{"unknown mode", "mask", nil, "IPStorage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewIPStore(tt.mode, tt.key)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewIPStore(%q, %d-byte key) = %v, want an error naming %s", tt.mode, len(tt.key), err, tt.want)
+			}
+		})
+	}
+	if _, err := NewIPStore(IPHash, make([]byte, MinIPHashKeyLen)); err != nil {
+		t.Errorf("NewIPStore with a %d-byte key: %v", MinIPHashKeyLen, err)
 	}
 }

@@ -51,7 +51,7 @@ type MiddlewareConfig struct {
 	// IPStorage is how client addresses are stored. Defaults to IPFull.
 	IPStorage IPStorage
 	// IPHashKey is the secret HMAC key used with IPStorage IPHash (at
-	// least 16 bytes).
+	// least MinIPHashKeyLen bytes). See IPStore.
 	IPHashKey []byte
 	// Stats, when set, counts every request that is not skipped (tracked
 	// or not) for the HTTP figures.
@@ -71,7 +71,7 @@ type middleware struct {
 	anonymous bool
 	failed    bool
 	ip        *IPResolver
-	ipStore   ipStore
+	ipStore   IPStore
 	stats     *HTTPStats
 	log       *slog.Logger
 	now       func() time.Time // nil: time.Now, with time.Since for durations
@@ -100,7 +100,7 @@ func NewMiddleware(cfg MiddlewareConfig) (func(http.Handler) http.Handler, error
 	if err != nil {
 		return nil, err
 	}
-	ips, err := newIPStore(cfg.IPStorage, cfg.IPHashKey)
+	ips, err := NewIPStore(cfg.IPStorage, cfg.IPHashKey)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +305,7 @@ func (m *middleware) complete(ev *event) {
 	meta["duration_ms"] = math.Round(float64(a.Duration)/1e3) / 1e3
 	meta["bytes"] = ev.bytes
 	a.Metadata = meta
-	a.IPAddress = m.ipStore.format(ev.addr)
+	a.IPAddress = m.ipStore.Apply(ev.addr)
 }
 
 // pathIDs fills a's empty ReportID and ClientID from UUID segments that
