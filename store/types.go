@@ -3,6 +3,8 @@ package store
 import (
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Industry is a client's industry.
@@ -314,7 +316,8 @@ type WeeklyReport struct {
 func TitleCase(s string) string {
 	words := strings.FieldsFunc(s, func(r rune) bool { return r == '_' || r == ' ' })
 	for i, w := range words {
-		words[i] = strings.ToUpper(w[:1]) + strings.ToLower(w[1:])
+		r, n := utf8.DecodeRuneInString(w)
+		words[i] = string(unicode.ToUpper(r)) + strings.ToLower(w[n:])
 	}
 	return strings.Join(words, " ")
 }
