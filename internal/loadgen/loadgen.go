@@ -46,9 +46,14 @@ const (
 	maxErrorSamples = 5
 )
 
-// ErrNotLoopback is returned (wrapped) by Run for a target that is not on
-// this machine.
-var ErrNotLoopback = errors.New("target is not a loopback address")
+// Errors returned (wrapped) by Run before it sends anything.
+var (
+	// ErrInvalidConfig marks a Config that Run refuses.
+	ErrInvalidConfig = errors.New("invalid config")
+	// ErrNotLoopback marks a target that is not on this machine; the
+	// error wraps ErrInvalidConfig too.
+	ErrNotLoopback = errors.New("target is not a loopback address")
+)
 
 // Config describes a load run.
 type Config struct {
@@ -179,32 +184,32 @@ func round(d time.Duration) time.Duration {
 // validate checks c and returns it with its defaults applied.
 func (c Config) validate() (Config, *url.URL, error) {
 	if c.URL == "" {
-		return c, nil, errors.New("config: URL is required")
+		return c, nil, fmt.Errorf("%w: URL is required", ErrInvalidConfig)
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return c, nil, fmt.Errorf("config: URL: %w", err)
+		return c, nil, fmt.Errorf("%w: URL: %w", ErrInvalidConfig, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return c, nil, fmt.Errorf("config: URL scheme %q: want http or https", u.Scheme)
+		return c, nil, fmt.Errorf("%w: URL scheme %q: want http or https", ErrInvalidConfig, u.Scheme)
 	}
 	if err := checkLoopbackHost(u.Hostname()); err != nil {
-		return c, nil, fmt.Errorf("config: URL: %w", err)
+		return c, nil, fmt.Errorf("%w: URL: %w", ErrInvalidConfig, err)
 	}
 	if c.Method == "" {
 		c.Method = http.MethodGet
 	}
 	switch {
 	case c.Concurrency < 0 || c.Concurrency > MaxConcurrency:
-		return c, nil, fmt.Errorf("config: Concurrency must be between 1 and %d, got %d", MaxConcurrency, c.Concurrency)
+		return c, nil, fmt.Errorf("%w: Concurrency must be between 1 and %d, got %d", ErrInvalidConfig, MaxConcurrency, c.Concurrency)
 	case c.Concurrency == 0:
 		c.Concurrency = ConcurrencyDefault
 	}
 	if c.Requests < 0 {
-		return c, nil, fmt.Errorf("config: Requests must not be negative, got %d", c.Requests)
+		return c, nil, fmt.Errorf("%w: Requests must not be negative, got %d", ErrInvalidConfig, c.Requests)
 	}
 	if c.Duration < 0 {
-		return c, nil, fmt.Errorf("config: Duration must not be negative, got %v", c.Duration)
+		return c, nil, fmt.Errorf("%w: Duration must not be negative, got %v", ErrInvalidConfig, c.Duration)
 	}
 	if c.Requests == 0 && c.Duration == 0 {
 		c.Duration = DurationDefault
@@ -292,7 +297,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	// Check the method and the URL once, so workers cannot fail on them.
 	if _, err := http.NewRequestWithContext(ctx, cfg.Method, target, nil); err != nil {
-		return Result{}, fmt.Errorf("loadgen: %w", err)
+		return Result{}, fmt.Errorf("loadgen: %w: %w", ErrInvalidConfig, err)
 	}
 
 	var next atomic.Int64

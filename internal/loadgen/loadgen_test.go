@@ -216,8 +216,8 @@ func TestRunRefusesTargetsOffThisMachine(t *testing.T) {
 				return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
 			})}
 			res, err := loadgen.Run(context.Background(), loadgen.Config{URL: url, Requests: 10, Client: client})
-			if !errors.Is(err, loadgen.ErrNotLoopback) {
-				t.Fatalf("error = %v, want ErrNotLoopback", err)
+			if !errors.Is(err, loadgen.ErrNotLoopback) || !errors.Is(err, loadgen.ErrInvalidConfig) {
+				t.Fatalf("error = %v, want ErrNotLoopback and ErrInvalidConfig", err)
 			}
 			if !strings.Contains(err.Error(), "loopback") {
 				t.Errorf("error %q does not say why", err)
@@ -245,8 +245,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadgen.Run(context.Background(), tc.cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error = %v, want one mentioning %q", err, tc.want)
+			if !errors.Is(err, loadgen.ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want ErrInvalidConfig mentioning %q", err, tc.want)
 			}
 		})
 	}
