@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // Server limits.
@@ -83,6 +85,22 @@ func (w *statusWriter) Flush() {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observeHTTP counts every request in stats (requests, 5xx responses and
+// latency, the http figures of system-health) without recording activities.
+func observeHTTP(stats *tracking.HTTPStats, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		end := time.Now()
+		stats.Observe(end, status, end.Sub(start))
+	})
+}
 
 // withRequestLog gives every request an id (the caller's X-Request-ID when
 // it is sane, else a new one, echoed in the response), caps its body, and

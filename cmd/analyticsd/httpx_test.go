@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 func TestRequestLog(t *testing.T) {
@@ -145,4 +147,24 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	check("/readyz", answer{503, `{"error":"database unreachable","status":"unavailable"}`})
 	check("/healthz", answer{200, `{"status":"ok"}`})
+}
+
+func TestObserveHTTPFeedsSystemHealthFigures(t *testing.T) {
+	var stats tracking.HTTPStats
+	fail := false
+	h := observeHTTP(&stats, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte("ok")) // implicit 200
+	}))
+	for i := 0; i < 4; i++ {
+		fail = i == 3
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/analytics/metrics/", nil))
+	}
+	got := stats.Snapshot(time.Now())
+	if got.Requests != 4 || got.ErrorRatePercent != 25 {
+		t.Errorf("Snapshot = %+v, want 4 requests and a 25%% error rate", got)
+	}
 }

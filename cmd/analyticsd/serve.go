@@ -246,7 +246,9 @@ func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *at
 	mux := http.NewServeMux()
 	api := http.StripPrefix(apiPrefix[:len(apiPrefix)-1], svc.Handler())
 	if sf.trackAPI {
-		api = svc.Middleware()(api)
+		api = svc.Middleware()(api) // records activities and feeds the HTTP figures
+	} else {
+		api = observeHTTP(svc.HTTPStats(), api) // only the HTTP figures of system-health
 	}
 	mux.Handle(apiPrefix, api)
 	mux.Handle(apiPrefix[:len(apiPrefix)-1], api)
