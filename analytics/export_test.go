@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"encoding/csv"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
 func TestExportHeadersAndScope(t *testing.T) {
@@ -51,6 +57,7 @@ func TestMiddlewareTracksDashboardViews(t *testing.T) {
 	if r := e.get(t, "dashboard/", "alice"); r.status != 200 {
 		t.Fatalf("dashboard: %d %s", r.status, r.body)
 	}
+	e.srv.Close() // the middleware records once the handler has returned
 	if err := e.svc.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -66,5 +73,68 @@ func TestMiddlewareTracksDashboardViews(t *testing.T) {
 	}
 	if f := e.svc.HTTPStats().Snapshot(fixedNow); f.Requests != 1 {
 		t.Errorf("HTTP figures %+v", f)
+	}
+}
+
+// TestMiddlewareTracksDashboardViewsAtAnalyticsPath checks that the
+// dashboard rule follows Config.Tracking.AnalyticsPath.
+func TestMiddlewareTracksDashboardViewsAtAnalyticsPath(t *testing.T) {
+	tests := []struct {
+		name          string
+		analyticsPath string
+		mount         string
+		want          []string // activity types recorded
+	}{
+		{"default mount", "", "/api/v1/analytics", []string{"view_dashboard"}},
+		{"mounted elsewhere", "/admin/analytics", "/admin/analytics", []string{"view_dashboard"}},
+		{"mounted elsewhere, trailing slash", "/admin/analytics/", "/admin/analytics", []string{"view_dashboard"}},
+		{"mounted elsewhere without AnalyticsPath", "", "/admin/analytics", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openSQLite(t)
+			svc, err := New(st, Config{IdentifyFunc: identify, NowFunc: func() time.Time { return fixedNow }, Logger: discardLogger(),
+				Tracking: TrackingConfig{AnalyticsPath: tt.analyticsPath}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle(tt.mount+"/", svc.HandlerWithPrefix(tt.mount))
+			srv := httptest.NewServer(svc.Middleware()(mux))
+			t.Cleanup(srv.Close)
+			req, err := http.NewRequest(http.MethodGet, srv.URL+tt.mount+"/dashboard/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer alice")
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("dashboard: status %d", res.StatusCode)
+			}
+			// The middleware records after the response is written: wait for
+			// the handler to return, then flush the Recorder.
+			srv.Close()
+			if err := svc.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			page, err := st.ActivityList(t.Context(), store.ActivityListParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range page.Activities {
+				got = append(got, a.ActivityType)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("recorded activity types (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

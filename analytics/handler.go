@@ -163,7 +163,8 @@ type pathIDKey struct{}
 //
 //	mux.Handle("/api/v1/analytics/", http.StripPrefix("/api/v1/analytics", svc.Handler()))
 //
-// or use HandlerWithPrefix. An unknown path is a JSON 404.
+// or use HandlerWithPrefix. A mount prefix other than "/api/v1/analytics"
+// belongs in Config.Tracking.AnalyticsPath. An unknown path is a JSON 404.
 func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := splitPath(r.URL.Path)
@@ -183,7 +184,9 @@ func (s *Service) Handler() http.Handler {
 
 // HandlerWithPrefix is Handler mounted at prefix (for example
 // "/api/v1/analytics"): register it on a mux with the prefix followed by
-// a slash.
+// a slash. A prefix other than "/api/v1/analytics" belongs in
+// Config.Tracking.AnalyticsPath too, so that the Middleware records the
+// dashboard views made there.
 func (s *Service) HandlerWithPrefix(prefix string) http.Handler {
 	return http.StripPrefix(strings.TrimRight(prefix, "/"), s.Handler())
 }

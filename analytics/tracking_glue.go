@@ -2,8 +2,10 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
@@ -16,8 +18,17 @@ type TrackingConfig struct {
 	// Recorder configures the batching Recorder (queue size, batch size,
 	// flush interval, writers, full policy, retries).
 	Recorder tracking.RecorderConfig
-	// Rules map requests to activities. nil means tracking.DefaultRules().
+	// Rules map requests to activities. nil means
+	// tracking.DefaultRulesAt(AnalyticsPath).
 	Rules []tracking.Rule
+	// AnalyticsPath is the path the Service's Handler is mounted at in the
+	// mux the Middleware wraps: the prefix given to HandlerWithPrefix or
+	// stripped before Handler, such as "/admin/analytics". GETs of
+	// AnalyticsPath + "/dashboard/" are recorded as view_dashboard
+	// activities. It places the default rules only: it cannot be combined
+	// with Rules (build those with tracking.DefaultRulesAt). Defaults to
+	// tracking.AnalyticsPathDefault ("/api/v1/analytics").
+	AnalyticsPath string
 	// SkipPaths lists URL path prefixes never tracked.
 	SkipPaths []string
 	// TrackAnonymous records requests without an identity too.
@@ -49,6 +60,15 @@ func newTrackingParts(s *Service) (*trackingParts, error) {
 	rc := c.Recorder
 	if rc.Logger == nil {
 		rc.Logger = s.log
+	}
+	rules := c.Rules
+	switch {
+	case c.AnalyticsPath != "" && !strings.HasPrefix(c.AnalyticsPath, "/"):
+		return nil, fmt.Errorf("analytics: Config.Tracking.AnalyticsPath %q must start with /", c.AnalyticsPath)
+	case c.AnalyticsPath != "" && rules != nil:
+		return nil, errors.New("analytics: Config.Tracking.AnalyticsPath cannot be combined with Rules; build Rules with tracking.DefaultRulesAt")
+	case rules == nil:
+		rules = tracking.DefaultRulesAt(c.AnalyticsPath)
 	}
 	ip, err := tracking.NewIPResolver(c.IP)
 	if err != nil {
@@ -82,7 +102,7 @@ func newTrackingParts(s *Service) (*trackingParts, error) {
 	t.mw, err = tracking.NewMiddleware(tracking.MiddlewareConfig{
 		Recorder:       rec,
 		Identify:       identify,
-		Rules:          c.Rules,
+		Rules:          rules,
 		SkipPaths:      c.SkipPaths,
 		TrackAnonymous: c.TrackAnonymous,
 		TrackFailed:    c.TrackFailed,

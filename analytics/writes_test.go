@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 func TestWriteRoutes(t *testing.T) {
@@ -258,6 +259,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Config{Tracking: TrackingConfig{IPStorage: "weird"}}, "IPStorage"},
 		{Config{Tracking: TrackingConfig{IPStorage: "hash"}}, "IPHashKey"},
 		{Config{Tracking: TrackingConfig{IP: trackingIPConfig("not-a-cidr")}}, "Tracking.IP"},
+		{Config{Tracking: TrackingConfig{AnalyticsPath: "admin/analytics"}}, "AnalyticsPath"},
+		{Config{Tracking: TrackingConfig{AnalyticsPath: "/admin/analytics", Rules: tracking.DefaultRules()}}, "AnalyticsPath"},
 	}
 	for _, c := range cases {
 		if _, err := New(st, c.cfg); err == nil || !strings.Contains(err.Error(), c.field) {

@@ -33,7 +33,9 @@
 //
 // By default: requests of an identified user whose response status is
 // below 400 and whose method is POST, PUT, PATCH or DELETE, plus requests
-// matching a Rule (downloads and dashboard views in DefaultRules). Requests
+// matching a Rule (downloads and dashboard views in DefaultRules; an
+// analytics handler mounted elsewhere than AnalyticsPathDefault has its
+// dashboard views matched by DefaultRulesAt). Requests
 // matching no rule are recorded as "other" with the description
 // "{METHOD} {path}". Handlers refine an activity through the request-context
 // helpers AddMetadata, SetActivity, SetIdentity and Skip.

@@ -34,7 +34,8 @@ type MiddlewareConfig struct {
 	Identify func(*http.Request) (Identity, bool)
 	// Rules map requests to activities; the first match wins. nil means
 	// DefaultRules(); a non-nil slice replaces them (append to
-	// DefaultRules() to add rules).
+	// DefaultRules() to add rules, or to DefaultRulesAt when the analytics
+	// handler is not mounted at AnalyticsPathDefault).
 	Rules []Rule
 	// SkipPaths lists URL path prefixes that are never tracked (nor
 	// counted in Stats), such as "/healthz" or "/static/".

@@ -62,9 +62,28 @@ type Rule struct {
 	IDField IDField
 }
 
-// DefaultRules returns the rules for the Advisor reports platform's routes.
-// The returned slice is a fresh copy the caller may modify.
+// AnalyticsPathDefault is where DefaultRules expect the analytics handler
+// to be mounted: its dashboard is AnalyticsPathDefault + "/dashboard/".
+const AnalyticsPathDefault = "/api/v1/analytics"
+
+// DefaultRules returns the rules for the Advisor reports platform's routes,
+// with the analytics handler at AnalyticsPathDefault. It is
+// DefaultRulesAt(AnalyticsPathDefault). The returned slice is a fresh copy
+// the caller may modify.
 func DefaultRules() []Rule {
+	return DefaultRulesAt(AnalyticsPathDefault)
+}
+
+// DefaultRulesAt is DefaultRules for an analytics handler mounted at
+// analyticsPath (for example "/admin/analytics"): dashboard views are the
+// GETs of analyticsPath + "/dashboard/". A trailing slash of analyticsPath
+// is ignored, "/" is the root and "" means AnalyticsPathDefault. The other
+// rules do not depend on it.
+func DefaultRulesAt(analyticsPath string) []Rule {
+	if analyticsPath == "" {
+		analyticsPath = AnalyticsPathDefault
+	}
+	dashboard := strings.TrimRight(analyticsPath, "/") + "/dashboard/"
 	post, get, del := []string{"POST"}, []string{"GET"}, []string{"DELETE"}
 	return []Rule{
 		{Methods: post, Pattern: "/api/v1/reports/", ActivityType: TypeGenerateReport, Description: "Generated a new report"},
@@ -81,7 +100,7 @@ func DefaultRules() []Rule {
 		{Methods: post, Pattern: "/api/v1/clients/{id}/upload-csv/", ActivityType: TypeUploadCSV, Description: "Uploaded CSV for client {id}"},
 		{Methods: post, Pattern: "/api/v1/auth/login/", ActivityType: TypeLogin, Description: "Logged in"},
 		{Methods: post, Pattern: "/api/v1/auth/logout/", ActivityType: TypeLogout, Description: "Logged out"},
-		{Methods: get, Pattern: "/api/v1/analytics/dashboard/", ActivityType: TypeViewDashboard, Description: "Viewed dashboard"},
+		{Methods: get, Pattern: dashboard, ActivityType: TypeViewDashboard, Description: "Viewed dashboard"},
 	}
 }
 

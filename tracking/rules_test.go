@@ -141,6 +141,48 @@ func TestDefaultRulesIsACopy(t *testing.T) {
 	}
 }
 
+func TestDefaultRulesAt(t *testing.T) {
+	tests := []struct {
+		analyticsPath string
+		path          string
+		want          bool // a view_dashboard activity
+	}{
+		{"", "/api/v1/analytics/dashboard/", true},
+		{"/api/v1/analytics", "/api/v1/analytics/dashboard", true},
+		{"/admin/analytics", "/admin/analytics/dashboard/", true},
+		{"/admin/analytics/", "/admin/analytics/dashboard", true},
+		{"/admin/analytics", "/api/v1/analytics/dashboard/", false},
+		{"/admin/analytics", "/admin/analytics/dashboard/extra/", false},
+		{"/admin/analytics", "/other/admin/analytics/dashboard/", false},
+		{"/", "/dashboard/", true},
+		{"/", "/api/v1/analytics/dashboard/", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.analyticsPath+" "+tt.path, func(t *testing.T) {
+			rules, err := compileRules(DefaultRulesAt(tt.analyticsPath))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _, _ := rules.match("GET", tt.path)
+			if got := r != nil && r.ActivityType == TypeViewDashboard; got != tt.want {
+				t.Errorf("GET %s is a dashboard view = %v, want %v", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultRulesAtMovesOnlyTheDashboardRule(t *testing.T) {
+	moved := DefaultRulesAt("/admin/analytics")
+	if diff := cmp.Diff(DefaultRules(), moved, cmp.Comparer(func(a, b Rule) bool {
+		if a.ActivityType == TypeViewDashboard {
+			return b.ActivityType == TypeViewDashboard && a.Pattern == "/api/v1/analytics/dashboard/" && b.Pattern == "/admin/analytics/dashboard/"
+		}
+		return cmp.Equal(a, b)
+	})); diff != "" {
+		t.Errorf("DefaultRulesAt differs from DefaultRules beyond the dashboard pattern (-want +got):\n%s", diff)
+	}
+}
+
 func TestRuleMatchDoesNotAllocate(t *testing.T) {
 	rules, err := compileRules(DefaultRules())
 	if err != nil {
