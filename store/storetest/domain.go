@@ -28,6 +28,8 @@ func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "ReportWindowStats", testReportWindowStats)
 	parallel(t, open, "CompletionRules", testCompletionRules)
 	parallel(t, open, "EmptyAggregations", testEmptyAggregations)
+	parallel(t, open, "AggregatesFollowUpserts", testAggregatesFollowUpserts)
+	parallel(t, open, "AggregatesConcurrentReports", testAggregatesConcurrentReports)
 }
 
 // ignoreUpdatedAt leaves the store-set Client.UpdatedAt out of diffs.

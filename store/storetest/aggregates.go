@@ -1,0 +1,273 @@
+package storetest
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// aggModel is what the stored reports should add up to, kept in Go next to
+// a store that receives the same upserts.
+type aggModel struct {
+	reports map[string]store.Report
+}
+
+func (m *aggModel) put(r store.Report) {
+	if m.reports == nil {
+		m.reports = map[string]store.Report{}
+	}
+	m.reports[r.ID] = cloneReport(r)
+}
+
+func cents(v float64) int64 {
+	if v < 0 {
+		return -int64(-v*100 + 0.5)
+	}
+	return int64(v*100 + 0.5)
+}
+
+// sorted turns counts into CountByKey rows, count descending and ties by
+// key, without zero counts.
+func sorted(m map[string]int64) []store.CountByKey {
+	out := []store.CountByKey{}
+	for k, n := range m {
+		if n != 0 {
+			out = append(out, store.CountByKey{Key: k, Count: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Count > out[j].Count || (out[i].Count == out[j].Count && out[i].Key < out[j].Key)
+	})
+	return out
+}
+
+// check compares every aggregation over recommendations with the model.
+func (m *aggModel) check(t *testing.T, s store.Store, step string) {
+	t.Helper()
+	cats, imps := map[string]int64{}, map[string]int64{}
+	type perClient struct {
+		recs  int64
+		cents int64
+		cats  map[string]int64
+	}
+	clients := map[string]*perClient{}
+	var total, thisMonth, prevMonth, before int64
+	var recsThis, recsPrev, allRecs int64
+	monthCats := map[string]int64{}
+	var monthRecs, monthCents int64
+	for _, r := range m.reports {
+		pc := clients[r.ClientID]
+		if pc == nil {
+			pc = &perClient{cats: map[string]int64{}}
+			clients[r.ClientID] = pc
+		}
+		var rc int64
+		for _, rec := range r.Recommendations {
+			c := cents(rec.PotentialSavings)
+			rc += c
+			cats[string(rec.Category)]++
+			imps[string(store.Impact(lower(string(rec.BusinessImpact))))]++
+			pc.cats[string(rec.Category)]++
+			if !r.CreatedAt.Before(DomainMonthStart) {
+				monthCats[string(rec.Category)]++
+			}
+		}
+		n := int64(len(r.Recommendations))
+		pc.recs += n
+		allRecs += n
+		pc.cents += rc
+		total += rc
+		switch {
+		case !r.CreatedAt.Before(DomainMonthStart):
+			thisMonth, recsThis = thisMonth+rc, recsThis+n
+			monthRecs, monthCents = monthRecs+n, monthCents+rc
+		case !r.CreatedAt.Before(DomainPrevMonthStart):
+			prevMonth, recsPrev = prevMonth+rc, recsPrev+n
+			before += rc
+		default:
+			before += rc
+		}
+	}
+	amount := func(c int64) float64 { return float64(c) / 100 }
+
+	gotCats, err := s.RecommendationCategoryCounts(ctx(t))
+	must(t, err, step+": RecommendationCategoryCounts")
+	diff(t, step+": category counts", sorted(cats), gotCats, cmpopts.EquateEmpty())
+	gotImps, err := s.RecommendationImpactCounts(ctx(t))
+	must(t, err, step+": RecommendationImpactCounts")
+	diff(t, step+": impact counts", sorted(imps), gotImps, cmpopts.EquateEmpty())
+
+	met, err := s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart})
+	must(t, err, step+": ReportMetrics")
+	type money struct {
+		Total, Before, This, Prev float64
+		RecsThis, RecsPrev        int64
+	}
+	diff(t, step+": metrics savings and recommendations",
+		money{amount(total), amount(before), amount(thisMonth), amount(prevMonth), recsThis, recsPrev},
+		money{met.TotalSavings, met.SavingsBeforeMonth, met.SavingsThisMonth, met.SavingsPrevMonth,
+			met.RecommendationsThisMonth, met.RecommendationsPrevMonth})
+
+	cost, err := s.CostFigures(ctx(t), store.CostParams{To: ts("2030-01-01T00:00:00Z")})
+	must(t, err, step+": CostFigures")
+	if cost.TotalSavings != amount(total) {
+		t.Errorf("%s: CostFigures total %v, want %v", step, cost.TotalSavings, amount(total))
+	}
+
+	w, err := s.ReportWindowStats(ctx(t), DomainMonthStart, ts("2030-01-01T00:00:00Z"))
+	must(t, err, step+": ReportWindowStats")
+	type window struct {
+		Recs    int64
+		Savings float64
+		Cats    []store.CountByKey
+	}
+	wc := []store.CountByKey{}
+	for k, n := range w.CategoryCounts {
+		wc = append(wc, store.CountByKey{Key: k, Count: n})
+	}
+	sort.Slice(wc, func(i, j int) bool {
+		return wc[i].Count > wc[j].Count || (wc[i].Count == wc[j].Count && wc[i].Key < wc[j].Key)
+	})
+	diff(t, step+": window stats from the month start", window{monthRecs, amount(monthCents), sorted(monthCats)},
+		window{w.Recommendations, w.Savings, wc}, cmpopts.EquateEmpty())
+
+	type perf struct {
+		Recs    int64
+		Savings float64
+		Cats    []store.CountByKey
+	}
+	all, err := s.ClientPerformance(ctx(t), "")
+	must(t, err, step+": ClientPerformance of all")
+	diff(t, step+": performance of all", perf{allRecs, amount(total), sorted(cats)},
+		perf{all.TotalRecommendations, all.TotalSavings, all.Categories}, cmpopts.EquateEmpty())
+	for _, id := range []string{ClientContoso, ClientFabrikam, ClientNorthwind, ClientTailspin} {
+		want := perf{}
+		if pc := clients[id]; pc != nil {
+			want = perf{pc.recs, amount(pc.cents), sorted(pc.cats)}
+		}
+		got, err := s.ClientPerformance(ctx(t), id)
+		must(t, err, step+": ClientPerformance "+id)
+		diff(t, step+": performance of "+id, want, perf{got.TotalRecommendations, got.TotalSavings, got.Categories},
+			cmpopts.EquateEmpty())
+	}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// aggReport returns report n of client with recommendations made from
+// spec: one per character, the category from its position in "csrop"
+// (cost, security, reliability, operational excellence, performance) and
+// amounts chosen so float sums would drift (0.1, 0.2, 1e9 + 0.01, …).
+func aggReport(n int, client string, created string, spec string) store.Report {
+	cats := map[byte]store.Category{'c': store.CategoryCost, 's': store.CategorySecurity, 'r': store.CategoryReliability,
+		'o': store.CategoryOperationalExcellence, 'p': store.CategoryPerformance}
+	impacts := []store.Impact{store.ImpactHigh, store.ImpactMedium, store.ImpactLow, "", "High"}
+	amounts := []float64{0.1, 0.2, 1e9 + 0.01, 19.99, 0, 0.07, 123456.78}
+	r := store.Report{ID: ID('b', n), ClientID: client, CreatedBy: fmt.Sprintf("u%d", n%3), ReportType: store.ReportCost,
+		Status: store.StatusCompleted, CreatedAt: ts(created)}
+	for i := 0; i < len(spec); i++ {
+		r.Recommendations = append(r.Recommendations,
+			rec(cats[spec[i]], impacts[(n+i)%len(impacts)], amounts[(n*3+i)%len(amounts)]))
+	}
+	return r
+}
+
+// testAggregatesFollowUpserts replaces reports with fewer, more and
+// different recommendations, moves them between clients and months, and
+// checks after each step that every aggregation over recommendations
+// (counts by category and impact, savings to the cent, per client and per
+// window) matches the reports as written.
+func testAggregatesFollowUpserts(t *testing.T, s store.Store) {
+	Seed(t, s, Dataset{Clients: DomainDataset().Clients})
+	var m aggModel
+	m.check(t, s, "empty")
+	steps := []struct {
+		name string
+		r    store.Report
+	}{
+		{"new report", aggReport(1, ClientContoso, "2025-03-02T10:00:00Z", "ccsrop")},
+		{"second report", aggReport(2, ClientFabrikam, "2025-02-10T10:00:00Z", "sspc")},
+		{"old report", aggReport(3, ClientContoso, "2025-01-05T10:00:00Z", "cccccccccc")},
+		{"fewer recommendations", aggReport(1, ClientContoso, "2025-03-02T10:00:00Z", "c")},
+		{"more recommendations", aggReport(2, ClientFabrikam, "2025-02-10T10:00:00Z", "sspcroossppcc")},
+		{"different categories", aggReport(3, ClientContoso, "2025-01-05T10:00:00Z", "rrrooo")},
+		{"moved to another client", aggReport(1, ClientTailspin, "2025-03-02T10:00:00Z", "cp")},
+		{"moved to another month", aggReport(2, ClientFabrikam, "2025-03-20T10:00:00Z", "sspcroossppcc")},
+		{"emptied", aggReport(3, ClientContoso, "2025-01-05T10:00:00Z", "")},
+		{"refilled", aggReport(3, ClientNorthwind, "2025-02-27T23:59:59Z", "psorc")},
+	}
+	for i, st := range steps {
+		r := cloneReport(st.r)
+		must(t, s.ReportUpsert(ctx(t), &r), st.name)
+		m.put(r)
+		m.check(t, s, fmt.Sprintf("step %d (%s)", i+1, st.name))
+	}
+	// Upserting a report as read (same recommendation ids) changes nothing.
+	got, err := s.ReportGet(ctx(t), ID('b', 2))
+	must(t, err, "ReportGet")
+	again := cloneReport(*got)
+	must(t, s.ReportUpsert(ctx(t), &again), "ReportUpsert as read")
+	m.check(t, s, "upserted as read")
+	// A refused upsert leaves the aggregates alone.
+	bad := aggReport(1, ClientTailspin, "2025-03-02T10:00:00Z", "ccc")
+	bad.Recommendations[2].PotentialSavings = -1
+	if err := s.ReportUpsert(ctx(t), &bad); err == nil {
+		t.Fatal("ReportUpsert with a negative saving: no error")
+	}
+	bad = aggReport(1, ID('c', 99), "2025-03-02T10:00:00Z", "ccc")
+	if err := s.ReportUpsert(ctx(t), &bad); err == nil {
+		t.Fatal("ReportUpsert for an unknown client: no error")
+	}
+	m.check(t, s, "after refused upserts")
+}
+
+// testAggregatesConcurrentReports upserts different reports from several
+// goroutines at once, each several times with changing recommendations,
+// and checks that the aggregations add up to the last version of each.
+func testAggregatesConcurrentReports(t *testing.T, s store.Store) {
+	Seed(t, s, Dataset{Clients: DomainDataset().Clients})
+	clients := []string{ClientContoso, ClientFabrikam, ClientNorthwind, ClientTailspin}
+	specs := []string{"csrop", "cc", "ssspp", "o", "", "rrcs"}
+	const writers, rounds = 8, 4
+	final := make([]store.Report, writers)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*rounds)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range rounds {
+				created := time.Date(2025, time.Month(1+(w+i)%4), 10, 12, 0, 0, 0, time.UTC).Format(time.RFC3339)
+				r := aggReport(100+w, clients[(w+i)%len(clients)], created, specs[(w*2+i)%len(specs)])
+				final[w] = cloneReport(r)
+				if err := s.ReportUpsert(ctx(t), &r); err != nil {
+					errs <- fmt.Errorf("writer %d round %d: %w", w, i, err)
+					return
+				}
+				final[w] = r
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent ReportUpsert of different reports: %v", err)
+	}
+	var m aggModel
+	for _, r := range final {
+		m.put(r)
+	}
+	m.check(t, s, "after concurrent upserts")
+}
