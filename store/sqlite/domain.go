@@ -47,6 +47,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	if err := store.PrepareReport(r, s.now()); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
+	agg := aggregate(r.Recommendations)
 	var created int64
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		var n int
@@ -56,18 +57,26 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		if n == 0 {
 			return store.Invalid("client_id", "unknown client %s", r.ClientID)
 		}
+		old, err := storedAggregate(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
-				processing_started_at, processing_completed_at, csv_size_bytes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, created_by = excluded.created_by,
 				report_type = excluded.report_type, status = excluded.status,
 				created_at = CASE WHEN ? THEN reports.created_at ELSE excluded.created_at END,
 				processing_started_at = excluded.processing_started_at,
-				processing_completed_at = excluded.processing_completed_at, csv_size_bytes = excluded.csv_size_bytes
+				processing_completed_at = excluded.processing_completed_at, csv_size_bytes = excluded.csv_size_bytes,
+				recommendation_count = excluded.recommendation_count, savings_cents = excluded.savings_cents
 			RETURNING created_at`,
 			r.ID, r.ClientID, nullString(r.CreatedBy), string(r.ReportType), string(r.Status), micro(r.CreatedAt),
 			microPtr(r.ProcessingStartedAt), microPtr(r.ProcessingCompletedAt), int64Ptr(r.CSVSizeBytes),
-			keepCreated).Scan(&created); err != nil {
+			len(r.Recommendations), agg.cents, keepCreated).Scan(&created); err != nil {
+			return err
+		}
+		if err := writeAggregates(ctx, tx, r.ID, old, agg); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM recommendations WHERE report_id = ?", r.ID); err != nil {
@@ -99,6 +108,104 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	}
 	r.CreatedAt = fromMicro(created)
 	return nil
+}
+
+// recAggregate is what a report's recommendations add to the counters:
+// counts by category and by business impact ("" for none), and the
+// savings in cents.
+type recAggregate struct {
+	categories map[string]int64
+	impacts    map[string]int64
+	cents      int64
+}
+
+func aggregate(recs []store.Recommendation) recAggregate {
+	a := recAggregate{categories: map[string]int64{}, impacts: map[string]int64{}}
+	for i := range recs {
+		a.categories[string(recs[i].Category)]++
+		a.impacts[string(recs[i].BusinessImpact)]++
+		a.cents += cents(recs[i].PotentialSavings)
+	}
+	return a
+}
+
+// storedAggregate reads the counts of the recommendations a report has now
+// (none for a new report).
+func storedAggregate(ctx context.Context, tx *sql.Tx, reportID string) (recAggregate, error) {
+	a := recAggregate{categories: map[string]int64{}, impacts: map[string]int64{}}
+	rows, err := tx.QueryContext(ctx, `SELECT category, COALESCE(business_impact, ''), COUNT(*)
+		FROM recommendations WHERE report_id = ? GROUP BY 1, 2`, reportID)
+	if err != nil {
+		return a, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cat, impact string
+		var n int64
+		if err := rows.Scan(&cat, &impact, &n); err != nil {
+			return a, err
+		}
+		a.categories[cat] += n
+		a.impacts[impact] += n
+	}
+	return a, rows.Err()
+}
+
+// writeAggregates replaces a report's category counts and moves the global
+// counters from old to cur.
+func writeAggregates(ctx context.Context, tx *sql.Tx, reportID string, old, cur recAggregate) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM report_category_counts WHERE report_id = ?", reportID); err != nil {
+		return err
+	}
+	for _, k := range sortedKeys(cur.categories) {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)",
+			reportID, k, cur.categories[k]); err != nil {
+			return err
+		}
+	}
+	for _, c := range []struct {
+		query    string
+		old, cur map[string]int64
+	}{
+		{`INSERT INTO recommendation_category_counts (category, n) VALUES (?, ?)
+			ON CONFLICT (category) DO UPDATE SET n = n + excluded.n`, old.categories, cur.categories},
+		{`INSERT INTO recommendation_impact_counts (business_impact, n) VALUES (?, ?)
+			ON CONFLICT (business_impact) DO UPDATE SET n = n + excluded.n`, old.impacts, cur.impacts},
+	} {
+		d := delta(c.old, c.cur)
+		for _, k := range sortedKeys(d) {
+			if _, err := tx.ExecContext(ctx, c.query, k, d[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// delta returns cur − old for every key whose count changes.
+func delta(old, cur map[string]int64) map[string]int64 {
+	d := map[string]int64{}
+	for k, n := range cur {
+		d[k] += n
+	}
+	for k, n := range old {
+		d[k] -= n
+	}
+	for k, n := range d {
+		if n == 0 {
+			delete(d, k)
+		}
+	}
+	return d
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func int64Ptr(p *int64) any {
@@ -207,26 +314,27 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	ms, pms := micro(p.MonthStart), micro(p.PrevMonthStart)
 	m := &store.ReportMetrics{}
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+		var total, before, this, prev int64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*),
 				COALESCE(SUM(created_at < ?1), 0),
 				COALESCE(SUM(status = 'completed'), 0),
-				COUNT(DISTINCT created_by),
-				COUNT(DISTINCT CASE WHEN created_at < ?1 THEN created_by END),
 				COALESCE(SUM(created_at >= ?1), 0),
-				COALESCE(SUM(created_at >= ?2 AND created_at < ?1), 0)
+				COALESCE(SUM(created_at >= ?2 AND created_at < ?1), 0),
+				COALESCE(SUM(savings_cents), 0),
+				COALESCE(SUM(CASE WHEN created_at < ?1 THEN savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN created_at >= ?1 THEN savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN created_at >= ?2 AND created_at < ?1 THEN savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN created_at >= ?1 THEN recommendation_count END), 0),
+				COALESCE(SUM(CASE WHEN created_at >= ?2 AND created_at < ?1 THEN recommendation_count END), 0)
 			FROM reports`, ms, pms).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
-			&m.ActiveUsers, &m.ActiveUsersBeforeMonth, &m.ReportsThisMonth, &m.ReportsPrevMonth); err != nil {
+			&m.ReportsThisMonth, &m.ReportsPrevMonth, &total, &before, &this, &prev,
+			&m.RecommendationsThisMonth, &m.RecommendationsPrevMonth); err != nil {
 			return err
 		}
-		var total, before, this, prev int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.potential_savings_cents), 0),
-				COALESCE(SUM(CASE WHEN r.created_at < ?1 THEN c.potential_savings_cents END), 0),
-				COALESCE(SUM(CASE WHEN r.created_at >= ?1 THEN c.potential_savings_cents END), 0),
-				COALESCE(SUM(CASE WHEN r.created_at >= ?2 AND r.created_at < ?1 THEN c.potential_savings_cents END), 0),
-				COALESCE(SUM(r.created_at >= ?1), 0),
-				COALESCE(SUM(r.created_at >= ?2 AND r.created_at < ?1), 0)
-			FROM recommendations c JOIN reports r ON r.id = c.report_id`, ms, pms).Scan(&total, &before, &this, &prev,
-			&m.RecommendationsThisMonth, &m.RecommendationsPrevMonth); err != nil {
+		// A user was active before the month when their first report was.
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(first < ?), 0) FROM (
+				SELECT MIN(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by)`,
+			ms).Scan(&m.ActiveUsers, &m.ActiveUsersBeforeMonth); err != nil {
 			return err
 		}
 		m.TotalSavings, m.SavingsBeforeMonth = amount(total), amount(before)
@@ -284,7 +392,7 @@ func sortCounts(out []store.CountByKey) {
 
 // RecommendationCategoryCounts counts recommendations by category.
 func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.CountByKey, error) {
-	out, err := countByKey(ctx, s.reader, "SELECT category, COUNT(*) FROM recommendations GROUP BY category")
+	out, err := countByKey(ctx, s.reader, "SELECT category, n FROM recommendation_category_counts WHERE n > 0")
 	if err != nil {
 		return nil, s.wrap(ctx, "count recommendations by category", err)
 	}
@@ -294,7 +402,7 @@ func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.Count
 // RecommendationImpactCounts counts recommendations by business impact.
 func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountByKey, error) {
 	out, err := countByKey(ctx, s.reader,
-		"SELECT COALESCE(business_impact, ''), COUNT(*) FROM recommendations GROUP BY 1")
+		"SELECT business_impact, n FROM recommendation_impact_counts WHERE n > 0")
 	if err != nil {
 		return nil, s.wrap(ctx, "count recommendations by impact", err)
 	}
@@ -399,15 +507,19 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		}
 		out.AvgProcessingSeconds = secondsFromMicros(avg)
 		var savings int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(c.potential_savings_cents), 0)
-			FROM recommendations c JOIN reports r ON r.id = c.report_id WHERE `+where, args...).Scan(
-			&out.TotalRecommendations, &savings); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(r.recommendation_count), 0),
+				COALESCE(SUM(r.savings_cents), 0)
+			FROM reports r WHERE `+where, args...).Scan(&out.TotalRecommendations, &savings); err != nil {
 			return err
 		}
 		out.TotalSavings = amount(savings)
 		var err error
-		out.Categories, err = countByKey(ctx, tx, `SELECT c.category, COUNT(*)
-			FROM recommendations c JOIN reports r ON r.id = c.report_id WHERE `+where+` GROUP BY c.category`, args...)
+		if clientID == "" {
+			out.Categories, err = countByKey(ctx, tx, "SELECT category, n FROM recommendation_category_counts WHERE n > 0")
+			return err
+		}
+		out.Categories, err = countByKey(ctx, tx, `SELECT k.category, SUM(k.n)
+			FROM reports r JOIN report_category_counts k ON k.report_id = r.id WHERE `+where+` GROUP BY k.category`, args...)
 		return err
 	})
 	if err != nil {
@@ -441,8 +553,8 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	out := &store.CostFigures{Months: []store.MonthAmount{}}
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
 		var total int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.potential_savings_cents), 0)
-			FROM recommendations c JOIN reports r ON r.id = c.report_id WHERE `+where, args...).Scan(&total); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(r.savings_cents), 0)
+			FROM reports r WHERE `+where, args...).Scan(&total); err != nil {
 			return err
 		}
 		out.TotalSavings = amount(total)
@@ -455,10 +567,10 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 			return nil
 		}
 		month := "strftime('%Y-%m', (" + localDayExpr("r.created_at", p.Location, lo, hi) + ") * 86400, 'unixepoch')"
-		rows, err := tx.QueryContext(ctx, "SELECT "+month+`, SUM(c.potential_savings_cents)
-			FROM recommendations c JOIN reports r ON r.id = c.report_id
+		rows, err := tx.QueryContext(ctx, "SELECT "+month+`, SUM(r.savings_cents)
+			FROM reports r
 			WHERE `+where+` AND r.created_at >= ? AND r.created_at <= ?
-			GROUP BY 1 HAVING SUM(c.potential_savings_cents) > 0 ORDER BY 1`, append(args, lo, hi)...)
+			GROUP BY 1 HAVING SUM(r.savings_cents) > 0 ORDER BY 1`, append(args, lo, hi)...)
 		if err != nil {
 			return err
 		}
@@ -500,15 +612,14 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			WHERE created_at >= ? AND created_at < ? GROUP BY 1`, lo, hi); err != nil {
 			return err
 		}
-		if err := addRows(ctx, tx, w.CategoryCounts, `SELECT c.category, COUNT(*)
-			FROM reports r JOIN recommendations c ON c.report_id = r.id
+		if err := addRows(ctx, tx, w.CategoryCounts, `SELECT k.category, SUM(k.n)
+			FROM reports r JOIN report_category_counts k ON k.report_id = r.id
 			WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1`, lo, hi); err != nil {
 			return err
 		}
 		var savings int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(c.potential_savings_cents), 0)
-			FROM reports r JOIN recommendations c ON c.report_id = r.id
-			WHERE r.created_at >= ? AND r.created_at < ?`, lo, hi).Scan(&w.Recommendations, &savings); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(recommendation_count), 0), COALESCE(SUM(savings_cents), 0)
+			FROM reports WHERE created_at >= ? AND created_at < ?`, lo, hi).Scan(&w.Recommendations, &savings); err != nil {
 			return err
 		}
 		w.Savings = amount(savings)
