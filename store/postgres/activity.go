@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -193,8 +194,7 @@ func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.
 	return tx.Commit()
 }
 
-// null maps the empty string to NULL and strips NUL bytes, which
-// PostgreSQL text cannot hold.
+// null maps the empty string to NULL and cleans the others.
 func null(s string) any {
 	if s == "" {
 		return nil
@@ -202,9 +202,14 @@ func null(s string) any {
 	return clean(s)
 }
 
+// clean makes s storable in PostgreSQL text: NUL characters are removed
+// and byte sequences that are not UTF-8 become U+FFFD.
 func clean(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {
-		return strings.ReplaceAll(s, "\x00", "")
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return s
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -63,29 +66,62 @@ const copyRecommendationsSQL = `COPY recommendations (id, report_id, position, c
 
 // ReportUpsert creates or replaces a report and all its recommendations in
 // one transaction. On update a zero CreatedAt keeps the stored creation
-// time. An unknown client is a *store.ValidationError on "client_id".
+// time. An unknown client is a *store.ValidationError on "client_id". Text
+// is stored as clean makes it (without NUL characters, invalid UTF-8
+// replaced); a currency that would need that is a *store.ValidationError.
 func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	const op = "upsert report"
 	keepCreated := r.CreatedAt.IsZero()
 	if err := store.PrepareReport(r, s.now()); err != nil {
 		return s.wrap(ctx, err, op)
 	}
+	if err := checkReportText(r); err != nil {
+		return s.wrap(ctx, err, op)
+	}
+	cur := aggregate(r.Recommendations)
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
-				processing_started_at, processing_completed_at, csv_size_bytes)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_total)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12)
 			ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, created_by = EXCLUDED.created_by,
 				report_type = EXCLUDED.report_type, status = EXCLUDED.status,
 				processing_started_at = EXCLUDED.processing_started_at,
 				processing_completed_at = EXCLUDED.processing_completed_at, csv_size_bytes = EXCLUDED.csv_size_bytes,
+				recommendation_count = EXCLUDED.recommendation_count, savings_total = EXCLUDED.savings_total,
 				created_at = CASE WHEN $10 THEN r.created_at ELSE EXCLUDED.created_at END
 			RETURNING created_at`,
 			r.ID, r.ClientID, null(r.CreatedBy), string(r.ReportType), string(r.Status), r.CreatedAt,
-			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated).Scan(&r.CreatedAt)
+			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated,
+			len(r.Recommendations), centsText(cur.cents)).Scan(&r.CreatedAt)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM recommendations WHERE report_id = $1`, r.ID); err != nil {
+		// The report row is locked now, so the deleted rows are exactly
+		// what the counters hold for it.
+		old := newAggregate()
+		rows, err := tx.QueryContext(ctx, `WITH d AS (DELETE FROM recommendations WHERE report_id = $1
+				RETURNING category, COALESCE(business_impact, '') AS impact)
+			SELECT category, impact, count(*) FROM d GROUP BY 1, 2`, r.ID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var cat, impact string
+			var n int64
+			if err := rows.Scan(&cat, &impact, &n); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			old.categories[cat] += n
+			old.impacts[impact] += n
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := writeAggregates(ctx, tx, r.ID, old, cur); err != nil {
 			return err
 		}
 		if len(r.Recommendations) == 0 {
@@ -115,6 +151,118 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
 	return nil
+}
+
+// checkReportText refuses a currency PostgreSQL's char(3) cannot hold as
+// given: one with NUL characters or bytes that are not UTF-8 (other text is
+// repaired by clean).
+func checkReportText(r *store.Report) error {
+	for i := range r.Recommendations {
+		if c := r.Recommendations[i].Currency; !utf8.ValidString(c) || strings.IndexByte(c, 0) >= 0 {
+			return store.Invalid(fmt.Sprintf("recommendations[%d].currency", i), "must be a 3-letter ISO 4217 code")
+		}
+	}
+	return nil
+}
+
+// recAggregate is what a report's recommendations add to the counters:
+// counts by category and by business impact ("" for none), and the
+// savings in cents.
+type recAggregate struct {
+	categories map[string]int64
+	impacts    map[string]int64
+	cents      int64
+}
+
+func newAggregate() recAggregate {
+	return recAggregate{categories: map[string]int64{}, impacts: map[string]int64{}}
+}
+
+func aggregate(recs []store.Recommendation) recAggregate {
+	a := newAggregate()
+	for i := range recs {
+		a.categories[string(recs[i].Category)]++
+		a.impacts[string(recs[i].BusinessImpact)]++
+		a.cents += int64(math.Round(recs[i].PotentialSavings * 100))
+	}
+	return a
+}
+
+// centsText formats cents as an exact decimal amount ("-12.05").
+func centsText(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}
+
+// writeAggregates replaces a report's category counts and moves the global
+// counters from old to cur, in key order.
+func writeAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recAggregate) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM report_category_counts WHERE report_id = $1`, reportID); err != nil {
+		return err
+	}
+	if len(cur.categories) > 0 {
+		keys, ns := keysAndCounts(cur.categories)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_category_counts (report_id, category, n)
+			SELECT $1, k, n FROM unnest($2::text[], $3::bigint[]) AS u (k, n)`,
+			reportID, pq.Array(keys), pq.Array(ns)); err != nil {
+			return err
+		}
+	}
+	for _, c := range []struct {
+		query    string
+		old, cur map[string]int64
+	}{
+		{`INSERT INTO recommendation_category_counts AS t (category, n)
+			SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (k, n, i) ORDER BY i
+			ON CONFLICT (category) DO UPDATE SET n = t.n + EXCLUDED.n`, old.categories, cur.categories},
+		{`INSERT INTO recommendation_impact_counts AS t (business_impact, n)
+			SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (k, n, i) ORDER BY i
+			ON CONFLICT (business_impact) DO UPDATE SET n = t.n + EXCLUDED.n`, old.impacts, cur.impacts},
+	} {
+		d := delta(c.old, c.cur)
+		if len(d) == 0 {
+			continue
+		}
+		keys, ns := keysAndCounts(d)
+		if _, err := tx.ExecContext(ctx, c.query, pq.Array(keys), pq.Array(ns)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delta returns cur − old for every key whose count changes.
+func delta(old, cur map[string]int64) map[string]int64 {
+	d := map[string]int64{}
+	for k, n := range cur {
+		d[k] += n
+	}
+	for k, n := range old {
+		d[k] -= n
+	}
+	for k, n := range d {
+		if n == 0 {
+			delete(d, k)
+		}
+	}
+	return d
+}
+
+// keysAndCounts returns the keys of m in byte order and their counts.
+func keysAndCounts(m map[string]int64) ([]string, []int64) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	ns := make([]int64, len(keys))
+	for i, k := range keys {
+		ns[i] = m[k]
+	}
+	return keys, ns
 }
 
 const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status, r.created_at,
@@ -205,23 +353,24 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 		err := tx.QueryRowContext(ctx, `SELECT count(*),
 				count(*) FILTER (WHERE created_at < $1),
 				count(*) FILTER (WHERE status = 'completed'),
-				count(DISTINCT created_by),
-				count(DISTINCT created_by) FILTER (WHERE created_at < $1),
 				count(*) FILTER (WHERE created_at >= $1),
-				count(*) FILTER (WHERE created_at >= $2 AND created_at < $1)
+				count(*) FILTER (WHERE created_at >= $2 AND created_at < $1),
+				COALESCE(sum(savings_total), 0)::float8,
+				COALESCE(sum(savings_total) FILTER (WHERE created_at < $1), 0)::float8,
+				COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $1), 0),
+				COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $2 AND created_at < $1), 0),
+				COALESCE(sum(savings_total) FILTER (WHERE created_at >= $1), 0)::float8,
+				COALESCE(sum(savings_total) FILTER (WHERE created_at >= $2 AND created_at < $1), 0)::float8
 			FROM reports`, month, prev).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
-			&m.ActiveUsers, &m.ActiveUsersBeforeMonth, &m.ReportsThisMonth, &m.ReportsPrevMonth)
+			&m.ReportsThisMonth, &m.ReportsPrevMonth, &m.TotalSavings, &m.SavingsBeforeMonth,
+			&m.RecommendationsThisMonth, &m.RecommendationsPrevMonth, &m.SavingsThisMonth, &m.SavingsPrevMonth)
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `SELECT COALESCE(sum(c.potential_savings), 0)::float8,
-				COALESCE(sum(c.potential_savings) FILTER (WHERE r.created_at < $1), 0)::float8,
-				count(*) FILTER (WHERE r.created_at >= $1),
-				count(*) FILTER (WHERE r.created_at >= $2 AND r.created_at < $1),
-				COALESCE(sum(c.potential_savings) FILTER (WHERE r.created_at >= $1), 0)::float8,
-				COALESCE(sum(c.potential_savings) FILTER (WHERE r.created_at >= $2 AND r.created_at < $1), 0)::float8
-			FROM recommendations c JOIN reports r ON r.id = c.report_id`, month, prev).Scan(&m.TotalSavings,
-			&m.SavingsBeforeMonth, &m.RecommendationsThisMonth, &m.RecommendationsPrevMonth, &m.SavingsThisMonth, &m.SavingsPrevMonth)
+		// A user was active before the month when their first report was.
+		err = tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE first < $1) FROM (
+				SELECT min(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by) u`,
+			month).Scan(&m.ActiveUsers, &m.ActiveUsersBeforeMonth)
 		if err != nil {
 			return err
 		}
@@ -270,13 +419,13 @@ func (s *Store) countByKey(ctx context.Context, op, query string, a ...any) ([]s
 // RecommendationCategoryCounts counts recommendations by category.
 func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.CountByKey, error) {
 	return s.countByKey(ctx, "count recommendations by category",
-		`SELECT category, count(*) AS n FROM recommendations GROUP BY 1 ORDER BY n DESC, 1`)
+		`SELECT category, n FROM recommendation_category_counts WHERE n > 0 ORDER BY n DESC, 1`)
 }
 
 // RecommendationImpactCounts counts recommendations by business impact.
 func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountByKey, error) {
 	return s.countByKey(ctx, "count recommendations by impact",
-		`SELECT COALESCE(business_impact, '') AS k, count(*) AS n FROM recommendations GROUP BY 1 ORDER BY n DESC, 1`)
+		`SELECT business_impact, n FROM recommendation_impact_counts WHERE n > 0 ORDER BY n DESC, 1`)
 }
 
 // zone is how a *time.Location is given to PostgreSQL's AT TIME ZONE: by
@@ -469,16 +618,22 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'completed'),
 				count(*) FILTER (WHERE status = 'failed'),
 				COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at))
-					FILTER (WHERE status = 'completed'), 0)::float8
+					FILTER (WHERE status = 'completed'), 0)::float8,
+				COALESCE(sum(recommendation_count), 0), COALESCE(sum(savings_total), 0)::float8
 			FROM reports WHERE ($1::uuid IS NULL OR client_id = $1)`, id).
-			Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports, &p.AvgProcessingSeconds)
+			Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports, &p.AvgProcessingSeconds,
+				&p.TotalRecommendations, &p.TotalSavings)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT c.category, count(*) AS n, (sum(count(*)) OVER ())::bigint,
-				(sum(sum(c.potential_savings)) OVER ())::float8
-			FROM recommendations c JOIN reports r ON r.id = c.report_id
-			WHERE ($1::uuid IS NULL OR r.client_id = $1) GROUP BY 1 ORDER BY n DESC, 1`, id)
+		q := `SELECT category, n FROM recommendation_category_counts WHERE n > 0 ORDER BY n DESC, 1`
+		var qa []any
+		if id != nil {
+			q = `SELECT k.category, sum(k.n)::bigint AS n FROM reports r JOIN report_category_counts k ON k.report_id = r.id
+				WHERE r.client_id = $1 GROUP BY 1 ORDER BY n DESC, 1`
+			qa = []any{id}
+		}
+		rows, err := tx.QueryContext(ctx, q, qa...)
 		if err != nil {
 			return err
 		}
@@ -486,7 +641,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		p.Categories = []store.CountByKey{}
 		for rows.Next() {
 			var c store.CountByKey
-			if err := rows.Scan(&c.Key, &c.Count, &p.TotalRecommendations, &p.TotalSavings); err != nil {
+			if err := rows.Scan(&c.Key, &c.Count); err != nil {
 				return err
 			}
 			p.Categories = append(p.Categories, c)
@@ -521,19 +676,20 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		}
 		c = append(c, "r.report_type = ANY("+a.add(pq.Array(types))+"::text[])")
 	}
-	from := "FROM recommendations c JOIN reports r ON r.id = c.report_id"
+	from := "FROM reports r"
 	var out store.CostFigures
 	out.Months = []store.MonthAmount{}
 	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
 		if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(c), a...).
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(r.savings_total), 0)::float8 `+from+whereSQL(c), a...).
 			Scan(&out.TotalSavings); err != nil {
 			return err
 		}
 		ma := append(args{}, a...)
-		mc := append([]string{}, c...)
+		// A month is listed when a report of it has recommendations.
+		mc := append([]string{"r.recommendation_count > 0"}, c...)
 		if !p.MonthsFrom.IsZero() {
 			mc = append(mc, "r.created_at >= "+ma.add(p.MonthsFrom.UTC()))
 		}
@@ -542,7 +698,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		}
 		tz := zoneOf(p.Location).expr(&ma)
 		rows, err := tx.QueryContext(ctx, `SELECT to_char(r.created_at AT TIME ZONE `+tz+`, 'YYYY-MM') AS m,
-			COALESCE(sum(c.potential_savings), 0)::float8 `+from+whereSQL(mc)+` GROUP BY 1 ORDER BY 1`, ma...)
+			COALESCE(sum(r.savings_total), 0)::float8 `+from+whereSQL(mc)+` GROUP BY 1 ORDER BY 1`, ma...)
 		if err != nil {
 			return err
 		}
@@ -586,23 +742,14 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`, from, to); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT c.category, count(*), (sum(count(*)) OVER ())::bigint,
-				(sum(sum(c.potential_savings)) OVER ())::float8
-			FROM recommendations c JOIN reports r ON r.id = c.report_id
-			WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1`, from, to)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(recommendation_count), 0),
+				COALESCE(sum(savings_total), 0)::float8
+			FROM reports WHERE created_at >= $1 AND created_at < $2`, from, to).Scan(&w.Recommendations, &w.Savings); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n int64
-			if err := rows.Scan(&k, &n, &w.Recommendations, &w.Savings); err != nil {
-				return err
-			}
-			w.CategoryCounts[k] = n
-		}
-		return rows.Err()
+		return scanCounts(ctx, tx, w.CategoryCounts, `SELECT k.category, sum(k.n)::bigint
+			FROM reports r JOIN report_category_counts k ON k.report_id = r.id
+			WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1 HAVING sum(k.n) > 0`, from, to)
 	})
 	if err != nil {
 		return nil, s.wrap(ctx, err, op)

@@ -257,6 +257,8 @@ func translate(ctx context.Context, err error) error {
 				return store.Invalid(f, "references an unknown entity")
 			}
 			return fmt.Errorf("%w: %s", store.ErrNotFound, pe.Message)
+		case code == "22021": // character_not_in_repertoire: text PostgreSQL cannot hold
+			return store.Invalid("text", "contains characters that cannot be stored: %s", pe.Message)
 		case code == "22023" && strings.Contains(pe.Message, "time zone"):
 			return store.Invalid("location", "unknown time zone")
 		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300",
