@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,11 +41,18 @@ func BenchmarkCachedMetrics(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
 
-// BenchmarkUncached measures the Service over a benchdata dataset on
-// SQLite (100,000 activities and 100,000 recommendations; PostgreSQL when
-// ANALYTICS_BENCH_POSTGRES is set): the dashboard with an empty cache,
-// user-activity page 1, a cursor page deep in the table, and the 90-day
+// BenchmarkUncached measures the Service over a benchdata dataset with an
+// empty cache, one sub-benchmark per figure: the dashboard, the metrics
+// route, user-activity page 1, a cursor page and (as the baseline it
+// replaces) an OFFSET page in the middle of the table, and the 90-day
 // activity summary by type and by day.
+//
+// The dataset has 100,000 activities and 100,000 recommendations; with
+// ANALYTICS_BENCH_FULL set it has 1,000,000 activities. It is on SQLite, or
+// on PostgreSQL when ANALYTICS_BENCH_POSTGRES is set. Run it with a fixed
+// count so the fill is not repeated, for example:
+//
+//	ANALYTICS_BENCH_FULL=1 go test ./analytics -run XXX -bench BenchmarkUncached -benchtime 20x
 func BenchmarkUncached(b *testing.B) {
 	var st store.Store
 	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
@@ -52,8 +60,12 @@ func BenchmarkUncached(b *testing.B) {
 	} else {
 		st = openSQLiteF(b)
 	}
+	activities := 100_000
+	if os.Getenv("ANALYTICS_BENCH_FULL") != "" {
+		activities = 1_000_000
+	}
 	ctx := context.Background()
-	opts, err := benchdata.Fill(ctx, st, benchdata.Options{Activities: 100_000, Recommendations: 100_000})
+	opts, err := benchdata.Fill(ctx, st, benchdata.Options{Activities: activities, Recommendations: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,6 +82,14 @@ func BenchmarkUncached(b *testing.B) {
 			}
 		}
 	})
+	b.Run("metrics", func(b *testing.B) {
+		for b.Loop() {
+			svc.clearLocal(ctx)
+			if _, err := svc.Metrics(ctx, admin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("user-activity/page1", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := svc.UserActivity(ctx, admin, UserActivityQuery{}); err != nil {
@@ -77,8 +97,9 @@ func BenchmarkUncached(b *testing.B) {
 			}
 		}
 	})
-	b.Run("user-activity/deep-cursor", func(b *testing.B) {
-		page, err := st.ActivityList(ctx, store.ActivityListParams{Limit: 1, Offset: 80_000})
+	depth := activities / 2
+	b.Run("user-activity/cursor-at-"+strconv.Itoa(depth), func(b *testing.B) {
+		page, err := st.ActivityList(ctx, store.ActivityListParams{Limit: 1, Offset: depth - 1})
 		if err != nil || len(page.Activities) == 0 {
 			b.Fatal(err)
 		}
@@ -89,9 +110,16 @@ func BenchmarkUncached(b *testing.B) {
 			}
 		}
 	})
+	b.Run("user-activity/offset-at-"+strconv.Itoa(depth), func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.UserActivity(ctx, admin, UserActivityQuery{Offset: depth}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	from := opts.End.Add(-90 * 24 * time.Hour)
 	for _, g := range []string{"activity_type", "day"} {
-		b.Run("activity-summary/"+g, func(b *testing.B) {
+		b.Run("activity-summary-90d/"+g, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := svc.ActivitySummary(ctx, admin, g, DateRange{From: from}); err != nil {
 					b.Fatal(err)
