@@ -540,6 +540,10 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 	}
 	defer rows.Close()
 	for rows.Next() {
+		// Rows already buffered are not delivered once ctx is done.
+		if err := ctx.Err(); err != nil {
+			return s.wrap(ctx, err, op)
+		}
 		act, err := scanActivity(rows)
 		if err != nil {
 			return s.wrap(ctx, err, op)

@@ -624,15 +624,16 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 	}
 	defer rows.Close()
 	for rows.Next() {
+		// Rows already read ahead are not delivered once ctx is done.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
 		a, err := scanActivity(rows)
 		if err != nil {
 			return s.wrap(ctx, op, err)
 		}
 		if err := fn(a); err != nil {
 			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -686,6 +686,9 @@ func testActivityIterate(t *testing.T, s store.Store) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("ActivityIterate with a context cancelled on call 3: got error %v after %d of %d rows, want one wrapping context.Canceled", err, calls, len(all))
 	}
+	if calls != 3 {
+		t.Errorf("ActivityIterate delivered %d rows, want none after the context was cancelled on call 3", calls)
+	}
 
 	errStop := errors.New("stop here")
 	calls = 0

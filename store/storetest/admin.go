@@ -11,6 +11,7 @@ func runAdmin(t *testing.T, open OpenFunc) {
 	parallel(t, open, "Database", testAdminDatabase)
 	parallel(t, open, "CancelledContext", testCancelledContext)
 	parallel(t, open, "Close", testClose)
+	parallel(t, open, "ClosedEveryMethod", testClosedEveryMethod)
 }
 
 func testAdminDatabase(t *testing.T, s store.Store) {
