@@ -30,6 +30,7 @@ func TestTranslate(t *testing.T) {
 		{"unknown client", bg, &pq.Error{Code: "23503", Constraint: "reports_client_id_fkey"}, nil, "client_id"},
 		{"other foreign key", bg, &pq.Error{Code: "23503", Constraint: "x_fkey"}, store.ErrNotFound, ""},
 		{"time zone", bg, &pq.Error{Code: "22023", Message: `time zone "Nowhere" not recognized`}, nil, "location"},
+		{"not in repertoire", bg, &pq.Error{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0x00`}, nil, "text"},
 		{"connection class", bg, &pq.Error{Code: "08006"}, store.ErrUnavailable, ""},
 		{"admin shutdown", bg, &pq.Error{Code: "57P01"}, store.ErrUnavailable, ""},
 		{"cannot connect now", bg, &pq.Error{Code: "57P03"}, store.ErrUnavailable, ""},
