@@ -130,53 +130,61 @@ func (r *IPResolver) trusted(a netip.Addr) bool {
 // to its left cannot be trusted.
 func (r *IPResolver) fromChain(lines []string, peer netip.Addr) netip.Addr {
 	leftmost := peer
-	for i := len(lines) - 1; i >= 0; i-- {
-		line := lines[i]
-		for line != "" {
-			var item string
-			if j := strings.LastIndexByte(line, ','); j >= 0 {
-				item, line = line[j+1:], line[:j]
-			} else {
-				item, line = line, ""
-			}
-			if strings.TrimSpace(item) == "" {
-				continue
-			}
-			a := parseIP(item)
-			if !a.IsValid() {
-				return netip.Addr{}
-			}
-			if !r.trusted(a) {
-				return a
-			}
-			leftmost = a
+	c := xffCursor{lines: lines}
+	for item, ok := c.next(); ok; item, ok = c.next() {
+		a := parseIP(item)
+		if !a.IsValid() {
+			return netip.Addr{}
 		}
+		if !r.trusted(a) {
+			return a
+		}
+		leftmost = a
 	}
 	return leftmost
 }
 
 // fromHops returns the hops-th entry from the right of the chain.
 func (r *IPResolver) fromHops(lines []string) netip.Addr {
-	n := 0
-	for i := len(lines) - 1; i >= 0; i-- {
-		line := lines[i]
-		for line != "" {
-			var item string
-			if j := strings.LastIndexByte(line, ','); j >= 0 {
-				item, line = line[j+1:], line[:j]
-			} else {
-				item, line = line, ""
-			}
-			if strings.TrimSpace(item) == "" {
-				continue
-			}
-			n++
-			if n == r.hops {
-				return parseIP(item)
-			}
+	c := xffCursor{lines: lines}
+	for n := 1; ; n++ {
+		item, ok := c.next()
+		if !ok {
+			return netip.Addr{}
+		}
+		if n == r.hops {
+			return parseIP(item)
 		}
 	}
-	return netip.Addr{}
+}
+
+// xffCursor yields the non-blank entries of X-Forwarded-For header lines
+// from the right: the last entry of the last line first. It does not
+// allocate.
+type xffCursor struct {
+	lines []string // lines not started yet
+	line  string   // what is left of the current line
+}
+
+// next returns the next entry to the left, untrimmed, and false at the end.
+func (c *xffCursor) next() (string, bool) {
+	for {
+		for c.line != "" {
+			var item string
+			if j := strings.LastIndexByte(c.line, ','); j >= 0 {
+				item, c.line = c.line[j+1:], c.line[:j]
+			} else {
+				item, c.line = c.line, ""
+			}
+			if strings.TrimSpace(item) != "" {
+				return item, true
+			}
+		}
+		if len(c.lines) == 0 {
+			return "", false
+		}
+		c.line, c.lines = c.lines[len(c.lines)-1], c.lines[:len(c.lines)-1]
+	}
 }
 
 // parseIP parses an address that may carry a port, brackets or an IPv6

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -488,7 +489,15 @@ func TestFlusherHijackerResponseController(t *testing.T) {
 			conn.Close()
 		}
 	}))
-	srv := httptest.NewServer(h.h)
+	// A hijacked request may still be in the middleware after its client
+	// has its answer (and httptest stops waiting for hijacked connections):
+	// count the requests out so that all are recorded before rows.
+	var inFlight sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Done()
+		h.h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	for _, path := range []string{"/flush", "/deadline", "/hijack", "/rc-hijack"} {
@@ -527,6 +536,7 @@ func TestFlusherHijackerResponseController(t *testing.T) {
 		}
 	})
 
+	inFlight.Wait()
 	rows := h.rows(t)
 	var statuses []int
 	for _, a := range rows {

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,22 +112,12 @@ type RecorderConfig struct {
 }
 
 func (c *RecorderConfig) setDefaults() error {
-	ints := []struct {
-		name string
-		v    *int
-		def  int
-	}{
-		{"QueueSize", &c.QueueSize, QueueSizeDefault},
-		{"BatchSize", &c.BatchSize, BatchSizeDefault},
-		{"Writers", &c.Writers, WritersDefault},
-	}
-	for _, f := range ints {
-		if *f.v < 0 {
-			return fmt.Errorf("tracking: RecorderConfig.%s must not be negative, got %d", f.name, *f.v)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
+	if err := cmp.Or(
+		defaultNonNegative("QueueSize", &c.QueueSize, QueueSizeDefault),
+		defaultNonNegative("BatchSize", &c.BatchSize, BatchSizeDefault),
+		defaultNonNegative("Writers", &c.Writers, WritersDefault),
+	); err != nil {
+		return err
 	}
 	if c.BatchSize > c.QueueSize {
 		if c.BatchSize == BatchSizeDefault {
@@ -135,24 +126,14 @@ func (c *RecorderConfig) setDefaults() error {
 			return fmt.Errorf("tracking: RecorderConfig.BatchSize (%d) must not exceed QueueSize (%d)", c.BatchSize, c.QueueSize)
 		}
 	}
-	durs := []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{
-		{"FlushInterval", &c.FlushInterval, FlushIntervalDefault},
-		{"BlockTimeout", &c.BlockTimeout, BlockTimeoutDefault},
-		{"RetryMin", &c.RetryMin, RetryMinDefault},
-		{"RetryMax", &c.RetryMax, RetryMaxDefault},
-		{"WriteTimeout", &c.WriteTimeout, WriteTimeoutDefault},
-	}
-	for _, f := range durs {
-		if *f.v < 0 {
-			return fmt.Errorf("tracking: RecorderConfig.%s must not be negative, got %s", f.name, *f.v)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
+	if err := cmp.Or(
+		defaultNonNegative("FlushInterval", &c.FlushInterval, FlushIntervalDefault),
+		defaultNonNegative("BlockTimeout", &c.BlockTimeout, BlockTimeoutDefault),
+		defaultNonNegative("RetryMin", &c.RetryMin, RetryMinDefault),
+		defaultNonNegative("RetryMax", &c.RetryMax, RetryMaxDefault),
+		defaultNonNegative("WriteTimeout", &c.WriteTimeout, WriteTimeoutDefault),
+	); err != nil {
+		return err
 	}
 	if c.RetryMax < c.RetryMin {
 		return fmt.Errorf("tracking: RecorderConfig.RetryMax (%s) must not be below RetryMin (%s)", c.RetryMax, c.RetryMin)
@@ -162,6 +143,18 @@ func (c *RecorderConfig) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// defaultNonNegative sets the RecorderConfig field name (*v) to def when it
+// is zero, and refuses a negative value.
+func defaultNonNegative[T int | time.Duration](name string, v *T, def T) error {
+	if *v < 0 {
+		return fmt.Errorf("tracking: RecorderConfig.%s must not be negative, got %v", name, *v)
+	}
+	if *v == 0 {
+		*v = def
 	}
 	return nil
 }

@@ -62,11 +62,17 @@ func (rw *responseWriter) WriteHeader(code int) {
 	rw.w.WriteHeader(code)
 }
 
-// Write implements http.ResponseWriter.
-func (rw *responseWriter) Write(b []byte) (int, error) {
+// bodyStarted records the implicit 200 that net/http sends when the body
+// (or a flush) comes before any WriteHeader.
+func (rw *responseWriter) bodyStarted() {
 	if !rw.wroteHeader {
 		rw.status, rw.wroteHeader = http.StatusOK, true
 	}
+}
+
+// Write implements http.ResponseWriter.
+func (rw *responseWriter) Write(b []byte) (int, error) {
+	rw.bodyStarted()
 	n, err := rw.w.Write(b)
 	rw.bytes += int64(n)
 	return n, err
@@ -75,9 +81,7 @@ func (rw *responseWriter) Write(b []byte) (int, error) {
 // WriteString implements io.StringWriter, avoiding a copy when the wrapped
 // writer supports it.
 func (rw *responseWriter) WriteString(s string) (int, error) {
-	if !rw.wroteHeader {
-		rw.status, rw.wroteHeader = http.StatusOK, true
-	}
+	rw.bodyStarted()
 	var n int
 	var err error
 	if sw, ok := rw.w.(io.StringWriter); ok {
@@ -92,9 +96,7 @@ func (rw *responseWriter) WriteString(s string) (int, error) {
 // ReadFrom implements io.ReaderFrom so the wrapped writer's sendfile path
 // stays available.
 func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !rw.wroteHeader {
-		rw.status, rw.wroteHeader = http.StatusOK, true
-	}
+	rw.bodyStarted()
 	var n int64
 	var err error
 	if rf, ok := rw.w.(io.ReaderFrom); ok {
@@ -120,8 +122,8 @@ func (rw *responseWriter) Flush() {
 // wrapped writer cannot flush (http.ResponseController uses it).
 func (rw *responseWriter) FlushError() error {
 	err := http.NewResponseController(rw.w).Flush()
-	if err == nil && !rw.wroteHeader {
-		rw.status, rw.wroteHeader = http.StatusOK, true // flushing sent the header
+	if err == nil {
+		rw.bodyStarted() // flushing sent the header
 	}
 	return err
 }
