@@ -6,6 +6,10 @@
 //	analyticsload -url http://127.0.0.1:8080/api/v1/analytics/activities/ -token "$TOKEN" \
 //	    -method POST -body '{"activity_type":"view_dashboard"}' -c 32 -n 10000
 //
+// With -rate the requests are paced (for example -rate 20000 to check the
+// latencies at a given throughput) and each latency is counted from when its
+// request was due, so a server falling behind shows in the percentiles.
+//
 // Only loopback targets (127.0.0.0/8, ::1, localhost) are accepted. The run
 // stops after -n requests or -d, whichever comes first; Ctrl-C stops it
 // early and still prints the report.
@@ -69,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		conc        = fs.Int("c", loadgen.ConcurrencyDefault, "concurrent connections (workers)")
 		requests    = fs.Int("n", 0, "stop after this many requests (0: no count limit)")
 		duration    = fs.Duration("d", 0, fmt.Sprintf("stop after this long (0: no time limit; %v when -n is 0 too)", loadgen.DurationDefault))
+		rate        = fs.Float64("rate", 0, "requests started per second over all workers, latency counted from when each was due (0: as fast as possible)")
 		headers     headerList
 	)
 	fs.Var(&headers, "H", `extra request header "Name: value" (repeatable)`)
@@ -93,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	cfg := loadgen.Config{URL: *target, Method: strings.ToUpper(*method), Header: http.Header{},
-		Concurrency: *conc, Requests: *requests, Duration: *duration}
+		Concurrency: *conc, Requests: *requests, Duration: *duration, Rate: *rate}
 	if *token != "" {
 		cfg.Header.Set("Authorization", "Bearer "+*token)
 	}
@@ -122,8 +127,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailure
 	}
-	limit := "until " + describeLimits(cfg)
-	fmt.Fprintf(stdout, "%s %s, %d workers, %s\n", cfg.Method, *target, effectiveWorkers(cfg), limit)
+	pace := ""
+	if cfg.Rate > 0 {
+		pace = fmt.Sprintf(" at %g req/s", cfg.Rate)
+	}
+	fmt.Fprintf(stdout, "%s %s, %d workers%s, until %s\n", cfg.Method, *target, effectiveWorkers(cfg), pace, describeLimits(cfg))
 	fmt.Fprint(stdout, res.String())
 	if err != nil {
 		fmt.Fprintf(stderr, "analyticsload: %v\n", err)

@@ -32,12 +32,14 @@ func TestRunReportsTheLoad(t *testing.T) {
 		name string
 		args []string
 		want string // the key every request was seen under
+		head string // the report's first line
 	}{
 		{"inline body", []string{"-method", "post", "-token", "tok", "-body", `{"a":1}`, "-H", "X-Extra: yes"},
-			`POST Bearer tok application/json yes {"a":1}`},
+			`POST Bearer tok application/json yes {"a":1}`, "4 workers, until 40 requests\n"},
 		{"body file", []string{"-method", "PUT", "-body", "@" + bodyFile, "-content-type", "text/plain"},
-			`PUT  text/plain  {"activity_type":"login"}`},
-		{"get", nil, "GET    "},
+			`PUT  text/plain  {"activity_type":"login"}`, "4 workers, until 40 requests\n"},
+		{"get", nil, "GET    ", "4 workers, until 40 requests\n"},
+		{"paced", []string{"-rate", "4000", "-d", "1m"}, "GET    ", "4 workers at 4000 req/s, until 40 requests or 1m0s\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()
@@ -53,7 +55,7 @@ func TestRunReportsTheLoad(t *testing.T) {
 				t.Errorf("server saw %v, want 40 × %q", seen, tc.want)
 			}
 			mu.Unlock()
-			for _, w := range []string{"4 workers, until 40 requests", "requests  40 in", "202×40", "p99"} {
+			for _, w := range []string{tc.head, "requests  40 in", "202×40", "p99"} {
 				if !strings.Contains(stdout.String(), w) {
 					t.Errorf("report lacks %q:\n%s", w, stdout.String())
 				}
@@ -73,6 +75,7 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		{"remote target", []string{"-url", "http://192.0.2.1/", "-n", "1"}, exitUsage, "not a loopback address"},
 		{"bad header", []string{"-url", "http://127.0.0.1/", "-H", "novalue"}, exitUsage, "Name: value"},
 		{"missing body file", []string{"-url", "http://127.0.0.1/", "-body", "@/nonexistent/body.json"}, exitUsage, "-body"},
+		{"negative rate", []string{"-url", "http://127.0.0.1/", "-rate", "-5"}, exitUsage, "Rate must be"},
 		{"negative count", []string{"-url", "http://127.0.0.1/", "-n", "-1"}, exitUsage, "Requests must not be negative"},
 		{"arguments", []string{"-url", "http://127.0.0.1/", "extra"}, exitUsage, "unexpected arguments"},
 		{"help", []string{"-h"}, exitOK, "Usage: analyticsload"},

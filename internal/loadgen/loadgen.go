@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -79,6 +80,13 @@ type Config struct {
 	// limit. When both Requests and Duration are zero, Duration defaults
 	// to DurationDefault.
 	Duration time.Duration
+	// Rate caps the requests started per second over all workers: request
+	// i is due i/Rate seconds after the start and is not sent earlier.
+	// Its latency is then measured from when it was due, so a server that
+	// falls behind the rate is charged for the wait (the measurement does
+	// not suffer from coordinated omission). Zero means as fast as the
+	// workers go, with latencies measured from each request's send.
+	Rate float64
 	// Client sends the requests. Defaults to a client whose keep-alive
 	// Transport keeps Concurrency idle connections, uses no proxy, dials
 	// only loopback addresses, does not follow redirects and gives up on a
@@ -211,6 +219,9 @@ func (c Config) validate() (Config, *url.URL, error) {
 	if c.Duration < 0 {
 		return c, nil, fmt.Errorf("%w: Duration must not be negative, got %v", ErrInvalidConfig, c.Duration)
 	}
+	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
+		return c, nil, fmt.Errorf("%w: Rate must be a non-negative number of requests per second, got %v", ErrInvalidConfig, c.Rate)
+	}
 	if c.Requests == 0 && c.Duration == 0 {
 		c.Duration = DurationDefault
 	}
@@ -312,15 +323,34 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		wk := &worker{statuses: map[int]int64{}, errors: map[string]int64{}}
 		workers[w] = wk
 		wg.Go(func() {
+			var pause *time.Timer
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
 				if cfg.Requests > 0 && i >= int64(cfg.Requests) {
 					return
 				}
-				if !deadline.IsZero() && !time.Now().Before(deadline) {
+				var due time.Time
+				if cfg.Rate > 0 {
+					due = start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+					if !deadline.IsZero() && !due.Before(deadline) {
+						return
+					}
+					if wait := time.Until(due); wait > 0 {
+						if pause == nil {
+							pause = time.NewTimer(wait)
+						} else {
+							pause.Reset(wait)
+						}
+						select {
+						case <-pause.C:
+						case <-ctx.Done():
+							return
+						}
+					}
+				} else if !deadline.IsZero() && !time.Now().Before(deadline) {
 					return
 				}
-				wk.do(ctx, client, &cfg, target, header, int(i))
+				wk.do(ctx, client, &cfg, target, header, int(i), due)
 			}
 		})
 	}
@@ -358,7 +388,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // do sends request i and tallies its outcome.
-func (wk *worker) do(ctx context.Context, client *http.Client, cfg *Config, target string, header http.Header, i int) {
+// Its latency is measured from due when set, else from its send.
+func (wk *worker) do(ctx context.Context, client *http.Client, cfg *Config, target string, header http.Header, i int, due time.Time) {
 	var body io.Reader
 	if cfg.Body != nil {
 		if b := cfg.Body(i); b != nil {
@@ -381,6 +412,9 @@ func (wk *worker) do(ctx context.Context, client *http.Client, cfg *Config, targ
 		n, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		wk.bytes += n
+	}
+	if !due.IsZero() {
+		t0 = due
 	}
 	d := time.Since(t0)
 	if err != nil {

@@ -200,6 +200,63 @@ func TestRunStopsAtTheFirstLimit(t *testing.T) {
 	})
 }
 
+func TestRunKeepsToRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var sent []time.Duration // send times since the start
+		var mu sync.Mutex
+		start := time.Now()
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			sent = append(sent, time.Since(start))
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+		})}
+		res, err := loadgen.Run(context.Background(), loadgen.Config{
+			URL: "http://127.0.0.1:1/", Concurrency: 4, Duration: time.Second, Rate: 100, Client: client,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Requests are due every 10 ms: 0, 10, …, 990 ms.
+		if res.Requests != 100 || res.Elapsed != 991*time.Millisecond {
+			t.Errorf("%d requests in %v, want 100 in 991ms", res.Requests, res.Elapsed)
+		}
+		if res.Latency.Mean != time.Millisecond || res.Latency.Max != time.Millisecond {
+			t.Errorf("latency %+v, want 1ms throughout", res.Latency)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i, at := range sent {
+			if want := time.Duration(i) * 10 * time.Millisecond; at != want {
+				t.Fatalf("request %d sent at %v, want %v", i, at, want)
+			}
+		}
+	})
+}
+
+func TestRunChargesLateRequestsFromTheirDueTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			time.Sleep(20 * time.Millisecond)
+			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+		})}
+		// One worker, due every 10 ms, each request taking 20 ms: request k
+		// is due at 10k ms, sent at 20k ms and answered at 20k+20 ms.
+		res, err := loadgen.Run(context.Background(), loadgen.Config{
+			URL: "http://127.0.0.1:1/", Concurrency: 1, Requests: 5, Rate: 100, Client: client,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []time.Duration{res.Elapsed, res.Latency.Mean, res.Latency.Max}
+		want := []time.Duration{100 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("elapsed, mean and max latency (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestRunRefusesTargetsOffThisMachine(t *testing.T) {
 	for _, url := range []string{
 		"http://example.com/",
@@ -243,6 +300,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"too many workers", loadgen.Config{URL: "http://127.0.0.1/", Concurrency: loadgen.MaxConcurrency + 1}, "Concurrency"},
 		{"requests", loadgen.Config{URL: "http://127.0.0.1/", Requests: -5}, "Requests"},
 		{"duration", loadgen.Config{URL: "http://127.0.0.1/", Duration: -time.Second}, "Duration"},
+		{"rate", loadgen.Config{URL: "http://127.0.0.1/", Rate: -1}, "Rate"},
 		{"method", loadgen.Config{URL: "http://127.0.0.1/", Method: "NOT A METHOD", Requests: 1}, "method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
