@@ -223,11 +223,12 @@ func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]Hi
 			if !ok {
 				hc = &HistoryClient{ID: a.ClientID}
 				c, err := s.st.ClientGet(ctx, a.ClientID)
-				switch {
-				case err == nil:
+				ok, err := found(err, "client "+a.ClientID)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
 					hc.CompanyName = &c.CompanyName
-				case !isNotFound(err):
-					return nil, fmt.Errorf("get client %s: %w", a.ClientID, err)
 				}
 				clients[a.ClientID] = hc
 			}
@@ -238,12 +239,13 @@ func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]Hi
 			if !ok {
 				hr = &HistoryReport{ID: a.ReportID}
 				r, err := s.st.ReportGet(ctx, a.ReportID)
-				switch {
-				case err == nil:
+				ok, err := found(err, "report "+a.ReportID)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
 					rt, st := string(r.ReportType), string(r.Status)
 					hr.ReportType, hr.Status = &rt, &st
-				case !isNotFound(err):
-					return nil, fmt.Errorf("get report %s: %w", a.ReportID, err)
 				}
 				reports[a.ReportID] = hr
 			}
@@ -341,6 +343,16 @@ type ActivitySummary struct {
 	GroupBy         string        `json:"group_by"`
 }
 
+// checkGroupBy refuses a group_by other than "" (the default),
+// activity_type, user and day.
+func checkGroupBy(groupBy string) error {
+	switch store.SummaryGroup(groupBy) {
+	case "", store.GroupByType, store.GroupByUser, store.GroupByDay:
+		return nil
+	}
+	return badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
+}
+
 // ActivitySummary groups activities by type, user (top SummaryTopUsers)
 // or local day. Admins and managers aggregate everyone; other roles their
 // own activity. Not cached. groupBy "" means by activity type.
@@ -348,13 +360,13 @@ func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy stri
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
+	if err := checkGroupBy(groupBy); err != nil {
+		return nil, err
+	}
 	if groupBy == "" {
 		groupBy = string(store.GroupByType)
 	}
 	g := store.SummaryGroup(groupBy)
-	if g != store.GroupByType && g != store.GroupByUser && g != store.GroupByDay {
-		return nil, badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
-	}
 	f, err := s.scopedFilter(p, UserActivityQuery{From: dr.From, To: dr.To})
 	if err != nil {
 		return nil, err

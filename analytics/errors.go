@@ -88,3 +88,16 @@ func StatusOf(err error, action string) (int, ErrorBody) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// found interprets the error of a store lookup of what ("client",
+// "report 3f2a…"): nil means the record exists, store.ErrNotFound that it
+// does not; any other error is returned wrapped.
+func found(err error, what string) (bool, error) {
+	switch {
+	case err == nil:
+		return true, nil
+	case isNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("get %s: %w", what, err)
+}

@@ -27,6 +27,7 @@ type Route struct {
 	// Methods lists the allowed methods; GET implies HEAD.
 	Methods []string
 	// Role is the least role allowed; "" means any authenticated user.
+	// Handler answers 403 to the others before reading any parameter.
 	Role Role
 	// Public routes need no identity (only openapi.json).
 	Public bool
@@ -238,6 +239,12 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 			r = r.WithContext(WithPrincipal(r.Context(), p))
 			// Spare the tracking middleware a second IdentifyFunc call.
 			tracking.SetIdentity(r, tracking.Identity{UserID: p.ID, Username: p.Username, FullName: p.FullName})
+			// The route's role is checked before its parameters, so that a
+			// caller without it learns nothing from 400s.
+			if err := require(p, rt.Role); err != nil {
+				s.writeError(w, r, err, rt.action, reqID)
+				return
+			}
 		}
 		if err := rt.serve(s, w, r, p); err != nil {
 			s.writeError(w, r, err, rt.action, reqID)

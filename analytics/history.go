@@ -42,6 +42,15 @@ type MetricsHistory struct {
 	Snapshots []Snapshot    `json:"snapshots"`
 }
 
+// checkPeriod refuses a period other than "" (the default), daily, weekly
+// and monthly.
+func checkPeriod(period string) error {
+	if period != "" && !store.Period(period).Valid() {
+		return badParam("period", "Invalid period. Must be one of: daily, weekly, monthly")
+	}
+	return nil
+}
+
 // MetricsHistory returns the stored dashboard snapshots of one period
 // ("" means daily) whose period starts within dr (local days), oldest
 // first. Any authenticated principal.
@@ -49,13 +58,13 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
+	if err := checkPeriod(period); err != nil {
+		return nil, err
+	}
 	if period == "" {
 		period = string(store.PeriodDaily)
 	}
 	per := store.Period(period)
-	if !per.Valid() {
-		return nil, badParam("period", "Invalid period. Must be one of: daily, weekly, monthly")
-	}
 	day := func(t time.Time) string {
 		if t.IsZero() {
 			return ""

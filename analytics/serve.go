@@ -8,6 +8,16 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
+// writeRawOK writes the cached JSON b as a 200, or returns err, the error
+// of computing it.
+func writeRawOK(w http.ResponseWriter, b []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
 func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
 	d, err := s.Dashboard(r.Context(), p)
 	if err != nil {
@@ -17,21 +27,11 @@ func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Princ
 }
 
 func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	b, err := s.metricsJSON(r.Context())
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	days, err := s.query(r).integer("days", TrendsDaysDefault)
 	if err != nil {
 		return err
@@ -40,73 +40,38 @@ func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principa
 		return badParam("days", "days must be an integer between 1 and %d", TrendsDaysMax)
 	}
 	b, err := s.trendsJSON(r.Context(), days)
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveCategories(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	b, err := s.categoriesJSON(r.Context())
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	limit, err := s.query(r).integer("limit", RecentLimitDefault)
 	if err != nil {
 		return err
 	}
 	b, err := s.recentJSON(r.Context(), clampRecent(limit))
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	id, err := s.query(r).uuid("client_id")
 	if err != nil {
 		return err
 	}
 	b, err := s.clientPerformanceJSON(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveBusinessImpact(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	b, err := s.businessImpactJSON(r.Context())
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	q := s.query(r)
 	dr, err := q.dates()
 	if err != nil {
@@ -124,11 +89,7 @@ func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Pr
 		return badParam("report_type", "too many report types")
 	}
 	b, err := s.costInsightsJSON(r.Context(), cq)
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 // activityQuery parses the user-activity parameters.
@@ -174,9 +135,6 @@ func (s *Service) serveUserActivity(w http.ResponseWriter, r *http.Request, p Pr
 }
 
 func (s *Service) serveActivityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, RoleManager); err != nil {
-		return err
-	}
 	q, err := s.activityQuery(r, true)
 	if err != nil {
 		return err
@@ -189,9 +147,6 @@ func (s *Service) serveActivityHistory(w http.ResponseWriter, r *http.Request, p
 }
 
 func (s *Service) serveEntityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, RoleManager); err != nil {
-		return err
-	}
 	q := s.query(r)
 	limit, err := q.integer("limit", ActivityLimitDefault)
 	if err != nil {
@@ -212,9 +167,6 @@ func (s *Service) serveEntityHistory(w http.ResponseWriter, r *http.Request, p P
 }
 
 func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	q, err := s.activityQuery(r, false)
 	if err != nil {
 		return err
@@ -255,13 +207,10 @@ func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principa
 }
 
 func (s *Service) serveSummary(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	q := s.query(r)
 	gb := q.str("group_by")
-	if gb != "" && gb != string(store.GroupByType) && gb != string(store.GroupByUser) && gb != string(store.GroupByDay) {
-		return badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
+	if err := checkGroupBy(gb); err != nil {
+		return err
 	}
 	dr, err := q.dates()
 	if err != nil {
@@ -275,13 +224,10 @@ func (s *Service) serveSummary(w http.ResponseWriter, r *http.Request, p Princip
 }
 
 func (s *Service) serveMetricsHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	q := s.query(r)
 	per := q.str("period")
-	if per != "" && !store.Period(per).Valid() {
-		return badParam("period", "Invalid period. Must be one of: daily, weekly, monthly")
+	if err := checkPeriod(per); err != nil {
+		return err
 	}
 	dr, err := q.dates()
 	if err != nil {
@@ -319,21 +265,11 @@ func (s *Service) serveErase(w http.ResponseWriter, r *http.Request, p Principal
 }
 
 func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, RoleManager); err != nil {
-		return err
-	}
 	b, err := s.systemHealthJSON(r.Context())
-	if err != nil {
-		return err
-	}
-	writeRaw(w, http.StatusOK, b)
-	return nil
+	return writeRawOK(w, b, err)
 }
 
 func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, ""); err != nil {
-		return err
-	}
 	var in ActivityInput
 	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		return err
@@ -346,9 +282,6 @@ func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, RoleAdmin); err != nil {
-		return err
-	}
 	var in IngestActivitiesInput
 	if err := readJSON(w, r, s.cfg.MaxIngestBytes, &in); err != nil {
 		return err
@@ -361,9 +294,6 @@ func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, RoleManager); err != nil {
-		return err
-	}
 	var in ClientInput
 	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		return err
@@ -380,9 +310,6 @@ func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Pr
 }
 
 func (s *Service) serveIngestReport(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := require(p, RoleAnalyst); err != nil {
-		return err
-	}
 	var in ReportInput
 	if err := readJSON(w, r, s.cfg.MaxIngestBytes, &in); err != nil {
 		return err

@@ -170,22 +170,15 @@ func (s *Service) IngestClient(ctx context.Context, p Principal, in ClientInput)
 	if err := store.PrepareClient(&c, s.now()); err != nil {
 		return nil, false, err
 	}
-	if in.CreatedAt == nil {
-		// Keep the creation time of an existing client.
-		old, err := s.st.ClientGet(ctx, c.ID)
-		switch {
-		case err == nil:
-			c.CreatedAt = old.CreatedAt
-		case isNotFound(err):
-			created = true
-		default:
-			return nil, false, fmt.Errorf("get client: %w", err)
-		}
-	} else if _, err := s.st.ClientGet(ctx, c.ID); isNotFound(err) {
-		created = true
-	} else if err != nil {
-		return nil, false, fmt.Errorf("get client: %w", err)
+	old, err := s.st.ClientGet(ctx, c.ID)
+	exists, err := found(err, "client")
+	if err != nil {
+		return nil, false, err
 	}
+	if exists && in.CreatedAt == nil {
+		c.CreatedAt = old.CreatedAt // keep the creation time of an existing client
+	}
+	created = !exists
 	if err := s.st.ClientUpsert(ctx, &c); err != nil {
 		return nil, false, fmt.Errorf("upsert client: %w", err)
 	}
@@ -273,11 +266,12 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 	if err := store.PrepareReport(&r, s.now()); err != nil {
 		return nil, false, err
 	}
-	if _, err := s.st.ReportGet(ctx, r.ID); isNotFound(err) {
-		created = true
-	} else if err != nil {
-		return nil, false, fmt.Errorf("get report: %w", err)
+	_, err = s.st.ReportGet(ctx, r.ID)
+	exists, err := found(err, "report")
+	if err != nil {
+		return nil, false, err
 	}
+	created = !exists
 	if err := s.st.ReportUpsert(ctx, &r); err != nil {
 		return nil, false, fmt.Errorf("upsert report: %w", err)
 	}
