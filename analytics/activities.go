@@ -218,42 +218,64 @@ func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]Hi
 		a := &acts[i]
 		it := HistoryItem{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
 			Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
+		var err error
 		if a.ClientID != "" {
-			hc, ok := clients[a.ClientID]
-			if !ok {
-				hc = &HistoryClient{ID: a.ClientID}
-				c, err := s.st.ClientGet(ctx, a.ClientID)
-				ok, err := found(err, "client "+a.ClientID)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					hc.CompanyName = &c.CompanyName
-				}
-				clients[a.ClientID] = hc
+			if it.Client, err = memoized(ctx, clients, a.ClientID, s.historyClient); err != nil {
+				return nil, err
 			}
-			it.Client = hc
 		}
 		if a.ReportID != "" {
-			hr, ok := reports[a.ReportID]
-			if !ok {
-				hr = &HistoryReport{ID: a.ReportID}
-				r, err := s.st.ReportGet(ctx, a.ReportID)
-				ok, err := found(err, "report "+a.ReportID)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					rt, st := string(r.ReportType), string(r.Status)
-					hr.ReportType, hr.Status = &rt, &st
-				}
-				reports[a.ReportID] = hr
+			if it.Report, err = memoized(ctx, reports, a.ReportID, s.historyReport); err != nil {
+				return nil, err
 			}
-			it.Report = hr
 		}
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// memoized returns cache[id], loading and keeping it on the first call.
+func memoized[T any](ctx context.Context, cache map[string]*T, id string, load func(context.Context, string) (*T, error)) (*T, error) {
+	if v, ok := cache[id]; ok {
+		return v, nil
+	}
+	v, err := load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cache[id] = v
+	return v, nil
+}
+
+// historyClient is the client of an activity; only its id when it no
+// longer exists.
+func (s *Service) historyClient(ctx context.Context, id string) (*HistoryClient, error) {
+	hc := &HistoryClient{ID: id}
+	c, err := s.st.ClientGet(ctx, id)
+	ok, err := found(err, "client "+id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		hc.CompanyName = &c.CompanyName
+	}
+	return hc, nil
+}
+
+// historyReport is the report of an activity; only its id when it no
+// longer exists.
+func (s *Service) historyReport(ctx context.Context, id string) (*HistoryReport, error) {
+	hr := &HistoryReport{ID: id}
+	r, err := s.st.ReportGet(ctx, id)
+	ok, err := found(err, "report "+id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		rt, st := string(r.ReportType), string(r.Status)
+		hr.ReportType, hr.Status = &rt, &st
+	}
+	return hr, nil
 }
 
 // ActivityHistory is UserActivity with the request details of each

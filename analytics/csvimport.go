@@ -124,8 +124,5 @@ func (s *Service) serveAdvisorCSV(w http.ResponseWriter, r *http.Request, p Prin
 		src = part
 	}
 	out, err := s.ImportAdvisorCSV(r.Context(), p, in, src)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, out)
+	return writeJSONResult(w, http.StatusCreated, out, err)
 }

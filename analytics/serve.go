@@ -8,9 +8,9 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// writeRawOK writes the cached JSON b as a 200, or returns err, the error
-// of computing it.
-func writeRawOK(w http.ResponseWriter, b []byte, err error) error {
+// writeRawResult writes the cached JSON b as a 200, or returns err, the
+// error of computing it.
+func writeRawResult(w http.ResponseWriter, b []byte, err error) error {
 	if err != nil {
 		return err
 	}
@@ -18,17 +18,32 @@ func writeRawOK(w http.ResponseWriter, b []byte, err error) error {
 	return nil
 }
 
-func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
-	d, err := s.Dashboard(r.Context(), p)
+// writeJSONResult writes v as JSON with status, or returns err, the error
+// of computing it.
+func writeJSONResult(w http.ResponseWriter, status int, v any, err error) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, d)
+	return writeJSON(w, status, v)
+}
+
+// createdStatus is the status of a create-or-update: 201 when the record
+// is new, 200 otherwise.
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
+	d, err := s.Dashboard(r.Context(), p)
+	return writeJSONResult(w, http.StatusOK, d, err)
 }
 
 func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request, p Principal) error {
 	b, err := s.metricsJSON(r.Context())
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -40,12 +55,12 @@ func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principa
 		return badParam("days", "days must be an integer between 1 and %d", TrendsDaysMax)
 	}
 	b, err := s.trendsJSON(r.Context(), days)
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveCategories(w http.ResponseWriter, r *http.Request, p Principal) error {
 	b, err := s.categoriesJSON(r.Context())
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -54,7 +69,7 @@ func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principa
 		return err
 	}
 	b, err := s.recentJSON(r.Context(), clampRecent(limit))
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -63,12 +78,12 @@ func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	b, err := s.clientPerformanceJSON(r.Context(), id)
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveBusinessImpact(w http.ResponseWriter, r *http.Request, p Principal) error {
 	b, err := s.businessImpactJSON(r.Context())
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -89,7 +104,7 @@ func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Pr
 		return badParam("report_type", "too many report types")
 	}
 	b, err := s.costInsightsJSON(r.Context(), cq)
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 // activityQuery parses the user-activity parameters.
@@ -128,10 +143,7 @@ func (s *Service) serveUserActivity(w http.ResponseWriter, r *http.Request, p Pr
 		return err
 	}
 	page, err := s.UserActivity(r.Context(), p, q)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, page)
+	return writeJSONResult(w, http.StatusOK, page, err)
 }
 
 func (s *Service) serveActivityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -140,10 +152,7 @@ func (s *Service) serveActivityHistory(w http.ResponseWriter, r *http.Request, p
 		return err
 	}
 	page, err := s.ActivityHistory(r.Context(), p, q)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, page)
+	return writeJSONResult(w, http.StatusOK, page, err)
 }
 
 func (s *Service) serveEntityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -160,10 +169,7 @@ func (s *Service) serveEntityHistory(w http.ResponseWriter, r *http.Request, p P
 		return badParam("entity_id", "entity_id is required")
 	}
 	h, err := s.EntityHistory(r.Context(), p, et, id, limit)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, h)
+	return writeJSONResult(w, http.StatusOK, h, err)
 }
 
 func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -217,10 +223,7 @@ func (s *Service) serveSummary(w http.ResponseWriter, r *http.Request, p Princip
 		return err
 	}
 	sum, err := s.ActivitySummary(r.Context(), p, gb, dr)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, sum)
+	return writeJSONResult(w, http.StatusOK, sum, err)
 }
 
 func (s *Service) serveMetricsHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -234,39 +237,27 @@ func (s *Service) serveMetricsHistory(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	h, err := s.MetricsHistory(r.Context(), p, per, dr)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, h)
+	return writeJSONResult(w, http.StatusOK, h, err)
 }
 
 func (s *Service) serveJobs(w http.ResponseWriter, r *http.Request, p Principal) error {
 	j, err := s.Jobs(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, j)
+	return writeJSONResult(w, http.StatusOK, j, err)
 }
 
 func (s *Service) serveInvalidate(w http.ResponseWriter, r *http.Request, p Principal) error {
 	out, err := s.InvalidateCache(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSONResult(w, http.StatusOK, out, err)
 }
 
 func (s *Service) serveErase(w http.ResponseWriter, r *http.Request, p Principal) error {
 	out, err := s.EraseUserActivities(r.Context(), p, pathID(r, "users/{id}/activities"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSONResult(w, http.StatusOK, out, err)
 }
 
 func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, p Principal) error {
 	b, err := s.systemHealthJSON(r.Context())
-	return writeRawOK(w, b, err)
+	return writeRawResult(w, b, err)
 }
 
 func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -275,10 +266,7 @@ func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	out, err := s.recordActivity(r.Context(), p, in, func(a *store.Activity) { s.fillFromRequest(a, r) })
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, out)
+	return writeJSONResult(w, http.StatusAccepted, out, err)
 }
 
 func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -287,10 +275,7 @@ func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	out, err := s.IngestActivities(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, out)
+	return writeJSONResult(w, http.StatusCreated, out, err)
 }
 
 func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -299,14 +284,7 @@ func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Pr
 		return err
 	}
 	out, created, err := s.IngestClient(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return writeJSON(w, status, out)
+	return writeJSONResult(w, createdStatus(created), out, err)
 }
 
 func (s *Service) serveIngestReport(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -315,12 +293,5 @@ func (s *Service) serveIngestReport(w http.ResponseWriter, r *http.Request, p Pr
 		return err
 	}
 	out, created, err := s.IngestReport(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return writeJSON(w, status, out)
+	return writeJSONResult(w, createdStatus(created), out, err)
 }
