@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		requests    = fs.Int("n", 0, "stop after this many requests (0: no count limit)")
 		duration    = fs.Duration("d", 0, fmt.Sprintf("stop after this long (0: no time limit; %v when -n is 0 too)", loadgen.DurationDefault))
 		rate        = fs.Float64("rate", 0, "requests started per second over all workers, latency counted from when each was due (0: as fast as possible)")
+		cpuProfile  = fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 		headers     headerList
 	)
 	fs.Var(&headers, "H", `extra request header "Name: value" (repeatable)`)
@@ -119,6 +121,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "analyticsload: -cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "analyticsload: -cpuprofile: %v\n", err)
+			return exitFailure
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil && res.Requests == 0 && res.Elapsed == 0 {
 		fmt.Fprintf(stderr, "analyticsload: %v\n", err)

@@ -91,3 +91,20 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		})
 	}
 }
+
+func TestRunWritesCPUProfile(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-url", srv.URL, "-n", "50", "-cpuprofile", prof}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	fi, err := os.Stat(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() == 0 {
+		t.Errorf("profile %s is empty", prof)
+	}
+}
