@@ -48,10 +48,14 @@ type Route struct {
 
 // Param is a query parameter of a route.
 type Param struct {
-	Name        string
-	Type        string // "string", "integer", "date", "uuid"
+	// Name is the query parameter's name.
+	Name string
+	// Type is "string", "integer", "date" or "uuid".
+	Type string
+	// Description is a one-line description.
 	Description string
-	Enum        []string
+	// Enum lists the accepted values, when there is a fixed set.
+	Enum []string
 }
 
 type route = Route

@@ -15,7 +15,9 @@ import (
 // when absent. FromText and ToText keep the parameters as given, for
 // echoing.
 type DateRange struct {
-	From, To         time.Time
+	// From and To are the inclusive bounds; zero when absent.
+	From, To time.Time
+	// FromText and ToText are date_from and date_to as given.
 	FromText, ToText string
 }
 

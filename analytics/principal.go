@@ -35,11 +35,17 @@ func (r Role) rank() int {
 // Principal is the authenticated caller, as the host application's
 // IdentifyFunc reports it.
 type Principal struct {
-	ID       string // user id (UUIDs in the reference server)
+	// ID is the user id (UUIDs in the reference server); empty means not
+	// authenticated.
+	ID string
+	// Username is the login name.
 	Username string
+	// FullName is the display name.
 	FullName string
-	Email    string
-	Role     Role
+	// Email is the user's e-mail address.
+	Email string
+	// Role decides what the caller may see and do.
+	Role Role
 	// Staff marks a staff user; staff counts as admin.
 	Staff bool
 }

@@ -251,12 +251,7 @@ func (s *Service) categoriesJSON(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recommendation category counts: %w", err)
 		}
-		var total int64
-		for _, c := range counts {
-			total += c.Count
-		}
-		out := &Categories{Categories: make([]CategoryShare, 0, len(counts)), Total: total}
-		for _, c := range counts {
+		shares, total := countShares(counts, func(c store.CountByKey, pct Decimal) CategoryShare {
 			st, ok := categoryStyles[c.Key]
 			if !ok {
 				st = [2]string{store.TitleCase(c.Key), "#6b7280"}
@@ -264,18 +259,33 @@ func (s *Service) categoriesJSON(ctx context.Context) ([]byte, error) {
 					st[0] = "Unknown"
 				}
 			}
-			out.Categories = append(out.Categories, CategoryShare{Name: st[0], Value: c.Count,
-				Percentage: percentOf(float64(c.Count), float64(total), 1), Color: st[1]})
-		}
-		sort.SliceStable(out.Categories, func(i, j int) bool {
-			a, b := out.Categories[i], out.Categories[j]
-			if a.Value != b.Value {
-				return a.Value > b.Value
-			}
-			return a.Name < b.Name
-		})
-		return out, nil
+			return CategoryShare{Name: st[0], Value: c.Count, Percentage: pct, Color: st[1]}
+		}, func(s CategoryShare) (int64, string) { return s.Value, s.Name })
+		return &Categories{Categories: shares, Total: total}, nil
 	})
+}
+
+// countShares turns counts into items (built by item with the count's
+// percentage of the total, to one decimal place), most frequent first and
+// by name among equals, and returns the total.
+func countShares[T any](counts []store.CountByKey, item func(store.CountByKey, Decimal) T, key func(T) (count int64, name string)) ([]T, int64) {
+	var total int64
+	for _, c := range counts {
+		total += c.Count
+	}
+	out := make([]T, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, item(c, percentOf(float64(c.Count), float64(total), 1)))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ci, ni := key(out[i])
+		cj, nj := key(out[j])
+		if ci != cj {
+			return ci > cj
+		}
+		return ni < nj
+	})
+	return out, total
 }
 
 // RecentItem is one report of the recent-activity route.
@@ -444,27 +454,14 @@ func (s *Service) businessImpactJSON(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recommendation impact counts: %w", err)
 		}
-		var total int64
-		for _, c := range counts {
-			total += c.Count
-		}
-		out := &BusinessImpact{Distribution: make([]ImpactShare, 0, len(counts)), Total: total}
-		for _, c := range counts {
+		shares, total := countShares(counts, func(c store.CountByKey, pct Decimal) ImpactShare {
 			name := c.Key
 			if name == "" {
 				name = "Unknown"
 			}
-			out.Distribution = append(out.Distribution, ImpactShare{Impact: name, Count: c.Count,
-				Percentage: percentOf(float64(c.Count), float64(total), 1)})
-		}
-		sort.SliceStable(out.Distribution, func(i, j int) bool {
-			a, b := out.Distribution[i], out.Distribution[j]
-			if a.Count != b.Count {
-				return a.Count > b.Count
-			}
-			return a.Impact < b.Impact
-		})
-		return out, nil
+			return ImpactShare{Impact: name, Count: c.Count, Percentage: pct}
+		}, func(s ImpactShare) (int64, string) { return s.Count, s.Impact })
+		return &BusinessImpact{Distribution: shares, Total: total}, nil
 	})
 }
 

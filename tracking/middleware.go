@@ -17,8 +17,11 @@ import (
 // Identity is the user a request is made by, as the host application knows
 // it.
 type Identity struct {
-	UserID   string
+	// UserID is the user's id, stored as Activity.UserID.
+	UserID string
+	// Username is the login name, stored with the activity.
 	Username string
+	// FullName is the display name, stored with the activity.
 	FullName string
 }
 

@@ -161,9 +161,14 @@ func defaultNonNegative[T int | time.Duration](name string, v *T, def T) error {
 
 // DropCounts counts refused events by reason.
 type DropCounts struct {
+	// QueueFull counts events refused because the queue was full
+	// (FullPolicy DropNewest).
 	QueueFull int64 `json:"queue_full"`
-	Closed    int64 `json:"closed"`
-	Timeout   int64 `json:"timeout"`
+	// Closed counts events offered after Close.
+	Closed int64 `json:"closed"`
+	// Timeout counts events that waited BlockTimeout for room in vain
+	// (FullPolicy Block).
+	Timeout int64 `json:"timeout"`
 }
 
 // Total returns the number of dropped events over every reason.
