@@ -12,6 +12,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
 
 // BenchmarkCachedMetrics measures a cached route through the handler
@@ -68,6 +69,12 @@ func BenchmarkUncached(b *testing.B) {
 	opts, err := benchdata.Fill(ctx, st, benchdata.Options{Activities: activities, Recommendations: 100_000})
 	if err != nil {
 		b.Fatal(err)
+	}
+	if pg, ok := st.(*postgres.Store); ok {
+		// As autovacuum would after a bulk load.
+		if _, err := pg.DB().ExecContext(ctx, "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
 	}
 	svc, err := New(st, Config{NowFunc: func() time.Time { return opts.End }, Logger: discardLogger()})
 	if err != nil {

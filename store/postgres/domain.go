@@ -81,18 +81,18 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	cur := aggregate(r.Recommendations)
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
-				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_total)
+				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12)
 			ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, created_by = EXCLUDED.created_by,
 				report_type = EXCLUDED.report_type, status = EXCLUDED.status,
 				processing_started_at = EXCLUDED.processing_started_at,
 				processing_completed_at = EXCLUDED.processing_completed_at, csv_size_bytes = EXCLUDED.csv_size_bytes,
-				recommendation_count = EXCLUDED.recommendation_count, savings_total = EXCLUDED.savings_total,
+				recommendation_count = EXCLUDED.recommendation_count, savings_cents = EXCLUDED.savings_cents,
 				created_at = CASE WHEN $10 THEN r.created_at ELSE EXCLUDED.created_at END
 			RETURNING created_at`,
 			r.ID, r.ClientID, null(r.CreatedBy), string(r.ReportType), string(r.Status), r.CreatedAt,
 			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated,
-			len(r.Recommendations), centsText(cur.cents)).Scan(&r.CreatedAt)
+			len(r.Recommendations), cur.cents).Scan(&r.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -186,15 +186,6 @@ func aggregate(recs []store.Recommendation) recAggregate {
 		a.cents += int64(math.Round(recs[i].PotentialSavings * 100))
 	}
 	return a
-}
-
-// centsText formats cents as an exact decimal amount ("-12.05").
-func centsText(c int64) string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
 }
 
 // writeAggregates replaces a report's category counts and moves the global
@@ -337,7 +328,47 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 	return &r, nil
 }
 
-// ReportMetrics computes the figures of the metrics route in four queries.
+// reportMetricsSQL computes every figure of the metrics route in one
+// statement (one snapshot, one round trip). $1 is the month start, $2 the
+// previous month start, $3 the generation sample size.
+const reportMetricsSQL = `WITH r AS (
+		SELECT count(*) AS total,
+			count(*) FILTER (WHERE created_at < $1) AS before,
+			count(*) FILTER (WHERE status = 'completed') AS completed,
+			count(*) FILTER (WHERE created_at >= $1) AS this,
+			count(*) FILTER (WHERE created_at >= $2 AND created_at < $1) AS prev,
+			(COALESCE(sum(savings_cents), 0) / 100)::float8 AS savings,
+			(COALESCE(sum(savings_cents) FILTER (WHERE created_at < $1), 0) / 100)::float8 AS savings_before,
+			COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $1), 0) AS recs_this,
+			COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $2 AND created_at < $1), 0) AS recs_prev,
+			(COALESCE(sum(savings_cents) FILTER (WHERE created_at >= $1), 0) / 100)::float8 AS savings_this,
+			(COALESCE(sum(savings_cents) FILTER (WHERE created_at >= $2 AND created_at < $1), 0) / 100)::float8 AS savings_prev
+		FROM reports),
+	-- A user was active before the month when their first report was.
+	u AS (
+		SELECT count(*) AS users, count(*) FILTER (WHERE first < $1) AS users_before FROM (
+			SELECT min(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by) x),
+	g AS (
+		SELECT COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)), 0)::float8 AS avg FROM (
+			SELECT processing_started_at, processing_completed_at FROM reports
+			WHERE status = 'completed' AND processing_started_at IS NOT NULL AND processing_completed_at IS NOT NULL
+			ORDER BY processing_completed_at DESC LIMIT $3) x),
+	gb AS (
+		SELECT COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)), 0)::float8 AS avg FROM (
+			SELECT processing_started_at, processing_completed_at FROM reports
+			WHERE status = 'completed' AND processing_started_at IS NOT NULL AND processing_completed_at IS NOT NULL
+				AND processing_completed_at < $1
+			ORDER BY processing_completed_at DESC LIMIT $3) x),
+	c AS (
+		SELECT count(*) FILTER (WHERE status = 'active') AS active,
+			count(*) FILTER (WHERE created_at >= $1) AS this,
+			count(*) FILTER (WHERE created_at >= $2 AND created_at < $1) AS prev
+		FROM clients)
+	SELECT r.total, r.before, r.completed, r.this, r.prev, r.savings, r.savings_before, r.recs_this, r.recs_prev,
+		r.savings_this, r.savings_prev, u.users, u.users_before, g.avg, gb.avg, c.active, c.this, c.prev
+	FROM r, u, g, gb, c`
+
+// ReportMetrics computes the figures of the metrics route in one query.
 func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) (*store.ReportMetrics, error) {
 	const op = "report metrics"
 	sample := p.GenerationSample
@@ -347,49 +378,12 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	if sample == 0 {
 		sample = 100
 	}
-	month, prev := p.MonthStart.UTC(), p.PrevMonthStart.UTC()
 	var m store.ReportMetrics
-	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT count(*),
-				count(*) FILTER (WHERE created_at < $1),
-				count(*) FILTER (WHERE status = 'completed'),
-				count(*) FILTER (WHERE created_at >= $1),
-				count(*) FILTER (WHERE created_at >= $2 AND created_at < $1),
-				COALESCE(sum(savings_total), 0)::float8,
-				COALESCE(sum(savings_total) FILTER (WHERE created_at < $1), 0)::float8,
-				COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $1), 0),
-				COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $2 AND created_at < $1), 0),
-				COALESCE(sum(savings_total) FILTER (WHERE created_at >= $1), 0)::float8,
-				COALESCE(sum(savings_total) FILTER (WHERE created_at >= $2 AND created_at < $1), 0)::float8
-			FROM reports`, month, prev).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
-			&m.ReportsThisMonth, &m.ReportsPrevMonth, &m.TotalSavings, &m.SavingsBeforeMonth,
-			&m.RecommendationsThisMonth, &m.RecommendationsPrevMonth, &m.SavingsThisMonth, &m.SavingsPrevMonth)
-		if err != nil {
-			return err
-		}
-		// A user was active before the month when their first report was.
-		err = tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE first < $1) FROM (
-				SELECT min(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by) u`,
-			month).Scan(&m.ActiveUsers, &m.ActiveUsersBeforeMonth)
-		if err != nil {
-			return err
-		}
-		const gen = `SELECT COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)), 0)::float8 FROM (
-				SELECT processing_started_at, processing_completed_at FROM reports
-				WHERE status = 'completed' AND processing_started_at IS NOT NULL AND processing_completed_at IS NOT NULL %s
-				ORDER BY processing_completed_at DESC LIMIT $1) x`
-		if err := tx.QueryRowContext(ctx, fmt.Sprintf(gen, ""), sample).Scan(&m.AvgGenerationSeconds); err != nil {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, fmt.Sprintf(gen, "AND processing_completed_at < $2"), sample, month).
-			Scan(&m.AvgGenerationSecondsBeforeMonth); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE status = 'active'),
-				count(*) FILTER (WHERE created_at >= $1),
-				count(*) FILTER (WHERE created_at >= $2 AND created_at < $1)
-			FROM clients`, month, prev).Scan(&m.ActiveClients, &m.ClientsThisMonth, &m.ClientsPrevMonth)
-	})
+	err := s.db.QueryRowContext(ctx, reportMetricsSQL, p.MonthStart.UTC(), p.PrevMonthStart.UTC(), sample).Scan(
+		&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports, &m.ReportsThisMonth, &m.ReportsPrevMonth,
+		&m.TotalSavings, &m.SavingsBeforeMonth, &m.RecommendationsThisMonth, &m.RecommendationsPrevMonth,
+		&m.SavingsThisMonth, &m.SavingsPrevMonth, &m.ActiveUsers, &m.ActiveUsersBeforeMonth,
+		&m.AvgGenerationSeconds, &m.AvgGenerationSecondsBeforeMonth, &m.ActiveClients, &m.ClientsThisMonth, &m.ClientsPrevMonth)
 	if err != nil {
 		return nil, s.wrap(ctx, err, op)
 	}
@@ -619,7 +613,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 				count(*) FILTER (WHERE status = 'failed'),
 				COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at))
 					FILTER (WHERE status = 'completed'), 0)::float8,
-				COALESCE(sum(recommendation_count), 0), COALESCE(sum(savings_total), 0)::float8
+				COALESCE(sum(recommendation_count), 0), (COALESCE(sum(savings_cents), 0) / 100)::float8
 			FROM reports WHERE ($1::uuid IS NULL OR client_id = $1)`, id).
 			Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports, &p.AvgProcessingSeconds,
 				&p.TotalRecommendations, &p.TotalSavings)
@@ -683,7 +677,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(r.savings_total), 0)::float8 `+from+whereSQL(c), a...).
+		if err := tx.QueryRowContext(ctx, `SELECT (COALESCE(sum(r.savings_cents), 0) / 100)::float8 `+from+whereSQL(c), a...).
 			Scan(&out.TotalSavings); err != nil {
 			return err
 		}
@@ -698,7 +692,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		}
 		tz := zoneOf(p.Location).expr(&ma)
 		rows, err := tx.QueryContext(ctx, `SELECT to_char(r.created_at AT TIME ZONE `+tz+`, 'YYYY-MM') AS m,
-			COALESCE(sum(r.savings_total), 0)::float8 `+from+whereSQL(mc)+` GROUP BY 1 ORDER BY 1`, ma...)
+			(COALESCE(sum(r.savings_cents), 0) / 100)::float8 `+from+whereSQL(mc)+` GROUP BY 1 ORDER BY 1`, ma...)
 		if err != nil {
 			return err
 		}
@@ -743,7 +737,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(recommendation_count), 0),
-				COALESCE(sum(savings_total), 0)::float8
+				(COALESCE(sum(savings_cents), 0) / 100)::float8
 			FROM reports WHERE created_at >= $1 AND created_at < $2`, from, to).Scan(&w.Recommendations, &w.Savings); err != nil {
 			return err
 		}

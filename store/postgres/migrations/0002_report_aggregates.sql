@@ -1,12 +1,13 @@
 -- Per-report aggregates of the recommendations, maintained by every report
 -- upsert in its transaction, so the analytics read reports (and a few
--- counter rows) instead of every recommendation.
+-- counter rows) instead of every recommendation. Savings are in cents:
+-- bigint sums are exact and much faster than numeric ones.
 
 ALTER TABLE reports
     ADD COLUMN recommendation_count integer NOT NULL DEFAULT 0,
-    ADD COLUMN savings_total numeric(20,2) NOT NULL DEFAULT 0;
-UPDATE reports r SET recommendation_count = a.n, savings_total = a.s
-FROM (SELECT report_id, count(*) AS n, sum(potential_savings) AS s FROM recommendations GROUP BY report_id) a
+    ADD COLUMN savings_cents bigint NOT NULL DEFAULT 0;
+UPDATE reports r SET recommendation_count = a.n, savings_cents = a.s
+FROM (SELECT report_id, count(*) AS n, (sum(potential_savings) * 100)::bigint AS s FROM recommendations GROUP BY report_id) a
 WHERE a.report_id = r.id;
 
 -- Recommendations of one report by category.
