@@ -27,7 +27,8 @@
 // configured trusted proxy (or through a configured hop count): a client
 // cannot forge its address by sending X-Forwarded-For itself. Addresses can
 // be stored in full, truncated to their network, as a keyed hash, or not at
-// all.
+// all (IPStorage); an IPStore applies the same mode to activities a host
+// records itself.
 //
 // # What is tracked
 //
