@@ -271,3 +271,32 @@ func testAggregatesConcurrentReports(t *testing.T, s store.Store) {
 	}
 	m.check(t, s, "after concurrent upserts")
 }
+
+// testReportNULText upserts a report whose text holds NUL characters: the
+// store either keeps the text (with or without the NULs) or refuses it
+// with a *store.ValidationError, never another error.
+func testReportNULText(t *testing.T, s store.Store) {
+	Seed(t, s, Dataset{Clients: DomainDataset().Clients})
+	r := aggReport(1, ClientContoso, "2025-03-02T10:00:00Z", "cs")
+	r.CreatedBy = "u\x001"
+	r.Recommendations[0].Recommendation = "Resize\x00 VM"
+	r.Recommendations[1].ResourceName = "vm\x00"
+	err := s.ReportUpsert(ctx(t), &r)
+	if err != nil {
+		if _, ok := store.AsValidation(err); !ok {
+			t.Fatalf("ReportUpsert with NUL characters: got %v, want success or a *store.ValidationError", err)
+		}
+		return
+	}
+	got, err := s.ReportGet(ctx(t), r.ID)
+	must(t, err, "ReportGet")
+	for _, f := range []struct{ got, with, without string }{
+		{got.CreatedBy, "u\x001", "u1"},
+		{got.Recommendations[0].Recommendation, "Resize\x00 VM", "Resize VM"},
+		{got.Recommendations[1].ResourceName, "vm\x00", "vm"},
+	} {
+		if f.got != f.with && f.got != f.without {
+			t.Errorf("stored %q, want %q or %q", f.got, f.with, f.without)
+		}
+	}
+}

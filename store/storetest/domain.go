@@ -30,6 +30,7 @@ func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "EmptyAggregations", testEmptyAggregations)
 	parallel(t, open, "AggregatesFollowUpserts", testAggregatesFollowUpserts)
 	parallel(t, open, "AggregatesConcurrentReports", testAggregatesConcurrentReports)
+	parallel(t, open, "ReportNULText", testReportNULText)
 }
 
 // ignoreUpdatedAt leaves the store-set Client.UpdatedAt out of diffs.
