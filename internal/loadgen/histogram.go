@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"math/bits"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,12 +14,13 @@ const subBits = 7
 const histBuckets = (64-subBits+1)<<(subBits-1) + 1<<(subBits-1)
 
 // histogram is a fixed-size log-linear latency histogram (in the manner of
-// HdrHistogram): its memory does not grow with the number of values.
+// HdrHistogram): its memory does not grow with the number of values. It is
+// safe for concurrent use; a record is a few atomic additions.
 type histogram struct {
-	counts [histBuckets]int64
-	n      int64
-	sum    time.Duration
-	max    time.Duration
+	counts [histBuckets]atomic.Int64
+	n      atomic.Int64
+	sum    atomic.Int64 // nanoseconds
+	max    atomic.Int64 // nanoseconds
 }
 
 func bucketOf(v uint64) int {
@@ -40,47 +42,44 @@ func bucketHigh(i int) uint64 {
 }
 
 func (h *histogram) record(d time.Duration) {
-	if d < 0 {
-		d = 0
+	v := max(int64(d), 0)
+	h.counts[bucketOf(uint64(v))].Add(1)
+	h.n.Add(1)
+	h.sum.Add(v)
+	for {
+		m := h.max.Load()
+		if v <= m || h.max.CompareAndSwap(m, v) {
+			return
+		}
 	}
-	h.counts[bucketOf(uint64(d))]++
-	h.n++
-	h.sum += d
-	if d > h.max {
-		h.max = d
-	}
-}
-
-func (h *histogram) merge(o *histogram) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-	h.sum += o.sum
-	h.max = max(h.max, o.max)
 }
 
 // quantile returns the value at quantile q (0 < q ≤ 1): the upper bound of
 // the bucket holding the ⌈q·n⌉-th smallest value, never above the maximum.
+// It must not race with record.
 func (h *histogram) quantile(q float64) time.Duration {
-	if h.n == 0 {
+	n, maxv := h.n.Load(), h.maximum()
+	if n == 0 {
 		return 0
 	}
-	rank := int64(q*float64(h.n) + 0.999999)
-	rank = min(max(rank, 1), h.n)
+	rank := int64(q*float64(n) + 0.999999)
+	rank = min(max(rank, 1), n)
 	var seen int64
-	for i, c := range h.counts {
-		seen += c
+	for i := range h.counts {
+		seen += h.counts[i].Load()
 		if seen >= rank {
-			return min(time.Duration(bucketHigh(i)), h.max)
+			return min(time.Duration(bucketHigh(i)), maxv)
 		}
 	}
-	return h.max
+	return maxv
 }
 
 func (h *histogram) mean() time.Duration {
-	if h.n == 0 {
+	n := h.n.Load()
+	if n == 0 {
 		return 0
 	}
-	return h.sum / time.Duration(h.n)
+	return time.Duration(h.sum.Load() / n)
 }
+
+func (h *histogram) maximum() time.Duration { return time.Duration(h.max.Load()) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,8 +50,8 @@ func TestHistogramQuantiles(t *testing.T) {
 			t.Errorf("quantile(%v) = %v, want %v (+1/64 at most)", q, got, exact)
 		}
 	}
-	if h.max != all[len(all)-1] {
-		t.Errorf("max = %v, want %v", h.max, all[len(all)-1])
+	if h.maximum() != all[len(all)-1] {
+		t.Errorf("max = %v, want %v", h.maximum(), all[len(all)-1])
 	}
 	var empty histogram
 	if got := empty.quantile(0.5); got != 0 {
@@ -58,21 +59,26 @@ func TestHistogramQuantiles(t *testing.T) {
 	}
 }
 
-func TestHistogramMerge(t *testing.T) {
-	var a, b, both histogram
-	for i := range 1000 {
-		d := time.Duration(i) * time.Microsecond
-		both.record(d)
-		if i%2 == 0 {
-			a.record(d)
-		} else {
-			b.record(d)
-		}
+func TestHistogramConcurrentRecords(t *testing.T) {
+	var h histogram
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				h.record(time.Duration(w*1000+i) * time.Microsecond)
+			}
+		})
 	}
-	a.merge(&b)
-	if a != both {
-		t.Errorf("merged histogram differs from one fed every value: n %d/%d sum %v/%v max %v/%v",
-			a.n, both.n, a.sum, both.sum, a.max, both.max)
+	wg.Wait()
+	if n, maxv, mean := h.n.Load(), h.maximum(), h.mean(); n != 8000 || maxv != 7999*time.Microsecond || mean != 3999500*time.Nanosecond {
+		t.Errorf("n %d, max %v, mean %v; want 8000, 7.999ms, 3.9995ms", n, maxv, mean)
+	}
+	var total int64
+	for i := range h.counts {
+		total += h.counts[i].Load()
+	}
+	if total != 8000 {
+		t.Errorf("buckets hold %d values, want 8000", total)
 	}
 }
 

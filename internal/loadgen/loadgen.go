@@ -76,7 +76,8 @@ type Config struct {
 	// count limit.
 	Requests int
 	// Duration is the maximum time during which requests are started;
-	// requests in flight when it ends are completed. Zero means no time
+	// requests in flight when it ends are completed (with Rate, requests
+	// due but not yet started by then are not sent). Zero means no time
 	// limit. When both Requests and Duration are zero, Duration defaults
 	// to DurationDefault.
 	Duration time.Duration
@@ -278,7 +279,7 @@ func defaultClient(concurrency int) *http.Client {
 
 // worker holds one worker's tallies; they are merged when the run ends.
 type worker struct {
-	hist     histogram
+	hist     *histogram // shared by every worker
 	statuses map[int]int64
 	errors   map[string]int64
 	samples  []string
@@ -318,9 +319,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		deadline = start.Add(cfg.Duration)
 	}
 	workers := make([]*worker, cfg.Concurrency)
+	hist := new(histogram)
 	var wg sync.WaitGroup
 	for w := range workers {
-		wk := &worker{statuses: map[int]int64{}, errors: map[string]int64{}}
+		wk := &worker{hist: hist, statuses: map[int]int64{}, errors: map[string]int64{}}
 		workers[w] = wk
 		wg.Go(func() {
 			var pause *time.Timer
@@ -332,7 +334,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				var due time.Time
 				if cfg.Rate > 0 {
 					due = start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
-					if !deadline.IsZero() && !due.Before(deadline) {
+					if !deadline.IsZero() && (!due.Before(deadline) || !time.Now().Before(deadline)) {
 						return
 					}
 					if wait := time.Until(due); wait > 0 {
@@ -358,9 +360,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	elapsed := time.Since(start)
 
 	res := Result{Statuses: map[int]int64{}, ErrorKinds: map[string]int64{}, Elapsed: elapsed}
-	var hist histogram
 	for _, wk := range workers {
-		hist.merge(&wk.hist)
 		res.Requests += wk.requests
 		res.Bytes += wk.bytes
 		for c, n := range wk.statuses {
@@ -380,7 +380,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Rate = float64(res.Requests) / elapsed.Seconds()
 	}
 	res.Latency = Latency{Mean: hist.mean(), P50: hist.quantile(0.50), P90: hist.quantile(0.90),
-		P99: hist.quantile(0.99), Max: hist.max}
+		P99: hist.quantile(0.99), Max: hist.maximum()}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("loadgen: run interrupted: %w", err)
 	}

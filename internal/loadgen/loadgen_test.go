@@ -257,6 +257,28 @@ func TestRunChargesLateRequestsFromTheirDueTime(t *testing.T) {
 	})
 }
 
+func TestRunWithRateStopsAtDurationWhenBehind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			time.Sleep(30 * time.Millisecond)
+			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+		})}
+		// Due every 10 ms, each taking 30 ms: sent at 0, 30, 60 and 90 ms;
+		// the fifth (due at 40 ms) would start at 120 ms, past the end.
+		res, err := loadgen.Run(context.Background(), loadgen.Config{
+			URL: "http://127.0.0.1:1/", Concurrency: 1, Duration: 100 * time.Millisecond, Rate: 100, Client: client,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []time.Duration{time.Duration(res.Requests), res.Elapsed, res.Latency.Mean, res.Latency.Max}
+		want := []time.Duration{4, 120 * time.Millisecond, 60 * time.Millisecond, 90 * time.Millisecond}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("requests, elapsed, mean and max latency (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestRunRefusesTargetsOffThisMachine(t *testing.T) {
 	for _, url := range []string{
 		"http://example.com/",
