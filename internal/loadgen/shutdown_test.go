@@ -21,9 +21,10 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
-// countActivities opens the database after the server has gone and counts
-// its activities, all of them and those of the load.
-func countActivities(t *testing.T, database string) (all, load int64) {
+// storedLoad opens the database after the server has gone and returns
+// the total number of activities and how many times each request of the
+// load (numbered in its description) was stored.
+func storedLoad(t *testing.T, database string, requests int) (total int64, times []int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -42,12 +43,19 @@ func countActivities(t *testing.T, database string) (all, load int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loadPage, err := st.ActivityList(ctx, store.ActivityListParams{Limit: 1,
-		ActivityFilter: store.ActivityFilter{ActivityType: "load_test"}})
+	times = make([]int, requests)
+	err = st.ActivityIterate(ctx, store.ActivityFilter{ActivityType: "load_test"}, func(a *store.Activity) error {
+		var i int
+		if _, err := fmt.Sscanf(a.Description, "request %d", &i); err != nil || i < 0 || i >= requests {
+			return fmt.Errorf("activity %s: unexpected description %q", a.ID, a.Description)
+		}
+		times[i]++
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return page.Total, loadPage.Total
+	return page.Total, times
 }
 
 // testSIGTERMUnderLoad posts activities to a server on database and
@@ -62,6 +70,7 @@ func testSIGTERMUnderLoad(t *testing.T, database string) {
 	srv := startServer(t, database)
 
 	var accepted atomic.Int64
+	var acceptedReq [requests]atomic.Bool // by request number
 	var signalled sync.Once
 	var signalErr error
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
@@ -75,8 +84,12 @@ func testSIGTERMUnderLoad(t *testing.T, database string) {
 		},
 		Concurrency: concurrency,
 		Requests:    requests,
-		ResultFunc: func(_ int, status int, _ error) {
-			if status == http.StatusAccepted && accepted.Add(1) == signalAt {
+		ResultFunc: func(i int, status int, _ error) {
+			if status != http.StatusAccepted {
+				return
+			}
+			acceptedReq[i].Store(true)
+			if accepted.Add(1) == signalAt {
 				signalled.Do(func() { signalErr = srv.cmd.Process.Signal(syscall.SIGTERM) })
 			}
 		},
@@ -114,10 +127,25 @@ func testSIGTERMUnderLoad(t *testing.T, database string) {
 			t.Errorf("%d responses with status %d; only 202 and 503 are expected", n, code)
 		}
 	}
-	all, load := countActivities(t, database)
-	if load != got202 || all != got202 {
-		t.Errorf("database holds %d activities (%d of the load); %d requests were answered 202\n%s\n%s",
-			all, load, got202, res.String(), srv.stderr)
+	total, times := storedLoad(t, database, requests)
+	if total != got202 {
+		t.Errorf("database holds %d activities; %d requests were answered 202\n%s\n%s", total, got202, res.String(), srv.stderr)
+	}
+	var lost, unanswered, doubled []int
+	for i, n := range times {
+		switch {
+		case n > 1:
+			doubled = append(doubled, i)
+		case n == 0 && acceptedReq[i].Load():
+			lost = append(lost, i)
+		case n == 1 && !acceptedReq[i].Load():
+			unanswered = append(unanswered, i)
+		}
+	}
+	if len(lost)+len(unanswered)+len(doubled) > 0 {
+		t.Errorf("requests answered 202 but not stored: %d %v\nstored without a 202: %d %v\nstored twice: %d %v",
+			len(lost), lost[:min(len(lost), 10)], len(unanswered), unanswered[:min(len(unanswered), 10)],
+			len(doubled), doubled[:min(len(doubled), 10)])
 	}
 }
 
