@@ -127,8 +127,8 @@ type Result struct {
 	ErrorSamples []string
 	// Bytes is the total size of the response bodies read.
 	Bytes int64
-	// Elapsed is the time from the first request's start to the last
-	// one's end.
+	// Elapsed is the time from the start of the run to the end of its
+	// last request.
 	Elapsed time.Duration
 	// Rate is Requests per second of Elapsed.
 	Rate float64
