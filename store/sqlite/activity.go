@@ -733,7 +733,10 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 	lo, hi := f.from, f.to
 	if !f.hasFrom || !f.hasTo {
 		var mn, mx sql.NullInt64
-		if err := tx.QueryRowContext(ctx, "SELECT MIN(created_at), MAX(created_at) FROM activities").Scan(&mn, &mx); err != nil {
+		// Two subqueries: SQLite reads MIN or MAX from the index only when
+		// it is the one aggregate of its query; together they scan the table.
+		if err := tx.QueryRowContext(ctx,
+			"SELECT (SELECT MIN(created_at) FROM activities), (SELECT MAX(created_at) FROM activities)").Scan(&mn, &mx); err != nil {
 			return err
 		}
 		if !mn.Valid {
