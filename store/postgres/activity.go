@@ -90,8 +90,9 @@ type hourKey struct {
 
 // ActivityInsertMany validates activities and writes them with COPY in one
 // transaction, together with the counter updates. NUL bytes, which
-// PostgreSQL text cannot hold, are dropped from text fields. An id already
-// stored is store.ErrConflict and nothing is written.
+// PostgreSQL text cannot hold, are dropped from text fields. An activity
+// already stored with the same id and time (a replayed event) is
+// store.ErrConflict and nothing is written.
 func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
 	op := fmt.Sprintf("insert %d activities", len(activities))
 	if err := ctx.Err(); err != nil {
