@@ -121,11 +121,10 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if err := writeAggregates(ctx, tx, r.ID, old, cur); err != nil {
-			return err
-		}
+		// The shared counter rows are changed last, so concurrent upserts
+		// of other reports wait on them for as short a time as possible.
 		if len(r.Recommendations) == 0 {
-			return nil
+			return writeAggregates(ctx, tx, r.ID, old, cur)
 		}
 		stmt, err := tx.PrepareContext(ctx, copyRecommendationsSQL)
 		if err != nil {
@@ -144,7 +143,10 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 			_ = stmt.Close()
 			return err
 		}
-		return stmt.Close()
+		if err := stmt.Close(); err != nil {
+			return err
+		}
+		return writeAggregates(ctx, tx, r.ID, old, cur)
 	})
 	if err != nil {
 		return s.wrap(ctx, err, op)
