@@ -164,7 +164,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		if err := store.PrepareActivity(a, now); err != nil {
 			return fmt.Errorf("sqlite: %s: activity %d: %w", op, i, err)
 		}
-		m, err := encodeMap(a.Metadata)
+		m, err := metadataJSON(a.Metadata)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: activity %d: %w", op, i, store.Invalid("metadata", "cannot be encoded as JSON: %v", err))
 		}
