@@ -4,48 +4,16 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/migrations"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one numbered file of migrations/ ("0001_init.sql").
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("two migrations numbered %d", ms[i].version)
-		}
-	}
-	return ms, nil
+func loadMigrations() ([]migrations.Migration, error) {
+	return migrations.Load(migrationFS, "migrations")
 }
 
 // Migrate applies the pending embedded migrations in one transaction. It
@@ -81,16 +49,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 		done[v] = true
 	}
 	for _, m := range ms {
-		if done[m.version] {
+		if done[m.Version] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return s.wrap(ctx, err, "migrate: apply %04d_%s", m.version, m.name)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return s.wrap(ctx, err, "migrate: apply %04d_%s", m.Version, m.Name)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-			return s.wrap(ctx, err, "migrate: record %04d_%s", m.version, m.name)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			return s.wrap(ctx, err, "migrate: record %04d_%s", m.Version, m.Name)
 		}
-		s.log.DebugContext(ctx, "postgres: applied migration", "version", m.version, "name", m.name, "schema", s.schema)
+		s.log.DebugContext(ctx, "postgres: applied migration", "version", m.Version, "name", m.Name, "schema", s.schema)
 	}
 	if err := tx.Commit(); err != nil {
 		return s.wrap(ctx, err, "migrate: commit")
@@ -105,9 +73,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err e
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: migration status: %w", err)
 	}
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].version
-	}
+	latest = migrations.Latest(ms)
 	var exists bool
 	if err := s.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		return 0, 0, s.wrap(ctx, err, "migration status")

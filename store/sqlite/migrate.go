@@ -5,52 +5,16 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/migrations"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one embedded schema change, numbered by its file name
-// prefix ("0001_init.sql" is version 1).
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", e.Name())
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", out[i-1].name, out[i].name, out[i].version)
-		}
-	}
-	return out, nil
+// loadMigrations returns the embedded migrations in version order.
+func loadMigrations() ([]migrations.Migration, error) {
+	return migrations.Load(migrationFS, "migrations")
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -71,19 +35,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	for _, m := range migs {
 		applied := false
-		err := s.writeTx(ctx, "migrate "+m.name, func(tx *sql.Tx) error {
+		err := s.writeTx(ctx, "migrate "+m.File, func(tx *sql.Tx) error {
 			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, s.now().UnixMicro()); err != nil {
+				m.Version, m.File, s.now().UnixMicro()); err != nil {
 				return err
 			}
 			applied = true
@@ -93,7 +57,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		}
 		if applied {
-			s.opts.Logger.InfoContext(ctx, "applied migration", "driver", "sqlite", "version", m.version, "name", m.name)
+			s.opts.Logger.InfoContext(ctx, "applied migration", "driver", "sqlite", "version", m.Version, "name", m.File)
 		}
 	}
 	return nil
@@ -106,9 +70,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err e
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: migration status: %w", err)
 	}
-	if len(migs) > 0 {
-		latest = migs[len(migs)-1].version
-	}
+	latest = migrations.Latest(migs)
 	err = s.readTx(ctx, "migration status", func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx,
