@@ -50,27 +50,33 @@ func valuesSQL(rows, cols int) string {
 	return b.String()
 }
 
+// The statements of ActivityInsertMany use OR ROLLBACK: a constraint
+// violation undoes the whole transaction (which ActivityInsertMany would
+// roll back anyway), so SQLite keeps no statement journal, the copy of every
+// page a multi-row statement is about to change that it would need to undo
+// that statement alone.
+
 func insertActivitiesSQL(rows int) string {
-	return "INSERT INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
+	return "INSERT OR ROLLBACK INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
 }
 
 func upsertDayCountsSQL(rows int) string {
-	return "INSERT INTO activity_day_counts (day, activity_type, n) VALUES " + valuesSQL(rows, 3) +
+	return "INSERT OR ROLLBACK INTO activity_day_counts (day, activity_type, n) VALUES " + valuesSQL(rows, 3) +
 		" ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n"
 }
 
 func upsertHourCountsSQL(rows int) string {
-	return "INSERT INTO activity_hour_counts (hour, activity_type, n) VALUES " + valuesSQL(rows, 3) +
+	return "INSERT OR ROLLBACK INTO activity_hour_counts (hour, activity_type, n) VALUES " + valuesSQL(rows, 3) +
 		" ON CONFLICT (hour, activity_type) DO UPDATE SET n = n + excluded.n"
 }
 
 func upsertUserHourCountsSQL(rows int) string {
-	return "INSERT INTO activity_user_hour_counts (hour, user_id, n) VALUES " + valuesSQL(rows, 3) +
+	return "INSERT OR ROLLBACK INTO activity_user_hour_counts (hour, user_id, n) VALUES " + valuesSQL(rows, 3) +
 		" ON CONFLICT (hour, user_id) DO UPDATE SET n = n + excluded.n"
 }
 
 func upsertUserCountsSQL(rows int) string {
-	return "INSERT INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
+	return "INSERT OR ROLLBACK INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
 		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
 }
 

@@ -258,12 +258,33 @@ func TestActivityInsertManyDuplicateIsConflict(t *testing.T) {
 	if err := s.ActivityInsertMany(ctx, []store.Activity{a}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.ActivityInsertMany(ctx, []store.Activity{{ActivityType: "logout"}, a})
+	// The replayed event comes last, after several multi-row statements
+	// of the batch have run: the whole transaction must be undone.
+	batch := make([]store.Activity, 300, 301)
+	for i := range batch {
+		batch[i] = store.Activity{ActivityType: "logout", CreatedAt: fixedNow.Add(time.Duration(i) * time.Second)}
+	}
+	err := s.ActivityInsertMany(ctx, append(batch, a))
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("replayed activity: %v, want ErrConflict", err)
 	}
-	if n := countAll(t, rawDB(t, path), "1"); n != 1 {
+	db := rawDB(t, path)
+	if n := countAll(t, db, "1"); n != 1 {
 		t.Errorf("%d activities stored, want 1 (the failed batch wrote nothing)", n)
+	}
+	// The writer connection is still usable and the counters still exact.
+	if err := s.ActivityInsertMany(ctx, []store.Activity{{ActivityType: "logout", CreatedAt: fixedNow}}); err != nil {
+		t.Fatalf("insert after a conflict: %v", err)
+	}
+	if n := countAll(t, db, "1"); n != 2 {
+		t.Errorf("%d activities stored, want 2", n)
+	}
+	var counted int64
+	if err := db.QueryRow("SELECT COALESCE(SUM(n), 0) FROM activity_day_counts").Scan(&counted); err != nil {
+		t.Fatal(err)
+	}
+	if counted != 2 {
+		t.Errorf("day counters total %d, want 2", counted)
 	}
 }
 
