@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,61 +156,127 @@ type userDayTypeKey struct {
 	typ  string
 }
 
+// encodedChunk is one multi-row INSERT of activities: its row count and
+// arguments, or the validation error that stopped the encoding.
+type encodedChunk struct {
+	rows int
+	args []any
+	err  error
+}
+
+// counterRows are the increments of the activity counter tables for one
+// batch.
+type counterRows struct {
+	days, hours, userHours map[dayTypeKey]int64 // userHours: typ holds the user id
+	users                  map[userDayTypeKey]int64
+}
+
 // ActivityInsertMany validates every activity, then inserts them all in one
 // transaction with multi-row INSERT statements, updating the activity
 // counters in the same transaction.
+//
+// The Go side of the work (validation, metadata JSON, statement arguments,
+// counter increments) runs on its own goroutine, a chunk ahead of SQLite
+// executing the previous one, so a batch keeps two cores busy. The smallest
+// chunk is encoded first, so SQLite starts early.
 func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
 	if len(activities) == 0 {
 		return nil
 	}
 	op := fmt.Sprintf("insert %d activities", len(activities))
-	now := s.now()
-	metas := make([]string, len(activities))
-	for i := range activities {
-		a := &activities[i]
-		if err := store.PrepareActivity(a, now); err != nil {
-			return fmt.Errorf("sqlite: %s: activity %d: %w", op, i, err)
-		}
-		m, err := metadataJSON(a.Metadata)
-		if err != nil {
-			return fmt.Errorf("sqlite: %s: activity %d: %w", op, i, store.Invalid("metadata", "cannot be encoded as JSON: %v", err))
-		}
-		metas[i] = m
-	}
 	stmts, err := s.insertStatements(ctx)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		err := execChunked(ctx, tx, stmts.insert, len(activities), func(i int, dst []any) []any {
-			a := &activities[i]
-			return append(dst, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
-				a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
-				nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
-				a.StatusCode, int64(a.Duration), metas[i], micro(a.CreatedAt))
-		})
-		if err != nil {
-			return err
+	sizes := chunks(len(activities))
+	slices.Reverse(sizes)
+	encoded := make(chan encodedChunk, len(sizes))
+	stop := make(chan struct{})
+	var counts counterRows // written by the encoder before it closes encoded
+	go encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	defer func() {
+		// The encoder stops at its next chunk; wait for it, so it no
+		// longer touches activities when this returns.
+		close(stop)
+		for range encoded {
 		}
-		return addCounts(ctx, tx, stmts, activities)
+	}()
+	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		for c := range encoded {
+			if c.err != nil {
+				return c.err
+			}
+			st := tx.StmtContext(ctx, stmts.insert[bits.Len(uint(c.rows))-1])
+			_, err := st.ExecContext(ctx, c.args...)
+			_ = st.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return addCounts(ctx, tx, stmts, &counts)
 	})
 }
 
-// addCounts adds the inserted activities to the counter tables.
-func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, activities []store.Activity) error {
-	days := map[dayTypeKey]int64{}
-	hours := map[dayTypeKey]int64{}
-	users := map[userDayTypeKey]int64{}
-	userHours := map[dayTypeKey]int64{} // typ holds the user id
+// encodeActivities prepares activities in chunks of the given sizes, sends
+// each chunk's arguments on out, then fills counts and closes out. It
+// stops early on a validation error (sent on out) or when stop is closed.
+func encodeActivities(activities []store.Activity, now time.Time, sizes []int, out chan<- encodedChunk,
+	stop <-chan struct{}, counts *counterRows) {
+	defer close(out)
+	done := 0
+	for _, c := range sizes {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		args := make([]any, 0, c*activityColumnCount)
+		for i := done; i < done+c; i++ {
+			a := &activities[i]
+			if err := store.PrepareActivity(a, now); err != nil {
+				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i, err)}
+				return
+			}
+			meta, err := metadataJSON(a.Metadata)
+			if err != nil {
+				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i,
+					store.Invalid("metadata", "cannot be encoded as JSON: %v", err))}
+				return
+			}
+			args = append(args, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
+				a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
+				nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
+				a.StatusCode, int64(a.Duration), meta, micro(a.CreatedAt))
+		}
+		out <- encodedChunk{rows: c, args: args}
+		done += c
+	}
+	*counts = countActivities(activities)
+}
+
+// countActivities aggregates the counter increments of activities.
+func countActivities(activities []store.Activity) counterRows {
+	c := counterRows{
+		days:      map[dayTypeKey]int64{},
+		hours:     map[dayTypeKey]int64{},
+		userHours: map[dayTypeKey]int64{},
+		users:     map[userDayTypeKey]int64{},
+	}
 	for i := range activities {
 		a := &activities[i]
 		us := micro(a.CreatedAt)
 		d, h := dayOf(us), floorDiv(us, usPerHour)
-		days[dayTypeKey{d, a.ActivityType}]++
-		hours[dayTypeKey{h, a.ActivityType}]++
-		users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
-		userHours[dayTypeKey{h, a.UserID}]++
+		c.days[dayTypeKey{d, a.ActivityType}]++
+		c.hours[dayTypeKey{h, a.ActivityType}]++
+		c.users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
+		c.userHours[dayTypeKey{h, a.UserID}]++
 	}
+	return c
+}
+
+// addCounts adds a batch's increments to the counter tables.
+func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRows) error {
+	days, hours, users, userHours := c.days, c.hours, c.users, c.userHours
 	dayKeys := make([]dayTypeKey, 0, len(days))
 	for k := range days {
 		dayKeys = append(dayKeys, k)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata"
@@ -446,4 +447,34 @@ func TestSummaryByDayMatchesReference(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestActivityInsertManyRefusesBadInputLateInALargeBatch(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	batch := make([]store.Activity, 500)
+	for i := range batch {
+		batch[i] = store.Activity{ActivityType: "login", UserID: "u", CreatedAt: fixedNow.Add(time.Duration(i) * time.Second)}
+	}
+	batch[400].ActivityType = ""
+	err := s.ActivityInsertMany(ctx, batch)
+	ve, ok := store.AsValidation(err)
+	if !ok {
+		t.Fatalf("error = %v, want a *store.ValidationError", err)
+	}
+	if ve.Field != "activity_type" || !strings.Contains(err.Error(), "activity 400:") {
+		t.Errorf("error = %v (field %q), want activity 400's activity_type", err, ve.Field)
+	}
+	db := rawDB(t, path)
+	if n := countAll(t, db, "1"); n != 0 {
+		t.Errorf("%d activities written", n)
+	}
+	batch[400].ActivityType = "logout"
+	if err := s.ActivityInsertMany(ctx, batch); err != nil {
+		t.Fatalf("insert after the refused batch: %v", err)
+	}
+	if n := countAll(t, db, "1"); n != 500 {
+		t.Errorf("%d activities stored, want 500", n)
+	}
+	countersMatch(t, db)
 }
