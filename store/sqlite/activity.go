@@ -201,7 +201,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		for range encoded {
 		}
 	}()
-	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		for c := range encoded {
 			if c.err != nil {
 				return c.err
@@ -215,6 +215,11 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		}
 		return addCounts(ctx, tx, stmts, &counts)
 	})
+	if err != nil {
+		return err
+	}
+	s.insertedActivities(len(activities))
+	return nil
 }
 
 // encodeActivities prepares activities in chunks of the given sizes, sends

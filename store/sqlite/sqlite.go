@@ -3,9 +3,10 @@
 //
 // The database runs in WAL mode with one writer connection (every write goes
 // through it, in one transaction per call) and a separate pool of read-only
-// connections, so readers never wait for the writer. Times are stored as
-// INTEGER unix microseconds in UTC, money as INTEGER cents and maps as JSON
-// text. Activity totals are kept in counter tables maintained in the same
+// connections, so readers never wait for the writer; bulk activity inserts
+// also checkpoint the write-ahead log on a connection of their own, off the
+// write path. Times are stored as INTEGER unix microseconds in UTC, money as
+// INTEGER cents and maps as JSON text. Activity totals are kept in counter tables maintained in the same
 // transaction as every insert and delete, so the first page of a listing
 // answers with its exact total without counting the whole table.
 //
@@ -95,6 +96,15 @@ type Store struct {
 	insertMu sync.Mutex
 	stmts    *writeStmts // prepared on first ActivityInsertMany
 
+	// Checkpoints started by ActivityInsertMany run on their own
+	// connection, off the write path.
+	ckpt        *sql.DB
+	ckptMu      sync.Mutex
+	ckptPending int  // activities inserted since the last checkpoint started
+	ckptRunning bool // a checkpoint goroutine is running
+	ckptClosed  bool // Close has begun: start no more checkpoints
+	ckptDone    sync.WaitGroup
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -154,7 +164,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	reader.SetMaxOpenConns(opts.Readers)
 	reader.SetMaxIdleConns(opts.Readers)
 
-	s := &Store{path: abs, opts: opts, writer: writer, reader: reader}
+	cq := url.Values{}
+	cq.Add("_pragma", "busy_timeout("+busy+")")
+	ckpt, err := sql.Open("sqlite", fileDSN(abs, cq))
+	if err != nil {
+		_ = writer.Close()
+		_ = reader.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+
+	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, ckpt: ckpt}
 	// The first writer connection creates the file and switches it to WAL
 	// before any reader connects.
 	if err := writer.PingContext(ctx); err != nil {
@@ -305,11 +326,46 @@ func (s *Store) Close() error {
 			s.stmts.close()
 		}
 		s.insertMu.Unlock()
+		s.ckptMu.Lock()
+		s.ckptClosed = true
+		s.ckptMu.Unlock()
+		s.ckptDone.Wait()
+		cerr := s.ckpt.Close()
 		rerr := s.reader.Close()
 		werr := s.writer.Close()
-		if err := errors.Join(rerr, werr); err != nil {
+		if err := errors.Join(cerr, rerr, werr); err != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
 	})
 	return s.closeErr
+}
+
+// checkpointEvery is the number of inserted activities (a few MiB of log)
+// after which ActivityInsertMany starts a PASSIVE checkpoint of the
+// write-ahead log on another goroutine and connection. It copies the log
+// into the database file while the writer goes on, so the writer
+// connection's own automatic checkpoint, which runs inside a commit, finds
+// little left to copy.
+const checkpointEvery = 5000
+
+// insertedActivities counts n committed activities towards the next
+// background checkpoint and starts it when due and none is running.
+func (s *Store) insertedActivities(n int) {
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
+	s.ckptPending += n
+	if s.ckptPending < checkpointEvery || s.ckptRunning || s.ckptClosed {
+		return
+	}
+	s.ckptPending, s.ckptRunning = 0, true
+	s.ckptDone.Add(1)
+	go func() {
+		defer s.ckptDone.Done()
+		// A PASSIVE checkpoint neither waits for nor blocks the writer and
+		// the readers; a failed one leaves the log to the next.
+		_, _ = s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		s.ckptMu.Lock()
+		s.ckptRunning = false
+		s.ckptMu.Unlock()
+	}()
 }
