@@ -156,6 +156,10 @@ type userDayTypeKey struct {
 	typ  string
 }
 
+// pipelineMin is the smallest batch whose encoding runs on a goroutine of
+// its own; below it, handing the chunks over would cost more than it saves.
+const pipelineMin = 64
+
 // encodedChunk is one multi-row INSERT of activities: its row count and
 // arguments, or the validation error that stopped the encoding.
 type encodedChunk struct {
@@ -176,9 +180,10 @@ type counterRows struct {
 // counters in the same transaction.
 //
 // The Go side of the work (validation, metadata JSON, statement arguments,
-// counter increments) runs on its own goroutine, a chunk ahead of SQLite
-// executing the previous one, so a batch keeps two cores busy. The smallest
-// chunk is encoded first, so SQLite starts early.
+// counter increments) of a batch of pipelineMin activities or more runs on
+// its own goroutine, a chunk ahead of SQLite executing the previous one, so
+// the batch keeps two cores busy. The smallest chunk is encoded first, so
+// SQLite starts early.
 func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
 	if len(activities) == 0 {
 		return nil
@@ -193,7 +198,11 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	encoded := make(chan encodedChunk, len(sizes))
 	stop := make(chan struct{})
 	var counts counterRows // written by the encoder before it closes encoded
-	go encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	if len(activities) < pipelineMin {
+		encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	} else {
+		go encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	}
 	defer func() {
 		// The encoder stops at its next chunk; wait for it, so it no
 		// longer touches activities when this returns.
