@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -148,7 +149,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		}
 		for i := range activities {
 			a := &activities[i]
-			meta, err := metadataJSON(a.Metadata)
+			meta, err := jsonenc.Object(a.Metadata)
 			if err != nil {
 				_ = stmt.Close()
 				return indexed(store.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
@@ -213,15 +214,6 @@ func clean(s string) string {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return s
-}
-
-// metadataJSON encodes a JSON object for a jsonb column (nil → {}).
-func metadataJSON(m map[string]any) (string, error) {
-	if len(m) == 0 {
-		return "{}", nil
-	}
-	b, err := appendObject(make([]byte, 0, 256), m)
-	return string(b), err
 }
 
 // decodeObject decodes a jsonb object, never into a nil map.

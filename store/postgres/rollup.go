@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -205,7 +206,7 @@ func (s *Store) HealthSampleInsert(ctx context.Context, h *store.HealthSample) e
 		return s.wrap(ctx, store.Invalid("status", "is required"), op)
 	}
 	h.TakenAt = utcStamp(h.TakenAt, s.now())
-	data, err := metadataJSON(h.Data)
+	data, err := jsonenc.Object(h.Data)
 	if err != nil {
 		return s.wrap(ctx, store.Invalid("data", "cannot be encoded as JSON: %v", err), op)
 	}
@@ -392,7 +393,7 @@ func (s *Store) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyReport) e
 		return s.wrap(ctx, err, op)
 	}
 	w.CreatedAt = utcStamp(w.CreatedAt, s.now())
-	summary, err := metadataJSON(w.Summary)
+	summary, err := jsonenc.Object(w.Summary)
 	if err != nil {
 		return s.wrap(ctx, store.Invalid("summary", "cannot be encoded as JSON: %v", err), op)
 	}

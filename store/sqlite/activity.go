@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -251,7 +252,7 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i, err)}
 				return
 			}
-			meta, err := metadataJSON(a.Metadata)
+			meta, err := jsonenc.Object(a.Metadata)
 			if err != nil {
 				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i,
 					store.Invalid("metadata", "cannot be encoded as JSON: %v", err))}

@@ -1,4 +1,9 @@
-package postgres
+// Package jsonenc encodes the flat JSON objects the stores keep (activity
+// metadata, health samples, weekly summaries) faster than encoding/json:
+// keys are not sorted and nothing is HTML-escaped, since the text is only
+// ever decoded again, and NUL characters become U+FFFD so every database
+// (PostgreSQL's jsonb refuses \u0000) stores the same value.
+package jsonenc
 
 import (
 	"encoding/json"
@@ -7,12 +12,12 @@ import (
 	"unicode/utf8"
 )
 
-// appendObject appends m as a JSON object for a jsonb column. It is a fast
-// path for the flat metadata the tracking middleware records (strings,
-// numbers, booleans, nulls): key order is irrelevant to jsonb, so keys are
-// not sorted, and nothing is HTML-escaped. Any other value type goes through
-// encoding/json. NUL characters, which jsonb refuses, become U+FFFD.
-func appendObject(b []byte, m map[string]any) ([]byte, error) {
+// AppendObject appends m as a JSON object. It is a fast path for the flat
+// metadata the tracking middleware records (strings, numbers, booleans,
+// nulls); any other value type goes through encoding/json. It decodes to
+// what encoding/json's output decodes to, except that NUL characters
+// become U+FFFD.
+func AppendObject(b []byte, m map[string]any) ([]byte, error) {
 	b = append(b, '{')
 	first := true
 	for k, v := range m {
@@ -52,7 +57,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		}
 		return strconv.AppendFloat(b, v, 'g', -1, 64), nil
 	case map[string]any:
-		return appendObject(b, v)
+		return AppendObject(b, v)
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -122,4 +127,16 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// Object encodes m as a JSON object; nil or empty is "{}".
+func Object(m map[string]any) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := AppendObject(make([]byte, 0, 256), m)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }

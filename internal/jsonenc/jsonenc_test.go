@@ -1,8 +1,9 @@
-package sqlite
+package jsonenc
 
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,9 +13,12 @@ import (
 // decoding of encoding/json's output for comparison.
 func decodeBoth(t *testing.T, m map[string]any) (got, want map[string]any) {
 	t.Helper()
-	b, err := appendObject(nil, m)
+	b, err := AppendObject(nil, m)
 	if err != nil {
 		t.Fatalf("appendObject: %v", err)
+	}
+	if strings.Contains(string(b), `\u0000`) {
+		t.Fatalf("output %s holds \\u0000, which PostgreSQL's jsonb refuses", b)
 	}
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatalf("output %s is not JSON: %v", b, err)
@@ -23,7 +27,7 @@ func decodeBoth(t *testing.T, m map[string]any) (got, want map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(ref, &want); err != nil {
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(ref), `\u0000`, `\ufffd`)), &want); err != nil {
 		t.Fatal(err)
 	}
 	return got, want
@@ -47,10 +51,10 @@ func TestAppendObject(t *testing.T) {
 			}
 		})
 	}
-	if _, err := appendObject(nil, map[string]any{"nan": math.NaN()}); err == nil {
+	if _, err := AppendObject(nil, map[string]any{"nan": math.NaN()}); err == nil {
 		t.Error("NaN encoded without an error")
 	}
-	if _, err := appendObject(nil, map[string]any{"f": func() {}}); err == nil {
+	if _, err := AppendObject(nil, map[string]any{"f": func() {}}); err == nil {
 		t.Error("a func encoded without an error")
 	}
 }
@@ -65,4 +69,19 @@ func FuzzAppendString(f *testing.F) {
 			t.Errorf("mismatch with encoding/json (-want +got):\n%s", d)
 		}
 	})
+}
+
+func TestObject(t *testing.T) {
+	for _, m := range []map[string]any{nil, {}} {
+		if got, err := Object(m); err != nil || got != "{}" {
+			t.Errorf("Object(%v) = %q, %v; want {}", m, got, err)
+		}
+	}
+	got, err := Object(map[string]any{"k": "v\x00"})
+	if err != nil || got != `{"k":"v\ufffd"}` {
+		t.Errorf("Object = %q, %v", got, err)
+	}
+	if _, err := Object(map[string]any{"nan": math.NaN()}); err == nil {
+		t.Error("NaN encoded without an error")
+	}
 }
