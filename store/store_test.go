@@ -237,3 +237,51 @@ func TestTitleCaseAndLabels(t *testing.T) {
 		t.Error("AsValidation accepted a plain error")
 	}
 }
+
+func TestActivityListParamsNormalize(t *testing.T) {
+	got, err := store.ActivityListParams{}.Normalize()
+	if err != nil || got.Limit != store.ListLimitDefault {
+		t.Errorf("zero params = %+v, %v; want Limit %d", got, err, store.ListLimitDefault)
+	}
+	if got, err := (store.ActivityListParams{Limit: store.ListLimitMax, Offset: 5}).Normalize(); err != nil || got.Limit != store.ListLimitMax || got.Offset != 5 {
+		t.Errorf("largest limit = %+v, %v", got, err)
+	}
+	for _, tt := range []struct {
+		p     store.ActivityListParams
+		field string
+	}{
+		{store.ActivityListParams{Limit: -1}, "limit"},
+		{store.ActivityListParams{Limit: store.ListLimitMax + 1}, "limit"},
+		{store.ActivityListParams{Offset: -1}, "offset"},
+		{store.ActivityListParams{Offset: 1, Cursor: "x"}, "offset"},
+	} {
+		_, err := tt.p.Normalize()
+		if got := field(t, err); got != tt.field {
+			t.Errorf("Normalize(%+v) field = %q, want %q", tt.p, got, tt.field)
+		}
+	}
+}
+
+func TestActivitySummaryParamsNormalize(t *testing.T) {
+	got, err := store.ActivitySummaryParams{}.Normalize()
+	if err != nil || got.GroupBy != store.GroupByType {
+		t.Errorf("zero params = %+v, %v; want GroupBy %q", got, err, store.GroupByType)
+	}
+	for _, g := range []store.SummaryGroup{store.GroupByType, store.GroupByUser, store.GroupByDay} {
+		if got, err := (store.ActivitySummaryParams{GroupBy: g, Limit: 20}).Normalize(); err != nil || got.GroupBy != g {
+			t.Errorf("GroupBy %q = %+v, %v", g, got, err)
+		}
+	}
+	for _, tt := range []struct {
+		p     store.ActivitySummaryParams
+		field string
+	}{
+		{store.ActivitySummaryParams{GroupBy: "client"}, "group_by"},
+		{store.ActivitySummaryParams{Limit: -1}, "limit"},
+	} {
+		_, err := tt.p.Normalize()
+		if got := field(t, err); got != tt.field {
+			t.Errorf("Normalize(%+v) field = %q, want %q", tt.p, got, tt.field)
+		}
+	}
+}

@@ -204,6 +204,46 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
+// Activity list page sizes.
+const (
+	ListLimitDefault = 25   // ActivityListParams.Limit 0
+	ListLimitMax     = 1000 // the largest ActivityListParams.Limit
+)
+
+// Normalize validates p and returns it with its defaults filled (Limit 0 →
+// ListLimitDefault). Drivers call it so they refuse the same parameters.
+func (p ActivityListParams) Normalize() (ActivityListParams, error) {
+	switch {
+	case p.Limit < 0 || p.Limit > ListLimitMax:
+		return p, Invalid("limit", "must be between 1 and %d", ListLimitMax)
+	case p.Offset < 0:
+		return p, Invalid("offset", "must not be negative")
+	case p.Cursor != "" && p.Offset != 0:
+		return p, Invalid("offset", "must be 0 with a cursor")
+	}
+	if p.Limit == 0 {
+		p.Limit = ListLimitDefault
+	}
+	return p, nil
+}
+
+// Normalize validates p and returns it with its defaults filled (an empty
+// GroupBy → GroupByType). Drivers call it so they refuse the same
+// parameters.
+func (p ActivitySummaryParams) Normalize() (ActivitySummaryParams, error) {
+	switch p.GroupBy {
+	case "":
+		p.GroupBy = GroupByType
+	case GroupByType, GroupByUser, GroupByDay:
+	default:
+		return p, Invalid("group_by", "must be one of activity_type, user, day")
+	}
+	if p.Limit < 0 {
+		return p, Invalid("limit", "must not be negative")
+	}
+	return p, nil
+}
+
 // EncodeCursor returns the opaque keyset cursor that follows the row
 // (createdAt, id) in newest-first order.
 func EncodeCursor(createdAt time.Time, id string) string {

@@ -19,11 +19,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-const (
-	listLimitDefault   = 25
-	listLimitMax       = 1000
-	deleteBatchDefault = 5000
-)
+const deleteBatchDefault = 5000
 
 const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
 	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
@@ -456,16 +452,9 @@ func (s *Store) activityTotal(ctx context.Context, q sqlx.QueryerContext, f filt
 // exact total of the filter.
 func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
 	const op = "list activities"
-	switch {
-	case p.Limit < 0 || p.Limit > listLimitMax:
-		return nil, s.wrap(ctx, store.Invalid("limit", "must be between 1 and %d", listLimitMax), op)
-	case p.Offset < 0:
-		return nil, s.wrap(ctx, store.Invalid("offset", "must not be negative"), op)
-	case p.Cursor != "" && p.Offset != 0:
-		return nil, s.wrap(ctx, store.Invalid("offset", "must be 0 with a cursor"), op)
-	}
-	if p.Limit == 0 {
-		p.Limit = listLimitDefault
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, s.wrap(ctx, err, op)
 	}
 	f, err := newFilter(p.ActivityFilter)
 	if err != nil {
@@ -555,10 +544,11 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 // day. Users without an id are left out of GroupByUser (they still count
 // in Total).
 func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
-	op := fmt.Sprintf("summarize activities by %s", p.GroupBy)
-	if p.Limit < 0 {
-		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, s.wrap(ctx, err, "summarize activities")
 	}
+	op := fmt.Sprintf("summarize activities by %s", p.GroupBy)
 	f, err := newFilter(p.ActivityFilter)
 	if err != nil {
 		return nil, s.wrap(ctx, err, op)
@@ -566,7 +556,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	var a args
 	var query string
 	switch p.GroupBy {
-	case store.GroupByType, "":
+	case store.GroupByType:
 		query = "SELECT k, sum(n)::bigint AS cnt FROM (" + f.countedSQL(&a, "activity_type", "activity_type", false) +
 			") x GROUP BY k HAVING sum(n) > 0 ORDER BY cnt DESC, k"
 	case store.GroupByUser:
@@ -588,8 +578,6 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			query = "SELECT to_char((created_at AT TIME ZONE " + z.expr(&a) + ")::date, 'YYYY-MM-DD') AS k, count(*) FROM activities" +
 				whereSQL(f.conds(&a)) + " GROUP BY 1 ORDER BY 1"
 		}
-	default:
-		return nil, s.wrap(ctx, store.Invalid("group_by", "must be one of activity_type, user, day"), op)
 	}
 	sum := &store.ActivitySummary{Rows: []store.SummaryRow{}}
 	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {

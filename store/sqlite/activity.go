@@ -606,14 +606,9 @@ func sum(m map[string]int64) int64 {
 // total of the filter. Cursor pages seek on the (created_at, id) keys.
 func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
 	const op = "list activities"
-	if p.Limit == 0 {
-		p.Limit = 25
-	}
-	if p.Limit < 1 || p.Limit > 1000 {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("limit", "must be between 1 and 1000"))
-	}
-	if p.Offset < 0 {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("offset", "must not be negative"))
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	f, err := normFilter(p.ActivityFilter)
 	if err != nil {
@@ -621,9 +616,6 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	}
 	where, args := f.where()
 	if p.Cursor != "" {
-		if p.Offset != 0 {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("offset", "must be 0 with a cursor"))
-		}
 		at, id, err := store.DecodeCursor(p.Cursor)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
@@ -734,14 +726,9 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 // day, in the database.
 func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
 	const op = "summarise activities"
-	if p.GroupBy == "" {
-		p.GroupBy = store.GroupByType
-	}
-	if p.GroupBy != store.GroupByType && p.GroupBy != store.GroupByUser && p.GroupBy != store.GroupByDay {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("group_by", "must be one of activity_type, user, day"))
-	}
-	if p.Limit < 0 {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("limit", "must not be negative"))
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	f, err := normFilter(p.ActivityFilter)
 	if err != nil {
