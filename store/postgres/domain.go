@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -78,7 +77,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	if err := checkReportText(r); err != nil {
 		return s.wrap(ctx, err, op)
 	}
-	cur := aggregate(r.Recommendations)
+	cur := recagg.Of(r.Recommendations)
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
 				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
@@ -92,13 +91,13 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 			RETURNING created_at`,
 			r.ID, r.ClientID, null(r.CreatedBy), string(r.ReportType), string(r.Status), r.CreatedAt,
 			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated,
-			len(r.Recommendations), cur.cents).Scan(&r.CreatedAt)
+			len(r.Recommendations), cur.Cents).Scan(&r.CreatedAt)
 		if err != nil {
 			return err
 		}
 		// The report row is locked now, so the deleted rows are exactly
 		// what the counters hold for it.
-		old := newAggregate()
+		old := recagg.New()
 		rows, err := tx.QueryContext(ctx, `WITH d AS (DELETE FROM recommendations WHERE report_id = $1
 				RETURNING category, COALESCE(business_impact, '') AS impact)
 			SELECT category, impact, count(*) FROM d GROUP BY 1, 2`, r.ID)
@@ -112,8 +111,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 				_ = rows.Close()
 				return err
 			}
-			old.categories[cat] += n
-			old.impacts[impact] += n
+			old.Add(cat, impact, n)
 		}
 		if err := rows.Close(); err != nil {
 			return err
@@ -167,37 +165,14 @@ func checkReportText(r *store.Report) error {
 	return nil
 }
 
-// recAggregate is what a report's recommendations add to the counters:
-// counts by category and by business impact ("" for none), and the
-// savings in cents.
-type recAggregate struct {
-	categories map[string]int64
-	impacts    map[string]int64
-	cents      int64
-}
-
-func newAggregate() recAggregate {
-	return recAggregate{categories: map[string]int64{}, impacts: map[string]int64{}}
-}
-
-func aggregate(recs []store.Recommendation) recAggregate {
-	a := newAggregate()
-	for i := range recs {
-		a.categories[string(recs[i].Category)]++
-		a.impacts[string(recs[i].BusinessImpact)]++
-		a.cents += int64(math.Round(recs[i].PotentialSavings * 100))
-	}
-	return a
-}
-
 // writeAggregates replaces a report's category counts and moves the global
 // counters from old to cur, in key order.
-func writeAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recAggregate) error {
+func writeAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recagg.Aggregate) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM report_category_counts WHERE report_id = $1`, reportID); err != nil {
 		return err
 	}
-	if len(cur.categories) > 0 {
-		keys, ns := keysAndCounts(cur.categories)
+	if len(cur.Categories) > 0 {
+		keys, ns := keysAndCounts(cur.Categories)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_category_counts (report_id, category, n)
 			SELECT $1, k, n FROM unnest($2::text[], $3::bigint[]) AS u (k, n)`,
 			reportID, pq.Array(keys), pq.Array(ns)); err != nil {
@@ -210,12 +185,12 @@ func writeAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur
 	}{
 		{`INSERT INTO recommendation_category_counts AS t (category, n)
 			SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (k, n, i) ORDER BY i
-			ON CONFLICT (category) DO UPDATE SET n = t.n + EXCLUDED.n`, old.categories, cur.categories},
+			ON CONFLICT (category) DO UPDATE SET n = t.n + EXCLUDED.n`, old.Categories, cur.Categories},
 		{`INSERT INTO recommendation_impact_counts AS t (business_impact, n)
 			SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (k, n, i) ORDER BY i
-			ON CONFLICT (business_impact) DO UPDATE SET n = t.n + EXCLUDED.n`, old.impacts, cur.impacts},
+			ON CONFLICT (business_impact) DO UPDATE SET n = t.n + EXCLUDED.n`, old.Impacts, cur.Impacts},
 	} {
-		d := delta(c.old, c.cur)
+		d := recagg.Delta(c.old, c.cur)
 		if len(d) == 0 {
 			continue
 		}
@@ -227,30 +202,9 @@ func writeAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur
 	return nil
 }
 
-// delta returns cur − old for every key whose count changes.
-func delta(old, cur map[string]int64) map[string]int64 {
-	d := map[string]int64{}
-	for k, n := range cur {
-		d[k] += n
-	}
-	for k, n := range old {
-		d[k] -= n
-	}
-	for k, n := range d {
-		if n == 0 {
-			delete(d, k)
-		}
-	}
-	return d
-}
-
 // keysAndCounts returns the keys of m in byte order and their counts.
 func keysAndCounts(m map[string]int64) ([]string, []int64) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := recagg.SortedKeys(m)
 	ns := make([]int64, len(keys))
 	for i, k := range keys {
 		ns[i] = m[k]

@@ -4,10 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
 )
 
 // usPerDay is the number of microseconds in a UTC day.
@@ -81,7 +82,7 @@ func dayString(day int64) string {
 }
 
 // cents converts an amount to integer cents.
-func cents(v float64) int64 { return int64(math.Round(v * 100)) }
+func cents(v float64) int64 { return recagg.Cents(v) }
 
 // amount converts integer cents to an amount.
 func amount(c int64) float64 { return float64(c) / 100 }

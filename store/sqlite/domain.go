@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -47,7 +48,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	if err := store.PrepareReport(r, s.now()); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
-	agg := aggregate(r.Recommendations)
+	agg := recagg.Of(r.Recommendations)
 	var created int64
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		var n int
@@ -73,7 +74,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 			RETURNING created_at`,
 			r.ID, r.ClientID, nullString(r.CreatedBy), string(r.ReportType), string(r.Status), micro(r.CreatedAt),
 			microPtr(r.ProcessingStartedAt), microPtr(r.ProcessingCompletedAt), int64Ptr(r.CSVSizeBytes),
-			len(r.Recommendations), agg.cents, keepCreated).Scan(&created); err != nil {
+			len(r.Recommendations), agg.Cents, keepCreated).Scan(&created); err != nil {
 			return err
 		}
 		if err := writeAggregates(ctx, tx, r.ID, old, agg); err != nil {
@@ -110,29 +111,10 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	return nil
 }
 
-// recAggregate is what a report's recommendations add to the counters:
-// counts by category and by business impact ("" for none), and the
-// savings in cents.
-type recAggregate struct {
-	categories map[string]int64
-	impacts    map[string]int64
-	cents      int64
-}
-
-func aggregate(recs []store.Recommendation) recAggregate {
-	a := recAggregate{categories: map[string]int64{}, impacts: map[string]int64{}}
-	for i := range recs {
-		a.categories[string(recs[i].Category)]++
-		a.impacts[string(recs[i].BusinessImpact)]++
-		a.cents += cents(recs[i].PotentialSavings)
-	}
-	return a
-}
-
 // storedAggregate reads the counts of the recommendations a report has now
 // (none for a new report).
-func storedAggregate(ctx context.Context, tx *sql.Tx, reportID string) (recAggregate, error) {
-	a := recAggregate{categories: map[string]int64{}, impacts: map[string]int64{}}
+func storedAggregate(ctx context.Context, tx *sql.Tx, reportID string) (recagg.Aggregate, error) {
+	a := recagg.New()
 	rows, err := tx.QueryContext(ctx, `SELECT category, COALESCE(business_impact, ''), COUNT(*)
 		FROM recommendations WHERE report_id = ? GROUP BY 1, 2`, reportID)
 	if err != nil {
@@ -145,21 +127,20 @@ func storedAggregate(ctx context.Context, tx *sql.Tx, reportID string) (recAggre
 		if err := rows.Scan(&cat, &impact, &n); err != nil {
 			return a, err
 		}
-		a.categories[cat] += n
-		a.impacts[impact] += n
+		a.Add(cat, impact, n)
 	}
 	return a, rows.Err()
 }
 
 // writeAggregates replaces a report's category counts and moves the global
 // counters from old to cur.
-func writeAggregates(ctx context.Context, tx *sql.Tx, reportID string, old, cur recAggregate) error {
+func writeAggregates(ctx context.Context, tx *sql.Tx, reportID string, old, cur recagg.Aggregate) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM report_category_counts WHERE report_id = ?", reportID); err != nil {
 		return err
 	}
-	for _, k := range sortedKeys(cur.categories) {
+	for _, k := range recagg.SortedKeys(cur.Categories) {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)",
-			reportID, k, cur.categories[k]); err != nil {
+			reportID, k, cur.Categories[k]); err != nil {
 			return err
 		}
 	}
@@ -168,44 +149,18 @@ func writeAggregates(ctx context.Context, tx *sql.Tx, reportID string, old, cur 
 		old, cur map[string]int64
 	}{
 		{`INSERT INTO recommendation_category_counts (category, n) VALUES (?, ?)
-			ON CONFLICT (category) DO UPDATE SET n = n + excluded.n`, old.categories, cur.categories},
+			ON CONFLICT (category) DO UPDATE SET n = n + excluded.n`, old.Categories, cur.Categories},
 		{`INSERT INTO recommendation_impact_counts (business_impact, n) VALUES (?, ?)
-			ON CONFLICT (business_impact) DO UPDATE SET n = n + excluded.n`, old.impacts, cur.impacts},
+			ON CONFLICT (business_impact) DO UPDATE SET n = n + excluded.n`, old.Impacts, cur.Impacts},
 	} {
-		d := delta(c.old, c.cur)
-		for _, k := range sortedKeys(d) {
+		d := recagg.Delta(c.old, c.cur)
+		for _, k := range recagg.SortedKeys(d) {
 			if _, err := tx.ExecContext(ctx, c.query, k, d[k]); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// delta returns cur − old for every key whose count changes.
-func delta(old, cur map[string]int64) map[string]int64 {
-	d := map[string]int64{}
-	for k, n := range cur {
-		d[k] += n
-	}
-	for k, n := range old {
-		d[k] -= n
-	}
-	for k, n := range d {
-		if n == 0 {
-			delete(d, k)
-		}
-	}
-	return d
-}
-
-func sortedKeys(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func int64Ptr(p *int64) any {
