@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/tracking"
@@ -86,26 +87,13 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observeHTTP counts every request in stats (requests, 5xx responses and
-// latency, the http figures of system-health) without recording activities.
-func observeHTTP(stats *tracking.HTTPStats, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		status := sw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		end := time.Now()
-		stats.Observe(end, status, end.Sub(start))
-	})
-}
-
 // withRequestLog gives every request an id (the caller's X-Request-ID when
 // it is sane, else a new one, echoed in the response), caps its body, and
-// logs it when it ends.
-func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+// logs it when it ends. With stats, it also counts every request under the
+// API prefix in the HTTP figures of system-health (requests, 5xx responses,
+// latency) — for when the tracking middleware, which counts them itself,
+// does not wrap the API.
+func withRequestLog(log *slog.Logger, stats *tracking.HTTPStats, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(requestIDHeader)
@@ -124,6 +112,10 @@ func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		end := time.Now()
+		if stats != nil && strings.HasPrefix(r.URL.Path, apiPrefix[:len(apiPrefix)-1]) {
+			stats.Observe(end, status, end.Sub(start))
+		}
 		level := slog.LevelInfo
 		switch {
 		case status >= 500:
@@ -137,7 +129,7 @@ func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", end.Sub(start)),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

@@ -27,7 +27,7 @@ func TestRequestLog(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var seenID string
 	var readErr error
-	h := withRequestLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := withRequestLog(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seenID = requestIDFrom(r.Context())
 		_, readErr = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusTeapot)
@@ -149,10 +149,11 @@ func TestHealthAndReadiness(t *testing.T) {
 	check("/healthz", answer{200, `{"status":"ok"}`})
 }
 
-func TestObserveHTTPFeedsSystemHealthFigures(t *testing.T) {
+func TestRequestLogFeedsSystemHealthFigures(t *testing.T) {
 	var stats tracking.HTTPStats
 	fail := false
-	h := observeHTTP(&stats, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := withRequestLog(log, &stats, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if fail {
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return
@@ -163,6 +164,8 @@ func TestObserveHTTPFeedsSystemHealthFigures(t *testing.T) {
 		fail = i == 3
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/analytics/metrics/", nil))
 	}
+	// Outside the API: logged, not counted.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
 	got := stats.Snapshot(time.Now())
 	if got.Requests != 4 || got.ErrorRatePercent != 25 {
 		t.Errorf("Snapshot = %+v, want 4 requests and a 25%% error rate", got)

@@ -167,8 +167,14 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 	}
 
 	var stopping atomic.Bool
+	// Without -track-api the tracking middleware does not wrap the API, so
+	// the request log feeds the HTTP figures of system-health instead.
+	var apiStats *tracking.HTTPStats
+	if !sf.trackAPI {
+		apiStats = svc.HTTPStats()
+	}
 	srv := &http.Server{
-		Handler:           withRequestLog(log, routes(sf, svc, st, &stopping)),
+		Handler:           withRequestLog(log, apiStats, routes(sf, svc, st, &stopping)),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -247,8 +253,6 @@ func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *at
 	api := http.StripPrefix(apiPrefix[:len(apiPrefix)-1], svc.Handler())
 	if sf.trackAPI {
 		api = svc.Middleware()(api) // records activities and feeds the HTTP figures
-	} else {
-		api = observeHTTP(svc.HTTPStats(), api) // only the HTTP figures of system-health
 	}
 	mux.Handle(apiPrefix, api)
 	mux.Handle(apiPrefix[:len(apiPrefix)-1], api)
