@@ -145,12 +145,13 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 }
 
 // UsageStatsUpsert stores the usage of one hour, replacing a previous one.
+// HourStart is truncated to the hour.
 func (s *Store) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error {
 	const op = "upsert usage stats"
 	if u.HourStart.IsZero() {
 		return s.wrap(ctx, store.Invalid("hour_start", "is required"), op)
 	}
-	u.HourStart = u.HourStart.UTC().Truncate(time.Microsecond)
+	u.HourStart = u.HourStart.UTC().Truncate(time.Hour)
 	u.ComputedAt = utcStamp(u.ComputedAt, s.now())
 	types, err := countsJSON(u.ReportTypeCounts)
 	if err != nil {

@@ -117,6 +117,21 @@ func testUsageStats(t *testing.T, s store.Store) {
 	got, err = s.UsageStatsList(ctx(t), ts("2025-03-03T00:00:00Z"), ts("2025-03-04T00:00:00Z"))
 	must(t, err, "UsageStatsList")
 	diff(t, "whole day", []store.UsageStats{usage("2025-03-03T10:00:00Z", 2), usage("2025-03-03T11:00:00Z", 7), usage("2025-03-03T12:00:00Z", 1)}, got, cmpopts.EquateEmpty())
+
+	// HourStart is "on the hour": a time within an hour, in any zone,
+	// replaces that hour's row and is reported back truncated.
+	within := usage("2025-03-03T11:00:00Z", 8)
+	within.HourStart = ts("2025-03-03T11:42:17.123456Z").In(newYork())
+	must(t, s.UsageStatsUpsert(ctx(t), &within), "UsageStatsUpsert within the hour")
+	if want := ts("2025-03-03T11:00:00Z"); !within.HourStart.Equal(want) || within.HourStart.Location() != time.UTC {
+		t.Errorf("UsageStatsUpsert set HourStart to %v, want %v", within.HourStart, want)
+	}
+	got, err = s.UsageStatsList(ctx(t), ts("2025-03-03T11:00:00Z"), ts("2025-03-03T12:00:00Z"))
+	must(t, err, "UsageStatsList")
+	diff(t, "hour replaced by a time within it", []store.UsageStats{usage("2025-03-03T11:00:00Z", 8)}, got, cmpopts.EquateEmpty())
+
+	var zero store.UsageStats
+	wantValidation(t, s.UsageStatsUpsert(ctx(t), &zero), "hour_start", false)
 }
 
 func testHealthSample(t *testing.T, s store.Store) {
