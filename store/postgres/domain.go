@@ -12,7 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 

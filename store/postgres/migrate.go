@@ -5,7 +5,7 @@ import (
 	"embed"
 	"fmt"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/migrations"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/migrations"
 )
 
 //go:embed migrations/*.sql

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 

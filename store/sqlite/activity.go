@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 

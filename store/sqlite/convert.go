@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 )
 
 // usPerDay is the number of microseconds in a UTC day.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 

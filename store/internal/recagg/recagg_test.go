@@ -3,7 +3,7 @@ package recagg_test
 import (
 	"testing"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/google/go-cmp/cmp"
 )

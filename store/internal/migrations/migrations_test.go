@@ -5,7 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/migrations"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/migrations"
 	"github.com/google/go-cmp/cmp"
 )
 
