@@ -15,8 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 )
 
 const deleteBatchDefault = 5000

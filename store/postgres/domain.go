@@ -12,8 +12,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 )
 
 const recentLimitDefault = 10

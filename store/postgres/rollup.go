@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 )
 
 const (

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 )
 
 const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,

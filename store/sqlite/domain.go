@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 )
 
 // ClientUpsert creates or updates a client by id. Updating a client without

@@ -3,8 +3,8 @@ package recagg_test
 import (
 	"testing"
 
-	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 	"github.com/google/go-cmp/cmp"
 )
 
