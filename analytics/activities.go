@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Paging defaults and limits of the activity routes.
@@ -133,7 +134,7 @@ func (s *Service) listActivities(ctx context.Context, p Principal, q UserActivit
 		return nil, q, badParam("offset", "offset must be 0 when cursor is given")
 	}
 	if q.Cursor != "" {
-		if _, _, err := store.DecodeCursor(q.Cursor); err != nil {
+		if _, _, err := storedriver.DecodeCursor(q.Cursor); err != nil {
 			return nil, q, badParam("cursor", "cursor is malformed")
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // BenchmarkCachedMetrics measures a cached route through the handler
@@ -112,7 +113,7 @@ func BenchmarkUncached(b *testing.B) {
 		if err != nil || len(page.Activities) == 0 {
 			b.Fatal(err)
 		}
-		cursor := store.EncodeCursor(page.Activities[0].CreatedAt, page.Activities[0].ID)
+		cursor := storedriver.EncodeCursor(page.Activities[0].CreatedAt, page.Activities[0].ID)
 		for b.Loop() {
 			if _, err := svc.UserActivity(ctx, admin, UserActivityQuery{Cursor: cursor}); err != nil {
 				b.Fatal(err)

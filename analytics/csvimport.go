@@ -11,6 +11,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/internal/advisorcsv"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // CSVImport says where an Advisor CSV export goes.
@@ -90,7 +91,7 @@ func (s *Service) ImportAdvisorCSV(ctx context.Context, p Principal, in CSVImpor
 	rep := store.Report{ID: store.NewID(), ClientID: cid, CreatedBy: p.ID, ReportType: rt, Status: store.StatusCompleted,
 		CreatedAt: started, ProcessingStartedAt: &started, ProcessingCompletedAt: &done, CSVSizeBytes: &size,
 		Recommendations: res.Recommendations}
-	if err := store.PrepareReport(&rep, done); err != nil {
+	if err := storedriver.PrepareReport(&rep, done); err != nil {
 		return nil, err
 	}
 	if err := s.st.ReportUpsert(ctx, &rep); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 func TestRound(t *testing.T) {
@@ -117,7 +118,7 @@ func TestParameterRules(t *testing.T) {
 		{"user-activity/?date_from=2025-06-02&date_to=2025-06-01", "date_from", ""},
 		{"user-activity/?client_id=nope", "client_id", ""}, {"user-activity/?report_id=123", "report_id", ""},
 		{"user-activity/?cursor=abc&offset=0", "cursor", ""},
-		{"user-activity/?cursor=" + store.EncodeCursor(fixedNow, report1) + "&offset=5", "offset", ""},
+		{"user-activity/?cursor=" + storedriver.EncodeCursor(fixedNow, report1) + "&offset=5", "offset", ""},
 		{"client-performance/?client_id=xyz", "client_id", ""},
 		{"activity-summary/?group_by=month", "group_by", "Invalid group_by. Must be one of: activity_type, user, day"},
 		{"cost-insights/?report_type=cost,bogus", "report_type", ""},

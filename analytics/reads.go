@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -254,7 +255,7 @@ func (s *Service) categoriesJSON(ctx context.Context) ([]byte, error) {
 		shares, total := countShares(counts, func(c store.CountByKey, pct Decimal) CategoryShare {
 			st, ok := categoryStyles[c.Key]
 			if !ok {
-				st = [2]string{store.TitleCase(c.Key), "#6b7280"}
+				st = [2]string{text.TitleCase(c.Key), "#6b7280"}
 				if st[0] == "" {
 					st[0] = "Unknown"
 				}
@@ -312,7 +313,7 @@ func statusText(st store.ReportStatus) string {
 	case store.StatusFailed:
 		return "Failed to process"
 	}
-	return store.TitleCase(string(st))
+	return text.TitleCase(string(st))
 }
 
 // RecentActivity returns the newest reports, newest first; limit < 1

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
@@ -135,7 +136,7 @@ func (s *Service) Record(_ context.Context, a store.Activity) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = s.now()
 	}
-	if err := store.PrepareActivity(&a, s.now()); err != nil {
+	if err := storedriver.PrepareActivity(&a, s.now()); err != nil {
 		return err
 	}
 	if !s.track.rec.Enqueue(a) {

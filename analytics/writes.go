@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // ActivityInput is the body of the activities route: an activity the
@@ -43,7 +44,7 @@ func (s *Service) recordActivity(ctx context.Context, p Principal, in ActivityIn
 	if fill != nil {
 		fill(&a)
 	}
-	if err := store.PrepareActivity(&a, s.now()); err != nil {
+	if err := storedriver.PrepareActivity(&a, s.now()); err != nil {
 		return nil, err
 	}
 	if err := s.Record(ctx, a); err != nil {
@@ -121,7 +122,7 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 		if r.CreatedAt != nil {
 			a.CreatedAt = *r.CreatedAt
 		}
-		if err := store.PrepareActivity(&a, now); err != nil {
+		if err := storedriver.PrepareActivity(&a, now); err != nil {
 			if ve, ok := store.AsValidation(err); ok {
 				return nil, badBody(field(ve.Field), "%s", ve.Reason)
 			}
@@ -167,7 +168,7 @@ func (s *Service) IngestClient(ctx context.Context, p Principal, in ClientInput)
 	if in.CreatedAt != nil {
 		c.CreatedAt = *in.CreatedAt
 	}
-	if err := store.PrepareClient(&c, s.now()); err != nil {
+	if err := storedriver.PrepareClient(&c, s.now()); err != nil {
 		return nil, false, err
 	}
 	old, err := s.st.ClientGet(ctx, c.ID)
@@ -263,7 +264,7 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 			ResourceGroup: rec.ResourceGroup, ResourceName: rec.ResourceName, ResourceType: rec.ResourceType,
 			PotentialSavings: rec.PotentialSavings, Currency: rec.Currency}
 	}
-	if err := store.PrepareReport(&r, s.now()); err != nil {
+	if err := storedriver.PrepareReport(&r, s.now()); err != nil {
 		return nil, false, err
 	}
 	_, err = s.st.ReportGet(ctx, r.ID)

@@ -5,8 +5,9 @@ import (
 	"fmt"
 )
 
-// Sentinel errors every Store implementation returns (wrapped with the
-// operation, so test with errors.Is).
+// The sentinel errors every Store implementation returns (wrapped with the
+// operation, so test with errors.Is), and the lists of valid values of the
+// enumerated record fields.
 var (
 	// ErrNotFound is returned when the requested entity does not exist.
 	ErrNotFound = errors.New("store: not found")
@@ -16,6 +17,21 @@ var (
 	// ErrUnavailable is returned when the database cannot be reached or is
 	// shutting down; callers may retry later.
 	ErrUnavailable = errors.New("store: unavailable")
+
+	// Categories lists every valid Category.
+	Categories = []Category{CategoryCost, CategorySecurity, CategoryReliability,
+		CategoryOperationalExcellence, CategoryPerformance}
+
+	// Impacts lists every valid Impact.
+	Impacts = []Impact{ImpactHigh, ImpactMedium, ImpactLow}
+
+	// Industries lists every valid Industry.
+	Industries = []Industry{IndustryTechnology, IndustryHealthcare, IndustryFinance, IndustryEducation,
+		IndustryManufacturing, IndustryRetail, IndustryGovernment, IndustryConsulting, IndustryOther}
+
+	// ReportTypes lists every valid ReportType in the order the trends route
+	// reports them.
+	ReportTypes = []ReportType{ReportCost, ReportSecurity, ReportOperations, ReportDetailed, ReportExecutive}
 )
 
 // ValidationError reports a record or parameter that breaks the contract.
@@ -31,8 +47,8 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
 }
 
-// Invalid returns a *ValidationError for field.
-func Invalid(field, format string, args ...any) error {
+// invalid returns a *ValidationError for field.
+func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 

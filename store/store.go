@@ -16,7 +16,18 @@
 //     ErrUnavailable; errors are wrapped with the operation.
 //   - Aggregations run in the database, never by loading rows.
 //
-// This package imports only the standard library.
+// # Writing a driver
+//
+// A third-party driver needs three packages: this one (the types and the
+// interfaces it implements), store/storedriver (the Prepare functions and
+// parameter checks every driver applies before it touches the database, the
+// activity cursor format and Invalid for validation errors) and
+// store/storetest (the conformance suite its tests run). Everything else a
+// built-in driver uses (its JSON encoder, its migration loader) is internal
+// to it. The contract's defaults (ListLimitDefault, RollupListDefault,
+// DeleteBatchDefault, the field limits) are defined here once.
+//
+// This package depends on no module outside the standard library.
 package store
 
 import (

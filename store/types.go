@@ -1,10 +1,9 @@
 package store
 
 import (
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/text"
 )
 
 // Industry is a client's industry.
@@ -23,10 +22,6 @@ const (
 	IndustryOther         Industry = "other"
 )
 
-// Industries lists every valid Industry.
-var Industries = []Industry{IndustryTechnology, IndustryHealthcare, IndustryFinance, IndustryEducation,
-	IndustryManufacturing, IndustryRetail, IndustryGovernment, IndustryConsulting, IndustryOther}
-
 // Valid reports whether i is a known industry.
 func (i Industry) Valid() bool { return contains(Industries, i) }
 
@@ -40,11 +35,8 @@ const (
 	ClientSuspended ClientStatus = "suspended"
 )
 
-// ClientStatuses lists every valid ClientStatus.
-var ClientStatuses = []ClientStatus{ClientActive, ClientInactive, ClientSuspended}
-
 // Valid reports whether s is a known client status.
-func (s ClientStatus) Valid() bool { return contains(ClientStatuses, s) }
+func (s ClientStatus) Valid() bool { return contains(clientStatuses, s) }
 
 // ReportType is the kind of report generated from an Advisor export.
 type ReportType string
@@ -57,10 +49,6 @@ const (
 	ReportSecurity   ReportType = "security"
 	ReportOperations ReportType = "operations"
 )
-
-// ReportTypes lists every valid ReportType in the order the trends route
-// reports them.
-var ReportTypes = []ReportType{ReportCost, ReportSecurity, ReportOperations, ReportDetailed, ReportExecutive}
 
 // Valid reports whether t is a known report type.
 func (t ReportType) Valid() bool { return contains(ReportTypes, t) }
@@ -79,7 +67,7 @@ func (t ReportType) Label() string {
 	case ReportOperations:
 		return "Operational Excellence"
 	}
-	return TitleCase(string(t))
+	return text.TitleCase(string(t))
 }
 
 // ReportStatus is a report's processing state.
@@ -96,12 +84,8 @@ const (
 	StatusCancelled  ReportStatus = "cancelled"
 )
 
-// ReportStatuses lists every valid ReportStatus.
-var ReportStatuses = []ReportStatus{StatusPending, StatusUploaded, StatusProcessing, StatusGenerating,
-	StatusCompleted, StatusFailed, StatusCancelled}
-
 // Valid reports whether s is a known report status.
-func (s ReportStatus) Valid() bool { return contains(ReportStatuses, s) }
+func (s ReportStatus) Valid() bool { return contains(reportStatuses, s) }
 
 // Category is an Advisor recommendation category.
 type Category string
@@ -115,10 +99,6 @@ const (
 	CategoryPerformance           Category = "performance"
 )
 
-// Categories lists every valid Category.
-var Categories = []Category{CategoryCost, CategorySecurity, CategoryReliability,
-	CategoryOperationalExcellence, CategoryPerformance}
-
 // Valid reports whether c is a known category.
 func (c Category) Valid() bool { return contains(Categories, c) }
 
@@ -131,9 +111,6 @@ const (
 	ImpactMedium Impact = "medium"
 	ImpactLow    Impact = "low"
 )
-
-// Impacts lists every valid Impact.
-var Impacts = []Impact{ImpactHigh, ImpactMedium, ImpactLow}
 
 // Valid reports whether i is a known impact. The empty impact is allowed
 // on records (the analytics report it as "Unknown").
@@ -310,18 +287,6 @@ type WeeklyReport struct {
 	CreatedAt time.Time
 }
 
-// TitleCase upper-cases the first letter of each underscore- or
-// space-separated word and joins them with spaces ("operational_excellence"
-// → "Operational Excellence").
-func TitleCase(s string) string {
-	words := strings.FieldsFunc(s, func(r rune) bool { return r == '_' || r == ' ' })
-	for i, w := range words {
-		r, n := utf8.DecodeRuneInString(w)
-		words[i] = string(unicode.ToUpper(r)) + strings.ToLower(w[n:])
-	}
-	return strings.Join(words, " ")
-}
-
 func contains[T comparable](list []T, v T) bool {
 	for _, x := range list {
 		if x == v {
@@ -330,3 +295,10 @@ func contains[T comparable](list []T, v T) bool {
 	}
 	return false
 }
+
+// clientStatuses lists every valid ClientStatus.
+var clientStatuses = []ClientStatus{ClientActive, ClientInactive, ClientSuspended}
+
+// reportStatuses lists every valid ReportStatus.
+var reportStatuses = []ReportStatus{StatusPending, StatusUploaded, StatusProcessing, StatusGenerating,
+	StatusCompleted, StatusFailed, StatusCancelled}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // memWriter is an in-memory store.ActivityWriter that keeps every row by id
@@ -45,10 +46,10 @@ func (m *memWriter) ActivityInsertMany(ctx context.Context, batch []store.Activi
 	}
 	for _, a := range batch {
 		if a.Description == "reject" {
-			return store.Invalid("description", "rejected by the test store")
+			return storedriver.Invalid("description", "rejected by the test store")
 		}
 		if !store.ValidUUID(a.ID) {
-			return store.Invalid("id", "must be a UUID")
+			return storedriver.Invalid("id", "must be a UUID")
 		}
 	}
 	for _, a := range batch {

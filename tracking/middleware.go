@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -287,7 +288,7 @@ func (m *middleware) complete(ev *event) {
 			a.Description = a.Method + " " + a.Path
 		}
 	}
-	a.Description = store.Truncate(a.Description, store.MaxDescriptionLen)
+	a.Description = text.Truncate(a.Description, store.MaxDescriptionLen)
 	meta := a.Metadata
 	if meta == nil {
 		meta = make(map[string]any, 8)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -425,7 +426,7 @@ func TestBrokenStoreNeverChangesResponse(t *testing.T) {
 	writers := map[string]store.ActivityWriter{
 		"unavailable": errWriter{errDown},
 		"panicking":   panicWriter{},
-		"invalid":     errWriter{store.Invalid("activity_type", "nope")},
+		"invalid":     errWriter{storedriver.Invalid("activity_type", "nope")},
 	}
 	for name, sw := range writers {
 		t.Run(name, func(t *testing.T) {

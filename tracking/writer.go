@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // event is one queued activity. Events captured by the middleware carry the
@@ -125,7 +126,7 @@ func (w *writer) prepare(ev *event) (err error) {
 	if ev.mw != nil {
 		ev.mw.complete(ev)
 	}
-	return store.PrepareActivity(&ev.act, time.Now())
+	return storedriver.PrepareActivity(&ev.act, time.Now())
 }
 
 // flush writes the batch and empties it.

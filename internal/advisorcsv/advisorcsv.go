@@ -37,7 +37,7 @@
 //     rows whose cells are all empty are ignored.
 //
 // Every recommendation returned passes the store's validation
-// (store.PrepareReport), which the caller applies when it builds the report.
+// (storedriver.PrepareReport), which the caller applies when it builds the report.
 package advisorcsv
 
 import (

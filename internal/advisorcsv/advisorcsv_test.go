@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -48,7 +49,7 @@ func checkValid(t testing.TB, res *Result) {
 		ReportType:      store.ReportDetailed,
 		Recommendations: recs,
 	}
-	if err := store.PrepareReport(&r, time.Now()); err != nil {
+	if err := storedriver.PrepareReport(&r, time.Now()); err != nil {
 		t.Errorf("PrepareReport: %v", err)
 	}
 	for i, rec := range res.Recommendations {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 var testNow = time.Date(2025, 11, 20, 15, 4, 5, 0, time.UTC)
@@ -61,7 +62,7 @@ func TestGenerateIsValidAndRealistic(t *testing.T) {
 	clientCreated := map[string]time.Time{}
 	for i := range d.Clients {
 		c := d.Clients[i]
-		if err := store.PrepareClient(&c, testNow); err != nil {
+		if err := storedriver.PrepareClient(&c, testNow); err != nil {
 			t.Errorf("client %d: %v", i, err)
 		}
 		if c.CreatedAt.After(testNow) {
@@ -74,7 +75,7 @@ func TestGenerateIsValidAndRealistic(t *testing.T) {
 	var recs, savingsRows int
 	for i := range d.Reports {
 		r := d.Reports[i]
-		if err := store.PrepareReport(&r, testNow); err != nil {
+		if err := storedriver.PrepareReport(&r, testNow); err != nil {
 			t.Fatalf("report %d: %v", i, err)
 		}
 		if r.CreatedAt.After(testNow) || r.CreatedAt.Before(testNow.AddDate(0, 0, -ReportDays-1)) {
@@ -118,7 +119,7 @@ func TestGenerateIsValidAndRealistic(t *testing.T) {
 	from := testNow.AddDate(0, 0, -ActivityDays)
 	for i := range d.Activities {
 		a := d.Activities[i]
-		if err := store.PrepareActivity(&a, testNow); err != nil {
+		if err := storedriver.PrepareActivity(&a, testNow); err != nil {
 			t.Fatalf("activity %d: %v", i, err)
 		}
 		if a.CreatedAt.Before(from) || !a.CreatedAt.Before(testNow) {
@@ -142,7 +143,7 @@ func TestGenerateIsValidAndRealistic(t *testing.T) {
 		"report type":   strs(store.ReportTypes),
 		"category":      strs(store.Categories),
 		"impact":        {"", "high", "low", "medium"},
-		"client status": strs(store.ClientStatuses),
+		"client status": strs([]store.ClientStatus{store.ClientActive, store.ClientInactive, store.ClientSuspended}),
 		"activity type": {"create_client", "delete_report", "download_report", "generate_report", "login", "logout",
 			"other", "share_report", "update_client", "upload_csv", "view_dashboard"},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 const deleteBatchDefault = 5000
@@ -100,7 +101,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	}
 	now := s.now()
 	for i := range activities {
-		if err := store.PrepareActivity(&activities[i], now); err != nil {
+		if err := storedriver.PrepareActivity(&activities[i], now); err != nil {
 			return s.wrap(ctx, indexed(err, i), op)
 		}
 	}
@@ -148,7 +149,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 			meta, err := jsonenc.Object(a.Metadata)
 			if err != nil {
 				_ = stmt.Close()
-				return indexed(store.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
+				return indexed(storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
 			}
 			if _, err := stmt.ExecContext(ctx, a.ID, null(a.UserID), null(a.Username), null(a.FullName), clean(a.ActivityType),
 				null(a.Description), null(a.ClientID), null(a.ReportID), null(a.IPAddress), null(a.UserAgent),
@@ -264,14 +265,14 @@ func newFilter(f store.ActivityFilter) (filter, error) {
 	if f.ClientID != "" {
 		id, ok := store.NormalizeUUID(f.ClientID)
 		if !ok {
-			return filter{}, store.Invalid("client_id", "must be a UUID")
+			return filter{}, storedriver.Invalid("client_id", "must be a UUID")
 		}
 		f.ClientID = id
 	}
 	if f.ReportID != "" {
 		id, ok := store.NormalizeUUID(f.ReportID)
 		if !ok {
-			return filter{}, store.Invalid("report_id", "must be a UUID")
+			return filter{}, storedriver.Invalid("report_id", "must be a UUID")
 		}
 		f.ReportID = id
 	}
@@ -463,7 +464,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	var a args
 	c := f.conds(&a)
 	if p.Cursor != "" {
-		at, id, err := store.DecodeCursor(p.Cursor)
+		at, id, err := storedriver.DecodeCursor(p.Cursor)
 		if err != nil {
 			return nil, s.wrap(ctx, err, op)
 		}
@@ -501,7 +502,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		page.Activities = page.Activities[:p.Limit]
 		page.HasNext = true
 		last := page.Activities[p.Limit-1]
-		page.NextCursor = store.EncodeCursor(last.CreatedAt, last.ID)
+		page.NextCursor = storedriver.EncodeCursor(last.CreatedAt, last.ID)
 	}
 	return page, nil
 }
@@ -648,7 +649,7 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
 	const op = "delete activities of user"
 	if userID == "" {
-		return 0, s.wrap(ctx, store.Invalid("user_id", "is required"), op)
+		return 0, s.wrap(ctx, storedriver.Invalid("user_id", "is required"), op)
 	}
 	var n int64
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
@@ -678,7 +679,7 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
 	if batchSize < 0 {
-		return 0, s.wrap(ctx, store.Invalid("batch_size", "must not be negative"), op)
+		return 0, s.wrap(ctx, storedriver.Invalid("batch_size", "must not be negative"), op)
 	}
 	if batchSize == 0 {
 		batchSize = deleteBatchDefault

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // benchActivities returns n activities shaped like the ones the tracking
@@ -79,7 +80,7 @@ func BenchmarkStoreInsert(b *testing.B) {
 		acts := benchActivities(b.N)
 		now := time.Now()
 		for i := range acts {
-			if err := store.PrepareActivity(&acts[i], now); err != nil {
+			if err := storedriver.PrepareActivity(&acts[i], now); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 const recentLimitDefault = 10
@@ -25,7 +26,7 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 	const op = "upsert client"
 	keepCreated := c.CreatedAt.IsZero()
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if err := store.PrepareClient(c, now); err != nil {
+	if err := storedriver.PrepareClient(c, now); err != nil {
 		return s.wrap(ctx, err, op)
 	}
 	err := s.db.QueryRowContext(ctx, `INSERT INTO clients AS c (id, company_name, industry, status, created_at, updated_at)
@@ -48,7 +49,7 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	const op = "get client"
 	nid, ok := store.NormalizeUUID(id)
 	if !ok {
-		return nil, s.wrap(ctx, store.Invalid("id", "must be a UUID"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("id", "must be a UUID"), op)
 	}
 	var c store.Client
 	err := s.db.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at FROM clients WHERE id = $1`, nid).
@@ -71,7 +72,7 @@ const copyRecommendationsSQL = `COPY recommendations (id, report_id, position, c
 func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	const op = "upsert report"
 	keepCreated := r.CreatedAt.IsZero()
-	if err := store.PrepareReport(r, s.now()); err != nil {
+	if err := storedriver.PrepareReport(r, s.now()); err != nil {
 		return s.wrap(ctx, err, op)
 	}
 	if err := checkReportText(r); err != nil {
@@ -159,7 +160,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 func checkReportText(r *store.Report) error {
 	for i := range r.Recommendations {
 		if c := r.Recommendations[i].Currency; !utf8.ValidString(c) || strings.IndexByte(c, 0) >= 0 {
-			return store.Invalid(fmt.Sprintf("recommendations[%d].currency", i), "must be a 3-letter ISO 4217 code")
+			return storedriver.Invalid(fmt.Sprintf("recommendations[%d].currency", i), "must be a 3-letter ISO 4217 code")
 		}
 	}
 	return nil
@@ -250,7 +251,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 	const op = "get report"
 	nid, ok := store.NormalizeUUID(id)
 	if !ok {
-		return nil, s.wrap(ctx, store.Invalid("id", "must be a UUID"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("id", "must be a UUID"), op)
 	}
 	var r store.Report
 	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
@@ -329,7 +330,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	const op = "report metrics"
 	sample := p.GenerationSample
 	if sample < 0 {
-		return nil, s.wrap(ctx, store.Invalid("generation_sample", "must not be negative"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("generation_sample", "must not be negative"), op)
 	}
 	if sample == 0 {
 		sample = 100
@@ -520,7 +521,7 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
 	const op = "list recent reports"
 	if limit < 0 {
-		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("limit", "must not be negative"), op)
 	}
 	if limit == 0 {
 		limit = recentLimitDefault
@@ -553,7 +554,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 	if clientID != "" {
 		nid, ok := store.NormalizeUUID(clientID)
 		if !ok {
-			return nil, s.wrap(ctx, store.Invalid("client_id", "must be a UUID"), op)
+			return nil, s.wrap(ctx, storedriver.Invalid("client_id", "must be a UUID"), op)
 		}
 		id = nid
 	}
@@ -620,7 +621,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		types := make([]string, len(p.Types))
 		for i, t := range p.Types {
 			if !t.Valid() {
-				return nil, s.wrap(ctx, store.Invalid("report_type", "unknown report type %q", t), op)
+				return nil, s.wrap(ctx, storedriver.Invalid("report_type", "unknown report type %q", t), op)
 			}
 			types[i] = string(t)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Reconnect back-off of subscriptions.
@@ -36,7 +37,7 @@ func (s *Store) channelName(channel string) string {
 // PostgreSQL.
 func (s *Store) Publish(ctx context.Context, channel, payload string) error {
 	if channel == "" {
-		return s.wrap(ctx, store.Invalid("channel", "is required"), "publish")
+		return s.wrap(ctx, storedriver.Invalid("channel", "is required"), "publish")
 	}
 	_, err := s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channelName(channel), clean(payload))
 	return s.wrap(ctx, err, "publish on %q", channel)
@@ -52,10 +53,10 @@ func (s *Store) Publish(ctx context.Context, channel, payload string) error {
 func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload string)) (stop func(), err error) {
 	op := fmt.Sprintf("subscribe to %q", channel)
 	if channel == "" {
-		return nil, s.wrap(ctx, store.Invalid("channel", "is required"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("channel", "is required"), op)
 	}
 	if fn == nil {
-		return nil, s.wrap(ctx, store.Invalid("fn", "is required"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("fn", "is required"), op)
 	}
 	first := make(chan error, 1)
 	var once sync.Once
@@ -147,7 +148,7 @@ func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload s
 func (s *Store) TryLock(ctx context.Context, key string) (unlock func(context.Context) error, ok bool, err error) {
 	op := fmt.Sprintf("try lock %q", key)
 	if key == "" {
-		return nil, false, s.wrap(ctx, store.Invalid("key", "is required"), op)
+		return nil, false, s.wrap(ctx, storedriver.Invalid("key", "is required"), op)
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {

@@ -38,6 +38,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Defaults of Options.
@@ -76,11 +77,11 @@ type Options struct {
 func (o *Options) setDefaults() error {
 	switch {
 	case o.MaxOpenConns < 0:
-		return store.Invalid("max_open_conns", "must not be negative")
+		return storedriver.Invalid("max_open_conns", "must not be negative")
 	case o.MaxIdleConns < 0:
-		return store.Invalid("max_idle_conns", "must not be negative")
+		return storedriver.Invalid("max_idle_conns", "must not be negative")
 	case o.ConnMaxLifetime < 0:
-		return store.Invalid("conn_max_lifetime", "must not be negative")
+		return storedriver.Invalid("conn_max_lifetime", "must not be negative")
 	}
 	if o.MaxOpenConns == 0 {
 		o.MaxOpenConns = MaxOpenConnsDefault
@@ -144,7 +145,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if !schema.Valid {
 		_ = db.Close()
-		return nil, fmt.Errorf("postgres: open: %w", store.Invalid("search_path", "names no existing schema"))
+		return nil, fmt.Errorf("postgres: open: %w", storedriver.Invalid("search_path", "names no existing schema"))
 	}
 	s.schema = schema.String
 	if !opts.SkipMigrate {
@@ -254,13 +255,13 @@ func translate(ctx context.Context, err error) error {
 			return fmt.Errorf("%w: %s", store.ErrConflict, pe.Message)
 		case code == "23503":
 			if f, ok := fkFields[pe.Constraint]; ok {
-				return store.Invalid(f, "references an unknown entity")
+				return storedriver.Invalid(f, "references an unknown entity")
 			}
 			return fmt.Errorf("%w: %s", store.ErrNotFound, pe.Message)
 		case code == "22021": // character_not_in_repertoire: text PostgreSQL cannot hold
-			return store.Invalid("text", "contains characters that cannot be stored: %s", pe.Message)
+			return storedriver.Invalid("text", "contains characters that cannot be stored: %s", pe.Message)
 		case code == "22023" && strings.Contains(pe.Message, "time zone"):
-			return store.Invalid("location", "unknown time zone")
+			return storedriver.Invalid("location", "unknown time zone")
 		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300",
 			code == "40001", code == "40P01": // retryable: unreachable, overloaded or a lost race
 			return fmt.Errorf("%w: %s", store.ErrUnavailable, pe.Message)

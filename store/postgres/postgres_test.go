@@ -13,6 +13,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // open returns a migrated store on url, closed when the test ends.
@@ -644,7 +645,7 @@ func TestActivityListPaging(t *testing.T) {
 	}{
 		{"limit too big", store.ActivityListParams{Limit: 1001}, "limit"},
 		{"negative offset", store.ActivityListParams{Offset: -1}, "offset"},
-		{"offset with cursor", store.ActivityListParams{Offset: 1, Cursor: store.EncodeCursor(time.Now(), store.NewID())}, "offset"},
+		{"offset with cursor", store.ActivityListParams{Offset: 1, Cursor: storedriver.EncodeCursor(time.Now(), store.NewID())}, "offset"},
 		{"bad cursor", store.ActivityListParams{Cursor: "!!"}, "cursor"},
 		{"bad report id", store.ActivityListParams{ActivityFilter: store.ActivityFilter{ReportID: "x"}}, "report_id"},
 	} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 const (
@@ -35,7 +36,7 @@ func decodeCounts(b []byte) (map[string]int64, error) {
 
 func validDay(field, day string) error {
 	if _, err := time.Parse(time.DateOnly, day); err != nil {
-		return store.Invalid(field, "must be a date (YYYY-MM-DD)")
+		return storedriver.Invalid(field, "must be a date (YYYY-MM-DD)")
 	}
 	return nil
 }
@@ -52,7 +53,7 @@ func utcStamp(t, now time.Time) time.Time {
 func (s *Store) MetricsSnapshotUpsert(ctx context.Context, m *store.MetricsSnapshot) error {
 	const op = "upsert metrics snapshot"
 	if !m.Period.Valid() {
-		return s.wrap(ctx, store.Invalid("period", "unknown period %q", m.Period), op)
+		return s.wrap(ctx, storedriver.Invalid("period", "unknown period %q", m.Period), op)
 	}
 	if err := validDay("period_start", m.PeriodStart); err != nil {
 		return s.wrap(ctx, err, op)
@@ -61,11 +62,11 @@ func (s *Store) MetricsSnapshotUpsert(ctx context.Context, m *store.MetricsSnaps
 	m.ComputedAt = utcStamp(m.ComputedAt, s.now())
 	cats, err := countsJSON(m.CategoryCounts)
 	if err != nil {
-		return s.wrap(ctx, store.Invalid("category_counts", "%v", err), op)
+		return s.wrap(ctx, storedriver.Invalid("category_counts", "%v", err), op)
 	}
 	types, err := countsJSON(m.ReportTypeCounts)
 	if err != nil {
-		return s.wrap(ctx, store.Invalid("report_type_counts", "%v", err), op)
+		return s.wrap(ctx, storedriver.Invalid("report_type_counts", "%v", err), op)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO metrics_snapshots (period, period_start, from_at, to_at, total_reports,
 			reports_created, reports_completed, reports_failed, active_users, new_clients, total_recommendations,
@@ -93,7 +94,7 @@ func (s *Store) MetricsSnapshotUpsert(ctx context.Context, m *store.MetricsSnaps
 func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fromDay, toDay string) ([]store.MetricsSnapshot, error) {
 	const op = "list metrics snapshots"
 	if !period.Valid() {
-		return nil, s.wrap(ctx, store.Invalid("period", "unknown period %q", period), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("period", "unknown period %q", period), op)
 	}
 	var from, to any
 	if fromDay != "" {
@@ -149,13 +150,13 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 func (s *Store) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error {
 	const op = "upsert usage stats"
 	if u.HourStart.IsZero() {
-		return s.wrap(ctx, store.Invalid("hour_start", "is required"), op)
+		return s.wrap(ctx, storedriver.Invalid("hour_start", "is required"), op)
 	}
 	u.HourStart = u.HourStart.UTC().Truncate(time.Hour)
 	u.ComputedAt = utcStamp(u.ComputedAt, s.now())
 	types, err := countsJSON(u.ReportTypeCounts)
 	if err != nil {
-		return s.wrap(ctx, store.Invalid("report_type_counts", "%v", err), op)
+		return s.wrap(ctx, storedriver.Invalid("report_type_counts", "%v", err), op)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO usage_stats (hour_start, reports_generated, reports_failed, csv_uploads,
 			failed_uploads, downloads, shares, avg_csv_size_bytes, avg_processing_minutes, report_type_counts, computed_at)
@@ -204,12 +205,12 @@ func (s *Store) UsageStatsList(ctx context.Context, from, to time.Time) ([]store
 func (s *Store) HealthSampleInsert(ctx context.Context, h *store.HealthSample) error {
 	const op = "insert health sample"
 	if h.Status == "" {
-		return s.wrap(ctx, store.Invalid("status", "is required"), op)
+		return s.wrap(ctx, storedriver.Invalid("status", "is required"), op)
 	}
 	h.TakenAt = utcStamp(h.TakenAt, s.now())
 	data, err := jsonenc.Object(h.Data)
 	if err != nil {
-		return s.wrap(ctx, store.Invalid("data", "cannot be encoded as JSON: %v", err), op)
+		return s.wrap(ctx, storedriver.Invalid("data", "cannot be encoded as JSON: %v", err), op)
 	}
 	err = s.db.QueryRowContext(ctx, `INSERT INTO health_samples (taken_at, status, data) VALUES ($1, $2, $3) RETURNING id`,
 		h.TakenAt, clean(h.Status), data).Scan(&h.ID)
@@ -221,7 +222,7 @@ func (s *Store) HealthSampleInsert(ctx context.Context, h *store.HealthSample) e
 func (s *Store) HealthSampleList(ctx context.Context, limit int) ([]store.HealthSample, error) {
 	const op = "list health samples"
 	if limit < 0 {
-		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("limit", "must not be negative"), op)
 	}
 	if limit == 0 {
 		limit = listLimitRollupDefault
@@ -266,14 +267,14 @@ func (s *Store) HealthSampleDeleteBefore(ctx context.Context, cutoff time.Time) 
 func (s *Store) JobRunStart(ctx context.Context, r *store.JobRun) error {
 	const op = "start job run"
 	if r.Job == "" {
-		return s.wrap(ctx, store.Invalid("job", "is required"), op)
+		return s.wrap(ctx, storedriver.Invalid("job", "is required"), op)
 	}
 	if r.ID == "" {
 		r.ID = store.NewID()
 	} else if id, ok := store.NormalizeUUID(r.ID); ok {
 		r.ID = id
 	} else {
-		return s.wrap(ctx, store.Invalid("id", "must be a UUID"), op)
+		return s.wrap(ctx, storedriver.Invalid("id", "must be a UUID"), op)
 	}
 	if r.Outcome == "" {
 		r.Outcome = store.JobRunning
@@ -303,7 +304,7 @@ func (s *Store) JobRunFinish(ctx context.Context, r *store.JobRun) error {
 	const op = "finish job run"
 	id, ok := store.NormalizeUUID(r.ID)
 	if !ok {
-		return s.wrap(ctx, store.Invalid("id", "must be a UUID"), op)
+		return s.wrap(ctx, storedriver.Invalid("id", "must be a UUID"), op)
 	}
 	r.ID = id
 	fin := utcStamp(time.Time{}, s.now())
@@ -374,7 +375,7 @@ func (s *Store) JobRunLatest(ctx context.Context) ([]store.JobRun, error) {
 func (s *Store) JobRunList(ctx context.Context, job string, limit int) ([]store.JobRun, error) {
 	const op = "list job runs"
 	if limit < 0 {
-		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("limit", "must not be negative"), op)
 	}
 	if limit == 0 {
 		limit = listLimitRollupDefault
@@ -396,7 +397,7 @@ func (s *Store) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyReport) e
 	w.CreatedAt = utcStamp(w.CreatedAt, s.now())
 	summary, err := jsonenc.Object(w.Summary)
 	if err != nil {
-		return s.wrap(ctx, store.Invalid("summary", "cannot be encoded as JSON: %v", err), op)
+		return s.wrap(ctx, storedriver.Invalid("summary", "cannot be encoded as JSON: %v", err), op)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO weekly_reports (week_start, summary, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (week_start) DO UPDATE SET summary = EXCLUDED.summary, created_at = EXCLUDED.created_at`,
@@ -409,7 +410,7 @@ func (s *Store) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyReport) e
 func (s *Store) WeeklyReportList(ctx context.Context, limit int) ([]store.WeeklyReport, error) {
 	const op = "list weekly reports"
 	if limit < 0 {
-		return nil, s.wrap(ctx, store.Invalid("limit", "must not be negative"), op)
+		return nil, s.wrap(ctx, storedriver.Invalid("limit", "must not be negative"), op)
 	}
 	if limit == 0 {
 		limit = listLimitRollupDefault

@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 func TestTranslate(t *testing.T) {
@@ -39,7 +40,7 @@ func TestTranslate(t *testing.T) {
 		{"context", bg, fmt.Errorf("x: %w", context.DeadlineExceeded), context.DeadlineExceeded, ""},
 		{"refused", bg, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, store.ErrUnavailable, ""},
 		{"bad conn", bg, driver.ErrBadConn, store.ErrUnavailable, ""},
-		{"validation kept", bg, store.Invalid("limit", "bad"), nil, "limit"},
+		{"validation kept", bg, storedriver.Invalid("limit", "bad"), nil, "limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

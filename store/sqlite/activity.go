@@ -14,6 +14,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
@@ -248,14 +249,14 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 		args := make([]any, 0, c*activityColumnCount)
 		for i := done; i < done+c; i++ {
 			a := &activities[i]
-			if err := store.PrepareActivity(a, now); err != nil {
+			if err := storedriver.PrepareActivity(a, now); err != nil {
 				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i, err)}
 				return
 			}
 			meta, err := jsonenc.Object(a.Metadata)
 			if err != nil {
 				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i,
-					store.Invalid("metadata", "cannot be encoded as JSON: %v", err))}
+					storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err))}
 				return
 			}
 			args = append(args, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
@@ -386,14 +387,14 @@ func normFilter(f store.ActivityFilter) (filter, error) {
 	if f.ClientID != "" {
 		id, ok := store.NormalizeUUID(f.ClientID)
 		if !ok {
-			return out, store.Invalid("client_id", "must be a UUID")
+			return out, storedriver.Invalid("client_id", "must be a UUID")
 		}
 		out.clientID = id
 	}
 	if f.ReportID != "" {
 		id, ok := store.NormalizeUUID(f.ReportID)
 		if !ok {
-			return out, store.Invalid("report_id", "must be a UUID")
+			return out, storedriver.Invalid("report_id", "must be a UUID")
 		}
 		out.report = id
 	}
@@ -616,7 +617,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	}
 	where, args := f.where()
 	if p.Cursor != "" {
-		at, id, err := store.DecodeCursor(p.Cursor)
+		at, id, err := storedriver.DecodeCursor(p.Cursor)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 		}
@@ -656,7 +657,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		page.Activities = page.Activities[:p.Limit]
 		page.HasNext = true
 		last := page.Activities[p.Limit-1]
-		page.NextCursor = store.EncodeCursor(last.CreatedAt, last.ID)
+		page.NextCursor = storedriver.EncodeCursor(last.CreatedAt, last.ID)
 	}
 	return page, nil
 }
@@ -928,7 +929,7 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
 	const op = "delete activities of user"
 	if userID == "" {
-		return 0, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("user_id", "is required"))
+		return 0, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("user_id", "is required"))
 	}
 	var n int64
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
@@ -967,7 +968,7 @@ const DeleteBatchDefault = 5000
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
 	if batchSize < 0 {
-		return 0, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("batch_size", "must not be negative"))
+		return 0, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("batch_size", "must not be negative"))
 	}
 	if batchSize == 0 {
 		batchSize = DeleteBatchDefault

@@ -10,6 +10,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // ClientUpsert creates or updates a client by id. Updating a client without
@@ -18,7 +19,7 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 	const op = "upsert client"
 	keepCreated := c.CreatedAt.IsZero()
 	now := s.now()
-	if err := store.PrepareClient(c, now); err != nil {
+	if err := storedriver.PrepareClient(c, now); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	updated := now.UTC().Truncate(time.Microsecond)
@@ -45,7 +46,7 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	op := fmt.Sprintf("upsert report with %d recommendations", len(r.Recommendations))
 	keepCreated := r.CreatedAt.IsZero()
-	if err := store.PrepareReport(r, s.now()); err != nil {
+	if err := storedriver.PrepareReport(r, s.now()); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	agg := recagg.Of(r.Recommendations)
@@ -56,7 +57,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 			return err
 		}
 		if n == 0 {
-			return store.Invalid("client_id", "unknown client %s", r.ClientID)
+			return storedriver.Invalid("client_id", "unknown client %s", r.ClientID)
 		}
 		old, err := storedAggregate(ctx, tx, r.ID)
 		if err != nil {
@@ -261,7 +262,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) (*store.ReportMetrics, error) {
 	const op = "report metrics"
 	if p.GenerationSample < 0 {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("generation_sample", "must not be negative"))
+		return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("generation_sample", "must not be negative"))
 	}
 	if p.GenerationSample == 0 {
 		p.GenerationSample = 100
@@ -400,7 +401,7 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
 	const op = "list recent reports"
 	if limit < 0 {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("limit", "must not be negative"))
+		return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("limit", "must not be negative"))
 	}
 	if limit == 0 {
 		limit = 10
@@ -435,7 +436,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 	if clientID != "" {
 		id, ok := store.NormalizeUUID(clientID)
 		if !ok {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("client_id", "must be a UUID"))
+			return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("client_id", "must be a UUID"))
 		}
 		where, args = "r.client_id = ?", []any{id}
 	}
@@ -498,7 +499,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	if len(p.Types) > 0 {
 		for i, t := range p.Types {
 			if !t.Valid() {
-				return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("report_type", "unknown report type %q (item %d)", t, i))
+				return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("report_type", "unknown report type %q (item %d)", t, i))
 			}
 			args = append(args, string(t))
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // HealthSampleListDefault is the number of samples HealthSampleList returns
@@ -15,7 +16,7 @@ const HealthSampleListDefault = 100
 
 func listLimit(limit int) (int, error) {
 	if limit < 0 {
-		return 0, store.Invalid("limit", "must not be negative")
+		return 0, storedriver.Invalid("limit", "must not be negative")
 	}
 	if limit == 0 {
 		return HealthSampleListDefault, nil
@@ -25,7 +26,7 @@ func listLimit(limit int) (int, error) {
 
 func validDay(field, day string) error {
 	if _, err := time.Parse(time.DateOnly, day); err != nil {
-		return store.Invalid(field, "must be a date YYYY-MM-DD")
+		return storedriver.Invalid(field, "must be a date YYYY-MM-DD")
 	}
 	return nil
 }
@@ -42,7 +43,7 @@ func utcNow(t time.Time, now time.Time) time.Time {
 func (s *Store) MetricsSnapshotUpsert(ctx context.Context, m *store.MetricsSnapshot) error {
 	const op = "upsert metrics snapshot"
 	if !m.Period.Valid() {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("period", "unknown period %q", m.Period))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("period", "unknown period %q", m.Period))
 	}
 	if err := validDay("period_start", m.PeriodStart); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
@@ -76,7 +77,7 @@ func (s *Store) MetricsSnapshotUpsert(ctx context.Context, m *store.MetricsSnaps
 func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fromDay, toDay string) ([]store.MetricsSnapshot, error) {
 	const op = "list metrics snapshots"
 	if !period.Valid() {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.Invalid("period", "unknown period %q", period))
+		return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("period", "unknown period %q", period))
 	}
 	query := `SELECT period, period_start, from_at, to_at, total_reports, reports_created, reports_completed,
 		reports_failed, active_users, new_clients, total_recommendations, total_potential_savings, activities,
@@ -131,7 +132,7 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 func (s *Store) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error {
 	const op = "upsert usage stats"
 	if u.HourStart.IsZero() {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("hour_start", "is required"))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("hour_start", "is required"))
 	}
 	types, err := encodeMap(u.ReportTypeCounts)
 	if err != nil {
@@ -184,11 +185,11 @@ func (s *Store) UsageStatsList(ctx context.Context, from, to time.Time) ([]store
 func (s *Store) HealthSampleInsert(ctx context.Context, h *store.HealthSample) error {
 	const op = "insert health sample"
 	if h.Status == "" {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("status", "is required"))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("status", "is required"))
 	}
 	data, err := encodeMap(h.Data)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("data", "cannot be encoded as JSON: %v", err))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("data", "cannot be encoded as JSON: %v", err))
 	}
 	h.TakenAt = utcNow(h.TakenAt, s.now())
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
@@ -251,14 +252,14 @@ func (s *Store) HealthSampleDeleteBefore(ctx context.Context, cutoff time.Time) 
 func (s *Store) JobRunStart(ctx context.Context, r *store.JobRun) error {
 	const op = "start job run"
 	if r.Job == "" {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("job", "is required"))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("job", "is required"))
 	}
 	if r.ID == "" {
 		r.ID = store.NewID()
 	} else if id, ok := store.NormalizeUUID(r.ID); ok {
 		r.ID = id
 	} else {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("id", "must be a UUID"))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("id", "must be a UUID"))
 	}
 	if r.Outcome == "" {
 		r.Outcome = store.JobRunning
@@ -297,7 +298,7 @@ func (s *Store) JobRunFinish(ctx context.Context, r *store.JobRun) error {
 	const op = "finish job run"
 	id, ok := store.NormalizeUUID(r.ID)
 	if !ok {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("id", "must be a UUID"))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("id", "must be a UUID"))
 	}
 	r.ID = id
 	if r.FinishedAt == nil || r.FinishedAt.IsZero() {
@@ -403,7 +404,7 @@ func (s *Store) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyReport) e
 	}
 	summary, err := encodeMap(w.Summary)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, store.Invalid("summary", "cannot be encoded as JSON: %v", err))
+		return fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("summary", "cannot be encoded as JSON: %v", err))
 	}
 	w.CreatedAt = utcNow(w.CreatedAt, s.now())
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {

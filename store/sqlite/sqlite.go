@@ -33,6 +33,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Option defaults.
@@ -65,10 +66,10 @@ type Options struct {
 
 func (o *Options) validate() error {
 	if o.Readers < 0 {
-		return store.Invalid("readers", "must not be negative")
+		return storedriver.Invalid("readers", "must not be negative")
 	}
 	if o.BusyTimeout < 0 {
-		return store.Invalid("busy_timeout", "must not be negative")
+		return storedriver.Invalid("busy_timeout", "must not be negative")
 	}
 	if o.Readers == 0 {
 		o.Readers = ReadersDefault
@@ -119,7 +120,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	if path == "" || path == ":memory:" {
-		return nil, fmt.Errorf("sqlite: open: %w", store.Invalid("path", "must name a database file"))
+		return nil, fmt.Errorf("sqlite: open: %w", storedriver.Invalid("path", "must name a database file"))
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

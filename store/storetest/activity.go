@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 func runActivity(t *testing.T, open OpenFunc) {
@@ -152,7 +153,7 @@ func testActivityRoundTrip(t *testing.T, s store.Store) {
 	for i := range in {
 		want[i] = in[i]
 		want[i].Metadata = cloneMap(in[i].Metadata)
-		must(t, store.PrepareActivity(&want[i], time.Time{}), "PrepareActivity")
+		must(t, storedriver.PrepareActivity(&want[i], time.Time{}), "PrepareActivity")
 		if want[i].Metadata == nil {
 			want[i].Metadata = map[string]any{}
 		}
@@ -275,7 +276,7 @@ func testActivityInsertLarge(t *testing.T, s store.Store) {
 	want := make([]store.Activity, len(all))
 	for i := range all {
 		want[i] = all[i]
-		must(t, store.PrepareActivity(&want[i], time.Time{}), "PrepareActivity")
+		must(t, storedriver.PrepareActivity(&want[i], time.Time{}), "PrepareActivity")
 		if want[i].Metadata == nil {
 			want[i].Metadata = map[string]any{}
 		}
@@ -522,7 +523,7 @@ func testActivityListDefaultLimit(t *testing.T, s store.Store) {
 
 func testActivityListBadParams(t *testing.T, s store.Store) {
 	Seed(t, s, Dataset{Activities: ActivityDataset(5)})
-	valid := store.EncodeCursor(ActivityDatasetStart, ID('f', 1))
+	valid := storedriver.EncodeCursor(ActivityDatasetStart, ID('f', 1))
 	cases := []struct {
 		name  string
 		p     store.ActivityListParams
@@ -563,7 +564,7 @@ func testActivityListBadParams(t *testing.T, s store.Store) {
 	}
 
 	// A well-formed cursor of a row that does not exist still pages.
-	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Cursor: store.EncodeCursor(ActivityDatasetStart.AddDate(1, 0, 0), ID('f', 9))})
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{Cursor: storedriver.EncodeCursor(ActivityDatasetStart.AddDate(1, 0, 0), ID('f', 9))})
 	must(t, err, "ActivityList with a foreign cursor")
 	if len(page.Activities) != 5 {
 		t.Errorf("foreign cursor after every row: %d rows, want 5", len(page.Activities))

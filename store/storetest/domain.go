@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 func runDomain(t *testing.T, open OpenFunc) {
@@ -114,7 +115,7 @@ func preparedReport(t *testing.T, r store.Report, got *store.Report) *store.Repo
 			}
 		}
 	}
-	must(t, store.PrepareReport(&r, time.Time{}), "PrepareReport")
+	must(t, storedriver.PrepareReport(&r, time.Time{}), "PrepareReport")
 	return &r
 }
 

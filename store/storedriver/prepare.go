@@ -1,0 +1,178 @@
+package storedriver
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/text"
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// PrepareClient validates c and normalises it in place (lower-case id, UTC
+// time, zero CreatedAt = now).
+func PrepareClient(c *store.Client, now time.Time) error {
+	id, ok := store.NormalizeUUID(c.ID)
+	if !ok {
+		return Invalid("id", "must be a UUID")
+	}
+	c.ID = id
+	c.CompanyName = strings.TrimSpace(c.CompanyName)
+	if c.CompanyName == "" {
+		return Invalid("company_name", "is required")
+	}
+	if utf8.RuneCountInString(c.CompanyName) > store.MaxCompanyNameLen {
+		return Invalid("company_name", "must be at most %d characters", store.MaxCompanyNameLen)
+	}
+	if c.Industry == "" {
+		c.Industry = store.IndustryOther
+	}
+	if !c.Industry.Valid() {
+		return Invalid("industry", "unknown industry %q", c.Industry)
+	}
+	if c.Status == "" {
+		c.Status = store.ClientActive
+	}
+	if !c.Status.Valid() {
+		return Invalid("status", "unknown status %q", c.Status)
+	}
+	c.CreatedAt = utcOrNow(c.CreatedAt, now)
+	return nil
+}
+
+// PrepareReport validates r with its recommendations and normalises them in
+// place (lower-case ids, UTC times, new recommendation ids, default
+// currency, savings rounded to the cent).
+func PrepareReport(r *store.Report, now time.Time) error {
+	id, ok := store.NormalizeUUID(r.ID)
+	if !ok {
+		return Invalid("id", "must be a UUID")
+	}
+	r.ID = id
+	if r.ClientID, ok = store.NormalizeUUID(r.ClientID); !ok {
+		return Invalid("client_id", "must be a UUID")
+	}
+	if !r.ReportType.Valid() {
+		return Invalid("report_type", "unknown report type %q", r.ReportType)
+	}
+	if r.Status == "" {
+		r.Status = store.StatusPending
+	}
+	if !r.Status.Valid() {
+		return Invalid("status", "unknown status %q", r.Status)
+	}
+	r.CreatedAt = utcOrNow(r.CreatedAt, now)
+	r.ProcessingStartedAt = utcPtr(r.ProcessingStartedAt)
+	r.ProcessingCompletedAt = utcPtr(r.ProcessingCompletedAt)
+	if r.ProcessingStartedAt != nil && r.ProcessingCompletedAt != nil && r.ProcessingCompletedAt.Before(*r.ProcessingStartedAt) {
+		return Invalid("processing_completed_at", "is before processing_started_at")
+	}
+	if r.CSVSizeBytes != nil && *r.CSVSizeBytes < 0 {
+		return Invalid("csv_size_bytes", "must not be negative")
+	}
+	for i := range r.Recommendations {
+		if err := prepareRecommendation(&r.Recommendations[i], r.ID); err != nil {
+			ve := err.(*store.ValidationError)
+			ve.Field = fmt.Sprintf("recommendations[%d].%s", i, ve.Field)
+			return ve
+		}
+	}
+	return nil
+}
+
+func prepareRecommendation(rec *store.Recommendation, reportID string) error {
+	if rec.ID == "" {
+		rec.ID = store.NewID()
+	} else if id, ok := store.NormalizeUUID(rec.ID); ok {
+		rec.ID = id
+	} else {
+		return Invalid("id", "must be a UUID")
+	}
+	rec.ReportID = reportID
+	if !rec.Category.Valid() {
+		return Invalid("category", "unknown category %q", rec.Category)
+	}
+	rec.BusinessImpact = store.Impact(strings.ToLower(string(rec.BusinessImpact)))
+	if !rec.BusinessImpact.Valid() {
+		return Invalid("business_impact", "unknown business impact %q", rec.BusinessImpact)
+	}
+	if math.IsNaN(rec.PotentialSavings) || math.IsInf(rec.PotentialSavings, 0) {
+		return Invalid("potential_savings", "must be a finite number")
+	}
+	if rec.PotentialSavings < 0 {
+		return Invalid("potential_savings", "must not be negative")
+	}
+	if rec.PotentialSavings > 1e12 {
+		return Invalid("potential_savings", "is too large")
+	}
+	rec.PotentialSavings = math.Round(rec.PotentialSavings*100) / 100
+	rec.Currency = strings.ToUpper(strings.TrimSpace(rec.Currency))
+	if rec.Currency == "" {
+		rec.Currency = "USD"
+	}
+	if len(rec.Currency) != 3 {
+		return Invalid("currency", "must be a 3-letter ISO 4217 code")
+	}
+	return nil
+}
+
+// PrepareActivity validates a and normalises it in place: a new id when
+// empty, lower-case UUIDs, UTC time (zero = now), description and user agent
+// cut to their limits, nil metadata kept nil (stored as {}).
+func PrepareActivity(a *store.Activity, now time.Time) error {
+	if a.ID == "" {
+		a.ID = store.NewID()
+	} else if id, ok := store.NormalizeUUID(a.ID); ok {
+		a.ID = id
+	} else {
+		return Invalid("id", "must be a UUID")
+	}
+	if strings.TrimSpace(a.ActivityType) == "" {
+		return Invalid("activity_type", "is required")
+	}
+	if len(a.ActivityType) > store.MaxActivityTypeLen {
+		return Invalid("activity_type", "must be at most %d characters", store.MaxActivityTypeLen)
+	}
+	var ok bool
+	if a.ClientID != "" {
+		if a.ClientID, ok = store.NormalizeUUID(a.ClientID); !ok {
+			return Invalid("client_id", "must be a UUID")
+		}
+	}
+	if a.ReportID != "" {
+		if a.ReportID, ok = store.NormalizeUUID(a.ReportID); !ok {
+			return Invalid("report_id", "must be a UUID")
+		}
+	}
+	if a.StatusCode < 0 || a.StatusCode > 999 {
+		return Invalid("status_code", "must be between 0 and 999")
+	}
+	if a.Duration < 0 {
+		return Invalid("duration_ms", "must not be negative")
+	}
+	a.Description = text.Truncate(a.Description, store.MaxDescriptionLen)
+	a.UserAgent = text.Truncate(a.UserAgent, store.MaxUserAgentLen)
+	a.Path = text.Truncate(a.Path, 2048)
+	a.Method = text.Truncate(a.Method, 16)
+	a.Username = text.Truncate(a.Username, 150)
+	a.FullName = text.Truncate(a.FullName, 255)
+	a.CreatedAt = utcOrNow(a.CreatedAt, now)
+	return nil
+}
+
+func utcOrNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		t = now
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
