@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -19,8 +18,6 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
-
-const deleteBatchDefault = 5000
 
 const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
 	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
@@ -94,7 +91,7 @@ type hourKey struct {
 func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
 	op := fmt.Sprintf("insert %d activities", len(activities))
 	if err := ctx.Err(); err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	if len(activities) == 0 {
 		return nil
@@ -102,7 +99,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	now := s.now()
 	for i := range activities {
 		if err := storedriver.PrepareActivity(&activities[i], now); err != nil {
-			return s.wrap(ctx, indexed(err, i), op)
+			return s.wrap(ctx, op, indexed(err, i))
 		}
 	}
 	counts := make(map[countKey]int64)
@@ -169,7 +166,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 			pq.Array(hours), pq.Array(htypes), pq.Array(hns))
 		return err
 	})
-	return s.wrap(ctx, err, op)
+	return s.wrap(ctx, op, err)
 }
 
 // indexed names the position of the offending activity in the reason.
@@ -213,18 +210,6 @@ func clean(s string) string {
 	return s
 }
 
-// decodeObject decodes a jsonb object, never into a nil map.
-func decodeObject(b []byte) (map[string]any, error) {
-	if len(b) == 0 || string(b) == "{}" {
-		return map[string]any{}, nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
 type scanner interface{ Scan(dest ...any) error }
 
 func scanActivity(sc scanner) (store.Activity, error) {
@@ -243,7 +228,7 @@ func scanActivity(sc scanner) (store.Activity, error) {
 	a.UserID, a.Username, a.FullName, a.Description = user.String, username.String, fullName.String, desc.String
 	a.ClientID, a.ReportID, a.IPAddress, a.UserAgent = client.String, report.String, ip.String, ua.String
 	a.Method, a.Path, a.Duration, a.CreatedAt = method.String, path.String, time.Duration(dur), a.CreatedAt.UTC()
-	if a.Metadata, err = decodeObject(meta); err != nil {
+	if a.Metadata, err = jsonenc.DecodeObject(meta); err != nil {
 		return a, fmt.Errorf("decode metadata of activity %s: %w", a.ID, err)
 	}
 	return a, nil
@@ -455,18 +440,18 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	const op = "list activities"
 	p, err := p.Normalize()
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	f, err := newFilter(p.ActivityFilter)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	var a args
 	c := f.conds(&a)
 	if p.Cursor != "" {
 		at, id, err := storedriver.DecodeCursor(p.Cursor)
 		if err != nil {
-			return nil, s.wrap(ctx, err, op)
+			return nil, s.wrap(ctx, op, err)
 		}
 		c = append(c, "(created_at, id) < ("+a.add(at)+", "+a.add(id)+"::uuid)")
 	}
@@ -496,7 +481,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	if len(page.Activities) > p.Limit {
 		page.Activities = page.Activities[:p.Limit]
@@ -513,30 +498,30 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 	const op = "iterate activities"
 	f, err := newFilter(af)
 	if err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	var a args
 	query := "SELECT " + activityColumns + " FROM activities" + whereSQL(f.conds(&a)) + " ORDER BY created_at DESC, id DESC"
 	rows, err := s.db.QueryContext(ctx, query, a...)
 	if err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		// Rows already buffered are not delivered once ctx is done.
 		if err := ctx.Err(); err != nil {
-			return s.wrap(ctx, err, op)
+			return s.wrap(ctx, op, err)
 		}
 		act, err := scanActivity(rows)
 		if err != nil {
-			return s.wrap(ctx, err, op)
+			return s.wrap(ctx, op, err)
 		}
 		if err := fn(&act); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	return nil
 }
@@ -547,12 +532,12 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
 	p, err := p.Normalize()
 	if err != nil {
-		return nil, s.wrap(ctx, err, "summarize activities")
+		return nil, s.wrap(ctx, "summarize activities", err)
 	}
 	op := fmt.Sprintf("summarize activities by %s", p.GroupBy)
 	f, err := newFilter(p.ActivityFilter)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	var a args
 	var query string
@@ -618,7 +603,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return sum, nil
 }
@@ -640,7 +625,7 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, query, a...).Scan(&n); err != nil {
-		return 0, s.wrap(ctx, err, "count distinct users")
+		return 0, s.wrap(ctx, "count distinct users", err)
 	}
 	return n, nil
 }
@@ -649,7 +634,7 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
 	const op = "delete activities of user"
 	if userID == "" {
-		return 0, s.wrap(ctx, storedriver.Invalid("user_id", "is required"), op)
+		return 0, s.wrap(ctx, op, storedriver.Invalid("user_id", "is required"))
 	}
 	var n int64
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
@@ -669,7 +654,7 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		return err
 	})
 	if err != nil {
-		return 0, s.wrap(ctx, err, op)
+		return 0, s.wrap(ctx, op, err)
 	}
 	return n, nil
 }
@@ -678,22 +663,20 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 // batches of batchSize rows, each its own transaction.
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
-	if batchSize < 0 {
-		return 0, s.wrap(ctx, storedriver.Invalid("batch_size", "must not be negative"), op)
-	}
-	if batchSize == 0 {
-		batchSize = deleteBatchDefault
+	batchSize, err := storedriver.DeleteBatch(batchSize)
+	if err != nil {
+		return 0, s.wrap(ctx, op, err)
 	}
 	cutoff = cutoff.UTC()
 	query := deleteCountsSQL("", `ctid = ANY(ARRAY(SELECT ctid FROM activities WHERE created_at < $1 LIMIT $2))`)
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, s.wrap(ctx, err, op)
+			return total, s.wrap(ctx, op, err)
 		}
 		var n int64
 		if err := s.db.QueryRowContext(ctx, query, cutoff, batchSize).Scan(&n); err != nil {
-			return total, s.wrap(ctx, err, op)
+			return total, s.wrap(ctx, op, err)
 		}
 		total += n
 		if n < int64(batchSize) {
@@ -703,16 +686,16 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 	if total > 0 {
 		day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
-			return total, s.wrap(ctx, err, op)
+			return total, s.wrap(ctx, op, err)
 		}
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
-			return total, s.wrap(ctx, err, op)
+			return total, s.wrap(ctx, op, err)
 		}
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff); err != nil {
-			return total, s.wrap(ctx, err, op)
+			return total, s.wrap(ctx, op, err)
 		}
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`); err != nil {
-			return total, s.wrap(ctx, err, op)
+			return total, s.wrap(ctx, op, err)
 		}
 	}
 	return total, nil

@@ -27,7 +27,7 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 	keepCreated := c.CreatedAt.IsZero()
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if err := storedriver.PrepareClient(c, now); err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	err := s.db.QueryRowContext(ctx, `INSERT INTO clients AS c (id, company_name, industry, status, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
@@ -38,7 +38,7 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 		c.ID, clean(c.CompanyName), string(c.Industry), string(c.Status), c.CreatedAt, now, keepCreated,
 	).Scan(&c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return nil
@@ -49,13 +49,13 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	const op = "get client"
 	nid, ok := store.NormalizeUUID(id)
 	if !ok {
-		return nil, s.wrap(ctx, storedriver.Invalid("id", "must be a UUID"), op)
+		return nil, s.wrap(ctx, op, storedriver.Invalid("id", "must be a UUID"))
 	}
 	var c store.Client
 	err := s.db.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at FROM clients WHERE id = $1`, nid).
 		Scan(&c.ID, &c.CompanyName, &c.Industry, &c.Status, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return &c, nil
@@ -73,10 +73,10 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	const op = "upsert report"
 	keepCreated := r.CreatedAt.IsZero()
 	if err := storedriver.PrepareReport(r, s.now()); err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	if err := checkReportText(r); err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	cur := recagg.Of(r.Recommendations)
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
@@ -148,7 +148,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		return writeAggregates(ctx, tx, r.ID, old, cur)
 	})
 	if err != nil {
-		return s.wrap(ctx, err, op)
+		return s.wrap(ctx, op, err)
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
 	return nil
@@ -251,7 +251,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 	const op = "get report"
 	nid, ok := store.NormalizeUUID(id)
 	if !ok {
-		return nil, s.wrap(ctx, storedriver.Invalid("id", "must be a UUID"), op)
+		return nil, s.wrap(ctx, op, storedriver.Invalid("id", "must be a UUID"))
 	}
 	var r store.Report
 	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
@@ -280,7 +280,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return &r, nil
 }
@@ -330,7 +330,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	const op = "report metrics"
 	sample := p.GenerationSample
 	if sample < 0 {
-		return nil, s.wrap(ctx, storedriver.Invalid("generation_sample", "must not be negative"), op)
+		return nil, s.wrap(ctx, op, storedriver.Invalid("generation_sample", "must not be negative"))
 	}
 	if sample == 0 {
 		sample = 100
@@ -342,7 +342,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 		&m.SavingsThisMonth, &m.SavingsPrevMonth, &m.ActiveUsers, &m.ActiveUsersBeforeMonth,
 		&m.AvgGenerationSeconds, &m.AvgGenerationSecondsBeforeMonth, &m.ActiveClients, &m.ClientsThisMonth, &m.ClientsPrevMonth)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return &m, nil
 }
@@ -350,19 +350,19 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 func (s *Store) countByKey(ctx context.Context, op, query string, a ...any) ([]store.CountByKey, error) {
 	rows, err := s.db.QueryContext(ctx, query, a...)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	defer rows.Close()
 	out := []store.CountByKey{}
 	for rows.Next() {
 		var c store.CountByKey
 		if err := rows.Scan(&c.Key, &c.Count); err != nil {
-			return nil, s.wrap(ctx, err, op)
+			return nil, s.wrap(ctx, op, err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return out, nil
 }
@@ -493,25 +493,25 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 	const op = "count reports by day"
 	z := zoneOf(loc)
 	if err := z.check(ctx, s.db); err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	a := args{from.UTC(), to.UTC()}
 	rows, err := s.db.QueryContext(ctx, `SELECT to_char((created_at AT TIME ZONE `+z.expr(&a)+`)::date, 'YYYY-MM-DD') AS day,
 		report_type, count(*) FROM reports WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, a...)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	defer rows.Close()
 	out := []store.ReportDayCount{}
 	for rows.Next() {
 		var d store.ReportDayCount
 		if err := rows.Scan(&d.Day, &d.ReportType, &d.Count); err != nil {
-			return nil, s.wrap(ctx, err, op)
+			return nil, s.wrap(ctx, op, err)
 		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return out, nil
 }
@@ -521,7 +521,7 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
 	const op = "list recent reports"
 	if limit < 0 {
-		return nil, s.wrap(ctx, storedriver.Invalid("limit", "must not be negative"), op)
+		return nil, s.wrap(ctx, op, storedriver.Invalid("limit", "must not be negative"))
 	}
 	if limit == 0 {
 		limit = recentLimitDefault
@@ -529,19 +529,19 @@ func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWith
 	rows, err := s.db.QueryContext(ctx, `SELECT `+reportColumns+`, c.company_name
 		FROM reports r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id DESC LIMIT $1`, limit)
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	defer rows.Close()
 	out := []store.ReportWithClient{}
 	for rows.Next() {
 		var rc store.ReportWithClient
 		if rc.Report, err = scanReport(rows, &rc.ClientName); err != nil {
-			return nil, s.wrap(ctx, err, op)
+			return nil, s.wrap(ctx, op, err)
 		}
 		out = append(out, rc)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return out, nil
 }
@@ -554,7 +554,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 	if clientID != "" {
 		nid, ok := store.NormalizeUUID(clientID)
 		if !ok {
-			return nil, s.wrap(ctx, storedriver.Invalid("client_id", "must be a UUID"), op)
+			return nil, s.wrap(ctx, op, storedriver.Invalid("client_id", "must be a UUID"))
 		}
 		id = nid
 	}
@@ -600,7 +600,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return &p, nil
 }
@@ -621,7 +621,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		types := make([]string, len(p.Types))
 		for i, t := range p.Types {
 			if !t.Valid() {
-				return nil, s.wrap(ctx, storedriver.Invalid("report_type", "unknown report type %q", t), op)
+				return nil, s.wrap(ctx, op, storedriver.Invalid("report_type", "unknown report type %q", t))
 			}
 			types[i] = string(t)
 		}
@@ -664,7 +664,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return &out, nil
 }
@@ -703,7 +703,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1 HAVING sum(k.n) > 0`, from, to)
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	return &w, nil
 }

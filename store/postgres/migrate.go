@@ -27,22 +27,22 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return s.wrap(ctx, err, "migrate")
+		return s.wrap(ctx, "migrate", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, s.schema+":migrate"); err != nil {
-		return s.wrap(ctx, err, "migrate: lock")
+		return s.wrap(ctx, "migrate: lock", err)
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now()
 	)`); err != nil {
-		return s.wrap(ctx, err, "migrate: create schema_migrations")
+		return s.wrap(ctx, "migrate: create schema_migrations", err)
 	}
 	var applied []int
 	if err := tx.SelectContext(ctx, &applied, `SELECT version FROM schema_migrations`); err != nil {
-		return s.wrap(ctx, err, "migrate: read applied versions")
+		return s.wrap(ctx, "migrate: read applied versions", err)
 	}
 	done := make(map[int]bool, len(applied))
 	for _, v := range applied {
@@ -53,15 +53,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return s.wrap(ctx, err, "migrate: apply %04d_%s", m.Version, m.Name)
+			return s.wrap(ctx, fmt.Sprintf("migrate: apply %04d_%s", m.Version, m.Name), err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-			return s.wrap(ctx, err, "migrate: record %04d_%s", m.Version, m.Name)
+			return s.wrap(ctx, fmt.Sprintf("migrate: record %04d_%s", m.Version, m.Name), err)
 		}
 		s.log.DebugContext(ctx, "postgres: applied migration", "version", m.Version, "name", m.Name, "schema", s.schema)
 	}
 	if err := tx.Commit(); err != nil {
-		return s.wrap(ctx, err, "migrate: commit")
+		return s.wrap(ctx, "migrate: commit", err)
 	}
 	return nil
 }
@@ -76,13 +76,13 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err e
 	latest = migrations.Latest(ms)
 	var exists bool
 	if err := s.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return 0, 0, s.wrap(ctx, err, "migration status")
+		return 0, 0, s.wrap(ctx, "migration status", err)
 	}
 	if !exists {
 		return 0, latest, nil
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(max(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
-		return 0, 0, s.wrap(ctx, err, "migration status")
+		return 0, 0, s.wrap(ctx, "migration status", err)
 	}
 	return applied, latest, nil
 }

@@ -37,10 +37,10 @@ func (s *Store) channelName(channel string) string {
 // PostgreSQL.
 func (s *Store) Publish(ctx context.Context, channel, payload string) error {
 	if channel == "" {
-		return s.wrap(ctx, storedriver.Invalid("channel", "is required"), "publish")
+		return s.wrap(ctx, "publish", storedriver.Invalid("channel", "is required"))
 	}
 	_, err := s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channelName(channel), clean(payload))
-	return s.wrap(ctx, err, "publish on %q", channel)
+	return s.wrap(ctx, fmt.Sprintf("publish on %q", channel), err)
 }
 
 // Subscribe listens on channel over a dedicated connection and calls fn,
@@ -53,10 +53,10 @@ func (s *Store) Publish(ctx context.Context, channel, payload string) error {
 func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload string)) (stop func(), err error) {
 	op := fmt.Sprintf("subscribe to %q", channel)
 	if channel == "" {
-		return nil, s.wrap(ctx, storedriver.Invalid("channel", "is required"), op)
+		return nil, s.wrap(ctx, op, storedriver.Invalid("channel", "is required"))
 	}
 	if fn == nil {
-		return nil, s.wrap(ctx, storedriver.Invalid("fn", "is required"), op)
+		return nil, s.wrap(ctx, op, storedriver.Invalid("fn", "is required"))
 	}
 	first := make(chan error, 1)
 	var once sync.Once
@@ -80,17 +80,17 @@ func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload s
 	}
 	if err != nil {
 		_ = l.Close()
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	if err := l.Listen(s.channelName(channel)); err != nil {
 		_ = l.Close()
-		return nil, s.wrap(ctx, err, op)
+		return nil, s.wrap(ctx, op, err)
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		_ = l.Close()
-		return nil, s.wrap(ctx, store.ErrUnavailable, op+": store closed")
+		return nil, s.wrap(ctx, op+": store closed", store.ErrUnavailable)
 	}
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
@@ -148,16 +148,16 @@ func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload s
 func (s *Store) TryLock(ctx context.Context, key string) (unlock func(context.Context) error, ok bool, err error) {
 	op := fmt.Sprintf("try lock %q", key)
 	if key == "" {
-		return nil, false, s.wrap(ctx, storedriver.Invalid("key", "is required"), op)
+		return nil, false, s.wrap(ctx, op, storedriver.Invalid("key", "is required"))
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, false, s.wrap(ctx, err, op)
+		return nil, false, s.wrap(ctx, op, err)
 	}
 	name := s.schema + ":" + key
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, name).Scan(&ok); err != nil {
 		discard(conn.Raw)
-		return nil, false, s.wrap(ctx, err, op)
+		return nil, false, s.wrap(ctx, op, err)
 	}
 	if !ok {
 		_ = conn.Close()
@@ -173,12 +173,12 @@ func (s *Store) TryLock(ctx context.Context, key string) (unlock func(context.Co
 				// The lock may still be held by the session: never
 				// hand this connection back to the pool.
 				discard(conn.Raw)
-				err = s.wrap(ctx, err, "unlock %q", key)
+				err = s.wrap(ctx, fmt.Sprintf("unlock %q", key), err)
 				return
 			}
 			_ = conn.Close()
 			if !released {
-				err = s.wrap(ctx, fmt.Errorf("%w: lock was lost with its connection", store.ErrConflict), "unlock %q", key)
+				err = s.wrap(ctx, fmt.Sprintf("unlock %q", key), fmt.Errorf("%w: lock was lost with its connection", store.ErrConflict))
 			}
 		})
 		return err

@@ -141,7 +141,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	var schema sql.NullString
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		_ = db.Close()
-		return nil, s.wrap(ctx, err, "open")
+		return nil, s.wrap(ctx, "open", err)
 	}
 	if !schema.Valid {
 		_ = db.Close()
@@ -167,7 +167,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
-		return s.wrap(ctx, err, "ping")
+		return s.wrap(ctx, "ping", err)
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Size(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n); err != nil {
-		return 0, s.wrap(ctx, err, "database size")
+		return 0, s.wrap(ctx, "database size", err)
 	}
 	return n, nil
 }
@@ -216,12 +216,9 @@ func (s *Store) isClosed() bool {
 // wrap translates a database error into the store's sentinel errors and
 // wraps it with the operation. It is the only place that inspects driver
 // errors. op is formatted with args.
-func (s *Store) wrap(ctx context.Context, err error, op string, args ...any) error {
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
-	}
-	if len(args) > 0 {
-		op = fmt.Sprintf(op, args...)
 	}
 	if s.isClosed() {
 		return fmt.Errorf("postgres: %s: %w: the store is closed (%w)", op, store.ErrUnavailable, err)

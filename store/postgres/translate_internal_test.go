@@ -45,7 +45,7 @@ func TestTranslate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &Store{}
-			got := s.wrap(tt.ctx, tt.err, "do %s", "it")
+			got := s.wrap(tt.ctx, "do it", tt.err)
 			if got == nil || got.Error()[:len("postgres: do it: ")] != "postgres: do it: " {
 				t.Fatalf("got %v, want an error prefixed with the operation", got)
 			}
@@ -61,7 +61,7 @@ func TestTranslate(t *testing.T) {
 			}
 		})
 	}
-	if (&Store{}).wrap(bg, nil, "x") != nil {
+	if (&Store{}).wrap(bg, "x", nil) != nil {
 		t.Error("wrap(nil) is not nil")
 	}
 }

@@ -140,3 +140,41 @@ func Object(m map[string]any) (string, error) {
 	}
 	return string(b), nil
 }
+
+// Counts encodes a map of counts; nil or empty is {}.
+func Counts(m map[string]int64) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// DecodeCounts decodes a JSON object of counts, never into a nil map
+// (empty input is {}).
+func DecodeCounts(b []byte) (map[string]int64, error) {
+	m := map[string]int64{}
+	if len(b) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DecodeObject decodes a JSON object, never into a nil map (empty input
+// and null are {}).
+func DecodeObject(b []byte) (map[string]any, error) {
+	if len(b) == 0 || string(b) == "{}" {
+		return map[string]any{}, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
