@@ -678,7 +678,7 @@ func scanActivity(r scanner) (*store.Activity, error) {
 	a.Method, a.Path = method.String, path.String
 	a.Duration = time.Duration(dur)
 	a.CreatedAt = fromMicro(created)
-	m, err := decodeAnyMap(meta)
+	m, err := jsonenc.DecodeObject([]byte(meta))
 	if err != nil {
 		return nil, fmt.Errorf("activity %s: decode metadata: %w", a.ID, err)
 	}
@@ -958,20 +958,14 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 	return n, err
 }
 
-// DeleteBatchDefault is the batch size of ActivityDeleteBefore when none is
-// given.
-const DeleteBatchDefault = 5000
-
 // ActivityDeleteBefore deletes the activities created before cutoff, oldest
 // first, in transactions of at most batchSize rows, keeping the counters
 // exact in each.
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
-	if batchSize < 0 {
-		return 0, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("batch_size", "must not be negative"))
-	}
-	if batchSize == 0 {
-		batchSize = DeleteBatchDefault
+	batchSize, err := storedriver.DeleteBatch(batchSize)
+	if err != nil {
+		return 0, s.wrap(ctx, op, err)
 	}
 	c := micro(cutoff)
 	var total int64

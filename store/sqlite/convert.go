@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -93,44 +92,6 @@ func secondsFromMicros(v sql.NullFloat64) float64 {
 		return 0
 	}
 	return v.Float64 / 1e6
-}
-
-func encodeJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// encodeMap encodes a map, nil as {}.
-func encodeMap[M ~map[string]V, V any](m M) (string, error) {
-	if m == nil {
-		return "{}", nil
-	}
-	return encodeJSON(m)
-}
-
-func decodeAnyMap(s string) (map[string]any, error) {
-	m := map[string]any{}
-	if s == "" {
-		return m, nil
-	}
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-func decodeCountMap(s string) (map[string]int64, error) {
-	m := map[string]int64{}
-	if s == "" {
-		return m, nil
-	}
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // placeholders returns "?, ?, …" with n marks.
