@@ -71,7 +71,7 @@ const (
 const (
 	ActivityRetentionDaysDefault = 90
 	HealthRetentionDaysDefault   = 30
-	DeleteBatchSizeDefault       = 5000
+	DeleteBatchSizeDefault       = store.DeleteBatchDefault
 )
 
 const (
@@ -141,7 +141,7 @@ type Config struct {
 	// Defaults to HealthRetentionDaysDefault (30).
 	HealthRetentionDays int
 	// DeleteBatchSize bounds each delete transaction of the clean-up jobs.
-	// Defaults to DeleteBatchSizeDefault (5000).
+	// Defaults to DeleteBatchSizeDefault (store.DeleteBatchDefault, 5000).
 	DeleteBatchSize int
 	// Analytics refreshes the cache and takes health samples. Nil skips
 	// those parts of the jobs (with a logged note).

@@ -38,6 +38,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -162,7 +163,7 @@ func (s *Store) Schema() string { return s.schema }
 
 // DB returns the underlying connection pool, for host applications that
 // need to run their own queries.
-func (s *Store) DB() *sqlx.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.db.DB }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -215,7 +216,7 @@ func (s *Store) isClosed() bool {
 
 // wrap translates a database error into the store's sentinel errors and
 // wraps it with the operation. It is the only place that inspects driver
-// errors. op is formatted with args.
+// errors.
 func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
@@ -227,17 +228,8 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 }
 
 func translate(ctx context.Context, err error) error {
-	if _, ok := store.AsValidation(err); ok {
+	if err, ok := sqlexec.Translate(err); ok {
 		return err
-	}
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnavailable) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
 	}
 	var pe *pq.Error
 	if errors.As(err, &pe) {

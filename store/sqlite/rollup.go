@@ -7,7 +7,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
-	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlrows"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -47,7 +47,7 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 	if err := storedriver.CheckSnapshotRange(period, fromDay, toDay); err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlrows.Query(ctx, s.reader, scanMetricsSnapshot, `SELECT period, period_start, from_at, to_at,
+	out, err := sqlexec.Query(ctx, s.reader, scanMetricsSnapshot, `SELECT period, period_start, from_at, to_at,
 			total_reports, reports_created, reports_completed, reports_failed, active_users, new_clients,
 			total_recommendations, total_potential_savings, activities, logins, uploads, downloads, shares,
 			avg_generation_seconds, success_rate, category_counts, report_type_counts, computed_at
@@ -57,7 +57,7 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 	return out, s.wrap(ctx, op, err)
 }
 
-func scanMetricsSnapshot(sc sqlrows.Scanner) (m store.MetricsSnapshot, err error) {
+func scanMetricsSnapshot(sc sqlexec.Scanner) (m store.MetricsSnapshot, err error) {
 	var cats, types []byte
 	var from, to, computed int64
 	if err := sc.Scan(&m.Period, &m.PeriodStart, &from, &to, &m.TotalReports, &m.ReportsCreated,
@@ -97,14 +97,14 @@ func (s *Store) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error
 
 // UsageStatsList returns the hours in [from, to), oldest first.
 func (s *Store) UsageStatsList(ctx context.Context, from, to time.Time) ([]store.UsageStats, error) {
-	out, err := sqlrows.Query(ctx, s.reader, scanUsageStats, `SELECT hour_start, reports_generated, reports_failed,
+	out, err := sqlexec.Query(ctx, s.reader, scanUsageStats, `SELECT hour_start, reports_generated, reports_failed,
 			csv_uploads, failed_uploads, downloads, shares, avg_csv_size_bytes, avg_processing_minutes,
 			report_type_counts, computed_at
 		FROM usage_stats WHERE hour_start >= ? AND hour_start < ? ORDER BY hour_start`, micro(from), micro(to))
 	return out, s.wrap(ctx, "list usage stats", err)
 }
 
-func scanUsageStats(sc sqlrows.Scanner) (u store.UsageStats, err error) {
+func scanUsageStats(sc sqlexec.Scanner) (u store.UsageStats, err error) {
 	var hour, computed int64
 	var types []byte
 	if err := sc.Scan(&hour, &u.ReportsGenerated, &u.ReportsFailed, &u.CSVUploads, &u.FailedUploads,
@@ -140,12 +140,12 @@ func (s *Store) HealthSampleList(ctx context.Context, limit int) ([]store.Health
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlrows.Query(ctx, s.reader, scanHealthSample, `SELECT id, taken_at, status, data FROM health_samples
+	out, err := sqlexec.Query(ctx, s.reader, scanHealthSample, `SELECT id, taken_at, status, data FROM health_samples
 		ORDER BY taken_at DESC, id DESC LIMIT ?`, limit)
 	return out, s.wrap(ctx, op, err)
 }
 
-func scanHealthSample(sc sqlrows.Scanner) (h store.HealthSample, err error) {
+func scanHealthSample(sc sqlexec.Scanner) (h store.HealthSample, err error) {
 	var taken int64
 	var data []byte
 	if err := sc.Scan(&h.ID, &taken, &h.Status, &data); err != nil {
@@ -218,7 +218,7 @@ func (s *Store) JobRunFinish(ctx context.Context, r *store.JobRun) error {
 const jobRunColumns = `id, job, run_key, scheduled_at, started_at, finished_at, outcome, error, rows_affected,
 	message, instance`
 
-func scanJobRun(sc sqlrows.Scanner) (r store.JobRun, err error) {
+func scanJobRun(sc sqlexec.Scanner) (r store.JobRun, err error) {
 	var key, errText, msg, inst sql.NullString
 	var scheduled, finished sql.NullInt64
 	var started int64
@@ -236,7 +236,7 @@ func scanJobRun(sc sqlrows.Scanner) (r store.JobRun, err error) {
 
 // JobRunLatest returns the latest run of every job, ordered by job name.
 func (s *Store) JobRunLatest(ctx context.Context) ([]store.JobRun, error) {
-	out, err := sqlrows.Query(ctx, s.reader, scanJobRun, `SELECT `+jobRunColumns+` FROM (
+	out, err := sqlexec.Query(ctx, s.reader, scanJobRun, `SELECT `+jobRunColumns+` FROM (
 		SELECT *, ROW_NUMBER() OVER (PARTITION BY job ORDER BY started_at DESC, id DESC) AS rn FROM job_runs)
 		WHERE rn = 1 ORDER BY job`)
 	return out, s.wrap(ctx, "latest job runs", err)
@@ -255,7 +255,7 @@ func (s *Store) JobRunList(ctx context.Context, job string, limit int) ([]store.
 		query = "SELECT " + jobRunColumns + " FROM job_runs WHERE job = ?2 ORDER BY started_at DESC, id DESC LIMIT ?1"
 		args = append(args, job)
 	}
-	out, err := sqlrows.Query(ctx, s.reader, scanJobRun, query, args...)
+	out, err := sqlexec.Query(ctx, s.reader, scanJobRun, query, args...)
 	return out, s.wrap(ctx, op, err)
 }
 
@@ -284,12 +284,12 @@ func (s *Store) WeeklyReportList(ctx context.Context, limit int) ([]store.Weekly
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlrows.Query(ctx, s.reader, scanWeeklyReport,
+	out, err := sqlexec.Query(ctx, s.reader, scanWeeklyReport,
 		"SELECT week_start, summary, created_at FROM weekly_reports ORDER BY week_start DESC LIMIT ?", limit)
 	return out, s.wrap(ctx, op, err)
 }
 
-func scanWeeklyReport(sc sqlrows.Scanner) (w store.WeeklyReport, err error) {
+func scanWeeklyReport(sc sqlexec.Scanner) (w store.WeeklyReport, err error) {
 	var summary []byte
 	var created int64
 	if err := sc.Scan(&w.WeekStart, &summary, &created); err != nil {

@@ -27,12 +27,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -56,8 +58,7 @@ type Options struct {
 	// SkipMigrate leaves the schema as it is on Open; call Migrate
 	// explicitly. Defaults to false (pending migrations are applied).
 	SkipMigrate bool
-	// Logger receives migration messages. Defaults to a logger that
-	// discards everything.
+	// Logger receives migration messages. Defaults to slog.Default().
 	Logger *slog.Logger
 	// NowFunc returns the current time, used for zero timestamps. Defaults
 	// to time.Now.
@@ -78,7 +79,7 @@ func (o *Options) validate() error {
 		o.BusyTimeout = BusyTimeoutDefault
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		o.Logger = slog.Default()
 	}
 	if o.NowFunc == nil {
 		o.NowFunc = time.Now
@@ -106,6 +107,7 @@ type Store struct {
 	ckptClosed  bool // Close has begun: start no more checkpoints
 	ckptDone    sync.WaitGroup
 
+	closed    atomic.Bool // Close has begun: errors from here on are ErrUnavailable
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -206,23 +208,17 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := store.AsValidation(err); ok {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnavailable) {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err, ok := sqlexec.Translate(err); ok {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	if ctx != nil && ctx.Err() != nil {
 		// The driver reports an interrupted statement; the cause is the context.
 		return fmt.Errorf("sqlite: %s: %w (%v)", op, ctx.Err(), err)
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	if s.closed.Load() {
+		return fmt.Errorf("sqlite: %s: %w: the store is closed (%w)", op, store.ErrUnavailable, err)
 	}
-	if errors.Is(err, sql.ErrConnDone) || err.Error() == "sql: database is closed" {
+	if errors.Is(err, sql.ErrConnDone) {
 		return fmt.Errorf("sqlite: %s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	var se *sqlite.Error
@@ -322,6 +318,7 @@ func (s *Store) Stats() store.DBStats {
 // the result of the first.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closed.Store(true)
 		s.insertMu.Lock()
 		if s.stmts != nil {
 			s.stmts.close()

@@ -1,0 +1,67 @@
+// Package sqlexec is what the database/sql drivers share above their SQL:
+// running a query and collecting its rows, so that each driver writes only
+// its SQL and the scan of one row, and the part of error translation that
+// does not depend on the database.
+package sqlexec
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// Translate returns err in the store's error vocabulary when it already
+// belongs to it or needs no knowledge of the database: a validation error,
+// a sentinel or a context error as they are, sql.ErrNoRows as
+// store.ErrNotFound. Otherwise it returns err and false, and the driver
+// interprets its own errors.
+func Translate(err error) (error, bool) {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound, true
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err, true
+	}
+	if _, ok := store.AsValidation(err); ok {
+		return err, true
+	}
+	return err, false
+}
+
+// Queryer is what both drivers read through (*sql.DB, *sql.Tx, *sqlx.DB).
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Scanner is one result row.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Query runs query and returns every row as scanned by scan, an empty (not
+// nil) slice when there is none.
+func Query[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return Collect(rows, scan)
+}
+
+// Collect scans and closes rows.
+func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
