@@ -3,23 +3,13 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 	"github.com/advisoranalytics/advisor-analytics/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := postgres.Open(t.Context(), testdb.PostgresURL(t), postgres.Options{})
-		if err != nil {
-			t.Fatalf("open: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-		})
+		s, _ := newStore(t)
 		return s
 	})
 }

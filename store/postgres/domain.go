@@ -14,6 +14,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -689,7 +690,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 		if err != nil {
 			return err
 		}
-		if err := scanCounts(ctx, tx, w.ReportTypeCounts, `SELECT report_type, count(*) FROM reports
+		if err := sqlexec.AddCounts(ctx, tx, w.ReportTypeCounts, `SELECT report_type, count(*) FROM reports
 			WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`, from, to); err != nil {
 			return err
 		}
@@ -698,7 +699,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			FROM reports WHERE created_at >= $1 AND created_at < $2`, from, to).Scan(&w.Recommendations, &w.Savings); err != nil {
 			return err
 		}
-		return scanCounts(ctx, tx, w.CategoryCounts, `SELECT k.category, sum(k.n)::bigint
+		return sqlexec.AddCounts(ctx, tx, w.CategoryCounts, `SELECT k.category, sum(k.n)::bigint
 			FROM reports r JOIN report_category_counts k ON k.report_id = r.id
 			WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1 HAVING sum(k.n) > 0`, from, to)
 	})
@@ -706,21 +707,4 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 		return nil, s.wrap(ctx, op, err)
 	}
 	return &w, nil
-}
-
-func scanCounts(ctx context.Context, tx *sqlx.Tx, into map[string]int64, query string, a ...any) error {
-	rows, err := tx.QueryContext(ctx, query, a...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			return err
-		}
-		into[k] = n
-	}
-	return rows.Err()
 }

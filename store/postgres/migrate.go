@@ -11,17 +11,12 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migrations.Migration, error) {
-	return migrations.Load(migrationFS, "migrations")
-}
-
 // Migrate applies the pending embedded migrations in one transaction. It
 // holds a transaction-level advisory lock keyed by the schema, so replicas
 // starting together apply each migration once: the others wait, then find
 // nothing left to do.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -69,7 +64,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // MigrationStatus returns the highest applied migration version (0 when
 // none) and the latest embedded one.
 func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err error) {
-	ms, err := loadMigrations()
+	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: migration status: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -541,7 +542,7 @@ func countDirect(ctx context.Context, q queryer, f filter, group string, out map
 // expression and adds the counts to out.
 func countDirectKey(ctx context.Context, q queryer, f filter, key string, out map[string]int64) error {
 	where, args := f.where()
-	return addRows(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
 }
 
 // countCounters adds the counts of the whole units [first, last] of tier t.
@@ -573,26 +574,7 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 	case byDay:
 		key = t.dayKey
 	}
-	return addRows(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
-}
-
-func addRows(ctx context.Context, q queryer, out map[string]int64, query string, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			return err
-		}
-		if n != 0 {
-			out[k] += n
-		}
-	}
-	return rows.Err()
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
 }
 
 func sum(m map[string]int64) int64 {
@@ -882,7 +864,7 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
 	}
 	hourKey := localDayExpr("(hour * 3600000000)", loc, f.from, f.to)
-	if err := addRows(ctx, q, out, "SELECT "+hourKey+", SUM(n) FROM "+t.table+" WHERE "+
+	if err := sqlexec.AddCounts(ctx, q, out, "SELECT "+hourKey+", SUM(n) FROM "+t.table+" WHERE "+
 		strings.Join(conds, " AND ")+" GROUP BY 1", args...); err != nil {
 		return err
 	}

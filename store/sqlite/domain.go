@@ -10,6 +10,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -564,11 +565,11 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 		if csv.Valid {
 			w.AvgCSVSizeBytes = csv.Float64
 		}
-		if err := addRows(ctx, tx, w.ReportTypeCounts, `SELECT report_type, COUNT(*) FROM reports
+		if err := sqlexec.AddCounts(ctx, tx, w.ReportTypeCounts, `SELECT report_type, COUNT(*) FROM reports
 			WHERE created_at >= ? AND created_at < ? GROUP BY 1`, lo, hi); err != nil {
 			return err
 		}
-		if err := addRows(ctx, tx, w.CategoryCounts, `SELECT k.category, SUM(k.n)
+		if err := sqlexec.AddCounts(ctx, tx, w.CategoryCounts, `SELECT k.category, SUM(k.n)
 			FROM reports r JOIN report_category_counts k ON k.report_id = r.id
 			WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1`, lo, hi); err != nil {
 			return err

@@ -12,11 +12,6 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migrations.Migration, error) {
-	return migrations.Load(migrationFS, "migrations")
-}
-
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER NOT NULL PRIMARY KEY,
 	name       TEXT    NOT NULL,
@@ -26,7 +21,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // Migrate applies the pending embedded migrations, each in its own
 // transaction together with its schema_migrations record.
 func (s *Store) Migrate(ctx context.Context) error {
-	migs, err := loadMigrations()
+	migs, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
@@ -66,7 +61,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // MigrationStatus reports the highest applied migration version (0 on an
 // empty database) and the latest embedded one.
 func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err error) {
-	migs, err := loadMigrations()
+	migs, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: migration status: %w", err)
 	}

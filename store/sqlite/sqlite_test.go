@@ -15,14 +15,24 @@ import (
 
 var fixedNow = time.Date(2025, 3, 15, 12, 0, 0, 0, time.UTC)
 
+// openStore returns a migrated store on a new file whose clock reads
+// fixedNow, closed when the test ends.
 func openStore(t testing.TB) (*sqlite.Store, string) {
+	return openWith(t, sqlite.Options{NowFunc: func() time.Time { return fixedNow }})
+}
+
+func openWith(t testing.TB, opts sqlite.Options) (*sqlite.Store, string) {
 	t.Helper()
 	path := testdb.SQLitePath(t)
-	s, err := sqlite.Open(context.Background(), path, sqlite.Options{NowFunc: func() time.Time { return fixedNow }})
+	s, err := sqlite.Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	return s, path
 }
 

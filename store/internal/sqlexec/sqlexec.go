@@ -65,3 +65,24 @@ func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) 
 	}
 	return out, nil
 }
+
+// AddCounts runs a query of (key, count) rows and adds each count to
+// into[key]; zero counts add no key.
+func AddCounts(ctx context.Context, q Queryer, into map[string]int64, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		if n != 0 {
+			into[k] += n
+		}
+	}
+	return rows.Err()
+}
