@@ -16,6 +16,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -210,9 +211,7 @@ func clean(s string) string {
 	return s
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanActivity(sc scanner) (store.Activity, error) {
+func scanActivity(sc sqlexec.Scanner) (store.Activity, error) {
 	var (
 		a                                                      store.Activity
 		user, username, fullName, desc, client, report, ip, ua sql.NullString

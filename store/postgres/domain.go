@@ -217,7 +217,7 @@ func keysAndCounts(m map[string]int64) ([]string, []int64) {
 const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status, r.created_at,
 	r.processing_started_at, r.processing_completed_at, r.csv_size_bytes`
 
-func scanReport(sc scanner, extra ...any) (store.Report, error) {
+func scanReport(sc sqlexec.Scanner, extra ...any) (store.Report, error) {
 	var (
 		r         store.Report
 		createdBy sql.NullString

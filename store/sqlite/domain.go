@@ -195,7 +195,7 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status, r.created_at,
 	r.processing_started_at, r.processing_completed_at, r.csv_size_bytes`
 
-func scanReport(sc scanner, extra ...any) (*store.Report, error) {
+func scanReport(sc sqlexec.Scanner, extra ...any) (store.Report, error) {
 	var r store.Report
 	var createdBy sql.NullString
 	var typ, status string
@@ -203,7 +203,7 @@ func scanReport(sc scanner, extra ...any) (*store.Report, error) {
 	var started, completed, size sql.NullInt64
 	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &typ, &status, &created, &started, &completed, &size}, extra...)
 	if err := sc.Scan(dest...); err != nil {
-		return nil, err
+		return r, err
 	}
 	r.CreatedBy, r.ReportType, r.Status = createdBy.String, store.ReportType(typ), store.ReportStatus(status)
 	r.CreatedAt = fromMicro(created)
@@ -212,7 +212,7 @@ func scanReport(sc scanner, extra ...any) (*store.Report, error) {
 		v := size.Int64
 		r.CSVSizeBytes = &v
 	}
-	return &r, nil
+	return r, nil
 }
 
 // ReportGet returns a report with its recommendations in their stored order.
@@ -222,7 +222,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 	if !ok {
 		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
 	}
-	var r *store.Report
+	var r store.Report
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		if r, err = scanReport(tx.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM reports r WHERE r.id = ?", nid)); err != nil {
@@ -255,7 +255,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 	if err != nil {
 		return nil, err
 	}
-	return r, nil
+	return &r, nil
 }
 
 // ReportMetrics computes the figures of the metrics route in one read
@@ -421,7 +421,7 @@ func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWith
 		if err != nil {
 			return nil, s.wrap(ctx, op, err)
 		}
-		out = append(out, store.ReportWithClient{Report: *r, ClientName: name})
+		out = append(out, store.ReportWithClient{Report: r, ClientName: name})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(ctx, op, err)

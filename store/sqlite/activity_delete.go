@@ -1,0 +1,107 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+)
+
+// ActivityDeleteByUser erases every activity of one user in one
+// transaction, with its counters.
+func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
+	const op = "delete activities of user"
+	if userID == "" {
+		return 0, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("user_id", "is required"))
+	}
+	var n int64
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		if err := subtractCounts(ctx, tx, "user_id = ?", userID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_hour_counts WHERE user_id = ? AND n <= 0", userID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_id = ?", userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// ActivityDeleteBefore deletes the activities created before cutoff, oldest
+// first, in transactions of at most batchSize rows, keeping the counters
+// exact in each.
+func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
+	const op = "delete activities before cutoff"
+	batchSize, err := storedriver.DeleteBatch(batchSize)
+	if err != nil {
+		return 0, s.wrap(ctx, op, err)
+	}
+	c := micro(cutoff)
+	var total int64
+	for {
+		var n int64
+		err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS delete_batch (r INTEGER PRIMARY KEY)"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM temp.delete_batch"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO temp.delete_batch (r)
+				SELECT rowid FROM activities WHERE created_at < ? ORDER BY created_at LIMIT ?`, c, batchSize); err != nil {
+				return err
+			}
+			if err := subtractCounts(ctx, tx, "rowid IN (SELECT r FROM temp.delete_batch)"); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE rowid IN (SELECT r FROM temp.delete_batch)")
+			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			if n < int64(batchSize) {
+				// Last batch: drop the counters emptied by this deletion.
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_hour_counts WHERE hour <= ? AND n <= 0",
+					floorDiv(c, usPerHour)); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {
+					return err
+				}
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM temp.delete_batch")
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < int64(batchSize) {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,366 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+)
+
+const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
+	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+
+const activityColumnCount = 16
+
+// maxChunk is the largest number of rows one multi-row statement writes;
+// a batch is split into chunks whose sizes are powers of two, so a handful
+// of prepared statements serve every batch size.
+const maxChunk = 128
+
+// chunks splits n rows into power-of-two sizes of at most maxChunk.
+func chunks(n int) []int {
+	var out []int
+	for n > 0 {
+		c := maxChunk
+		for c > n {
+			c /= 2
+		}
+		out = append(out, c)
+		n -= c
+	}
+	return out
+}
+
+func valuesSQL(rows, cols int) string {
+	var b strings.Builder
+	row := "(" + placeholders(cols) + ")"
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// The statements of ActivityInsertMany use OR ROLLBACK: a constraint
+// violation undoes the whole transaction (which ActivityInsertMany would
+// roll back anyway), so SQLite keeps no statement journal, the copy of every
+// page a multi-row statement is about to change that it would need to undo
+// that statement alone.
+
+func insertActivitiesSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
+}
+
+func upsertDayCountsSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_day_counts (day, activity_type, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n"
+}
+
+func upsertHourCountsSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_hour_counts (hour, activity_type, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (hour, activity_type) DO UPDATE SET n = n + excluded.n"
+}
+
+func upsertUserHourCountsSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_user_hour_counts (hour, user_id, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (hour, user_id) DO UPDATE SET n = n + excluded.n"
+}
+
+func upsertUserCountsSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
+		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
+}
+
+// writeStmts are the prepared statements of ActivityInsertMany, indexed by
+// log2 of their row count.
+type writeStmts struct {
+	insert, days, hours, users, userHours []*sql.Stmt
+}
+
+func (w *writeStmts) close() {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userHours} {
+		for _, st := range list {
+			_ = st.Close()
+		}
+	}
+}
+
+// insertStatements prepares the statements of ActivityInsertMany on first
+// use. It must run outside a transaction: the writer pool has one
+// connection.
+func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
+	s.insertMu.Lock()
+	defer s.insertMu.Unlock()
+	if s.stmts != nil {
+		return s.stmts, nil
+	}
+	w := &writeStmts{}
+	for n := 1; n <= maxChunk; n *= 2 {
+		for _, p := range []struct {
+			list *[]*sql.Stmt
+			sql  string
+		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)},
+			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)},
+			{&w.userHours, upsertUserHourCountsSQL(n)}} {
+			st, err := s.writer.PrepareContext(ctx, p.sql)
+			if err != nil {
+				w.close()
+				return nil, err
+			}
+			*p.list = append(*p.list, st)
+		}
+	}
+	s.stmts = w
+	return w, nil
+}
+
+// execChunked writes rows (each a slice of arguments) with the prepared
+// multi-row statements of list.
+func execChunked(ctx context.Context, tx *sql.Tx, list []*sql.Stmt, rows int, args func(i int, dst []any) []any) error {
+	buf := make([]any, 0, 64)
+	done := 0
+	for _, c := range chunks(rows) {
+		buf = buf[:0]
+		for i := done; i < done+c; i++ {
+			buf = args(i, buf)
+		}
+		st := tx.StmtContext(ctx, list[bits.Len(uint(c))-1])
+		_, err := st.ExecContext(ctx, buf...)
+		_ = st.Close()
+		if err != nil {
+			return err
+		}
+		done += c
+	}
+	return nil
+}
+
+type dayTypeKey struct {
+	day int64
+	typ string
+}
+
+type userDayTypeKey struct {
+	user string
+	day  int64
+	typ  string
+}
+
+// pipelineMin is the smallest batch whose encoding runs on a goroutine of
+// its own; below it, handing the chunks over would cost more than it saves.
+const pipelineMin = 64
+
+// encodedChunk is one multi-row INSERT of activities: its row count and
+// arguments, or the validation error that stopped the encoding.
+type encodedChunk struct {
+	rows int
+	args []any
+	err  error
+}
+
+// counterRows are the increments of the activity counter tables for one
+// batch.
+type counterRows struct {
+	days, hours, userHours map[dayTypeKey]int64 // userHours: typ holds the user id
+	users                  map[userDayTypeKey]int64
+}
+
+// ActivityInsertMany validates every activity, then inserts them all in one
+// transaction with multi-row INSERT statements, updating the activity
+// counters in the same transaction.
+//
+// The Go side of the work (validation, metadata JSON, statement arguments,
+// counter increments) of a batch of pipelineMin activities or more runs on
+// its own goroutine, a chunk ahead of SQLite executing the previous one, so
+// the batch keeps two cores busy. The smallest chunk is encoded first, so
+// SQLite starts early.
+func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
+	if len(activities) == 0 {
+		return nil
+	}
+	op := fmt.Sprintf("insert %d activities", len(activities))
+	stmts, err := s.insertStatements(ctx)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	sizes := chunks(len(activities))
+	slices.Reverse(sizes)
+	encoded := make(chan encodedChunk, len(sizes))
+	stop := make(chan struct{})
+	var counts counterRows // written by the encoder before it closes encoded
+	if len(activities) < pipelineMin {
+		encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	} else {
+		go encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	}
+	defer func() {
+		// The encoder stops at its next chunk; wait for it, so it no
+		// longer touches activities when this returns.
+		close(stop)
+		for range encoded {
+		}
+	}()
+	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		for c := range encoded {
+			if c.err != nil {
+				return c.err
+			}
+			st := tx.StmtContext(ctx, stmts.insert[bits.Len(uint(c.rows))-1])
+			_, err := st.ExecContext(ctx, c.args...)
+			_ = st.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return addCounts(ctx, tx, stmts, &counts)
+	})
+	if err != nil {
+		return err
+	}
+	s.insertedActivities(len(activities))
+	return nil
+}
+
+// encodeActivities prepares activities in chunks of the given sizes, sends
+// each chunk's arguments on out, then fills counts and closes out. It
+// stops early on a validation error (sent on out) or when stop is closed.
+func encodeActivities(activities []store.Activity, now time.Time, sizes []int, out chan<- encodedChunk,
+	stop <-chan struct{}, counts *counterRows) {
+	defer close(out)
+	done := 0
+	for _, c := range sizes {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		args := make([]any, 0, c*activityColumnCount)
+		for i := done; i < done+c; i++ {
+			a := &activities[i]
+			if err := storedriver.PrepareActivity(a, now); err != nil {
+				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i, err)}
+				return
+			}
+			meta, err := jsonenc.Object(a.Metadata)
+			if err != nil {
+				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i,
+					storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err))}
+				return
+			}
+			args = append(args, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
+				a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
+				nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
+				a.StatusCode, int64(a.Duration), meta, micro(a.CreatedAt))
+		}
+		out <- encodedChunk{rows: c, args: args}
+		done += c
+	}
+	*counts = countActivities(activities)
+}
+
+// countActivities aggregates the counter increments of activities.
+func countActivities(activities []store.Activity) counterRows {
+	c := counterRows{
+		days:      map[dayTypeKey]int64{},
+		hours:     map[dayTypeKey]int64{},
+		userHours: map[dayTypeKey]int64{},
+		users:     map[userDayTypeKey]int64{},
+	}
+	for i := range activities {
+		a := &activities[i]
+		us := micro(a.CreatedAt)
+		d, h := dayOf(us), floorDiv(us, usPerHour)
+		c.days[dayTypeKey{d, a.ActivityType}]++
+		c.hours[dayTypeKey{h, a.ActivityType}]++
+		c.users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
+		c.userHours[dayTypeKey{h, a.UserID}]++
+	}
+	return c
+}
+
+// addCounts adds a batch's increments to the counter tables.
+func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRows) error {
+	days, hours, users, userHours := c.days, c.hours, c.users, c.userHours
+	dayKeys := make([]dayTypeKey, 0, len(days))
+	for k := range days {
+		dayKeys = append(dayKeys, k)
+	}
+	hourKeys := make([]dayTypeKey, 0, len(hours))
+	for k := range hours {
+		hourKeys = append(hourKeys, k)
+	}
+	userHourKeys := make([]dayTypeKey, 0, len(userHours))
+	for k := range userHours {
+		userHourKeys = append(userHourKeys, k)
+	}
+	userKeys := make([]userDayTypeKey, 0, len(users))
+	for k := range users {
+		userKeys = append(userKeys, k)
+	}
+	err := execChunked(ctx, tx, stmts.days, len(dayKeys), func(i int, dst []any) []any {
+		k := dayKeys[i]
+		return append(dst, k.day, k.typ, days[k])
+	})
+	if err != nil {
+		return err
+	}
+	err = execChunked(ctx, tx, stmts.hours, len(hourKeys), func(i int, dst []any) []any {
+		k := hourKeys[i]
+		return append(dst, k.day, k.typ, hours[k])
+	})
+	if err != nil {
+		return err
+	}
+	err = execChunked(ctx, tx, stmts.userHours, len(userHourKeys), func(i int, dst []any) []any {
+		k := userHourKeys[i]
+		return append(dst, k.day, k.typ, userHours[k])
+	})
+	if err != nil {
+		return err
+	}
+	return execChunked(ctx, tx, stmts.users, len(userKeys), func(i int, dst []any) []any {
+		k := userKeys[i]
+		return append(dst, k.user, k.day, k.typ, users[k])
+	})
+}
+
+// subtractCounts removes the activities matching where (a condition on the
+// activities table) from the counter tables. It must run before they are
+// deleted, in the same transaction.
+func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	day := dayExpr("created_at")
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_day_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT `+day+` AS day, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
+			GROUP BY 1, 2) AS d
+		WHERE c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_hour_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT `+hourExpr("created_at")+` AS hour, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
+			GROUP BY 1, 2) AS d
+		WHERE c.hour = d.hour AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_hour_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT `+hourExpr("created_at")+` AS hour, COALESCE(user_id, '') AS user_id, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+		WHERE c.hour = d.hour AND c.user_id = d.user_id`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, activity_type, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2, 3) AS d
+		WHERE c.user_id = d.user_id AND c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
+)
+
+// Groupings of countBy.
+const (
+	byNone = ""
+	byType = "type"
+	byUser = "user"
+	byDay  = "day" // UTC day number
+)
+
+// counterTier is one counter table and the time unit of its rows.
+type counterTier struct {
+	table  string
+	col    string // the unit number column
+	unit   int64  // microseconds per unit
+	dayKey string // SQL for the UTC day number of a row
+}
+
+var (
+	dayTier      = counterTier{"activity_day_counts", "day", usPerDay, "day"}
+	hourTier     = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	userDayTier  = counterTier{"activity_user_counts", "day", usPerDay, "day"}
+	userHourTier = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+)
+
+// countBy counts the activities matching f, grouped by one key. Whole UTC
+// days, then whole hours, come from the counter tables when the filter
+// allows it (only time range, user and type); the partial hours (partial
+// days with a user) at the edges of the range, and filters on client or
+// report, are counted through the activity indexes.
+func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if f.empty() {
+		return out, nil
+	}
+	if f.clientID != "" || f.report != "" {
+		return out, countDirect(ctx, q, f, group, out)
+	}
+	tiers := []counterTier{dayTier, hourTier}
+	if f.userID != "" || group == byUser {
+		tiers = []counterTier{userDayTier}
+		if f.typ == "" && group != byType { // the hourly user counters have no type
+			tiers = append(tiers, userHourTier)
+		}
+	}
+	if err := countTiered(ctx, q, f, group, tiers, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func countTiered(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, out map[string]int64) error {
+	if len(tiers) == 0 {
+		return countDirect(ctx, q, f, group, out)
+	}
+	t := tiers[0]
+	var first, last int64 = math.MinInt64, math.MaxInt64
+	if f.hasFrom {
+		first = floorDiv(f.from+t.unit-1, t.unit) // first whole unit
+	}
+	if f.hasTo {
+		last = floorDiv(f.to+1, t.unit) - 1 // last whole unit
+	}
+	if first > last {
+		return countTiered(ctx, q, f, group, tiers[1:], out)
+	}
+	if err := countCounters(ctx, q, f, group, t, first, last, out); err != nil {
+		return err
+	}
+	if f.hasFrom && f.from < first*t.unit {
+		if err := countTiered(ctx, q, f.within(f.from, first*t.unit-1), group, tiers[1:], out); err != nil {
+			return err
+		}
+	}
+	if f.hasTo && (last+1)*t.unit <= f.to {
+		if err := countTiered(ctx, q, f.within((last+1)*t.unit, f.to), group, tiers[1:], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func activityKeyExpr(group string) string {
+	switch group {
+	case byType:
+		return "activity_type"
+	case byUser:
+		return "COALESCE(user_id, '')"
+	case byDay:
+		return dayExpr("created_at")
+	}
+	return "''"
+}
+
+// countDirect counts matching activities through the indexes and adds the
+// counts to out.
+func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
+	return countDirectKey(ctx, q, f, activityKeyExpr(group), out)
+}
+
+// countDirectKey counts matching activities grouped by the SQL key
+// expression and adds the counts to out.
+func countDirectKey(ctx context.Context, q queryer, f filter, key string, out map[string]int64) error {
+	where, args := f.where()
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
+}
+
+// countCounters adds the counts of the whole units [first, last] of tier t.
+func countCounters(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
+	var conds []string
+	var args []any
+	if f.userID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+	}
+	if f.typ != "" {
+		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+	}
+	if first != math.MinInt64 {
+		conds, args = append(conds, t.col+" >= ?"), append(args, first)
+	}
+	if last != math.MaxInt64 {
+		conds, args = append(conds, t.col+" <= ?"), append(args, last)
+	}
+	where := "1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	key := "''"
+	switch group {
+	case byType:
+		key = "activity_type"
+	case byUser:
+		key = "user_id"
+	case byDay:
+		key = t.dayKey
+	}
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
+}
+
+func sum(m map[string]int64) int64 {
+	var t int64
+	for _, n := range m {
+		t += n
+	}
+	return t
+}
+
+// ActivitySummary groups the matching activities by type, user or local
+// day, in the database.
+func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
+	const op = "summarise activities"
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	f, err := newFilter(p.ActivityFilter)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	out := &store.ActivitySummary{Rows: []store.SummaryRow{}}
+	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
+		switch p.GroupBy {
+		case store.GroupByType:
+			counts, err := countBy(ctx, tx, f, byType)
+			if err != nil {
+				return err
+			}
+			for k, n := range counts {
+				out.Rows = append(out.Rows, store.SummaryRow{ActivityType: k, Count: n})
+			}
+			sort.Slice(out.Rows, func(i, j int) bool {
+				a, b := out.Rows[i], out.Rows[j]
+				return a.Count > b.Count || (a.Count == b.Count && a.ActivityType < b.ActivityType)
+			})
+			out.Total = sum(counts)
+		case store.GroupByUser:
+			counts, err := countBy(ctx, tx, f, byUser)
+			if err != nil {
+				return err
+			}
+			for k, n := range counts {
+				if k != "" { // anonymous activity counts in Total only
+					out.Rows = append(out.Rows, store.SummaryRow{UserID: k, Count: n})
+				}
+			}
+			sort.Slice(out.Rows, func(i, j int) bool {
+				a, b := out.Rows[i], out.Rows[j]
+				return a.Count > b.Count || (a.Count == b.Count && a.UserID < b.UserID)
+			})
+			if p.Limit > 0 && len(out.Rows) > p.Limit {
+				out.Rows = out.Rows[:p.Limit]
+			}
+			out.Total = sum(counts)
+			return latestUsernames(ctx, tx, f, out.Rows)
+		case store.GroupByDay:
+			return summaryByDay(ctx, tx, f, p.Location, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// latestUsernames fills the Username of each row with the username of the
+// user's most recent matching activity.
+func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow) error {
+	for i := range rows {
+		uf := f
+		uf.userID = rows[i].UserID
+		where, args := uf.where()
+		if rows[i].UserID == "" {
+			where += " AND user_id IS NULL"
+		}
+		var name sql.NullString
+		err := tx.QueryRowContext(ctx, "SELECT username FROM activities WHERE "+where+
+			" ORDER BY created_at DESC, id DESC LIMIT 1", args...).Scan(&name)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		rows[i].Username = name.String
+	}
+	return nil
+}
+
+func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location, out *store.ActivitySummary) error {
+	if f.empty() {
+		return nil
+	}
+	lo, hi := f.from, f.to
+	if !f.hasFrom || !f.hasTo {
+		var mn, mx sql.NullInt64
+		// Two subqueries: SQLite reads MIN or MAX from the index only when
+		// it is the one aggregate of its query; together they scan the table.
+		if err := tx.QueryRowContext(ctx,
+			"SELECT (SELECT MIN(created_at) FROM activities), (SELECT MAX(created_at) FROM activities)").Scan(&mn, &mx); err != nil {
+			return err
+		}
+		if !mn.Valid {
+			return nil
+		}
+		if !f.hasFrom {
+			lo = mn.Int64
+		}
+		if !f.hasTo {
+			hi = mx.Int64
+		}
+	}
+	counts := map[string]int64{}
+	if isUTC(loc, lo, hi) {
+		var err error
+		if counts, err = countBy(ctx, tx, f, byDay); err != nil {
+			return err
+		}
+	} else if err := countLocalDays(ctx, tx, f.within(lo, hi), loc, counts); err != nil {
+		return err
+	}
+	days := make([]int64, 0, len(counts))
+	for k := range counts {
+		d, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return fmt.Errorf("day key %q: %w", k, err)
+		}
+		days = append(days, d)
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
+	for _, d := range days {
+		n := counts[itoa(d)]
+		out.Rows = append(out.Rows, store.SummaryRow{Day: dayString(d), Count: n})
+		out.Total += n
+	}
+	return nil
+}
+
+// countLocalDays counts the activities matching f (with both bounds set)
+// by local day in loc. When every zone offset and transition of the range
+// falls on a whole hour (almost every zone), whole UTC hours come from the
+// hourly counters, each shifted by the offset of its interval, and only the
+// partial hours at the edges are counted through the indexes; otherwise
+// every matching row is bucketed in SQL.
+func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location, out map[string]int64) error {
+	rowKey := localDayExpr("created_at", loc, f.from, f.to)
+	t := hourTier
+	if f.userID != "" {
+		t = userHourTier
+	}
+	aligned := f.clientID == "" && f.report == "" && (f.userID == "" || f.typ == "")
+	for _, iv := range zoneIntervals(loc, f.from, f.to) {
+		if iv.offset%usPerHour != 0 || (!iv.last && iv.end%usPerHour != 0) {
+			aligned = false
+		}
+	}
+	first, last := floorDiv(f.from+usPerHour-1, usPerHour), floorDiv(f.to+1, usPerHour)-1
+	if !aligned || first > last {
+		return countDirectKey(ctx, q, f, rowKey, out)
+	}
+	conds := []string{"hour >= ?", "hour <= ?"}
+	args := []any{first, last}
+	if f.userID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+	}
+	if f.typ != "" {
+		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+	}
+	hourKey := localDayExpr("(hour * 3600000000)", loc, f.from, f.to)
+	if err := sqlexec.AddCounts(ctx, q, out, "SELECT "+hourKey+", SUM(n) FROM "+t.table+" WHERE "+
+		strings.Join(conds, " AND ")+" GROUP BY 1", args...); err != nil {
+		return err
+	}
+	if f.from < first*usPerHour {
+		if err := countDirectKey(ctx, q, f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
+			return err
+		}
+	}
+	if (last+1)*usPerHour <= f.to {
+		if err := countDirectKey(ctx, q, f.within((last+1)*usPerHour, f.to), rowKey, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
