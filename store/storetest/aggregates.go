@@ -47,20 +47,26 @@ func sorted(m map[string]int64) []store.CountByKey {
 	return out
 }
 
-// check compares every aggregation over recommendations with the model.
-func (m *aggModel) check(t *testing.T, s store.Store, step string) {
-	t.Helper()
-	cats, imps := map[string]int64{}, map[string]int64{}
-	type perClient struct {
-		recs  int64
-		cents int64
-		cats  map[string]int64
-	}
-	clients := map[string]*perClient{}
-	var total, thisMonth, prevMonth, before int64
-	var recsThis, recsPrev, allRecs int64
-	monthCats := map[string]int64{}
-	var monthRecs, monthCents int64
+type perClient struct {
+	recs  int64
+	cents int64
+	cats  map[string]int64
+}
+
+// aggWant is what the model expects of the aggregations, amounts in cents.
+type aggWant struct {
+	cats, imps, monthCats               map[string]int64
+	clients                             map[string]*perClient
+	total, thisMonth, prevMonth, before int64
+	recsThis, recsPrev, allRecs         int64
+	monthRecs, monthCents               int64
+}
+
+// want computes the expected aggregations from the model's reports.
+func (m *aggModel) want() aggWant {
+	w := aggWant{cats: map[string]int64{}, imps: map[string]int64{}, monthCats: map[string]int64{},
+		clients: map[string]*perClient{}}
+	cats, imps, clients, monthCats := w.cats, w.imps, w.clients, w.monthCats
 	for _, r := range m.reports {
 		pc := clients[r.ClientID]
 		if pc == nil {
@@ -80,29 +86,46 @@ func (m *aggModel) check(t *testing.T, s store.Store, step string) {
 		}
 		n := int64(len(r.Recommendations))
 		pc.recs += n
-		allRecs += n
+		w.allRecs += n
 		pc.cents += rc
-		total += rc
+		w.total += rc
 		switch {
 		case !r.CreatedAt.Before(DomainMonthStart):
-			thisMonth, recsThis = thisMonth+rc, recsThis+n
-			monthRecs, monthCents = monthRecs+n, monthCents+rc
+			w.thisMonth, w.recsThis = w.thisMonth+rc, w.recsThis+n
+			w.monthRecs, w.monthCents = w.monthRecs+n, w.monthCents+rc
 		case !r.CreatedAt.Before(DomainPrevMonthStart):
-			prevMonth, recsPrev = prevMonth+rc, recsPrev+n
-			before += rc
+			w.prevMonth, w.recsPrev = w.prevMonth+rc, w.recsPrev+n
+			w.before += rc
 		default:
-			before += rc
+			w.before += rc
 		}
 	}
-	amount := func(c int64) float64 { return float64(c) / 100 }
+	return w
+}
 
+// check compares every aggregation over recommendations with the model.
+func (m *aggModel) check(t *testing.T, s store.Store, step string) {
+	t.Helper()
+	w := m.want()
+	checkCounts(t, s, step, w)
+	checkSavings(t, s, step, w)
+	checkPerformance(t, s, step, w)
+}
+
+func amount(c int64) float64 { return float64(c) / 100 }
+
+func checkCounts(t *testing.T, s store.Store, step string, w aggWant) {
+	t.Helper()
 	gotCats, err := s.RecommendationCategoryCounts(ctx(t))
 	must(t, err, step+": RecommendationCategoryCounts")
-	diff(t, step+": category counts", sorted(cats), gotCats, cmpopts.EquateEmpty())
+	diff(t, step+": category counts", sorted(w.cats), gotCats, cmpopts.EquateEmpty())
 	gotImps, err := s.RecommendationImpactCounts(ctx(t))
 	must(t, err, step+": RecommendationImpactCounts")
-	diff(t, step+": impact counts", sorted(imps), gotImps, cmpopts.EquateEmpty())
+	diff(t, step+": impact counts", sorted(w.imps), gotImps, cmpopts.EquateEmpty())
+}
 
+func checkSavings(t *testing.T, s store.Store, step string, w aggWant) {
+	t.Helper()
 	met, err := s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart})
 	must(t, err, step+": ReportMetrics")
 	type money struct {
@@ -110,17 +133,17 @@ func (m *aggModel) check(t *testing.T, s store.Store, step string) {
 		RecsThis, RecsPrev        int64
 	}
 	diff(t, step+": metrics savings and recommendations",
-		money{amount(total), amount(before), amount(thisMonth), amount(prevMonth), recsThis, recsPrev},
+		money{amount(w.total), amount(w.before), amount(w.thisMonth), amount(w.prevMonth), w.recsThis, w.recsPrev},
 		money{met.TotalSavings, met.SavingsBeforeMonth, met.SavingsThisMonth, met.SavingsPrevMonth,
 			met.RecommendationsThisMonth, met.RecommendationsPrevMonth})
 
 	cost, err := s.CostFigures(ctx(t), store.CostParams{To: ts("2030-01-01T00:00:00Z")})
 	must(t, err, step+": CostFigures")
-	if cost.TotalSavings != amount(total) {
-		t.Errorf("%s: CostFigures total %v, want %v", step, cost.TotalSavings, amount(total))
+	if cost.TotalSavings != amount(w.total) {
+		t.Errorf("%s: CostFigures total %v, want %v", step, cost.TotalSavings, amount(w.total))
 	}
 
-	w, err := s.ReportWindowStats(ctx(t), DomainMonthStart, ts("2030-01-01T00:00:00Z"))
+	ws, err := s.ReportWindowStats(ctx(t), DomainMonthStart, ts("2030-01-01T00:00:00Z"))
 	must(t, err, step+": ReportWindowStats")
 	type window struct {
 		Recs    int64
@@ -128,15 +151,18 @@ func (m *aggModel) check(t *testing.T, s store.Store, step string) {
 		Cats    []store.CountByKey
 	}
 	wc := []store.CountByKey{}
-	for k, n := range w.CategoryCounts {
+	for k, n := range ws.CategoryCounts {
 		wc = append(wc, store.CountByKey{Key: k, Count: n})
 	}
 	sort.Slice(wc, func(i, j int) bool {
 		return wc[i].Count > wc[j].Count || (wc[i].Count == wc[j].Count && wc[i].Key < wc[j].Key)
 	})
-	diff(t, step+": window stats from the month start", window{monthRecs, amount(monthCents), sorted(monthCats)},
-		window{w.Recommendations, w.Savings, wc}, cmpopts.EquateEmpty())
+	diff(t, step+": window stats from the month start", window{w.monthRecs, amount(w.monthCents), sorted(w.monthCats)},
+		window{ws.Recommendations, ws.Savings, wc}, cmpopts.EquateEmpty())
+}
 
+func checkPerformance(t *testing.T, s store.Store, step string, w aggWant) {
+	t.Helper()
 	type perf struct {
 		Recs    int64
 		Savings float64
@@ -144,11 +170,11 @@ func (m *aggModel) check(t *testing.T, s store.Store, step string) {
 	}
 	all, err := s.ClientPerformance(ctx(t), "")
 	must(t, err, step+": ClientPerformance of all")
-	diff(t, step+": performance of all", perf{allRecs, amount(total), sorted(cats)},
+	diff(t, step+": performance of all", perf{w.allRecs, amount(w.total), sorted(w.cats)},
 		perf{all.TotalRecommendations, all.TotalSavings, all.Categories}, cmpopts.EquateEmpty())
 	for _, id := range []string{ClientContoso, ClientFabrikam, ClientNorthwind, ClientTailspin} {
 		want := perf{}
-		if pc := clients[id]; pc != nil {
+		if pc := w.clients[id]; pc != nil {
 			want = perf{pc.recs, amount(pc.cents), sorted(pc.cats)}
 		}
 		got, err := s.ClientPerformance(ctx(t), id)
