@@ -19,6 +19,49 @@ func runRollup(t *testing.T, open OpenFunc) {
 	parallel(t, open, "JobRun", testJobRun)
 	parallel(t, open, "JobRunStartRace", testJobRunStartRace)
 	parallel(t, open, "WeeklyReport", testWeeklyReport)
+	parallel(t, open, "RollupValidation", testRollupValidation)
+}
+
+// testRollupValidation checks that every driver refuses the same rollup
+// records and parameters, naming the same field, and writes nothing.
+func testRollupValidation(t *testing.T, s store.Store) {
+	c := ctx(t)
+	badDay := snapshot(store.PeriodDaily, "2025-03-03", 1)
+	badDay.PeriodStart = "03/03/2025"
+	listErr := func(_ any, err error) error { return err }
+	cases := []struct {
+		name, field string
+		err         error
+	}{
+		{"SnapshotPeriodStart", "period_start", s.MetricsSnapshotUpsert(c, &badDay)},
+		{"SnapshotListPeriod", "period", listErr(s.MetricsSnapshotList(c, "hourly", "", ""))},
+		{"SnapshotListFrom", "from", listErr(s.MetricsSnapshotList(c, store.PeriodDaily, "2025-3-1", ""))},
+		{"SnapshotListTo", "to", listErr(s.MetricsSnapshotList(c, store.PeriodDaily, "", "tomorrow"))},
+		{"HealthSampleStatus", "status", s.HealthSampleInsert(c, &store.HealthSample{})},
+		{"HealthSampleListLimit", "limit", listErr(s.HealthSampleList(c, -1))},
+		{"JobRunStartJob", "job", s.JobRunStart(c, &store.JobRun{})},
+		{"JobRunStartID", "id", s.JobRunStart(c, &store.JobRun{Job: "j", ID: "not-a-uuid"})},
+		{"JobRunFinishID", "id", s.JobRunFinish(c, &store.JobRun{ID: "not-a-uuid"})},
+		{"JobRunListLimit", "limit", listErr(s.JobRunList(c, "", -1))},
+		{"WeeklyReportWeekStart", "week_start", s.WeeklyReportUpsert(c, &store.WeeklyReport{WeekStart: "2025-W10"})},
+		{"WeeklyReportListLimit", "limit", listErr(s.WeeklyReportList(c, -1))},
+		{"DeleteBatchSize", "batch_size", listErr(s.ActivityDeleteBefore(c, ts("2025-03-03T00:00:00Z"), -1))},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { wantValidation(t, tc.err, tc.field, false) })
+	}
+	snaps, err := s.MetricsSnapshotList(c, store.PeriodDaily, "", "")
+	must(t, err, "MetricsSnapshotList")
+	runs, err := s.JobRunLatest(c)
+	must(t, err, "JobRunLatest")
+	samples, err := s.HealthSampleList(c, 0)
+	must(t, err, "HealthSampleList")
+	weeks, err := s.WeeklyReportList(c, 0)
+	must(t, err, "WeeklyReportList")
+	if len(snaps)+len(runs)+len(samples)+len(weeks) != 0 {
+		t.Errorf("refused records were written: %d snapshots, %d runs, %d samples, %d weeks",
+			len(snaps), len(runs), len(samples), len(weeks))
+	}
 }
 
 func snapshot(period store.Period, day string, n int64) store.MetricsSnapshot {
