@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
@@ -68,10 +69,7 @@ func BenchmarkActivityRead1M(b *testing.B) {
 	}
 	deep := page.NextCursor
 
-	cases := []struct {
-		name string
-		fn   func() error
-	}{
+	benchdata.Run(b, []benchdata.Case{
 		{"page1", func() error {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25})
 			return err
@@ -115,14 +113,5 @@ func BenchmarkActivityRead1M(b *testing.B) {
 			_, err := s.ActivityDistinctUsers(ctx, end.Add(-7*24*time.Hour))
 			return err
 		}},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				if err := c.fn(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	})
 }
