@@ -70,46 +70,46 @@ func BenchmarkActivityRead1M(b *testing.B) {
 	deep := page.NextCursor
 
 	benchdata.Run(b, []benchdata.Case{
-		{"page1", func() error {
+		{Name: "page1", Fn: func() error {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25})
 			return err
 		}},
-		{"page1-user", func() error {
+		{Name: "page1-user", Fn: func() error {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{UserID: "user-7"}})
 			return err
 		}},
-		{"page1-type-90d", func() error {
+		{Name: "page1-type-90d", Fn: func() error {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{
 				ActivityType: "login", From: ninety.From}})
 			return err
 		}},
-		{"page1-client", func() error {
+		{Name: "page1-client", Fn: func() error {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{
 				ClientID: "00000000-0000-4000-8000-000000000001"}})
 			return err
 		}},
-		{"cursor-deep", func() error {
+		{Name: "cursor-deep", Fn: func() error {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, Cursor: deep})
 			return err
 		}},
-		{"summary-type-90d", func() error {
+		{Name: "summary-type-90d", Fn: func() error {
 			_, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: ninety, GroupBy: store.GroupByType})
 			return err
 		}},
-		{"summary-user-90d", func() error {
+		{Name: "summary-user-90d", Fn: func() error {
 			_, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: ninety, GroupBy: store.GroupByUser, Limit: 20})
 			return err
 		}},
-		{"summary-day-90d", func() error {
+		{Name: "summary-day-90d", Fn: func() error {
 			_, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: ninety, GroupBy: store.GroupByDay})
 			return err
 		}},
-		{"summary-day-90d-newyork", func() error {
+		{Name: "summary-day-90d-newyork", Fn: func() error {
 			ny, _ := time.LoadLocation("America/New_York")
 			_, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: ninety, GroupBy: store.GroupByDay, Location: ny})
 			return err
 		}},
-		{"distinct-users-7d", func() error {
+		{Name: "distinct-users-7d", Fn: func() error {
 			_, err := s.ActivityDistinctUsers(ctx, end.Add(-7*24*time.Hour))
 			return err
 		}},
