@@ -246,29 +246,8 @@ func (a *args) add(v any) string {
 type filter struct{ store.ActivityFilter }
 
 func newFilter(f store.ActivityFilter) (filter, error) {
-	if f.ClientID != "" {
-		id, ok := store.NormalizeUUID(f.ClientID)
-		if !ok {
-			return filter{}, storedriver.Invalid("client_id", "must be a UUID")
-		}
-		f.ClientID = id
-	}
-	if f.ReportID != "" {
-		id, ok := store.NormalizeUUID(f.ReportID)
-		if !ok {
-			return filter{}, storedriver.Invalid("report_id", "must be a UUID")
-		}
-		f.ReportID = id
-	}
-	if !f.From.IsZero() {
-		t := f.From.UTC()
-		if tr := t.Truncate(time.Microsecond); tr.Before(t) {
-			t = tr.Add(time.Microsecond)
-		}
-		f.From = t
-	}
-	if !f.To.IsZero() {
-		f.To = f.To.UTC().Truncate(time.Microsecond)
+	if err := storedriver.PrepareFilter(&f); err != nil {
+		return filter{}, err
 	}
 	f.UserID, f.ActivityType = clean(f.UserID), clean(f.ActivityType)
 	return filter{f}, nil
@@ -505,24 +484,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		// Rows already buffered are not delivered once ctx is done.
-		if err := ctx.Err(); err != nil {
-			return s.wrap(ctx, op, err)
-		}
-		act, err := scanActivity(rows)
-		if err != nil {
-			return s.wrap(ctx, op, err)
-		}
-		if err := fn(&act); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	return nil
+	return sqlexec.Each(ctx, rows, scanActivity, fn, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
 // ActivitySummary groups the matching activities by type, user or local

@@ -48,12 +48,12 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 // ClientGet returns one client.
 func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error) {
 	const op = "get client"
-	nid, ok := store.NormalizeUUID(id)
-	if !ok {
-		return nil, s.wrap(ctx, op, storedriver.Invalid("id", "must be a UUID"))
+	nid, err := storedriver.ID("id", id)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
 	}
 	var c store.Client
-	err := s.db.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at FROM clients WHERE id = $1`, nid).
+	err = s.db.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at FROM clients WHERE id = $1`, nid).
 		Scan(&c.ID, &c.CompanyName, &c.Industry, &c.Status, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
@@ -250,12 +250,12 @@ func scanReport(sc sqlexec.Scanner, extra ...any) (store.Report, error) {
 // order.
 func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error) {
 	const op = "get report"
-	nid, ok := store.NormalizeUUID(id)
-	if !ok {
-		return nil, s.wrap(ctx, op, storedriver.Invalid("id", "must be a UUID"))
+	nid, err := storedriver.ID("id", id)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
 	}
 	var r store.Report
-	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
 		var err error
 		r, err = scanReport(tx.QueryRowContext(ctx, `SELECT `+reportColumns+` FROM reports r WHERE r.id = $1`, nid))
 		if err != nil {
@@ -553,9 +553,9 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 	const op = "client performance"
 	var id any
 	if clientID != "" {
-		nid, ok := store.NormalizeUUID(clientID)
-		if !ok {
-			return nil, s.wrap(ctx, op, storedriver.Invalid("client_id", "must be a UUID"))
+		nid, err := storedriver.ID("client_id", clientID)
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
 		}
 		id = nid
 	}

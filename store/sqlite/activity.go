@@ -22,26 +22,15 @@ type filter struct {
 }
 
 func newFilter(f store.ActivityFilter) (filter, error) {
-	out := filter{userID: f.UserID, typ: f.ActivityType}
+	if err := storedriver.PrepareFilter(&f); err != nil {
+		return filter{}, err
+	}
+	out := filter{userID: f.UserID, typ: f.ActivityType, clientID: f.ClientID, report: f.ReportID}
 	if !f.From.IsZero() {
 		out.from, out.hasFrom = micro(f.From), true
 	}
 	if !f.To.IsZero() {
 		out.to, out.hasTo = micro(f.To), true
-	}
-	if f.ClientID != "" {
-		id, ok := store.NormalizeUUID(f.ClientID)
-		if !ok {
-			return out, storedriver.Invalid("client_id", "must be a UUID")
-		}
-		out.clientID = id
-	}
-	if f.ReportID != "" {
-		id, ok := store.NormalizeUUID(f.ReportID)
-		if !ok {
-			return out, storedriver.Invalid("report_id", "must be a UUID")
-		}
-		out.report = id
 	}
 	return out, nil
 }
@@ -182,24 +171,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		// Rows already read ahead are not delivered once ctx is done.
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		a, err := scanActivity(rows)
-		if err != nil {
-			return s.wrap(ctx, op, err)
-		}
-		if err := fn(&a); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	return nil
+	return sqlexec.Each(ctx, rows, scanActivity, fn, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
 // ActivityDistinctUsers counts distinct non-empty user ids with activity at

@@ -175,14 +175,14 @@ func int64Ptr(p *int64) any {
 // ClientGet returns one client.
 func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error) {
 	const op = "get client"
-	nid, ok := store.NormalizeUUID(id)
-	if !ok {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	nid, err := storedriver.ID("id", id)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
 	}
 	var c store.Client
 	var industry, status string
 	var created, updated int64
-	err := s.reader.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at
+	err = s.reader.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at
 		FROM clients WHERE id = ?`, nid).Scan(&c.ID, &c.CompanyName, &industry, &status, &created, &updated)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
@@ -218,12 +218,12 @@ func scanReport(sc sqlexec.Scanner, extra ...any) (store.Report, error) {
 // ReportGet returns a report with its recommendations in their stored order.
 func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error) {
 	const op = "get report"
-	nid, ok := store.NormalizeUUID(id)
-	if !ok {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	nid, err := storedriver.ID("id", id)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
 	}
 	var r store.Report
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		if r, err = scanReport(tx.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM reports r WHERE r.id = ?", nid)); err != nil {
 			return err
@@ -435,9 +435,9 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 	const op = "client performance"
 	where, args := "1", []any{}
 	if clientID != "" {
-		id, ok := store.NormalizeUUID(clientID)
-		if !ok {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("client_id", "must be a UUID"))
+		id, err := storedriver.ID("client_id", clientID)
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
 		}
 		where, args = "r.client_id = ?", []any{id}
 	}

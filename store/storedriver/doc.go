@@ -24,3 +24,13 @@ import (
 func Invalid(field, format string, args ...any) error {
 	return &store.ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
+
+// ID returns id in its canonical lower-case form, or a *store.ValidationError
+// on field when id is not a UUID.
+func ID(field, id string) (string, error) {
+	nid, ok := store.NormalizeUUID(id)
+	if !ok {
+		return "", Invalid(field, "must be a UUID")
+	}
+	return nid, nil
+}

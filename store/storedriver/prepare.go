@@ -176,3 +176,31 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC().Truncate(time.Microsecond)
 	return &u
 }
+
+// PrepareFilter validates f and normalises it in place: ClientID and
+// ReportID in canonical form, From rounded up and To rounded down to the
+// microsecond (the precision of stored times), both in UTC.
+func PrepareFilter(f *store.ActivityFilter) error {
+	var err error
+	if f.ClientID != "" {
+		if f.ClientID, err = ID("client_id", f.ClientID); err != nil {
+			return err
+		}
+	}
+	if f.ReportID != "" {
+		if f.ReportID, err = ID("report_id", f.ReportID); err != nil {
+			return err
+		}
+	}
+	if !f.From.IsZero() {
+		t := f.From.UTC()
+		if tr := t.Truncate(time.Microsecond); tr.Before(t) {
+			t = tr.Add(time.Microsecond)
+		}
+		f.From = t
+	}
+	if !f.To.IsZero() {
+		f.To = f.To.UTC().Truncate(time.Microsecond)
+	}
+	return nil
+}

@@ -27,6 +27,7 @@ func runActivity(t *testing.T, open OpenFunc) {
 	parallel(t, open, "ListFilters", testActivityListFilters)
 	parallel(t, open, "ListDefaultLimit", testActivityListDefaultLimit)
 	parallel(t, open, "ListBadParams", testActivityListBadParams)
+	parallel(t, open, "ListSubMicrosecondBounds", testActivitySubMicrosecondBounds)
 	parallel(t, open, "ListCursorTies", testActivityCursorTies)
 	parallel(t, open, "ListCursorWhileInserting", testActivityCursorWhileInserting)
 	parallel(t, open, "ListTotalAfterErase", testActivityTotalAfterErase)
@@ -1008,5 +1009,30 @@ func testDeleteBefore(t *testing.T, s store.Store) {
 	must(t, err, "ActivityList")
 	if page.Total != 0 || len(page.Activities) != 0 {
 		t.Errorf("after deleting everything: Total %d, %d rows", page.Total, len(page.Activities))
+	}
+}
+
+// testActivitySubMicrosecondBounds: stored times have microsecond
+// precision, and a bound between two microseconds still means
+// "created_at >= From" and "created_at <= To".
+func testActivitySubMicrosecondBounds(t *testing.T, s store.Store) {
+	at := ts("2025-03-03T10:00:00.000001Z")
+	must(t, s.ActivityInsertMany(ctx(t), []store.Activity{{UserID: "u", ActivityType: "login", CreatedAt: at}}), "ActivityInsertMany")
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		want     int64
+	}{
+		{"FromJustAfter", at.Add(500 * time.Nanosecond), time.Time{}, 0},
+		{"FromJustBefore", at.Add(-500 * time.Nanosecond), time.Time{}, 1},
+		{"ToJustBefore", time.Time{}, at.Add(-500 * time.Nanosecond), 0},
+		{"ToJustAfter", time.Time{}, at.Add(500 * time.Nanosecond), 1},
+	} {
+		f := store.ActivityFilter{From: tc.from, To: tc.to}
+		page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: f})
+		must(t, err, tc.name+": ActivityList")
+		if page.Total != tc.want || int64(len(page.Activities)) != tc.want {
+			t.Errorf("%s: Total %d, %d activities; want %d", tc.name, page.Total, len(page.Activities), tc.want)
+		}
 	}
 }

@@ -40,6 +40,11 @@ var ignoreUpdatedAt = cmpopts.IgnoreFields(store.Client{}, "UpdatedAt")
 func testClient(t *testing.T, s store.Store) {
 	_, err := s.ClientGet(ctx(t), ClientContoso)
 	wantIs(t, err, store.ErrNotFound, "ClientGet of a missing client")
+	// A malformed id is a parameter error on both getters, not a miss.
+	_, err = s.ClientGet(ctx(t), "not-a-uuid")
+	wantValidation(t, err, "id", false)
+	_, err = s.ReportGet(ctx(t), "not-a-uuid")
+	wantValidation(t, err, "id", false)
 
 	c := store.Client{ID: strings.ToUpper(ClientContoso), CompanyName: "  Contoso  ", Industry: store.IndustryTechnology,
 		Status: store.ClientActive, CreatedAt: time.Date(2025, 1, 10, 4, 0, 0, 0, newYork())}

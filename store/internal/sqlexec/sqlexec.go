@@ -86,3 +86,23 @@ func AddCounts(ctx context.Context, q Queryer, into map[string]int64, query stri
 	}
 	return rows.Err()
 }
+
+// Each scans rows one at a time and hands each to fn, closing rows. Rows
+// read ahead are not delivered once ctx is done. Errors of the database
+// and of scan go through wrap; fn's errors are returned as they are.
+func Each[T any](ctx context.Context, rows *sql.Rows, scan func(Scanner) (T, error), fn func(*T) error, wrap func(error) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return wrap(err)
+		}
+		v, err := scan(rows)
+		if err != nil {
+			return wrap(err)
+		}
+		if err := fn(&v); err != nil {
+			return err
+		}
+	}
+	return wrap(rows.Err())
+}
