@@ -440,19 +440,8 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	}
 	page := &store.ActivityPage{Activities: []store.Activity{}}
 	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, a...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			act, err := scanActivity(rows)
-			if err != nil {
-				return err
-			}
-			page.Activities = append(page.Activities, act)
-		}
-		if err := rows.Err(); err != nil {
+		var err error
+		if page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, query, a...); err != nil {
 			return err
 		}
 		page.Total, err = s.activityTotal(ctx, tx, f)
@@ -461,12 +450,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	if len(page.Activities) > p.Limit {
-		page.Activities = page.Activities[:p.Limit]
-		page.HasNext = true
-		last := page.Activities[p.Limit-1]
-		page.NextCursor = storedriver.EncodeCursor(last.CreatedAt, last.ID)
-	}
+	storedriver.FinishPage(page, p.Limit)
 	return page, nil
 }
 

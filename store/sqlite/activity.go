@@ -105,30 +105,14 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		if f.empty() {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+activityColumns+" FROM activities WHERE "+where+
-			" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanActivity(rows)
-			if err != nil {
-				return err
-			}
-			page.Activities = append(page.Activities, a)
-		}
-		return rows.Err()
+		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+" FROM activities WHERE "+
+			where+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", args...)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Activities) > p.Limit {
-		page.Activities = page.Activities[:p.Limit]
-		page.HasNext = true
-		last := page.Activities[p.Limit-1]
-		page.NextCursor = storedriver.EncodeCursor(last.CreatedAt, last.ID)
-	}
+	storedriver.FinishPage(page, p.Limit)
 	return page, nil
 }
 

@@ -37,3 +37,16 @@ func DecodeCursor(cursor string) (createdAt time.Time, id string, err error) {
 	}
 	return time.UnixMicro(us).UTC(), id, nil
 }
+
+// FinishPage completes a page whose activities were read with limit+1
+// rows: the extra row is dropped and sets HasNext and the NextCursor that
+// follows the last activity kept.
+func FinishPage(page *store.ActivityPage, limit int) {
+	if len(page.Activities) <= limit {
+		return
+	}
+	page.Activities = page.Activities[:limit]
+	page.HasNext = true
+	last := page.Activities[limit-1]
+	page.NextCursor = EncodeCursor(last.CreatedAt, last.ID)
+}
