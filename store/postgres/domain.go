@@ -261,29 +261,24 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, category, COALESCE(business_impact, ''), COALESCE(recommendation, ''),
-			COALESCE(subscription_id, ''), COALESCE(subscription_name, ''), COALESCE(resource_group, ''),
-			COALESCE(resource_name, ''), COALESCE(resource_type, ''), potential_savings, currency
+		r.Recommendations, err = sqlexec.Query(ctx, tx, scanRecommendation, `SELECT id, report_id, category,
+			COALESCE(business_impact, ''), COALESCE(recommendation, ''), COALESCE(subscription_id, ''),
+			COALESCE(subscription_name, ''), COALESCE(resource_group, ''), COALESCE(resource_name, ''),
+			COALESCE(resource_type, ''), potential_savings, currency
 			FROM recommendations WHERE report_id = $1 ORDER BY position, id`, nid)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			rec := store.Recommendation{ReportID: r.ID}
-			if err := rows.Scan(&rec.ID, &rec.Category, &rec.BusinessImpact, &rec.Recommendation, &rec.SubscriptionID,
-				&rec.SubscriptionName, &rec.ResourceGroup, &rec.ResourceName, &rec.ResourceType,
-				&rec.PotentialSavings, &rec.Currency); err != nil {
-				return err
-			}
-			r.Recommendations = append(r.Recommendations, rec)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
 	return &r, nil
+}
+
+func scanRecommendation(sc sqlexec.Scanner) (rec store.Recommendation, err error) {
+	err = sc.Scan(&rec.ID, &rec.ReportID, &rec.Category, &rec.BusinessImpact, &rec.Recommendation, &rec.SubscriptionID,
+		&rec.SubscriptionName, &rec.ResourceGroup, &rec.ResourceName, &rec.ResourceType, &rec.PotentialSavings,
+		&rec.Currency)
+	return rec, err
 }
 
 // reportMetricsSQL computes every figure of the metrics route in one

@@ -94,12 +94,7 @@ func (o *Options) setDefaults() error {
 	if o.ConnMaxLifetime == 0 {
 		o.ConnMaxLifetime = ConnMaxLifetimeDefault
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.NowFunc == nil {
-		o.NowFunc = time.Now
-	}
+	sqlexec.Defaults(&o.Logger, &o.NowFunc)
 	return nil
 }
 

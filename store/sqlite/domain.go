@@ -228,34 +228,30 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		if r, err = scanReport(tx.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM reports r WHERE r.id = ?", nid)); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, category, business_impact, recommendation, subscription_id,
-			subscription_name, resource_group, resource_name, resource_type, potential_savings_cents, currency
+		r.Recommendations, err = sqlexec.Query(ctx, tx, scanRecommendation, `SELECT id, report_id, category,
+			business_impact, recommendation, subscription_id, subscription_name, resource_group, resource_name,
+			resource_type, potential_savings_cents, currency
 			FROM recommendations WHERE report_id = ? ORDER BY position`, nid)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		r.Recommendations = []store.Recommendation{}
-		for rows.Next() {
-			var rec store.Recommendation
-			var cat string
-			var impact, text, subID, subName, rg, rn, rt sql.NullString
-			var c int64
-			if err := rows.Scan(&rec.ID, &cat, &impact, &text, &subID, &subName, &rg, &rn, &rt, &c, &rec.Currency); err != nil {
-				return err
-			}
-			rec.ReportID, rec.Category, rec.BusinessImpact = nid, store.Category(cat), store.Impact(impact.String)
-			rec.Recommendation, rec.SubscriptionID, rec.SubscriptionName = text.String, subID.String, subName.String
-			rec.ResourceGroup, rec.ResourceName, rec.ResourceType = rg.String, rn.String, rt.String
-			rec.PotentialSavings = amount(c)
-			r.Recommendations = append(r.Recommendations, rec)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+func scanRecommendation(sc sqlexec.Scanner) (rec store.Recommendation, err error) {
+	var impact, text, subID, subName, rg, rn, rt sql.NullString
+	var cents int64
+	if err := sc.Scan(&rec.ID, &rec.ReportID, &rec.Category, &impact, &text, &subID, &subName, &rg, &rn, &rt, &cents,
+		&rec.Currency); err != nil {
+		return rec, err
+	}
+	rec.BusinessImpact, rec.Recommendation = store.Impact(impact.String), text.String
+	rec.SubscriptionID, rec.SubscriptionName = subID.String, subName.String
+	rec.ResourceGroup, rec.ResourceName, rec.ResourceType = rg.String, rn.String, rt.String
+	rec.PotentialSavings = amount(cents)
+	return rec, nil
 }
 
 // ReportMetrics computes the figures of the metrics route in one read

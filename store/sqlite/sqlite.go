@@ -78,12 +78,7 @@ func (o *Options) validate() error {
 	if o.BusyTimeout == 0 {
 		o.BusyTimeout = BusyTimeoutDefault
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.NowFunc == nil {
-		o.NowFunc = time.Now
-	}
+	sqlexec.Defaults(&o.Logger, &o.NowFunc)
 	return nil
 }
 

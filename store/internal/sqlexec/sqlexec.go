@@ -8,6 +8,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -105,4 +107,15 @@ func Each[T any](ctx context.Context, rows *sql.Rows, scan func(Scanner) (T, err
 		}
 	}
 	return wrap(rows.Err())
+}
+
+// Defaults fills the settings every driver has, so they default alike: a
+// nil logger is slog.Default() and a nil clock is time.Now.
+func Defaults(logger **slog.Logger, now *func() time.Time) {
+	if *logger == nil {
+		*logger = slog.Default()
+	}
+	if *now == nil {
+		*now = time.Now
+	}
 }
