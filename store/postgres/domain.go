@@ -218,32 +218,25 @@ const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status,
 	r.processing_started_at, r.processing_completed_at, r.csv_size_bytes`
 
 func scanReport(sc sqlexec.Scanner, extra ...any) (store.Report, error) {
-	var (
-		r         store.Report
-		createdBy sql.NullString
-		started   sql.NullTime
-		completed sql.NullTime
-		size      sql.NullInt64
-	)
-	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &r.ReportType, &r.Status, &r.CreatedAt, &started, &completed, &size}, extra...)
+	var r store.Report
+	var createdBy sql.NullString
+	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &r.ReportType, &r.Status, &r.CreatedAt,
+		&r.ProcessingStartedAt, &r.ProcessingCompletedAt, &r.CSVSizeBytes}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
-	r.CreatedBy = createdBy.String
-	r.CreatedAt = r.CreatedAt.UTC()
-	if started.Valid {
-		t := started.Time.UTC()
-		r.ProcessingStartedAt = &t
-	}
-	if completed.Valid {
-		t := completed.Time.UTC()
-		r.ProcessingCompletedAt = &t
-	}
-	if size.Valid {
-		n := size.Int64
-		r.CSVSizeBytes = &n
-	}
+	r.CreatedBy, r.CreatedAt = createdBy.String, r.CreatedAt.UTC()
+	r.ProcessingStartedAt, r.ProcessingCompletedAt = utcPtr(r.ProcessingStartedAt), utcPtr(r.ProcessingCompletedAt)
 	return r, nil
+}
+
+// utcPtr returns *t in UTC, nil for nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // ReportGet returns a report with its recommendations in their stored

@@ -200,18 +200,15 @@ func scanReport(sc sqlexec.Scanner, extra ...any) (store.Report, error) {
 	var createdBy sql.NullString
 	var typ, status string
 	var created int64
-	var started, completed, size sql.NullInt64
-	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &typ, &status, &created, &started, &completed, &size}, extra...)
+	var started, completed sql.NullInt64
+	dest := append([]any{&r.ID, &r.ClientID, &createdBy, &typ, &status, &created, &started, &completed,
+		&r.CSVSizeBytes}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
 	r.CreatedBy, r.ReportType, r.Status = createdBy.String, store.ReportType(typ), store.ReportStatus(status)
 	r.CreatedAt = fromMicro(created)
 	r.ProcessingStartedAt, r.ProcessingCompletedAt = timePtr(started), timePtr(completed)
-	if size.Valid {
-		v := size.Int64
-		r.CSVSizeBytes = &v
-	}
 	return r, nil
 }
 
