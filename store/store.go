@@ -265,7 +265,8 @@ type DomainReader interface {
 	// ReportDailyCounts counts reports created in [from, to) by local day
 	// (in loc; nil = UTC) and type. Days without reports are absent.
 	ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]ReportDayCount, error)
-	// ReportRecent returns the newest reports (created_at DESC, id DESC).
+	// ReportRecent returns the newest reports (created_at DESC, id DESC),
+	// at most limit (0 means RecentListDefault).
 	ReportRecent(ctx context.Context, limit int) ([]ReportWithClient, error)
 	// ClientPerformance aggregates one client's reports, or every report
 	// when clientID is empty. Unknown client → ErrNotFound.

@@ -11,6 +11,7 @@ const (
 	ListLimitDefault   = 25   // ActivityListParams.Limit 0
 	ListLimitMax       = 1000 // the largest ActivityListParams.Limit
 	RollupListDefault  = 100  // limit 0 of HealthSampleList, JobRunList and WeeklyReportList
+	RecentListDefault  = 10   // limit 0 of DomainReader.ReportRecent
 	DeleteBatchDefault = 5000 // batchSize 0 of ActivityEraser.ActivityDeleteBefore
 )
 

@@ -18,8 +18,6 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
-const recentLimitDefault = 10
-
 // ClientUpsert creates or updates a client by id. On update a zero
 // CreatedAt keeps the stored creation time. c receives the stored
 // CreatedAt and UpdatedAt.
@@ -485,54 +483,33 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 		return nil, s.wrap(ctx, op, err)
 	}
 	a := args{from.UTC(), to.UTC()}
-	rows, err := s.db.QueryContext(ctx, `SELECT to_char((created_at AT TIME ZONE `+z.expr(&a)+`)::date, 'YYYY-MM-DD') AS day,
-		report_type, count(*) FROM reports WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, a...)
-	if err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	defer rows.Close()
-	out := []store.ReportDayCount{}
-	for rows.Next() {
-		var d store.ReportDayCount
-		if err := rows.Scan(&d.Day, &d.ReportType, &d.Count); err != nil {
-			return nil, s.wrap(ctx, op, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	return out, nil
+	out, err := sqlexec.Query(ctx, s.db, scanReportDayCount, `SELECT
+		to_char((created_at AT TIME ZONE `+z.expr(&a)+`)::date, 'YYYY-MM-DD') AS day, report_type, count(*)
+		FROM reports WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, a...)
+	return out, s.wrap(ctx, op, err)
+}
+
+func scanReportDayCount(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
+	err = sc.Scan(&d.Day, &d.ReportType, &d.Count)
+	return d, err
 }
 
 // ReportRecent returns the newest reports with their client's name; limit
 // 0 means 10.
 func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
 	const op = "list recent reports"
-	if limit < 0 {
-		return nil, s.wrap(ctx, op, storedriver.Invalid("limit", "must not be negative"))
-	}
-	if limit == 0 {
-		limit = recentLimitDefault
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+reportColumns+`, c.company_name
-		FROM reports r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id DESC LIMIT $1`, limit)
+	limit, err := storedriver.ListLimit(limit, store.RecentListDefault)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	defer rows.Close()
-	out := []store.ReportWithClient{}
-	for rows.Next() {
-		var rc store.ReportWithClient
-		if rc.Report, err = scanReport(rows, &rc.ClientName); err != nil {
-			return nil, s.wrap(ctx, op, err)
-		}
-		out = append(out, rc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	return out, nil
+	out, err := sqlexec.Query(ctx, s.db, scanReportWithClient, `SELECT `+reportColumns+`, c.company_name
+		FROM reports r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id DESC LIMIT $1`, limit)
+	return out, s.wrap(ctx, op, err)
+}
+
+func scanReportWithClient(sc sqlexec.Scanner) (rc store.ReportWithClient, err error) {
+	rc.Report, err = scanReport(sc, &rc.ClientName)
+	return rc, err
 }
 
 // ClientPerformance aggregates one client's reports, or all reports when

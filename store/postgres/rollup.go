@@ -150,7 +150,7 @@ func (s *Store) HealthSampleInsert(ctx context.Context, h *store.HealthSample) e
 // means store.RollupListDefault).
 func (s *Store) HealthSampleList(ctx context.Context, limit int) ([]store.HealthSample, error) {
 	const op = "list health samples"
-	limit, err := storedriver.ListLimit(limit)
+	limit, err := storedriver.ListLimit(limit, store.RollupListDefault)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
@@ -251,7 +251,7 @@ func (s *Store) JobRunLatest(ctx context.Context) ([]store.JobRun, error) {
 // empty), at most limit (0 means store.RollupListDefault).
 func (s *Store) JobRunList(ctx context.Context, job string, limit int) ([]store.JobRun, error) {
 	const op = "list job runs"
-	limit, err := storedriver.ListLimit(limit)
+	limit, err := storedriver.ListLimit(limit, store.RollupListDefault)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
@@ -285,7 +285,7 @@ func (s *Store) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyReport) e
 // store.RollupListDefault).
 func (s *Store) WeeklyReportList(ctx context.Context, limit int) ([]store.WeeklyReport, error) {
 	const op = "list weekly reports"
-	limit, err := storedriver.ListLimit(limit)
+	limit, err := storedriver.ListLimit(limit, store.RollupListDefault)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}

@@ -364,62 +364,38 @@ func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountBy
 func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
 	const op = "count reports by day"
 	lo, hi := micro(from), micro(to)
-	out := []store.ReportDayCount{}
 	if hi <= lo {
-		return out, nil
+		return []store.ReportDayCount{}, nil
 	}
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
+	out, err := sqlexec.Query(ctx, s.reader, scanReportDayCount, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
 		` AS day, report_type, COUNT(*) FROM reports WHERE created_at >= ? AND created_at < ?
 		GROUP BY 1, 2 ORDER BY 1, 2`, lo, hi)
-	if err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var day int64
-		var c store.ReportDayCount
-		var typ string
-		if err := rows.Scan(&day, &typ, &c.Count); err != nil {
-			return nil, s.wrap(ctx, op, err)
-		}
-		c.Day, c.ReportType = dayString(day), store.ReportType(typ)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	return out, nil
+	return out, s.wrap(ctx, op, err)
+}
+
+func scanReportDayCount(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
+	var day int64
+	err = sc.Scan(&day, &d.ReportType, &d.Count)
+	d.Day = dayString(day)
+	return d, err
 }
 
 // ReportRecent returns the newest reports with their client's name.
 func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
 	const op = "list recent reports"
-	if limit < 0 {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("limit", "must not be negative"))
-	}
-	if limit == 0 {
-		limit = 10
-	}
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+reportColumns+`, c.company_name
-		FROM reports r JOIN clients c ON c.id = r.client_id
-		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, limit)
+	limit, err := storedriver.ListLimit(limit, store.RecentListDefault)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	defer rows.Close()
-	out := []store.ReportWithClient{}
-	for rows.Next() {
-		var name string
-		r, err := scanReport(rows, &name)
-		if err != nil {
-			return nil, s.wrap(ctx, op, err)
-		}
-		out = append(out, store.ReportWithClient{Report: r, ClientName: name})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	return out, nil
+	out, err := sqlexec.Query(ctx, s.reader, scanReportWithClient, "SELECT "+reportColumns+`, c.company_name
+		FROM reports r JOIN clients c ON c.id = r.client_id
+		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, limit)
+	return out, s.wrap(ctx, op, err)
+}
+
+func scanReportWithClient(sc sqlexec.Scanner) (rc store.ReportWithClient, err error) {
+	rc.Report, err = scanReport(sc, &rc.ClientName)
+	return rc, err
 }
 
 // ClientPerformance aggregates one client's reports, or all of them when

@@ -114,14 +114,15 @@ func CheckSnapshotRange(period store.Period, fromDay, toDay string) error {
 	return nil
 }
 
-// ListLimit validates the limit of the rollup list methods and returns it
-// with its default (0 means store.RollupListDefault).
-func ListLimit(limit int) (int, error) {
+// ListLimit validates the limit of a list method and returns it with its
+// default (0 means dflt: store.RollupListDefault for the rollup lists,
+// store.RecentListDefault for ReportRecent).
+func ListLimit(limit, dflt int) (int, error) {
 	if limit < 0 {
 		return 0, Invalid("limit", "must not be negative")
 	}
 	if limit == 0 {
-		return store.RollupListDefault, nil
+		return dflt, nil
 	}
 	return limit, nil
 }
