@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
-
-var now = time.Date(2025, 1, 15, 10, 30, 0, 123456789, time.UTC)
 
 func TestNewIDIsValidV4(t *testing.T) {
 	seen := map[string]bool{}
