@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -54,7 +53,7 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 	if err := storedriver.CheckSnapshotRange(period, fromDay, toDay); err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.db, scanMetricsSnapshot, `SELECT period, to_char(period_start, 'YYYY-MM-DD'),
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanMetricsSnapshot, `SELECT period, to_char(period_start, 'YYYY-MM-DD'),
 			from_at, to_at, total_reports, reports_created, reports_completed, reports_failed, active_users,
 			new_clients, total_recommendations, total_potential_savings::float8, activities, logins, uploads,
 			downloads, shares, avg_generation_seconds, success_rate, category_counts, report_type_counts, computed_at
@@ -69,22 +68,6 @@ func nullDay(day string) any {
 		return nil
 	}
 	return day
-}
-
-func scanMetricsSnapshot(sc sqlexec.Scanner) (m store.MetricsSnapshot, err error) {
-	var cats, types []byte
-	if err := sc.Scan(&m.Period, &m.PeriodStart, &m.From, &m.To, &m.TotalReports, &m.ReportsCreated,
-		&m.ReportsCompleted, &m.ReportsFailed, &m.ActiveUsers, &m.NewClients, &m.TotalRecommendations,
-		&m.TotalPotentialSavings, &m.Activities, &m.Logins, &m.Uploads, &m.Downloads, &m.Shares,
-		&m.AvgGenerationSeconds, &m.SuccessRate, &cats, &types, &m.ComputedAt); err != nil {
-		return m, err
-	}
-	m.From, m.To, m.ComputedAt = m.From.UTC(), m.To.UTC(), m.ComputedAt.UTC()
-	if m.CategoryCounts, err = jsonenc.DecodeCounts(cats); err != nil {
-		return m, err
-	}
-	m.ReportTypeCounts, err = jsonenc.DecodeCounts(types)
-	return m, err
 }
 
 // UsageStatsUpsert stores the usage of one hour, replacing a previous one.
@@ -113,22 +96,11 @@ func (s *Store) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error
 
 // UsageStatsList returns the hours in [from, to), oldest first.
 func (s *Store) UsageStatsList(ctx context.Context, from, to time.Time) ([]store.UsageStats, error) {
-	out, err := sqlexec.Query(ctx, s.db, scanUsageStats, `SELECT hour_start, reports_generated, reports_failed,
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanUsageStats, `SELECT hour_start, reports_generated, reports_failed,
 			csv_uploads, failed_uploads, downloads, shares, avg_csv_size_bytes, avg_processing_minutes,
 			report_type_counts, computed_at
 		FROM usage_stats WHERE hour_start >= $1 AND hour_start < $2 ORDER BY hour_start`, from.UTC(), to.UTC())
 	return out, s.wrap(ctx, "list usage stats", err)
-}
-
-func scanUsageStats(sc sqlexec.Scanner) (u store.UsageStats, err error) {
-	var types []byte
-	if err := sc.Scan(&u.HourStart, &u.ReportsGenerated, &u.ReportsFailed, &u.CSVUploads, &u.FailedUploads,
-		&u.Downloads, &u.Shares, &u.AvgCSVSizeBytes, &u.AvgProcessingMinutes, &types, &u.ComputedAt); err != nil {
-		return u, err
-	}
-	u.HourStart, u.ComputedAt = u.HourStart.UTC(), u.ComputedAt.UTC()
-	u.ReportTypeCounts, err = jsonenc.DecodeCounts(types)
-	return u, err
 }
 
 // HealthSampleInsert stores a sample and sets its ID.
@@ -154,19 +126,9 @@ func (s *Store) HealthSampleList(ctx context.Context, limit int) ([]store.Health
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.db, scanHealthSample, `SELECT id, taken_at, status, data FROM health_samples
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanHealthSample, `SELECT id, taken_at, status, data FROM health_samples
 		ORDER BY taken_at DESC, id DESC LIMIT $1`, limit)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanHealthSample(sc sqlexec.Scanner) (h store.HealthSample, err error) {
-	var data []byte
-	if err := sc.Scan(&h.ID, &h.TakenAt, &h.Status, &data); err != nil {
-		return h, err
-	}
-	h.TakenAt = h.TakenAt.UTC()
-	h.Data, err = jsonenc.DecodeObject(data)
-	return h, err
 }
 
 // HealthSampleDeleteBefore deletes the samples taken before cutoff.
@@ -220,29 +182,9 @@ func (s *Store) JobRunFinish(ctx context.Context, r *store.JobRun) error {
 	return nil
 }
 
-const jobRunColumns = `id, job, COALESCE(run_key, ''), scheduled_at, started_at, finished_at, outcome,
-	COALESCE(error, ''), rows_affected, COALESCE(message, ''), COALESCE(instance, '')`
-
-func scanJobRun(sc sqlexec.Scanner) (r store.JobRun, err error) {
-	var scheduled, finished sql.NullTime
-	if err := sc.Scan(&r.ID, &r.Job, &r.RunKey, &scheduled, &r.StartedAt, &finished, &r.Outcome, &r.Error,
-		&r.RowsAffected, &r.Message, &r.Instance); err != nil {
-		return r, err
-	}
-	r.StartedAt = r.StartedAt.UTC()
-	if scheduled.Valid {
-		r.ScheduledAt = scheduled.Time.UTC()
-	}
-	if finished.Valid {
-		t := finished.Time.UTC()
-		r.FinishedAt = &t
-	}
-	return r, nil
-}
-
 // JobRunLatest returns the latest run of every job, ordered by job name.
 func (s *Store) JobRunLatest(ctx context.Context) ([]store.JobRun, error) {
-	out, err := sqlexec.Query(ctx, s.db, scanJobRun, `SELECT DISTINCT ON (job) `+jobRunColumns+`
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanJobRun, `SELECT DISTINCT ON (job) `+sqlexec.JobRunColumns+`
 		FROM job_runs ORDER BY job, started_at DESC, id DESC`)
 	return out, s.wrap(ctx, "latest job runs", err)
 }
@@ -255,12 +197,12 @@ func (s *Store) JobRunList(ctx context.Context, job string, limit int) ([]store.
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	query, args := `SELECT `+jobRunColumns+` FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`, []any{limit}
+	query, args := `SELECT `+sqlexec.JobRunColumns+` FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`, []any{limit}
 	if job != "" {
-		query = `SELECT ` + jobRunColumns + ` FROM job_runs WHERE job = $2 ORDER BY started_at DESC, id DESC LIMIT $1`
+		query = `SELECT ` + sqlexec.JobRunColumns + ` FROM job_runs WHERE job = $2 ORDER BY started_at DESC, id DESC LIMIT $1`
 		args = append(args, clean(job))
 	}
-	out, err := sqlexec.Query(ctx, s.db, scanJobRun, query, args...)
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanJobRun, query, args...)
 	return out, s.wrap(ctx, op, err)
 }
 
@@ -289,17 +231,7 @@ func (s *Store) WeeklyReportList(ctx context.Context, limit int) ([]store.Weekly
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.db, scanWeeklyReport, `SELECT to_char(week_start, 'YYYY-MM-DD'), summary, created_at
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanWeeklyReport, `SELECT to_char(week_start, 'YYYY-MM-DD'), summary, created_at
 		FROM weekly_reports ORDER BY week_start DESC LIMIT $1`, limit)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanWeeklyReport(sc sqlexec.Scanner) (w store.WeeklyReport, err error) {
-	var summary []byte
-	if err := sc.Scan(&w.WeekStart, &summary, &w.CreatedAt); err != nil {
-		return w, err
-	}
-	w.CreatedAt = w.CreatedAt.UTC()
-	w.Summary, err = jsonenc.DecodeObject(summary)
-	return w, err
 }

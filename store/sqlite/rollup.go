@@ -47,7 +47,7 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 	if err := storedriver.CheckSnapshotRange(period, fromDay, toDay); err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.reader, scanMetricsSnapshot, `SELECT period, period_start, from_at, to_at,
+	out, err := sqlexec.Query(ctx, s.reader, sqlexec.ScanMetricsSnapshot, `SELECT period, period_start, from_at, to_at,
 			total_reports, reports_created, reports_completed, reports_failed, active_users, new_clients,
 			total_recommendations, total_potential_savings, activities, logins, uploads, downloads, shares,
 			avg_generation_seconds, success_rate, category_counts, report_type_counts, computed_at
@@ -55,23 +55,6 @@ func (s *Store) MetricsSnapshotList(ctx context.Context, period store.Period, fr
 		WHERE period = ?1 AND (?2 = '' OR period_start >= ?2) AND (?3 = '' OR period_start <= ?3)
 		ORDER BY period_start`, string(period), fromDay, toDay)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanMetricsSnapshot(sc sqlexec.Scanner) (m store.MetricsSnapshot, err error) {
-	var cats, types []byte
-	var from, to, computed int64
-	if err := sc.Scan(&m.Period, &m.PeriodStart, &from, &to, &m.TotalReports, &m.ReportsCreated,
-		&m.ReportsCompleted, &m.ReportsFailed, &m.ActiveUsers, &m.NewClients, &m.TotalRecommendations,
-		&m.TotalPotentialSavings, &m.Activities, &m.Logins, &m.Uploads, &m.Downloads, &m.Shares,
-		&m.AvgGenerationSeconds, &m.SuccessRate, &cats, &types, &computed); err != nil {
-		return m, err
-	}
-	m.From, m.To, m.ComputedAt = fromMicro(from), fromMicro(to), fromMicro(computed)
-	if m.CategoryCounts, err = jsonenc.DecodeCounts(cats); err != nil {
-		return m, err
-	}
-	m.ReportTypeCounts, err = jsonenc.DecodeCounts(types)
-	return m, err
 }
 
 // UsageStatsUpsert stores the usage of one hour, replacing the stored one.
@@ -97,23 +80,11 @@ func (s *Store) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error
 
 // UsageStatsList returns the hours in [from, to), oldest first.
 func (s *Store) UsageStatsList(ctx context.Context, from, to time.Time) ([]store.UsageStats, error) {
-	out, err := sqlexec.Query(ctx, s.reader, scanUsageStats, `SELECT hour_start, reports_generated, reports_failed,
+	out, err := sqlexec.Query(ctx, s.reader, sqlexec.ScanUsageStats, `SELECT hour_start, reports_generated, reports_failed,
 			csv_uploads, failed_uploads, downloads, shares, avg_csv_size_bytes, avg_processing_minutes,
 			report_type_counts, computed_at
 		FROM usage_stats WHERE hour_start >= ? AND hour_start < ? ORDER BY hour_start`, micro(from), micro(to))
 	return out, s.wrap(ctx, "list usage stats", err)
-}
-
-func scanUsageStats(sc sqlexec.Scanner) (u store.UsageStats, err error) {
-	var hour, computed int64
-	var types []byte
-	if err := sc.Scan(&hour, &u.ReportsGenerated, &u.ReportsFailed, &u.CSVUploads, &u.FailedUploads,
-		&u.Downloads, &u.Shares, &u.AvgCSVSizeBytes, &u.AvgProcessingMinutes, &types, &computed); err != nil {
-		return u, err
-	}
-	u.HourStart, u.ComputedAt = fromMicro(hour), fromMicro(computed)
-	u.ReportTypeCounts, err = jsonenc.DecodeCounts(types)
-	return u, err
 }
 
 // HealthSampleInsert stores a sample and sets its ID.
@@ -140,20 +111,9 @@ func (s *Store) HealthSampleList(ctx context.Context, limit int) ([]store.Health
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.reader, scanHealthSample, `SELECT id, taken_at, status, data FROM health_samples
+	out, err := sqlexec.Query(ctx, s.reader, sqlexec.ScanHealthSample, `SELECT id, taken_at, status, data FROM health_samples
 		ORDER BY taken_at DESC, id DESC LIMIT ?`, limit)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanHealthSample(sc sqlexec.Scanner) (h store.HealthSample, err error) {
-	var taken int64
-	var data []byte
-	if err := sc.Scan(&h.ID, &taken, &h.Status, &data); err != nil {
-		return h, err
-	}
-	h.TakenAt = fromMicro(taken)
-	h.Data, err = jsonenc.DecodeObject(data)
-	return h, err
 }
 
 // HealthSampleDeleteBefore deletes the samples taken before cutoff.
@@ -215,28 +175,9 @@ func (s *Store) JobRunFinish(ctx context.Context, r *store.JobRun) error {
 	})
 }
 
-const jobRunColumns = `id, job, run_key, scheduled_at, started_at, finished_at, outcome, error, rows_affected,
-	message, instance`
-
-func scanJobRun(sc sqlexec.Scanner) (r store.JobRun, err error) {
-	var key, errText, msg, inst sql.NullString
-	var scheduled, finished sql.NullInt64
-	var started int64
-	if err := sc.Scan(&r.ID, &r.Job, &key, &scheduled, &started, &finished, &r.Outcome, &errText,
-		&r.RowsAffected, &msg, &inst); err != nil {
-		return r, err
-	}
-	r.RunKey, r.Error, r.Message, r.Instance = key.String, errText.String, msg.String, inst.String
-	if scheduled.Valid {
-		r.ScheduledAt = fromMicro(scheduled.Int64)
-	}
-	r.StartedAt, r.FinishedAt = fromMicro(started), timePtr(finished)
-	return r, nil
-}
-
 // JobRunLatest returns the latest run of every job, ordered by job name.
 func (s *Store) JobRunLatest(ctx context.Context) ([]store.JobRun, error) {
-	out, err := sqlexec.Query(ctx, s.reader, scanJobRun, `SELECT `+jobRunColumns+` FROM (
+	out, err := sqlexec.Query(ctx, s.reader, sqlexec.ScanJobRun, `SELECT `+sqlexec.JobRunColumns+` FROM (
 		SELECT *, ROW_NUMBER() OVER (PARTITION BY job ORDER BY started_at DESC, id DESC) AS rn FROM job_runs)
 		WHERE rn = 1 ORDER BY job`)
 	return out, s.wrap(ctx, "latest job runs", err)
@@ -250,12 +191,12 @@ func (s *Store) JobRunList(ctx context.Context, job string, limit int) ([]store.
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	query, args := "SELECT "+jobRunColumns+" FROM job_runs ORDER BY started_at DESC, id DESC LIMIT ?1", []any{limit}
+	query, args := "SELECT "+sqlexec.JobRunColumns+" FROM job_runs ORDER BY started_at DESC, id DESC LIMIT ?1", []any{limit}
 	if job != "" {
-		query = "SELECT " + jobRunColumns + " FROM job_runs WHERE job = ?2 ORDER BY started_at DESC, id DESC LIMIT ?1"
+		query = "SELECT " + sqlexec.JobRunColumns + " FROM job_runs WHERE job = ?2 ORDER BY started_at DESC, id DESC LIMIT ?1"
 		args = append(args, job)
 	}
-	out, err := sqlexec.Query(ctx, s.reader, scanJobRun, query, args...)
+	out, err := sqlexec.Query(ctx, s.reader, sqlexec.ScanJobRun, query, args...)
 	return out, s.wrap(ctx, op, err)
 }
 
@@ -284,18 +225,7 @@ func (s *Store) WeeklyReportList(ctx context.Context, limit int) ([]store.Weekly
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.reader, scanWeeklyReport,
+	out, err := sqlexec.Query(ctx, s.reader, sqlexec.ScanWeeklyReport,
 		"SELECT week_start, summary, created_at FROM weekly_reports ORDER BY week_start DESC LIMIT ?", limit)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanWeeklyReport(sc sqlexec.Scanner) (w store.WeeklyReport, err error) {
-	var summary []byte
-	var created int64
-	if err := sc.Scan(&w.WeekStart, &summary, &created); err != nil {
-		return w, err
-	}
-	w.CreatedAt = fromMicro(created)
-	w.Summary, err = jsonenc.DecodeObject(summary)
-	return w, err
 }
