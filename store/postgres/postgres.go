@@ -99,12 +99,17 @@ func (o *Options) setDefaults() error {
 }
 
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use.
+//
+// Its store.RollupStore methods (MetricsSnapshotUpsert … WeeklyReportList)
+// come from code it shares with the SQLite driver, over this driver's SQL;
+// they are not listed here but behave as the interface documents.
 type Store struct {
-	db     *sqlx.DB
-	url    string
-	schema string
-	log    *slog.Logger
-	now    func() time.Time
+	db       *sqlx.DB
+	url      string
+	schema   string
+	log      *slog.Logger
+	now      func() time.Time
+	*rollups // the store.RollupStore methods, over rollupDB
 
 	mu        sync.Mutex
 	closed    bool
@@ -133,6 +138,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	db.SetMaxIdleConns(opts.MaxIdleConns)
 	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s := &Store{db: db, url: url, log: opts.Logger, now: opts.NowFunc, listeners: map[*pq.Listener]struct{}{}}
+	s.rollups = sqlexec.NewRollups(s.rollupDB())
 
 	var schema sql.NullString
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {

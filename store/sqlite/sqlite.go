@@ -84,6 +84,10 @@ func (o *Options) validate() error {
 
 // Store is a store.Store on one SQLite database file. It is safe for
 // concurrent use.
+//
+// Its store.RollupStore methods (MetricsSnapshotUpsert … WeeklyReportList)
+// come from code it shares with the PostgreSQL driver, over this driver's
+// SQL; they are not listed here but behave as the interface documents.
 type Store struct {
 	path   string
 	opts   Options
@@ -101,6 +105,8 @@ type Store struct {
 	ckptRunning bool // a checkpoint goroutine is running
 	ckptClosed  bool // Close has begun: start no more checkpoints
 	ckptDone    sync.WaitGroup
+
+	*rollups // the store.RollupStore methods, over rollupDB
 
 	closed    atomic.Bool // Close has begun: errors from here on are ErrUnavailable
 	closeOnce sync.Once
@@ -174,6 +180,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	ckpt.SetMaxIdleConns(1)
 
 	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, ckpt: ckpt}
+	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	// The first writer connection creates the file and switches it to WAL
 	// before any reader connects.
 	if err := writer.PingContext(ctx); err != nil {
@@ -234,21 +241,23 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 
 // writeTx runs fn in one IMMEDIATE transaction on the writer connection.
 func (s *Store) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return s.wrap(ctx, op, s.inWriteTx(ctx, fn))
+}
+
+// inWriteTx is writeTx with the error as the database gave it.
+func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return err
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap(ctx, op, err)
+		return err
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return s.wrap(ctx, op, err)
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // readTx runs fn in one read transaction (a consistent snapshot) on a
