@@ -180,15 +180,7 @@ func indexed(err error, i int) error {
 
 // inTx runs fn in a transaction, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, opts)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqlexec.InTx(func() (*sqlx.Tx, error) { return s.db.BeginTxx(ctx, opts) }, fn)
 }
 
 // null maps the empty string to NULL and cleans the others.

@@ -249,15 +249,7 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqlexec.InTx(func() (*sql.Tx, error) { return s.writer.BeginTx(ctx, nil) }, fn)
 }
 
 // readTx runs fn in one read transaction (a consistent snapshot) on a

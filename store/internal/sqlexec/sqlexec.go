@@ -119,3 +119,21 @@ func Defaults(logger **slog.Logger, now *func() time.Time) {
 		*now = time.Now
 	}
 }
+
+// InTx runs fn in the transaction begin opens: committed when fn returns
+// nil, rolled back otherwise. Errors are returned as the database gave
+// them.
+func InTx[T interface {
+	Commit() error
+	Rollback() error
+}](begin func() (T, error), fn func(T) error) error {
+	tx, err := begin()
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
