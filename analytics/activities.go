@@ -2,10 +2,14 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // Paging defaults and limits of the activity routes.
@@ -435,4 +439,119 @@ func (s *Service) EraseUserActivities(ctx context.Context, p Principal, userID s
 	}
 	s.log.InfoContext(ctx, "analytics: erased user activities", "user_id", userID, "deleted", n, "by", p.ID)
 	return &ErasedActivities{UserID: userID, Deleted: n}, nil
+}
+
+// trackingParts are the Service's Recorder, middleware and HTTP counters.
+type trackingParts struct {
+	rec   *tracking.Recorder
+	mw    func(http.Handler) http.Handler
+	stats *tracking.HTTPStats
+	ip    *tracking.IPResolver
+	ips   tracking.IPStore
+}
+
+func newTrackingParts(s *Service) (*trackingParts, error) {
+	c := s.cfg.Tracking
+	rc := c.Recorder
+	if rc.Logger == nil {
+		rc.Logger = s.log
+	}
+	mc := c.Middleware
+	switch {
+	case mc.Recorder != nil || mc.Identify != nil:
+		return nil, errors.New("analytics: Config.Tracking.Middleware: Recorder and Identify are set by the Service; leave them nil")
+	case c.AnalyticsPath != "" && !strings.HasPrefix(c.AnalyticsPath, "/"):
+		return nil, fmt.Errorf("analytics: Config.Tracking.AnalyticsPath %q must start with /", c.AnalyticsPath)
+	case c.AnalyticsPath != "" && mc.Rules != nil:
+		return nil, errors.New("analytics: Config.Tracking.AnalyticsPath cannot be combined with Middleware.Rules; build Rules with tracking.DefaultRulesAt")
+	case mc.Rules == nil:
+		mc.Rules = tracking.DefaultRulesAt(c.AnalyticsPath)
+	}
+	if mc.IP == nil {
+		mc.IP, _ = tracking.NewIPResolver(tracking.IPConfig{}) // cannot fail: no proxies to parse
+	}
+	ips, err := tracking.NewIPStore(mc.IPStorage, mc.IPHashKey)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Middleware: %w", err)
+	}
+	rec, err := tracking.NewRecorder(s.st, rc)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Recorder: %w", err)
+	}
+	if mc.Stats == nil {
+		mc.Stats = &tracking.HTTPStats{}
+	}
+	t := &trackingParts{rec: rec, stats: mc.Stats, ip: mc.IP, ips: ips}
+	mc.Recorder, mc.Identify = rec, s.identifyForTracking
+	if mc.Logger == nil {
+		mc.Logger = s.log
+	}
+	if mc.NowFunc == nil {
+		mc.NowFunc = s.cfg.NowFunc
+	}
+	if t.mw, err = tracking.NewMiddleware(mc); err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Middleware: %w", err)
+	}
+	return t, nil
+}
+
+// identifyForTracking tells the Middleware who made a request: the
+// principal the Handler stored, or IdentifyFunc's answer.
+func (s *Service) identifyForTracking(r *http.Request) (tracking.Identity, bool) {
+	if s.cfg.IdentifyFunc == nil {
+		return tracking.Identity{}, false
+	}
+	p, ok := PrincipalFrom(r.Context())
+	if !ok {
+		var err error
+		if p, err = s.cfg.IdentifyFunc(r); err != nil {
+			return tracking.Identity{}, false
+		}
+	}
+	if !p.Authenticated() {
+		return tracking.Identity{}, false
+	}
+	return tracking.Identity{UserID: p.ID, Username: p.Username, FullName: p.FullName}, true
+}
+
+func (t *trackingParts) start(ctx context.Context) error { return t.rec.Start(ctx) }
+func (t *trackingParts) close(ctx context.Context) error { return t.rec.Close(ctx) }
+
+// Middleware returns the activity-tracking middleware, wired to the
+// Service's Recorder, IdentifyFunc and HTTP counters (the system-health
+// http figures). Wrap the host's whole mux with it.
+func (s *Service) Middleware() func(http.Handler) http.Handler { return s.track.mw }
+
+// Record hands one activity (for example logged by hand in a host
+// handler) to the Recorder, which writes it in the background. It returns
+// ErrQueueFull when the Recorder refuses it (queue full or closed); the
+// activity is validated first (a *store.ValidationError).
+func (s *Service) Record(_ context.Context, a store.Activity) error {
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = s.now()
+	}
+	if err := store.PrepareActivity(&a, s.now()); err != nil {
+		return err
+	}
+	if !s.track.rec.Enqueue(a) {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// RecorderStats returns the Recorder's counters.
+func (s *Service) RecorderStats() tracking.RecorderStats { return s.track.rec.Stats() }
+
+// HTTPStats returns the request figures of the last 24 hours that the
+// Middleware (or the host, through Config.Tracking.Middleware.Stats)
+// counted: a snapshot, taken now.
+func (s *Service) HTTPStats() tracking.HTTPFigures { return s.track.stats.Snapshot(s.now()) }
+
+// fillFromRequest sets the request details of an activity recorded through
+// the activities route, and keeps the middleware from recording the call
+// itself as a second activity.
+func (s *Service) fillFromRequest(a *store.Activity, r *http.Request) {
+	tracking.Skip(r)
+	a.UserAgent = r.UserAgent()
+	a.IPAddress = s.track.ips.Apply(s.track.ip.ClientIP(r))
 }

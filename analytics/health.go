@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"runtime"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/sysinfo"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -200,4 +203,62 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 		h.Status = StatusDegraded
 	}
 	return h, nil
+}
+
+// sampleHost reads the process and host figures; what cannot be read is
+// left at zero (logged at debug level) so system-health keeps answering.
+func (s *Service) sampleHost(ctx context.Context) (ProcessHealth, HostHealth) {
+	f, err := s.sampler.Sample(ctx)
+	if err != nil {
+		s.log.DebugContext(ctx, "analytics: sample process and host figures", "err", err)
+	}
+	clamp := func(v uint64) int64 {
+		if v > math.MaxInt64 {
+			return math.MaxInt64
+		}
+		return int64(v)
+	}
+	p := ProcessHealth{CPUPercent: Round(f.Process.CPUPercent, 1), RSSBytes: clamp(f.Process.RSSBytes), Goroutines: f.Process.Goroutines}
+	if p.Goroutines == 0 {
+		p.Goroutines = runtime.NumGoroutine()
+	}
+	h := HostHealth{CPUPercent: Round(f.Host.CPUPercent, 1), MemoryUsedBytes: clamp(f.Host.MemoryUsedBytes),
+		MemoryTotalBytes: clamp(f.Host.MemoryTotalBytes), MemoryLimited: f.Host.CgroupLimited}
+	return p, h
+}
+
+// dirSizer measures Config.StorageDirs in the background; with no
+// directory it reports 0 bytes.
+type dirSizer struct {
+	ds *sysinfo.DirSizer
+}
+
+func newDirSizer(cfg Config) (dirSizer, error) {
+	if len(cfg.StorageDirs) == 0 {
+		return dirSizer{}, nil
+	}
+	ds, err := sysinfo.NewDirSizer(cfg.StorageDirs, sysinfo.DirSizerOptions{Interval: cfg.StorageRefresh, Logger: cfg.Logger})
+	if err != nil {
+		return dirSizer{}, fmt.Errorf("analytics: Config.StorageDirs: %w", err)
+	}
+	return dirSizer{ds: ds}, nil
+}
+
+func (d dirSizer) start(ctx context.Context) {
+	if d.ds != nil {
+		d.ds.Start(ctx)
+	}
+}
+
+func (d dirSizer) stop() {
+	if d.ds != nil {
+		d.ds.Stop()
+	}
+}
+
+func (d dirSizer) size() (int64, time.Time, bool) {
+	if d.ds == nil {
+		return 0, time.Time{}, false
+	}
+	return d.ds.Size()
 }

@@ -110,13 +110,23 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 		log.Warn("no tokens file: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
 	}
 
+	// The request log feeds the HTTP figures when the tracking middleware
+	// does not wrap the API (without -track-api).
+	var apiStats *tracking.HTTPStats
+	if !sf.trackAPI {
+		apiStats = &tracking.HTTPStats{}
+	}
+	tc, err := trackingConfig(sf, apiStats)
+	if err != nil {
+		return err
+	}
 	jobs := &jobLister{}
 	svc, err := analytics.New(st, analytics.Config{
 		IdentifyFunc: identify(&tokens),
 		Logger:       log,
 		Location:     sf.location,
 		StorageDirs:  sf.storageDirs.values,
-		Tracking:     trackingConfig(sf),
+		Tracking:     tc,
 		Jobs:         jobs,
 	})
 	if err != nil {
@@ -167,12 +177,6 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 	}
 
 	var stopping atomic.Bool
-	// Without -track-api the tracking middleware does not wrap the API, so
-	// the request log feeds the HTTP figures of system-health instead.
-	var apiStats *tracking.HTTPStats
-	if !sf.trackAPI {
-		apiStats = svc.HTTPStats()
-	}
 	srv := &http.Server{
 		Handler:           withRequestLog(log, apiStats, routes(sf, svc, st, &stopping)),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -288,14 +292,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // trackingConfig maps the IP flags to the Service's tracking settings.
-func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
-	tc := analytics.TrackingConfig{
-		IP:        tracking.IPConfig{TrustedProxies: sf.proxies, TrustedHops: sf.trustedHops, TrustedHeader: sf.clientIPHeader},
+// Without -track-api the tracking middleware does not wrap the API, so the
+// request log feeds stats, the HTTP figures of system-health, instead.
+func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.TrackingConfig, error) {
+	ip, err := tracking.NewIPResolver(tracking.IPConfig{TrustedProxies: sf.proxies, TrustedHops: sf.trustedHops, TrustedHeader: sf.clientIPHeader})
+	if err != nil {
+		return analytics.TrackingConfig{}, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	tc := analytics.TrackingConfig{Middleware: tracking.MiddlewareConfig{
+		IP:        ip,
 		IPStorage: tracking.IPStorage(sf.ipMode),
 		SkipPaths: []string{"/healthz", "/readyz"},
-	}
+		Stats:     stats,
+	}}
 	if sf.ipMode == string(tracking.IPHash) {
-		tc.IPHashKey = []byte(sf.ipHashKey)
+		tc.Middleware.IPHashKey = []byte(sf.ipHashKey)
 	}
 	if isPostgresURL(sf.database) {
 		// PostgreSQL takes concurrent COPY batches: four writers reach
@@ -303,7 +314,7 @@ func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
 		// (BENCHMARKS.md). SQLite has a single writer connection.
 		tc.Recorder.Writers = 4
 	}
-	return tc
+	return tc, nil
 }
 
 // reloadTokens replaces the tokens with the content of path; a file that
