@@ -75,9 +75,6 @@ type Config struct {
 	ValidUserID func(string) bool
 	// Tracking configures the activity Recorder and the Middleware.
 	Tracking TrackingConfig
-	// Jobs lists the background jobs for the jobs route. Nil means the
-	// route reports the latest recorded run of each job, without schedules.
-	Jobs JobLister
 }
 
 func (c *Config) setDefaults() {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -97,23 +98,26 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 	return out, nil
 }
 
-// JobStatus describes one background job for the jobs route.
-type JobStatus struct {
-	Name        string
-	Schedule    string
-	Description string
-	NextRun     time.Time // zero when unknown
-	LastRun     *store.JobRun
-}
-
-// JobLister lists the background jobs (the scheduler implements it through
-// a small adapter).
+// JobLister lists the background jobs; *scheduler.Scheduler implements
+// it.
 type JobLister interface {
-	Jobs(ctx context.Context) ([]JobStatus, error)
+	Jobs(ctx context.Context) ([]scheduler.JobInfo, error)
 }
 
-// JobRunInfo is the last run of a job.
-type JobRunInfo struct {
+// SetJobs makes the jobs route list j's jobs, typically a
+// *scheduler.Scheduler created with this Service as its
+// scheduler.Config.Analytics. Until it is called (or with nil) the route
+// lists the latest recorded run of each job, without schedules.
+func (s *Service) SetJobs(j JobLister) {
+	if j == nil {
+		s.jobs.Store(nil)
+		return
+	}
+	s.jobs.Store(&j)
+}
+
+// jobRunInfoDoc is the last run of a job on the jobs route.
+type jobRunInfoDoc struct {
 	StartedAt    Timestamp  `json:"started_at"`
 	FinishedAt   *Timestamp `json:"finished_at"`
 	DurationMS   int64      `json:"duration_ms"`
@@ -124,55 +128,60 @@ type JobRunInfo struct {
 	Instance     string     `json:"instance"`
 }
 
-// JobInfo is one job of the jobs route.
-type JobInfo struct {
-	Name        string      `json:"name"`
-	Schedule    string      `json:"schedule"`
-	Description string      `json:"description"`
-	NextRun     *Timestamp  `json:"next_run"`
-	LastRun     *JobRunInfo `json:"last_run"`
+// jobInfoDoc is one job of the jobs route.
+type jobInfoDoc struct {
+	Name        string         `json:"name"`
+	Schedule    string         `json:"schedule"`
+	Description string         `json:"description"`
+	NextRun     *Timestamp     `json:"next_run"`
+	LastRun     *jobRunInfoDoc `json:"last_run"`
 }
 
-// Jobs is the body of the jobs route.
-type Jobs struct {
-	Jobs []JobInfo `json:"jobs"`
+// jobsDoc is the body of the jobs route.
+type jobsDoc struct {
+	Jobs []jobInfoDoc `json:"jobs"`
 }
 
 // Jobs lists the background jobs with their schedule, last run and next
-// run. Without Config.Jobs it lists the latest recorded run of each job
-// that has run. Admin only.
-func (s *Service) Jobs(ctx context.Context, p Principal) (*Jobs, error) {
+// run. Without SetJobs it lists the latest recorded run of each job
+// that has run (without schedule and next run). Admin only.
+func (s *Service) Jobs(ctx context.Context, p Principal) ([]scheduler.JobInfo, error) {
 	if err := require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
-	var list []JobStatus
-	if s.cfg.Jobs != nil {
-		var err error
-		if list, err = s.cfg.Jobs.Jobs(ctx); err != nil {
+	if j := s.jobs.Load(); j != nil {
+		list, err := (*j).Jobs(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("list jobs: %w", err)
 		}
-	} else {
-		runs, err := s.st.JobRunLatest(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("latest job runs: %w", err)
-		}
-		for i := range runs {
-			list = append(list, JobStatus{Name: runs[i].Job, LastRun: &runs[i]})
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		return list, nil
 	}
-	out := &Jobs{Jobs: make([]JobInfo, 0, len(list))}
+	runs, err := s.st.JobRunLatest(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("latest job runs: %w", err)
+	}
+	list := make([]scheduler.JobInfo, 0, len(runs))
+	for i := range runs {
+		list = append(list, scheduler.JobInfo{Name: runs[i].Job, LastRun: &runs[i]})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list, nil
+}
+
+// jobsBody is the jobs route's JSON body for list.
+func jobsBody(list []scheduler.JobInfo) jobsDoc {
+	out := jobsDoc{Jobs: make([]jobInfoDoc, 0, len(list))}
 	for _, j := range list {
-		ji := JobInfo{Name: j.Name, Schedule: j.Schedule, Description: j.Description}
+		ji := jobInfoDoc{Name: j.Name, Schedule: j.Schedule, Description: j.Description}
 		if !j.NextRun.IsZero() {
 			n := ts(j.NextRun)
 			ji.NextRun = &n
 		}
 		if r := j.LastRun; r != nil {
-			ji.LastRun = &JobRunInfo{StartedAt: ts(r.StartedAt), FinishedAt: tsPtr(r.FinishedAt), DurationMS: r.Duration().Milliseconds(),
+			ji.LastRun = &jobRunInfoDoc{StartedAt: ts(r.StartedAt), FinishedAt: tsPtr(r.FinishedAt), DurationMS: r.Duration().Milliseconds(),
 				Outcome: string(r.Outcome), Error: r.Error, RowsAffected: r.RowsAffected, Message: r.Message, Instance: r.Instance}
 		}
 		out.Jobs = append(out.Jobs, ji)
 	}
-	return out, nil
+	return out
 }

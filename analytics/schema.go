@@ -33,7 +33,7 @@ var routeBodies = map[string]struct{ resp, req reflect.Type }{
 	"cost-insights":         {reflect.TypeFor[CostInsights](), nil},
 	"activity-history":      {reflect.TypeFor[HistoryPage](), nil},
 	"entity-history":        {reflect.TypeFor[EntityHistory](), nil},
-	"jobs":                  {reflect.TypeFor[Jobs](), nil},
+	"jobs":                  {reflect.TypeFor[jobsDoc](), nil},
 	"cache/invalidate":      {reflect.TypeFor[CacheInvalidated](), nil},
 	"users/{id}/activities": {reflect.TypeFor[ErasedActivities](), nil},
 	"activities":            {reflect.TypeFor[ActivityAccepted](), reflect.TypeFor[ActivityInput]()},

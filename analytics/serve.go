@@ -241,8 +241,8 @@ func (s *Service) serveMetricsHistory(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *Service) serveJobs(w http.ResponseWriter, r *http.Request, p Principal) error {
-	j, err := s.Jobs(r.Context(), p)
-	return writeJSONResult(w, http.StatusOK, j, err)
+	list, err := s.Jobs(r.Context(), p)
+	return writeJSONResult(w, http.StatusOK, jobsBody(list), err)
 }
 
 func (s *Service) serveInvalidate(w http.ResponseWriter, r *http.Request, p Principal) error {

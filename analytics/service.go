@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -48,6 +49,7 @@ type Service struct {
 	sizer   dirSizer
 	sampler *sysinfo.Sampler
 	routes  []*route
+	jobs    atomic.Pointer[JobLister]
 	mu      sync.Mutex
 	started bool
 	closed  bool

@@ -50,22 +50,6 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	return serve(ctx, &sf, stdout)
 }
 
-// jobLister shows the scheduler's jobs on the jobs route.
-type jobLister struct{ s *scheduler.Scheduler }
-
-func (l jobLister) Jobs(ctx context.Context) ([]analytics.JobStatus, error) {
-	jobs, err := l.s.Jobs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]analytics.JobStatus, len(jobs))
-	for i, j := range jobs {
-		out[i] = analytics.JobStatus{Name: j.Name, Schedule: j.Schedule, Description: j.Description,
-			NextRun: j.NextRun, LastRun: j.LastRun}
-	}
-	return out, nil
-}
-
 // identify turns a bearer token into the caller's Principal, with the
 // tokens currently loaded.
 func identify(tokens *atomic.Pointer[tokenauth.Set]) func(*http.Request) (analytics.Principal, error) {
@@ -120,14 +104,12 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	jobs := &jobLister{}
 	svc, err := analytics.New(st, analytics.Config{
 		IdentifyFunc: identify(&tokens),
 		Logger:       log,
 		Location:     sf.location,
 		StorageDirs:  sf.storageDirs.values,
 		Tracking:     tc,
-		Jobs:         jobs,
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
@@ -142,7 +124,7 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("-schedule: %w", err)
 	}
-	jobs.s = sched
+	svc.SetJobs(sched)
 	if demoOut != nil && demoOut.loaded != nil {
 		// Demo history: the dashboard snapshots of the activity window.
 		start := time.Now()
