@@ -14,14 +14,14 @@ import (
 
 // Paging defaults and limits of the activity routes.
 const (
-	ActivityLimitDefault = 25
-	ActivityLimitMax     = 100
-	SummaryTopUsers      = 20
+	activityLimitDefault = 25
+	activityLimitMax     = 100
+	summaryTopUsers      = 20
 )
 
 // UserActivityQuery filters and pages the user-activity routes.
 type UserActivityQuery struct {
-	Limit        int // < 1 → ActivityLimitDefault; > ActivityLimitMax → ActivityLimitMax
+	Limit        int // < 1 → activityLimitDefault; > activityLimitMax → activityLimitMax
 	Offset       int // < 0 → 0; must be 0 with Cursor
 	Cursor       string
 	From, To     time.Time // inclusive; zero = unbounded
@@ -33,9 +33,9 @@ type UserActivityQuery struct {
 
 func (q *UserActivityQuery) clamp() {
 	if q.Limit < 1 {
-		q.Limit = ActivityLimitDefault
+		q.Limit = activityLimitDefault
 	}
-	q.Limit = min(q.Limit, ActivityLimitMax)
+	q.Limit = min(q.Limit, activityLimitMax)
 	q.Offset = max(q.Offset, 0)
 }
 
@@ -379,7 +379,7 @@ func checkGroupBy(groupBy string) error {
 	return badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
 }
 
-// ActivitySummary groups activities by type, user (top SummaryTopUsers)
+// ActivitySummary groups activities by type, user (top summaryTopUsers)
 // or local day. Admins and managers aggregate everyone; other roles their
 // own activity. Not cached. groupBy "" means by activity type.
 func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy string, dr DateRange) (*ActivitySummary, error) {
@@ -397,7 +397,7 @@ func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy stri
 	if err != nil {
 		return nil, err
 	}
-	sum, err := s.st.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: g, Limit: SummaryTopUsers, Location: s.loc})
+	sum, err := s.st.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: g, Limit: summaryTopUsers, Location: s.loc})
 	if err != nil {
 		return nil, fmt.Errorf("activity summary: %w", err)
 	}

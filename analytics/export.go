@@ -21,12 +21,12 @@ const (
 // exportFlushEvery is how many rows are written between flushes.
 const exportFlushEvery = 500
 
-// ExportColumns are the CSV columns of an activity export, in order.
-var ExportColumns = []string{"id", "timestamp", "user_id", "username", "full_name", "activity_type", "description",
+// exportColumns are the CSV columns of an activity export, in order.
+var exportColumns = []string{"id", "timestamp", "user_id", "username", "full_name", "activity_type", "description",
 	"client_id", "report_id", "ip_address", "user_agent", "method", "path", "status_code", "duration_ms", "metadata"}
 
-// ExportRecord is one NDJSON line of an activity export.
-type ExportRecord struct {
+// exportRecord is one NDJSON line of an activity export.
+type exportRecord struct {
 	ActivityItem
 	IPAddress  *string `json:"ip_address"`
 	UserAgent  string  `json:"user_agent"`
@@ -75,10 +75,10 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 	switch format {
 	case FormatCSV:
 		cw := csv.NewWriter(bw)
-		if err := cw.Write(ExportColumns); err != nil {
+		if err := cw.Write(exportColumns); err != nil {
 			return fmt.Errorf("write export: %w", err)
 		}
-		row := make([]string, len(ExportColumns))
+		row := make([]string, len(exportColumns))
 		each = func(a *store.Activity) error {
 			md := []byte("{}")
 			if len(a.Metadata) > 0 {
@@ -114,7 +114,7 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 	case FormatNDJSON:
 		enc := json.NewEncoder(bw)
 		each = func(a *store.Activity) error {
-			rec := ExportRecord{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+			rec := exportRecord{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
 				Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
 			if err := enc.Encode(rec); err != nil {
 				return err

@@ -27,7 +27,7 @@ func TestExportHeadersAndScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(ExportColumns, ",") {
+	if len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(exportColumns, ",") {
 		t.Fatalf("bob's export has %d rows: %v", len(rows), rows)
 	}
 	for _, row := range rows[1:] {

@@ -80,24 +80,24 @@ func (s *Service) buildRoutes() []*route {
 	post := []string{http.MethodPost}
 	rs := []*route{
 		{Path: "dashboard", Methods: get, Summary: "Dashboard: metrics, categories, 30-day trend and recent reports.", action: "retrieve dashboard", serve: (*Service).serveDashboard},
-		{Path: "metrics", Methods: get, Summary: "Report, user, cost and storage metrics with month-over-month changes.", CacheTTL: TTLMetrics, action: "retrieve metrics", serve: (*Service).serveMetrics},
+		{Path: "metrics", Methods: get, Summary: "Report, user, cost and storage metrics with month-over-month changes.", CacheTTL: ttlMetrics, action: "retrieve metrics", serve: (*Service).serveMetrics},
 		{Path: "metrics/history", Methods: get, Summary: "Stored dashboard snapshots, oldest first.", action: "retrieve metrics history",
 			Params: []Param{{"period", "string", "Snapshot period, default daily.", []string{"daily", "weekly", "monthly"}}, pDateFrom, pDateTo}, serve: (*Service).serveMetricsHistory},
-		{Path: "trends", Methods: get, Summary: "Reports per local day over the last N days (N+1 points).", CacheTTL: TTLTrends, action: "retrieve trends",
+		{Path: "trends", Methods: get, Summary: "Reports per local day over the last N days (N+1 points).", CacheTTL: ttlTrends, action: "retrieve trends",
 			Params: []Param{{"days", "integer", "Days back from today, 1…366, default 30.", nil}}, serve: (*Service).serveTrends},
-		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: TTLCategories, action: "retrieve categories", serve: (*Service).serveCategories},
-		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: TTLRecentActivity, action: "retrieve recent activity",
+		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: ttlCategories, action: "retrieve categories", serve: (*Service).serveCategories},
+		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: ttlRecentActivity, action: "retrieve recent activity",
 			Params: []Param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}}, serve: (*Service).serveRecent},
-		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: TTLClientPerformance, action: "retrieve client performance",
+		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: ttlClientPerformance, action: "retrieve client performance",
 			Params: []Param{{"client_id", "uuid", "The client; all reports when absent.", nil}}, serve: (*Service).serveClientPerformance},
-		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: TTLBusinessImpact, action: "retrieve business impact", serve: (*Service).serveBusinessImpact},
+		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: ttlBusinessImpact, action: "retrieve business impact", serve: (*Service).serveBusinessImpact},
 		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity", serve: (*Service).serveUserActivity},
 		{Path: "user-activity/export", Methods: get, Summary: "Every matching activity as CSV or NDJSON (streamed).", action: "export user activity",
 			Params: append([]Param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...), serve: (*Service).serveExport},
 		{Path: "activity-summary", Methods: get, Summary: "Activity counts by type, user or day.", action: "retrieve activity summary",
 			Params: []Param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo}, serve: (*Service).serveSummary},
-		{Path: "system-health", Methods: get, Role: RoleManager, Summary: "Database, process, host, HTTP and tracking health.", CacheTTL: TTLSystemHealth, action: "retrieve system health", serve: (*Service).serveHealth},
-		{Path: "cost-insights", Methods: get, Summary: "Cost analysed, savings and the 12-month cost trend.", CacheTTL: TTLCostInsights, action: "retrieve cost insights",
+		{Path: "system-health", Methods: get, Role: RoleManager, Summary: "Database, process, host, HTTP and tracking health.", CacheTTL: ttlSystemHealth, action: "retrieve system health", serve: (*Service).serveHealth},
+		{Path: "cost-insights", Methods: get, Summary: "Cost analysed, savings and the 12-month cost trend.", CacheTTL: ttlCostInsights, action: "retrieve cost insights",
 			Params: []Param{pDateFrom, pDateTo, {"report_type", "string", "One report type or a comma-separated list.", nil}}, serve: (*Service).serveCostInsights},
 		{Path: "activity-history", Methods: get, Role: RoleManager, Summary: "Activities with request details, client and report.", Params: pActivity, action: "retrieve activity history", serve: (*Service).serveActivityHistory},
 		{Path: "entity-history", Methods: get, Role: RoleManager, Summary: "Newest activities about one client or report.", action: "retrieve entity history",
@@ -183,7 +183,7 @@ func (s *Service) Handler() http.Handler {
 			}
 		}
 		reqID := requestID(w, r)
-		s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "No analytics route at " + r.URL.Path, Message: "Not found"}, "route", reqID)
+		s.writeError(w, r, &Error{Status: http.StatusNotFound, Detail: "No analytics route at " + r.URL.Path, Summary: "Not found"}, "route", reqID)
 	})
 }
 
@@ -230,7 +230,7 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 		}()
 		if !rt.allows(r.Method) {
 			w.Header().Set("Allow", rt.allowHeader())
-			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "Method " + r.Method + " not allowed.", Message: "Method not allowed"}, rt.action, reqID)
+			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Detail: "Method " + r.Method + " not allowed.", Summary: "Method not allowed"}, rt.action, reqID)
 			return
 		}
 		var p Principal

@@ -14,18 +14,18 @@ import (
 
 // Health thresholds.
 const (
-	// SlowPingThreshold marks the store as slow in system-health.
-	SlowPingThreshold = 500 * time.Millisecond
-	// HTTPErrorRateThreshold (percent of 5xx) marks the HTTP side degraded.
-	HTTPErrorRateThreshold = 5.0
-	// QueueHighWaterPercent marks the Recorder queue as nearly full.
-	QueueHighWaterPercent = 80
+	// slowPingThreshold marks the store as slow in system-health.
+	slowPingThreshold = 500 * time.Millisecond
+	// httpErrorRateThreshold (percent of 5xx) marks the HTTP side degraded.
+	httpErrorRateThreshold = 5.0
+	// queueHighWaterPercent marks the Recorder queue as nearly full.
+	queueHighWaterPercent = 80
 )
 
 // Health statuses.
 const (
-	StatusHealthy  = "healthy"
-	StatusDegraded = "degraded"
+	statusHealthy  = "healthy"
+	statusDegraded = "degraded"
 )
 
 // ProcessHealth are this process's figures.
@@ -105,7 +105,7 @@ func (s *Service) SystemHealth(ctx context.Context, p Principal) (*SystemHealth,
 }
 
 func (s *Service) systemHealthJSON(ctx context.Context) ([]byte, error) {
-	return s.cached(ctx, "system-health", TTLSystemHealth, func(ctx context.Context) (any, error) { return s.computeHealth(ctx) })
+	return s.cached(ctx, "system-health", ttlSystemHealth, func(ctx context.Context) (any, error) { return s.computeHealth(ctx) })
 }
 
 // HealthSample computes the system-health figures now (bypassing the
@@ -139,14 +139,14 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database size: %w", err)
 	}
-	h.DatabaseSize, h.DatabaseSizeFormatted = size, FormatBytes(size)
+	h.DatabaseSize, h.DatabaseSizeFormatted = size, formatBytes(size)
 	cur, prev := s.monthStarts(now)
 	m, err := s.st.ReportMetrics(ctx, store.ReportMetricsParams{MonthStart: cur, PrevMonthStart: prev, GenerationSample: generationSample})
 	if err != nil {
 		return nil, fmt.Errorf("report metrics: %w", err)
 	}
 	h.TotalReports = m.TotalReports
-	h.AvgReportGenerationTime = Round(m.AvgGenerationSeconds, 1)
+	h.AvgReportGenerationTime = round(m.AvgGenerationSeconds, 1)
 	midnight := s.localMidnight(now, 0)
 	if h.ActiveUsersToday, err = s.st.ActivityDistinctUsers(ctx, midnight.UTC()); err != nil {
 		return nil, fmt.Errorf("active users today: %w", err)
@@ -161,7 +161,7 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	h.ErrorRate = percentOf(float64(win.ReportsFailed), float64(win.ReportsCreated), 2)
 
 	storage, measuredAt, measured := s.sizer.size()
-	h.StorageUsed, h.StorageUsedFormatted = storage, FormatBytes(storage)
+	h.StorageUsed, h.StorageUsedFormatted = storage, formatBytes(storage)
 	if measured {
 		t := ts(measuredAt)
 		h.StorageMeasuredAt = &t
@@ -169,14 +169,14 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 		h.Reasons = append(h.Reasons, "storage not measured yet")
 	}
 	up := now.Sub(s.born)
-	h.Uptime, h.UptimeSeconds = FormatUptime(up), int64(up/time.Second)
+	h.Uptime, h.UptimeSeconds = formatUptime(up), int64(up/time.Second)
 
 	h.Process, h.Host = s.sampleHost(ctx)
 
 	hf := s.track.stats.Snapshot(now)
-	h.HTTP = HTTPHealth{Requests: hf.Requests, ErrorRate: Round(hf.ErrorRatePercent, 2), AvgLatencyMS: Round(hf.AvgLatencyMS, 2)}
-	if hf.Requests > 0 && hf.ErrorRatePercent > HTTPErrorRateThreshold {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("HTTP 5xx rate %s%% over the last 24 hours", Round(hf.ErrorRatePercent, 2)))
+	h.HTTP = HTTPHealth{Requests: hf.Requests, ErrorRate: round(hf.ErrorRatePercent, 2), AvgLatencyMS: round(hf.AvgLatencyMS, 2)}
+	if hf.Requests > 0 && hf.ErrorRatePercent > httpErrorRateThreshold {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("HTTP 5xx rate %s%% over the last 24 hours", round(hf.ErrorRatePercent, 2)))
 	}
 
 	rs := s.track.rec.Stats()
@@ -188,19 +188,19 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	if rs.Failed > 0 {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder failed to write %d events", rs.Failed))
 	}
-	if rs.QueueCapacity > 0 && rs.QueueDepth*100 >= rs.QueueCapacity*QueueHighWaterPercent {
+	if rs.QueueCapacity > 0 && rs.QueueDepth*100 >= rs.QueueCapacity*queueHighWaterPercent {
 		h.Reasons = append(h.Reasons, "activity queue nearly full")
 	}
 
 	ds := s.st.Stats()
 	h.Database = DatabaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
-		PingMS: Round(float64(ping)/float64(time.Millisecond), 2)}
-	if ping > SlowPingThreshold {
+		PingMS: round(float64(ping)/float64(time.Millisecond), 2)}
+	if ping > slowPingThreshold {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("database ping took %s ms", h.Database.PingMS))
 	}
-	h.Status = StatusHealthy
+	h.Status = statusHealthy
 	if len(h.Reasons) > 0 {
-		h.Status = StatusDegraded
+		h.Status = statusDegraded
 	}
 	return h, nil
 }
@@ -218,11 +218,11 @@ func (s *Service) sampleHost(ctx context.Context) (ProcessHealth, HostHealth) {
 		}
 		return int64(v)
 	}
-	p := ProcessHealth{CPUPercent: Round(f.Process.CPUPercent, 1), RSSBytes: clamp(f.Process.RSSBytes), Goroutines: f.Process.Goroutines}
+	p := ProcessHealth{CPUPercent: round(f.Process.CPUPercent, 1), RSSBytes: clamp(f.Process.RSSBytes), Goroutines: f.Process.Goroutines}
 	if p.Goroutines == 0 {
 		p.Goroutines = runtime.NumGoroutine()
 	}
-	h := HostHealth{CPUPercent: Round(f.Host.CPUPercent, 1), MemoryUsedBytes: clamp(f.Host.MemoryUsedBytes),
+	h := HostHealth{CPUPercent: round(f.Host.CPUPercent, 1), MemoryUsedBytes: clamp(f.Host.MemoryUsedBytes),
 		MemoryTotalBytes: clamp(f.Host.MemoryTotalBytes), MemoryLimited: f.Host.CgroupLimited}
 	return p, h
 }

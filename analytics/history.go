@@ -89,9 +89,9 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 			Period: r.Period, PeriodStart: r.PeriodStart, From: ts(r.From), To: ts(r.To),
 			TotalReports: r.TotalReports, ReportsCreated: r.ReportsCreated, ReportsCompleted: r.ReportsCompleted,
 			ReportsFailed: r.ReportsFailed, ActiveUsers: r.ActiveUsers, NewClients: r.NewClients,
-			TotalRecommendations: r.TotalRecommendations, TotalPotentialSavings: Round(r.TotalPotentialSavings, 2),
+			TotalRecommendations: r.TotalRecommendations, TotalPotentialSavings: round(r.TotalPotentialSavings, 2),
 			Activities: r.Activities, Logins: r.Logins, Uploads: r.Uploads, Downloads: r.Downloads, Shares: r.Shares,
-			AvgGenerationSeconds: Round(r.AvgGenerationSeconds, 2), SuccessRate: Round(r.SuccessRate, 1),
+			AvgGenerationSeconds: round(r.AvgGenerationSeconds, 2), SuccessRate: round(r.SuccessRate, 1),
 			CategoryCounts: nz(r.CategoryCounts), ReportTypeCounts: nz(r.ReportTypeCounts), ComputedAt: ts(r.ComputedAt),
 		})
 	}

@@ -7,19 +7,10 @@ import (
 	"time"
 )
 
-// dashboardDoc documents the dashboard body (Dashboard keeps its parts as
-// raw JSON).
-type dashboardDoc struct {
-	Metrics              Metrics         `json:"metrics"`
-	CategoryDistribution []CategoryShare `json:"categoryDistribution"`
-	TrendData            []TrendPoint    `json:"trendData"`
-	RecentActivity       []RecentItem    `json:"recentActivity"`
-}
-
 // routeBodies names the Go types of each route's success body and JSON
 // request body, for the OpenAPI document.
 var routeBodies = map[string]struct{ resp, req reflect.Type }{
-	"dashboard":             {reflect.TypeFor[dashboardDoc](), nil},
+	"dashboard":             {reflect.TypeFor[Dashboard](), nil},
 	"metrics":               {reflect.TypeFor[Metrics](), nil},
 	"metrics/history":       {reflect.TypeFor[MetricsHistory](), nil},
 	"trends":                {reflect.TypeFor[Trends](), nil},

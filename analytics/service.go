@@ -32,9 +32,6 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// Store is the persistence contract the Service needs (store.Store).
-type Store = store.Store
-
 // Service answers the analytics queries. It is safe for concurrent use.
 type Service struct {
 	st      store.Store
@@ -85,7 +82,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		born:  cfg.NowFunc(),
 
 		instance: store.NewID(),
-		costKeys: keyBudget{max: CostInsightsKeysMax, ttl: TTLCostInsights},
+		costKeys: keyBudget{max: costInsightsKeysMax, ttl: ttlCostInsights},
 	}
 	var err error
 	if s.track, err = newTrackingParts(s); err != nil {
@@ -278,11 +275,11 @@ func (s *Service) RefreshCache(ctx context.Context) error {
 	}
 	_, err := s.metricsJSON(ctx)
 	warm("metrics", err)
-	_, err = s.trendsJSON(ctx, TrendsDaysDefault)
+	_, err = s.trendsJSON(ctx, trendsDaysDefault)
 	warm("trends", err)
 	_, err = s.categoriesJSON(ctx)
 	warm("categories", err)
-	_, err = s.recentJSON(ctx, RecentLimitDefault)
+	_, err = s.recentJSON(ctx, recentLimitDefault)
 	warm("recent-activity", err)
 	_, err = s.businessImpactJSON(ctx)
 	warm("business-impact", err)

@@ -157,7 +157,7 @@ func runImportAdvisor(ctx context.Context, args []string, env func(string) strin
 	if err != nil {
 		var ae *analytics.Error
 		if errors.As(err, &ae) {
-			return fmt.Errorf("%s: %s", name, ae.Code)
+			return fmt.Errorf("%s: %s", name, ae.Detail)
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -326,7 +326,7 @@ func runExport(ctx context.Context, args []string, env func(string) string, stdo
 	if err := svc.ExportUserActivity(ctx, cliPrincipal("analyticsd"), q, bw, format); err != nil {
 		var ae *analytics.Error
 		if errors.As(err, &ae) {
-			return errors.New(ae.Code)
+			return errors.New(ae.Detail)
 		}
 		return fmt.Errorf("export: %w", err)
 	}
