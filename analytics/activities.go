@@ -21,7 +21,7 @@ const (
 
 // UserActivityQuery filters and pages the user-activity routes.
 type UserActivityQuery struct {
-	Limit        int // < 1 → activityLimitDefault; > activityLimitMax → activityLimitMax
+	Limit        int // < 1 → 25; > 100 → 100
 	Offset       int // < 0 → 0; must be 0 with Cursor
 	Cursor       string
 	From, To     time.Time // inclusive; zero = unbounded
@@ -73,8 +73,8 @@ func (s *Service) scopedFilter(p Principal, q UserActivityQuery) (store.Activity
 	return f, nil
 }
 
-// ActivityUser is the user of an activity.
-type ActivityUser struct {
+// activityUser is the user of an activity.
+type activityUser struct {
 	ID       string `json:"id"`
 	Username string `json:"username"`
 	FullName string `json:"full_name"`
@@ -83,7 +83,7 @@ type ActivityUser struct {
 // ActivityItem is one activity of the user-activity route.
 type ActivityItem struct {
 	ID           string         `json:"id"`
-	User         ActivityUser   `json:"user"`
+	User         activityUser   `json:"user"`
 	ActivityType string         `json:"activity_type"`
 	Description  string         `json:"description"`
 	Metadata     map[string]any `json:"metadata"`
@@ -110,7 +110,7 @@ func activityItem(a *store.Activity) ActivityItem {
 	}
 	return ActivityItem{
 		ID:           a.ID,
-		User:         ActivityUser{ID: a.UserID, Username: a.Username, FullName: full},
+		User:         activityUser{ID: a.UserID, Username: a.Username, FullName: full},
 		ActivityType: a.ActivityType,
 		Description:  a.Description,
 		Metadata:     md,
@@ -174,14 +174,14 @@ func (s *Service) UserActivity(ctx context.Context, p Principal, q UserActivityQ
 	return out, nil
 }
 
-// HistoryClient is the client of an activity-history item.
-type HistoryClient struct {
+// historyClient is the client of an activity-history item.
+type historyClient struct {
 	ID          string  `json:"id"`
 	CompanyName *string `json:"company_name"`
 }
 
-// HistoryReport is the report of an activity-history item.
-type HistoryReport struct {
+// historyReport is the report of an activity-history item.
+type historyReport struct {
 	ID         string  `json:"id"`
 	ReportType *string `json:"report_type"`
 	Status     *string `json:"status"`
@@ -195,8 +195,8 @@ type HistoryItem struct {
 	UserAgent  string         `json:"user_agent"`
 	Method     string         `json:"method"`
 	Path       string         `json:"path"`
-	Client     *HistoryClient `json:"client"`
-	Report     *HistoryReport `json:"report"`
+	Client     *historyClient `json:"client"`
+	Report     *historyReport `json:"report"`
 	StatusCode int            `json:"status_code"`
 	DurationMS int64          `json:"duration_ms"`
 }
@@ -215,8 +215,8 @@ type HistoryPage struct {
 // historyItems converts activities, looking up each distinct client and
 // report once.
 func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]HistoryItem, error) {
-	clients := map[string]*HistoryClient{}
-	reports := map[string]*HistoryReport{}
+	clients := map[string]*historyClient{}
+	reports := map[string]*historyReport{}
 	out := make([]HistoryItem, 0, len(acts))
 	for i := range acts {
 		a := &acts[i]
@@ -253,8 +253,8 @@ func memoized[T any](ctx context.Context, cache map[string]*T, id string, load f
 
 // historyClient is the client of an activity; only its id when it no
 // longer exists.
-func (s *Service) historyClient(ctx context.Context, id string) (*HistoryClient, error) {
-	hc := &HistoryClient{ID: id}
+func (s *Service) historyClient(ctx context.Context, id string) (*historyClient, error) {
+	hc := &historyClient{ID: id}
 	c, err := s.st.ClientGet(ctx, id)
 	ok, err := found(err, "client "+id)
 	if err != nil {
@@ -268,8 +268,8 @@ func (s *Service) historyClient(ctx context.Context, id string) (*HistoryClient,
 
 // historyReport is the report of an activity; only its id when it no
 // longer exists.
-func (s *Service) historyReport(ctx context.Context, id string) (*HistoryReport, error) {
-	hr := &HistoryReport{ID: id}
+func (s *Service) historyReport(ctx context.Context, id string) (*historyReport, error) {
+	hr := &historyReport{ID: id}
 	r, err := s.st.ReportGet(ctx, id)
 	ok, err := found(err, "report "+id)
 	if err != nil {
@@ -355,8 +355,8 @@ type SummaryItem struct {
 	Percentage   Decimal `json:"percentage"`
 }
 
-// DateRangeEcho echoes the date parameters of a summary.
-type DateRangeEcho struct {
+// dateRangeEcho echoes the date parameters of a summary.
+type dateRangeEcho struct {
 	From *string `json:"from"`
 	To   *string `json:"to"`
 }
@@ -365,7 +365,7 @@ type DateRangeEcho struct {
 type ActivitySummary struct {
 	Summary         []SummaryItem `json:"summary"`
 	TotalActivities int64         `json:"total_activities"`
-	DateRange       DateRangeEcho `json:"date_range"`
+	DateRange       dateRangeEcho `json:"date_range"`
 	GroupBy         string        `json:"group_by"`
 }
 
@@ -379,7 +379,7 @@ func checkGroupBy(groupBy string) error {
 	return badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
 }
 
-// ActivitySummary groups activities by type, user (top summaryTopUsers)
+// ActivitySummary groups activities by type, user (top 20)
 // or local day. Admins and managers aggregate everyone; other roles their
 // own activity. Not cached. groupBy "" means by activity type.
 func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy string, dr DateRange) (*ActivitySummary, error) {
@@ -402,7 +402,7 @@ func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy stri
 		return nil, fmt.Errorf("activity summary: %w", err)
 	}
 	out := &ActivitySummary{Summary: make([]SummaryItem, 0, len(sum.Rows)), TotalActivities: sum.Total,
-		DateRange: DateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)}, GroupBy: groupBy}
+		DateRange: dateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)}, GroupBy: groupBy}
 	for _, r := range sum.Rows {
 		it := SummaryItem{Count: r.Count, Percentage: percentOf(float64(r.Count), float64(sum.Total), 1)}
 		switch g {

@@ -28,15 +28,15 @@ const (
 	statusDegraded = "degraded"
 )
 
-// ProcessHealth are this process's figures.
-type ProcessHealth struct {
+// processHealth are this process's figures.
+type processHealth struct {
 	CPUPercent Decimal `json:"cpu_percent"`
 	RSSBytes   int64   `json:"rss_bytes"`
 	Goroutines int     `json:"goroutines"`
 }
 
-// HostHealth are the host's (or container's) figures.
-type HostHealth struct {
+// hostHealth are the host's (or container's) figures.
+type hostHealth struct {
 	CPUPercent       Decimal `json:"cpu_percent"`
 	MemoryUsedBytes  int64   `json:"memory_used_bytes"`
 	MemoryTotalBytes int64   `json:"memory_total_bytes"`
@@ -52,8 +52,8 @@ type HTTPHealth struct {
 	AvgLatencyMS Decimal `json:"avg_latency_ms"`
 }
 
-// TrackingHealth are the Recorder's counters.
-type TrackingHealth struct {
+// trackingHealth are the Recorder's counters.
+type trackingHealth struct {
 	Enqueued      int64 `json:"enqueued"`
 	Written       int64 `json:"written"`
 	Dropped       int64 `json:"dropped"`
@@ -62,8 +62,8 @@ type TrackingHealth struct {
 	QueueCapacity int   `json:"queue_capacity"`
 }
 
-// DatabaseHealth describes the store connection.
-type DatabaseHealth struct {
+// databaseHealth describes the store connection.
+type databaseHealth struct {
 	Driver          string  `json:"driver"`
 	OpenConnections int     `json:"open_connections"`
 	InUse           int     `json:"in_use"`
@@ -88,11 +88,11 @@ type SystemHealth struct {
 	Reasons                 []string       `json:"reasons"`
 	UptimeSeconds           int64          `json:"uptime_seconds"`
 	StorageMeasuredAt       *Timestamp     `json:"storage_measured_at"`
-	Process                 ProcessHealth  `json:"process"`
-	Host                    HostHealth     `json:"host"`
+	Process                 processHealth  `json:"process"`
+	Host                    hostHealth     `json:"host"`
 	HTTP                    HTTPHealth     `json:"http"`
-	Tracking                TrackingHealth `json:"tracking"`
-	Database                DatabaseHealth `json:"database"`
+	Tracking                trackingHealth `json:"tracking"`
+	Database                databaseHealth `json:"database"`
 }
 
 // SystemHealth returns the system-health figures (cached 5 minutes).
@@ -180,7 +180,7 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	}
 
 	rs := s.track.rec.Stats()
-	h.Tracking = TrackingHealth{Enqueued: rs.Enqueued, Written: rs.Written, Dropped: rs.Dropped.Total(), Failed: rs.Failed,
+	h.Tracking = trackingHealth{Enqueued: rs.Enqueued, Written: rs.Written, Dropped: rs.Dropped.Total(), Failed: rs.Failed,
 		QueueDepth: rs.QueueDepth, QueueCapacity: rs.QueueCapacity}
 	if n := rs.Dropped.Total(); n > 0 {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder dropped %d events", n))
@@ -193,7 +193,7 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	}
 
 	ds := s.st.Stats()
-	h.Database = DatabaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
+	h.Database = databaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
 		PingMS: round(float64(ping)/float64(time.Millisecond), 2)}
 	if ping > slowPingThreshold {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("database ping took %s ms", h.Database.PingMS))
@@ -207,7 +207,7 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 
 // sampleHost reads the process and host figures; what cannot be read is
 // left at zero (logged at debug level) so system-health keeps answering.
-func (s *Service) sampleHost(ctx context.Context) (ProcessHealth, HostHealth) {
+func (s *Service) sampleHost(ctx context.Context) (processHealth, hostHealth) {
 	f, err := s.sampler.Sample(ctx)
 	if err != nil {
 		s.log.DebugContext(ctx, "analytics: sample process and host figures", "err", err)
@@ -218,11 +218,11 @@ func (s *Service) sampleHost(ctx context.Context) (ProcessHealth, HostHealth) {
 		}
 		return int64(v)
 	}
-	p := ProcessHealth{CPUPercent: round(f.Process.CPUPercent, 1), RSSBytes: clamp(f.Process.RSSBytes), Goroutines: f.Process.Goroutines}
+	p := processHealth{CPUPercent: round(f.Process.CPUPercent, 1), RSSBytes: clamp(f.Process.RSSBytes), Goroutines: f.Process.Goroutines}
 	if p.Goroutines == 0 {
 		p.Goroutines = runtime.NumGoroutine()
 	}
-	h := HostHealth{CPUPercent: round(f.Host.CPUPercent, 1), MemoryUsedBytes: clamp(f.Host.MemoryUsedBytes),
+	h := hostHealth{CPUPercent: round(f.Host.CPUPercent, 1), MemoryUsedBytes: clamp(f.Host.MemoryUsedBytes),
 		MemoryTotalBytes: clamp(f.Host.MemoryTotalBytes), MemoryLimited: f.Host.CgroupLimited}
 	return p, h
 }

@@ -39,7 +39,7 @@ type Snapshot struct {
 // MetricsHistory is the body of the metrics/history route.
 type MetricsHistory struct {
 	Period    store.Period  `json:"period"`
-	DateRange DateRangeEcho `json:"date_range"`
+	DateRange dateRangeEcho `json:"date_range"`
 	Snapshots []Snapshot    `json:"snapshots"`
 }
 
@@ -76,7 +76,7 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 	if err != nil {
 		return nil, fmt.Errorf("list metrics snapshots: %w", err)
 	}
-	out := &MetricsHistory{Period: per, DateRange: DateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)},
+	out := &MetricsHistory{Period: per, DateRange: dateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)},
 		Snapshots: make([]Snapshot, 0, len(rows))}
 	nz := func(m map[string]int64) map[string]int64 {
 		if m == nil {

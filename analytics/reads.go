@@ -163,7 +163,7 @@ type Trends struct {
 }
 
 // Trends returns one point per local day from today − days to today (days
-// + 1 points), cached 15 minutes per days. days must be 1…trendsDaysMax.
+// + 1 points), cached 15 minutes per days. days must be 1…366.
 func (s *Service) Trends(ctx context.Context, p Principal, days int) (*Trends, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
@@ -316,7 +316,7 @@ func statusText(st store.ReportStatus) string {
 }
 
 // RecentActivity returns the newest reports, newest first; limit < 1
-// means recentLimitDefault and is capped at recentLimitMax. Cached 5
+// means 10 and is capped at 100. Cached 5
 // minutes per limit.
 func (s *Service) RecentActivity(ctx context.Context, p Principal, limit int) ([]RecentItem, error) {
 	if err := require(p, ""); err != nil {
