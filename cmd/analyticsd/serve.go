@@ -252,8 +252,8 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	if err := s.svc.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("close analytics: %w", err))
 	}
-	if err := s.sched.Stop(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("stop scheduler: %w", err))
+	if err := s.sched.Close(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("close scheduler: %w", err))
 	}
 	return errors.Join(errs...)
 }
