@@ -296,7 +296,7 @@ type RecentItem struct {
 	Description string    `json:"description"`
 	Timestamp   Timestamp `json:"timestamp"`
 	ClientName  string    `json:"clientName"`
-	ReportType  string    `json:"reportType"`
+	ReportType  string    `json:"reportType"` // the type label, such as "Detailed Report"
 	ReportID    string    `json:"reportId"`
 	Status      string    `json:"status"`
 }
@@ -316,8 +316,7 @@ func statusText(st store.ReportStatus) string {
 }
 
 // RecentActivity returns the newest reports, newest first; limit < 1
-// means 10 and is capped at 100. Cached 5
-// minutes per limit.
+// means 10 and is capped at 100. Cached 5 minutes per limit.
 func (s *Service) RecentActivity(ctx context.Context, p Principal, limit int) ([]RecentItem, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
@@ -356,7 +355,7 @@ func (s *Service) recentJSON(ctx context.Context, limit int) ([]byte, error) {
 				Description: text + " " + strings.ToLower(label) + " for " + r.ClientName + ".",
 				Timestamp:   ts(r.CreatedAt),
 				ClientName:  r.ClientName,
-				ReportType:  string(r.ReportType),
+				ReportType:  label,
 				ReportID:    r.ID,
 				Status:      string(r.Status),
 			})
