@@ -237,7 +237,7 @@ func newDirSizer(cfg Config) (dirSizer, error) {
 	if len(cfg.StorageDirs) == 0 {
 		return dirSizer{}, nil
 	}
-	ds, err := sysinfo.NewDirSizer(cfg.StorageDirs, sysinfo.DirSizerOptions{Interval: cfg.StorageRefresh, Logger: cfg.Logger})
+	ds, err := sysinfo.NewDirSizer(cfg.StorageDirs, sysinfo.DirSizerConfig{Interval: cfg.StorageRefresh, Logger: cfg.Logger})
 	if err != nil {
 		return dirSizer{}, fmt.Errorf("analytics: Config.StorageDirs: %w", err)
 	}
@@ -250,9 +250,9 @@ func (d dirSizer) start(ctx context.Context) {
 	}
 }
 
-func (d dirSizer) stop() {
+func (d dirSizer) close() {
 	if d.ds != nil {
-		d.ds.Stop()
+		d.ds.Close()
 	}
 }
 

@@ -141,7 +141,7 @@ func (s *Service) Close(ctx context.Context) error {
 	if s.stopSub != nil {
 		s.stopSub()
 	}
-	s.sizer.stop()
+	s.sizer.close()
 	err := s.track.close(ctx)
 	if s.cancel != nil {
 		s.cancel()
