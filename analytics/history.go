@@ -109,11 +109,9 @@ type JobLister interface {
 // scheduler.Config.Analytics. Until it is called (or with nil) the route
 // lists the latest recorded run of each job, without schedules.
 func (s *Service) SetJobs(j JobLister) {
-	if j == nil {
-		s.jobs.Store(nil)
-		return
-	}
-	s.jobs.Store(&j)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jobs = j
 }
 
 // jobRunInfoDoc is the last run of a job on the jobs route.
@@ -149,8 +147,11 @@ func (s *Service) Jobs(ctx context.Context, p Principal) ([]scheduler.JobInfo, e
 	if err := require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
-	if j := s.jobs.Load(); j != nil {
-		list, err := (*j).Jobs(ctx)
+	s.mu.Lock()
+	j := s.jobs
+	s.mu.Unlock()
+	if j != nil {
+		list, err := j.Jobs(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list jobs: %w", err)
 		}

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -46,8 +45,8 @@ type Service struct {
 	sizer   dirSizer
 	sampler *sysinfo.Sampler
 	routes  []*route
-	jobs    atomic.Pointer[JobLister]
-	mu      sync.Mutex
+	mu      sync.Mutex // guards jobs, started, closed, stopSub and cancel
+	jobs    JobLister
 	started bool
 	closed  bool
 	stopSub func()
