@@ -29,10 +29,8 @@ func runInit(ctx context.Context, args []string, env func(string) string, stdout
 	fs := newFlagSet("init", "analyticsd init [flags]",
 		"Prepare a database: apply the migrations, backfill the daily (and the weekly and\nmonthly) dashboard snapshots of the last -days days, warm the cache, then check\nthe setup. Exits with status 1 when a check fails.", env, stderr)
 	c.register(fs)
-	fs.IntVar(&days, "days", scheduler.InitDaysDefault, "days of daily snapshots to backfill, ending today")
-	fs.bind("days", "ANALYTICS_INIT_DAYS")
-	fs.Var(&schedules, "schedule", "job schedule as name=cron, checked like serve's (repeatable)")
-	fs.bind("schedule", "ANALYTICS_SCHEDULES")
+	fs.intVarEnv(&days, "days", scheduler.InitDaysDefault, "days of daily snapshots to backfill, ending today", "ANALYTICS_INIT_DAYS")
+	fs.varEnv(&schedules, "schedule", "job schedule as name=cron, checked like serve's (repeatable)", "ANALYTICS_SCHEDULES")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
