@@ -66,6 +66,7 @@ func startReplica(ctx context.Context, url, name string, log *slog.Logger) (*rep
 		st.Close()
 		return nil, err
 	}
+	r.svc.SetJobs(r.sched) // the jobs/ route lists this scheduler's jobs
 	if err := r.svc.Start(ctx); err != nil {
 		st.Close()
 		return nil, err
