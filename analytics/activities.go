@@ -2,23 +2,27 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // Paging defaults and limits of the activity routes.
 const (
-	ActivityLimitDefault = 25
-	ActivityLimitMax     = 100
-	SummaryTopUsers      = 20
+	activityLimitDefault = 25
+	activityLimitMax     = 100
+	summaryTopUsers      = 20
 )
 
 // UserActivityQuery filters and pages the user-activity routes.
 type UserActivityQuery struct {
-	Limit        int // < 1 → ActivityLimitDefault; > ActivityLimitMax → ActivityLimitMax
+	Limit        int // < 1 → 25; > 100 → 100
 	Offset       int // < 0 → 0; must be 0 with Cursor
 	Cursor       string
 	From, To     time.Time // inclusive; zero = unbounded
@@ -30,9 +34,9 @@ type UserActivityQuery struct {
 
 func (q *UserActivityQuery) clamp() {
 	if q.Limit < 1 {
-		q.Limit = ActivityLimitDefault
+		q.Limit = activityLimitDefault
 	}
-	q.Limit = min(q.Limit, ActivityLimitMax)
+	q.Limit = min(q.Limit, activityLimitMax)
 	q.Offset = max(q.Offset, 0)
 }
 
@@ -70,8 +74,8 @@ func (s *Service) scopedFilter(p Principal, q UserActivityQuery) (store.Activity
 	return f, nil
 }
 
-// ActivityUser is the user of an activity.
-type ActivityUser struct {
+// activityUser is the user of an activity.
+type activityUser struct {
 	ID       string `json:"id"`
 	Username string `json:"username"`
 	FullName string `json:"full_name"`
@@ -80,7 +84,7 @@ type ActivityUser struct {
 // ActivityItem is one activity of the user-activity route.
 type ActivityItem struct {
 	ID           string         `json:"id"`
-	User         ActivityUser   `json:"user"`
+	User         activityUser   `json:"user"`
 	ActivityType string         `json:"activity_type"`
 	Description  string         `json:"description"`
 	Metadata     map[string]any `json:"metadata"`
@@ -107,7 +111,7 @@ func activityItem(a *store.Activity) ActivityItem {
 	}
 	return ActivityItem{
 		ID:           a.ID,
-		User:         ActivityUser{ID: a.UserID, Username: a.Username, FullName: full},
+		User:         activityUser{ID: a.UserID, Username: a.Username, FullName: full},
 		ActivityType: a.ActivityType,
 		Description:  a.Description,
 		Metadata:     md,
@@ -171,14 +175,14 @@ func (s *Service) UserActivity(ctx context.Context, p Principal, q UserActivityQ
 	return out, nil
 }
 
-// HistoryClient is the client of an activity-history item.
-type HistoryClient struct {
+// historyClient is the client of an activity-history item.
+type historyClient struct {
 	ID          string  `json:"id"`
 	CompanyName *string `json:"company_name"`
 }
 
-// HistoryReport is the report of an activity-history item.
-type HistoryReport struct {
+// historyReport is the report of an activity-history item.
+type historyReport struct {
 	ID         string  `json:"id"`
 	ReportType *string `json:"report_type"`
 	Status     *string `json:"status"`
@@ -192,8 +196,8 @@ type HistoryItem struct {
 	UserAgent  string         `json:"user_agent"`
 	Method     string         `json:"method"`
 	Path       string         `json:"path"`
-	Client     *HistoryClient `json:"client"`
-	Report     *HistoryReport `json:"report"`
+	Client     *historyClient `json:"client"`
+	Report     *historyReport `json:"report"`
 	StatusCode int            `json:"status_code"`
 	DurationMS int64          `json:"duration_ms"`
 }
@@ -212,8 +216,8 @@ type HistoryPage struct {
 // historyItems converts activities, looking up each distinct client and
 // report once.
 func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]HistoryItem, error) {
-	clients := map[string]*HistoryClient{}
-	reports := map[string]*HistoryReport{}
+	clients := map[string]*historyClient{}
+	reports := map[string]*historyReport{}
 	out := make([]HistoryItem, 0, len(acts))
 	for i := range acts {
 		a := &acts[i]
@@ -250,8 +254,8 @@ func memoized[T any](ctx context.Context, cache map[string]*T, id string, load f
 
 // historyClient is the client of an activity; only its id when it no
 // longer exists.
-func (s *Service) historyClient(ctx context.Context, id string) (*HistoryClient, error) {
-	hc := &HistoryClient{ID: id}
+func (s *Service) historyClient(ctx context.Context, id string) (*historyClient, error) {
+	hc := &historyClient{ID: id}
 	c, err := s.st.ClientGet(ctx, id)
 	ok, err := found(err, "client "+id)
 	if err != nil {
@@ -265,8 +269,8 @@ func (s *Service) historyClient(ctx context.Context, id string) (*HistoryClient,
 
 // historyReport is the report of an activity; only its id when it no
 // longer exists.
-func (s *Service) historyReport(ctx context.Context, id string) (*HistoryReport, error) {
-	hr := &HistoryReport{ID: id}
+func (s *Service) historyReport(ctx context.Context, id string) (*historyReport, error) {
+	hr := &historyReport{ID: id}
 	r, err := s.st.ReportGet(ctx, id)
 	ok, err := found(err, "report "+id)
 	if err != nil {
@@ -352,8 +356,8 @@ type SummaryItem struct {
 	Percentage   Decimal `json:"percentage"`
 }
 
-// DateRangeEcho echoes the date parameters of a summary.
-type DateRangeEcho struct {
+// dateRangeEcho echoes the date parameters of a summary.
+type dateRangeEcho struct {
 	From *string `json:"from"`
 	To   *string `json:"to"`
 }
@@ -362,7 +366,7 @@ type DateRangeEcho struct {
 type ActivitySummary struct {
 	Summary         []SummaryItem `json:"summary"`
 	TotalActivities int64         `json:"total_activities"`
-	DateRange       DateRangeEcho `json:"date_range"`
+	DateRange       dateRangeEcho `json:"date_range"`
 	GroupBy         string        `json:"group_by"`
 }
 
@@ -376,7 +380,7 @@ func checkGroupBy(groupBy string) error {
 	return badParam("group_by", "Invalid group_by. Must be one of: activity_type, user, day")
 }
 
-// ActivitySummary groups activities by type, user (top SummaryTopUsers)
+// ActivitySummary groups activities by type, user (top 20)
 // or local day. Admins and managers aggregate everyone; other roles their
 // own activity. Not cached. groupBy "" means by activity type.
 func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy string, dr DateRange) (*ActivitySummary, error) {
@@ -394,12 +398,12 @@ func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy stri
 	if err != nil {
 		return nil, err
 	}
-	sum, err := s.st.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: g, Limit: SummaryTopUsers, Location: s.loc})
+	sum, err := s.st.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: g, Limit: summaryTopUsers, Location: s.loc})
 	if err != nil {
 		return nil, fmt.Errorf("activity summary: %w", err)
 	}
 	out := &ActivitySummary{Summary: make([]SummaryItem, 0, len(sum.Rows)), TotalActivities: sum.Total,
-		DateRange: DateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)}, GroupBy: groupBy}
+		DateRange: dateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)}, GroupBy: groupBy}
 	for _, r := range sum.Rows {
 		it := SummaryItem{Count: r.Count, Percentage: percentOf(float64(r.Count), float64(sum.Total), 1)}
 		switch g {
@@ -436,4 +440,119 @@ func (s *Service) EraseUserActivities(ctx context.Context, p Principal, userID s
 	}
 	s.log.InfoContext(ctx, "analytics: erased user activities", "user_id", userID, "deleted", n, "by", p.ID)
 	return &ErasedActivities{UserID: userID, Deleted: n}, nil
+}
+
+// trackingParts are the Service's Recorder, middleware and HTTP counters.
+type trackingParts struct {
+	rec   *tracking.Recorder
+	mw    func(http.Handler) http.Handler
+	stats *tracking.HTTPStats
+	ip    *tracking.IPResolver
+	ips   tracking.IPStore
+}
+
+func newTrackingParts(s *Service) (*trackingParts, error) {
+	c := s.cfg.Tracking
+	rc := c.Recorder
+	if rc.Logger == nil {
+		rc.Logger = s.log
+	}
+	mc := c.Middleware
+	switch {
+	case mc.Recorder != nil || mc.Identify != nil:
+		return nil, errors.New("analytics: Config.Tracking.Middleware: Recorder and Identify are set by the Service; leave them nil")
+	case c.AnalyticsPath != "" && !strings.HasPrefix(c.AnalyticsPath, "/"):
+		return nil, fmt.Errorf("analytics: Config.Tracking.AnalyticsPath %q must start with /", c.AnalyticsPath)
+	case c.AnalyticsPath != "" && mc.Rules != nil:
+		return nil, errors.New("analytics: Config.Tracking.AnalyticsPath cannot be combined with Middleware.Rules; build Rules with tracking.DefaultRulesAt")
+	case mc.Rules == nil:
+		mc.Rules = tracking.DefaultRulesAt(c.AnalyticsPath)
+	}
+	if mc.IP == nil {
+		mc.IP, _ = tracking.NewIPResolver(tracking.IPConfig{}) // cannot fail: no proxies to parse
+	}
+	ips, err := tracking.NewIPStore(mc.IPStorage, mc.IPHashKey)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Middleware: %w", err)
+	}
+	rec, err := tracking.NewRecorder(s.st, rc)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Recorder: %w", err)
+	}
+	if mc.Stats == nil {
+		mc.Stats = &tracking.HTTPStats{}
+	}
+	t := &trackingParts{rec: rec, stats: mc.Stats, ip: mc.IP, ips: ips}
+	mc.Recorder, mc.Identify = rec, s.identifyForTracking
+	if mc.Logger == nil {
+		mc.Logger = s.log
+	}
+	if mc.NowFunc == nil {
+		mc.NowFunc = s.cfg.NowFunc
+	}
+	if t.mw, err = tracking.NewMiddleware(mc); err != nil {
+		return nil, fmt.Errorf("analytics: Config.Tracking.Middleware: %w", err)
+	}
+	return t, nil
+}
+
+// identifyForTracking tells the Middleware who made a request: the
+// principal the Handler stored, or IdentifyFunc's answer.
+func (s *Service) identifyForTracking(r *http.Request) (tracking.Identity, bool) {
+	if s.cfg.IdentifyFunc == nil {
+		return tracking.Identity{}, false
+	}
+	p, ok := PrincipalFrom(r.Context())
+	if !ok {
+		var err error
+		if p, err = s.cfg.IdentifyFunc(r); err != nil {
+			return tracking.Identity{}, false
+		}
+	}
+	if !p.Authenticated() {
+		return tracking.Identity{}, false
+	}
+	return tracking.Identity{UserID: p.ID, Username: p.Username, FullName: p.FullName}, true
+}
+
+func (t *trackingParts) start(ctx context.Context) error { return t.rec.Start(ctx) }
+func (t *trackingParts) close(ctx context.Context) error { return t.rec.Close(ctx) }
+
+// Middleware returns the activity-tracking middleware, wired to the
+// Service's Recorder, IdentifyFunc and HTTP counters (the system-health
+// http figures). Wrap the host's whole mux with it.
+func (s *Service) Middleware() func(http.Handler) http.Handler { return s.track.mw }
+
+// Record hands one activity (for example logged by hand in a host
+// handler) to the Recorder, which writes it in the background. It returns
+// ErrQueueFull when the Recorder refuses it (queue full or closed); the
+// activity is validated first (a *store.ValidationError).
+func (s *Service) Record(_ context.Context, a store.Activity) error {
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = s.now()
+	}
+	if err := storedriver.PrepareActivity(&a, s.now()); err != nil {
+		return err
+	}
+	if !s.track.rec.Enqueue(a) {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// RecorderStats returns the Recorder's counters.
+func (s *Service) RecorderStats() tracking.RecorderStats { return s.track.rec.Stats() }
+
+// HTTPStats returns the request figures of the last 24 hours that the
+// Middleware (or the host, through Config.Tracking.Middleware.Stats)
+// counted: a snapshot, taken now.
+func (s *Service) HTTPStats() tracking.HTTPFigures { return s.track.stats.Snapshot(s.now()) }
+
+// fillFromRequest sets the request details of an activity recorded through
+// the activities route, and keeps the middleware from recording the call
+// itself as a second activity.
+func (s *Service) fillFromRequest(a *store.Activity, r *http.Request) {
+	tracking.Skip(r)
+	a.UserAgent = r.UserAgent()
+	a.IPAddress = s.track.ips.Apply(s.track.ip.ClientIP(r))
 }

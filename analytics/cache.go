@@ -72,14 +72,14 @@ func (m *MemoryCache) Len() int { return m.c.ItemCount() }
 
 // Cache TTLs of the cached routes.
 const (
-	TTLMetrics           = 15 * time.Minute
-	TTLTrends            = 15 * time.Minute
-	TTLCategories        = 15 * time.Minute
-	TTLRecentActivity    = 5 * time.Minute
-	TTLClientPerformance = 15 * time.Minute
-	TTLBusinessImpact    = 15 * time.Minute
-	TTLCostInsights      = 15 * time.Minute
-	TTLSystemHealth      = 5 * time.Minute
+	ttlMetrics           = 15 * time.Minute
+	ttlTrends            = 15 * time.Minute
+	ttlCategories        = 15 * time.Minute
+	ttlRecentActivity    = 5 * time.Minute
+	ttlClientPerformance = 15 * time.Minute
+	ttlBusinessImpact    = 15 * time.Minute
+	ttlCostInsights      = 15 * time.Minute
+	ttlSystemHealth      = 5 * time.Minute
 	cacheKeyPrefix       = "analytics:"
 	invalidateChannel    = "analytics_cache"
 	cacheComputeTimeout  = time.Minute
@@ -92,11 +92,11 @@ type cacheState struct {
 	mu  sync.Mutex // serialises Clear with generation bumps
 }
 
-// CostInsightsKeysMax is how many distinct cost-insights filters are
+// costInsightsKeysMax is how many distinct cost-insights filters are
 // cached at once. Results of further filters are computed (once for
 // concurrent callers) but not stored until entries expire, so callers
 // cannot grow the cache without bound.
-const CostInsightsKeysMax = 1000
+const costInsightsKeysMax = 1000
 
 // keyBudget admits at most max distinct keys per TTL window.
 type keyBudget struct {

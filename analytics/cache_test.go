@@ -75,7 +75,7 @@ func TestSingleflight(t *testing.T) {
 			t.Errorf("a cached value was recomputed: %d store calls", n)
 		}
 		// Another cache entry expires after its TTL (fake clock of the bubble).
-		time.Sleep(TTLCategories + time.Second)
+		time.Sleep(ttlCategories + time.Second)
 		if _, err := svc.Categories(context.Background(), bob); err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestRefreshCacheWarms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hs.Status != StatusHealthy || hs.Data["total_reports"] != float64(5) || !hs.TakenAt.Equal(fixedNow) {
+	if hs.Status != statusHealthy || hs.Data["total_reports"] != float64(5) || !hs.TakenAt.Equal(fixedNow) {
 		t.Errorf("health sample %+v", hs)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 	"unicode"
+
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // Configuration defaults.
@@ -73,9 +75,6 @@ type Config struct {
 	ValidUserID func(string) bool
 	// Tracking configures the activity Recorder and the Middleware.
 	Tracking TrackingConfig
-	// Jobs lists the background jobs for the jobs route. Nil means the
-	// route reports the latest recorded run of each job, without schedules.
-	Jobs JobLister
 }
 
 func (c *Config) setDefaults() {
@@ -139,4 +138,30 @@ func defaultValidUserID(s string) bool {
 		}
 	}
 	return true
+}
+
+// TrackingConfig configures the activity Recorder and the Middleware; the
+// zero value means every tracking default.
+type TrackingConfig struct {
+	// Recorder configures the batching Recorder (queue size, batch size,
+	// flush interval, writers, full policy, retries). Logger defaults to
+	// Config.Logger.
+	Recorder tracking.RecorderConfig
+	// Middleware configures the Middleware: Rules, SkipPaths,
+	// TrackAnonymous, TrackFailed, IP, IPStorage, IPHashKey and Stats as
+	// documented on tracking.MiddlewareConfig. Recorder and Identify must
+	// be left nil: the Service sets them (its Recorder and IdentifyFunc).
+	// Logger and NowFunc default to Config.Logger and Config.NowFunc. Rules
+	// nil means tracking.DefaultRulesAt(AnalyticsPath); IP nil trusts no
+	// forwarding header; Stats nil means counters of the Service's own
+	// (set it to feed the system-health HTTP figures from elsewhere too).
+	Middleware tracking.MiddlewareConfig
+	// AnalyticsPath is the path the Service's Handler is mounted at in the
+	// mux the Middleware wraps: the prefix given to HandlerWithPrefix or
+	// stripped before Handler, such as "/admin/analytics". GETs of
+	// AnalyticsPath + "/dashboard/" are recorded as view_dashboard
+	// activities. It places the default rules only: it cannot be combined
+	// with Middleware.Rules (build those with tracking.DefaultRulesAt).
+	// Defaults to tracking.AnalyticsPathDefault ("/api/v1/analytics").
+	AnalyticsPath string
 }

@@ -20,8 +20,8 @@ type CSVImport struct {
 	ReportType store.ReportType // "" means detailed
 }
 
-// SkippedRow is a CSV row that was not imported.
-type SkippedRow struct {
+// skippedRow is a CSV row that was not imported.
+type skippedRow struct {
 	Row    int    `json:"row"`
 	Reason string `json:"reason"`
 }
@@ -30,7 +30,7 @@ type SkippedRow struct {
 type CSVImported struct {
 	ReportID     string       `json:"report_id"`
 	RowsImported int          `json:"rows_imported"`
-	RowsSkipped  []SkippedRow `json:"rows_skipped"`
+	RowsSkipped  []skippedRow `json:"rows_skipped"`
 }
 
 type countingReader struct {
@@ -98,9 +98,9 @@ func (s *Service) ImportAdvisorCSV(ctx context.Context, p Principal, in CSVImpor
 		return nil, fmt.Errorf("store imported report: %w", err)
 	}
 	s.invalidateAfterWrite(ctx)
-	out := &CSVImported{ReportID: rep.ID, RowsImported: len(rep.Recommendations), RowsSkipped: make([]SkippedRow, 0, len(res.Skipped))}
+	out := &CSVImported{ReportID: rep.ID, RowsImported: len(rep.Recommendations), RowsSkipped: make([]skippedRow, 0, len(res.Skipped))}
 	for _, sk := range res.Skipped {
-		out.RowsSkipped = append(out.RowsSkipped, SkippedRow{Row: sk.Row, Reason: sk.Reason})
+		out.RowsSkipped = append(out.RowsSkipped, skippedRow{Row: sk.Row, Reason: sk.Reason})
 	}
 	return out, nil
 }

@@ -14,44 +14,44 @@ import (
 // it (or wrap it) for everything that is the caller's fault.
 type Error struct {
 	Status  int    // HTTP status code
-	Code    string // the "error" key: what is wrong
-	Message string // the "message" key: a short summary
+	Detail  string // the "error" key: a sentence saying what is wrong
+	Summary string // the "message" key: a short summary, like "Not found"
 	Field   string // the parameter or body field at fault, if one
 }
 
 // Error implements error.
 func (e *Error) Error() string {
 	if e.Field != "" {
-		return fmt.Sprintf("analytics: %s (%s)", e.Code, e.Field)
+		return fmt.Sprintf("analytics: %s (%s)", e.Detail, e.Field)
 	}
-	return "analytics: " + e.Code
+	return "analytics: " + e.Detail
 }
 
 // Sentinel errors returned by Service methods (test with errors.Is).
 var (
 	// ErrUnauthenticated: no principal (HTTP 401).
-	ErrUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "Authentication credentials were not provided.", Message: "Unauthorized"}
+	ErrUnauthenticated = &Error{Status: http.StatusUnauthorized, Detail: "Authentication credentials were not provided.", Summary: "Unauthorized"}
 	// ErrForbidden: the principal's role does not allow the call (HTTP 403).
-	ErrForbidden = &Error{Status: http.StatusForbidden, Code: "You do not have permission to perform this action.", Message: "Forbidden"}
+	ErrForbidden = &Error{Status: http.StatusForbidden, Detail: "You do not have permission to perform this action.", Summary: "Forbidden"}
 	// ErrBodyTooLarge: a request body over the configured limit (HTTP 413).
-	ErrBodyTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "Request body is too large.", Message: "Request body too large"}
+	ErrBodyTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Detail: "Request body is too large.", Summary: "Request body too large"}
 	// ErrQueueFull: the activity Recorder refused an event because its
 	// queue is full or it is stopped (HTTP 503).
-	ErrQueueFull = &Error{Status: http.StatusServiceUnavailable, Code: "Activity queue is full; retry later.", Message: "Service unavailable"}
+	ErrQueueFull = &Error{Status: http.StatusServiceUnavailable, Detail: "Activity queue is full; retry later.", Summary: "Service unavailable"}
 )
 
 // badParam returns a 400 *Error for one parameter or body field.
 func badParam(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: fmt.Sprintf(format, args...), Message: "Invalid parameter", Field: field}
+	return &Error{Status: http.StatusBadRequest, Detail: fmt.Sprintf(format, args...), Summary: "Invalid parameter", Field: field}
 }
 
 // badBody returns a 400 *Error for a request body.
 func badBody(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: fmt.Sprintf(format, args...), Message: "Invalid request body", Field: field}
+	return &Error{Status: http.StatusBadRequest, Detail: fmt.Sprintf(format, args...), Summary: "Invalid request body", Field: field}
 }
 
 func notFound(what string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: what + " not found", Message: "Not found"}
+	return &Error{Status: http.StatusNotFound, Detail: what + " not found", Summary: "Not found"}
 }
 
 // ErrorBody is the JSON body of every error response.
@@ -71,7 +71,7 @@ type ErrorBody struct {
 func StatusOf(err error, action string) (int, ErrorBody) {
 	var ae *Error
 	if errors.As(err, &ae) {
-		return ae.Status, ErrorBody{Error: ae.Code, Message: ae.Message, Field: ae.Field}
+		return ae.Status, ErrorBody{Error: ae.Detail, Message: ae.Summary, Field: ae.Field}
 	}
 	if ve, ok := store.AsValidation(err); ok {
 		return http.StatusBadRequest, ErrorBody{Error: ve.Error(), Message: "Invalid request", Field: ve.Field}

@@ -21,12 +21,12 @@ const (
 // exportFlushEvery is how many rows are written between flushes.
 const exportFlushEvery = 500
 
-// ExportColumns are the CSV columns of an activity export, in order.
-var ExportColumns = []string{"id", "timestamp", "user_id", "username", "full_name", "activity_type", "description",
+// exportColumns are the CSV columns of an activity export, in order.
+var exportColumns = []string{"id", "timestamp", "user_id", "username", "full_name", "activity_type", "description",
 	"client_id", "report_id", "ip_address", "user_agent", "method", "path", "status_code", "duration_ms", "metadata"}
 
-// ExportRecord is one NDJSON line of an activity export.
-type ExportRecord struct {
+// exportRecord is one NDJSON line of an activity export.
+type exportRecord struct {
 	ActivityItem
 	IPAddress  *string `json:"ip_address"`
 	UserAgent  string  `json:"user_agent"`
@@ -60,8 +60,17 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 32<<10)
+	var aw activityWriter = &ndjsonExport{enc: json.NewEncoder(bw)}
+	if format == FormatCSV {
+		if aw, err = newCSVExport(bw); err != nil {
+			return fmt.Errorf("write export: %w", err)
+		}
+	}
 	fl, _ := w.(flusher)
 	flush := func() error {
+		if err := aw.flush(); err != nil {
+			return err
+		}
 		if err := bw.Flush(); err != nil {
 			return err
 		}
@@ -71,70 +80,76 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 		return nil
 	}
 	n := 0
-	var each func(a *store.Activity) error
-	switch format {
-	case FormatCSV:
-		cw := csv.NewWriter(bw)
-		if err := cw.Write(ExportColumns); err != nil {
-			return fmt.Errorf("write export: %w", err)
+	err = s.st.ActivityIterate(ctx, f, func(a *store.Activity) error {
+		if err := aw.write(a); err != nil {
+			return err
 		}
-		row := make([]string, len(ExportColumns))
-		each = func(a *store.Activity) error {
-			md := []byte("{}")
-			if len(a.Metadata) > 0 {
-				var err error
-				if md, err = json.Marshal(a.Metadata); err != nil {
-					return err
-				}
-			}
-			full := a.FullName
-			if full == "" {
-				full = a.Username
-			}
-			row[0], row[1], row[2], row[3], row[4] = a.ID, a.CreatedAt.UTC().Format(timestampLayout), a.UserID, a.Username, full
-			row[5], row[6], row[7], row[8], row[9] = csvSafe(a.ActivityType), csvSafe(a.Description), a.ClientID, a.ReportID, a.IPAddress
-			row[10], row[11], row[12] = csvSafe(a.UserAgent), a.Method, csvSafe(a.Path)
-			row[13], row[14], row[15] = strconv.Itoa(a.StatusCode), strconv.FormatInt(a.Duration.Milliseconds(), 10), string(md)
-			row[3], row[4] = csvSafe(row[3]), csvSafe(row[4])
-			if err := cw.Write(row); err != nil {
-				return err
-			}
-			n++
-			if n%exportFlushEvery == 0 {
-				cw.Flush()
-				return flush()
-			}
-			return nil
+		if n++; n%exportFlushEvery == 0 {
+			return flush()
 		}
-		err = s.st.ActivityIterate(ctx, f, each)
-		cw.Flush()
-		if err == nil {
-			err = cw.Error()
-		}
-	case FormatNDJSON:
-		enc := json.NewEncoder(bw)
-		each = func(a *store.Activity) error {
-			rec := ExportRecord{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
-				Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
-			if err := enc.Encode(rec); err != nil {
-				return err
-			}
-			n++
-			if n%exportFlushEvery == 0 {
-				return flush()
-			}
-			return nil
-		}
-		err = s.st.ActivityIterate(ctx, f, each)
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
 	if err != nil {
 		return fmt.Errorf("export activities: %w", err)
 	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("export activities: %w", err)
-	}
 	return nil
 }
+
+// activityWriter writes the activities of an export in one format.
+type activityWriter interface {
+	write(a *store.Activity) error
+	// flush hands what the writer buffers to the underlying writer.
+	flush() error
+}
+
+// csvExport writes an export as CSV, exportColumns first.
+type csvExport struct {
+	cw  *csv.Writer
+	row []string
+}
+
+func newCSVExport(w io.Writer) (*csvExport, error) {
+	e := &csvExport{cw: csv.NewWriter(w), row: make([]string, len(exportColumns))}
+	return e, e.cw.Write(exportColumns)
+}
+
+func (e *csvExport) write(a *store.Activity) error {
+	md := []byte("{}")
+	if len(a.Metadata) > 0 {
+		var err error
+		if md, err = json.Marshal(a.Metadata); err != nil {
+			return err
+		}
+	}
+	full := a.FullName
+	if full == "" {
+		full = a.Username
+	}
+	row := e.row
+	row[0], row[1], row[2], row[3], row[4] = a.ID, a.CreatedAt.UTC().Format(timestampLayout), a.UserID, csvSafe(a.Username), csvSafe(full)
+	row[5], row[6], row[7], row[8], row[9] = csvSafe(a.ActivityType), csvSafe(a.Description), a.ClientID, a.ReportID, a.IPAddress
+	row[10], row[11], row[12] = csvSafe(a.UserAgent), a.Method, csvSafe(a.Path)
+	row[13], row[14], row[15] = strconv.Itoa(a.StatusCode), strconv.FormatInt(a.Duration.Milliseconds(), 10), string(md)
+	return e.cw.Write(row)
+}
+
+func (e *csvExport) flush() error {
+	e.cw.Flush()
+	return e.cw.Error()
+}
+
+// ndjsonExport writes an export as one JSON object per line.
+type ndjsonExport struct{ enc *json.Encoder }
+
+func (e *ndjsonExport) write(a *store.Activity) error {
+	return e.enc.Encode(exportRecord{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+		Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()})
+}
+
+func (e *ndjsonExport) flush() error { return nil }
 
 // csvSafe neutralises spreadsheet formulas: a cell starting with = + - @
 // or a tab/carriage return gets a leading apostrophe.

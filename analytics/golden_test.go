@@ -1,8 +1,10 @@
 package analytics
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"testing"
 
@@ -102,4 +104,12 @@ func TestServiceMatchesHandler(t *testing.T) {
 	check("UserActivity", ua, err, "user-activity/?limit=3")
 	d, err := e.svc.Dashboard(ctx, dave)
 	check("Dashboard", d, err, "dashboard/")
+	// The typed Dashboard encodes to the very bytes the route sends.
+	rec := httptest.NewRecorder()
+	if err := writeJSON(rec, http.StatusOK, d); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get(t, "dashboard/", "dave"); !bytes.Equal(rec.Body.Bytes(), r.body) {
+		t.Errorf("Dashboard encodes to\n%s\nthe route sends\n%s", rec.Body.Bytes(), r.body)
+	}
 }

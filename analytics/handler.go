@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,15 @@ type Route struct {
 	action string   // "retrieve metrics": for 500 messages
 	segs   []string // Path split on "/"
 	serve  func(s *Service, w http.ResponseWriter, r *http.Request, p Principal) error
+
+	// For the OpenAPI document:
+	resp, req reflect.Type // Go types of the success body and the JSON request body
+	okStatus  int          // success status; 0 means 200
+	media     []string     // media types of the success body (the first carries resp); nil means JSON
+	reqMedia  string       // media type of the request body; "" means JSON
+	multipart bool         // the request body may also be a multipart form with a "file" part
+	noBody    bool         // a POST without request body
+	scoped    bool         // answers 403 although Role is "": what is allowed depends on the parameters
 }
 
 // Param is a query parameter of a route.
@@ -79,38 +89,61 @@ func (s *Service) buildRoutes() []*route {
 	get := []string{http.MethodGet}
 	post := []string{http.MethodPost}
 	rs := []*route{
-		{Path: "dashboard", Methods: get, Summary: "Dashboard: metrics, categories, 30-day trend and recent reports.", action: "retrieve dashboard", serve: (*Service).serveDashboard},
-		{Path: "metrics", Methods: get, Summary: "Report, user, cost and storage metrics with month-over-month changes.", CacheTTL: TTLMetrics, action: "retrieve metrics", serve: (*Service).serveMetrics},
+		{Path: "dashboard", Methods: get, Summary: "Dashboard: metrics, categories, 30-day trend and recent reports.", action: "retrieve dashboard",
+			resp: reflect.TypeFor[Dashboard](), serve: (*Service).serveDashboard},
+		{Path: "metrics", Methods: get, Summary: "Report, user, cost and storage metrics with month-over-month changes.", CacheTTL: ttlMetrics, action: "retrieve metrics",
+			resp: reflect.TypeFor[Metrics](), serve: (*Service).serveMetrics},
 		{Path: "metrics/history", Methods: get, Summary: "Stored dashboard snapshots, oldest first.", action: "retrieve metrics history",
-			Params: []Param{{"period", "string", "Snapshot period, default daily.", []string{"daily", "weekly", "monthly"}}, pDateFrom, pDateTo}, serve: (*Service).serveMetricsHistory},
-		{Path: "trends", Methods: get, Summary: "Reports per local day over the last N days (N+1 points).", CacheTTL: TTLTrends, action: "retrieve trends",
-			Params: []Param{{"days", "integer", "Days back from today, 1…366, default 30.", nil}}, serve: (*Service).serveTrends},
-		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: TTLCategories, action: "retrieve categories", serve: (*Service).serveCategories},
-		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: TTLRecentActivity, action: "retrieve recent activity",
-			Params: []Param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}}, serve: (*Service).serveRecent},
-		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: TTLClientPerformance, action: "retrieve client performance",
-			Params: []Param{{"client_id", "uuid", "The client; all reports when absent.", nil}}, serve: (*Service).serveClientPerformance},
-		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: TTLBusinessImpact, action: "retrieve business impact", serve: (*Service).serveBusinessImpact},
-		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity", serve: (*Service).serveUserActivity},
+			Params: []Param{{"period", "string", "Snapshot period, default daily.", []string{"daily", "weekly", "monthly"}}, pDateFrom, pDateTo},
+			resp:   reflect.TypeFor[MetricsHistory](), serve: (*Service).serveMetricsHistory},
+		{Path: "trends", Methods: get, Summary: "Reports per local day over the last N days (N+1 points).", CacheTTL: ttlTrends, action: "retrieve trends",
+			Params: []Param{{"days", "integer", "Days back from today, 1…366, default 30.", nil}},
+			resp:   reflect.TypeFor[Trends](), serve: (*Service).serveTrends},
+		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: ttlCategories, action: "retrieve categories",
+			resp: reflect.TypeFor[Categories](), serve: (*Service).serveCategories},
+		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: ttlRecentActivity, action: "retrieve recent activity",
+			Params: []Param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}},
+			resp:   reflect.TypeFor[[]RecentItem](), serve: (*Service).serveRecent},
+		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: ttlClientPerformance, action: "retrieve client performance",
+			Params: []Param{{"client_id", "uuid", "The client; all reports when absent.", nil}},
+			resp:   reflect.TypeFor[ClientPerformance](), serve: (*Service).serveClientPerformance},
+		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: ttlBusinessImpact, action: "retrieve business impact",
+			resp: reflect.TypeFor[BusinessImpact](), serve: (*Service).serveBusinessImpact},
+		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity",
+			resp: reflect.TypeFor[ActivityPage](), scoped: true, serve: (*Service).serveUserActivity},
 		{Path: "user-activity/export", Methods: get, Summary: "Every matching activity as CSV or NDJSON (streamed).", action: "export user activity",
-			Params: append([]Param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...), serve: (*Service).serveExport},
+			Params: append([]Param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...),
+			scoped: true, media: []string{"text/csv", "application/x-ndjson"}, serve: (*Service).serveExport},
 		{Path: "activity-summary", Methods: get, Summary: "Activity counts by type, user or day.", action: "retrieve activity summary",
-			Params: []Param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo}, serve: (*Service).serveSummary},
-		{Path: "system-health", Methods: get, Role: RoleManager, Summary: "Database, process, host, HTTP and tracking health.", CacheTTL: TTLSystemHealth, action: "retrieve system health", serve: (*Service).serveHealth},
-		{Path: "cost-insights", Methods: get, Summary: "Cost analysed, savings and the 12-month cost trend.", CacheTTL: TTLCostInsights, action: "retrieve cost insights",
-			Params: []Param{pDateFrom, pDateTo, {"report_type", "string", "One report type or a comma-separated list.", nil}}, serve: (*Service).serveCostInsights},
-		{Path: "activity-history", Methods: get, Role: RoleManager, Summary: "Activities with request details, client and report.", Params: pActivity, action: "retrieve activity history", serve: (*Service).serveActivityHistory},
+			Params: []Param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo},
+			resp:   reflect.TypeFor[ActivitySummary](), serve: (*Service).serveSummary},
+		{Path: "system-health", Methods: get, Role: RoleManager, Summary: "Database, process, host, HTTP and tracking health.", CacheTTL: ttlSystemHealth, action: "retrieve system health",
+			resp: reflect.TypeFor[SystemHealth](), serve: (*Service).serveHealth},
+		{Path: "cost-insights", Methods: get, Summary: "Cost analysed, savings and the 12-month cost trend.", CacheTTL: ttlCostInsights, action: "retrieve cost insights",
+			Params: []Param{pDateFrom, pDateTo, {"report_type", "string", "One report type or a comma-separated list.", nil}},
+			resp:   reflect.TypeFor[CostInsights](), serve: (*Service).serveCostInsights},
+		{Path: "activity-history", Methods: get, Role: RoleManager, Summary: "Activities with request details, client and report.", Params: pActivity, action: "retrieve activity history",
+			resp: reflect.TypeFor[HistoryPage](), serve: (*Service).serveActivityHistory},
 		{Path: "entity-history", Methods: get, Role: RoleManager, Summary: "Newest activities about one client or report.", action: "retrieve entity history",
-			Params: []Param{{"entity_type", "string", "Entity kind.", []string{"client", "report"}}, {"entity_id", "uuid", "Entity id.", nil}, {"limit", "integer", "Items, default 25, clamped to 1…100.", nil}}, serve: (*Service).serveEntityHistory},
-		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs", serve: (*Service).serveJobs},
-		{Path: "cache/invalidate", Methods: post, Role: RoleAdmin, Summary: "Clear every cached analytics result on every replica.", action: "invalidate cache", serve: (*Service).serveInvalidate},
-		{Path: "users/{id}/activities", Methods: []string{http.MethodDelete}, Role: RoleAdmin, Summary: "Erase one user's activity.", action: "erase user activities", serve: (*Service).serveErase},
-		{Path: "activities", Methods: post, Summary: "Record an activity of the caller (202).", action: "record activity", serve: (*Service).serveRecordActivity},
-		{Path: "ingest/activities", Methods: post, Role: RoleAdmin, Summary: "Write up to 10,000 historical activities, all or nothing.", action: "ingest activities", serve: (*Service).serveIngestActivities},
-		{Path: "ingest/clients", Methods: post, Role: RoleManager, Summary: "Create or update a client.", action: "ingest client", serve: (*Service).serveIngestClient},
-		{Path: "ingest/reports", Methods: post, Role: RoleAnalyst, Summary: "Create or replace a report with its recommendations.", action: "ingest report", serve: (*Service).serveIngestReport},
+			Params: []Param{{"entity_type", "string", "Entity kind.", []string{"client", "report"}}, {"entity_id", "uuid", "Entity id.", nil}, {"limit", "integer", "Items, default 25, clamped to 1…100.", nil}},
+			resp:   reflect.TypeFor[EntityHistory](), serve: (*Service).serveEntityHistory},
+		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs",
+			resp: reflect.TypeFor[jobsDoc](), serve: (*Service).serveJobs},
+		{Path: "cache/invalidate", Methods: post, Role: RoleAdmin, Summary: "Clear every cached analytics result on every replica.", action: "invalidate cache",
+			resp: reflect.TypeFor[CacheInvalidated](), noBody: true, serve: (*Service).serveInvalidate},
+		{Path: "users/{id}/activities", Methods: []string{http.MethodDelete}, Role: RoleAdmin, Summary: "Erase one user's activity.", action: "erase user activities",
+			resp: reflect.TypeFor[ErasedActivities](), serve: (*Service).serveErase},
+		{Path: "activities", Methods: post, Summary: "Record an activity of the caller (202).", action: "record activity",
+			resp: reflect.TypeFor[ActivityAccepted](), req: reflect.TypeFor[ActivityInput](), okStatus: http.StatusAccepted, serve: (*Service).serveRecordActivity},
+		{Path: "ingest/activities", Methods: post, Role: RoleAdmin, Summary: "Write up to 10,000 historical activities, all or nothing.", action: "ingest activities",
+			resp: reflect.TypeFor[Ingested](), req: reflect.TypeFor[IngestActivitiesInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestActivities},
+		{Path: "ingest/clients", Methods: post, Role: RoleManager, Summary: "Create or update a client.", action: "ingest client",
+			resp: reflect.TypeFor[ClientOut](), req: reflect.TypeFor[ClientInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestClient},
+		{Path: "ingest/reports", Methods: post, Role: RoleAnalyst, Summary: "Create or replace a report with its recommendations.", action: "ingest report",
+			resp: reflect.TypeFor[ReportOut](), req: reflect.TypeFor[ReportInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestReport},
 		{Path: "ingest/advisor-csv", Methods: post, Role: RoleAnalyst, Summary: "Import an Azure Advisor CSV export as one report.", action: "import advisor csv",
-			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}}, serve: (*Service).serveAdvisorCSV},
+			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}},
+			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, serve: (*Service).serveAdvisorCSV},
 		{Path: "openapi.json", Methods: get, Public: true, Summary: "This API's OpenAPI 3.1 document.", action: "retrieve openapi document", serve: (*Service).serveOpenAPI},
 	}
 	for _, rt := range rs {
@@ -183,7 +216,7 @@ func (s *Service) Handler() http.Handler {
 			}
 		}
 		reqID := requestID(w, r)
-		s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "No analytics route at " + r.URL.Path, Message: "Not found"}, "route", reqID)
+		s.writeError(w, r, &Error{Status: http.StatusNotFound, Detail: "No analytics route at " + r.URL.Path, Summary: "Not found"}, "route", reqID)
 	})
 }
 
@@ -230,7 +263,7 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 		}()
 		if !rt.allows(r.Method) {
 			w.Header().Set("Allow", rt.allowHeader())
-			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "Method " + r.Method + " not allowed.", Message: "Method not allowed"}, rt.action, reqID)
+			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Detail: "Method " + r.Method + " not allowed.", Summary: "Method not allowed"}, rt.action, reqID)
 			return
 		}
 		var p Principal

@@ -4,36 +4,39 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"runtime"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/sysinfo"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
 // Health thresholds.
 const (
-	// SlowPingThreshold marks the store as slow in system-health.
-	SlowPingThreshold = 500 * time.Millisecond
-	// HTTPErrorRateThreshold (percent of 5xx) marks the HTTP side degraded.
-	HTTPErrorRateThreshold = 5.0
-	// QueueHighWaterPercent marks the Recorder queue as nearly full.
-	QueueHighWaterPercent = 80
+	// slowPingThreshold marks the store as slow in system-health.
+	slowPingThreshold = 500 * time.Millisecond
+	// httpErrorRateThreshold (percent of 5xx) marks the HTTP side degraded.
+	httpErrorRateThreshold = 5.0
+	// queueHighWaterPercent marks the Recorder queue as nearly full.
+	queueHighWaterPercent = 80
 )
 
 // Health statuses.
 const (
-	StatusHealthy  = "healthy"
-	StatusDegraded = "degraded"
+	statusHealthy  = "healthy"
+	statusDegraded = "degraded"
 )
 
-// ProcessHealth are this process's figures.
-type ProcessHealth struct {
+// processHealth are this process's figures.
+type processHealth struct {
 	CPUPercent Decimal `json:"cpu_percent"`
 	RSSBytes   int64   `json:"rss_bytes"`
 	Goroutines int     `json:"goroutines"`
 }
 
-// HostHealth are the host's (or container's) figures.
-type HostHealth struct {
+// hostHealth are the host's (or container's) figures.
+type hostHealth struct {
 	CPUPercent       Decimal `json:"cpu_percent"`
 	MemoryUsedBytes  int64   `json:"memory_used_bytes"`
 	MemoryTotalBytes int64   `json:"memory_total_bytes"`
@@ -49,8 +52,8 @@ type HTTPHealth struct {
 	AvgLatencyMS Decimal `json:"avg_latency_ms"`
 }
 
-// TrackingHealth are the Recorder's counters.
-type TrackingHealth struct {
+// trackingHealth are the Recorder's counters.
+type trackingHealth struct {
 	Enqueued      int64 `json:"enqueued"`
 	Written       int64 `json:"written"`
 	Dropped       int64 `json:"dropped"`
@@ -59,8 +62,8 @@ type TrackingHealth struct {
 	QueueCapacity int   `json:"queue_capacity"`
 }
 
-// DatabaseHealth describes the store connection.
-type DatabaseHealth struct {
+// databaseHealth describes the store connection.
+type databaseHealth struct {
 	Driver          string  `json:"driver"`
 	OpenConnections int     `json:"open_connections"`
 	InUse           int     `json:"in_use"`
@@ -85,11 +88,11 @@ type SystemHealth struct {
 	Reasons                 []string       `json:"reasons"`
 	UptimeSeconds           int64          `json:"uptime_seconds"`
 	StorageMeasuredAt       *Timestamp     `json:"storage_measured_at"`
-	Process                 ProcessHealth  `json:"process"`
-	Host                    HostHealth     `json:"host"`
+	Process                 processHealth  `json:"process"`
+	Host                    hostHealth     `json:"host"`
 	HTTP                    HTTPHealth     `json:"http"`
-	Tracking                TrackingHealth `json:"tracking"`
-	Database                DatabaseHealth `json:"database"`
+	Tracking                trackingHealth `json:"tracking"`
+	Database                databaseHealth `json:"database"`
 }
 
 // SystemHealth returns the system-health figures (cached 5 minutes).
@@ -102,7 +105,7 @@ func (s *Service) SystemHealth(ctx context.Context, p Principal) (*SystemHealth,
 }
 
 func (s *Service) systemHealthJSON(ctx context.Context) ([]byte, error) {
-	return s.cached(ctx, "system-health", TTLSystemHealth, func(ctx context.Context) (any, error) { return s.computeHealth(ctx) })
+	return s.cached(ctx, "system-health", ttlSystemHealth, func(ctx context.Context) (any, error) { return s.computeHealth(ctx) })
 }
 
 // HealthSample computes the system-health figures now (bypassing the
@@ -136,14 +139,14 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database size: %w", err)
 	}
-	h.DatabaseSize, h.DatabaseSizeFormatted = size, FormatBytes(size)
+	h.DatabaseSize, h.DatabaseSizeFormatted = size, formatBytes(size)
 	cur, prev := s.monthStarts(now)
 	m, err := s.st.ReportMetrics(ctx, store.ReportMetricsParams{MonthStart: cur, PrevMonthStart: prev, GenerationSample: generationSample})
 	if err != nil {
 		return nil, fmt.Errorf("report metrics: %w", err)
 	}
 	h.TotalReports = m.TotalReports
-	h.AvgReportGenerationTime = Round(m.AvgGenerationSeconds, 1)
+	h.AvgReportGenerationTime = round(m.AvgGenerationSeconds, 1)
 	midnight := s.localMidnight(now, 0)
 	if h.ActiveUsersToday, err = s.st.ActivityDistinctUsers(ctx, midnight.UTC()); err != nil {
 		return nil, fmt.Errorf("active users today: %w", err)
@@ -158,7 +161,7 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	h.ErrorRate = percentOf(float64(win.ReportsFailed), float64(win.ReportsCreated), 2)
 
 	storage, measuredAt, measured := s.sizer.size()
-	h.StorageUsed, h.StorageUsedFormatted = storage, FormatBytes(storage)
+	h.StorageUsed, h.StorageUsedFormatted = storage, formatBytes(storage)
 	if measured {
 		t := ts(measuredAt)
 		h.StorageMeasuredAt = &t
@@ -166,18 +169,18 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 		h.Reasons = append(h.Reasons, "storage not measured yet")
 	}
 	up := now.Sub(s.born)
-	h.Uptime, h.UptimeSeconds = FormatUptime(up), int64(up/time.Second)
+	h.Uptime, h.UptimeSeconds = formatUptime(up), int64(up/time.Second)
 
 	h.Process, h.Host = s.sampleHost(ctx)
 
 	hf := s.track.stats.Snapshot(now)
-	h.HTTP = HTTPHealth{Requests: hf.Requests, ErrorRate: Round(hf.ErrorRatePercent, 2), AvgLatencyMS: Round(hf.AvgLatencyMS, 2)}
-	if hf.Requests > 0 && hf.ErrorRatePercent > HTTPErrorRateThreshold {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("HTTP 5xx rate %s%% over the last 24 hours", Round(hf.ErrorRatePercent, 2)))
+	h.HTTP = HTTPHealth{Requests: hf.Requests, ErrorRate: round(hf.ErrorRatePercent, 2), AvgLatencyMS: round(hf.AvgLatencyMS, 2)}
+	if hf.Requests > 0 && hf.ErrorRatePercent > httpErrorRateThreshold {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("HTTP 5xx rate %s%% over the last 24 hours", round(hf.ErrorRatePercent, 2)))
 	}
 
 	rs := s.track.rec.Stats()
-	h.Tracking = TrackingHealth{Enqueued: rs.Enqueued, Written: rs.Written, Dropped: rs.Dropped.Total(), Failed: rs.Failed,
+	h.Tracking = trackingHealth{Enqueued: rs.Enqueued, Written: rs.Written, Dropped: rs.Dropped.Total(), Failed: rs.Failed,
 		QueueDepth: rs.QueueDepth, QueueCapacity: rs.QueueCapacity}
 	if n := rs.Dropped.Total(); n > 0 {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder dropped %d events", n))
@@ -185,19 +188,77 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	if rs.Failed > 0 {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder failed to write %d events", rs.Failed))
 	}
-	if rs.QueueCapacity > 0 && rs.QueueDepth*100 >= rs.QueueCapacity*QueueHighWaterPercent {
+	if rs.QueueCapacity > 0 && rs.QueueDepth*100 >= rs.QueueCapacity*queueHighWaterPercent {
 		h.Reasons = append(h.Reasons, "activity queue nearly full")
 	}
 
 	ds := s.st.Stats()
-	h.Database = DatabaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
-		PingMS: Round(float64(ping)/float64(time.Millisecond), 2)}
-	if ping > SlowPingThreshold {
+	h.Database = databaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
+		PingMS: round(float64(ping)/float64(time.Millisecond), 2)}
+	if ping > slowPingThreshold {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("database ping took %s ms", h.Database.PingMS))
 	}
-	h.Status = StatusHealthy
+	h.Status = statusHealthy
 	if len(h.Reasons) > 0 {
-		h.Status = StatusDegraded
+		h.Status = statusDegraded
 	}
 	return h, nil
+}
+
+// sampleHost reads the process and host figures; what cannot be read is
+// left at zero (logged at debug level) so system-health keeps answering.
+func (s *Service) sampleHost(ctx context.Context) (processHealth, hostHealth) {
+	f, err := s.sampler.Sample(ctx)
+	if err != nil {
+		s.log.DebugContext(ctx, "analytics: sample process and host figures", "err", err)
+	}
+	clamp := func(v uint64) int64 {
+		if v > math.MaxInt64 {
+			return math.MaxInt64
+		}
+		return int64(v)
+	}
+	p := processHealth{CPUPercent: round(f.Process.CPUPercent, 1), RSSBytes: clamp(f.Process.RSSBytes), Goroutines: f.Process.Goroutines}
+	if p.Goroutines == 0 {
+		p.Goroutines = runtime.NumGoroutine()
+	}
+	h := hostHealth{CPUPercent: round(f.Host.CPUPercent, 1), MemoryUsedBytes: clamp(f.Host.MemoryUsedBytes),
+		MemoryTotalBytes: clamp(f.Host.MemoryTotalBytes), MemoryLimited: f.Host.CgroupLimited}
+	return p, h
+}
+
+// dirSizer measures Config.StorageDirs in the background; with no
+// directory it reports 0 bytes.
+type dirSizer struct {
+	ds *sysinfo.DirSizer
+}
+
+func newDirSizer(cfg Config) (dirSizer, error) {
+	if len(cfg.StorageDirs) == 0 {
+		return dirSizer{}, nil
+	}
+	ds, err := sysinfo.NewDirSizer(cfg.StorageDirs, sysinfo.DirSizerConfig{Interval: cfg.StorageRefresh, Logger: cfg.Logger})
+	if err != nil {
+		return dirSizer{}, fmt.Errorf("analytics: Config.StorageDirs: %w", err)
+	}
+	return dirSizer{ds: ds}, nil
+}
+
+func (d dirSizer) start(ctx context.Context) {
+	if d.ds != nil {
+		d.ds.Start(ctx)
+	}
+}
+
+func (d dirSizer) close() {
+	if d.ds != nil {
+		d.ds.Close()
+	}
+}
+
+func (d dirSizer) size() (int64, time.Time, bool) {
+	if d.ds == nil {
+		return 0, time.Time{}, false
+	}
+	return d.ds.Size()
 }

@@ -358,4 +358,4 @@ func checkGolden(t *testing.T, name string, got []byte) {
 var errInjected = errors.New("pq: relation \"secret_table\" does not exist at 10.0.0.5")
 
 // untracked turns the tracking middleware off (every path skipped).
-func untracked(c *Config) { c.Tracking.SkipPaths = []string{"/"} }
+func untracked(c *Config) { c.Tracking.Middleware.SkipPaths = []string{"/"} }

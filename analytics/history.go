@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -38,7 +39,7 @@ type Snapshot struct {
 // MetricsHistory is the body of the metrics/history route.
 type MetricsHistory struct {
 	Period    store.Period  `json:"period"`
-	DateRange DateRangeEcho `json:"date_range"`
+	DateRange dateRangeEcho `json:"date_range"`
 	Snapshots []Snapshot    `json:"snapshots"`
 }
 
@@ -75,7 +76,7 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 	if err != nil {
 		return nil, fmt.Errorf("list metrics snapshots: %w", err)
 	}
-	out := &MetricsHistory{Period: per, DateRange: DateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)},
+	out := &MetricsHistory{Period: per, DateRange: dateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)},
 		Snapshots: make([]Snapshot, 0, len(rows))}
 	nz := func(m map[string]int64) map[string]int64 {
 		if m == nil {
@@ -88,32 +89,33 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 			Period: r.Period, PeriodStart: r.PeriodStart, From: ts(r.From), To: ts(r.To),
 			TotalReports: r.TotalReports, ReportsCreated: r.ReportsCreated, ReportsCompleted: r.ReportsCompleted,
 			ReportsFailed: r.ReportsFailed, ActiveUsers: r.ActiveUsers, NewClients: r.NewClients,
-			TotalRecommendations: r.TotalRecommendations, TotalPotentialSavings: Round(r.TotalPotentialSavings, 2),
+			TotalRecommendations: r.TotalRecommendations, TotalPotentialSavings: round(r.TotalPotentialSavings, 2),
 			Activities: r.Activities, Logins: r.Logins, Uploads: r.Uploads, Downloads: r.Downloads, Shares: r.Shares,
-			AvgGenerationSeconds: Round(r.AvgGenerationSeconds, 2), SuccessRate: Round(r.SuccessRate, 1),
+			AvgGenerationSeconds: round(r.AvgGenerationSeconds, 2), SuccessRate: round(r.SuccessRate, 1),
 			CategoryCounts: nz(r.CategoryCounts), ReportTypeCounts: nz(r.ReportTypeCounts), ComputedAt: ts(r.ComputedAt),
 		})
 	}
 	return out, nil
 }
 
-// JobStatus describes one background job for the jobs route.
-type JobStatus struct {
-	Name        string
-	Schedule    string
-	Description string
-	NextRun     time.Time // zero when unknown
-	LastRun     *store.JobRun
-}
-
-// JobLister lists the background jobs (the scheduler implements it through
-// a small adapter).
+// JobLister lists the background jobs; *scheduler.Scheduler implements
+// it.
 type JobLister interface {
-	Jobs(ctx context.Context) ([]JobStatus, error)
+	Jobs(ctx context.Context) ([]scheduler.JobInfo, error)
 }
 
-// JobRunInfo is the last run of a job.
-type JobRunInfo struct {
+// SetJobs makes the jobs route list j's jobs, typically a
+// *scheduler.Scheduler created with this Service as its
+// scheduler.Config.Analytics. Until it is called (or with nil) the route
+// lists the latest recorded run of each job, without schedules.
+func (s *Service) SetJobs(j JobLister) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jobs = j
+}
+
+// jobRunInfoDoc is the last run of a job on the jobs route.
+type jobRunInfoDoc struct {
 	StartedAt    Timestamp  `json:"started_at"`
 	FinishedAt   *Timestamp `json:"finished_at"`
 	DurationMS   int64      `json:"duration_ms"`
@@ -124,55 +126,63 @@ type JobRunInfo struct {
 	Instance     string     `json:"instance"`
 }
 
-// JobInfo is one job of the jobs route.
-type JobInfo struct {
-	Name        string      `json:"name"`
-	Schedule    string      `json:"schedule"`
-	Description string      `json:"description"`
-	NextRun     *Timestamp  `json:"next_run"`
-	LastRun     *JobRunInfo `json:"last_run"`
+// jobInfoDoc is one job of the jobs route.
+type jobInfoDoc struct {
+	Name        string         `json:"name"`
+	Schedule    string         `json:"schedule"`
+	Description string         `json:"description"`
+	NextRun     *Timestamp     `json:"next_run"`
+	LastRun     *jobRunInfoDoc `json:"last_run"`
 }
 
-// Jobs is the body of the jobs route.
-type Jobs struct {
-	Jobs []JobInfo `json:"jobs"`
+// jobsDoc is the body of the jobs route.
+type jobsDoc struct {
+	Jobs []jobInfoDoc `json:"jobs"`
 }
 
 // Jobs lists the background jobs with their schedule, last run and next
-// run. Without Config.Jobs it lists the latest recorded run of each job
-// that has run. Admin only.
-func (s *Service) Jobs(ctx context.Context, p Principal) (*Jobs, error) {
+// run. Without SetJobs it lists the latest recorded run of each job
+// that has run (without schedule and next run). Admin only.
+func (s *Service) Jobs(ctx context.Context, p Principal) ([]scheduler.JobInfo, error) {
 	if err := require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
-	var list []JobStatus
-	if s.cfg.Jobs != nil {
-		var err error
-		if list, err = s.cfg.Jobs.Jobs(ctx); err != nil {
+	s.mu.Lock()
+	j := s.jobs
+	s.mu.Unlock()
+	if j != nil {
+		list, err := j.Jobs(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("list jobs: %w", err)
 		}
-	} else {
-		runs, err := s.st.JobRunLatest(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("latest job runs: %w", err)
-		}
-		for i := range runs {
-			list = append(list, JobStatus{Name: runs[i].Job, LastRun: &runs[i]})
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		return list, nil
 	}
-	out := &Jobs{Jobs: make([]JobInfo, 0, len(list))}
+	runs, err := s.st.JobRunLatest(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("latest job runs: %w", err)
+	}
+	list := make([]scheduler.JobInfo, 0, len(runs))
+	for i := range runs {
+		list = append(list, scheduler.JobInfo{Name: runs[i].Job, LastRun: &runs[i]})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list, nil
+}
+
+// jobsBody is the jobs route's JSON body for list.
+func jobsBody(list []scheduler.JobInfo) jobsDoc {
+	out := jobsDoc{Jobs: make([]jobInfoDoc, 0, len(list))}
 	for _, j := range list {
-		ji := JobInfo{Name: j.Name, Schedule: j.Schedule, Description: j.Description}
+		ji := jobInfoDoc{Name: j.Name, Schedule: j.Schedule, Description: j.Description}
 		if !j.NextRun.IsZero() {
 			n := ts(j.NextRun)
 			ji.NextRun = &n
 		}
 		if r := j.LastRun; r != nil {
-			ji.LastRun = &JobRunInfo{StartedAt: ts(r.StartedAt), FinishedAt: tsPtr(r.FinishedAt), DurationMS: r.Duration().Milliseconds(),
+			ji.LastRun = &jobRunInfoDoc{StartedAt: ts(r.StartedAt), FinishedAt: tsPtr(r.FinishedAt), DurationMS: r.Duration().Milliseconds(),
 				Outcome: string(r.Outcome), Error: r.Error, RowsAffected: r.RowsAffected, Message: r.Message, Instance: r.Instance}
 		}
 		out.Jobs = append(out.Jobs, ji)
 	}
-	return out, nil
+	return out
 }

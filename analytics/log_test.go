@@ -6,8 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-
-	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -32,8 +30,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func trackingIPConfig(proxy string) tracking.IPConfig {
-	return tracking.IPConfig{TrustedProxies: []string{proxy}}
 }

@@ -12,7 +12,7 @@ import (
 // Python's json module prints a float: the shortest text that round-trips
 // the value, always with a fractional part (50 → 50.0, 12.3 → 12.3), so
 // clients written against the original module see the same text. It is
-// produced by Round, which rounds half-to-even on the decimal value.
+// produced by round, which rounds half-to-even on the decimal value.
 type Decimal float64
 
 // MarshalJSON implements json.Marshaler.
@@ -38,11 +38,11 @@ func formatDecimal(f float64) string {
 	return s
 }
 
-// Round rounds x to places decimal places, half-to-even on the decimal
-// value of x (as Python's round: Round(12.25, 1) = 12.2, Round(26.75, 1) =
-// 26.8, Round(2.675, 2) = 2.67 because 2.675 is stored as 2.67499…).
+// round rounds x to places decimal places, half-to-even on the decimal
+// value of x (as Python's round: round(12.25, 1) = 12.2, round(26.75, 1) =
+// 26.8, round(2.675, 2) = 2.67 because 2.675 is stored as 2.67499…).
 // Non-finite values become 0.
-func Round(x float64, places int) Decimal {
+func round(x float64, places int) Decimal {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
 	}
@@ -57,17 +57,17 @@ func Round(x float64, places int) Decimal {
 	return Decimal(v)
 }
 
-// PercentChange is the percentage change from prev to cur, rounded to one
+// percentChange is the percentage change from prev to cur, rounded to one
 // decimal place: a previous value of 0 gives 100.0 when cur > 0 and 0.0
 // otherwise.
-func PercentChange(cur, prev float64) Decimal {
+func percentChange(cur, prev float64) Decimal {
 	if prev == 0 {
 		if cur > 0 {
 			return 100
 		}
 		return 0
 	}
-	return Round((cur-prev)/prev*100, 1)
+	return round((cur-prev)/prev*100, 1)
 }
 
 // percentOf is part ÷ total × 100 rounded to places; 0 when total is 0.
@@ -75,22 +75,22 @@ func percentOf(part, total float64, places int) Decimal {
 	if total == 0 {
 		return 0
 	}
-	return Round(part/total*100, places)
+	return round(part/total*100, places)
 }
 
-// FormatBytes renders a size in binary units: "12.34 MB" below 1 GiB,
+// formatBytes renders a size in binary units: "12.34 MB" below 1 GiB,
 // "1.23 GB" from there on ("0.00 MB" for 0).
-func FormatBytes(n int64) string {
+func formatBytes(n int64) string {
 	const mib, gib = 1 << 20, 1 << 30
 	if n < gib {
-		return strconv.FormatFloat(float64(Round(float64(n)/mib, 2)), 'f', 2, 64) + " MB"
+		return strconv.FormatFloat(float64(round(float64(n)/mib, 2)), 'f', 2, 64) + " MB"
 	}
-	return strconv.FormatFloat(float64(Round(float64(n)/gib, 2)), 'f', 2, 64) + " GB"
+	return strconv.FormatFloat(float64(round(float64(n)/gib, 2)), 'f', 2, 64) + " GB"
 }
 
-// FormatUptime renders a duration as "3 days, 4 hours" (or "4 hours,
+// formatUptime renders a duration as "3 days, 4 hours" (or "4 hours,
 // 5 minutes" under a day, "5 minutes" under an hour).
-func FormatUptime(d time.Duration) string {
+func formatUptime(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}

@@ -2,112 +2,19 @@ package analytics
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
 // OpenAPI returns the OpenAPI 3.1 document of the routes, generated from
 // the route table; basePath is the mount prefix ("/api/v1/analytics").
 func (s *Service) OpenAPI(basePath string) map[string]any {
-	errorRef := map[string]any{"$ref": "#/components/schemas/Error"}
-	errResp := func(desc string) map[string]any {
-		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}}
-	}
 	gen := &schemaGen{components: map[string]any{}}
 	paths := map[string]any{}
 	for _, rt := range s.routes {
-		bodies := routeBodies[rt.Path]
 		ops := map[string]any{}
 		for _, m := range rt.Methods {
-			params := []any{}
-			if strings.Contains(rt.Path, "{id}") {
-				params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-			}
-			for _, p := range rt.Params {
-				sch := map[string]any{"type": "string"}
-				switch p.Type {
-				case "integer":
-					sch = map[string]any{"type": "integer"}
-				case "uuid":
-					sch["format"] = "uuid"
-				case "date":
-					sch["format"] = "date-time"
-				}
-				if len(p.Enum) > 0 {
-					sch["enum"] = p.Enum
-				}
-				params = append(params, map[string]any{"name": p.Name, "in": "query", "description": p.Description, "schema": sch})
-			}
-			ok := "200"
-			switch {
-			case rt.Path == "activities":
-				ok = "202"
-			case strings.HasPrefix(rt.Path, "ingest/"):
-				ok = "201"
-			}
-			content := "application/json"
-			if rt.Path == "user-activity/export" {
-				content = "text/csv"
-			}
-			okContent := map[string]any{content: map[string]any{"schema": map[string]any{}}}
-			if bodies.resp != nil {
-				okContent = map[string]any{content: map[string]any{"schema": gen.of(bodies.resp)}}
-			}
-			if rt.Path == "user-activity/export" {
-				okContent["application/x-ndjson"] = map[string]any{"schema": map[string]any{}}
-			}
-			responses := map[string]any{
-				ok:    map[string]any{"description": "Success", "content": okContent},
-				"400": errResp("Invalid parameter or body"),
-				"405": errResp("Method not allowed"),
-				"500": errResp("Internal error (carries request_id)"),
-				"503": errResp("Store unavailable"),
-			}
-			if !rt.Public {
-				responses["401"] = errResp("No identity")
-				if rt.Role != "" || rt.Path == "user-activity" || rt.Path == "user-activity/export" {
-					responses["403"] = errResp("Role not allowed")
-				}
-			}
-			if m == http.MethodPost {
-				responses["413"] = errResp("Body too large")
-			}
-			op := map[string]any{
-				"operationId": strings.ToLower(m) + "_" + strings.NewReplacer("/", "_", "-", "_", "{", "", "}", "", ".", "_").Replace(rt.Path),
-				"summary":     rt.Summary,
-				"parameters":  params,
-				"responses":   responses,
-			}
-			role := "any authenticated user"
-			switch {
-			case rt.Public:
-				role = "public"
-				op["security"] = []any{}
-			case rt.Role == RoleAdmin:
-				role = "admin (or staff)"
-			case rt.Role != "":
-				role = string(rt.Role) + " or above"
-			}
-			op["x-role"] = role
-			if rt.CacheTTL > 0 {
-				op["x-cache-ttl-seconds"] = int(rt.CacheTTL.Seconds())
-			}
-			if m == http.MethodPost && rt.Path != "cache/invalidate" {
-				ct := "application/json"
-				if rt.Path == "ingest/advisor-csv" {
-					ct = "text/csv"
-				}
-				body := map[string]any{"schema": map[string]any{"type": "object"}}
-				if bodies.req != nil {
-					body = map[string]any{"schema": gen.of(bodies.req)}
-				}
-				content := map[string]any{ct: body}
-				if rt.Path == "ingest/advisor-csv" {
-					content["multipart/form-data"] = map[string]any{"schema": map[string]any{"type": "object",
-						"properties": map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "text/csv"}},
-						"required":   []string{"file"}}}
-				}
-				op["requestBody"] = map[string]any{"required": true, "content": content}
-			}
+			op := rt.operation(gen, m)
 			ops[strings.ToLower(m)] = op
 			if m == http.MethodGet {
 				head := map[string]any{}
@@ -137,6 +44,118 @@ func (s *Service) OpenAPI(basePath string) map[string]any {
 		},
 		"security": []any{map[string]any{"bearer": []any{}}},
 	}
+}
+
+// operation is the OpenAPI operation of method m on the route.
+func (rt *route) operation(gen *schemaGen, m string) map[string]any {
+	op := map[string]any{
+		"operationId": strings.ToLower(m) + "_" + strings.NewReplacer("/", "_", "-", "_", "{", "", "}", "", ".", "_").Replace(rt.Path),
+		"summary":     rt.Summary,
+		"parameters":  rt.parameters(),
+		"responses":   rt.responses(gen, m),
+	}
+	role := "any authenticated user"
+	switch {
+	case rt.Public:
+		role = "public"
+		op["security"] = []any{}
+	case rt.Role == RoleAdmin:
+		role = "admin (or staff)"
+	case rt.Role != "":
+		role = string(rt.Role) + " or above"
+	}
+	op["x-role"] = role
+	if rt.CacheTTL > 0 {
+		op["x-cache-ttl-seconds"] = int(rt.CacheTTL.Seconds())
+	}
+	if m == http.MethodPost && !rt.noBody {
+		op["requestBody"] = rt.requestBody(gen)
+	}
+	return op
+}
+
+// parameters are the route's path and query parameters.
+func (rt *route) parameters() []any {
+	params := []any{}
+	if strings.Contains(rt.Path, "{id}") {
+		params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	for _, p := range rt.Params {
+		sch := map[string]any{"type": "string"}
+		switch p.Type {
+		case "integer":
+			sch = map[string]any{"type": "integer"}
+		case "uuid":
+			sch["format"] = "uuid"
+		case "date":
+			sch["format"] = "date-time"
+		}
+		if len(p.Enum) > 0 {
+			sch["enum"] = p.Enum
+		}
+		params = append(params, map[string]any{"name": p.Name, "in": "query", "description": p.Description, "schema": sch})
+	}
+	return params
+}
+
+// responses are the success response and the errors the route answers.
+func (rt *route) responses(gen *schemaGen, m string) map[string]any {
+	errResp := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{
+			"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+	}
+	media := rt.media
+	if media == nil {
+		media = []string{"application/json"}
+	}
+	okContent := map[string]any{}
+	for i, mt := range media {
+		sch := map[string]any{}
+		if i == 0 && rt.resp != nil {
+			sch = gen.of(rt.resp)
+		}
+		okContent[mt] = map[string]any{"schema": sch}
+	}
+	ok := http.StatusOK
+	if rt.okStatus != 0 {
+		ok = rt.okStatus
+	}
+	responses := map[string]any{
+		strconv.Itoa(ok): map[string]any{"description": "Success", "content": okContent},
+		"400":            errResp("Invalid parameter or body"),
+		"405":            errResp("Method not allowed"),
+		"500":            errResp("Internal error (carries request_id)"),
+		"503":            errResp("Store unavailable"),
+	}
+	if !rt.Public {
+		responses["401"] = errResp("No identity")
+		if rt.Role != "" || rt.scoped {
+			responses["403"] = errResp("Role not allowed")
+		}
+	}
+	if m == http.MethodPost {
+		responses["413"] = errResp("Body too large")
+	}
+	return responses
+}
+
+// requestBody is the request body of a POST to the route.
+func (rt *route) requestBody(gen *schemaGen) map[string]any {
+	ct := "application/json"
+	if rt.reqMedia != "" {
+		ct = rt.reqMedia
+	}
+	body := map[string]any{"schema": map[string]any{"type": "object"}}
+	if rt.req != nil {
+		body = map[string]any{"schema": gen.of(rt.req)}
+	}
+	content := map[string]any{ct: body}
+	if rt.multipart {
+		content["multipart/form-data"] = map[string]any{"schema": map[string]any{"type": "object",
+			"properties": map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "text/csv"}},
+			"required":   []string{"file"}}}
+	}
+	return map[string]any{"required": true, "content": content}
 }
 
 func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, _ Principal) error {

@@ -25,12 +25,12 @@ func TestRound(t *testing.T) {
 		{8303.700000000001, 2, "8303.7"}, {1e21, 2, "1000000000000000000000.0"},
 	}
 	for _, c := range cases {
-		b, err := json.Marshal(Round(c.x, c.places))
+		b, err := json.Marshal(round(c.x, c.places))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(b) != c.want {
-			t.Errorf("Round(%v, %d) = %s, want %s", c.x, c.places, b, c.want)
+			t.Errorf("round(%v, %d) = %s, want %s", c.x, c.places, b, c.want)
 		}
 	}
 }
@@ -43,8 +43,8 @@ func TestPercentChange(t *testing.T) {
 		{150, 100, 50.0}, {75, 100, -25.0}, {100, 0, 100.0}, {0, 0, 0.0}, {0, 100, -100.0}, {1, 3, -66.7}, {100.25, 100, 0.2},
 	}
 	for _, c := range cases {
-		if got := PercentChange(c.cur, c.prev); got != c.want {
-			t.Errorf("PercentChange(%v, %v) = %v, want %v", c.cur, c.prev, got, c.want)
+		if got := percentChange(c.cur, c.prev); got != c.want {
+			t.Errorf("percentChange(%v, %v) = %v, want %v", c.cur, c.prev, got, c.want)
 		}
 	}
 }
@@ -52,8 +52,8 @@ func TestPercentChange(t *testing.T) {
 func TestFormatBytesAndUptime(t *testing.T) {
 	bytesCases := map[int64]string{0: "0.00 MB", 12939428: "12.34 MB", 1<<30 - 1: "1024.00 MB", 1 << 30: "1.00 GB", 1320702444: "1.23 GB"}
 	for n, want := range bytesCases {
-		if got := FormatBytes(n); got != want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 	upCases := map[time.Duration]string{
@@ -61,8 +61,8 @@ func TestFormatBytesAndUptime(t *testing.T) {
 		76 * time.Hour: "3 days, 4 hours", 25 * time.Hour: "1 day, 1 hour",
 	}
 	for d, want := range upCases {
-		if got := FormatUptime(d); got != want {
-			t.Errorf("FormatUptime(%v) = %q, want %q", d, got, want)
+		if got := formatUptime(d); got != want {
+			t.Errorf("formatUptime(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

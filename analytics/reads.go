@@ -16,10 +16,10 @@ import (
 
 // Defaults and limits of the read routes.
 const (
-	TrendsDaysDefault  = 30
-	TrendsDaysMax      = 366
-	RecentLimitDefault = 10
-	RecentLimitMax     = 100
+	trendsDaysDefault  = 30
+	trendsDaysMax      = 366
+	recentLimitDefault = 10
+	recentLimitMax     = 100
 	generationSample   = 100
 	dashboardTrendDays = 30
 	dashboardRecent    = 10
@@ -79,7 +79,7 @@ func (s *Service) Metrics(ctx context.Context, p Principal) (*Metrics, error) {
 }
 
 func (s *Service) metricsJSON(ctx context.Context) ([]byte, error) {
-	return s.cached(ctx, "metrics", TTLMetrics, func(ctx context.Context) (any, error) { return s.computeMetrics(ctx) })
+	return s.cached(ctx, "metrics", ttlMetrics, func(ctx context.Context) (any, error) { return s.computeMetrics(ctx) })
 }
 
 func (s *Service) computeMetrics(ctx context.Context) (*Metrics, error) {
@@ -92,25 +92,25 @@ func (s *Service) computeMetrics(ctx context.Context) (*Metrics, error) {
 	size, _, _ := s.sizer.size()
 	out := &Metrics{
 		TotalReports:              m.TotalReports,
-		TotalReportsChange:        PercentChange(float64(m.TotalReports), float64(m.ReportsBeforeMonth)),
+		TotalReportsChange:        percentChange(float64(m.TotalReports), float64(m.ReportsBeforeMonth)),
 		ActiveUsers:               m.ActiveUsers,
-		ActiveUsersChange:         PercentChange(float64(m.ActiveUsers), float64(m.ActiveUsersBeforeMonth)),
-		TotalCostAnalyzed:         Round(m.TotalSavings/rate, 2),
-		TotalCostAnalyzedChange:   PercentChange(m.TotalSavings/rate, m.SavingsBeforeMonth/rate),
-		AvgGenerationTime:         Round(m.AvgGenerationSeconds, 2),
-		AvgGenerationTimeChange:   PercentChange(m.AvgGenerationSeconds, m.AvgGenerationSecondsBeforeMonth),
+		ActiveUsersChange:         percentChange(float64(m.ActiveUsers), float64(m.ActiveUsersBeforeMonth)),
+		TotalCostAnalyzed:         round(m.TotalSavings/rate, 2),
+		TotalCostAnalyzedChange:   percentChange(m.TotalSavings/rate, m.SavingsBeforeMonth/rate),
+		AvgGenerationTime:         round(m.AvgGenerationSeconds, 2),
+		AvgGenerationTimeChange:   percentChange(m.AvgGenerationSeconds, m.AvgGenerationSecondsBeforeMonth),
 		StorageUsed:               size,
-		StorageUsedFormatted:      FormatBytes(size),
+		StorageUsedFormatted:      formatBytes(size),
 		SuccessRate:               percentOf(float64(m.CompletedReports), float64(m.TotalReports), 1),
 		TotalRecommendations:      m.RecommendationsThisMonth,
-		TotalPotentialSavings:     Round(m.SavingsThisMonth, 2),
+		TotalPotentialSavings:     round(m.SavingsThisMonth, 2),
 		ReportsGeneratedThisMonth: m.ReportsThisMonth,
 		ActiveClients:             m.ActiveClients,
 		Trends: MetricTrends{
-			Recommendations: PercentChange(float64(m.RecommendationsThisMonth), float64(m.RecommendationsPrevMonth)),
-			Savings:         PercentChange(m.SavingsThisMonth, m.SavingsPrevMonth),
-			Clients:         PercentChange(float64(m.ClientsThisMonth), float64(m.ClientsPrevMonth)),
-			Reports:         PercentChange(float64(m.ReportsThisMonth), float64(m.ReportsPrevMonth)),
+			Recommendations: percentChange(float64(m.RecommendationsThisMonth), float64(m.RecommendationsPrevMonth)),
+			Savings:         percentChange(m.SavingsThisMonth, m.SavingsPrevMonth),
+			Clients:         percentChange(float64(m.ClientsThisMonth), float64(m.ClientsPrevMonth)),
+			Reports:         percentChange(float64(m.ReportsThisMonth), float64(m.ReportsPrevMonth)),
 		},
 	}
 	return out, nil
@@ -164,19 +164,19 @@ type Trends struct {
 }
 
 // Trends returns one point per local day from today − days to today (days
-// + 1 points), cached 15 minutes per days. days must be 1…TrendsDaysMax.
+// + 1 points), cached 15 minutes per days. days must be 1…366.
 func (s *Service) Trends(ctx context.Context, p Principal, days int) (*Trends, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
-	if days < 1 || days > TrendsDaysMax {
-		return nil, badParam("days", "days must be an integer between 1 and %d", TrendsDaysMax)
+	if days < 1 || days > trendsDaysMax {
+		return nil, badParam("days", "days must be an integer between 1 and %d", trendsDaysMax)
 	}
 	return decodeCached[Trends](s.trendsJSON(ctx, days))
 }
 
 func (s *Service) trendsJSON(ctx context.Context, days int) ([]byte, error) {
-	return s.cached(ctx, fmt.Sprintf("trends:%d", days), TTLTrends, func(ctx context.Context) (any, error) {
+	return s.cached(ctx, fmt.Sprintf("trends:%d", days), ttlTrends, func(ctx context.Context) (any, error) {
 		return s.computeTrends(ctx, days)
 	})
 }
@@ -212,7 +212,7 @@ func (s *Service) computeTrends(ctx context.Context, days int) (*Trends, error) 
 		out.Summary.Total += pt.Total
 		out.Summary.Peak = max(out.Summary.Peak, pt.Total)
 	}
-	out.Summary.Average = Round(float64(out.Summary.Total)/float64(len(out.Data)), 1)
+	out.Summary.Average = round(float64(out.Summary.Total)/float64(len(out.Data)), 1)
 	return out, nil
 }
 
@@ -247,7 +247,7 @@ func (s *Service) Categories(ctx context.Context, p Principal) (*Categories, err
 }
 
 func (s *Service) categoriesJSON(ctx context.Context) ([]byte, error) {
-	return s.cached(ctx, "categories", TTLCategories, func(ctx context.Context) (any, error) {
+	return s.cached(ctx, "categories", ttlCategories, func(ctx context.Context) (any, error) {
 		counts, err := s.st.RecommendationCategoryCounts(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("recommendation category counts: %w", err)
@@ -297,7 +297,7 @@ type RecentItem struct {
 	Description string    `json:"description"`
 	Timestamp   Timestamp `json:"timestamp"`
 	ClientName  string    `json:"clientName"`
-	ReportType  string    `json:"reportType"`
+	ReportType  string    `json:"reportType"` // the type label, such as "Detailed Report"
 	ReportID    string    `json:"reportId"`
 	Status      string    `json:"status"`
 }
@@ -317,8 +317,7 @@ func statusText(st store.ReportStatus) string {
 }
 
 // RecentActivity returns the newest reports, newest first; limit < 1
-// means RecentLimitDefault and is capped at RecentLimitMax. Cached 5
-// minutes per limit.
+// means 10 and is capped at 100. Cached 5 minutes per limit.
 func (s *Service) RecentActivity(ctx context.Context, p Principal, limit int) ([]RecentItem, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
@@ -332,13 +331,13 @@ func (s *Service) RecentActivity(ctx context.Context, p Principal, limit int) ([
 
 func clampRecent(limit int) int {
 	if limit < 1 {
-		return RecentLimitDefault
+		return recentLimitDefault
 	}
-	return min(limit, RecentLimitMax)
+	return min(limit, recentLimitMax)
 }
 
 func (s *Service) recentJSON(ctx context.Context, limit int) ([]byte, error) {
-	return s.cached(ctx, fmt.Sprintf("recent-activity:%d", limit), TTLRecentActivity, func(ctx context.Context) (any, error) {
+	return s.cached(ctx, fmt.Sprintf("recent-activity:%d", limit), ttlRecentActivity, func(ctx context.Context) (any, error) {
 		rows, err := s.st.ReportRecent(ctx, limit)
 		if err != nil {
 			return nil, fmt.Errorf("recent reports: %w", err)
@@ -357,7 +356,7 @@ func (s *Service) recentJSON(ctx context.Context, limit int) ([]byte, error) {
 				Description: text + " " + strings.ToLower(label) + " for " + r.ClientName + ".",
 				Timestamp:   ts(r.CreatedAt),
 				ClientName:  r.ClientName,
-				ReportType:  string(r.ReportType),
+				ReportType:  label,
 				ReportID:    r.ID,
 				Status:      string(r.Status),
 			})
@@ -402,7 +401,7 @@ func (s *Service) ClientPerformance(ctx context.Context, p Principal, clientID s
 }
 
 func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) ([]byte, error) {
-	return s.cached(ctx, "client-performance:"+clientID, TTLClientPerformance, func(ctx context.Context) (any, error) {
+	return s.cached(ctx, "client-performance:"+clientID, ttlClientPerformance, func(ctx context.Context) (any, error) {
 		cp, err := s.st.ClientPerformance(ctx, clientID)
 		if err != nil {
 			if isNotFound(err) {
@@ -415,9 +414,9 @@ func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) ([
 			CompletedReports:         cp.CompletedReports,
 			FailedReports:            cp.FailedReports,
 			SuccessRate:              percentOf(float64(cp.CompletedReports), float64(cp.TotalReports), 1),
-			AvgProcessingTimeSeconds: Round(cp.AvgProcessingSeconds, 1),
+			AvgProcessingTimeSeconds: round(cp.AvgProcessingSeconds, 1),
 			TotalRecommendations:     cp.TotalRecommendations,
-			TotalPotentialSavings:    Round(cp.TotalSavings, 2),
+			TotalPotentialSavings:    round(cp.TotalSavings, 2),
 			CategoryBreakdown:        make([]CategoryCount, 0, len(cp.Categories)),
 		}
 		for _, c := range cp.Categories {
@@ -450,7 +449,7 @@ func (s *Service) BusinessImpact(ctx context.Context, p Principal) (*BusinessImp
 }
 
 func (s *Service) businessImpactJSON(ctx context.Context) ([]byte, error) {
-	return s.cached(ctx, "business-impact", TTLBusinessImpact, func(ctx context.Context) (any, error) {
+	return s.cached(ctx, "business-impact", ttlBusinessImpact, func(ctx context.Context) (any, error) {
 		counts, err := s.st.RecommendationImpactCounts(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("recommendation impact counts: %w", err)
@@ -543,7 +542,7 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return s.cachedAdmit(ctx, key, TTLCostInsights, s.costKeys.admit, func(ctx context.Context) (any, error) {
+	return s.cachedAdmit(ctx, key, ttlCostInsights, s.costKeys.admit, func(ctx context.Context) (any, error) {
 		now := s.now().In(s.loc)
 		first := time.Date(now.Year(), now.Month()-11, 1, 0, 0, 0, 0, s.loc)
 		f, err := s.st.CostFigures(ctx, store.CostParams{From: q.From, To: q.To, Types: q.Types, MonthsFrom: first.UTC(), Location: s.loc})
@@ -556,14 +555,14 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 			byMonth[m.Month] += m.Amount
 		}
 		out := &CostInsights{
-			TotalCostAnalyzed: Round(f.TotalSavings/rate, 2),
-			PotentialSavings:  Round(f.TotalSavings, 2),
-			SavingsPercentage: Round(rate*100, 1),
+			TotalCostAnalyzed: round(f.TotalSavings/rate, 2),
+			PotentialSavings:  round(f.TotalSavings, 2),
+			SavingsPercentage: round(rate*100, 1),
 			Trends:            make([]MonthCost, 0, 12),
 		}
 		for i := 0; i < 12; i++ {
 			m := time.Date(first.Year(), first.Month()+time.Month(i), 1, 0, 0, 0, 0, s.loc).Format("2006-01")
-			out.Trends = append(out.Trends, MonthCost{Month: m, Cost: Round(byMonth[m]/rate, 2)})
+			out.Trends = append(out.Trends, MonthCost{Month: m, Cost: round(byMonth[m]/rate, 2)})
 		}
 		return out, nil
 	})
@@ -571,6 +570,15 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 
 // Dashboard is the body of the dashboard route.
 type Dashboard struct {
+	Metrics              Metrics         `json:"metrics"`
+	CategoryDistribution []CategoryShare `json:"categoryDistribution"`
+	TrendData            []TrendPoint    `json:"trendData"`
+	RecentActivity       []RecentItem    `json:"recentActivity"`
+}
+
+// dashboardRaw is the dashboard body as the cached JSON of its parts,
+// which the route writes without decoding them.
+type dashboardRaw struct {
 	Metrics              json.RawMessage `json:"metrics"`
 	CategoryDistribution json.RawMessage `json:"categoryDistribution"`
 	TrendData            json.RawMessage `json:"trendData"`
@@ -578,10 +586,25 @@ type Dashboard struct {
 }
 
 // Dashboard returns the metrics, the category distribution, the 30-day
-// trend and the 10 most recent reports, each from its own cache entry. The
-// parts are kept as raw JSON; decode them into Metrics, []CategoryShare,
-// []TrendPoint and []RecentItem.
+// trend and the 10 most recent reports, each from its own cache entry.
 func (s *Service) Dashboard(ctx context.Context, p Principal) (*Dashboard, error) {
+	raw, err := s.dashboardJSON(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{}
+	for _, part := range []struct {
+		b json.RawMessage
+		v any
+	}{{raw.Metrics, &d.Metrics}, {raw.CategoryDistribution, &d.CategoryDistribution}, {raw.TrendData, &d.TrendData}, {raw.RecentActivity, &d.RecentActivity}} {
+		if err := json.Unmarshal(part.b, part.v); err != nil {
+			return nil, fmt.Errorf("analytics: decode cached dashboard part: %w", err)
+		}
+	}
+	return d, nil
+}
+
+func (s *Service) dashboardJSON(ctx context.Context, p Principal) (*dashboardRaw, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
@@ -608,5 +631,5 @@ func (s *Service) Dashboard(ctx context.Context, p Principal) (*Dashboard, error
 	if err := json.Unmarshal(t, &tr); err != nil {
 		return nil, fmt.Errorf("analytics: decode cached trends: %w", err)
 	}
-	return &Dashboard{Metrics: m, CategoryDistribution: cats.Categories, TrendData: tr.Data, RecentActivity: r}, nil
+	return &dashboardRaw{Metrics: m, CategoryDistribution: cats.Categories, TrendData: tr.Data, RecentActivity: r}, nil
 }

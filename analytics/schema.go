@@ -7,42 +7,6 @@ import (
 	"time"
 )
 
-// dashboardDoc documents the dashboard body (Dashboard keeps its parts as
-// raw JSON).
-type dashboardDoc struct {
-	Metrics              Metrics         `json:"metrics"`
-	CategoryDistribution []CategoryShare `json:"categoryDistribution"`
-	TrendData            []TrendPoint    `json:"trendData"`
-	RecentActivity       []RecentItem    `json:"recentActivity"`
-}
-
-// routeBodies names the Go types of each route's success body and JSON
-// request body, for the OpenAPI document.
-var routeBodies = map[string]struct{ resp, req reflect.Type }{
-	"dashboard":             {reflect.TypeFor[dashboardDoc](), nil},
-	"metrics":               {reflect.TypeFor[Metrics](), nil},
-	"metrics/history":       {reflect.TypeFor[MetricsHistory](), nil},
-	"trends":                {reflect.TypeFor[Trends](), nil},
-	"categories":            {reflect.TypeFor[Categories](), nil},
-	"recent-activity":       {reflect.TypeFor[[]RecentItem](), nil},
-	"client-performance":    {reflect.TypeFor[ClientPerformance](), nil},
-	"business-impact":       {reflect.TypeFor[BusinessImpact](), nil},
-	"user-activity":         {reflect.TypeFor[ActivityPage](), nil},
-	"activity-summary":      {reflect.TypeFor[ActivitySummary](), nil},
-	"system-health":         {reflect.TypeFor[SystemHealth](), nil},
-	"cost-insights":         {reflect.TypeFor[CostInsights](), nil},
-	"activity-history":      {reflect.TypeFor[HistoryPage](), nil},
-	"entity-history":        {reflect.TypeFor[EntityHistory](), nil},
-	"jobs":                  {reflect.TypeFor[Jobs](), nil},
-	"cache/invalidate":      {reflect.TypeFor[CacheInvalidated](), nil},
-	"users/{id}/activities": {reflect.TypeFor[ErasedActivities](), nil},
-	"activities":            {reflect.TypeFor[ActivityAccepted](), reflect.TypeFor[ActivityInput]()},
-	"ingest/activities":     {reflect.TypeFor[Ingested](), reflect.TypeFor[IngestActivitiesInput]()},
-	"ingest/clients":        {reflect.TypeFor[ClientOut](), reflect.TypeFor[ClientInput]()},
-	"ingest/reports":        {reflect.TypeFor[ReportOut](), reflect.TypeFor[ReportInput]()},
-	"ingest/advisor-csv":    {reflect.TypeFor[CSVImported](), nil},
-}
-
 // schemaGen turns Go types into JSON Schemas (OpenAPI 3.1 dialect); named
 // structs become components.
 type schemaGen struct {

@@ -37,7 +37,7 @@ func createdStatus(created bool) int {
 }
 
 func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
-	d, err := s.Dashboard(r.Context(), p)
+	d, err := s.dashboardJSON(r.Context(), p)
 	return writeJSONResult(w, http.StatusOK, d, err)
 }
 
@@ -47,12 +47,12 @@ func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request, p Princip
 }
 
 func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principal) error {
-	days, err := s.query(r).integer("days", TrendsDaysDefault)
+	days, err := s.query(r).integer("days", trendsDaysDefault)
 	if err != nil {
 		return err
 	}
-	if days < 1 || days > TrendsDaysMax {
-		return badParam("days", "days must be an integer between 1 and %d", TrendsDaysMax)
+	if days < 1 || days > trendsDaysMax {
+		return badParam("days", "days must be an integer between 1 and %d", trendsDaysMax)
 	}
 	b, err := s.trendsJSON(r.Context(), days)
 	return writeRawResult(w, b, err)
@@ -64,7 +64,7 @@ func (s *Service) serveCategories(w http.ResponseWriter, r *http.Request, p Prin
 }
 
 func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principal) error {
-	limit, err := s.query(r).integer("limit", RecentLimitDefault)
+	limit, err := s.query(r).integer("limit", recentLimitDefault)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Service) activityQuery(r *http.Request, paging bool) (UserActivityQuery
 	var out UserActivityQuery
 	var err error
 	if paging {
-		if out.Limit, err = q.integer("limit", ActivityLimitDefault); err != nil {
+		if out.Limit, err = q.integer("limit", activityLimitDefault); err != nil {
 			return out, err
 		}
 		if out.Offset, err = q.integer("offset", 0); err != nil {
@@ -157,7 +157,7 @@ func (s *Service) serveActivityHistory(w http.ResponseWriter, r *http.Request, p
 
 func (s *Service) serveEntityHistory(w http.ResponseWriter, r *http.Request, p Principal) error {
 	q := s.query(r)
-	limit, err := q.integer("limit", ActivityLimitDefault)
+	limit, err := q.integer("limit", activityLimitDefault)
 	if err != nil {
 		return err
 	}
@@ -241,8 +241,8 @@ func (s *Service) serveMetricsHistory(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *Service) serveJobs(w http.ResponseWriter, r *http.Request, p Principal) error {
-	j, err := s.Jobs(r.Context(), p)
-	return writeJSONResult(w, http.StatusOK, j, err)
+	list, err := s.Jobs(r.Context(), p)
+	return writeJSONResult(w, http.StatusOK, jobsBody(list), err)
 }
 
 func (s *Service) serveInvalidate(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -31,9 +31,6 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// Store is the persistence contract the Service needs (store.Store).
-type Store = store.Store
-
 // Service answers the analytics queries. It is safe for concurrent use.
 type Service struct {
 	st      store.Store
@@ -48,7 +45,8 @@ type Service struct {
 	sizer   dirSizer
 	sampler *sysinfo.Sampler
 	routes  []*route
-	mu      sync.Mutex
+	mu      sync.Mutex // guards jobs, started, closed, stopSub and cancel
+	jobs    JobLister
 	started bool
 	closed  bool
 	stopSub func()
@@ -83,7 +81,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		born:  cfg.NowFunc(),
 
 		instance: store.NewID(),
-		costKeys: keyBudget{max: CostInsightsKeysMax, ttl: TTLCostInsights},
+		costKeys: keyBudget{max: costInsightsKeysMax, ttl: ttlCostInsights},
 	}
 	var err error
 	if s.track, err = newTrackingParts(s); err != nil {
@@ -142,7 +140,7 @@ func (s *Service) Close(ctx context.Context) error {
 	if s.stopSub != nil {
 		s.stopSub()
 	}
-	s.sizer.stop()
+	s.sizer.close()
 	err := s.track.close(ctx)
 	if s.cancel != nil {
 		s.cancel()
@@ -276,11 +274,11 @@ func (s *Service) RefreshCache(ctx context.Context) error {
 	}
 	_, err := s.metricsJSON(ctx)
 	warm("metrics", err)
-	_, err = s.trendsJSON(ctx, TrendsDaysDefault)
+	_, err = s.trendsJSON(ctx, trendsDaysDefault)
 	warm("trends", err)
 	_, err = s.categoriesJSON(ctx)
 	warm("categories", err)
-	_, err = s.recentJSON(ctx, RecentLimitDefault)
+	_, err = s.recentJSON(ctx, recentLimitDefault)
 	warm("recent-activity", err)
 	_, err = s.businessImpactJSON(ctx)
 	warm("business-impact", err)

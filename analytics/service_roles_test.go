@@ -122,7 +122,9 @@ func TestRecordedIPStorageModes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.mode), func(t *testing.T) {
 			st := openSQLite(t)
-			e := newEnv(t, st, func(cfg *Config) { cfg.Tracking = TrackingConfig{IPStorage: c.mode, IPHashKey: key} })
+			e := newEnv(t, st, func(cfg *Config) {
+				cfg.Tracking = TrackingConfig{Middleware: tracking.MiddlewareConfig{IPStorage: c.mode, IPHashKey: key}}
+			})
 			r := e.postJSON(t, "activities/", "bob", `{"activity_type":"login"}`)
 			if r.status != 202 {
 				t.Fatalf("%d %s", r.status, r.body)

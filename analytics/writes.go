@@ -29,11 +29,13 @@ type ActivityAccepted struct {
 
 // RecordActivity queues an activity of p (its user fields come from p).
 // Any authenticated principal. The activity is written asynchronously by
-// the Recorder; ErrQueueFull when the Recorder refuses it. requestInfo
-// fills the IP address, user agent, method and path when not nil.
+// the Recorder; ErrQueueFull when the Recorder refuses it.
 func (s *Service) RecordActivity(ctx context.Context, p Principal, in ActivityInput) (*ActivityAccepted, error) {
 	return s.recordActivity(ctx, p, in, nil)
 }
+
+// recordActivity is RecordActivity; fill, when not nil, sets the request
+// details (IP address, user agent) before the activity is validated.
 
 func (s *Service) recordActivity(ctx context.Context, p Principal, in ActivityInput, fill func(*store.Activity)) (*ActivityAccepted, error) {
 	if err := require(p, ""); err != nil {

@@ -256,11 +256,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Config{StorageRefresh: time.Millisecond}, "StorageRefresh"},
 		{Config{MaxBodyBytes: -1}, "MaxBodyBytes"},
 		{Config{StorageDirs: []string{""}}, "StorageDirs"},
-		{Config{Tracking: TrackingConfig{IPStorage: "weird"}}, "IPStorage"},
-		{Config{Tracking: TrackingConfig{IPStorage: "hash"}}, "IPHashKey"},
-		{Config{Tracking: TrackingConfig{IP: trackingIPConfig("not-a-cidr")}}, "Tracking.IP"},
+		{Config{Tracking: TrackingConfig{Middleware: tracking.MiddlewareConfig{IPStorage: "weird"}}}, "IPStorage"},
+		{Config{Tracking: TrackingConfig{Middleware: tracking.MiddlewareConfig{IPStorage: "hash"}}}, "IPHashKey"},
+		{Config{Tracking: TrackingConfig{Middleware: tracking.MiddlewareConfig{Identify: func(*http.Request) (tracking.Identity, bool) { return tracking.Identity{}, false }}}}, "Identify"},
 		{Config{Tracking: TrackingConfig{AnalyticsPath: "admin/analytics"}}, "AnalyticsPath"},
-		{Config{Tracking: TrackingConfig{AnalyticsPath: "/admin/analytics", Rules: tracking.DefaultRules()}}, "AnalyticsPath"},
+		{Config{Tracking: TrackingConfig{AnalyticsPath: "/admin/analytics", Middleware: tracking.MiddlewareConfig{Rules: tracking.DefaultRules()}}}, "AnalyticsPath"},
 	}
 	for _, c := range cases {
 		if _, err := New(st, c.cfg); err == nil || !strings.Contains(err.Error(), c.field) {

@@ -95,7 +95,7 @@ func TestErrorFuncAndIdentifyErrors(t *testing.T) {
 			case "Bearer broken":
 				return Principal{}, errors.New("token service: connection refused to 10.1.2.3")
 			case "Bearer limited":
-				return Principal{}, &Error{Status: http.StatusTooManyRequests, Code: "Too many requests.", Message: "Rate limited"}
+				return Principal{}, &Error{Status: http.StatusTooManyRequests, Detail: "Too many requests.", Summary: "Rate limited"}
 			case "Bearer empty":
 				return Principal{Username: "nobody"}, nil
 			}
@@ -140,7 +140,7 @@ func TestStorageMeasuredInBackground(t *testing.T) {
 			}
 			break
 		}
-		if len(h.Reasons) != 1 || h.Status != StatusDegraded {
+		if len(h.Reasons) != 1 || h.Status != statusDegraded {
 			t.Errorf("unmeasured storage: status %s reasons %v", h.Status, h.Reasons)
 		}
 		if time.Now().After(deadline) {

@@ -75,8 +75,8 @@ func TestJobsRunOncePerCluster(t *testing.T) {
 			var wg sync.WaitGroup
 			for _, s := range scheds {
 				wg.Go(func() {
-					if err := s.Stop(ctx); err != nil {
-						t.Errorf("Stop: %v", err)
+					if err := s.Close(ctx); err != nil {
+						t.Errorf("Close: %v", err)
 					}
 				})
 			}

@@ -88,7 +88,7 @@ func TestTickSkippedWhenLockUnavailable(t *testing.T) {
 				t.Errorf("attempt = %+v, want a skipped tick with ErrUnavailable", a)
 			}
 		}
-		if err := s.Stop(ctx); err != nil {
+		if err := s.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
 		recorded, err := st.JobRunList(ctx, "", 10)

@@ -42,7 +42,7 @@ func ExampleNew() {
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		_ = s.Stop(stopCtx)
+		_ = s.Close(stopCtx)
 	}()
 
 	run, err := s.RunNow(ctx, scheduler.JobCleanupActivities)
@@ -65,9 +65,10 @@ func ExampleInit() {
 	}
 	defer st.Close()
 
-	_, err = scheduler.Init(ctx, st, scheduler.InitOptions{
-		Days: 2,
-		Out:  os.Stdout,
+	_, err = scheduler.Init(ctx, st, scheduler.InitConfig{
+		Days:     2,
+		Progress: func(line string) { fmt.Println(line) },
+		Check:    func(c scheduler.CheckResult) { fmt.Println("✓", c.Name) }, // no check fails here
 		Scheduler: scheduler.Config{
 			NowFunc: func() time.Time { return time.Date(2025, 3, 12, 10, 0, 0, 0, time.UTC) },
 			Logger:  slog.New(slog.DiscardHandler),

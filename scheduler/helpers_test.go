@@ -146,7 +146,7 @@ func newScheduler(t testing.TB, st store.Store, cfg Config) *Scheduler {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
 }
 

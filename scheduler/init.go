@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -13,15 +12,18 @@ import (
 // InitDaysDefault is how many days Init backfills by default.
 const InitDaysDefault = 7
 
-// InitOptions configures Init. The zero value is valid.
-type InitOptions struct {
+// InitConfig configures Init. The zero value is valid.
+type InitConfig struct {
 	// Days is how many daily snapshots to backfill, ending today (in the
 	// reporting time zone). Defaults to InitDaysDefault (7); negative
 	// values are refused.
 	Days int
-	// Out receives the progress and the check lines. Defaults to
-	// io.Discard.
-	Out io.Writer
+	// Progress, when set, receives a line of progress as Init goes
+	// ("Applying migrations…", "  snapshots 3/9").
+	Progress func(line string)
+	// Check, when set, receives the result of each step and check as it
+	// completes; the report lists them all as well.
+	Check func(CheckResult)
 	// Analytics warms the cache. Nil skips that step. It is also passed to
 	// the scheduler built for the checks.
 	Analytics Analytics
@@ -64,15 +66,16 @@ func (r *InitReport) Failed() []CheckResult {
 
 // Init prepares a store for use: it applies the migrations, backfills the
 // daily snapshots of the last opts.Days days (and the weekly and monthly
-// snapshots they touch) with progress written to opts.Out, warms the cache,
-// then checks the setup — database reachable, migrations current, jobs
-// registered, cache round trip — printing "✓ name" or "✗ name: reason" for
-// each. It returns an error naming the failed checks when any fails; the
-// report is returned in every case but a bad configuration.
-func Init(ctx context.Context, st store.Store, opts InitOptions) (*InitReport, error) {
-	out := opts.Out
-	if out == nil {
-		out = io.Discard
+// snapshots they touch), warms the cache, then checks the setup —
+// database reachable, migrations current, jobs registered, cache round
+// trip. Each step and check is a CheckResult of the report (and is passed
+// to opts.Check as it completes). It returns an error naming the failed
+// checks when any fails; the report is returned in every case but a bad
+// configuration.
+func Init(ctx context.Context, st store.Store, opts InitConfig) (*InitReport, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
 	}
 	days := opts.Days
 	if days == 0 {
@@ -87,15 +90,14 @@ func Init(ctx context.Context, st store.Store, opts InitOptions) (*InitReport, e
 	}
 	rep := &InitReport{}
 	check := func(name string, err error) {
-		rep.Checks = append(rep.Checks, CheckResult{Name: name, Err: err})
-		if err != nil {
-			fmt.Fprintf(out, "✗ %s: %v\n", name, err)
-		} else {
-			fmt.Fprintf(out, "✓ %s\n", name)
+		c := CheckResult{Name: name, Err: err}
+		rep.Checks = append(rep.Checks, c)
+		if opts.Check != nil {
+			opts.Check(c)
 		}
 	}
 
-	fmt.Fprintln(out, "Applying migrations…")
+	progress("Applying migrations…")
 	if err := st.Migrate(ctx); err != nil {
 		check("migrations applied", err)
 		return rep, fmt.Errorf("scheduler: init: migrate: %w", err)
@@ -108,10 +110,10 @@ func Init(ctx context.Context, st store.Store, opts InitOptions) (*InitReport, e
 		today := sch.cfg.NowFunc().In(loc)
 		y, m, d := today.Date()
 		from := civilNoon(y, m, d-(days-1), loc)
-		fmt.Fprintf(out, "Backfilling %d days of snapshots (%s to %s)…\n", days, from.Format(dateLayout), today.Format(dateLayout))
+		progress(fmt.Sprintf("Backfilling %d days of snapshots (%s to %s)…", days, from.Format(dateLayout), today.Format(dateLayout)))
 		err := sch.Backfill(ctx, from, today, func(done, total int) {
 			rep.Snapshots = done
-			fmt.Fprintf(out, "  snapshots %d/%d\n", done, total)
+			progress(fmt.Sprintf("  snapshots %d/%d", done, total))
 		})
 		check("snapshots backfilled", err)
 	} else {
@@ -122,7 +124,7 @@ func Init(ctx context.Context, st store.Store, opts InitOptions) (*InitReport, e
 		check("cache warmed", opts.Analytics.RefreshCache(ctx))
 	}
 
-	fmt.Fprintln(out, "Checking the setup…")
+	progress("Checking the setup…")
 	check("database reachable", st.Ping(ctx))
 	applied, latest, err := st.MigrationStatus(ctx)
 	rep.MigrationsApplied, rep.MigrationsLatest = applied, latest

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -119,8 +121,8 @@ func TestInit(t *testing.T) {
 		defer st.Close()
 		an := &fakeAnalytics{}
 		var out bytes.Buffer
-		rep, err := Init(ctx, st, InitOptions{
-			Days: 3, Out: &out, Analytics: an,
+		rep, err := Init(ctx, st, InitConfig{
+			Days: 3, Progress: lineTo(&out), Check: checkTo(&out), Analytics: an,
 			CacheCheck: func(context.Context) error { return nil },
 			Scheduler:  Config{NowFunc: now, Logger: discardLogger()},
 		})
@@ -157,8 +159,9 @@ func TestInit(t *testing.T) {
 		t.Parallel()
 		st := openSQLite(t)
 		var out bytes.Buffer
-		rep, err := Init(ctx, st, InitOptions{
-			Out:        &out,
+		rep, err := Init(ctx, st, InitConfig{
+			Progress:   lineTo(&out),
+			Check:      checkTo(&out),
 			Analytics:  &fakeAnalytics{refreshErr: errBoom},
 			CacheCheck: func(context.Context) error { return errors.New("value read back differs") },
 			Scheduler:  Config{NowFunc: now, Logger: discardLogger(), Schedules: map[string]string{JobUsageStats: "bad"}},
@@ -192,8 +195,22 @@ func TestInit(t *testing.T) {
 
 	t.Run("bad days", func(t *testing.T) {
 		t.Parallel()
-		if _, err := Init(ctx, openSQLite(t), InitOptions{Days: -1}); err == nil || !strings.Contains(err.Error(), "Days") {
+		if _, err := Init(ctx, openSQLite(t), InitConfig{Days: -1}); err == nil || !strings.Contains(err.Error(), "Days") {
 			t.Errorf("Init(Days: -1) = %v, want an error naming Days", err)
 		}
 	})
+}
+
+// lineTo and checkTo print Init's progress and checks the way the
+// reference server's init command does.
+func lineTo(w io.Writer) func(string) { return func(l string) { fmt.Fprintln(w, l) } }
+
+func checkTo(w io.Writer) func(CheckResult) {
+	return func(c CheckResult) {
+		if c.Err != nil {
+			fmt.Fprintf(w, "✗ %s: %v\n", c.Name, c.Err)
+			return
+		}
+		fmt.Fprintf(w, "✓ %s\n", c.Name)
+	}
 }

@@ -54,8 +54,8 @@ func TestFailedRunRetriedAtNextTick(t *testing.T) {
 			t.Fatal(err)
 		}
 		first, second := <-runs, <-runs
-		if err := s.Stop(ctx); err != nil {
-			t.Fatalf("Stop: %v", err)
+		if err := s.Close(ctx); err != nil {
+			t.Fatalf("Close: %v", err)
 		}
 		if !errors.Is(first.err, errBoom) || second.err != nil {
 			t.Fatalf("attempt errors = %v, %v; want boom then nil", first.err, second.err)
@@ -111,15 +111,15 @@ func TestSingleton(t *testing.T) {
 		if a := <-runs; a.err != nil {
 			t.Fatalf("slow run: %v", a.err)
 		}
-		if err := s.Stop(ctx); err != nil {
+		if err := s.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
 	})
 }
 
-// TestStopWaitsForRunningJob stops the scheduler while a job runs: Stop
+// TestCloseWaitsForRunningJob stops the scheduler while a job runs: Close
 // returns only once it finished, and its record is complete.
-func TestStopWaitsForRunningJob(t *testing.T) {
+func TestCloseWaitsForRunningJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		st := openSQLite(t)
@@ -135,16 +135,16 @@ func TestStopWaitsForRunningJob(t *testing.T) {
 		defer cancel()
 		var stopErr error
 		var wg sync.WaitGroup
-		wg.Go(func() { stopErr = s.Stop(stopCtx) })
+		wg.Go(func() { stopErr = s.Close(stopCtx) })
 		time.Sleep(30 * time.Second)
 		synctest.Wait()
 		if a := len(runs); a != 0 {
-			t.Fatalf("Stop returned before the running job finished (%d attempts done)", a)
+			t.Fatalf("Close returned before the running job finished (%d attempts done)", a)
 		}
 		close(an.block)
 		wg.Wait()
 		if stopErr != nil {
-			t.Fatalf("Stop: %v", stopErr)
+			t.Fatalf("Close: %v", stopErr)
 		}
 		a := <-runs
 		if a.err != nil || a.run.Outcome != store.JobSucceeded {
@@ -160,21 +160,21 @@ func TestStopWaitsForRunningJob(t *testing.T) {
 		if d := got[0].Duration(); d < 30*time.Second {
 			t.Errorf("recorded duration %v, want at least the 30s the job ran", d)
 		}
-		if err := s.Stop(ctx); err != nil {
-			t.Errorf("second Stop: %v", err)
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("second Close: %v", err)
 		}
-		if err := s.Start(ctx); !errors.Is(err, ErrStopped) {
-			t.Errorf("Start after Stop = %v, want ErrStopped", err)
+		if err := s.Start(ctx); !errors.Is(err, ErrClosed) {
+			t.Errorf("Start after Close = %v, want ErrClosed", err)
 		}
-		if _, err := s.RunNow(ctx, JobSampleHealth); !errors.Is(err, ErrStopped) {
-			t.Errorf("RunNow after Stop = %v, want ErrStopped", err)
+		if _, err := s.RunNow(ctx, JobSampleHealth); !errors.Is(err, ErrClosed) {
+			t.Errorf("RunNow after Close = %v, want ErrClosed", err)
 		}
 	})
 }
 
-// TestStopDeadline cancels a job that outlives Stop's deadline and records
+// TestCloseDeadline cancels a job that outlives Close's deadline and records
 // it as failed.
-func TestStopDeadline(t *testing.T) {
+func TestCloseDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		st := openSQLite(t)
@@ -187,9 +187,9 @@ func TestStopDeadline(t *testing.T) {
 		<-an.entered
 		stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		err := s.Stop(stopCtx)
+		err := s.Close(stopCtx)
 		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Stop = %v, want deadline exceeded", err)
+			t.Fatalf("Close = %v, want deadline exceeded", err)
 		}
 		a := <-runs
 		if !errors.Is(a.err, context.Canceled) {
@@ -205,8 +205,8 @@ func TestStopDeadline(t *testing.T) {
 	})
 }
 
-// TestStartStopIdempotent covers the lifecycle edges.
-func TestStartStopIdempotent(t *testing.T) {
+// TestStartCloseIdempotent covers the lifecycle edges.
+func TestStartCloseIdempotent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		s := newScheduler(t, openSQLite(t), Config{})
@@ -216,8 +216,8 @@ func TestStartStopIdempotent(t *testing.T) {
 			}
 		}
 		for range 2 {
-			if err := s.Stop(ctx); err != nil {
-				t.Fatalf("Stop: %v", err)
+			if err := s.Close(ctx); err != nil {
+				t.Fatalf("Close: %v", err)
 			}
 		}
 	})
@@ -269,7 +269,7 @@ func TestJobsListing(t *testing.T) {
 		}
 		synctest.Wait()
 		check(t, "started")
-		if err := s.Stop(ctx); err != nil {
+		if err := s.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -43,8 +43,8 @@ var (
 	// ErrJobRunning is returned by RunNow when the job is already running
 	// in this process or, with a cluster lock, in another one.
 	ErrJobRunning = errors.New("scheduler: job already running")
-	// ErrStopped is returned once Stop has been called.
-	ErrStopped = errors.New("scheduler: stopped")
+	// ErrClosed is returned once Close has been called.
+	ErrClosed = errors.New("scheduler: closed")
 )
 
 // errDuplicateTick reports a tick another process already ran.
@@ -65,7 +65,7 @@ type JobInfo struct {
 }
 
 // Scheduler runs the background jobs. Create it with New, then Start and
-// Stop it; RunNow, Jobs and Backfill work whether it is started or not.
+// Close it; RunNow, Jobs and Backfill work whether it is started or not.
 // Its methods are safe for concurrent use.
 type Scheduler struct {
 	st     store.Store
@@ -76,7 +76,7 @@ type Scheduler struct {
 	// running marks jobs running in this process (by name).
 	running map[string]*atomic.Bool
 
-	// runCtx is the parent of every run's context; cancelled when Stop's
+	// runCtx is the parent of every run's context; cancelled when Close's
 	// deadline passes.
 	runCtx    context.Context
 	runCancel context.CancelFunc
@@ -123,7 +123,7 @@ func New(st store.Store, cfg Config) (*Scheduler, error) {
 }
 
 // Start schedules the jobs and returns. Calling it again is a no-op; after
-// Stop it returns ErrStopped. ctx is not retained: use Stop to end the
+// Close it returns ErrClosed. ctx is not retained: use Close to end the
 // scheduler.
 func (s *Scheduler) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -132,7 +132,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return ErrStopped
+		return ErrClosed
 	}
 	if s.started {
 		return nil
@@ -172,11 +172,11 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops scheduling and waits for running jobs to finish, within ctx's
+// Close stops scheduling and waits for running jobs to finish, within ctx's
 // deadline. When ctx ends first, the running jobs' contexts are cancelled,
-// Stop waits briefly for them to record their outcome and returns an error
-// wrapping ctx.Err(). Calling Stop again is a no-op.
-func (s *Scheduler) Stop(ctx context.Context) error {
+// Close waits briefly for them to record their outcome and returns an error
+// wrapping ctx.Err(). Calling Close again is a no-op.
+func (s *Scheduler) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -273,7 +273,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (*store.JobRun, err
 		return nil, fmt.Errorf("%w: %q", ErrUnknownJob, name)
 	}
 	if !s.enter() {
-		return nil, ErrStopped
+		return nil, ErrClosed
 	}
 	defer s.runs.Done()
 	rctx, cancel := context.WithCancel(ctx)

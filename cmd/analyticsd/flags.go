@@ -73,6 +73,33 @@ func newFlagSet(name, synopsis, about string, getenv func(string) string, stderr
 	return fs
 }
 
+// The *VarEnv methods define a flag bound
+// to an environment variable.
+func (fs *flagSet) stringVarEnv(p *string, name, value, usage, env string) {
+	fs.StringVar(p, name, value, usage)
+	fs.bind(name, env)
+}
+
+func (fs *flagSet) intVarEnv(p *int, name string, value int, usage, env string) {
+	fs.IntVar(p, name, value, usage)
+	fs.bind(name, env)
+}
+
+func (fs *flagSet) durationVarEnv(p *time.Duration, name string, value time.Duration, usage, env string) {
+	fs.DurationVar(p, name, value, usage)
+	fs.bind(name, env)
+}
+
+func (fs *flagSet) boolVarEnv(p *bool, name string, value bool, usage, env string) {
+	fs.BoolVar(p, name, value, usage)
+	fs.bind(name, env)
+}
+
+func (fs *flagSet) varEnv(v flag.Value, name, usage, env string) {
+	fs.Var(v, name, usage)
+	fs.bind(name, env)
+}
+
 // bind ties flag name to the environment variable env.
 func (fs *flagSet) bind(name, env string) {
 	f := fs.Lookup(name)
@@ -165,14 +192,10 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flagSet) {
-	fs.StringVar(&c.database, "database", databaseDefault, "SQLite database file, or a postgres:// URL")
-	fs.bind("database", "ANALYTICS_DATABASE_URL")
-	fs.StringVar(&c.timezone, "timezone", "UTC", "reporting time zone (IANA name, e.g. Europe/Paris): days, weeks and months are computed in it")
-	fs.bind("timezone", "ANALYTICS_TIMEZONE")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.bind("log-format", "ANALYTICS_LOG_FORMAT")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.bind("log-level", "ANALYTICS_LOG_LEVEL")
+	fs.stringVarEnv(&c.database, "database", databaseDefault, "SQLite database file, or a postgres:// URL", "ANALYTICS_DATABASE_URL")
+	fs.stringVarEnv(&c.timezone, "timezone", "UTC", "reporting time zone (IANA name, e.g. Europe/Paris): days, weeks and months are computed in it", "ANALYTICS_TIMEZONE")
+	fs.stringVarEnv(&c.logFormat, "log-format", "text", "log format: text or json", "ANALYTICS_LOG_FORMAT")
+	fs.stringVarEnv(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error", "ANALYTICS_LOG_LEVEL")
 }
 
 // validate checks the common settings and builds the logger (writing to
@@ -241,32 +264,19 @@ type serveFlags struct {
 
 func (s *serveFlags) register(fs *flagSet) {
 	s.commonFlags.register(fs)
-	fs.StringVar(&s.addr, "addr", addrDefault, "address to listen on (host:port)")
-	fs.bind("addr", "ANALYTICS_ADDR")
-	fs.StringVar(&s.tokens, "tokens", "", "bearer tokens file (JSON); without it every API request is refused with 401 (with -demo, a demo file is written)")
-	fs.bind("tokens", "ANALYTICS_TOKENS_FILE")
-	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed")
-	fs.bind("trusted-proxies", "ANALYTICS_TRUSTED_PROXIES")
-	fs.IntVar(&s.trustedHops, "trusted-hops", 0, "number of reverse proxies in front of the server whose addresses are not known: the client is that many addresses from the right of X-Forwarded-For (instead of -trusted-proxies)")
-	fs.bind("trusted-hops", "ANALYTICS_TRUSTED_HOPS")
-	fs.StringVar(&s.clientIPHeader, "client-ip-header", "", "header holding the client address set by a trusted edge, e.g. CF-Connecting-IP or X-Real-IP (read only from -trusted-proxies when they are set)")
-	fs.bind("client-ip-header", "ANALYTICS_CLIENT_IP_HEADER")
-	fs.StringVar(&s.ipMode, "ip-mode", "full", "how client IPs are stored: full, truncate (/24, /48), hash (keyed HMAC) or none")
-	fs.bind("ip-mode", "ANALYTICS_IP_MODE")
-	fs.StringVar(&s.ipHashKey, "ip-hash-key", "", "secret key (at least 16 bytes) for -ip-mode hash")
-	fs.bind("ip-hash-key", "ANALYTICS_IP_HASH_KEY")
-	fs.IntVar(&s.retention, "retention", scheduler.ActivityRetentionDaysDefault, "days activities are kept before the weekly clean-up deletes them")
-	fs.bind("retention", "ANALYTICS_RETENTION_DAYS")
-	fs.Var(&s.storageDirs, "storage-dir", "directory whose size is reported as storage_used (repeatable)")
-	fs.bind("storage-dir", "ANALYTICS_STORAGE_DIRS")
-	fs.Var(&s.schedules, "schedule", "job schedule as name=cron, e.g. cleanup_old_activities='0 3 * * 0' (repeatable)")
-	fs.bind("schedule", "ANALYTICS_SCHEDULES")
-	fs.BoolVar(&s.trackAPI, "track-api", false, "record the analytics API's own requests as activities")
-	fs.bind("track-api", "ANALYTICS_TRACK_API")
-	fs.BoolVar(&s.demo, "demo", false, "load demo data into an empty database and print demo tokens and curl commands")
-	fs.bind("demo", "ANALYTICS_DEMO")
-	fs.DurationVar(&s.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
-	fs.bind("shutdown-timeout", "ANALYTICS_SHUTDOWN_TIMEOUT")
+	fs.stringVarEnv(&s.addr, "addr", addrDefault, "address to listen on (host:port)", "ANALYTICS_ADDR")
+	fs.stringVarEnv(&s.tokens, "tokens", "", "bearer tokens file (JSON); without it every API request is refused with 401 (with -demo, a demo file is written)", "ANALYTICS_TOKENS_FILE")
+	fs.stringVarEnv(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed", "ANALYTICS_TRUSTED_PROXIES")
+	fs.intVarEnv(&s.trustedHops, "trusted-hops", 0, "number of reverse proxies in front of the server whose addresses are not known: the client is that many addresses from the right of X-Forwarded-For (instead of -trusted-proxies)", "ANALYTICS_TRUSTED_HOPS")
+	fs.stringVarEnv(&s.clientIPHeader, "client-ip-header", "", "header holding the client address set by a trusted edge, e.g. CF-Connecting-IP or X-Real-IP (read only from -trusted-proxies when they are set)", "ANALYTICS_CLIENT_IP_HEADER")
+	fs.stringVarEnv(&s.ipMode, "ip-mode", "full", "how client IPs are stored: full, truncate (/24, /48), hash (keyed HMAC) or none", "ANALYTICS_IP_MODE")
+	fs.stringVarEnv(&s.ipHashKey, "ip-hash-key", "", "secret key (at least 16 bytes) for -ip-mode hash", "ANALYTICS_IP_HASH_KEY")
+	fs.intVarEnv(&s.retention, "retention", scheduler.ActivityRetentionDaysDefault, "days activities are kept before the weekly clean-up deletes them", "ANALYTICS_RETENTION_DAYS")
+	fs.varEnv(&s.storageDirs, "storage-dir", "directory whose size is reported as storage_used (repeatable)", "ANALYTICS_STORAGE_DIRS")
+	fs.varEnv(&s.schedules, "schedule", "job schedule as name=cron, e.g. cleanup_old_activities='0 3 * * 0' (repeatable)", "ANALYTICS_SCHEDULES")
+	fs.boolVarEnv(&s.trackAPI, "track-api", false, "record the analytics API's own requests as activities", "ANALYTICS_TRACK_API")
+	fs.boolVarEnv(&s.demo, "demo", false, "load demo data into an empty database and print demo tokens and curl commands", "ANALYTICS_DEMO")
+	fs.durationVarEnv(&s.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take", "ANALYTICS_SHUTDOWN_TIMEOUT")
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {

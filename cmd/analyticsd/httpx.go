@@ -28,7 +28,7 @@ const requestIDHeader = "X-Request-ID"
 
 type requestIDKey struct{}
 
-// requestIDFrom returns the request id set by withRequestID.
+// requestIDFrom returns the request id set by withRequestLog.
 func requestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id

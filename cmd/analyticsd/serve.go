@@ -50,22 +50,6 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	return serve(ctx, &sf, stdout)
 }
 
-// jobLister shows the scheduler's jobs on the jobs route.
-type jobLister struct{ s *scheduler.Scheduler }
-
-func (l jobLister) Jobs(ctx context.Context) ([]analytics.JobStatus, error) {
-	jobs, err := l.s.Jobs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]analytics.JobStatus, len(jobs))
-	for i, j := range jobs {
-		out[i] = analytics.JobStatus{Name: j.Name, Schedule: j.Schedule, Description: j.Description,
-			NextRun: j.NextRun, LastRun: j.LastRun}
-	}
-	return out, nil
-}
-
 // identify turns a bearer token into the caller's Principal, with the
 // tokens currently loaded.
 func identify(tokens *atomic.Pointer[tokenauth.Set]) func(*http.Request) (analytics.Principal, error) {
@@ -79,162 +63,199 @@ func identify(tokens *atomic.Pointer[tokenauth.Set]) func(*http.Request) (analyt
 	}
 }
 
-func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) (err error) {
-	log := sf.logger
-	st, err := openStore(ctx, sf.database, true, log)
+// server is the running command: the store, the analytics Service, the
+// scheduler and the HTTP side.
+type server struct {
+	sf       *serveFlags
+	log      *slog.Logger
+	st       store.Store
+	svc      *analytics.Service
+	sched    *scheduler.Scheduler
+	tokens   atomic.Pointer[tokenauth.Set]
+	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
+	demoOut  *demoReport         // nil without -demo
+	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
+}
+
+// serve runs the server until ctx ends. The database is closed last, once,
+// whatever happened before.
+func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) error {
+	st, err := openStore(ctx, sf.database, true, sf.logger)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := st.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close database: %w", cerr)
-		}
-	}()
+	s := &server{sf: sf, log: sf.logger, st: st}
+	err = s.wire(ctx)
+	if err == nil {
+		err = s.run(ctx, stdout)
+	}
+	if cerr := st.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+	}
+	if err == nil {
+		s.log.Info("stopped")
+	}
+	return err
+}
 
-	var demoOut *demoReport
+// wire builds the Service and the scheduler over the store, with the demo
+// data and history when -demo asks for them.
+func (s *server) wire(ctx context.Context) (err error) {
+	sf := s.sf
 	if sf.demo {
-		if demoOut, err = prepareDemo(ctx, st, sf, log); err != nil {
+		if s.demoOut, err = prepareDemo(ctx, s.st, sf, s.log); err != nil {
 			return err
 		}
 	}
-	var tokens atomic.Pointer[tokenauth.Set]
-	tokens.Store(&tokenauth.Set{})
-	if sf.tokens != "" {
-		set, err := tokenauth.LoadFile(sf.tokens)
-		if err != nil {
-			return fmt.Errorf("-tokens: %w", err)
-		}
-		tokens.Store(set)
-		log.Info("tokens loaded", "file", sf.tokens, "tokens", set.Len())
-	} else {
-		log.Warn("no tokens file: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
+	if err := s.loadTokens(); err != nil {
+		return err
 	}
-
-	jobs := &jobLister{}
-	svc, err := analytics.New(st, analytics.Config{
-		IdentifyFunc: identify(&tokens),
-		Logger:       log,
+	if !sf.trackAPI {
+		s.apiStats = &tracking.HTTPStats{}
+	}
+	tc, err := trackingConfig(sf, s.apiStats)
+	if err != nil {
+		return err
+	}
+	s.svc, err = analytics.New(s.st, analytics.Config{
+		IdentifyFunc: identify(&s.tokens),
+		Logger:       s.log,
 		Location:     sf.location,
 		StorageDirs:  sf.storageDirs.values,
-		Tracking:     trackingConfig(sf),
-		Jobs:         jobs,
+		Tracking:     tc,
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
 	}
-	sched, err := scheduler.New(st, scheduler.Config{
+	s.sched, err = scheduler.New(s.st, scheduler.Config{
 		Location:              sf.location,
 		Schedules:             sf.scheduleByJob,
 		ActivityRetentionDays: sf.retention,
-		Analytics:             svc,
-		Logger:                log,
+		Analytics:             s.svc,
+		Logger:                s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("-schedule: %w", err)
 	}
-	jobs.s = sched
-	if demoOut != nil && demoOut.loaded != nil {
-		// Demo history: the dashboard snapshots of the activity window.
-		start := time.Now()
-		now := time.Now().In(sf.location)
-		if err := sched.Backfill(ctx, now.AddDate(0, 0, -demo.ActivityDays), now, nil); err != nil {
-			return fmt.Errorf("-demo: backfill snapshots: %w", err)
-		}
-		// A first run of the hourly and health jobs, so jobs/ and
-		// system-health have something to show.
-		for _, job := range []string{scheduler.JobUsageStats, scheduler.JobSampleHealth} {
-			if _, err := sched.RunNow(ctx, job); err != nil {
-				log.Warn("demo: first job run failed", "job", job, "err", err)
-			}
-		}
-		log.Info("demo snapshots written", "days", demo.ActivityDays+1, "took", time.Since(start).Round(time.Millisecond))
+	s.svc.SetJobs(s.sched)
+	if s.demoOut != nil && s.demoOut.loaded != nil {
+		return s.demoHistory(ctx)
 	}
+	return nil
+}
 
-	ln, err := net.Listen("tcp", sf.addr)
+// loadTokens reads the -tokens file; without one every API request is
+// refused.
+func (s *server) loadTokens() error {
+	s.tokens.Store(&tokenauth.Set{})
+	if s.sf.tokens == "" {
+		s.log.Warn("no tokens file: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
+		return nil
+	}
+	set, err := tokenauth.LoadFile(s.sf.tokens)
+	if err != nil {
+		return fmt.Errorf("-tokens: %w", err)
+	}
+	s.tokens.Store(set)
+	s.log.Info("tokens loaded", "file", s.sf.tokens, "tokens", set.Len())
+	return nil
+}
+
+// demoHistory writes the dashboard snapshots of the demo activity window
+// and runs the hourly and health jobs once, so that jobs/ and
+// system-health have something to show.
+func (s *server) demoHistory(ctx context.Context) error {
+	start := time.Now()
+	now := time.Now().In(s.sf.location)
+	if err := s.sched.Backfill(ctx, now.AddDate(0, 0, -demo.ActivityDays), now, nil); err != nil {
+		return fmt.Errorf("-demo: backfill snapshots: %w", err)
+	}
+	for _, job := range []string{scheduler.JobUsageStats, scheduler.JobSampleHealth} {
+		if _, err := s.sched.RunNow(ctx, job); err != nil {
+			s.log.Warn("demo: first job run failed", "job", job, "err", err)
+		}
+	}
+	s.log.Info("demo snapshots written", "days", demo.ActivityDays+1, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// run starts the background work and the HTTP server, serves until ctx
+// ends or the server fails, and shuts down in order.
+func (s *server) run(ctx context.Context, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", s.sf.addr)
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)
 	}
-	// The background work outlives ctx: it is stopped in order below.
+	// The background work outlives ctx: it is stopped in order by shutdown.
 	bg := context.WithoutCancel(ctx)
-	if err := svc.Start(bg); err != nil {
+	if err := s.svc.Start(bg); err != nil {
 		ln.Close()
 		return fmt.Errorf("start analytics: %w", err)
 	}
-	if err := sched.Start(bg); err != nil {
+	if err := s.sched.Start(bg); err != nil {
 		ln.Close()
-		_ = svc.Close(bg)
-		return fmt.Errorf("start scheduler: %w", err)
-	}
-
-	var stopping atomic.Bool
-	// Without -track-api the tracking middleware does not wrap the API, so
-	// the request log feeds the HTTP figures of system-health instead.
-	var apiStats *tracking.HTTPStats
-	if !sf.trackAPI {
-		apiStats = svc.HTTPStats()
+		return errors.Join(fmt.Errorf("start scheduler: %w", err), s.svc.Close(bg))
 	}
 	srv := &http.Server{
-		Handler:           withRequestLog(log, apiStats, routes(sf, svc, st, &stopping)),
+		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping)),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	// SIGHUP reloads the tokens file.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	url := "http://" + displayAddr(ln.Addr())
-	log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(sf.database))
-	if demoOut != nil {
-		demoOut.print(stdout, url)
+	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
+	if s.demoOut != nil {
+		s.demoOut.print(stdout, url)
 	} else {
 		fmt.Fprintf(stdout, "analyticsd listening on %s (change with -addr); API at %s%s\n", url, url, apiPrefix)
 	}
+	runErr := s.wait(ctx, serveErr)
+	return errors.Join(runErr, s.shutdown(ctx, srv))
+}
 
-	var runErr error
-wait:
+// wait blocks until ctx ends or the HTTP server fails, reloading the
+// tokens file on SIGHUP.
+func (s *server) wait(ctx context.Context, serveErr <-chan error) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("shutting down")
-			break wait
+			s.log.Info("shutting down")
+			return nil
 		case err := <-serveErr:
-			runErr = fmt.Errorf("serve: %w", err)
-			break wait
+			return fmt.Errorf("serve: %w", err)
 		case <-hup:
-			reloadTokens(sf.tokens, &tokens, log)
+			reloadTokens(s.sf.tokens, &s.tokens, s.log)
 		}
 	}
-	stopping.Store(true)
+}
 
-	// Shutdown order: stop accepting requests and finish those in flight,
-	// drain the activity recorder, stop the jobs, close the database.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sf.shutdown)
+// shutdown stops in order, within -shutdown: stop accepting requests and
+// finish those in flight, drain the activity recorder, stop the jobs. The
+// database is closed by serve, after it.
+func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
+	s.stopping.Store(true)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.sf.shutdown)
 	defer cancel()
 	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
-	if err := svc.Close(sctx); err != nil {
+	if err := s.svc.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("close analytics: %w", err))
 	}
-	if err := sched.Stop(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("stop scheduler: %w", err))
+	if err := s.sched.Close(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("close scheduler: %w", err))
 	}
-	if err := st.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close database: %w", err))
-	}
-	if runErr == nil && len(errs) == 0 {
-		log.Info("stopped")
-	}
-	return errors.Join(append([]error{runErr}, errs...)...)
+	return errors.Join(errs...)
 }
 
 func displayAddr(a net.Addr) string {
@@ -288,14 +309,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // trackingConfig maps the IP flags to the Service's tracking settings.
-func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
-	tc := analytics.TrackingConfig{
-		IP:        tracking.IPConfig{TrustedProxies: sf.proxies, TrustedHops: sf.trustedHops, TrustedHeader: sf.clientIPHeader},
+// Without -track-api the tracking middleware does not wrap the API, so the
+// request log feeds stats, the HTTP figures of system-health, instead.
+func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.TrackingConfig, error) {
+	ip, err := tracking.NewIPResolver(tracking.IPConfig{TrustedProxies: sf.proxies, TrustedHops: sf.trustedHops, TrustedHeader: sf.clientIPHeader})
+	if err != nil {
+		return analytics.TrackingConfig{}, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	tc := analytics.TrackingConfig{Middleware: tracking.MiddlewareConfig{
+		IP:        ip,
 		IPStorage: tracking.IPStorage(sf.ipMode),
 		SkipPaths: []string{"/healthz", "/readyz"},
-	}
+		Stats:     stats,
+	}}
 	if sf.ipMode == string(tracking.IPHash) {
-		tc.IPHashKey = []byte(sf.ipHashKey)
+		tc.Middleware.IPHashKey = []byte(sf.ipHashKey)
 	}
 	if isPostgresURL(sf.database) {
 		// PostgreSQL takes concurrent COPY batches: four writers reach
@@ -303,7 +331,7 @@ func trackingConfig(sf *serveFlags) analytics.TrackingConfig {
 		// (BENCHMARKS.md). SQLite has a single writer connection.
 		tc.Recorder.Writers = 4
 	}
-	return tc
+	return tc, nil
 }
 
 // reloadTokens replaces the tokens with the content of path; a file that

@@ -110,7 +110,7 @@ func newApp(st store.Store) (http.Handler, *analytics.Service, error) {
 	svc, err := analytics.New(st, analytics.Config{
 		IdentifyFunc: identify,
 		Tracking: analytics.TrackingConfig{
-			SkipPaths: []string{"/healthz"},
+			Middleware: tracking.MiddlewareConfig{SkipPaths: []string{"/healthz"}},
 		},
 	})
 	if err != nil {

@@ -66,6 +66,7 @@ func startReplica(ctx context.Context, url, name string, log *slog.Logger) (*rep
 		st.Close()
 		return nil, err
 	}
+	r.svc.SetJobs(r.sched) // the jobs/ route lists this scheduler's jobs
 	if err := r.svc.Start(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -80,7 +81,7 @@ func startReplica(ctx context.Context, url, name string, log *slog.Logger) (*rep
 
 // close stops the replica in the documented order.
 func (r *replica) close(ctx context.Context) error {
-	return errors.Join(r.svc.Close(ctx), r.sched.Stop(ctx), r.st.Close())
+	return errors.Join(r.svc.Close(ctx), r.sched.Close(ctx), r.st.Close())
 }
 
 // admin is the caller of the example's Service calls.
@@ -174,7 +175,7 @@ func run(ctx context.Context, url string, ticks int, out io.Writer, log *slog.Lo
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if err := errors.Join(a.sched.Stop(ctx), b.sched.Stop(ctx)); err != nil {
+	if err := errors.Join(a.sched.Close(ctx), b.sched.Close(ctx)); err != nil {
 		return nil, err
 	}
 	if res.Runs, err = a.st.JobRunList(ctx, scheduler.JobSampleHealth, 100); err != nil {

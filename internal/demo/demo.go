@@ -471,7 +471,19 @@ func (g *gen) activities(now time.Time, loc *time.Location, d *Dataset) []store.
 		add(act)
 	}
 
-	// Daily sessions.
+	g.dailySessions(now, loc, d, actors, add)
+	slices.SortFunc(out, func(x, y store.Activity) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out
+}
+
+// dailySessions adds each user's sessions of the activity window: a
+// login, a few actions and often a logout, rarer at weekends.
+func (g *gen) dailySessions(now time.Time, loc *time.Location, d *Dataset, actors map[string]act, add func(store.Activity)) {
 	completed := make([]store.Report, 0, len(d.Reports))
 	for _, r := range d.Reports {
 		if r.Status == store.StatusCompleted {
@@ -511,13 +523,6 @@ func (g *gen) activities(now time.Time, loc *time.Location, d *Dataset) []store.
 			}
 		}
 	}
-	slices.SortFunc(out, func(x, y store.Activity) int {
-		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
-	return out
 }
 
 func managersOf(users []User) []User {

@@ -13,23 +13,23 @@ import (
 	"time"
 )
 
-// Defaults of DirSizerOptions.
+// Defaults of DirSizerConfig.
 const (
-	// DirSizerIntervalDefault is the default DirSizerOptions.Interval.
+	// DirSizerIntervalDefault is the default DirSizerConfig.Interval.
 	DirSizerIntervalDefault = 10 * time.Minute
-	// DirSizerMaxFilesDefault is the default DirSizerOptions.MaxFiles.
+	// DirSizerMaxFilesDefault is the default DirSizerConfig.MaxFiles.
 	DirSizerMaxFilesDefault = 1_000_000
-	// DirSizerTimeoutDefault is the default DirSizerOptions.Timeout.
+	// DirSizerTimeoutDefault is the default DirSizerConfig.Timeout.
 	DirSizerTimeoutDefault = time.Minute
 )
 
 // ErrPartial is returned (wrapped with the reason) by DirSizer.Measure when
-// a measurement stopped at DirSizerOptions.MaxFiles or Timeout; the size
+// a measurement stopped at DirSizerConfig.MaxFiles or Timeout; the size
 // returned with it is what was counted so far, a lower bound.
 var ErrPartial = errors.New("sysinfo: partial measurement")
 
-// DirSizerOptions tune a DirSizer. The zero value uses the defaults.
-type DirSizerOptions struct {
+// DirSizerConfig tune a DirSizer. The zero value uses the defaults.
+type DirSizerConfig struct {
 	// Interval is the time between two background measurements. Defaults
 	// to DirSizerIntervalDefault.
 	Interval time.Duration
@@ -67,7 +67,7 @@ type Measurement struct {
 // in another configured directory is counted once.
 type DirSizer struct {
 	dirs []string
-	opts DirSizerOptions
+	opts DirSizerConfig
 
 	mu       sync.Mutex
 	last     Measurement
@@ -79,14 +79,14 @@ type DirSizer struct {
 }
 
 // NewDirSizer returns a DirSizer for dirs. It starts nothing; call Start.
-func NewDirSizer(dirs []string, opts DirSizerOptions) (*DirSizer, error) {
+func NewDirSizer(dirs []string, opts DirSizerConfig) (*DirSizer, error) {
 	switch {
 	case opts.Interval < 0:
-		return nil, fmt.Errorf("sysinfo: invalid DirSizerOptions.Interval %v: must not be negative", opts.Interval)
+		return nil, fmt.Errorf("sysinfo: invalid DirSizerConfig.Interval %v: must not be negative", opts.Interval)
 	case opts.MaxFiles < 0:
-		return nil, fmt.Errorf("sysinfo: invalid DirSizerOptions.MaxFiles %d: must not be negative", opts.MaxFiles)
+		return nil, fmt.Errorf("sysinfo: invalid DirSizerConfig.MaxFiles %d: must not be negative", opts.MaxFiles)
 	case opts.Timeout < 0:
-		return nil, fmt.Errorf("sysinfo: invalid DirSizerOptions.Timeout %v: must not be negative", opts.Timeout)
+		return nil, fmt.Errorf("sysinfo: invalid DirSizerConfig.Timeout %v: must not be negative", opts.Timeout)
 	}
 	for i, d := range dirs {
 		if d == "" {
@@ -137,8 +137,8 @@ func within(dir, parent string) bool {
 }
 
 // Start measures right away and then every Interval, in a goroutine that
-// runs until ctx is done or Stop is called. Calling it again, or after
-// Stop, does nothing.
+// runs until ctx is done or Close is called. Calling it again, or after
+// Close, does nothing.
 func (s *DirSizer) Start(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,10 +151,10 @@ func (s *DirSizer) Start(ctx context.Context) {
 	go s.run(ctx, s.done)
 }
 
-// Stop stops the background measurements and waits until the goroutine
+// Close stops the background measurements and waits until the goroutine
 // has returned (a measurement in progress is cancelled). It may be called
 // more than once, and without Start.
-func (s *DirSizer) Stop() {
+func (s *DirSizer) Close() {
 	s.mu.Lock()
 	s.stopped = true
 	cancel, done := s.cancel, s.done

@@ -57,7 +57,7 @@ func storageTree(t *testing.T) (uploads, reports string) {
 
 const storageTreeBytes = 100 + 2000 + 30000 + 7
 
-func newSizer(t *testing.T, dirs []string, opts DirSizerOptions) *DirSizer {
+func newSizer(t *testing.T, dirs []string, opts DirSizerConfig) *DirSizer {
 	t.Helper()
 	s, err := NewDirSizer(dirs, opts)
 	if err != nil {
@@ -82,7 +82,7 @@ func TestDirSizerMeasure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSizer(t, tt.dirs, DirSizerOptions{})
+			s := newSizer(t, tt.dirs, DirSizerConfig{})
 			if _, _, ok := s.Size(); ok {
 				t.Fatal("Size ok before any measurement")
 			}
@@ -108,7 +108,7 @@ func TestDirSizerRootSymlinkFollowed(t *testing.T) {
 	if err := os.Symlink(uploads, link); err != nil {
 		t.Fatal(err)
 	}
-	got, err := newSizer(t, []string{link}, DirSizerOptions{}).Measure(context.Background())
+	got, err := newSizer(t, []string{link}, DirSizerConfig{}).Measure(context.Background())
 	if err != nil || got != 32100 {
 		t.Errorf("Measure = %d, %v; want 32100", got, err)
 	}
@@ -116,7 +116,7 @@ func TestDirSizerRootSymlinkFollowed(t *testing.T) {
 
 func TestDirSizerMaxFiles(t *testing.T) {
 	uploads, reports := storageTree(t)
-	s := newSizer(t, []string{uploads, reports}, DirSizerOptions{MaxFiles: 3})
+	s := newSizer(t, []string{uploads, reports}, DirSizerConfig{MaxFiles: 3})
 	got, err := s.Measure(context.Background())
 	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "stopped after 3 entries") {
 		t.Fatalf("Measure error = %v, want ErrPartial after 3 entries", err)
@@ -131,7 +131,7 @@ func TestDirSizerMaxFiles(t *testing.T) {
 		max         int
 		wantPartial bool
 	}{{11, true}, {12, false}} {
-		_, err := newSizer(t, []string{uploads, reports}, DirSizerOptions{MaxFiles: tt.max}).Measure(context.Background())
+		_, err := newSizer(t, []string{uploads, reports}, DirSizerConfig{MaxFiles: tt.max}).Measure(context.Background())
 		if errors.Is(err, ErrPartial) != tt.wantPartial {
 			t.Errorf("MaxFiles %d: error %v, want partial %v", tt.max, err, tt.wantPartial)
 		}
@@ -140,7 +140,7 @@ func TestDirSizerMaxFiles(t *testing.T) {
 
 func TestDirSizerTimeout(t *testing.T) {
 	uploads, reports := storageTree(t)
-	s := newSizer(t, []string{uploads, reports}, DirSizerOptions{Timeout: time.Nanosecond})
+	s := newSizer(t, []string{uploads, reports}, DirSizerConfig{Timeout: time.Nanosecond})
 	got, err := s.Measure(context.Background())
 	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "timed out after 1ns") {
 		t.Fatalf("Measure error = %v, want ErrPartial (timed out)", err)
@@ -152,7 +152,7 @@ func TestDirSizerTimeout(t *testing.T) {
 
 func TestDirSizerCancelled(t *testing.T) {
 	uploads, _ := storageTree(t)
-	s := newSizer(t, []string{uploads}, DirSizerOptions{})
+	s := newSizer(t, []string{uploads}, DirSizerConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Measure(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, ErrPartial) {
@@ -167,13 +167,13 @@ func TestNewDirSizerValidation(t *testing.T) {
 	tests := []struct {
 		name  string
 		dirs  []string
-		opts  DirSizerOptions
+		opts  DirSizerConfig
 		field string
 	}{
-		{"interval", nil, DirSizerOptions{Interval: -time.Second}, "DirSizerOptions.Interval"},
-		{"max files", nil, DirSizerOptions{MaxFiles: -1}, "DirSizerOptions.MaxFiles"},
-		{"timeout", nil, DirSizerOptions{Timeout: -1}, "DirSizerOptions.Timeout"},
-		{"empty dir", []string{"a", ""}, DirSizerOptions{}, "directory 1"},
+		{"interval", nil, DirSizerConfig{Interval: -time.Second}, "DirSizerConfig.Interval"},
+		{"max files", nil, DirSizerConfig{MaxFiles: -1}, "DirSizerConfig.MaxFiles"},
+		{"timeout", nil, DirSizerConfig{Timeout: -1}, "DirSizerConfig.Timeout"},
+		{"empty dir", []string{"a", ""}, DirSizerConfig{}, "directory 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,8 +183,8 @@ func TestNewDirSizerValidation(t *testing.T) {
 			}
 		})
 	}
-	s := newSizer(t, nil, DirSizerOptions{})
-	want := DirSizerOptions{Interval: DirSizerIntervalDefault, MaxFiles: DirSizerMaxFilesDefault, Timeout: DirSizerTimeoutDefault}
+	s := newSizer(t, nil, DirSizerConfig{})
+	want := DirSizerConfig{Interval: DirSizerIntervalDefault, MaxFiles: DirSizerMaxFilesDefault, Timeout: DirSizerTimeoutDefault}
 	got := s.opts
 	got.Logger = nil
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -214,7 +214,7 @@ func TestDirSizerBackground(t *testing.T) {
 	uploads, reports := storageTree(t)
 	synctest.Test(t, func(t *testing.T) {
 		var logs syncBuffer
-		s := newSizer(t, []string{uploads, reports}, DirSizerOptions{
+		s := newSizer(t, []string{uploads, reports}, DirSizerConfig{
 			Interval: time.Minute,
 			Logger:   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		})
@@ -243,13 +243,13 @@ func TestDirSizerBackground(t *testing.T) {
 			t.Errorf("%d measurements logged, want 2:\n%s", n, logs.String())
 		}
 
-		s.Stop()
-		s.Stop() // idempotent
+		s.Close()
+		s.Close() // idempotent
 		s.Start(t.Context())
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
 		if _, at2, _ := s.Size(); !at2.Equal(at) {
-			t.Errorf("measured at %v after Stop", at2)
+			t.Errorf("measured at %v after Close", at2)
 		}
 	})
 }
@@ -258,13 +258,13 @@ func TestDirSizerBackgroundLogsPartial(t *testing.T) {
 	uploads, _ := storageTree(t)
 	synctest.Test(t, func(t *testing.T) {
 		var logs syncBuffer
-		s := newSizer(t, []string{uploads}, DirSizerOptions{
+		s := newSizer(t, []string{uploads}, DirSizerConfig{
 			MaxFiles: 2,
 			Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
 		})
 		s.Start(t.Context())
 		synctest.Wait()
-		s.Stop()
+		s.Close()
 		if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "partial measurement") {
 			t.Errorf("log = %q, want a warning about a partial measurement", out)
 		}
@@ -273,7 +273,7 @@ func TestDirSizerBackgroundLogsPartial(t *testing.T) {
 
 func TestDirSizerStopsWithContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSizer(t, nil, DirSizerOptions{})
+		s := newSizer(t, nil, DirSizerConfig{})
 		ctx, cancel := context.WithCancel(t.Context())
 		s.Start(ctx)
 		synctest.Wait()
@@ -284,16 +284,16 @@ func TestDirSizerStopsWithContext(t *testing.T) {
 		default:
 			t.Error("the background goroutine is still running after its context ended")
 		}
-		s.Stop()
+		s.Close()
 	})
 }
 
-func TestStopWithoutStart(t *testing.T) {
-	s := newSizer(t, nil, DirSizerOptions{})
-	s.Stop()
-	s.Start(context.Background()) // after Stop: does nothing
+func TestCloseWithoutStart(t *testing.T) {
+	s := newSizer(t, nil, DirSizerConfig{})
+	s.Close()
+	s.Start(context.Background()) // after Close: does nothing
 	if s.done != nil {
-		t.Error("Start after Stop started a goroutine")
+		t.Error("Start after Close started a goroutine")
 	}
-	s.Stop()
+	s.Close()
 }

@@ -21,12 +21,12 @@ func ExampleDirSizer() {
 		return
 	}
 
-	sizer, err := sysinfo.NewDirSizer([]string{dir, filepath.Join(dir, "not-created-yet")}, sysinfo.DirSizerOptions{})
+	sizer, err := sysinfo.NewDirSizer([]string{dir, filepath.Join(dir, "not-created-yet")}, sysinfo.DirSizerConfig{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	// A server calls sizer.Start(ctx) and defers sizer.Stop(); requests
+	// A server calls sizer.Start(ctx) and defers sizer.Close(); requests
 	// then read sizer.Size(). Measure runs one measurement right away.
 	n, err := sizer.Measure(context.Background())
 	fmt.Println(n, err)
