@@ -73,7 +73,7 @@ func StatusOf(err error, action string) (int, ErrorBody) {
 	if errors.As(err, &ae) {
 		return ae.Status, ErrorBody{Error: ae.Detail, Message: ae.Summary, Field: ae.Field}
 	}
-	if ve, ok := store.AsValidation(err); ok {
+	if ve, ok := errors.AsType[*store.ValidationError](err); ok {
 		return http.StatusBadRequest, ErrorBody{Error: ve.Error(), Message: "Invalid request", Field: ve.Field}
 	}
 	switch {

@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -125,7 +126,7 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 			a.CreatedAt = *r.CreatedAt
 		}
 		if err := storedriver.PrepareActivity(&a, now); err != nil {
-			if ve, ok := store.AsValidation(err); ok {
+			if ve, ok := errors.AsType[*store.ValidationError](err); ok {
 				return nil, badBody(field(ve.Field), "%s", ve.Reason)
 			}
 			return nil, err

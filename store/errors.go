@@ -51,13 +51,3 @@ func (e *ValidationError) Error() string {
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
-
-// AsValidation reports whether err is or wraps a *ValidationError and
-// returns it.
-func AsValidation(err error) (*ValidationError, bool) {
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return ve, true
-	}
-	return nil, false
-}

@@ -53,7 +53,7 @@ func TestValidUUID(t *testing.T) {
 
 func field(t *testing.T, err error) string {
 	t.Helper()
-	ve, ok := store.AsValidation(err)
+	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok {
 		t.Fatalf("error %v is not a *ValidationError", err)
 	}
@@ -68,11 +68,11 @@ func TestLabelsAndValidation(t *testing.T) {
 		t.Error("Period.Valid misbehaves")
 	}
 	err := fmt.Errorf("sqlite: get client: %w", storedriver.Invalid("client_id", "must be a UUID"))
-	if ve, ok := store.AsValidation(err); !ok || ve.Field != "client_id" || err.Error() != "sqlite: get client: invalid client_id: must be a UUID" {
-		t.Errorf("AsValidation(%v) = %v, %v", err, ve, ok)
+	if ve, ok := errors.AsType[*store.ValidationError](err); !ok || ve.Field != "client_id" || err.Error() != "sqlite: get client: invalid client_id: must be a UUID" {
+		t.Errorf("errors.AsType(%v) = %v, %v", err, ve, ok)
 	}
-	if _, ok := store.AsValidation(errors.New("x")); ok {
-		t.Error("AsValidation accepted a plain error")
+	if _, ok := errors.AsType[*store.ValidationError](errors.New("x")); ok {
+		t.Error("errors.AsType accepted a plain error")
 	}
 }
 

@@ -161,7 +161,7 @@ func (w *writer) write(batch []store.Activity, ambiguous bool) {
 			r.statMu.Unlock()
 			return
 		}
-		_, invalid := store.AsValidation(err)
+		_, invalid := errors.AsType[*store.ValidationError](err)
 		conflict := errors.Is(err, store.ErrConflict)
 		if invalid || conflict {
 			if len(batch) > 1 {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -172,7 +173,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 
 // indexed names the position of the offending activity in the reason.
 func indexed(err error, i int) error {
-	if ve, ok := store.AsValidation(err); ok {
+	if ve, ok := errors.AsType[*store.ValidationError](err); ok {
 		return &store.ValidationError{Field: ve.Field, Reason: fmt.Sprintf("%s (activity %d)", ve.Reason, i)}
 	}
 	return err

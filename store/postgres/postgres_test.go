@@ -54,7 +54,7 @@ func count(t testing.TB, s *postgres.Store, query string, args ...any) int64 {
 
 func wantField(t testing.TB, err error, field string) {
 	t.Helper()
-	ve, ok := store.AsValidation(err)
+	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok {
 		t.Fatalf("got error %v, want a *store.ValidationError on %q", err, field)
 	}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestReportUpsertText(t *testing.T) {
 		bad := r
 		bad.Recommendations = []store.Recommendation{{Category: store.CategoryCost, Currency: cur}}
 		err := s.ReportUpsert(ctx, &bad)
-		ve, ok := store.AsValidation(err)
+		ve, ok := errors.AsType[*store.ValidationError](err)
 		if !ok || ve.Field != "recommendations[0].currency" {
 			t.Errorf("currency %q: got %v, want a validation error on recommendations[0].currency", cur, err)
 		}

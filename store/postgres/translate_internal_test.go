@@ -50,7 +50,7 @@ func TestTranslate(t *testing.T) {
 				t.Fatalf("got %v, want an error prefixed with the operation", got)
 			}
 			if tt.field != "" {
-				ve, ok := store.AsValidation(got)
+				ve, ok := errors.AsType[*store.ValidationError](got)
 				if !ok || ve.Field != tt.field {
 					t.Fatalf("got %v, want a *store.ValidationError on %q", got, tt.field)
 				}

@@ -231,7 +231,7 @@ func TestActivityInsertManyRefusesBadInputWritingNothing(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			batch := []store.Activity{{ActivityType: "login"}, c.bad, {ActivityType: "logout"}}
 			err := s.ActivityInsertMany(ctx, batch)
-			ve, ok := store.AsValidation(err)
+			ve, ok := errors.AsType[*store.ValidationError](err)
 			if !ok {
 				t.Fatalf("error = %v, want a *store.ValidationError", err)
 			}
@@ -352,7 +352,7 @@ func TestReportUpsertUnknownClientWritesNothing(t *testing.T) {
 	r := &store.Report{ID: store.NewID(), ClientID: store.NewID(), ReportType: store.ReportCost,
 		Recommendations: []store.Recommendation{{Category: store.CategoryCost, PotentialSavings: 10}}}
 	err := s.ReportUpsert(ctx, r)
-	if ve, ok := store.AsValidation(err); !ok || ve.Field != "client_id" {
+	if ve, ok := errors.AsType[*store.ValidationError](err); !ok || ve.Field != "client_id" {
 		t.Fatalf("ReportUpsert with unknown client = %v, want a validation error on client_id", err)
 	}
 	var n int
@@ -458,7 +458,7 @@ func TestActivityInsertManyRefusesBadInputLateInALargeBatch(t *testing.T) {
 	}
 	batch[400].ActivityType = ""
 	err := s.ActivityInsertMany(ctx, batch)
-	ve, ok := store.AsValidation(err)
+	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok {
 		t.Fatalf("error = %v, want a *store.ValidationError", err)
 	}

@@ -107,7 +107,7 @@ func TestOpenSkipMigrate(t *testing.T) {
 
 func TestOpenBadOptions(t *testing.T) {
 	_, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{Readers: -1})
-	ve, ok := store.AsValidation(err)
+	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok || ve.Field != "readers" {
 		t.Fatalf("Open with Readers -1 = %v, want a validation error on readers", err)
 	}

@@ -1,6 +1,7 @@
 package storedriver_test
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ var now = time.Date(2025, 1, 15, 10, 30, 0, 123456789, time.UTC)
 
 func field(t *testing.T, err error) string {
 	t.Helper()
-	ve, ok := store.AsValidation(err)
+	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok {
 		t.Fatalf("error %v is not a *ValidationError", err)
 	}

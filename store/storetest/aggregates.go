@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -309,7 +310,7 @@ func testReportNULText(t *testing.T, s store.Store) {
 	r.Recommendations[1].ResourceName = "vm\x00"
 	err := s.ReportUpsert(ctx(t), &r)
 	if err != nil {
-		if _, ok := store.AsValidation(err); !ok {
+		if _, ok := errors.AsType[*store.ValidationError](err); !ok {
 			t.Fatalf("ReportUpsert with NUL characters: got %v, want success or a *store.ValidationError", err)
 		}
 		return

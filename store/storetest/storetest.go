@@ -127,7 +127,7 @@ func wantValidation(t testing.TB, err error, field string, prefixOK bool) {
 	if err == nil {
 		t.Fatalf("got no error, want a *store.ValidationError on %q", field)
 	}
-	ve, ok := store.AsValidation(err)
+	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok {
 		t.Fatalf("got error %v (%T), want a *store.ValidationError on %q", err, err, field)
 	}

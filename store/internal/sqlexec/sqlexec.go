@@ -27,7 +27,7 @@ func Translate(err error) (error, bool) {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err, true
 	}
-	if _, ok := store.AsValidation(err); ok {
+	if _, ok := errors.AsType[*store.ValidationError](err); ok {
 		return err, true
 	}
 	return err, false
