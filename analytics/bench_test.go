@@ -67,7 +67,7 @@ func BenchmarkUncached(b *testing.B) {
 		activities = 1_000_000
 	}
 	ctx := context.Background()
-	opts, err := benchdata.Fill(ctx, st, benchdata.Options{Activities: activities, Recommendations: 100_000})
+	opts, err := benchdata.Fill(ctx, st, benchdata.Config{Activities: activities, Recommendations: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func (s *Service) ImportAdvisorCSV(ctx context.Context, p Principal, in CSVImpor
 	}
 	started := s.now()
 	cr := &countingReader{r: r}
-	res, err := advisorcsv.Parse(cr, advisorcsv.Options{MaxBytes: s.cfg.MaxIngestBytes})
+	res, err := advisorcsv.Parse(cr, advisorcsv.Config{MaxBytes: s.cfg.MaxIngestBytes})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		switch {

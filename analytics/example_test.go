@@ -31,7 +31,7 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "analytics-example")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func ExampleService_Record() {
 	dir, _ := os.MkdirTemp("", "analytics-example")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func openSQLite(t *testing.T) store.Store { return openSQLiteF(t) }
 
 func openSQLiteF(t testing.TB) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -85,7 +85,7 @@ func openSQLiteF(t testing.TB) store.Store {
 
 func openPostgresURL(t testing.TB, url string) store.Store {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	st, err := postgres.Open(context.Background(), url, postgres.Config{})
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}

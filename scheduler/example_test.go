@@ -20,7 +20,7 @@ func ExampleNew() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "analytics")
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func ExampleInit() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "analytics")
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Options{SkipMigrate: true})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Config{SkipMigrate: true})
 	if err != nil {
 		log.Fatal(err)
 	}

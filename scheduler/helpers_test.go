@@ -28,7 +28,7 @@ var storeCases = []storeCase{
 
 func openSQLite(t testing.TB) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
@@ -38,7 +38,7 @@ func openSQLite(t testing.TB) *sqlite.Store {
 
 func openPostgres(t testing.TB, url string) *postgres.Store {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), url, postgres.Options{})
+	st, err := postgres.Open(context.Background(), url, postgres.Config{})
 	if err != nil {
 		t.Fatalf("postgres.Open: %v", err)
 	}

@@ -114,7 +114,7 @@ func TestInit(t *testing.T) {
 
 	t.Run("all checks pass", func(t *testing.T) {
 		t.Parallel()
-		st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{SkipMigrate: true})
+		st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{SkipMigrate: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,7 @@ type driver struct {
 
 var drivers = []driver{
 	{"sqlite", 1, func(tb testing.TB) activityStore {
-		s, err := sqlite.Open(context.Background(), testdb.SQLitePath(tb), sqlite.Options{})
+		s, err := sqlite.Open(context.Background(), testdb.SQLitePath(tb), sqlite.Config{})
 		if err != nil {
 			tb.Fatalf("sqlite.Open: %v", err)
 		}
@@ -39,7 +39,7 @@ var drivers = []driver{
 		return s
 	}},
 	{"postgres", 3, func(tb testing.TB) activityStore {
-		s, err := postgres.Open(context.Background(), testdb.PostgresURL(tb), postgres.Options{})
+		s, err := postgres.Open(context.Background(), testdb.PostgresURL(tb), postgres.Config{})
 		if err != nil {
 			tb.Fatalf("postgres.Open: %v", err)
 		}

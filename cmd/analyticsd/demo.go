@@ -39,7 +39,7 @@ func prepareDemo(ctx context.Context, st store.Store, sf *serveFlags, log *slog.
 	}
 	if empty {
 		start := time.Now()
-		sum, err := demo.Load(ctx, st, demo.Options{Now: time.Now(), Seed: demoSeed, Location: sf.location})
+		sum, err := demo.Load(ctx, st, demo.Config{Now: time.Now(), Seed: demoSeed, Location: sf.location})
 		if err != nil {
 			return nil, fmt.Errorf("-demo: %w", err)
 		}

@@ -90,7 +90,7 @@ func (zeros) Read(p []byte) (int, error) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,7 +178,7 @@ func TestMigrate(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "schema is up to date") {
 		t.Errorf("second migrate: exit %d, output %q", code, stdout)
 	}
-	st, err := sqlite.Open(context.Background(), db, sqlite.Options{SkipMigrate: true})
+	st, err := sqlite.Open(context.Background(), db, sqlite.Config{SkipMigrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestInit(t *testing.T) {
 			t.Errorf("init output does not contain %q:\n%s", w, stdout)
 		}
 	}
-	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), db, sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestImportAdvisor(t *testing.T) {
 	imported, _ := strconv.Atoi(m[1])
 
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, db, sqlite.Options{})
+	st, err := sqlite.Open(ctx, db, sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +477,7 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, db, sqlite.Options{})
+	st, err := sqlite.Open(ctx, db, sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,13 +16,13 @@ import (
 // file path. With migrate false the schema is left as it is.
 func openStore(ctx context.Context, dsn string, migrate bool, logger *slog.Logger) (store.Store, error) {
 	if isPostgresURL(dsn) {
-		st, err := postgres.Open(ctx, dsn, postgres.Options{Logger: logger, SkipMigrate: !migrate})
+		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate})
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactURL(dsn), err)
 		}
 		return st, nil
 	}
-	st, err := sqlite.Open(ctx, dsn, sqlite.Options{Logger: logger, SkipMigrate: !migrate})
+	st, err := sqlite.Open(ctx, dsn, sqlite.Config{Logger: logger, SkipMigrate: !migrate})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite database %s: %w", dsn, err)
 	}

@@ -131,7 +131,7 @@ func main() {
 }
 
 func serve(ctx context.Context, addr, db string) error {
-	st, err := sqlite.Open(ctx, db, sqlite.Options{})
+	st, err := sqlite.Open(ctx, db, sqlite.Config{})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 
 func TestMiddlewareTracksTheApplication(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

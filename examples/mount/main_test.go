@@ -17,7 +17,7 @@ import (
 
 func TestMountedBehindTheHostsAuth(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ type replica struct {
 const healthEverySecond = "* * * * * *"
 
 func startReplica(ctx context.Context, url, name string, log *slog.Logger) (*replica, error) {
-	st, err := postgres.Open(ctx, url, postgres.Options{Logger: log})
+	st, err := postgres.Open(ctx, url, postgres.Config{Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@
 //   - Category: Cost, Security, Reliability (also HighAvailability),
 //     Operational excellence (also OperationalExcellence) and Performance.
 //     A file exported from a single category tab has no Category column:
-//     its rows take Options.DefaultCategory, and are skipped when that is
+//     its rows take Config.DefaultCategory, and are skipped when that is
 //     not set, because guessing the category from the recommendation text
 //     would file rows under the wrong pillar.
 //   - Business impact High, Medium or Low (any case); an empty impact is
@@ -53,11 +53,11 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// Defaults of Options.
+// Defaults of Config.
 const (
-	// MaxRowsDefault is the default Options.MaxRows.
+	// MaxRowsDefault is the default Config.MaxRows.
 	MaxRowsDefault = 100_000
-	// MaxBytesDefault is the default Options.MaxBytes (32 MiB).
+	// MaxBytesDefault is the default Config.MaxBytes (32 MiB).
 	MaxBytesDefault int64 = 32 << 20
 )
 
@@ -70,12 +70,12 @@ var (
 	// malformed header, or a header without a Recommendation column.
 	ErrNotAdvisorCSV = errors.New("advisorcsv: not an Azure Advisor CSV export")
 	// ErrTooLarge is returned (wrapped) when the input has more than
-	// Options.MaxBytes bytes or more than Options.MaxRows data rows.
+	// Config.MaxBytes bytes or more than Config.MaxRows data rows.
 	ErrTooLarge = errors.New("advisorcsv: file too large")
 )
 
-// Options tune Parse. The zero value uses the defaults.
-type Options struct {
+// Config tune Parse. The zero value uses the defaults.
+type Config struct {
 	// MaxRows is the largest number of data rows accepted; a file with more
 	// yields ErrTooLarge. Defaults to MaxRowsDefault.
 	MaxRows int
@@ -185,7 +185,7 @@ func normHeader(s string) string {
 // (wrapped with the reason) when r does not hold one, ErrTooLarge when it
 // exceeds the limits of opts, and the error of r when reading fails. Rows
 // that cannot be imported are reported in Result.Skipped.
-func Parse(r io.Reader, opts Options) (*Result, error) {
+func Parse(r io.Reader, opts Config) (*Result, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -239,15 +239,15 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func (o Options) validate() error {
+func (o Config) validate() error {
 	if o.MaxRows < 0 {
-		return fmt.Errorf("advisorcsv: invalid Options.MaxRows %d: must not be negative", o.MaxRows)
+		return fmt.Errorf("advisorcsv: invalid Config.MaxRows %d: must not be negative", o.MaxRows)
 	}
 	if o.MaxBytes < 0 {
-		return fmt.Errorf("advisorcsv: invalid Options.MaxBytes %d: must not be negative", o.MaxBytes)
+		return fmt.Errorf("advisorcsv: invalid Config.MaxBytes %d: must not be negative", o.MaxBytes)
 	}
 	if o.DefaultCategory != "" && !o.DefaultCategory.Valid() {
-		return fmt.Errorf("advisorcsv: invalid Options.DefaultCategory %q: unknown category", o.DefaultCategory)
+		return fmt.Errorf("advisorcsv: invalid Config.DefaultCategory %q: unknown category", o.DefaultCategory)
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-func mustParse(t *testing.T, data []byte, opts Options) *Result {
+func mustParse(t *testing.T, data []byte, opts Config) *Result {
 	t.Helper()
 	res, err := Parse(bytes.NewReader(data), opts)
 	if err != nil {
@@ -80,7 +80,7 @@ func countBy[K comparable](recs []store.Recommendation, key func(store.Recommend
 
 func TestParseExportExample(t *testing.T) {
 	data := readTestdata(t, "advisor_export_example.csv")
-	res := mustParse(t, data, Options{})
+	res := mustParse(t, data, Config{})
 
 	if res.Rows != 40 || len(res.Recommendations) != 40 || len(res.Skipped) != 0 {
 		t.Fatalf("rows %d, imported %d, skipped %v; want 40, 40, none", res.Rows, len(res.Recommendations), res.Skipped)
@@ -178,7 +178,7 @@ func TestParseExportRowNumbers(t *testing.T) {
 	data := string(readTestdata(t, "advisor_export_example.csv"))
 	data = strings.Replace(data, ",463,USD,", ",-463,USD,", 1)
 	data = strings.Replace(data, "Security,Low,Key Vault secrets", "Securty,Low,Key Vault secrets", 1)
-	res := mustParse(t, []byte(data), Options{})
+	res := mustParse(t, []byte(data), Config{})
 	want := []Skip{
 		{Row: 3, Line: 3, Reason: `unknown Category "Securty"`},
 		{Row: 38, Line: 43, Reason: `invalid Potential Annual Cost Savings "-463": negative amount`},
@@ -193,7 +193,7 @@ func TestParseExportRowNumbers(t *testing.T) {
 
 func TestParseMetadataFile(t *testing.T) {
 	data := readTestdata(t, "mcp_advisor_recommendation_metadata.csv")
-	res := mustParse(t, data, Options{})
+	res := mustParse(t, data, Config{})
 	if res.Rows != 53 || len(res.Recommendations) != 53 || len(res.Skipped) != 0 {
 		t.Fatalf("rows %d, imported %d, skipped %v; want 53, 53, none", res.Rows, len(res.Recommendations), res.Skipped)
 	}
@@ -292,7 +292,7 @@ func TestParseRows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := mustParse(t, []byte(header+tt.row+"\n"), Options{})
+			res := mustParse(t, []byte(header+tt.row+"\n"), Config{})
 			if res.Rows != 1 {
 				t.Fatalf("Rows = %d, want 1", res.Rows)
 			}
@@ -325,38 +325,38 @@ func TestParseLayout(t *testing.T) {
 	tests := []struct {
 		name      string
 		input     string
-		opts      Options
+		opts      Config
 		want      []store.Recommendation
 		wantSkips []Skip
 	}{
-		{"BOM and CRLF", "\ufeffCategory,Business Impact,Recommendation,Resource Group\r\nSecurity,High,Enable MFA,rg\r\n", Options{},
+		{"BOM and CRLF", "\ufeffCategory,Business Impact,Recommendation,Resource Group\r\nSecurity,High,Enable MFA,rg\r\n", Config{},
 			[]store.Recommendation{rec}, nil},
-		{"sep comma line", "sep=,\r\nCategory,Business Impact,Recommendation,Resource Group\r\nSecurity,High,Enable MFA,rg\r\n", Options{},
+		{"sep comma line", "sep=,\r\nCategory,Business Impact,Recommendation,Resource Group\r\nSecurity,High,Enable MFA,rg\r\n", Config{},
 			[]store.Recommendation{rec}, nil},
 		{"sep semicolon line", "\ufeffsep=;\nCategory;Business Impact;Recommendation;Resource Group;Potential Annual Cost Savings\nSecurity;High;Enable MFA;rg;\"1,234.50\"\nSecurity;High;;rg;\n",
-			Options{}, []store.Recommendation{with(rec, func(r *store.Recommendation) { r.PotentialSavings = 1234.5 })},
+			Config{}, []store.Recommendation{with(rec, func(r *store.Recommendation) { r.PotentialSavings = 1234.5 })},
 			[]Skip{{Row: 3, Line: 4, Reason: "empty Recommendation"}}},
-		{"quoted sep line", "\"sep=;\"\nRecommendation;Category\nEnable MFA;Security\n", Options{},
+		{"quoted sep line", "\"sep=;\"\nRecommendation;Category\nEnable MFA;Security\n", Config{},
 			[]store.Recommendation{{Category: store.CategorySecurity, Recommendation: "Enable MFA"}}, nil},
-		{"semicolons without sep line", "Category;Business Impact;Recommendation;Resource Group\nSecurity;High;Enable MFA;rg\n", Options{},
+		{"semicolons without sep line", "Category;Business Impact;Recommendation;Resource Group\nSecurity;High;Enable MFA;rg\n", Config{},
 			[]store.Recommendation{rec}, nil},
-		{"tabs", "Category\tBusiness Impact\tRecommendation\tResource Group\nSecurity\tHigh\tEnable MFA\trg\n", Options{},
+		{"tabs", "Category\tBusiness Impact\tRecommendation\tResource Group\nSecurity\tHigh\tEnable MFA\trg\n", Config{},
 			[]store.Recommendation{rec}, nil},
-		{"header aliases, any case and order", "resource_group,SHORT DESCRIPTION,impactstring,CategoryString,Subscription Id\nrg,Enable MFA,high,Security,x\n", Options{},
+		{"header aliases, any case and order", "resource_group,SHORT DESCRIPTION,impactstring,CategoryString,Subscription Id\nrg,Enable MFA,high,Security,x\n", Config{},
 			[]store.Recommendation{with(rec, func(r *store.Recommendation) { r.SubscriptionID = "x" })}, nil},
-		{"blank lines and empty rows ignored", "\n\nCategory,Business Impact,Recommendation,Resource Group\n\n,,,\nSecurity,High,Enable MFA,rg\n\n  \n,,\"\",\nSecurity,Loud,Enable MFA,rg\n", Options{},
+		{"blank lines and empty rows ignored", "\n\nCategory,Business Impact,Recommendation,Resource Group\n\n,,,\nSecurity,High,Enable MFA,rg\n\n  \n,,\"\",\nSecurity,Loud,Enable MFA,rg\n", Config{},
 			[]store.Recommendation{rec}, []Skip{{Row: 10, Line: 10, Reason: `unknown Business Impact "Loud"`}}},
-		{"no category column, no default", "Business Impact,Recommendation\nHigh,Enable MFA\n", Options{},
+		{"no category column, no default", "Business Impact,Recommendation\nHigh,Enable MFA\n", Config{},
 			nil, []Skip{{Row: 2, Line: 2, Reason: "no Category column and no default category"}}},
-		{"no category column, default", "Business Impact,Recommendation,Resource Group\nHigh,Enable MFA,rg\n", Options{DefaultCategory: store.CategorySecurity},
+		{"no category column, default", "Business Impact,Recommendation,Resource Group\nHigh,Enable MFA,rg\n", Config{DefaultCategory: store.CategorySecurity},
 			[]store.Recommendation{rec}, nil},
-		{"empty category cell, default", "Category,Business Impact,Recommendation,Resource Group\n,High,Enable MFA,rg\n", Options{DefaultCategory: store.CategorySecurity},
+		{"empty category cell, default", "Category,Business Impact,Recommendation,Resource Group\n,High,Enable MFA,rg\n", Config{DefaultCategory: store.CategorySecurity},
 			[]store.Recommendation{rec}, nil},
-		{"only the recommendation column", "Recommendation\nEnable MFA\n", Options{DefaultCategory: store.CategorySecurity},
+		{"only the recommendation column", "Recommendation\nEnable MFA\n", Config{DefaultCategory: store.CategorySecurity},
 			[]store.Recommendation{{Category: store.CategorySecurity, Recommendation: "Enable MFA"}}, nil},
-		{"duplicate column: first wins", "Recommendation,Label,Category\nEnable MFA,Other,Security\n", Options{},
+		{"duplicate column: first wins", "Recommendation,Label,Category\nEnable MFA,Other,Security\n", Config{},
 			[]store.Recommendation{{Category: store.CategorySecurity, Recommendation: "Enable MFA"}}, nil},
-		{"multi-line header and records", "\"Recom\nmendation\",Category\n\"a\nb\nc\",Security\n\"x\",Sec\n", Options{},
+		{"multi-line header and records", "\"Recom\nmendation\",Category\n\"a\nb\nc\",Security\n\"x\",Sec\n", Config{},
 			[]store.Recommendation{{Category: store.CategorySecurity, Recommendation: "a\nb\nc"}},
 			[]Skip{{Row: 3, Line: 6, Reason: `unknown Category "Sec"`}}},
 	}
@@ -382,7 +382,7 @@ func TestParseWindows1252(t *testing.T) {
 	// "Réduire les coûts – 5 €" with Windows-1252 bytes: é=E9, û=FB,
 	// – (en dash)=96, €=80; "Société" in the subscription name.
 	input := []byte("Category,Business Impact,Recommendation,Subscription Name\r\nCost,High,R\xe9duire les co\xfbts \x96 5 \x80,Soci\xe9t\xe9\r\n")
-	res := mustParse(t, input, Options{})
+	res := mustParse(t, input, Config{})
 	if res.Encoding != EncodingWindows1252 {
 		t.Errorf("Encoding = %q, want %q", res.Encoding, EncodingWindows1252)
 	}
@@ -432,7 +432,7 @@ func TestParseUTF16(t *testing.T) {
 		enc string
 	}{"le": {le, EncodingUTF16LE}, "be": {be, EncodingUTF16BE}} {
 		t.Run(name, func(t *testing.T) {
-			res := mustParse(t, tc.in, Options{})
+			res := mustParse(t, tc.in, Config{})
 			if res.Encoding != tc.enc {
 				t.Errorf("Encoding = %q, want %q", res.Encoding, tc.enc)
 			}
@@ -466,7 +466,7 @@ func TestParseNotAdvisorCSV(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Parse(bytes.NewReader(tt.input), Options{})
+			res, err := Parse(bytes.NewReader(tt.input), Config{})
 			if !errors.Is(err, ErrNotAdvisorCSV) {
 				t.Fatalf("Parse = %+v, %v; want ErrNotAdvisorCSV", res, err)
 			}
@@ -481,13 +481,13 @@ func TestParseLimits(t *testing.T) {
 	data := readTestdata(t, "advisor_export_example.csv")
 	tests := []struct {
 		name    string
-		opts    Options
+		opts    Config
 		wantErr error
 	}{
-		{"rows at limit", Options{MaxRows: 40}, nil},
-		{"rows over limit", Options{MaxRows: 39}, ErrTooLarge},
-		{"bytes at limit", Options{MaxBytes: int64(len(data))}, nil},
-		{"bytes over limit", Options{MaxBytes: int64(len(data)) - 1}, ErrTooLarge},
+		{"rows at limit", Config{MaxRows: 40}, nil},
+		{"rows over limit", Config{MaxRows: 39}, ErrTooLarge},
+		{"bytes at limit", Config{MaxBytes: int64(len(data))}, nil},
+		{"bytes over limit", Config{MaxBytes: int64(len(data)) - 1}, ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,12 +501,12 @@ func TestParseLimits(t *testing.T) {
 
 func TestParseOptionsValidation(t *testing.T) {
 	tests := []struct {
-		opts  Options
+		opts  Config
 		field string
 	}{
-		{Options{MaxRows: -1}, "Options.MaxRows"},
-		{Options{MaxBytes: -1}, "Options.MaxBytes"},
-		{Options{DefaultCategory: "Cost"}, "Options.DefaultCategory"},
+		{Config{MaxRows: -1}, "Config.MaxRows"},
+		{Config{MaxBytes: -1}, "Config.MaxBytes"},
+		{Config{DefaultCategory: "Cost"}, "Config.DefaultCategory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
@@ -523,7 +523,7 @@ type failingReader struct{}
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
 func TestParseReadError(t *testing.T) {
-	_, err := Parse(failingReader{}, Options{})
+	_, err := Parse(failingReader{}, Config{})
 	if err == nil || !strings.Contains(err.Error(), "connection reset") || errors.Is(err, ErrNotAdvisorCSV) {
 		t.Errorf("Parse error = %v, want the read error", err)
 	}
@@ -577,7 +577,7 @@ func BenchmarkParse(b *testing.B) {
 	for range 100_000 / 40 { // the example has 40 rows
 		buf.Write(body)
 	}
-	res, err := Parse(bytes.NewReader(buf.Bytes()), Options{MaxRows: 1 << 20, MaxBytes: 1 << 30})
+	res, err := Parse(bytes.NewReader(buf.Bytes()), Config{MaxRows: 1 << 20, MaxBytes: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -588,7 +588,7 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(buf.Len()))
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := Parse(bytes.NewReader(buf.Bytes()), Options{MaxRows: 1 << 20, MaxBytes: 1 << 30}); err != nil {
+		if _, err := Parse(bytes.NewReader(buf.Bytes()), Config{MaxRows: 1 << 20, MaxBytes: 1 << 30}); err != nil {
 			b.Fatal(err)
 		}
 	}

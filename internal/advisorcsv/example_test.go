@@ -12,7 +12,7 @@ func ExampleParse() {
 		"Cost,High,Right-size or shutdown underutilized virtual machines,0ed90475-e8e2-81e7-36f6-1600099950d8,rg-data,\"5,332\",USD\r\n" +
 		"HighAvailability,Medium,Enable Soft Delete to protect your blob data,0ed90475-e8e2-81e7-36f6-1600099950d8,No resource group,,\r\n" +
 		"Cost,Low,Buy reserved instances,0ed90475-e8e2-81e7-36f6-1600099950d8,rg-data,-12,USD\r\n"
-	res, err := advisorcsv.Parse(strings.NewReader(export), advisorcsv.Options{})
+	res, err := advisorcsv.Parse(strings.NewReader(export), advisorcsv.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -24,7 +24,7 @@ func ExampleParse() {
 		fmt.Printf("row %d skipped: %s\n", s.Row, s.Reason)
 	}
 
-	_, err = advisorcsv.Parse(strings.NewReader(`{"not":"a csv"}`), advisorcsv.Options{})
+	_, err = advisorcsv.Parse(strings.NewReader(`{"not":"a csv"}`), advisorcsv.Config{})
 	fmt.Println(err)
 	// Output:
 	// cost/high "Right-size or shutdown underutilized virtual machines" rg="rg-data" savings=5332.00 currency="USD"

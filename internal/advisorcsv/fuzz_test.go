@@ -22,7 +22,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Parse(bytes.NewReader(data), Options{MaxRows: 1000, MaxBytes: 1 << 20})
+		res, err := Parse(bytes.NewReader(data), Config{MaxRows: 1000, MaxBytes: 1 << 20})
 		if err != nil {
 			if !errors.Is(err, ErrNotAdvisorCSV) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("unexpected error kind: %v", err)

@@ -12,8 +12,8 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// Options sizes the dataset. Zero fields take the defaults in brackets.
-type Options struct {
+// Config sizes the dataset. Zero fields take the defaults in brackets.
+type Config struct {
 	Activities      int       // [1,000,000]
 	Users           int       // [200]
 	Days            int       // activities spread over the last Days days [120]
@@ -25,7 +25,7 @@ type Options struct {
 	BatchSize       int       // activities per ActivityInsertMany call [5,000]
 }
 
-func (o *Options) defaults() {
+func (o *Config) defaults() {
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
@@ -55,7 +55,7 @@ var ActivityTypes = []string{"view_dashboard", "login", "download_report", "gene
 func UserID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
 // Fill loads the dataset into st and returns the options it used.
-func Fill(ctx context.Context, st store.Store, opts Options) (Options, error) {
+func Fill(ctx context.Context, st store.Store, opts Config) (Config, error) {
 	opts.defaults()
 	rng := rand.New(rand.NewPCG(opts.Seed, 42))
 	start := opts.End.Add(-time.Duration(opts.Days) * 24 * time.Hour)

@@ -29,8 +29,8 @@ const (
 // ErrNotEmpty is returned by Load when the store already holds data.
 var ErrNotEmpty = errors.New("demo: the database is not empty; demo data is only loaded into an empty database")
 
-// Options configure the generated data.
-type Options struct {
+// Config configure the generated data.
+type Config struct {
 	// Now is the end of the generated period. Defaults to time.Now().
 	Now time.Time
 	// Seed selects the data: the same Seed and Now give the same data,
@@ -115,7 +115,7 @@ func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
 func pick[T any](g *gen, s []T) T { return s[g.rng.IntN(len(s))] }
 
 // Generate returns the demo data for opts without writing it anywhere.
-func Generate(opts Options) *Dataset {
+func Generate(opts Config) *Dataset {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -624,7 +624,7 @@ func Empty(ctx context.Context, st store.Store) (bool, error) {
 
 // Load writes the demo data for opts into st, which must be empty (else
 // ErrNotEmpty), and returns what it wrote.
-func Load(ctx context.Context, st store.Store, opts Options) (Summary, error) {
+func Load(ctx context.Context, st store.Store, opts Config) (Summary, error) {
 	empty, err := Empty(ctx, st)
 	if err != nil {
 		return Summary{}, err

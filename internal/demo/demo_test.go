@@ -15,12 +15,12 @@ import (
 var testNow = time.Date(2025, 11, 20, 15, 4, 5, 0, time.UTC)
 
 func TestGenerateIsDeterministic(t *testing.T) {
-	a := Generate(Options{Now: testNow, Seed: 7})
-	b := Generate(Options{Now: testNow, Seed: 7})
+	a := Generate(Config{Now: testNow, Seed: 7})
+	b := Generate(Config{Now: testNow, Seed: 7})
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("same seed, different data (-first +second):\n%s", cmp.Diff(a, b))
 	}
-	c := Generate(Options{Now: testNow, Seed: 8})
+	c := Generate(Config{Now: testNow, Seed: 8})
 	if a.Users[0].ID == c.Users[0].ID || len(a.Activities) == len(c.Activities) && a.Activities[0].ID == c.Activities[0].ID {
 		t.Fatal("different seeds gave the same identifiers")
 	}
@@ -34,7 +34,7 @@ func TestGenerateIsValidAndRealistic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Generate(Options{Now: testNow, Seed: 1, Location: loc})
+	d := Generate(Config{Now: testNow, Seed: 1, Location: loc})
 
 	if n := len(d.Clients); n < 10 || n > 15 {
 		t.Errorf("%d clients, want about 12", n)

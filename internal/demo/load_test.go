@@ -12,7 +12,7 @@ import (
 
 func TestLoadSQLite(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,11 +21,11 @@ func TestLoadSQLite(t *testing.T) {
 	if err != nil || !empty {
 		t.Fatalf("Empty on a new database = %v, %v; want true", empty, err)
 	}
-	sum, err := Load(ctx, st, Options{Now: testNow, Seed: 3})
+	sum, err := Load(ctx, st, Config{Now: testNow, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Generate(Options{Now: testNow, Seed: 3})
+	d := Generate(Config{Now: testNow, Seed: 3})
 	recs := 0
 	for _, r := range d.Reports {
 		recs += len(r.Recommendations)
@@ -60,7 +60,7 @@ func TestLoadSQLite(t *testing.T) {
 		t.Errorf("report has %d recommendations, want %d", len(got.Recommendations), len(d.Reports[len(d.Reports)/2].Recommendations))
 	}
 
-	if _, err := Load(ctx, st, Options{Now: testNow, Seed: 3}); !errors.Is(err, ErrNotEmpty) {
+	if _, err := Load(ctx, st, Config{Now: testNow, Seed: 3}); !errors.Is(err, ErrNotEmpty) {
 		t.Errorf("second Load: err = %v, want ErrNotEmpty", err)
 	}
 }

@@ -31,9 +31,9 @@ func storedLoad(t *testing.T, database string, requests int) (total int64, times
 	var st store.Store
 	var err error
 	if strings.HasPrefix(database, "postgres://") {
-		st, err = postgres.Open(ctx, database, postgres.Options{SkipMigrate: true})
+		st, err = postgres.Open(ctx, database, postgres.Config{SkipMigrate: true})
 	} else {
-		st, err = sqlite.Open(ctx, database, sqlite.Options{SkipMigrate: true})
+		st, err = sqlite.Open(ctx, database, sqlite.Config{SkipMigrate: true})
 	}
 	if err != nil {
 		t.Fatal(err)

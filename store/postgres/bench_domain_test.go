@@ -12,7 +12,7 @@ import (
 func BenchmarkDomainReads(b *testing.B) {
 	ctx := b.Context()
 	s, _ := newStore(b)
-	opts, err := benchdata.Fill(ctx, s, benchdata.Options{Activities: 1000, Recommendations: 100_000})
+	opts, err := benchdata.Fill(ctx, s, benchdata.Config{Activities: 1000, Recommendations: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}

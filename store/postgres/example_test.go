@@ -14,7 +14,7 @@ import (
 // in the schema named by search_path.
 func ExampleOpen() {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL")+"&search_path=analytics", postgres.Options{MaxOpenConns: 10})
+	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL")+"&search_path=analytics", postgres.Config{MaxOpenConns: 10})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func ExampleOpen() {
 // TryLock runs a job on one replica only: the others get ok == false.
 func ExampleStore_TryLock() {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.Options{})
+	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func ExampleStore_TryLock() {
 // Subscribe and Publish carry cache invalidations between replicas.
 func ExampleStore_Subscribe() {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.Options{})
+	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

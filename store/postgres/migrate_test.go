@@ -19,7 +19,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	ctx := t.Context()
 	init, err := os.ReadFile("migrations/0001_init.sql")
 	must(t, err)
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Options{SkipMigrate: true})
+	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{SkipMigrate: true})
 	must(t, err)
 	defer s.Close()
 	const client = "c0000000-0000-4000-8000-000000000001"

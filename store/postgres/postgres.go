@@ -42,7 +42,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
-// Defaults of Options.
+// Defaults of Config.
 const (
 	// MaxOpenConnsDefault is the default limit of open connections.
 	MaxOpenConnsDefault = 20
@@ -52,8 +52,8 @@ const (
 	ConnMaxLifetimeDefault = 30 * time.Minute
 )
 
-// Options configure a Store. The zero value is ready to use.
-type Options struct {
+// Config configures a Store. The zero value is ready to use.
+type Config struct {
 	// MaxOpenConns limits the open connections of the pool (locks taken
 	// with TryLock and subscriptions hold connections of their own).
 	// Defaults to MaxOpenConnsDefault.
@@ -75,7 +75,7 @@ type Options struct {
 	SkipMigrate bool
 }
 
-func (o *Options) setDefaults() error {
+func (o *Config) setDefaults() error {
 	switch {
 	case o.MaxOpenConns < 0:
 		return storedriver.Invalid("max_open_conns", "must not be negative")
@@ -126,7 +126,7 @@ var (
 // Open connects to the database at url, checks the connection and, unless
 // opts.SkipMigrate, applies the pending migrations. The schema named by the
 // URL's search_path must exist.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}

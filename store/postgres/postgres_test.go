@@ -19,7 +19,7 @@ import (
 // open returns a migrated store on url, closed when the test ends.
 func open(t testing.TB, url string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, postgres.Options{})
+	s, err := postgres.Open(context.Background(), url, postgres.Config{})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestOpenMigratesOnceConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range replicas {
 		wg.Go(func() {
-			stores[i], errs[i] = postgres.Open(t.Context(), url, postgres.Options{})
+			stores[i], errs[i] = postgres.Open(t.Context(), url, postgres.Config{})
 		})
 	}
 	wg.Wait()
@@ -105,7 +105,7 @@ func TestOpenMigratesOnceConcurrently(t *testing.T) {
 func TestOpenSkipMigrate(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t)
-	s, err := postgres.Open(t.Context(), url, postgres.Options{SkipMigrate: true})
+	s, err := postgres.Open(t.Context(), url, postgres.Config{SkipMigrate: true})
 	must(t, err)
 	defer s.Close()
 	applied, latest, err := s.MigrationStatus(t.Context())
@@ -125,12 +125,12 @@ func TestOpenErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		opts  postgres.Options
+		opts  postgres.Config
 		field string
 	}{
-		{"negative max open", postgres.Options{MaxOpenConns: -1}, "max_open_conns"},
-		{"negative max idle", postgres.Options{MaxIdleConns: -1}, "max_idle_conns"},
-		{"negative lifetime", postgres.Options{ConnMaxLifetime: -time.Second}, "conn_max_lifetime"},
+		{"negative max open", postgres.Config{MaxOpenConns: -1}, "max_open_conns"},
+		{"negative max idle", postgres.Config{MaxIdleConns: -1}, "max_idle_conns"},
+		{"negative lifetime", postgres.Config{ConnMaxLifetime: -time.Second}, "conn_max_lifetime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,7 +139,7 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 	t.Run("unreachable", func(t *testing.T) {
-		_, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", postgres.Options{})
+		_, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", postgres.Config{})
 		if !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("got %v, want ErrUnavailable", err)
 		}

@@ -10,7 +10,7 @@ import (
 // routes use over 10,000 reports with 100,000 recommendations.
 func BenchmarkDomainReads(b *testing.B) {
 	s, _ := openStore(b)
-	opts, err := benchdata.Fill(b.Context(), s, benchdata.Options{Activities: 1000, Recommendations: 100_000})
+	opts, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: 1000, Recommendations: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func BenchmarkStoreInsert(b *testing.B) {
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	b.Run("batch500", func(b *testing.B) {
-		s, err := sqlite.Open(ctx, testdb.SQLitePath(b), sqlite.Options{})
+		s, err := sqlite.Open(ctx, testdb.SQLitePath(b), sqlite.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func BenchmarkStoreInsert(b *testing.B) {
 
 	b.Run("row-by-row", func(b *testing.B) {
 		path := testdb.SQLitePath(b)
-		s, err := sqlite.Open(ctx, path, sqlite.Options{})
+		s, err := sqlite.Open(ctx, path, sqlite.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func seedActivities(b *testing.B, s *sqlite.Store, n int, end time.Time) {
 // filtered first pages.
 func BenchmarkActivityList1M(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, testdb.SQLitePath(b), sqlite.Options{})
+	s, err := sqlite.Open(ctx, testdb.SQLitePath(b), sqlite.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestBulkInsertCheckpointsAsItGoes(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := sqlite.Open(ctx, path, sqlite.Options{})
+	s2, err := sqlite.Open(ctx, path, sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

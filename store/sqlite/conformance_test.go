@@ -10,7 +10,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, _ := openWith(t, sqlite.Options{})
+		s, _ := openWith(t, sqlite.Config{})
 		return s
 	})
 }

@@ -20,7 +20,7 @@ func ExampleOpen() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(dir, "data", "analytics.db"), sqlite.Options{})
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "data", "analytics.db"), sqlite.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

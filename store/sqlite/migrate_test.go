@@ -50,7 +50,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	s, err := sqlite.Open(ctx, path, sqlite.Config{})
 	if err != nil {
 		t.Fatalf("open and migrate: %v", err)
 	}

@@ -47,8 +47,8 @@ const (
 	BusyTimeoutDefault = 5 * time.Second
 )
 
-// Options configures a Store. The zero value is ready to use.
-type Options struct {
+// Config configures a Store. The zero value is ready to use.
+type Config struct {
 	// Readers is the maximum number of read-only connections. Defaults to
 	// ReadersDefault.
 	Readers int
@@ -65,7 +65,7 @@ type Options struct {
 	NowFunc func() time.Time
 }
 
-func (o *Options) validate() error {
+func (o *Config) validate() error {
 	if o.Readers < 0 {
 		return storedriver.Invalid("readers", "must not be negative")
 	}
@@ -90,7 +90,7 @@ func (o *Options) validate() error {
 // SQL; they are not listed here but behave as the interface documents.
 type Store struct {
 	path   string
-	opts   Options
+	opts   Config
 	writer *sql.DB // one connection: every write is serialised here
 	reader *sql.DB // read-only pool
 
@@ -118,7 +118,7 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating it when needed, with its parent directories) the
 // database file at path and applies the pending migrations unless
 // opts.SkipMigrate is set.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}

@@ -18,10 +18,10 @@ var fixedNow = time.Date(2025, 3, 15, 12, 0, 0, 0, time.UTC)
 // openStore returns a migrated store on a new file whose clock reads
 // fixedNow, closed when the test ends.
 func openStore(t testing.TB) (*sqlite.Store, string) {
-	return openWith(t, sqlite.Options{NowFunc: func() time.Time { return fixedNow }})
+	return openWith(t, sqlite.Config{NowFunc: func() time.Time { return fixedNow }})
 }
 
-func openWith(t testing.TB, opts sqlite.Options) (*sqlite.Store, string) {
+func openWith(t testing.TB, opts sqlite.Config) (*sqlite.Store, string) {
 	t.Helper()
 	path := testdb.SQLitePath(t)
 	s, err := sqlite.Open(context.Background(), path, opts)
@@ -59,7 +59,7 @@ func TestOpenMigrateReopen(t *testing.T) {
 		t.Fatalf("Ping after Close = %v, want ErrUnavailable", err)
 	}
 
-	s2, err := sqlite.Open(ctx, path, sqlite.Options{})
+	s2, err := sqlite.Open(ctx, path, sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestOpenMigrateReopen(t *testing.T) {
 
 func TestOpenSkipMigrate(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{SkipMigrate: true})
+	s, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{SkipMigrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestOpenSkipMigrate(t *testing.T) {
 }
 
 func TestOpenBadOptions(t *testing.T) {
-	_, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{Readers: -1})
+	_, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{Readers: -1})
 	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok || ve.Field != "readers" {
 		t.Fatalf("Open with Readers -1 = %v, want a validation error on readers", err)
