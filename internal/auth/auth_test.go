@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/auth/authtest"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 )
 
 func TestChain(t *testing.T) {
-	is := newTestIssuer(t)
+	is := authtest.NewIssuer(t)
 	o := newTestOIDC(t, is, nil)
 	j, err := NewJWT(JWTConfig{Key: []byte(testSecret)})
 	if err != nil {
@@ -46,9 +47,9 @@ func TestChain(t *testing.T) {
 	}{
 		{"tokens file", fileToken, "svc", nil, nil},
 		{"platform JWT", platformToken(t, testSecret, platformClaims(nil)), "42", nil, nil},
-		{"OIDC", is.token(is.claims(now, nil)), "5f0c2b8e-6d3a-4f7e-9b1c-2a4d6e8f0a1b", nil, nil},
+		{"OIDC", is.Token(is.Claims(now, nil)), "5f0c2b8e-6d3a-4f7e-9b1c-2a4d6e8f0a1b", nil, nil},
 		{"platform JWT without role", platformToken(t, testSecret, platformClaims(map[string]any{"role": nil})), "", ErrNoRole, []string{"jwt: user 42 has no role"}},
-		{"OIDC without mapped role", is.token(is.claims(now, map[string]any{"roles": nil})), "", ErrNoRole, []string{"oidc: user"}},
+		{"OIDC without mapped role", is.Token(is.Claims(now, map[string]any{"roles": nil})), "", ErrNoRole, []string{"oidc: user"}},
 		{"unknown opaque token", "unknown-token-0123456789", "", ErrInvalidToken, []string{"not in the tokens file", "jwt: token is malformed", "oidc: malformed jwt"}},
 		{"expired platform JWT", platformToken(t, testSecret, platformClaims(map[string]any{"exp": now.Add(-time.Hour).Unix()})), "", ErrInvalidToken,
 			[]string{"not in the tokens file", "jwt: token has invalid claims: token is expired", "oidc: malformed jwt"}},

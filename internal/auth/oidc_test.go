@@ -5,137 +5,21 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/auth/authtest"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 )
 
-// testIssuer is a local OpenID Connect issuer: a discovery document and a
-// JWKS served over HTTP, with RSA keys generated for the test.
-type testIssuer struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu   sync.Mutex
-	keys map[string]*rsa.PrivateKey // published keys by kid
-	cur  string                     // kid that signs
-	n    int                        // keys generated
-
-	discoveryHits atomic.Int32
-	jwksHits      atomic.Int32
-}
-
-const testAudience = "api://advisor-analytics"
-
-func newTestIssuer(t *testing.T) *testIssuer {
-	t.Helper()
-	is := &testIssuer{t: t, keys: map[string]*rsa.PrivateKey{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		is.discoveryHits.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"issuer":                                is.srv.URL,
-			"jwks_uri":                              is.srv.URL + "/keys",
-			"authorization_endpoint":                is.srv.URL + "/authorize",
-			"token_endpoint":                        is.srv.URL + "/token",
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
-		is.jwksHits.Add(1)
-		is.mu.Lock()
-		var set jose.JSONWebKeySet
-		for kid, k := range is.keys {
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "RS256", Use: "sig"})
-		}
-		is.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(set)
-	})
-	is.srv = httptest.NewServer(mux)
-	t.Cleanup(is.srv.Close)
-	is.rotate(false)
-	return is
-}
-
-// rotate generates a new signing key and publishes it; keepOld keeps the
-// previous keys in the JWKS.
-func (is *testIssuer) rotate(keepOld bool) string {
-	is.t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		is.t.Fatal(err)
-	}
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	if !keepOld {
-		clear(is.keys)
-	}
-	is.n++
-	is.cur = fmt.Sprintf("key-%d", is.n)
-	is.keys[is.cur] = k
-	return is.cur
-}
-
-// claims returns valid access-token claims for now, with changes applied
-// (a nil value deletes the claim).
-func (is *testIssuer) claims(now time.Time, changes map[string]any) jwt.MapClaims {
-	c := jwt.MapClaims{
-		"iss":                is.srv.URL,
-		"aud":                testAudience,
-		"sub":                "pairwise-subject-1",
-		"oid":                "5f0c2b8e-6d3a-4f7e-9b1c-2a4d6e8f0a1b",
-		"preferred_username": "grace@contoso.example",
-		"name":               "Grace Hopper",
-		"email":              "grace@example.com",
-		"roles":              []string{"Analytics.Reader"},
-		"iat":                now.Add(-time.Minute).Unix(),
-		"nbf":                now.Add(-time.Minute).Unix(),
-		"exp":                now.Add(time.Hour).Unix(),
-	}
-	for k, v := range changes {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
-}
-
-// token signs claims with the current key, announcing its kid.
-func (is *testIssuer) token(c jwt.MapClaims) string {
-	is.t.Helper()
-	is.mu.Lock()
-	kid, key := is.cur, is.keys[is.cur]
-	is.mu.Unlock()
-	return signRS256(is.t, key, kid, c)
-}
-
-func signRS256(t *testing.T, key *rsa.PrivateKey, kid string, c jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+const testAudience = authtest.Audience
 
 var testRoleMap = map[string]string{
 	"Analytics.Admin":   "admin",
@@ -144,9 +28,9 @@ var testRoleMap = map[string]string{
 	"Analytics.Reader":  "viewer",
 }
 
-func newTestOIDC(t *testing.T, is *testIssuer, change func(*OIDCConfig)) *OIDC {
+func newTestOIDC(t *testing.T, is *authtest.Issuer, change func(*OIDCConfig)) *OIDC {
 	t.Helper()
-	cfg := OIDCConfig{Issuer: is.srv.URL, Audiences: []string{testAudience}, RoleMap: testRoleMap}
+	cfg := OIDCConfig{Issuer: is.URL(), Audiences: []string{testAudience}, RoleMap: testRoleMap}
 	if change != nil {
 		change(&cfg)
 	}
@@ -158,7 +42,7 @@ func newTestOIDC(t *testing.T, is *testIssuer, change func(*OIDCConfig)) *OIDC {
 }
 
 func TestOIDCAccepts(t *testing.T) {
-	is := newTestIssuer(t)
+	is := authtest.NewIssuer(t)
 	now := time.Now()
 	grace := tokenauth.Identity{ID: "5f0c2b8e-6d3a-4f7e-9b1c-2a4d6e8f0a1b", Username: "grace@contoso.example",
 		FullName: "Grace Hopper", Email: "grace@example.com", Role: "viewer"}
@@ -200,7 +84,7 @@ func TestOIDCAccepts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := newTestOIDC(t, is, tt.config)
-			got, err := o.Authenticate(context.Background(), is.token(is.claims(now, tt.changes)))
+			got, err := o.Authenticate(context.Background(), is.Token(is.Claims(now, tt.changes)))
 			if err != nil {
 				t.Fatalf("Authenticate: %v", err)
 			}
@@ -212,17 +96,16 @@ func TestOIDCAccepts(t *testing.T) {
 }
 
 func TestOIDCRefuses(t *testing.T) {
-	is := newTestIssuer(t)
+	is := authtest.NewIssuer(t)
 	o := newTestOIDC(t, is, nil)
 	now := time.Now()
-	valid := is.claims(now, nil)
+	valid := is.Claims(now, nil)
 	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	is.mu.Lock()
-	kid, pub := is.cur, &is.keys[is.cur].PublicKey
-	is.mu.Unlock()
+	kid, key := is.Current()
+	pub := &key.PublicKey
 	pubDER, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -246,22 +129,22 @@ func TestOIDCRefuses(t *testing.T) {
 		wantErr error
 		reason  string
 	}{
-		{"expired", is.token(is.claims(now, map[string]any{"exp": now.Add(-time.Minute).Unix()})), ErrInvalidToken, "expired"},
-		{"other issuer", is.token(is.claims(now, map[string]any{"iss": "https://login.example.com/other/v2.0"})), ErrInvalidToken, "different provider"},
-		{"other audience", is.token(is.claims(now, map[string]any{"aud": "api://another-api"})), ErrInvalidToken, "audience"},
-		{"no audience", is.token(is.claims(now, map[string]any{"aud": nil})), ErrInvalidToken, "audience"},
-		{"key not in the JWKS", signRS256(t, stranger, kid, valid), ErrInvalidToken, "signature"},
-		{"unknown kid", signRS256(t, stranger, "forged-kid", valid), ErrInvalidToken, "signature"},
+		{"expired", is.Token(is.Claims(now, map[string]any{"exp": now.Add(-time.Minute).Unix()})), ErrInvalidToken, "expired"},
+		{"other issuer", is.Token(is.Claims(now, map[string]any{"iss": "https://login.example.com/other/v2.0"})), ErrInvalidToken, "different provider"},
+		{"other audience", is.Token(is.Claims(now, map[string]any{"aud": "api://another-api"})), ErrInvalidToken, "audience"},
+		{"no audience", is.Token(is.Claims(now, map[string]any{"aud": nil})), ErrInvalidToken, "audience"},
+		{"key not in the JWKS", authtest.SignRS256(t, stranger, kid, valid), ErrInvalidToken, "signature"},
+		{"unknown kid", authtest.SignRS256(t, stranger, "forged-kid", valid), ErrInvalidToken, "signature"},
 		{"HS256 with the public key as secret", hs(pubDER), ErrInvalidToken, "malformed"},
 		{"HS256", hs([]byte(testSecret)), ErrInvalidToken, "malformed"},
 		{"alg none", none, ErrInvalidToken, "malformed"},
 		{"not a JWT", "opaque-access-token-0123456789", ErrInvalidToken, "malformed"},
-		{"neither oid nor sub", is.token(is.claims(now, map[string]any{"oid": nil, "sub": nil})), ErrInvalidToken, "neither oid nor sub"},
-		{"no roles claim", is.token(is.claims(now, map[string]any{"roles": nil})), ErrNoRole, "no mapped role"},
-		{"empty roles", is.token(is.claims(now, map[string]any{"roles": []string{}})), ErrNoRole, "no mapped role"},
-		{"unmapped roles only", is.token(is.claims(now, map[string]any{"roles": []string{"Other.Role", "viewer"}})), ErrNoRole, `no mapped role in roles ["Other.Role" "viewer"]`},
-		{"roles of numbers", is.token(is.claims(now, map[string]any{"roles": []int{1, 2}})), ErrNoRole, "holds a number"},
-		{"roles as an object", is.token(is.claims(now, map[string]any{"roles": map[string]any{"a": 1}})), ErrNoRole, "is a object"},
+		{"neither oid nor sub", is.Token(is.Claims(now, map[string]any{"oid": nil, "sub": nil})), ErrInvalidToken, "neither oid nor sub"},
+		{"no roles claim", is.Token(is.Claims(now, map[string]any{"roles": nil})), ErrNoRole, "no mapped role"},
+		{"empty roles", is.Token(is.Claims(now, map[string]any{"roles": []string{}})), ErrNoRole, "no mapped role"},
+		{"unmapped roles only", is.Token(is.Claims(now, map[string]any{"roles": []string{"Other.Role", "viewer"}})), ErrNoRole, `no mapped role in roles ["Other.Role" "viewer"]`},
+		{"roles of numbers", is.Token(is.Claims(now, map[string]any{"roles": []int{1, 2}})), ErrNoRole, "holds a number"},
+		{"roles as an object", is.Token(is.Claims(now, map[string]any{"roles": map[string]any{"a": 1}})), ErrNoRole, "is a object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,43 +160,43 @@ func TestOIDCRefuses(t *testing.T) {
 }
 
 func TestOIDCKeyRotation(t *testing.T) {
-	is := newTestIssuer(t)
+	is := authtest.NewIssuer(t)
 	o := newTestOIDC(t, is, nil)
 	now := time.Now()
 	ctx := context.Background()
-	if n := is.jwksHits.Load(); n != 0 {
+	if n := is.JWKSHits(); n != 0 {
 		t.Fatalf("JWKS fetched %d times before the first token", n)
 	}
-	first := is.token(is.claims(now, nil))
+	first := is.Token(is.Claims(now, nil))
 	for i := range 3 {
 		if _, err := o.Authenticate(ctx, first); err != nil {
 			t.Fatalf("token %d of the first key: %v", i, err)
 		}
 	}
-	if n := is.jwksHits.Load(); n != 1 {
+	if n := is.JWKSHits(); n != 1 {
 		t.Errorf("JWKS fetched %d times for three tokens of one key, want 1 (cached)", n)
 	}
 
 	// The issuer adds a key and signs with it; the old key stays
 	// published for a while.
-	is.rotate(true)
-	second := is.token(is.claims(now, nil))
+	is.Rotate(true)
+	second := is.Token(is.Claims(now, nil))
 	if _, err := o.Authenticate(ctx, second); err != nil {
 		t.Fatalf("token of the new key: %v", err)
 	}
-	if n := is.jwksHits.Load(); n != 2 {
+	if n := is.JWKSHits(); n != 2 {
 		t.Errorf("JWKS fetched %d times after the rotation, want 2 (one refresh for the new kid)", n)
 	}
 	if _, err := o.Authenticate(ctx, first); err != nil {
 		t.Errorf("token of the old key while it is still published: %v", err)
 	}
-	if n := is.jwksHits.Load(); n != 2 {
+	if n := is.JWKSHits(); n != 2 {
 		t.Errorf("JWKS fetched %d times, want still 2", n)
 	}
 
 	// The old key is withdrawn: its tokens fail after the next refresh.
-	is.rotate(false)
-	third := is.token(is.claims(now, nil))
+	is.Rotate(false)
+	third := is.Token(is.Claims(now, nil))
 	if _, err := o.Authenticate(ctx, third); err != nil {
 		t.Fatalf("token of the third key: %v", err)
 	}
@@ -330,13 +213,13 @@ func TestOIDCKeyRotation(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := is.discoveryHits.Load(); n != 1 {
+	if n := is.DiscoveryHits(); n != 1 {
 		t.Errorf("discovery document fetched %d times, want 1", n)
 	}
 }
 
 func TestNewOIDCErrors(t *testing.T) {
-	is := newTestIssuer(t)
+	is := authtest.NewIssuer(t)
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
@@ -356,12 +239,12 @@ func TestNewOIDCErrors(t *testing.T) {
 	}{
 		{"no issuer", OIDCConfig{Audiences: []string{testAudience}}, "is not an http(s) URL"},
 		{"not a URL", OIDCConfig{Issuer: "login.example.com", Audiences: []string{testAudience}}, "is not an http(s) URL"},
-		{"no audience", OIDCConfig{Issuer: is.srv.URL, Audiences: []string{" "}}, "audience: missing"},
-		{"bad role claim", OIDCConfig{Issuer: is.srv.URL, Audiences: []string{testAudience}, RoleClaim: "a..b"}, "role claim"},
-		{"bad role map", OIDCConfig{Issuer: is.srv.URL, Audiences: []string{testAudience}, RoleMap: map[string]string{"X": "root"}}, "unknown role"},
+		{"no audience", OIDCConfig{Issuer: is.URL(), Audiences: []string{" "}}, "audience: missing"},
+		{"bad role claim", OIDCConfig{Issuer: is.URL(), Audiences: []string{testAudience}, RoleClaim: "a..b"}, "role claim"},
+		{"bad role map", OIDCConfig{Issuer: is.URL(), Audiences: []string{testAudience}, RoleMap: map[string]string{"X": "root"}}, "unknown role"},
 		{"unreachable", OIDCConfig{Issuer: downURL, Audiences: []string{testAudience}}, "oidc discovery at " + downURL + "/.well-known/openid-configuration"},
-		{"issuer mismatch", OIDCConfig{Issuer: is.srv.URL + "/", Audiences: []string{testAudience}}, "did not match the issuer URL"},
-		{"no discovery document", OIDCConfig{Issuer: is.srv.URL + "/tenant", Audiences: []string{testAudience}}, "404"},
+		{"issuer mismatch", OIDCConfig{Issuer: is.URL() + "/", Audiences: []string{testAudience}}, "did not match the issuer URL"},
+		{"no discovery document", OIDCConfig{Issuer: is.URL() + "/tenant", Audiences: []string{testAudience}}, "404"},
 		{"timeout", OIDCConfig{Issuer: slow.URL, Audiences: []string{testAudience}, DiscoveryTimeout: 200 * time.Millisecond}, "deadline exceeded"},
 	}
 	for _, tt := range tests {
