@@ -18,7 +18,7 @@ import (
 // posts to a local receiver.
 func TestWatcherRecorder(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Options{})
+	st, err := sqlite.Open(ctx, testdb.SQLitePath(t), sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
