@@ -245,6 +245,7 @@ func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 type serveFlags struct {
 	commonFlags
 	identityFlags
+	alertFlags
 	addr           string
 	tokens         string
 	trustedProxies string
@@ -279,6 +280,7 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.boolVarEnv(&s.demo, "demo", false, "load demo data into an empty database and print demo tokens and curl commands", "ANALYTICS_DEMO")
 	fs.durationVarEnv(&s.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take", "ANALYTICS_SHUTDOWN_TIMEOUT")
 	s.identityFlags.register(fs)
+	s.alertFlags.register(fs)
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
@@ -345,7 +347,10 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 			return fs.invalid("tokens", "%v", err)
 		}
 	}
-	return s.identityFlags.validate(fs)
+	if err := s.identityFlags.validate(fs); err != nil {
+		return err
+	}
+	return s.alertFlags.validate(fs)
 }
 
 // demoTokensPath is where -demo writes its tokens when -tokens is not set:

@@ -63,6 +63,7 @@ type server struct {
 	sched    *scheduler.Scheduler
 	tokens   atomic.Pointer[tokenauth.Set]
 	ident    *identity
+	alerts   *alerter // nil without -alert-webhook
 	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
 	demoOut  *demoReport         // nil without -demo
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
@@ -192,6 +193,10 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		ln.Close()
 		return errors.Join(fmt.Errorf("start scheduler: %w", err), s.svc.Close(bg))
 	}
+	if s.alerts, err = s.startAlerts(bg); err != nil {
+		ln.Close()
+		return errors.Join(err, s.sched.Close(bg), s.svc.Close(bg))
+	}
 	srv := &http.Server{
 		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping)),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -251,6 +256,9 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	}
 	if err := s.sched.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("close scheduler: %w", err))
+	}
+	if err := s.alerts.close(sctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
