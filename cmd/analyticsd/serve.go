@@ -63,7 +63,7 @@ type server struct {
 	sched    *scheduler.Scheduler
 	tokens   atomic.Pointer[tokenauth.Set]
 	ident    *identity
-	alerts   *alerter // nil without -alert-webhook
+	alerts   *alerter            // nil without -alert-webhook
 	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
 	demoOut  *demoReport         // nil without -demo
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
