@@ -24,7 +24,7 @@ const testSecret = "django-insecure-k3y-for-tests-0123456789-abcdefghijklmnop"
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // platformToken signs claims as the platform does (HS256).
-func platformToken(t *testing.T, key string, claims jwt.MapClaims) string {
+func platformToken(t testing.TB, key string, claims jwt.MapClaims) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(key))
 	if err != nil {
