@@ -244,6 +244,8 @@ func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 // serveFlags are the settings of the serve command.
 type serveFlags struct {
 	commonFlags
+	identityFlags
+	alertFlags
 	addr           string
 	tokens         string
 	trustedProxies string
@@ -265,7 +267,7 @@ type serveFlags struct {
 func (s *serveFlags) register(fs *flagSet) {
 	s.commonFlags.register(fs)
 	fs.stringVarEnv(&s.addr, "addr", addrDefault, "address to listen on (host:port)", "ANALYTICS_ADDR")
-	fs.stringVarEnv(&s.tokens, "tokens", "", "bearer tokens file (JSON); without it every API request is refused with 401 (with -demo, a demo file is written)", "ANALYTICS_TOKENS_FILE")
+	fs.stringVarEnv(&s.tokens, "tokens", "", "bearer tokens file (JSON); without it, -jwt-secret-file or -oidc-issuer every API request is refused with 401 (with -demo, a demo file is written)", "ANALYTICS_TOKENS_FILE")
 	fs.stringVarEnv(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed", "ANALYTICS_TRUSTED_PROXIES")
 	fs.intVarEnv(&s.trustedHops, "trusted-hops", 0, "number of reverse proxies in front of the server whose addresses are not known: the client is that many addresses from the right of X-Forwarded-For (instead of -trusted-proxies)", "ANALYTICS_TRUSTED_HOPS")
 	fs.stringVarEnv(&s.clientIPHeader, "client-ip-header", "", "header holding the client address set by a trusted edge, e.g. CF-Connecting-IP or X-Real-IP (read only from -trusted-proxies when they are set)", "ANALYTICS_CLIENT_IP_HEADER")
@@ -277,6 +279,8 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.boolVarEnv(&s.trackAPI, "track-api", false, "record the analytics API's own requests as activities", "ANALYTICS_TRACK_API")
 	fs.boolVarEnv(&s.demo, "demo", false, "load demo data into an empty database and print demo tokens and curl commands", "ANALYTICS_DEMO")
 	fs.durationVarEnv(&s.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take", "ANALYTICS_SHUTDOWN_TIMEOUT")
+	s.identityFlags.register(fs)
+	s.alertFlags.register(fs)
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
@@ -343,7 +347,10 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 			return fs.invalid("tokens", "%v", err)
 		}
 	}
-	return nil
+	if err := s.identityFlags.validate(fs); err != nil {
+		return err
+	}
+	return s.alertFlags.validate(fs)
 }
 
 // demoTokensPath is where -demo writes its tokens when -tokens is not set:

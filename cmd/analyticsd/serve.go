@@ -29,9 +29,12 @@ const apiPrefix = "/api/v1/analytics/"
 const serveAbout = `Run the analytics API at ` + apiPrefix + `, /healthz (the process is up) and
 /readyz (the database answers), with the background jobs. The database is
 created and migrated when needed. API requests authenticate with
-"Authorization: Bearer <token>" against the -tokens file.
+"Authorization: Bearer <token>": a token of the -tokens file, a platform
+JWT (-jwt-secret-file) or an OpenID Connect access token (-oidc-issuer),
+whichever are enabled.
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish and every
-accepted activity is written before it exits. SIGHUP reloads the -tokens file.`
+accepted activity is written before it exits. SIGHUP reloads the -tokens
+file and the -jwt-secret-file.`
 
 func runServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var sf serveFlags
@@ -50,19 +53,6 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	return serve(ctx, &sf, stdout)
 }
 
-// identify turns a bearer token into the caller's Principal, with the
-// tokens currently loaded.
-func identify(tokens *atomic.Pointer[tokenauth.Set]) func(*http.Request) (analytics.Principal, error) {
-	return func(r *http.Request) (analytics.Principal, error) {
-		id, ok := tokens.Load().Authenticate(r)
-		if !ok {
-			return analytics.Principal{}, analytics.ErrUnauthenticated
-		}
-		return analytics.Principal{ID: id.ID, Username: id.Username, FullName: id.FullName, Email: id.Email,
-			Role: analytics.Role(id.Role), Staff: id.Staff}, nil
-	}
-}
-
 // server is the running command: the store, the analytics Service, the
 // scheduler and the HTTP side.
 type server struct {
@@ -72,6 +62,8 @@ type server struct {
 	svc      *analytics.Service
 	sched    *scheduler.Scheduler
 	tokens   atomic.Pointer[tokenauth.Set]
+	ident    *identity
+	alerts   *alerter            // nil without -alert-webhook
 	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
 	demoOut  *demoReport         // nil without -demo
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
@@ -110,6 +102,9 @@ func (s *server) wire(ctx context.Context) (err error) {
 	if err := s.loadTokens(); err != nil {
 		return err
 	}
+	if s.ident, err = newIdentity(ctx, &sf.identityFlags, &s.tokens, s.log); err != nil {
+		return err
+	}
 	if !sf.trackAPI {
 		s.apiStats = &tracking.HTTPStats{}
 	}
@@ -118,7 +113,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		return err
 	}
 	s.svc, err = analytics.New(s.st, analytics.Config{
-		IdentifyFunc: identify(&s.tokens),
+		IdentifyFunc: s.ident.identify,
 		Logger:       s.log,
 		Location:     sf.location,
 		StorageDirs:  sf.storageDirs.values,
@@ -149,7 +144,9 @@ func (s *server) wire(ctx context.Context) (err error) {
 func (s *server) loadTokens() error {
 	s.tokens.Store(&tokenauth.Set{})
 	if s.sf.tokens == "" {
-		s.log.Warn("no tokens file: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
+		if !s.sf.identityFlags.enabled() {
+			s.log.Warn("no tokens file, JWT secret or OIDC issuer: every API request will be refused with 401; set -tokens (ANALYTICS_TOKENS_FILE)")
+		}
 		return nil
 	}
 	set, err := tokenauth.LoadFile(s.sf.tokens)
@@ -196,6 +193,10 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		ln.Close()
 		return errors.Join(fmt.Errorf("start scheduler: %w", err), s.svc.Close(bg))
 	}
+	if s.alerts, err = s.startAlerts(bg); err != nil {
+		ln.Close()
+		return errors.Join(err, s.sched.Close(bg), s.svc.Close(bg))
+	}
 	srv := &http.Server{
 		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping)),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -220,7 +221,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 }
 
 // wait blocks until ctx ends or the HTTP server fails, reloading the
-// tokens file on SIGHUP.
+// tokens file and the JWT secret on SIGHUP.
 func (s *server) wait(ctx context.Context, serveErr <-chan error) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -234,6 +235,7 @@ func (s *server) wait(ctx context.Context, serveErr <-chan error) error {
 			return fmt.Errorf("serve: %w", err)
 		case <-hup:
 			reloadTokens(s.sf.tokens, &s.tokens, s.log)
+			s.ident.reloadSecret()
 		}
 	}
 }
@@ -254,6 +256,9 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	}
 	if err := s.sched.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("close scheduler: %w", err))
+	}
+	if err := s.alerts.close(sctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
