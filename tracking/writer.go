@@ -167,8 +167,9 @@ func (w *writer) flush() {
 // was.
 func (w *writer) write(batch []store.Activity, ambiguous bool) bool {
 	r := w.r
-	r.held.Add(int64(len(batch)))
-	defer r.held.Add(-int64(len(batch)))
+	held := int64(len(batch))
+	r.held.Add(held)
+	defer r.held.Add(-held)
 	backoff := r.cfg.RetryMin
 	same, lastText, failingSince := 0, "", int64(0)
 	split := func() bool {
@@ -181,6 +182,12 @@ func (w *writer) write(batch []store.Activity, ambiguous bool) bool {
 		if r.writeCtx.Err() != nil {
 			w.giveUp(len(batch))
 			return false
+		}
+		if attempt > 1 {
+			// Forget may have been called for a user while this batch waited.
+			if batch = r.dropErased(batch); len(batch) == 0 {
+				return true
+			}
 		}
 		err := w.insert(batch)
 		if err == nil {
