@@ -122,9 +122,10 @@ type RecorderConfig struct {
 	RetryMax time.Duration
 	// WriteTimeout limits one store call. Defaults to WriteTimeoutDefault.
 	WriteTimeout time.Duration
-	// QueueBytes bounds the estimated memory held by the queue as well:
-	// an event that would take it past QueueBytes is refused like one
-	// offered to a full queue. Defaults to QueueBytesDefault.
+	// QueueBytes bounds the estimated memory held by queued events
+	// (in the queue or in a batch being written) as well: an event that
+	// would take it past QueueBytes is refused like one offered to a full
+	// queue. Defaults to QueueBytesDefault.
 	QueueBytes int64
 	// SpoolDir, when set, makes the Recorder durable: accepted events are
 	// appended (and fsynced) to a spool of segment files in this
@@ -255,8 +256,8 @@ type RecorderStats struct {
 	LastError string `json:"last_error,omitempty"`
 	// LastErrorAt is when LastError happened.
 	LastErrorAt time.Time `json:"last_error_at"`
-	// QueueBytes is the estimated memory held by queued events,
-	// QueueBytesCapacity its bound.
+	// QueueBytes is the estimated memory held by queued events (in the
+	// queue or in a batch being written), QueueBytesCapacity its bound.
 	QueueBytes         int64 `json:"queue_bytes"`
 	QueueBytesCapacity int64 `json:"queue_bytes_capacity"`
 	// OldestQueuedAge bounds the age of the oldest event in the memory

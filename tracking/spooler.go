@@ -113,6 +113,7 @@ func (r *Recorder) runSpooler() {
 	var buf []byte
 	var recs [][]byte
 	flush := func() {
+		defer w.release()
 		w.batch = r.dropErased(w.batch)
 		if len(w.batch) == 0 {
 			return

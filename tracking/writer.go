@@ -33,6 +33,9 @@ type event struct {
 type writer struct {
 	r     *Recorder
 	batch []store.Activity
+	// bytes is the estimated memory of the batch's events, released from
+	// Recorder.queueBytes once the batch is flushed.
+	bytes int64
 	// spooled: the batch comes from the spool, so a batch not written by
 	// Close's deadline stays there (not failed), and an earlier process
 	// may already have stored it (a conflict means stored).
@@ -121,8 +124,8 @@ func (w *writer) drain(flush func()) {
 // add completes ev and appends it to the batch, or counts it as failed when
 // it cannot be stored.
 func (w *writer) add(ev *event) {
-	w.r.queueBytes.Add(-ev.size)
 	w.r.lastTaken.Store(ev.at)
+	w.bytes += ev.size
 	if err := w.prepare(ev); err != nil {
 		w.r.failed.Add(1)
 		w.r.log.Warn("tracking: dropping invalid activity", "activity_type", ev.act.ActivityType, "path", ev.act.Path, "error", err)
@@ -146,6 +149,7 @@ func (w *writer) prepare(ev *event) (err error) {
 
 // flush writes the batch and empties it.
 func (w *writer) flush() {
+	defer w.release()
 	w.batch = w.r.dropErased(w.batch)
 	if len(w.batch) == 0 {
 		return
@@ -282,6 +286,13 @@ func (w *writer) insert(batch []store.Activity) (err error) {
 		return fmt.Errorf("tracking: insert %d activities: %w", len(batch), err)
 	}
 	return nil
+}
+
+// release gives the memory of the flushed batch back to the queue's
+// byte bound.
+func (w *writer) release() {
+	w.r.queueBytes.Add(-w.bytes)
+	w.bytes = 0
 }
 
 // giveUp accounts for n events not written by Close's deadline: failed,
