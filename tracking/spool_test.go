@@ -354,3 +354,43 @@ func TestQueueBytesBound(t *testing.T) {
 	}
 	closeWithin(t, rec, 50*time.Millisecond)
 }
+
+// TestSpoolWriteErrorFallsBack: when the spool cannot be written (here its
+// directory vanished and a file took its place; a full disk behaves the
+// same), Record says why in the stats and stores the event directly; the
+// spool works again once its directory is back.
+func TestSpoolWriteErrorFallsBack(t *testing.T) {
+	s := drivers[0].open(t)
+	dir := filepath.Join(t.TempDir(), "spool")
+	rec := openSpooled(t, s, RecorderConfig{SpoolDir: dir})
+	moved := dir + ".moved"
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Record(context.Background(), act(1)); err != nil {
+		t.Fatalf("Record with a broken spool: %v", err)
+	}
+	st := rec.Stats()
+	if st.SpoolOverflow != 1 || st.Spool.AppendErrors != 1 || !strings.Contains(st.Spool.LastError, "create segment") {
+		t.Fatalf("stats: %+v spool %+v", st, *st.Spool)
+	}
+	os.Remove(dir)
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Record(context.Background(), act(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := closeWithin(t, rec, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := rec.Stats(); st.SpoolOverflow != 1 || st.Written != 2 {
+		t.Fatalf("stats after recovery: %+v", st)
+	}
+	if n := countRows(t, s); n != 2 {
+		t.Fatalf("rows = %d, want 2", n)
+	}
+}
