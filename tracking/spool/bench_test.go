@@ -6,12 +6,14 @@ import (
 
 // BenchmarkAppend measures appends of 300-byte records (the size of an
 // encoded activity), every append waiting for its fsync:
+//
 //   - sync-16: 16 goroutines appending one record each time (the durable
 //     POST path); the group commit shares one fsync between them;
+//
 //   - batch-N: one goroutine appending N records per call (the path of the
 //     middleware's events, collected for up to the spool window).
 //
-//	go test -run '^$' -bench Append -benchtime 200000x ./tracking/spool
+//     go test -run '^$' -bench Append -benchtime 200000x ./tracking/spool
 func BenchmarkAppend(b *testing.B) {
 	rec := make([]byte, 300)
 	report := func(b *testing.B, s *Spool) {
