@@ -2,6 +2,8 @@ package tracking
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,4 +65,67 @@ func BenchmarkSpoolDrain(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// BenchmarkRecordDurable measures Recorder.Record with a spool (each call
+// returns after its fsync; 16 goroutines share them) over a store that
+// discards, beside Enqueue (the in-memory path) in the same run. It reports
+// events/s and the p50/p99 latency of one call.
+//
+//	go test -run '^$' -bench RecordDurable -benchtime 100000x ./tracking
+func BenchmarkRecordDurable(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		spooled bool
+	}{{"enqueue", false}, {"record-spool", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := RecorderConfig{Logger: quietLogger(), QueueSize: 1 << 20, BatchSize: 500}
+			if tc.spooled {
+				cfg.SpoolDir = b.TempDir()
+			}
+			rec, err := NewRecorder(discardWriter{}, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec.Start(context.Background())
+			defer rec.Close(context.Background())
+			var mu sync.Mutex
+			var lat []time.Duration
+			b.SetParallelism(8) // 16 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				i := 0
+				for pb.Next() {
+					i++
+					a := act(i)
+					a.Metadata = map[string]any{"tab": "cost"}
+					start := time.Now()
+					if tc.spooled {
+						if err := rec.Record(context.Background(), a); err != nil {
+							b.Error(err)
+							return
+						}
+					} else if !rec.Enqueue(a) {
+						b.Error("enqueue refused")
+						return
+					}
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			if st := rec.Stats(); st.Spool != nil {
+				b.ReportMetric(float64(st.Spool.Appended)/float64(max(st.Spool.Fsyncs, 1)), "events/fsync")
+			}
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
+		})
+	}
 }

@@ -160,29 +160,46 @@ func (r *Recorder) runDrainer() {
 		got := 0
 		var pos spool.Pos
 		var readErr error
-		for got < n {
-			recs, p, err := r.sp.Read(r.cfg.BatchSize)
-			if err != nil {
-				readErr = err
-				break
-			}
-			if len(recs) == 0 {
-				break
-			}
-			pos = p
+		for got < n && readErr == nil {
 			w := ws[got]
-			got++
-			for _, rec := range recs {
-				var a store.Activity
-				if err := decodeActivity(rec.Data, &a); err != nil {
-					r.failed.Add(1)
-					r.noteError(err)
-					r.log.Error("tracking: undecodable spool record", "bytes", len(rec.Data), "error", err)
-					continue
+			consumed, lingered := 0, false
+			for consumed < r.cfg.BatchSize {
+				recs, p, err := r.sp.Read(r.cfg.BatchSize - consumed)
+				if err != nil {
+					readErr = err
+					break
 				}
-				w.batch = append(w.batch, a)
+				if len(recs) == 0 {
+					if consumed > 0 && !lingered && !finished {
+						// A partial batch: give concurrent appends a moment to
+						// join it, so the store sees fewer, larger batches.
+						lingered = true
+						time.Sleep(pollInterval)
+						continue
+					}
+					break
+				}
+				pos = p
+				consumed += len(recs)
+				for _, rec := range recs {
+					var a store.Activity
+					if err := decodeActivity(rec.Data, &a); err != nil {
+						r.failed.Add(1)
+						r.noteError(err)
+						r.log.Error("tracking: undecodable spool record", "bytes", len(rec.Data), "error", err)
+						continue
+					}
+					w.batch = append(w.batch, a)
+				}
+			}
+			if consumed == 0 {
+				break
 			}
 			w.batch = r.dropErased(w.batch)
+			got++
+			if consumed < r.cfg.BatchSize {
+				break // the spool is empty for now
+			}
 		}
 		if readErr != nil {
 			r.noteError(readErr)

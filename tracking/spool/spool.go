@@ -173,6 +173,7 @@ type Spool struct {
 	fsyncs   int64
 	corrupt  int64
 	lastErr  string
+	ackSaved time.Time // when the ack file was last written
 
 	ready chan struct{} // capacity 1: committed data available
 
@@ -635,7 +636,26 @@ func (s *Spool) Ack(p Pos) error {
 		s.bytes -= s.segs[0].size
 		s.segs = s.segs[1:]
 	}
+	now := s.opt.Now()
+	persist := len(drop) > 0 || now.Sub(s.ackSaved) >= ackInterval
+	if persist {
+		s.ackSaved = now
+	}
 	s.mu.Unlock()
+	if !persist {
+		return nil
+	}
+	return s.saveAck(p, drop)
+}
+
+// ackInterval is how often Ack writes the acknowledged position when no
+// segment is deleted: each write is a file creation and a rename, which
+// would make every fsync of the spool wait for a journal commit. A position
+// not yet written only means records read again after a crash.
+const ackInterval = 200 * time.Millisecond
+
+// saveAck deletes the segments in drop and writes p to the ack file.
+func (s *Spool) saveAck(p Pos, drop []uint64) error {
 	var errs []error
 	for _, seq := range drop {
 		if s.rfile != nil && s.rseq == seq {
@@ -715,10 +735,14 @@ func (s *Spool) Close() error {
 	s.wake.Broadcast()
 	s.mu.Unlock()
 	<-s.flushed
+	s.mu.Lock()
+	ack := s.acked
+	s.mu.Unlock()
+	err := s.saveAck(ack, nil)
 	if s.rfile != nil {
 		s.rfile.Close()
 	}
-	return s.lock.Close()
+	return errors.Join(err, s.lock.Close())
 }
 
 func syncDir(dir string) error {
