@@ -518,11 +518,11 @@ func (s *Spool) write(buf []byte) error {
 // Read.
 func (s *Spool) Ready() <-chan struct{} { return s.ready }
 
-// Read returns up to max records after the read position, in append order,
+// Read returns up to limit records after the read position, in append order,
 // and the position after the last one. It returns no records when there
 // are none. The records' Data is valid until the next Read. Read advances
 // the read position but not the acknowledged one (see Ack).
-func (s *Spool) Read(max int) ([]Record, Pos, error) {
+func (s *Spool) Read(limit int) ([]Record, Pos, error) {
 	recs := s.rrecs[:0]
 	for len(recs) == 0 {
 		s.mu.Lock()
@@ -558,7 +558,10 @@ func (s *Spool) Read(max int) ([]Record, Pos, error) {
 		if err := s.openReader(g.seq); err != nil {
 			return nil, s.rpos, err
 		}
-		want := min(g.size-s.rpos.Off, 1<<20)
+		// Enough for limit records of 512 bytes (an activity is 300-400),
+		// so a backlog is not read several times over; a record that does
+		// not fit makes the read grow below.
+		want := min(g.size-s.rpos.Off, min(max(int64(limit)*512, 64<<10), 1<<20))
 		for {
 			if int64(cap(s.rbuf)) < want {
 				s.rbuf = make([]byte, want)
@@ -568,7 +571,7 @@ func (s *Spool) Read(max int) ([]Record, Pos, error) {
 				return nil, s.rpos, fmt.Errorf("spool: read segment %d: %w", g.seq, err)
 			}
 			off := 0
-			for len(recs) < max && off < len(b) {
+			for len(recs) < limit && off < len(b) {
 				l, ok := frameAt(b[off:])
 				if !ok {
 					break
