@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,11 @@ func decodeActivity(b []byte, a *store.Activity) error {
 	if len(b) == 0 || b[0] != recordActivity {
 		return errors.New("tracking: decode spooled activity: unknown record kind")
 	}
-	if err := json.Unmarshal(b[1:], a); err != nil {
+	// Numbers stay json.Number, so metadata integers beyond 2^53 come back
+	// exactly as they were.
+	d := json.NewDecoder(bytes.NewReader(b[1:]))
+	d.UseNumber()
+	if err := d.Decode(a); err != nil {
 		return fmt.Errorf("tracking: decode spooled activity: %w", err)
 	}
 	return nil

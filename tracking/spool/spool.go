@@ -278,11 +278,15 @@ func (s *Spool) recover(rec *Recovery) error {
 		s.segs = append(s.segs, segment{seq: seq, size: size})
 		s.bytes += size
 	}
-	if len(s.segs) == 0 || s.segs[0].seq > ack.Seg {
-		ack = Pos{}
-		if len(s.segs) > 0 {
-			ack.Seg = s.segs[0].seq
-		}
+	switch {
+	case len(s.segs) == 0:
+		// Everything was acknowledged and the files are gone: the next
+		// segment must not sort below the recorded position, or the next
+		// recovery would delete it as acknowledged.
+		s.nextSeq = max(s.nextSeq, ack.Seg+1)
+		ack = Pos{Seg: s.nextSeq}
+	case s.segs[0].seq > ack.Seg:
+		ack = Pos{Seg: s.segs[0].seq}
 	}
 	s.acked = ack
 	s.held = rec.Records

@@ -265,3 +265,42 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("append after close: %v", err)
 	}
 }
+
+// TestAckBeyondSegments: an ack file naming a later segment than any left
+// on disk (they were all acknowledged and deleted) must not make the next
+// recovery delete new, unacknowledged records.
+func TestAckBeyondSegments(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{SegmentBytes: 4096, MaxBytes: 1 << 20})
+	for range 100 {
+		if err := s.Append(make([]byte, 200)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, pos := readAll(t, s)
+	if err := s.Ack(pos); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	for _, g := range segs {
+		os.Remove(g)
+	}
+	ack, err := os.ReadFile(filepath.Join(dir, "ack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := open(t, dir, Options{})
+	if err := s2.Append([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	// As if killed before the ack file was written again.
+	if err := os.WriteFile(filepath.Join(dir, "ack"), ack, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3, rec := open(t, dir, Options{})
+	if got, _ := readAll(t, s3); rec.Records != 1 || len(got) != 1 || got[0] != "new" {
+		t.Fatalf("after reopen: recovery %+v, records %q", rec, got)
+	}
+}
