@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -392,5 +394,40 @@ func TestSpoolWriteErrorFallsBack(t *testing.T) {
 	}
 	if n := countRows(t, s); n != 2 {
 		t.Fatalf("rows = %d, want 2", n)
+	}
+}
+
+// TestMiddlewareEventsReachSpoolWithinWindow: a request tracked by the
+// middleware is on disk within the spool window (plus an fsync), even while
+// the store is down; the request itself never waits for it.
+func TestMiddlewareEventsReachSpoolWithinWindow(t *testing.T) {
+	g := &gateWriter{ActivityWriter: newMemWriter()}
+	g.down.Store(true)
+	const window = 50 * time.Millisecond
+	rec := openSpooled(t, g, RecorderConfig{SpoolDir: t.TempDir(), SpoolWindow: window})
+	defer closeWithin(t, rec, 50*time.Millisecond)
+	mw, err := NewMiddleware(MiddlewareConfig{Recorder: rec, Logger: quietLogger(),
+		Identify: func(*http.Request) (Identity, bool) { return Identity{UserID: "u1"}, true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	defer srv.Close()
+	for i := range 3 {
+		start := time.Now()
+		resp, err := http.Post(srv.URL+"/api/v1/clients/", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for rec.Stats().Spool.Appended < int64(i+1) {
+			if time.Since(start) > window+250*time.Millisecond {
+				t.Fatalf("event %d not in the spool %v after its request", i, time.Since(start))
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if st := rec.Stats(); st.Spool.Held != int64(i+1) || st.Written != 0 {
+			t.Fatalf("stats: %+v spool %+v", st, *st.Spool)
+		}
 	}
 }
