@@ -434,6 +434,9 @@ func (s *Service) EraseUserActivities(ctx context.Context, p Principal, userID s
 	if !s.cfg.ValidUserID(userID) {
 		return nil, badParam("id", "user id is not valid")
 	}
+	// Events of the user still queued or spooled are dropped first, so
+	// they cannot reappear after the deletion.
+	s.track.rec.Forget(userID)
 	n, err := s.st.ActivityDeleteByUser(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("erase activities of a user: %w", err)

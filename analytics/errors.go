@@ -38,6 +38,9 @@ var (
 	// ErrQueueFull: the activity Recorder refused an event because its
 	// queue is full or it is stopped (HTTP 503).
 	ErrQueueFull = &Error{Status: http.StatusServiceUnavailable, Detail: "Activity queue is full; retry later.", Summary: "Service unavailable"}
+	// ErrNotStored: an activity posted to the activities route could be
+	// made durable neither in the spool nor in the store (HTTP 503).
+	ErrNotStored = &Error{Status: http.StatusServiceUnavailable, Detail: "Activity could not be stored; retry later.", Summary: "Service unavailable"}
 )
 
 // badParam returns a 400 *Error for one parameter or body field.

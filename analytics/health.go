@@ -60,6 +60,28 @@ type trackingHealth struct {
 	Failed        int64 `json:"failed"`
 	QueueDepth    int   `json:"queue_depth"`
 	QueueCapacity int   `json:"queue_capacity"`
+	// Held counts events in batches being written or retried; Retried
+	// the store calls retried; Quarantined the poison events set aside.
+	Held        int64 `json:"held"`
+	Retried     int64 `json:"retried"`
+	Quarantined int64 `json:"quarantined"`
+	// OldestQueuedAgeSeconds bounds the age of the oldest event in the
+	// memory queue.
+	OldestQueuedAgeSeconds Decimal `json:"oldest_queued_age_seconds"`
+	LastError              string  `json:"last_error"`
+	// Spool is null when the Recorder has no spool.
+	Spool *spoolHealth `json:"spool"`
+}
+
+// spoolHealth are the figures of the Recorder's durable spool.
+type spoolHealth struct {
+	Bytes            int64   `json:"bytes"`
+	MaxBytes         int64   `json:"max_bytes"`
+	Segments         int     `json:"segments"`
+	Events           int64   `json:"events"`
+	OldestAgeSeconds Decimal `json:"oldest_age_seconds"`
+	Overflow         int64   `json:"overflow"`
+	CorruptBytes     int64   `json:"corrupt_bytes"`
 }
 
 // databaseHealth describes the store connection.
@@ -181,7 +203,18 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 
 	rs := s.track.rec.Stats()
 	h.Tracking = trackingHealth{Enqueued: rs.Enqueued, Written: rs.Written, Dropped: rs.Dropped.Total(), Failed: rs.Failed,
-		QueueDepth: rs.QueueDepth, QueueCapacity: rs.QueueCapacity}
+		QueueDepth: rs.QueueDepth, QueueCapacity: rs.QueueCapacity, Held: rs.Held, Retried: rs.Retried,
+		Quarantined: rs.Quarantined, OldestQueuedAgeSeconds: round(rs.OldestQueuedAge.Seconds(), 3), LastError: rs.LastError}
+	if sp := rs.Spool; sp != nil {
+		h.Tracking.Spool = &spoolHealth{Bytes: sp.Bytes, MaxBytes: sp.MaxBytes, Segments: sp.Segments, Events: sp.Held,
+			OldestAgeSeconds: round(sp.OldestAge.Seconds(), 3), Overflow: rs.SpoolOverflow, CorruptBytes: sp.CorruptBytes}
+		if sp.MaxBytes > 0 && sp.Bytes*100 >= sp.MaxBytes*queueHighWaterPercent {
+			h.Reasons = append(h.Reasons, "activity spool nearly full")
+		}
+	}
+	if rs.Quarantined > 0 {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder quarantined %d events", rs.Quarantined))
+	}
 	if n := rs.Dropped.Total(); n > 0 {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("activity recorder dropped %d events", n))
 	}

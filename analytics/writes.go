@@ -28,9 +28,10 @@ type ActivityAccepted struct {
 	Status string `json:"status"`
 }
 
-// RecordActivity queues an activity of p (its user fields come from p).
-// Any authenticated principal. The activity is written asynchronously by
-// the Recorder; ErrQueueFull when the Recorder refuses it.
+// RecordActivity stores an activity of p (its user fields come from p)
+// durably and returns once it is: appended and fsynced to the Recorder's
+// spool (Config.Tracking.Recorder.SpoolDir), or committed to the store.
+// Any authenticated principal. ErrNotStored when neither took it.
 func (s *Service) RecordActivity(ctx context.Context, p Principal, in ActivityInput) (*ActivityAccepted, error) {
 	return s.recordActivity(ctx, p, in, nil)
 }
@@ -50,8 +51,12 @@ func (s *Service) recordActivity(ctx context.Context, p Principal, in ActivityIn
 	if err := storedriver.PrepareActivity(&a, s.now()); err != nil {
 		return nil, err
 	}
-	if err := s.Record(ctx, a); err != nil {
-		return nil, err
+	if err := s.track.rec.Record(ctx, a); err != nil {
+		if _, ok := errors.AsType[*store.ValidationError](err); ok {
+			return nil, err
+		}
+		s.log.WarnContext(ctx, "analytics: activity not stored", "error", err)
+		return nil, ErrNotStored
 	}
 	return &ActivityAccepted{ID: a.ID, Status: "accepted"}, nil
 }

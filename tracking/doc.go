@@ -18,10 +18,26 @@
 //   - requests it cannot track pass through without allocating.
 //
 // The Recorder never loses an accepted event silently: each one is written
-// exactly once or counted in RecorderStats as failed, and each refused one
-// is counted as dropped with its reason. A store outage is retried with
-// exponential back-off while the bounded queue absorbs new events; Close
-// writes everything accepted before it, bounded by its context's deadline.
+// exactly once or counted in RecorderStats as failed or quarantined, and
+// each refused one is counted as dropped with its reason. A store outage is
+// retried with exponential back-off while the bounded queue absorbs new
+// events; Close writes everything accepted before it, bounded by its
+// context's deadline.
+//
+// # Durability
+//
+// With RecorderConfig.SpoolDir the Recorder keeps a spool (package
+// tracking/spool) in front of the store: Record returns once its event is
+// fsynced there (concurrent calls share one fsync), events given to Enqueue
+// or captured by the middleware reach it within SpoolWindow (50 ms by
+// default) plus one fsync — the only window in which a SIGKILL or a power
+// loss can cost them — and a store outage is held on disk up to
+// SpoolMaxBytes. The spool is written to the store in order; what a killed
+// process left is written by the next Recorder opened on the directory,
+// exactly once (a replayed event the store already holds, which it reports
+// as store.ErrConflict, counts as written). A batch failing PoisonAttempts
+// times with the same unclassified error is split and the one bad event
+// quarantined to DeadLetterFile.
 //
 // Client IPs are taken from forwarding headers only when the peer is a
 // configured trusted proxy (or through a configured hop count): a client

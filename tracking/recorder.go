@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/tracking/spool"
 )
 
 // Recorder defaults.
@@ -36,6 +38,20 @@ const (
 	RetryMaxDefault = 5 * time.Second
 	// WriteTimeoutDefault is the default limit of one store call.
 	WriteTimeoutDefault = 30 * time.Second
+	// QueueBytesDefault is the default bound on the estimated memory held
+	// by queued events: 64 MiB.
+	QueueBytesDefault = 64 << 20
+	// SpoolWindowDefault is the default longest time an event given to
+	// Enqueue (or captured by the middleware) waits in memory before its
+	// append to the spool begins.
+	SpoolWindowDefault = 50 * time.Millisecond
+	// SpoolMaxBytesDefault is the default cap on the spool's segment
+	// data: 1 GiB.
+	SpoolMaxBytesDefault = spool.MaxBytesDefault
+	// PoisonAttemptsDefault is the default number of identical,
+	// unclassified store failures after which a batch is split and a
+	// single event quarantined.
+	PoisonAttemptsDefault = 5
 )
 
 // Drop reasons, as reported by RecorderStats.Dropped.
@@ -106,6 +122,41 @@ type RecorderConfig struct {
 	RetryMax time.Duration
 	// WriteTimeout limits one store call. Defaults to WriteTimeoutDefault.
 	WriteTimeout time.Duration
+	// QueueBytes bounds the estimated memory held by queued events
+	// (in the queue or in a batch being written) as well: an event that
+	// would take it past QueueBytes is refused like one offered to a full
+	// queue. Defaults to QueueBytesDefault.
+	QueueBytes int64
+	// SpoolDir, when set, makes the Recorder durable: accepted events are
+	// appended (and fsynced) to a spool of segment files in this
+	// directory before they are written to the store, Record answers once
+	// its event is on disk, a store outage is absorbed on disk up to
+	// SpoolMaxBytes, and what a previous process left there is written on
+	// Start. See package tracking/spool for the file format.
+	SpoolDir string
+	// SpoolMaxBytes caps the spool's segment data. Past it, new events are
+	// not spooled but written straight to the store (held in the bounded
+	// memory queue while it is unreachable, then dropped and counted as
+	// queue_full); RecorderStats.SpoolOverflow counts them. Defaults to
+	// SpoolMaxBytesDefault.
+	SpoolMaxBytes int64
+	// SpoolWindow is the longest time an event given to Enqueue (or
+	// captured by the middleware) waits in memory before its append to
+	// the spool begins: with the fsync, the only time in which a SIGKILL
+	// loses it. Defaults to SpoolWindowDefault.
+	SpoolWindow time.Duration
+	// PoisonAttempts is the number of identical failures of a batch with
+	// an error the store does not classify (neither unavailable, invalid
+	// nor a conflict) after which the batch is split in halves; a single
+	// event failing that way is quarantined: written to DeadLetterFile,
+	// counted and logged, never retried again. Defaults to
+	// PoisonAttemptsDefault.
+	PoisonAttempts int
+	// DeadLetterFile receives quarantined and invalid events, one JSON
+	// object per line (time, error, activity). Defaults to
+	// "dead-letter.jsonl" in SpoolDir when spooling, else none: the events
+	// are then only logged in full.
+	DeadLetterFile string
 	// Logger receives write failures and dropped invalid events.
 	// Defaults to slog.Default().
 	Logger *slog.Logger
@@ -132,6 +183,10 @@ func (c *RecorderConfig) setDefaults() error {
 		defaultNonNegative("RetryMin", &c.RetryMin, RetryMinDefault),
 		defaultNonNegative("RetryMax", &c.RetryMax, RetryMaxDefault),
 		defaultNonNegative("WriteTimeout", &c.WriteTimeout, WriteTimeoutDefault),
+		defaultNonNegative("SpoolWindow", &c.SpoolWindow, SpoolWindowDefault),
+		defaultNonNegative("QueueBytes", &c.QueueBytes, QueueBytesDefault),
+		defaultNonNegative("SpoolMaxBytes", &c.SpoolMaxBytes, SpoolMaxBytesDefault),
+		defaultNonNegative("PoisonAttempts", &c.PoisonAttempts, PoisonAttemptsDefault),
 	); err != nil {
 		return err
 	}
@@ -144,12 +199,15 @@ func (c *RecorderConfig) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.DeadLetterFile == "" && c.SpoolDir != "" {
+		c.DeadLetterFile = filepath.Join(c.SpoolDir, "dead-letter.jsonl")
+	}
 	return nil
 }
 
 // defaultNonNegative sets the RecorderConfig field name (*v) to def when it
 // is zero, and refuses a negative value.
-func defaultNonNegative[T int | time.Duration](name string, v *T, def T) error {
+func defaultNonNegative[T int | int64 | time.Duration](name string, v *T, def T) error {
 	if *v < 0 {
 		return fmt.Errorf("tracking: RecorderConfig.%s must not be negative, got %v", name, *v)
 	}
@@ -198,6 +256,30 @@ type RecorderStats struct {
 	LastError string `json:"last_error,omitempty"`
 	// LastErrorAt is when LastError happened.
 	LastErrorAt time.Time `json:"last_error_at"`
+	// QueueBytes is the estimated memory held by queued events (in the
+	// queue or in a batch being written), QueueBytesCapacity its bound.
+	QueueBytes         int64 `json:"queue_bytes"`
+	QueueBytesCapacity int64 `json:"queue_bytes_capacity"`
+	// OldestQueuedAge bounds the age of the oldest event in the memory
+	// queue from above (zero when the queue is empty).
+	OldestQueuedAge time.Duration `json:"oldest_queued_age_ns"`
+	// Held is the number of events in batches a writer is currently
+	// writing or retrying.
+	Held int64 `json:"held"`
+	// Quarantined counts poison events set aside (see
+	// RecorderConfig.PoisonAttempts).
+	Quarantined int64 `json:"quarantined"`
+	// Erased counts queued or spooled events dropped because Forget was
+	// called for their user.
+	Erased int64 `json:"erased"`
+	// Replayed counts events found in the spool on start, left by an
+	// earlier process; Written includes them once stored.
+	Replayed int64 `json:"replayed"`
+	// SpoolOverflow counts events written past the spool (see
+	// RecorderConfig.SpoolMaxBytes) or after a failed spool append.
+	SpoolOverflow int64 `json:"spool_overflow"`
+	// Spool holds the spool's figures; nil without a spool.
+	Spool *spool.Stats `json:"spool,omitempty"`
 }
 
 // Recorder writes activities to a store in the background: Enqueue puts an
@@ -242,6 +324,21 @@ type Recorder struct {
 
 	enqueued, written, failed, retried atomic.Int64
 	dropFull, dropClosed, dropTimeout  atomic.Int64
+	quarantined, erasedN, overflow     atomic.Int64
+	queueBytes, held                   atomic.Int64
+	lastTaken                          atomic.Int64 // unix nanoseconds at which the last event taken had been queued
+	lastDropLog                        atomic.Int64 // unix nanoseconds of the last drop warning
+	lastSuccess                        atomic.Int64 // unix nanoseconds of the last stored batch
+
+	sp          *spool.Spool // nil without SpoolDir
+	replayed    int64
+	spoolerDone chan struct{}
+
+	eraseMu sync.Mutex
+	erasing map[string]time.Time // user id -> events created up to then are dropped
+	eraseN  atomic.Int32         // len(erasing), read without the lock
+
+	dlMu sync.Mutex // serialises dead-letter appends
 
 	statMu      sync.Mutex
 	lastFlush   time.Time
@@ -258,17 +355,36 @@ func NewRecorder(w store.ActivityWriter, cfg RecorderConfig) (*Recorder, error) 
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Recorder{
-		w:       w,
-		cfg:     cfg,
-		log:     cfg.Logger,
-		queue:   make(chan event, cfg.QueueSize),
-		closing: make(chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+	var sp *spool.Spool
+	var rec spool.Recovery
+	if cfg.SpoolDir != "" {
+		var err error
+		sp, rec, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes})
+		if err != nil {
+			return nil, fmt.Errorf("tracking: NewRecorder: %w", err)
+		}
+		if rec.Records > 0 || rec.CorruptBytes > 0 {
+			cfg.Logger.Info("tracking: spool holds events of an earlier run; writing them",
+				"dir", cfg.SpoolDir, "events", rec.Records, "bytes", rec.Bytes,
+				"corrupt_bytes_moved_aside", rec.CorruptBytes)
+		}
+	}
+	r := &Recorder{
+		sp:          sp,
+		replayed:    rec.Records,
+		spoolerDone: make(chan struct{}),
+		w:           w,
+		cfg:         cfg,
+		log:         cfg.Logger,
+		queue:       make(chan event, cfg.QueueSize),
+		closing:     make(chan struct{}),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 
 		closeDone: make(chan struct{}),
-	}, nil
+	}
+	r.lastTaken.Store(time.Now().UnixNano())
+	return r, nil
 }
 
 // Start starts the writer goroutines and returns at once. ctx supplies the
@@ -286,9 +402,16 @@ func (r *Recorder) Start(ctx context.Context) error {
 func (r *Recorder) start(ctx context.Context) {
 	r.startOnce.Do(func() {
 		r.writeCtx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
-		r.writers.Add(r.cfg.Writers)
-		for range r.cfg.Writers {
-			go r.runWriter()
+		if r.sp != nil {
+			go r.runSpooler()
+			r.writers.Add(1)
+			go r.runDrainer()
+		} else {
+			close(r.spoolerDone)
+			r.writers.Add(r.cfg.Writers)
+			for range r.cfg.Writers {
+				go r.runWriter()
+			}
 		}
 		go func() {
 			r.writers.Wait()
@@ -312,12 +435,35 @@ func (r *Recorder) Enqueue(a store.Activity) bool {
 	return r.enqueue(&ev)
 }
 
+// noteDrop logs, at most every 10 seconds, that events are being dropped.
+func (r *Recorder) noteDrop(reason string) {
+	now := time.Now().UnixNano()
+	last := r.lastDropLog.Load()
+	if now-last < int64(10*time.Second) || !r.lastDropLog.CompareAndSwap(last, now) {
+		return
+	}
+	d := r.Stats().Dropped
+	r.log.Warn("tracking: recorder is dropping events", "reason", reason,
+		"queue_full", d.QueueFull, "timeout", d.Timeout, "closed", d.Closed)
+}
+
 // enqueue offers *ev to the queue (the channel send copies it).
 func (r *Recorder) enqueue(ev *event) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed.Load() {
 		r.dropClosed.Add(1)
+		r.noteDrop(DropClosed)
+		return false
+	}
+	ev.at = time.Now().UnixNano()
+	ev.size = eventSize(ev)
+	if r.queueBytes.Add(ev.size) > r.cfg.QueueBytes && ev.size < r.cfg.QueueBytes {
+		// Over the byte bound: refused like a full queue (an event larger
+		// than the whole bound is let through alone rather than never).
+		r.queueBytes.Add(-ev.size)
+		r.dropFull.Add(1)
+		r.noteDrop(DropQueueFull)
 		return false
 	}
 	select {
@@ -327,7 +473,9 @@ func (r *Recorder) enqueue(ev *event) bool {
 	default:
 	}
 	if r.cfg.FullPolicy != Block {
+		r.queueBytes.Add(-ev.size)
 		r.dropFull.Add(1)
+		r.noteDrop(DropQueueFull)
 		return false
 	}
 	t := time.NewTimer(r.cfg.BlockTimeout)
@@ -338,9 +486,11 @@ func (r *Recorder) enqueue(ev *event) bool {
 		return true
 	case <-t.C:
 		r.dropTimeout.Add(1)
+		r.noteDrop(DropTimeout)
 	case <-r.closing:
 		r.dropClosed.Add(1)
 	}
+	r.queueBytes.Add(-ev.size)
 	return false
 }
 
@@ -366,8 +516,19 @@ func (r *Recorder) Close(ctx context.Context) error {
 	if first {
 		stopWatch := context.AfterFunc(ctx, r.cancel)
 		<-r.done
+		<-r.spoolerDone
 		stopWatch()
 		r.cancel()
+		if r.sp != nil {
+			st := r.sp.Stats()
+			if st.Held > 0 {
+				r.log.Warn("tracking: close: events left in the spool for the next start",
+					"dir", r.sp.Dir(), "events", st.Held)
+			}
+			if err := r.sp.Close(); err != nil {
+				r.log.Warn("tracking: close spool", "error", err)
+			}
+		}
 		if n := r.abandoned.Load(); n > 0 {
 			err := ctx.Err()
 			if err == nil {
@@ -396,10 +557,26 @@ func (r *Recorder) Stats() RecorderStats {
 			Closed:    r.dropClosed.Load(),
 			Timeout:   r.dropTimeout.Load(),
 		},
-		Failed:        r.failed.Load(),
-		Retried:       r.retried.Load(),
-		QueueDepth:    len(r.queue),
-		QueueCapacity: cap(r.queue),
+		Failed:             r.failed.Load(),
+		Retried:            r.retried.Load(),
+		QueueDepth:         len(r.queue),
+		QueueCapacity:      cap(r.queue),
+		QueueBytes:         r.queueBytes.Load(),
+		QueueBytesCapacity: r.cfg.QueueBytes,
+		Held:               r.held.Load(),
+		Quarantined:        r.quarantined.Load(),
+		Erased:             r.erasedN.Load(),
+		Replayed:           r.replayed,
+		SpoolOverflow:      r.overflow.Load(),
+	}
+	if s.QueueDepth > 0 {
+		if t := r.lastTaken.Load(); t > 0 {
+			s.OldestQueuedAge = max(time.Since(time.Unix(0, t)), 0)
+		}
+	}
+	if r.sp != nil {
+		st := r.sp.Stats()
+		s.Spool = &st
 	}
 	r.statMu.Lock()
 	s.LastFlush, s.LastError, s.LastErrorAt = r.lastFlush, r.lastErr, r.lastErrTime

@@ -61,7 +61,8 @@ func TestRecorderDefaults(t *testing.T) {
 	got.Logger = nil
 	want := RecorderConfig{QueueSize: 10_000, BatchSize: 500, FlushInterval: time.Second, Writers: 1,
 		BlockTimeout: BlockTimeoutDefault, RetryMin: 50 * time.Millisecond, RetryMax: 5 * time.Second,
-		WriteTimeout: WriteTimeoutDefault}
+		WriteTimeout: WriteTimeoutDefault, QueueBytes: QueueBytesDefault, SpoolWindow: SpoolWindowDefault,
+		SpoolMaxBytes: SpoolMaxBytesDefault, PoisonAttempts: PoisonAttemptsDefault}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
@@ -237,7 +238,8 @@ func TestRecorderCloseSemantics(t *testing.T) {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Errorf("second Close = %v", err)
 	}
-	want := RecorderStats{Enqueued: 10, Written: 10, Dropped: DropCounts{Closed: 1}, QueueCapacity: QueueSizeDefault}
+	want := RecorderStats{Enqueued: 10, Written: 10, Dropped: DropCounts{Closed: 1}, QueueCapacity: QueueSizeDefault,
+		QueueBytesCapacity: QueueBytesDefault}
 	got := rec.Stats()
 	got.LastFlush = time.Time{}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -406,7 +408,9 @@ func TestRecorderCloseDeadline(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				rec := newTestRecorder(t, tt.w, RecorderConfig{BatchSize: 10})
+				// PoisonAttempts out of reach: this is about the deadline, not
+				// about quarantining events a store keeps failing on.
+				rec := newTestRecorder(t, tt.w, RecorderConfig{BatchSize: 10, PoisonAttempts: 1000})
 				for i := range 25 {
 					rec.Enqueue(act(i))
 				}

@@ -26,7 +26,7 @@ func BenchmarkServerCachedMetrics(b *testing.B) {
 	out := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error"},
+		done <- run(ctx, []string{"-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error", "-spool-dir", filepath.Join(dir, "spool")},
 			envOf(nil), out, io.Discard)
 	}()
 	defer func() {

@@ -17,12 +17,17 @@ import (
 	"github.com/go-co-op/gocron/v2"
 
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // Defaults of the reference server's settings.
 const (
 	addrDefault     = "127.0.0.1:8080"
 	databaseDefault = "./analytics.db"
+	// spoolDirDefault is the activity spool's directory; spoolOff disables
+	// the spool.
+	spoolDirDefault = "./analytics-spool"
+	spoolOff        = "off"
 	// demoTokensSuffix names the demo tokens file written next to a SQLite
 	// database ("./analytics.db-demo-tokens.json").
 	demoTokensSuffix = "-demo-tokens.json"
@@ -259,6 +264,9 @@ type serveFlags struct {
 	trackAPI       bool
 	demo           bool
 	shutdown       time.Duration
+	drain          time.Duration
+	spoolDir       string
+	spoolMaxBytes  int
 
 	proxies       []string
 	scheduleByJob map[string]string
@@ -279,6 +287,9 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.boolVarEnv(&s.trackAPI, "track-api", false, "record the analytics API's own requests as activities", "ANALYTICS_TRACK_API")
 	fs.boolVarEnv(&s.demo, "demo", false, "load demo data into an empty database and print demo tokens and curl commands", "ANALYTICS_DEMO")
 	fs.durationVarEnv(&s.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take", "ANALYTICS_SHUTDOWN_TIMEOUT")
+	fs.durationVarEnv(&s.drain, "drain-timeout", 10*time.Second, "how long the activity recorder may take, after the HTTP shutdown, to write what it holds (with a spool, the rest waits there for the next start)", "ANALYTICS_DRAIN_TIMEOUT")
+	fs.stringVarEnv(&s.spoolDir, "spool-dir", spoolDirDefault, "directory of the durable activity spool, relative to the working directory unless absolute (an accepted activity is on disk before its 202); off disables it", "ANALYTICS_SPOOL_DIR")
+	fs.intVarEnv(&s.spoolMaxBytes, "spool-max-bytes", tracking.SpoolMaxBytesDefault, "cap on the spool's size in bytes; past it, activities go straight to the database (a POST answers 503 if that fails too)", "ANALYTICS_SPOOL_MAX_BYTES")
 	s.identityFlags.register(fs)
 	s.alertFlags.register(fs)
 }
@@ -341,6 +352,15 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 	}
 	if s.shutdown <= 0 {
 		return fs.invalid("shutdown-timeout", "must be positive, got %v", s.shutdown)
+	}
+	if s.drain <= 0 {
+		return fs.invalid("drain-timeout", "must be positive, got %v", s.drain)
+	}
+	if s.spoolMaxBytes < 1<<20 {
+		return fs.invalid("spool-max-bytes", "must be at least 1048576 (1 MiB), got %d", s.spoolMaxBytes)
+	}
+	if strings.TrimSpace(s.spoolDir) == "" {
+		return fs.invalid("spool-dir", "is empty; use off to disable the spool")
 	}
 	if s.tokens != "" {
 		if _, err := os.Stat(s.tokens); err != nil && !(s.demo && errors.Is(err, os.ErrNotExist)) {

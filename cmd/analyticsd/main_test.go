@@ -48,12 +48,27 @@ func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// withSpoolDir gives each test's server a spool of its own (the default,
+// ./analytics-spool, would be shared by the tests of the package) unless
+// env names one.
+func withSpoolDir(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	if _, ok := env["ANALYTICS_SPOOL_DIR"]; ok {
+		return env
+	}
+	out := map[string]string{"ANALYTICS_SPOOL_DIR": filepath.Join(t.TempDir(), "spool")}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
 // runCmd runs the program with args and env and returns its exit status
 // and output.
 func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb syncBuffer
-	code = run(context.Background(), args, envOf(env), &out, &errb)
+	code = run(context.Background(), args, envOf(withSpoolDir(t, env)), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -316,6 +331,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) (base stri
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
+	env = withSpoolDir(t, env)
 	go func() { done <- run(ctx, args, envOf(env), stdout, stderr) }()
 	re := regexp.MustCompile(`URL\s+(http://127\.0\.0\.1:\d+)|listening on (http://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(60 * time.Second)

@@ -32,9 +32,13 @@ created and migrated when needed. API requests authenticate with
 "Authorization: Bearer <token>": a token of the -tokens file, a platform
 JWT (-jwt-secret-file) or an OpenID Connect access token (-oidc-issuer),
 whichever are enabled.
-SIGINT or SIGTERM stops it gracefully: in-flight requests finish and every
-accepted activity is written before it exits. SIGHUP reloads the -tokens
-file and the -jwt-secret-file.`
+An activity posted to the API is answered 202 once it is on disk: in the
+spool (-spool-dir, fsynced) or in the database. The spool absorbs database
+outages up to -spool-max-bytes and is written to the database in order; what
+a killed process left there is written on the next start.
+SIGINT or SIGTERM stops it gracefully: in-flight requests finish and the
+activities held are written within -drain-timeout (the rest stays in the
+spool). SIGHUP reloads the -tokens file and the -jwt-secret-file.`
 
 func runServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var sf serveFlags
@@ -240,8 +244,9 @@ func (s *server) wait(ctx context.Context, serveErr <-chan error) error {
 	}
 }
 
-// shutdown stops in order, within -shutdown: stop accepting requests and
-// finish those in flight, drain the activity recorder, stop the jobs. The
+// shutdown stops in order: stop accepting requests and finish those in
+// flight (within -shutdown-timeout), drain the activity recorder (within
+// -drain-timeout), stop the jobs. The
 // database is closed by serve, after it.
 func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	s.stopping.Store(true)
@@ -251,7 +256,11 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
-	if err := s.svc.Close(sctx); err != nil {
+	// The recorder gets its own deadline, so slow clients cannot use up
+	// the time it needs to write what it holds.
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), s.sf.drain)
+	defer dcancel()
+	if err := s.svc.Close(dctx); err != nil {
 		errs = append(errs, fmt.Errorf("close analytics: %w", err))
 	}
 	if err := s.sched.Close(sctx); err != nil {
@@ -329,6 +338,10 @@ func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.Tracki
 	}}
 	if sf.ipMode == string(tracking.IPHash) {
 		tc.Middleware.IPHashKey = []byte(sf.ipHashKey)
+	}
+	if sf.spoolDir != spoolOff {
+		tc.Recorder.SpoolDir = sf.spoolDir
+		tc.Recorder.SpoolMaxBytes = int64(sf.spoolMaxBytes)
 	}
 	if isPostgresURL(sf.database) {
 		// PostgreSQL takes concurrent COPY batches: four writers reach

@@ -91,8 +91,16 @@ func (w *Watcher) checkRecorder() {
 			d, cur.Dropped.QueueFull-prev.Dropped.QueueFull, cur.Dropped.Closed-prev.Dropped.Closed,
 			cur.Dropped.Timeout-prev.Dropped.Timeout, cur.QueueDepth, cur.QueueCapacity)})
 	}
-	if d := cur.Failed - prev.Failed; d > 0 {
-		msg := fmt.Sprintf("%d accepted activity events given up (refused by the store or unwritten at shutdown)", d)
+	d, q := cur.Failed-prev.Failed, cur.Quarantined-prev.Quarantined
+	if d > 0 || q > 0 {
+		var parts []string
+		if d > 0 {
+			parts = append(parts, fmt.Sprintf("%d accepted activity events given up (refused by the store or unwritten at shutdown)", d))
+		}
+		if q > 0 {
+			parts = append(parts, fmt.Sprintf("%d activity events quarantined to the dead-letter file (the store kept refusing them)", q))
+		}
+		msg := strings.Join(parts, "; ")
 		if cur.LastError != "" {
 			msg += "; last store error: " + cur.LastError
 		}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,8 +131,13 @@ func startServer(t testing.TB, database string, extra ...string) *server {
 		t.Fatal(err)
 	}
 	s := &server{stderr: &tailBuffer{}, exited: make(chan struct{})}
-	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-database", database,
-		"-tokens", tokens, "-log-level", "warn", "-shutdown-timeout", "30s"}, extra...)
+	args := []string{"serve", "-addr", "127.0.0.1:0", "-database", database,
+		"-tokens", tokens, "-log-level", "warn", "-shutdown-timeout", "30s"}
+	if !slices.Contains(extra, "-spool-dir") {
+		// Not the default ./analytics-spool in the package directory.
+		args = append(args, "-spool-dir", filepath.Join(t.TempDir(), "spool"))
+	}
+	args = append(args, extra...)
 	s.cmd = exec.Command(analyticsdBinary(t), args...)
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()

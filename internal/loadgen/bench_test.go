@@ -4,6 +4,7 @@ package loadgen_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -46,6 +47,54 @@ func BenchmarkAnalyticsdLoopback(b *testing.B) {
 			}
 			if res.Status(http.StatusOK) != int64(b.N) {
 				b.Fatalf("%d of %d requests answered 200\n%s", res.Status(http.StatusOK), b.N, res.String())
+			}
+			b.ReportMetric(res.Rate, "req/s")
+			b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+// BenchmarkActivities202 measures the latency of POST activities/ with 16
+// clients: with the spool (a 202 once the event is fsynced to it), without
+// it (a 202 once the database committed the event), and /healthz on the same
+// server as the floor of the HTTP path.
+//
+//	go test -run '^$' -bench Activities202 -benchtime 20000x ./internal/loadgen
+func BenchmarkActivities202(b *testing.B) {
+	auth := http.Header{"Authorization": {"Bearer " + loadToken}, "Content-Type": {"application/json"}}
+	body := func(i int) []byte {
+		return fmt.Appendf(nil, `{"activity_type":"report_view","description":"bench %d","metadata":{"i":%d}}`, i, i)
+	}
+	for _, tc := range []struct {
+		name, path, method string
+		want               int
+		extra              []string
+	}{
+		{"healthz", "/healthz", "GET", http.StatusOK, nil},
+		{"spool", "/api/v1/analytics/activities/", "POST", http.StatusAccepted, nil},
+		{"spool-off", "/api/v1/analytics/activities/", "POST", http.StatusAccepted, []string{"-spool-dir", "off"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := startServer(b, filepath.Join(b.TempDir(), "analytics.db"), tc.extra...)
+			cfg := loadgen.Config{URL: srv.url + tc.path, Method: tc.method, Header: auth, Concurrency: 16}
+			if tc.method == "POST" {
+				cfg.Body = body
+			}
+			warm := cfg
+			warm.Requests = 500
+			if res, err := loadgen.Run(context.Background(), warm); err != nil || res.Status(tc.want) != 500 {
+				b.Fatalf("warm-up: %v\n%s", err, res.String())
+			}
+			cfg.Requests = b.N
+			b.ResetTimer()
+			res, err := loadgen.Run(context.Background(), cfg)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Status(tc.want) != int64(b.N) {
+				b.Fatalf("%d of %d requests answered %d\n%s", res.Status(tc.want), b.N, tc.want, res.String())
 			}
 			b.ReportMetric(res.Rate, "req/s")
 			b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
