@@ -133,6 +133,13 @@ type RecorderConfig struct {
 	// its event is on disk, a store outage is absorbed on disk up to
 	// SpoolMaxBytes, and what a previous process left there is written on
 	// Start. See package tracking/spool for the file format.
+	//
+	// Several processes may share one SpoolDir (replicas started in the
+	// same working directory): each holds a numbered slot of it ("0",
+	// "1", …) under a lock that dies with the process. A restarted process
+	// takes a free slot and also adopts the events of every slot no live
+	// process holds, so nothing a killed process spooled waits for that
+	// same process to come back.
 	SpoolDir string
 	// SpoolMaxBytes caps the spool's segment data. Past it, new events are
 	// not spooled but written straight to the store (held in the bounded
@@ -359,13 +366,13 @@ func NewRecorder(w store.ActivityWriter, cfg RecorderConfig) (*Recorder, error) 
 	var rec spool.Recovery
 	if cfg.SpoolDir != "" {
 		var err error
-		sp, rec, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes})
+		sp, rec, err = openSpool(cfg.SpoolDir, spool.Config{MaxBytes: cfg.SpoolMaxBytes}, cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("tracking: NewRecorder: %w", err)
 		}
 		if rec.Records > 0 || rec.CorruptBytes > 0 {
 			cfg.Logger.Info("tracking: spool holds events of an earlier run; writing them",
-				"dir", cfg.SpoolDir, "events", rec.Records, "bytes", rec.Bytes,
+				"dir", sp.Dir(), "events", rec.Records, "bytes", rec.Bytes,
 				"corrupt_bytes_moved_aside", rec.CorruptBytes)
 		}
 	}

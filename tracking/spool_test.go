@@ -107,7 +107,7 @@ func TestSpoolOutageThenRestart(t *testing.T) {
 			if err := closeWithin(t, rec, 20*time.Second); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			if err := os.Remove(filepath.Join(dir, "ack")); err != nil {
+			if err := os.Remove(filepath.Join(dir, "0", "ack")); err != nil {
 				t.Fatal(err)
 			}
 
@@ -187,7 +187,7 @@ func TestSpoolCorruptTail(t *testing.T) {
 		}
 	}
 	closeWithin(t, rec, 50*time.Millisecond)
-	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	segs, _ := filepath.Glob(filepath.Join(dir, "*", "*.seg"))
 	if len(segs) != 1 {
 		t.Fatalf("segments: %v", segs)
 	}
@@ -429,5 +429,58 @@ func TestMiddlewareEventsReachSpoolWithinWindow(t *testing.T) {
 		if st := rec.Stats(); st.Spool.Held != int64(i+1) || st.Written != 0 {
 			t.Fatalf("stats: %+v spool %+v", st, *st.Spool)
 		}
+	}
+}
+
+// TestSpoolSharedDir: two recorders (two processes started in the same
+// working directory) share one SpoolDir, each in a slot of its own; a
+// later start adopts the slot of the one that did not come back, so every
+// event either of them spooled is written exactly once.
+func TestSpoolSharedDir(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			s := d.open(t)
+			dir := t.TempDir()
+			g := &gateWriter{ActivityWriter: s}
+			g.down.Store(true)
+			a := openSpooled(t, g, RecorderConfig{SpoolDir: dir})
+			b := openSpooled(t, g, RecorderConfig{SpoolDir: dir})
+			if a.sp.Dir() == b.sp.Dir() {
+				t.Fatalf("both recorders spool into %s", a.sp.Dir())
+			}
+			for i := range 40 {
+				if err := a.Record(context.Background(), act(i)); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Record(context.Background(), act(100+i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			closeWithin(t, a, 50*time.Millisecond)
+			closeWithin(t, b, 50*time.Millisecond)
+			if n := countRows(t, s); n != 0 {
+				t.Fatalf("rows while the store was down = %d", n)
+			}
+
+			g.down.Store(false)
+			c := openSpooled(t, g, RecorderConfig{SpoolDir: dir})
+			if err := closeWithin(t, c, 20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if st := c.Stats(); st.Written != 80 || st.Replayed != 80 {
+				t.Fatalf("stats after adoption: written %d, replayed %d, want 80 and 80", st.Written, st.Replayed)
+			}
+			if n := countRows(t, s); n != 80 {
+				t.Fatalf("rows = %d, want 80", n)
+			}
+			// Nothing is left to adopt: a further start writes nothing again.
+			e := openSpooled(t, g, RecorderConfig{SpoolDir: dir})
+			if err := closeWithin(t, e, 5*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if n := countRows(t, s); n != 80 {
+				t.Fatalf("rows after another start = %d, want 80", n)
+			}
+		})
 	}
 }

@@ -328,7 +328,7 @@ func TestSQLiteLockedThenSIGKILL(t *testing.T) {
 	release()
 
 	// A crash in the middle of an append: garbage after the last record.
-	segs, _ := filepath.Glob(filepath.Join(spoolDir, "*.seg"))
+	segs, _ := filepath.Glob(filepath.Join(spoolDir, "*", "*.seg"))
 	if len(segs) == 0 {
 		t.Fatal("no spool segment left by the killed process")
 	}
@@ -396,7 +396,7 @@ func TestSpoolByteCapReached(t *testing.T) {
 	}
 	l.end()
 	var size int64
-	segs, _ := filepath.Glob(filepath.Join(spoolDir, "*.seg"))
+	segs, _ := filepath.Glob(filepath.Join(spoolDir, "*", "*.seg"))
 	for _, s := range segs {
 		if fi, err := os.Stat(s); err == nil {
 			size += fi.Size()

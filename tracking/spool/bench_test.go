@@ -22,7 +22,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.ReportMetric(float64(st.Appended)/float64(max(st.Fsyncs, 1)), "events/fsync")
 	}
 	open := func(b *testing.B) *Spool {
-		s, _, err := Open(b.TempDir(), Options{})
+		s, _, err := Open(b.TempDir(), Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

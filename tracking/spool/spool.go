@@ -22,7 +22,7 @@
 // subdirectory, counted in Stats, and the segment is truncated to the valid
 // prefix. Open never fails because of a segment's content.
 //
-// The spool holds at most Options.MaxBytes of segment data. Past it, Append
+// The spool holds at most Config.MaxBytes of segment data. Past it, Append
 // refuses new records with ErrFull and counts them: the spool never deletes
 // records that were not acknowledged. A failed write (a full disk, an I/O
 // error) returns the error to the appenders of that group commit, removes
@@ -60,7 +60,7 @@ const (
 
 var (
 	// ErrFull is returned by Append when the records would take the spool
-	// past Options.MaxBytes.
+	// past Config.MaxBytes.
 	ErrFull = errors.New("spool: full")
 	// ErrClosed is returned by Append and Read after Close.
 	ErrClosed = errors.New("spool: closed")
@@ -73,8 +73,8 @@ var (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Options configure a Spool. The zero value means every default.
-type Options struct {
+// Config configures a Spool. The zero value means every default.
+type Config struct {
 	// MaxBytes caps the unacknowledged segment data on disk. Defaults to
 	// MaxBytesDefault.
 	MaxBytes int64
@@ -153,7 +153,7 @@ type commit struct {
 // use; Read and Ack must be called by one goroutine at a time.
 type Spool struct {
 	dir  string
-	opt  Options
+	opt  Config
 	lock io.Closer
 
 	mu       sync.Mutex
@@ -193,7 +193,7 @@ type Spool struct {
 
 // Open opens (creating it if needed) the spool in dir, recovering what a
 // previous process left there.
-func Open(dir string, opt Options) (*Spool, Recovery, error) {
+func Open(dir string, opt Config) (*Spool, Recovery, error) {
 	var rec Recovery
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = MaxBytesDefault

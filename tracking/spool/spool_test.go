@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func open(t *testing.T, dir string, opt Options) (*Spool, Recovery) {
+func open(t *testing.T, dir string, opt Config) (*Spool, Recovery) {
 	t.Helper()
 	s, rec, err := Open(dir, opt)
 	if err != nil {
@@ -42,7 +42,7 @@ func readAll(t *testing.T, s *Spool) ([]string, Pos) {
 
 func TestAppendReadAckReopen(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := open(t, dir, Options{SegmentBytes: 4096, MaxBytes: 1 << 20})
+	s, _ := open(t, dir, Config{SegmentBytes: 4096, MaxBytes: 1 << 20})
 	for i := range 300 {
 		if err := s.Append([]byte(fmt.Sprintf("event-%03d", i))); err != nil {
 			t.Fatal(err)
@@ -68,7 +68,7 @@ func TestAppendReadAckReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, rec := open(t, dir, Options{SegmentBytes: 4096, MaxBytes: 1 << 20})
+	s2, rec := open(t, dir, Config{SegmentBytes: 4096, MaxBytes: 1 << 20})
 	if rec.Records != 200 || rec.CorruptBytes != 0 {
 		t.Fatalf("recovery = %+v, want 200 records", rec)
 	}
@@ -93,7 +93,7 @@ func TestAppendReadAckReopen(t *testing.T) {
 }
 
 func TestGroupCommit(t *testing.T) {
-	s, _ := open(t, t.TempDir(), Options{})
+	s, _ := open(t, t.TempDir(), Config{})
 	const writers, each = 16, 200
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -160,7 +160,7 @@ func TestTornAndCorruptTail(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s, _ := open(t, dir, Options{})
+			s, _ := open(t, dir, Config{})
 			for i := range 5 {
 				if err := s.Append([]byte(fmt.Sprintf("rec-%03d", i))); err != nil {
 					t.Fatal(err)
@@ -176,7 +176,7 @@ func TestTornAndCorruptTail(t *testing.T) {
 
 			// Twice: the second open must find a clean spool (no crash loop).
 			for round := range 2 {
-				s2, rec, err := Open(dir, Options{})
+				s2, rec, err := Open(dir, Config{})
 				if err != nil {
 					t.Fatalf("open %d: %v", round, err)
 				}
@@ -209,7 +209,7 @@ func TestTornAndCorruptTail(t *testing.T) {
 }
 
 func TestByteCap(t *testing.T) {
-	s, _ := open(t, t.TempDir(), Options{MaxBytes: 10 * (HeaderBytes + 10)})
+	s, _ := open(t, t.TempDir(), Config{MaxBytes: 10 * (HeaderBytes + 10)})
 	for i := range 10 {
 		if err := s.Append([]byte(fmt.Sprintf("0123456-%02d", i)[:10])); err != nil {
 			t.Fatalf("append %d: %v", i, err)
@@ -229,7 +229,7 @@ func TestByteCap(t *testing.T) {
 
 func TestSegmentsDeletedAfterAck(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := open(t, dir, Options{SegmentBytes: 4096, MaxBytes: 64 << 10})
+	s, _ := open(t, dir, Config{SegmentBytes: 4096, MaxBytes: 64 << 10})
 	payload := make([]byte, 1000)
 	// Far more than the cap passes through as long as the reader keeps up.
 	for range 400 {
@@ -252,14 +252,14 @@ func TestSegmentsDeletedAfterAck(t *testing.T) {
 
 func TestLocked(t *testing.T) {
 	dir := t.TempDir()
-	open(t, dir, Options{})
-	if _, _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+	open(t, dir, Config{})
+	if _, _, err := Open(dir, Config{}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Open: %v, want ErrLocked", err)
 	}
 }
 
 func TestClosed(t *testing.T) {
-	s, _ := open(t, t.TempDir(), Options{})
+	s, _ := open(t, t.TempDir(), Config{})
 	s.Close()
 	if err := s.Append([]byte("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("append after close: %v", err)
@@ -271,7 +271,7 @@ func TestClosed(t *testing.T) {
 // recovery delete new, unacknowledged records.
 func TestAckBeyondSegments(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := open(t, dir, Options{SegmentBytes: 4096, MaxBytes: 1 << 20})
+	s, _ := open(t, dir, Config{SegmentBytes: 4096, MaxBytes: 1 << 20})
 	for range 100 {
 		if err := s.Append(make([]byte, 200)); err != nil {
 			t.Fatal(err)
@@ -290,7 +290,7 @@ func TestAckBeyondSegments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, _ := open(t, dir, Options{})
+	s2, _ := open(t, dir, Config{})
 	if err := s2.Append([]byte("new")); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestAckBeyondSegments(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ack"), ack, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s3, rec := open(t, dir, Options{})
+	s3, rec := open(t, dir, Config{})
 	if got, _ := readAll(t, s3); rec.Records != 1 || len(got) != 1 || got[0] != "new" {
 		t.Fatalf("after reopen: recovery %+v, records %q", rec, got)
 	}
