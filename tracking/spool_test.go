@@ -216,7 +216,7 @@ func TestSpoolByteCap(t *testing.T) {
 	s := drivers[0].open(t)
 	g := &gateWriter{ActivityWriter: s}
 	g.down.Store(true)
-	rec := openSpooled(t, g, RecorderConfig{SpoolDir: t.TempDir(), SpoolMaxBytes: 8 << 10, WriteTimeout: time.Second})
+	rec := openSpooled(t, g, RecorderConfig{SpoolDir: t.TempDir(), SpoolMaxBytes: 8 << 10, WriteTimeout: 15 * time.Second})
 	accepted, refused := 0, 0
 	for i := range 100 {
 		err := rec.Record(context.Background(), act(i))

@@ -342,7 +342,7 @@ func TestSQLiteLockedThenSIGKILL(t *testing.T) {
 	p = startProc(t, nil, args...)
 	p.stop(t)
 	checkExactlyOnce(t, openSQLite(t, database), l)
-	if bad, _ := filepath.Glob(filepath.Join(spoolDir, "corrupt", "*")); len(bad) != 1 {
+	if bad, _ := filepath.Glob(filepath.Join(spoolDir, "*", "corrupt", "*")); len(bad) != 1 {
 		t.Errorf("torn tail not moved aside: %v", bad)
 	}
 }
