@@ -13,6 +13,7 @@ const (
 	RollupListDefault  = 100  // limit 0 of HealthSampleList, JobRunList and WeeklyReportList
 	RecentListDefault  = 10   // limit 0 of DomainReader.ReportRecent
 	DeleteBatchDefault = 5000 // batchSize 0 of ActivityEraser.ActivityDeleteBefore
+	IteratePageSize    = 1000 // rows ActivityReader.ActivityIterate reads per query
 )
 
 // Normalize validates p and returns it with its defaults filled (Limit 0 →

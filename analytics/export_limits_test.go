@@ -1,0 +1,206 @@
+package analytics
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/postgres"
+)
+
+// seedLargeExport writes n activities of bob of about 1.2 KB each, so an
+// export of them is far larger than the socket buffers of a loopback
+// connection.
+func seedLargeExport(t *testing.T, st store.Store, n int) {
+	t.Helper()
+	pad := strings.Repeat("x", 1000)
+	acts := make([]store.Activity, 0, 1000)
+	base := fixedNow.Add(-time.Hour)
+	for i := 0; i < n; i++ {
+		acts = append(acts, store.Activity{UserID: bob.ID, Username: "bob", ActivityType: "view_dashboard",
+			Description: "Viewed dashboard", Method: "GET", Path: "/api/v1/analytics/dashboard/", StatusCode: 200,
+			Metadata: map[string]any{"pad": pad, "i": i}, CreatedAt: base.Add(time.Duration(i) * time.Millisecond)})
+		if len(acts) == cap(acts) || i == n-1 {
+			if err := st.ActivityInsertMany(context.Background(), acts); err != nil {
+				t.Fatalf("seed activities: %v", err)
+			}
+			acts = acts[:0]
+		}
+	}
+}
+
+// stalledExport opens an export as token on a raw connection with a tiny
+// receive buffer, reads the status line and then stops reading. It
+// returns the status and, for an answer that is not a 200, its body.
+func stalledExport(t *testing.T, e *testEnv, token string) (status int, body string) {
+	t.Helper()
+	c := sendExport(t, e, token)
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReaderSize(c, 16)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("export as %s: %v", token, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	return res.StatusCode, ""
+}
+
+// sendExport sends an export request as token on a raw connection with a
+// tiny receive buffer and reads nothing.
+func sendExport(t *testing.T, e *testEnv, token string) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(c, "GET %s/user-activity/export/?format=csv HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer %s\r\n\r\n", basePath, token)
+	return c
+}
+
+// quickly runs fn and fails when it takes longer than limit or fails.
+func quickly(t *testing.T, what string, limit time.Duration, fn func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit+time.Second)
+	defer cancel()
+	start := time.Now()
+	err := fn(ctx)
+	if d := time.Since(start); err != nil || d > limit {
+		t.Errorf("%s took %v (limit %v): %v", what, d.Round(time.Millisecond), limit, err)
+	}
+}
+
+// uncachedRead lists a page of bob's activities as dave with a fresh
+// offset, so no cache answers it.
+func uncachedRead(e *testEnv, i int) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+			fmt.Sprintf("%s%s/user-activity/?user_id=%s&limit=5&offset=%d", e.srv.URL, basePath, bob.ID, i), nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer dave")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		_, _ = io.Copy(io.Discard, res.Body)
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", res.StatusCode)
+		}
+		return nil
+	}
+}
+
+// exportStores are the stores of the export tests: the PostgreSQL pool is
+// as small as SQLite's reader pool, so a handful of exports would take it.
+var exportStores = []storeKind{
+	{"sqlite", openSQLite},
+	{"postgres", func(t *testing.T) store.Store {
+		st, err := postgres.Open(context.Background(), testdb.PostgresURL(t), postgres.Options{MaxOpenConns: 4})
+		if err != nil {
+			t.Fatalf("open postgres: %v", err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}},
+}
+
+// TestStalledExportsDoNotStarveReads opens more stalled exports than the
+// store has connections, all by one viewer, and checks that uncached reads
+// and the store's ping stay fast.
+func TestStalledExportsDoNotStarveReads(t *testing.T) {
+	for _, k := range exportStores {
+		t.Run(k.name, func(t *testing.T) {
+			st := k.open(t)
+			seedLargeExport(t, st, 6000)
+			e := newEnv(t, st, func(c *Config) {
+				c.ExportsPerPrincipal, c.ExportsTotal = 16, 16
+				c.ExportStallTimeout = time.Minute
+			})
+			for i := 0; i < 10; i++ {
+				sendExport(t, e, "bob")
+			}
+			// Let the exports fill the socket buffers and stall: wait (a
+			// bounded time) until no connection has been in use for a while.
+			// Exports that pin their connection never get there.
+			idle := 0
+			for deadline := time.Now().Add(15 * time.Second); idle < 5 && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				if st.Stats().InUse == 0 {
+					idle++
+				} else {
+					idle = 0
+				}
+			}
+			for i := 0; i < 3; i++ {
+				quickly(t, "uncached read", 2*time.Second, uncachedRead(e, i))
+				quickly(t, "ping", 2*time.Second, st.Ping)
+			}
+		})
+	}
+}
+
+// TestExportLimits checks the per-principal and total bounds of
+// concurrent exports (429 in the API's error shape) and that the stall
+// deadline ends an export whose client stopped reading, freeing its slot.
+func TestExportLimits(t *testing.T) {
+	for _, k := range exportStores {
+		t.Run(k.name, func(t *testing.T) {
+			st := k.open(t)
+			seedLargeExport(t, st, 6000)
+			e := newEnv(t, st, func(c *Config) {
+				c.ExportsPerPrincipal, c.ExportsTotal = 2, 3
+				c.ExportStallTimeout = 500 * time.Millisecond
+			})
+			for i := 0; i < 2; i++ {
+				if status, body := stalledExport(t, e, "bob"); status != http.StatusOK {
+					t.Fatalf("export %d of bob: %d %s", i, status, body)
+				}
+			}
+			checkTooMany := func(who string, status int, body string) {
+				t.Helper()
+				var eb ErrorBody
+				if status != http.StatusTooManyRequests || json.Unmarshal([]byte(body), &eb) != nil || eb.Error == "" || eb.Message == "" {
+					t.Errorf("%s: got %d %s, want a 429 error body", who, status, body)
+				}
+			}
+			status, body := stalledExport(t, e, "bob")
+			checkTooMany("third export of bob", status, body)
+			if status, body := stalledExport(t, e, "dave"); status != http.StatusOK {
+				t.Fatalf("export of dave: %d %s", status, body)
+			}
+			status, body = stalledExport(t, e, "carol")
+			checkTooMany("fourth export in total", status, body)
+
+			// The stall deadline ends the stalled exports and frees their slots.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				status, body = stalledExport(t, e, "bob")
+				if status == http.StatusOK {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("stalled exports still hold their slots: %d %s", status, body)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
+}
