@@ -229,6 +229,22 @@ func testActivityInvalid(t *testing.T, open OpenFunc) {
 		{"BadClientID", func(a *store.Activity) { a.ClientID = "12345" }, "client_id"},
 		{"BadReportID", func(a *store.Activity) { a.ReportID = ClientContoso + "0" }, "report_id"},
 		{"NegativeDuration", func(a *store.Activity) { a.Duration = -time.Second }, "duration_ms"},
+		{"LargeMetadata", func(a *store.Activity) {
+			a.Metadata = map[string]any{"blob": strings.Repeat("x", store.MaxMetadataBytes)}
+		}, "metadata"},
+		{"ManyMetadataKeys", func(a *store.Activity) {
+			a.Metadata = map[string]any{}
+			for i := range store.MaxMetadataKeys + 1 {
+				a.Metadata[fmt.Sprint(i)] = i
+			}
+		}, "metadata"},
+		{"DeepMetadata", func(a *store.Activity) {
+			m := map[string]any{}
+			for range store.MaxMetadataDepth {
+				m = map[string]any{"n": m}
+			}
+			a.Metadata = m
+		}, "metadata"},
 	}
 	for _, tc := range cases {
 		parallel(t, open, tc.name, func(t *testing.T, s store.Store) {
