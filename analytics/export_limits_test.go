@@ -2,7 +2,9 @@ package analytics
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -203,4 +205,57 @@ func TestExportLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExportNeutralisesEveryTextColumn ingests activities whose text
+// fields start like spreadsheet formulas and checks that no cell of the
+// CSV export does.
+func TestExportNeutralisesEveryTextColumn(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, untracked)
+		body := `{"activities":[{"user":{"id":"=HYPERLINK(\"http://x\")","username":"+bob","full_name":"-Bob"},
+			"activity_type":"@login","description":"=1+1","method":"+GET","path":"=/x","user_agent":"-ua",
+			"created_at":"2025-06-15T10:00:00Z"}]}`
+		if r := e.postJSON(t, "ingest/activities/", "dave", body); r.status != http.StatusCreated {
+			t.Fatalf("ingest: %d %s", r.status, r.body)
+		}
+		r := e.get(t, "user-activity/export/?format=csv", "dave")
+		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		if r.status != http.StatusOK || err != nil || len(rows) != 2 {
+			t.Fatalf("export: %d %v %q", r.status, err, r.body)
+		}
+		for i, cell := range rows[1] {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("column %s starts a formula: %q", exportColumns[i], cell)
+			}
+		}
+	})
+}
+
+// TestExportClientDisconnectIsNotAnError reads the start of an export and
+// hangs up: the server logs no error.
+func TestExportClientDisconnectIsNotAnError(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		seedLargeExport(t, st, 6000)
+		var logs syncBuffer
+		e := newEnv(t, st, func(c *Config) { c.Logger = textLogger(&logs) })
+		for range 2 {
+			c := sendExport(t, e, "bob")
+			var b [64 << 10]byte
+			if _, err := io.ReadAtLeast(c, b[:], len(b)); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.(*net.TCPConn).SetLinger(0) // hang up with a reset
+			_ = c.Close()
+		}
+		// The exports notice the hang-up on their next write.
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(logs.String(), "export ended early") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if out := logs.String(); strings.Contains(out, "level=ERROR") || !strings.Contains(out, "export ended early") {
+			t.Errorf("log after clients hung up:\n%s", out)
+		}
+	})
 }
