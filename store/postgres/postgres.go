@@ -55,7 +55,7 @@ const (
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
 	// MaxOpenConns limits the open connections of the pool (locks taken
-	// with TryLock and subscriptions hold connections of their own).
+	// with TryLock, subscriptions and Ping hold connections of their own).
 	// Defaults to MaxOpenConnsDefault.
 	MaxOpenConns int
 	// MaxIdleConns is how many idle connections the pool keeps. Defaults

@@ -49,8 +49,8 @@ const (
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
-	// Readers is the maximum number of read-only connections. Defaults to
-	// ReadersDefault.
+	// Readers is the maximum number of read-only connections of the reader
+	// pool (Ping has one more of its own). Defaults to ReadersDefault.
 	Readers int
 	// BusyTimeout is how long a statement waits for a database lock.
 	// Defaults to BusyTimeoutDefault.
