@@ -169,7 +169,9 @@ func TestExportLimits(t *testing.T) {
 			seedLargeExport(t, st, 6000)
 			e := newEnv(t, st, func(c *Config) {
 				c.ExportsPerPrincipal, c.ExportsTotal = 2, 3
-				c.ExportStallTimeout = 500 * time.Millisecond
+				// Long enough for the bounds to be checked while the first
+				// exports stall, even on a busy machine.
+				c.ExportStallTimeout = 4 * time.Second
 			})
 			for i := 0; i < 2; i++ {
 				if status, body := stalledExport(t, e, "bob"); status != http.StatusOK {
@@ -192,7 +194,7 @@ func TestExportLimits(t *testing.T) {
 			checkTooMany("fourth export in total", status, body)
 
 			// The stall deadline ends the stalled exports and frees their slots.
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(20 * time.Second)
 			for {
 				status, body = stalledExport(t, e, "bob")
 				if status == http.StatusOK {

@@ -76,7 +76,18 @@ func TestStalledExportsKeepServerReady(t *testing.T) {
 				_ = c.(*net.TCPConn).SetReadBuffer(4096)
 				fmt.Fprintf(c, "GET %suser-activity/export/ HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer %s\r\n\r\n", apiPrefix, viewer)
 			}
-			time.Sleep(2 * time.Second) // the exports fill the socket buffers and stall
+			// The exports fill the socket buffers and stall. Wait (a bounded
+			// time) until the server is idle again: /healthz, which reads
+			// no database, answers quickly three times in a row.
+			for quick, deadline := 0, time.Now().Add(30*time.Second); quick < 3 && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				start := time.Now()
+				if code, _ := request(t, http.MethodGet, base+"/healthz", "", nil); code == http.StatusOK && time.Since(start) < 20*time.Millisecond {
+					quick++
+				} else {
+					quick = 0
+				}
+			}
 			for i := range 3 {
 				for _, u := range []struct{ path, token string }{
 					{"/readyz", ""},
