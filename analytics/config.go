@@ -29,6 +29,14 @@ const (
 	StorageRefreshDefault = 10 * time.Minute
 	// MaxUserIDLen is the longest user id the default ValidUserID accepts.
 	MaxUserIDLen = 150
+	// ExportsPerPrincipalDefault is the default Config.ExportsPerPrincipal.
+	ExportsPerPrincipalDefault = 2
+	// ExportsTotalDefault is the default Config.ExportsTotal.
+	ExportsTotalDefault = 8
+	// ExportStallTimeoutDefault is the default Config.ExportStallTimeout.
+	ExportStallTimeoutDefault = 30 * time.Second
+	// ImportsTotalDefault is the default Config.ImportsTotal.
+	ImportsTotalDefault = 2
 )
 
 // Config configures a Service. The zero value is usable for the Service
@@ -73,6 +81,20 @@ type Config struct {
 	// bytes without control characters; hosts whose ids are UUIDs can pass
 	// store.ValidUUID.
 	ValidUserID func(string) bool
+	// ExportsPerPrincipal bounds the activity exports one principal may
+	// run at once; one more is answered 429. Defaults to
+	// ExportsPerPrincipalDefault.
+	ExportsPerPrincipal int
+	// ExportsTotal bounds the activity exports running at once, whoever
+	// runs them; one more is answered 429. Defaults to ExportsTotalDefault.
+	ExportsTotal int
+	// ExportStallTimeout is how long one page of an export may wait for
+	// its client to take it before the response is cut short. Defaults to
+	// ExportStallTimeoutDefault.
+	ExportStallTimeout time.Duration
+	// ImportsTotal bounds the Advisor CSV imports running at once; one
+	// more is answered 429. Defaults to ImportsTotalDefault.
+	ImportsTotal int
 	// Tracking configures the activity Recorder and the Middleware.
 	Tracking TrackingConfig
 }
@@ -105,6 +127,18 @@ func (c *Config) setDefaults() {
 	if c.ValidUserID == nil {
 		c.ValidUserID = defaultValidUserID
 	}
+	if c.ExportsPerPrincipal == 0 {
+		c.ExportsPerPrincipal = ExportsPerPrincipalDefault
+	}
+	if c.ExportsTotal == 0 {
+		c.ExportsTotal = ExportsTotalDefault
+	}
+	if c.ExportStallTimeout == 0 {
+		c.ExportStallTimeout = ExportStallTimeoutDefault
+	}
+	if c.ImportsTotal == 0 {
+		c.ImportsTotal = ImportsTotalDefault
+	}
 }
 
 func (c *Config) validate() error {
@@ -119,6 +153,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxIngestBytes < 0 {
 		return errors.New("analytics: Config.MaxIngestBytes must not be negative")
+	}
+	if c.ExportsPerPrincipal < 0 || c.ExportsTotal < 0 || c.ImportsTotal < 0 {
+		return errors.New("analytics: Config.ExportsPerPrincipal, ExportsTotal and ImportsTotal must not be negative")
+	}
+	if c.ExportStallTimeout < 0 {
+		return errors.New("analytics: Config.ExportStallTimeout must not be negative")
 	}
 	for i, d := range c.StorageDirs {
 		if d == "" {

@@ -48,7 +48,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // and stores it as one completed report of the caller with its
 // recommendations (rows that cannot be stored are skipped and listed).
 // Analyst or above. A file that is not an Advisor export is a 400; cached
-// analytics are invalidated.
+// analytics are invalidated. At most Config.ImportsTotal imports run at
+// once; one more returns ErrTooManyImports.
 func (s *Service) ImportAdvisorCSV(ctx context.Context, p Principal, in CSVImport, r io.Reader) (*CSVImported, error) {
 	if err := require(p, RoleAnalyst); err != nil {
 		return nil, err
@@ -73,6 +74,10 @@ func (s *Service) ImportAdvisorCSV(ctx context.Context, p Principal, in CSVImpor
 		}
 		return nil, fmt.Errorf("get client: %w", err)
 	}
+	if !s.imports.acquire("") {
+		return nil, ErrTooManyImports
+	}
+	defer s.imports.release("")
 	started := s.now()
 	cr := &countingReader{r: r}
 	res, err := advisorcsv.Parse(cr, advisorcsv.Config{MaxBytes: s.cfg.MaxIngestBytes})

@@ -42,9 +42,13 @@ type flusher interface{ Flush() }
 
 // ExportUserActivity writes every activity matching q (paging fields are
 // ignored) to w as CSV (with a header row) or NDJSON, newest first, with
-// the scoping of UserActivity. Rows are streamed from the store, so memory
-// stays constant; w is flushed every few hundred rows when it has a Flush
-// method. The checks run before anything is written.
+// the scoping of UserActivity. Rows are read from the store in keyset pages
+// (store.IteratePageSize rows) and no database connection is held while w
+// is written, so memory stays constant and a slow w pins nothing; w is
+// flushed every few hundred rows when it has a Flush method. The checks
+// run before anything is written. At most Config.ExportsPerPrincipal
+// exports of one principal and Config.ExportsTotal in all run at once;
+// one more returns ErrTooManyExports.
 func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserActivityQuery, w io.Writer, format string) error {
 	if err := require(p, ""); err != nil {
 		return err
@@ -59,8 +63,22 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 	if err != nil {
 		return err
 	}
+	if !s.exports.acquire(p.ID) {
+		return ErrTooManyExports
+	}
+	defer s.exports.release(p.ID)
+	return s.export(ctx, f, w, format, nil)
+}
+
+// export writes the activities of f to w in format. beforeBatch, when not
+// nil, is called before each batch of exportFlushEvery rows is written.
+func (s *Service) export(ctx context.Context, f store.ActivityFilter, w io.Writer, format string, beforeBatch func()) error {
+	var err error
 	bw := bufio.NewWriterSize(w, 32<<10)
 	var aw activityWriter = &ndjsonExport{enc: json.NewEncoder(bw)}
+	if beforeBatch != nil {
+		beforeBatch()
+	}
 	if format == FormatCSV {
 		if aw, err = newCSVExport(bw); err != nil {
 			return fmt.Errorf("write export: %w", err)
@@ -85,7 +103,12 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 			return err
 		}
 		if n++; n%exportFlushEvery == 0 {
-			return flush()
+			if err := flush(); err != nil {
+				return err
+			}
+			if beforeBatch != nil {
+				beforeBatch()
+			}
 		}
 		return nil
 	})
@@ -128,10 +151,12 @@ func (e *csvExport) write(a *store.Activity) error {
 	if full == "" {
 		full = a.Username
 	}
+	// Every text column is neutralised, whatever the store validates: the
+	// export must stay safe to open in a spreadsheet.
 	row := e.row
-	row[0], row[1], row[2], row[3], row[4] = a.ID, a.CreatedAt.UTC().Format(timestampLayout), a.UserID, csvSafe(a.Username), csvSafe(full)
-	row[5], row[6], row[7], row[8], row[9] = csvSafe(a.ActivityType), csvSafe(a.Description), a.ClientID, a.ReportID, a.IPAddress
-	row[10], row[11], row[12] = csvSafe(a.UserAgent), a.Method, csvSafe(a.Path)
+	row[0], row[1], row[2], row[3], row[4] = csvSafe(a.ID), a.CreatedAt.UTC().Format(timestampLayout), csvSafe(a.UserID), csvSafe(a.Username), csvSafe(full)
+	row[5], row[6], row[7], row[8], row[9] = csvSafe(a.ActivityType), csvSafe(a.Description), csvSafe(a.ClientID), csvSafe(a.ReportID), csvSafe(a.IPAddress)
+	row[10], row[11], row[12] = csvSafe(a.UserAgent), csvSafe(a.Method), csvSafe(a.Path)
 	row[13], row[14], row[15] = strconv.Itoa(a.StatusCode), strconv.FormatInt(a.Duration.Milliseconds(), 10), string(md)
 	return e.cw.Write(row)
 }

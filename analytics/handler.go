@@ -54,6 +54,7 @@ type Route struct {
 	multipart bool         // the request body may also be a multipart form with a "file" part
 	noBody    bool         // a POST without request body
 	scoped    bool         // answers 403 although Role is "": what is allowed depends on the parameters
+	bounded   bool         // answers 429 when too many calls run at once
 }
 
 // Param is a query parameter of a route.
@@ -113,7 +114,7 @@ func (s *Service) buildRoutes() []*route {
 			resp: reflect.TypeFor[ActivityPage](), scoped: true, serve: (*Service).serveUserActivity},
 		{Path: "user-activity/export", Methods: get, Summary: "Every matching activity as CSV or NDJSON (streamed).", action: "export user activity",
 			Params: append([]Param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...),
-			scoped: true, media: []string{"text/csv", "application/x-ndjson"}, serve: (*Service).serveExport},
+			scoped: true, bounded: true, media: []string{"text/csv", "application/x-ndjson"}, serve: (*Service).serveExport},
 		{Path: "activity-summary", Methods: get, Summary: "Activity counts by type, user or day.", action: "retrieve activity summary",
 			Params: []Param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo},
 			resp:   reflect.TypeFor[ActivitySummary](), serve: (*Service).serveSummary},
@@ -143,7 +144,7 @@ func (s *Service) buildRoutes() []*route {
 			resp: reflect.TypeFor[ReportOut](), req: reflect.TypeFor[ReportInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestReport},
 		{Path: "ingest/advisor-csv", Methods: post, Role: RoleAnalyst, Summary: "Import an Azure Advisor CSV export as one report.", action: "import advisor csv",
 			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}},
-			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, serve: (*Service).serveAdvisorCSV},
+			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, bounded: true, serve: (*Service).serveAdvisorCSV},
 		{Path: "openapi.json", Methods: get, Public: true, Summary: "This API's OpenAPI 3.1 document.", action: "retrieve openapi document", serve: (*Service).serveOpenAPI},
 	}
 	for _, rt := range rs {

@@ -136,6 +136,9 @@ func (rt *route) responses(gen *schemaGen, m string) map[string]any {
 	if m == http.MethodPost {
 		responses["413"] = errResp("Body too large")
 	}
+	if rt.bounded {
+		responses["429"] = errResp("Too many of these calls running at once")
+	}
 	return responses
 }
 

@@ -1,9 +1,11 @@
 package analytics
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -184,10 +186,16 @@ func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principa
 	if format != FormatCSV && format != FormatNDJSON {
 		return badParam("format", "Invalid format. Must be one of: csv, ndjson")
 	}
-	// Check scoping before the status line is written.
-	if _, err := s.scopedFilter(p, q); err != nil {
+	// Check scoping and take an export slot before the status line is
+	// written.
+	f, err := s.scopedFilter(p, q)
+	if err != nil {
 		return err
 	}
+	if !s.exports.acquire(p.ID) {
+		return ErrTooManyExports
+	}
+	defer s.exports.release(p.ID)
 	ctype := "text/csv; charset=utf-8"
 	if format == FormatNDJSON {
 		ctype = "application/x-ndjson"
@@ -203,13 +211,46 @@ func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principa
 		return nil
 	}
 	w.WriteHeader(http.StatusOK)
-	if err := s.ExportUserActivity(r.Context(), p, q, w, format); err != nil {
-		// The status line is gone: log and cut the response short so the
-		// client sees an incomplete transfer rather than a clean end.
-		s.log.ErrorContext(r.Context(), "analytics: export failed mid-stream", "request_id", w.Header().Get("X-Request-ID"), "err", err)
+	// Each batch of rows must reach the client within the stall timeout,
+	// which replaces the server's write timeout for the export.
+	rc := http.NewResponseController(w)
+	stall := s.cfg.ExportStallTimeout
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(stall)) }
+	cw := &clientWriter{w: w}
+	if err := s.export(r.Context(), f, cw, format, extend); err != nil {
+		// The status line is gone: cut the response short so the client
+		// sees an incomplete transfer rather than a clean end. A client
+		// that went away or stopped reading is not a server error.
+		if cw.err != nil || r.Context().Err() != nil {
+			s.log.InfoContext(r.Context(), "analytics: export ended early: the client went away or stopped reading",
+				"request_id", w.Header().Get("X-Request-ID"), "err", err)
+		} else {
+			s.log.ErrorContext(r.Context(), "analytics: export failed mid-stream", "request_id", w.Header().Get("X-Request-ID"), "err", err)
+		}
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// clientWriter writes to a response and keeps the first write error: an
+// error of the client's connection, not of the store.
+type clientWriter struct {
+	w   http.ResponseWriter
+	err error
+}
+
+func (c *clientWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *clientWriter) Flush() {
+	if err := http.NewResponseController(c.w).Flush(); err != nil && c.err == nil && !errors.Is(err, http.ErrNotSupported) {
+		c.err = err
+	}
 }
 
 func (s *Service) serveSummary(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -60,6 +60,9 @@ type Service struct {
 	// invalidated, when set (tests), is called after each invalidation
 	// message is handled.
 	invalidated func(payload string)
+	// exports and imports bound the running activity exports and Advisor
+	// CSV imports.
+	exports, imports *slots
 }
 
 // New returns a Service over st. It validates cfg (zero fields take their
@@ -82,6 +85,8 @@ func New(st store.Store, cfg Config) (*Service, error) {
 
 		instance: store.NewID(),
 		costKeys: keyBudget{max: costInsightsKeysMax, ttl: ttlCostInsights},
+		exports:  newSlots(cfg.ExportsTotal, cfg.ExportsPerPrincipal),
+		imports:  newSlots(cfg.ImportsTotal, 0),
 	}
 	var err error
 	if s.track, err = newTrackingParts(s); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -240,7 +241,10 @@ type ReportOut struct {
 
 // IngestReport creates or replaces a report with its recommendations (a
 // new id when empty). created reports whether the report is new. Analyst
-// or above. Cached analytics are invalidated.
+// or above. Callers below manager may only name themselves in created_by
+// (or leave it out) and only replace reports they created: anything else
+// is ErrForbidden (403) naming the field. Cached analytics are
+// invalidated.
 func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput) (out *ReportOut, created bool, err error) {
 	if err := require(p, RoleAnalyst); err != nil {
 		return nil, false, err
@@ -259,6 +263,10 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 			return nil, false, badBody("created_by", "created_by is not a valid user id")
 		}
 	}
+	owner := p.AtLeast(RoleManager)
+	if !owner && r.CreatedBy != p.ID {
+		return nil, false, notOwner("created_by", "created_by must be your own user id: only a manager or an admin may create a report in another user's name or in nobody's")
+	}
 	if r.ID == "" {
 		r.ID = store.NewID()
 	}
@@ -275,10 +283,13 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 	if err := storedriver.PrepareReport(&r, s.now()); err != nil {
 		return nil, false, err
 	}
-	_, err = s.st.ReportGet(ctx, r.ID)
+	old, err := s.st.ReportGet(ctx, r.ID)
 	exists, err := found(err, "report")
 	if err != nil {
 		return nil, false, err
+	}
+	if exists && !owner && old.CreatedBy != p.ID {
+		return nil, false, notOwner("id", "report %s was not created by you: only a manager or an admin may replace it", r.ID)
 	}
 	created = !exists
 	if err := s.st.ReportUpsert(ctx, &r); err != nil {
@@ -286,6 +297,11 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 	}
 	s.invalidateAfterWrite(ctx)
 	return reportOut(&r), created, nil
+}
+
+// notOwner is the 403 of a write to a report the caller does not own.
+func notOwner(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusForbidden, Detail: fmt.Sprintf(format, args...), Summary: "Forbidden", Field: field}
 }
 
 func reportOut(r *store.Report) *ReportOut {

@@ -169,7 +169,7 @@ func TestWriteRoutes(t *testing.T) {
 			}
 			// Re-posting the same id replaces it (200), and created_by null clears it.
 			body2 := `{"id":"` + rep.ID + `","client_id":"` + c.ID + `","report_type":"cost","created_by":null}`
-			if r := e.postJSON(t, "ingest/reports/", "alice", body2); r.status != 200 || !strings.Contains(string(r.body), `"created_by":null`) {
+			if r := e.postJSON(t, "ingest/reports/", "carol", body2); r.status != 200 || !strings.Contains(string(r.body), `"created_by":null`) {
 				t.Errorf("replace report: %d %s", r.status, r.body)
 			}
 		})

@@ -117,6 +117,10 @@ type ActivityReader interface {
 	ActivityList(ctx context.Context, p ActivityListParams) (*ActivityPage, error)
 	// ActivityIterate calls fn for every matching activity, newest first,
 	// without loading them all; it stops at the first error fn returns.
+	// It reads keyset pages of IteratePageSize rows and holds no database
+	// connection while fn runs, so a slow fn (a client that stops reading
+	// an export) cannot pin one. Pages are separate reads: activities
+	// inserted meanwhile may or may not be seen; none is seen twice.
 	ActivityIterate(ctx context.Context, f ActivityFilter, fn func(*Activity) error) error
 	ActivitySummary(ctx context.Context, p ActivitySummaryParams) (*ActivitySummary, error)
 	// ActivityDistinctUsers counts distinct non-empty user ids with

@@ -13,6 +13,13 @@ const (
 	RollupListDefault  = 100  // limit 0 of HealthSampleList, JobRunList and WeeklyReportList
 	RecentListDefault  = 10   // limit 0 of DomainReader.ReportRecent
 	DeleteBatchDefault = 5000 // batchSize 0 of ActivityEraser.ActivityDeleteBefore
+	IteratePageSize    = 1000 // rows ActivityReader.ActivityIterate reads per query
+
+	// Activity metadata limits, checked on every insert (a violation is a
+	// *ValidationError of field "metadata").
+	MaxMetadataBytes = 16 << 10 // the metadata encoded as JSON
+	MaxMetadataKeys  = 64       // keys in all, those of nested objects included
+	MaxMetadataDepth = 8        // nesting of objects and arrays; the metadata object itself is level 1
 )
 
 // Normalize validates p and returns it with its defaults filled (Limit 0 →

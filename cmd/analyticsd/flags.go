@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
+	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
@@ -267,6 +268,11 @@ type serveFlags struct {
 	drain          time.Duration
 	spoolDir       string
 	spoolMaxBytes  int
+	// Bounds of exports and imports.
+	exportsPerPrincipal int
+	exportsTotal        int
+	exportStall         time.Duration
+	importsTotal        int
 
 	proxies       []string
 	scheduleByJob map[string]string
@@ -292,6 +298,10 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.intVarEnv(&s.spoolMaxBytes, "spool-max-bytes", tracking.SpoolMaxBytesDefault, "cap on the spool's size in bytes; past it, activities go straight to the database (a POST answers 503 if that fails too)", "ANALYTICS_SPOOL_MAX_BYTES")
 	s.identityFlags.register(fs)
 	s.alertFlags.register(fs)
+	fs.intVarEnv(&s.exportsPerPrincipal, "export-per-user", analytics.ExportsPerPrincipalDefault, "activity exports one caller may run at once (one more is answered 429)", "ANALYTICS_EXPORT_PER_USER")
+	fs.intVarEnv(&s.exportsTotal, "export-total", analytics.ExportsTotalDefault, "activity exports that may run at once in all (one more is answered 429)", "ANALYTICS_EXPORT_TOTAL")
+	fs.durationVarEnv(&s.exportStall, "export-stall-timeout", analytics.ExportStallTimeoutDefault, "how long an export waits for its client to take each batch of rows before it is cut short", "ANALYTICS_EXPORT_STALL_TIMEOUT")
+	fs.intVarEnv(&s.importsTotal, "import-total", analytics.ImportsTotalDefault, "Advisor CSV imports that may run at once (one more is answered 429)", "ANALYTICS_IMPORT_TOTAL")
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
@@ -361,6 +371,17 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 	}
 	if strings.TrimSpace(s.spoolDir) == "" {
 		return fs.invalid("spool-dir", "is empty; use off to disable the spool")
+	}
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"export-per-user", s.exportsPerPrincipal}, {"export-total", s.exportsTotal}, {"import-total", s.importsTotal}} {
+		if f.n < 1 || f.n > 10000 {
+			return fs.invalid(f.name, "must be between 1 and 10000, got %d", f.n)
+		}
+	}
+	if s.exportStall < time.Second {
+		return fs.invalid("export-stall-timeout", "must be at least 1s, got %v", s.exportStall)
 	}
 	if s.tokens != "" {
 		if _, err := os.Stat(s.tokens); err != nil && !(s.demo && errors.Is(err, os.ErrNotExist)) {

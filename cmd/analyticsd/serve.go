@@ -122,6 +122,11 @@ func (s *server) wire(ctx context.Context) (err error) {
 		Location:     sf.location,
 		StorageDirs:  sf.storageDirs.values,
 		Tracking:     tc,
+
+		ExportsPerPrincipal: sf.exportsPerPrincipal,
+		ExportsTotal:        sf.exportsTotal,
+		ExportStallTimeout:  sf.exportStall,
+		ImportsTotal:        sf.importsTotal,
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)

@@ -5,10 +5,13 @@
 // The reader is forgiving about the shape of the file and strict about its
 // values:
 //
+//   - The input is read as a stream, one chunk at a time: memory does not
+//     grow with the file, only with the rows imported.
 //   - A UTF-8 byte-order mark is removed; UTF-16 with a byte-order mark is
 //     decoded; a file that is not valid UTF-8 (re-saved by Excel in a legacy
-//     code page) is decoded as Windows-1252. Result.Encoding names the
-//     encoding found.
+//     code page) is decoded as Windows-1252 from its first byte that is not
+//     UTF-8 on (all of it when the text before is plain ASCII, as Excel
+//     writes it). Result.Encoding names the encoding found.
 //   - An optional first line "sep=," or "sep=;" (as Excel writes it) sets
 //     the delimiter. Without it the delimiter is a comma, or a semicolon or
 //     a tab when only that finds the header.
@@ -32,7 +35,8 @@
 //     resource group.
 //   - A row whose values cannot be stored (unknown category or impact,
 //     negative or malformed savings, an invalid currency, an empty
-//     recommendation, a malformed CSV record) is skipped and reported in
+//     recommendation, a cell of an imported column longer than
+//     MaxCellBytes, a malformed CSV record) is skipped and reported in
 //     Result.Skipped with its row number and the reason. Blank lines and
 //     rows whose cells are all empty are ignored.
 //
@@ -41,6 +45,8 @@
 package advisorcsv
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -59,6 +65,9 @@ const (
 	MaxRowsDefault = 100_000
 	// MaxBytesDefault is the default Config.MaxBytes (32 MiB).
 	MaxBytesDefault int64 = 32 << 20
+	// MaxCellBytes is the longest cell of an imported column; a row with a
+	// longer one is skipped.
+	MaxCellBytes = 2048
 )
 
 // maxSavings is the largest amount store validation accepts.
@@ -197,27 +206,21 @@ func Parse(r io.Reader, opts Config) (*Result, error) {
 	if maxRows == 0 {
 		maxRows = MaxRowsDefault
 	}
-	raw, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("advisorcsv: read: %w", err)
-	}
-	if int64(len(raw)) > maxBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
-	}
-	text, encoding, err := decode(raw)
+	dec, err := newDecoder(&limitedReader{r: r, n: maxBytes, max: maxBytes})
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(text) == "" {
-		return nil, fmt.Errorf("%w: empty file", ErrNotAdvisorCSV)
+	text := bufio.NewReaderSize(dec, readChunk)
+	sep, lineOffset, err := cutSepLine(text)
+	if err != nil {
+		return nil, err
 	}
-	text, sep, lineOffset := cutSepLine(text)
-	p, err := newParser(text, sep, opts.DefaultCategory)
+	p, err := newParser(text, sep, lineOffset > 0, opts.DefaultCategory)
 	if err != nil {
 		return nil, err
 	}
 	p.lineOffset = lineOffset
-	res := &Result{Encoding: encoding}
+	res := &Result{}
 	for {
 		rec, line, err := p.next()
 		if err == io.EOF {
@@ -236,6 +239,7 @@ func Parse(r io.Reader, opts Config) (*Result, error) {
 		}
 		res.Recommendations = append(res.Recommendations, rec.rec)
 	}
+	res.Encoding = dec.encoding()
 	return res, nil
 }
 
@@ -252,20 +256,24 @@ func (o Config) validate() error {
 	return nil
 }
 
-// cutSepLine removes a leading "sep=X" line (optionally quoted) and returns
-// the delimiter it names (0 when there is none) and the number of lines
-// removed.
-func cutSepLine(text string) (rest string, sep rune, lines int) {
-	line, after, found := strings.Cut(text, "\n")
-	if !found {
-		after = ""
+// cutSepLine removes a leading "sep=X" line (optionally quoted) from text
+// and returns the delimiter it names (0 when there is none) and the number
+// of lines removed.
+func cutSepLine(text *bufio.Reader) (sep rune, lines int, err error) {
+	head, err := text.Peek(64)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return 0, 0, err
+	}
+	line, _, found := strings.Cut(string(head), "\n")
+	if !found && err != io.EOF {
+		return 0, 0, nil // longer than any sep line
 	}
 	s := strings.TrimSpace(line)
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		s = s[1 : len(s)-1]
 	}
 	if len(s) < 4 || !strings.EqualFold(s[:4], "sep=") {
-		return text, 0, 0
+		return 0, 0, nil
 	}
 	d := s[4:]
 	if d == "" && strings.HasPrefix(line[strings.Index(line, "=")+1:], "\t") {
@@ -273,9 +281,14 @@ func cutSepLine(text string) (rest string, sep rune, lines int) {
 	}
 	r, size := utf8.DecodeRuneInString(d)
 	if size == 0 || size != len(d) || !validDelim(r) {
-		return text, 0, 0
+		return 0, 0, nil
 	}
-	return after, r, 1
+	n := len(line)
+	if found {
+		n++
+	}
+	_, _ = text.Discard(n)
+	return r, 1, nil
 }
 
 // validDelim reports whether encoding/csv accepts r as a delimiter.
@@ -306,47 +319,76 @@ type outcome struct {
 }
 
 // newParser finds the header of text. With sep == 0 it tries a comma, then
-// a semicolon, then a tab.
-func newParser(text string, sep rune, defaultCat store.Category) (*parser, error) {
+// a semicolon, then a tab, reading the start of text again for each.
+// hadSep tells that a sep line was removed (the file is not empty).
+func newParser(text io.Reader, sep rune, hadSep bool, defaultCat store.Category) (*parser, error) {
 	delims := []rune{sep}
 	if sep == 0 {
 		delims = []rune{',', ';', '\t'}
 	}
 	var firstErr error
+	var replay []byte // the text read by the previous attempts
 	for _, d := range delims {
-		p, err := tryHeader(text, d, defaultCat)
+		rec := &recorder{r: io.MultiReader(bytes.NewReader(replay), text)}
+		p, err := tryHeader(rec, d, hadSep, defaultCat)
 		if err == nil {
 			return p, nil
 		}
-		if firstErr == nil {
-			firstErr = err
+		var ne *notCSVError
+		if !errors.As(err, &ne) {
+			return nil, err // a read error or ErrTooLarge
 		}
+		if firstErr == nil {
+			firstErr = ne.err
+		}
+		if rec.over {
+			break // the header cannot be read again
+		}
+		replay = rec.rec
 	}
 	return nil, firstErr
 }
 
-func tryHeader(text string, delim rune, defaultCat store.Category) (*parser, error) {
-	cr := csv.NewReader(strings.NewReader(text))
+// notCSVError is a header that is not one with this delimiter.
+type notCSVError struct{ err error }
+
+func (e *notCSVError) Error() string { return e.err.Error() }
+
+func tryHeader(rec *recorder, delim rune, hadSep bool, defaultCat store.Category) (*parser, error) {
+	cr := csv.NewReader(rec)
 	cr.Comma = delim
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = false
 	cr.ReuseRecord = true
 	p := &parser{cr: cr, defaultCat: defaultCat}
+	notCSV := func(format string, args ...any) error {
+		return &notCSVError{fmt.Errorf("%w: "+format, append([]any{ErrNotAdvisorCSV}, args...)...)}
+	}
 	var header []string
 	for {
-		rec, err := cr.Read()
+		r, err := cr.Read()
 		if err == io.EOF {
-			return nil, fmt.Errorf("%w: no header row", ErrNotAdvisorCSV)
+			if !hadSep && !rec.over && len(bytes.TrimSpace(rec.rec)) == 0 {
+				return nil, notCSV("empty file")
+			}
+			return nil, notCSV("no header row")
+		}
+		var pe *csv.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return nil, fmt.Errorf("advisorcsv: read header: %w", err)
 		}
 		if err != nil {
-			if looksLikeJSON(text) {
-				return nil, fmt.Errorf("%w: the file holds JSON, not CSV", ErrNotAdvisorCSV)
+			if looksLikeJSON(rec.rec) {
+				return nil, notCSV("the file holds JSON, not CSV")
 			}
-			return nil, fmt.Errorf("%w: malformed header: %w", ErrNotAdvisorCSV, err)
+			return nil, notCSV("malformed header: %w", err)
 		}
-		if !allBlank(rec) {
-			header = rec
+		if !allBlank(r) {
+			header = r
 			break
+		}
+		if rec.over {
+			return nil, notCSV("no header row in the first %d bytes", maxHeaderBytes)
 		}
 	}
 	p.countLines(header)
@@ -361,17 +403,19 @@ func tryHeader(text string, delim rune, defaultCat store.Category) (*parser, err
 		}
 	}
 	if p.cols[fieldRecommendation] < 0 {
-		if looksLikeJSON(text) {
-			return nil, fmt.Errorf("%w: the file holds JSON, not CSV", ErrNotAdvisorCSV)
+		if looksLikeJSON(rec.rec) {
+			return nil, notCSV("the file holds JSON, not CSV")
 		}
-		return nil, fmt.Errorf("%w: no Recommendation column in header %s", ErrNotAdvisorCSV, quoteHeader(header))
+		return nil, notCSV("no Recommendation column in header %s", quoteHeader(header))
 	}
+	// The header is found: stop recording.
+	rec.over, rec.rec = true, nil
 	return p, nil
 }
 
-func looksLikeJSON(text string) bool {
-	s := strings.TrimSpace(text)
-	return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")
+func looksLikeJSON(text []byte) bool {
+	s := bytes.TrimSpace(text)
+	return bytes.HasPrefix(s, []byte("{")) || bytes.HasPrefix(s, []byte("["))
 }
 
 // quoteHeader formats the first few header cells for an error message.
@@ -460,6 +504,11 @@ func (p *parser) cell(rec []string, f field) string {
 func (p *parser) name(f field) string { return p.names[f] }
 
 func (p *parser) convert(rec []string) outcome {
+	for f := range numFields {
+		if i := p.cols[f]; i >= 0 && i < len(rec) && len(rec[i]) > MaxCellBytes {
+			return outcome{reason: fmt.Sprintf("%s cell is longer than %d bytes", p.name(f), MaxCellBytes)}
+		}
+	}
 	r := store.Recommendation{
 		Recommendation:   p.cell(rec, fieldRecommendation),
 		SubscriptionID:   p.cell(rec, fieldSubscriptionID),

@@ -2,10 +2,6 @@ package advisorcsv
 
 import (
 	"bytes"
-	"fmt"
-	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // Encoding names reported in Result.Encoding.
@@ -28,72 +24,7 @@ var windows1252High = [32]rune{
 }
 
 // decodeWindows1252 decodes b as Windows-1252.
-func decodeWindows1252(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b) + len(b)/8)
-	for _, c := range b {
-		switch {
-		case c < 0x80:
-			sb.WriteByte(c)
-		case c < 0xA0:
-			sb.WriteRune(windows1252High[c-0x80])
-		default:
-			sb.WriteRune(rune(c))
-		}
-	}
-	return sb.String()
-}
-
-// decodeUTF16 decodes b (without its byte-order mark) as UTF-16. Unpaired
-// surrogates become U+FFFD.
-func decodeUTF16(b []byte, bigEndian bool) (string, error) {
-	if len(b)%2 != 0 {
-		return "", fmt.Errorf("%w: odd number of bytes in a UTF-16 file", ErrNotAdvisorCSV)
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		if bigEndian {
-			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-		} else {
-			u[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
-		}
-	}
-	return string(utf16.Decode(u)), nil
-}
-
-// decode turns the raw file into text: it removes a byte-order mark,
-// decodes UTF-16 (with a BOM) and falls back to Windows-1252 when the bytes
-// are not valid UTF-8. It rejects files that are plainly not text.
-func decode(b []byte) (text, encoding string, err error) {
-	if reason := binaryKind(b); reason != "" {
-		return "", "", fmt.Errorf("%w: %s", ErrNotAdvisorCSV, reason)
-	}
-	switch {
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		b = b[3:]
-		if !utf8.Valid(b) {
-			return "", "", fmt.Errorf("%w: invalid UTF-8 after a UTF-8 byte-order mark", ErrNotAdvisorCSV)
-		}
-		text, encoding = string(b), EncodingUTF8
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-		text, err = decodeUTF16(b[2:], false)
-		encoding = EncodingUTF16LE
-	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
-		text, err = decodeUTF16(b[2:], true)
-		encoding = EncodingUTF16BE
-	case utf8.Valid(b):
-		text, encoding = string(b), EncodingUTF8
-	default:
-		text, encoding = decodeWindows1252(b), EncodingWindows1252
-	}
-	if err != nil {
-		return "", "", err
-	}
-	if strings.ContainsRune(text, 0) {
-		return "", "", fmt.Errorf("%w: binary data (NUL bytes)", ErrNotAdvisorCSV)
-	}
-	return text, encoding, nil
-}
+func decodeWindows1252(b []byte) string { return string(appendWindows1252(nil, b)) }
 
 // binaryKind names well-known binary formats a user may upload by mistake,
 // or returns "" when b does not start like one.

@@ -447,21 +447,26 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	return page, nil
 }
 
-// ActivityIterate streams the matching activities, newest first, to fn.
-// It holds one connection while it runs; fn's error is returned as is.
+// ActivityIterate streams the matching activities, newest first, to fn in
+// keyset pages of store.IteratePageSize rows; no connection is held while
+// fn runs. fn's error is returned as is.
 func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn func(*store.Activity) error) error {
 	const op = "iterate activities"
 	f, err := newFilter(af)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	var a args
-	query := "SELECT " + activityColumns + " FROM activities" + whereSQL(f.conds(&a)) + " ORDER BY created_at DESC, id DESC"
-	rows, err := s.db.QueryContext(ctx, query, a...)
-	if err != nil {
-		return s.wrap(ctx, op, err)
+	load := func(after *store.Activity) ([]store.Activity, error) {
+		var a args
+		c := f.conds(&a)
+		if after != nil {
+			c = append(c, "(created_at, id) < ("+a.add(after.CreatedAt)+", "+a.add(after.ID)+"::uuid)")
+		}
+		query := "SELECT " + activityColumns + " FROM activities" + whereSQL(c) + " ORDER BY created_at DESC, id DESC LIMIT " +
+			a.add(store.IteratePageSize)
+		return sqlexec.Query(ctx, s.db, scanActivity, query, a...)
 	}
-	return sqlexec.Each(ctx, rows, scanActivity, fn, func(err error) error { return s.wrap(ctx, op, err) })
+	return sqlexec.EachPage(ctx, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
 // ActivitySummary groups the matching activities by type, user or local

@@ -55,7 +55,7 @@ const (
 // Config configures a Store. The zero value is ready to use.
 type Config struct {
 	// MaxOpenConns limits the open connections of the pool (locks taken
-	// with TryLock and subscriptions hold connections of their own).
+	// with TryLock, subscriptions and Ping hold connections of their own).
 	// Defaults to MaxOpenConnsDefault.
 	MaxOpenConns int
 	// MaxIdleConns is how many idle connections the pool keeps. Defaults
@@ -105,6 +105,7 @@ func (o *Config) setDefaults() error {
 // they are not listed here but behave as the interface documents.
 type Store struct {
 	db       *sqlx.DB
+	health   *sql.DB // one connection of its own for Ping
 	url      string
 	schema   string
 	log      *slog.Logger
@@ -137,22 +138,33 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	db.SetMaxOpenConns(opts.MaxOpenConns)
 	db.SetMaxIdleConns(opts.MaxIdleConns)
 	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	s := &Store{db: db, url: url, log: opts.Logger, now: opts.NowFunc, listeners: map[*pq.Listener]struct{}{}}
+	// Ping has a connection of its own, so a health check never waits for
+	// a connection of the pool.
+	health, err := sql.Open("postgres", url)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	health.SetMaxOpenConns(1)
+	health.SetMaxIdleConns(1)
+	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, listeners: map[*pq.Listener]struct{}{}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 
 	var schema sql.NullString
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		_ = db.Close()
-		return nil, s.wrap(ctx, "open", err)
+		err = s.wrap(ctx, "open", err)
+		_ = s.Close()
+		return nil, err
 	}
 	if !schema.Valid {
-		_ = db.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("postgres: open: %w", storedriver.Invalid("search_path", "names no existing schema"))
 	}
 	s.schema = schema.String
 	if !opts.SkipMigrate {
 		if err := s.Migrate(ctx); err != nil {
-			_ = db.Close()
+			_ = s.Close()
 			return nil, err
 		}
 	}
@@ -166,9 +178,10 @@ func (s *Store) Schema() string { return s.schema }
 // need to run their own queries.
 func (s *Store) DB() *sql.DB { return s.db.DB }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers. It runs on a connection of its
+// own, outside the pool, so it never queues behind the pool's queries.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.health.PingContext(ctx); err != nil {
 		return s.wrap(ctx, "ping", err)
 	}
 	return nil
@@ -203,7 +216,8 @@ func (s *Store) Close() error {
 	for l := range ls {
 		_ = l.Close()
 	}
-	if err := s.db.Close(); err != nil {
+	herr := s.health.Close()
+	if err := errors.Join(s.db.Close(), herr); err != nil {
 		return fmt.Errorf("postgres: close: %w", err)
 	}
 	return nil

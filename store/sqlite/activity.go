@@ -138,8 +138,9 @@ func scanActivity(sc sqlexec.Scanner) (store.Activity, error) {
 	return a, nil
 }
 
-// ActivityIterate streams the matching activities, newest first, one row at
-// a time.
+// ActivityIterate streams the matching activities, newest first, in keyset
+// pages of store.IteratePageSize rows; no reader connection is held while
+// fn runs.
 func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn func(*store.Activity) error) error {
 	const op = "iterate activities"
 	f, err := newFilter(af)
@@ -150,12 +151,17 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 		return nil
 	}
 	where, args := f.where()
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+activityColumns+" FROM activities WHERE "+where+
-		" ORDER BY created_at DESC, id DESC", args...)
-	if err != nil {
-		return s.wrap(ctx, op, err)
+	load := func(after *store.Activity) ([]store.Activity, error) {
+		w, a := where, append([]any(nil), args...)
+		if after != nil {
+			w += " AND (created_at, id) < (?, ?)"
+			a = append(a, micro(after.CreatedAt), after.ID)
+		}
+		a = append(a, store.IteratePageSize)
+		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+activityColumns+" FROM activities WHERE "+w+
+			" ORDER BY created_at DESC, id DESC LIMIT ?", a...)
 	}
-	return sqlexec.Each(ctx, rows, scanActivity, fn, func(err error) error { return s.wrap(ctx, op, err) })
+	return sqlexec.EachPage(ctx, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
 // ActivityDistinctUsers counts distinct non-empty user ids with activity at

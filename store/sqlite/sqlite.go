@@ -49,8 +49,8 @@ const (
 
 // Config configures a Store. The zero value is ready to use.
 type Config struct {
-	// Readers is the maximum number of read-only connections. Defaults to
-	// ReadersDefault.
+	// Readers is the maximum number of read-only connections of the reader
+	// pool (Ping has one more of its own). Defaults to ReadersDefault.
 	Readers int
 	// BusyTimeout is how long a statement waits for a database lock.
 	// Defaults to BusyTimeoutDefault.
@@ -93,6 +93,7 @@ type Store struct {
 	opts   Config
 	writer *sql.DB // one connection: every write is serialised here
 	reader *sql.DB // read-only pool
+	health *sql.DB // one read-only connection of its own for Ping
 
 	insertMu sync.Mutex
 	stmts    *writeStmts // prepared on first ActivityInsertMany
@@ -179,7 +180,19 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	ckpt.SetMaxOpenConns(1)
 	ckpt.SetMaxIdleConns(1)
 
-	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, ckpt: ckpt}
+	// Ping has a connection of its own, so a health check never waits for
+	// a reader slot or for the writer.
+	health, err := sql.Open("sqlite", fileDSN(abs, rq))
+	if err != nil {
+		_ = writer.Close()
+		_ = reader.Close()
+		_ = ckpt.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	health.SetMaxOpenConns(1)
+	health.SetMaxIdleConns(1)
+
+	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, health: health, ckpt: ckpt}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	// The first writer connection creates the file and switches it to WAL
 	// before any reader connects.
@@ -269,12 +282,12 @@ func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sql.Tx) error
 	return nil
 }
 
-// Ping checks that both connection pools reach the database.
+// Ping checks that the database file answers a read. It runs on a
+// connection of its own, so it never queues behind the readers (long
+// queries, exports) or the writer.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.writer.PingContext(ctx); err != nil {
-		return s.wrap(ctx, "ping", err)
-	}
-	if err := s.reader.PingContext(ctx); err != nil {
+	var v int64
+	if err := s.health.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v); err != nil {
 		return s.wrap(ctx, "ping", err)
 	}
 	return nil
@@ -326,8 +339,9 @@ func (s *Store) Close() error {
 		s.ckptDone.Wait()
 		cerr := s.ckpt.Close()
 		rerr := s.reader.Close()
+		herr := s.health.Close()
 		werr := s.writer.Close()
-		if err := errors.Join(cerr, rerr, werr); err != nil {
+		if err := errors.Join(cerr, rerr, herr, werr); err != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
 	})

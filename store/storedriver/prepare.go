@@ -9,6 +9,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 )
 
 // PrepareClient validates c and normalises it in place (lower-case id, UTC
@@ -152,6 +153,9 @@ func PrepareActivity(a *store.Activity, now time.Time) error {
 	if a.Duration < 0 {
 		return Invalid("duration_ms", "must not be negative")
 	}
+	if err := CheckMetadata(a.Metadata); err != nil {
+		return err
+	}
 	a.Description = text.Truncate(a.Description, store.MaxDescriptionLen)
 	a.UserAgent = text.Truncate(a.UserAgent, store.MaxUserAgentLen)
 	a.Path = text.Truncate(a.Path, 2048)
@@ -159,6 +163,73 @@ func PrepareActivity(a *store.Activity, now time.Time) error {
 	a.Username = text.Truncate(a.Username, 150)
 	a.FullName = text.Truncate(a.FullName, 255)
 	a.CreatedAt = utcOrNow(a.CreatedAt, now)
+	return nil
+}
+
+// CheckMetadata checks activity metadata against store.MaxMetadataBytes,
+// store.MaxMetadataKeys and store.MaxMetadataDepth; a violation is a
+// *store.ValidationError of field "metadata".
+func CheckMetadata(m map[string]any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	var keys, bound int
+	if err := metadataShape(m, 1, &keys, &bound); err != nil {
+		return err
+	}
+	if bound <= store.MaxMetadataBytes {
+		return nil // even fully escaped, it fits
+	}
+	b, err := jsonenc.AppendObject(nil, m)
+	if err != nil {
+		return Invalid("metadata", "cannot be encoded as JSON: %v", err)
+	}
+	if len(b) > store.MaxMetadataBytes {
+		return Invalid("metadata", "must be at most %d bytes of JSON, got %d", store.MaxMetadataBytes, len(b))
+	}
+	return nil
+}
+
+// metadataShape checks the nesting and the number of keys of v at depth,
+// and adds to bound an upper limit of its encoded size (a large number for
+// values it does not measure).
+func metadataShape(v any, depth int, keys, bound *int) error {
+	const unmeasured = store.MaxMetadataBytes + 1
+	switch v := v.(type) {
+	case nil, bool:
+		*bound += 5
+	case string:
+		*bound += 6*len(v) + 2 // every byte escaped as \u00XX
+	case float64, int, int64, int32, uint64:
+		*bound += 24
+	case map[string]any:
+		if depth > store.MaxMetadataDepth {
+			return Invalid("metadata", "must be nested at most %d levels deep", store.MaxMetadataDepth)
+		}
+		if *keys += len(v); *keys > store.MaxMetadataKeys {
+			return Invalid("metadata", "must have at most %d keys in all", store.MaxMetadataKeys)
+		}
+		*bound += 2
+		for k, x := range v {
+			*bound += 6*len(k) + 4
+			if err := metadataShape(x, depth+1, keys, bound); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if depth > store.MaxMetadataDepth {
+			return Invalid("metadata", "must be nested at most %d levels deep", store.MaxMetadataDepth)
+		}
+		*bound += 2
+		for _, x := range v {
+			*bound++
+			if err := metadataShape(x, depth+1, keys, bound); err != nil {
+				return err
+			}
+		}
+	default:
+		*bound += unmeasured
+	}
 	return nil
 }
 

@@ -32,6 +32,7 @@ func runActivity(t *testing.T, open OpenFunc) {
 	parallel(t, open, "ListCursorWhileInserting", testActivityCursorWhileInserting)
 	parallel(t, open, "ListTotalAfterErase", testActivityTotalAfterErase)
 	parallel(t, open, "Iterate", testActivityIterate)
+	parallel(t, open, "IteratePages", testActivityIteratePages)
 	parallel(t, open, "SummaryByType", testSummaryByType)
 	parallel(t, open, "SummaryByUser", testSummaryByUser)
 	parallel(t, open, "SummaryByDay", testSummaryByDay)
@@ -228,6 +229,22 @@ func testActivityInvalid(t *testing.T, open OpenFunc) {
 		{"BadClientID", func(a *store.Activity) { a.ClientID = "12345" }, "client_id"},
 		{"BadReportID", func(a *store.Activity) { a.ReportID = ClientContoso + "0" }, "report_id"},
 		{"NegativeDuration", func(a *store.Activity) { a.Duration = -time.Second }, "duration_ms"},
+		{"LargeMetadata", func(a *store.Activity) {
+			a.Metadata = map[string]any{"blob": strings.Repeat("x", store.MaxMetadataBytes)}
+		}, "metadata"},
+		{"ManyMetadataKeys", func(a *store.Activity) {
+			a.Metadata = map[string]any{}
+			for i := range store.MaxMetadataKeys + 1 {
+				a.Metadata[fmt.Sprint(i)] = i
+			}
+		}, "metadata"},
+		{"DeepMetadata", func(a *store.Activity) {
+			m := map[string]any{}
+			for range store.MaxMetadataDepth {
+				m = map[string]any{"n": m}
+			}
+			a.Metadata = m
+		}, "metadata"},
 	}
 	for _, tc := range cases {
 		parallel(t, open, tc.name, func(t *testing.T, s store.Store) {
@@ -712,6 +729,43 @@ func testActivityIterate(t *testing.T, s store.Store) {
 	if calls != 5 {
 		t.Errorf("fn called %d times after returning an error on call 5", calls)
 	}
+}
+
+// testActivityIteratePages iterates over more than two pages of
+// store.IteratePageSize rows, with ties of created_at across each page
+// boundary, and while rows are inserted between pages: every row present
+// from the start is delivered once, in order.
+func testActivityIteratePages(t *testing.T, s store.Store) {
+	at := ts("2025-03-04T12:00:00Z")
+	n := 2*store.IteratePageSize + 7
+	all := make([]store.Activity, n)
+	for i := range all {
+		// Blocks of 10 rows share a timestamp, so page boundaries fall
+		// inside a block.
+		all[i] = store.Activity{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", (i*104729)%65537, i), UserID: "u1",
+			ActivityType: "login", CreatedAt: at.Add(time.Duration(i/10) * time.Second)}
+	}
+	Seed(t, s, Dataset{Activities: all})
+	want := selectActivities(all, store.ActivityFilter{UserID: "u1"})
+	var got []store.Activity
+	inserted := false
+	must(t, s.ActivityIterate(ctx(t), store.ActivityFilter{UserID: "u1"}, func(a *store.Activity) error {
+		got = append(got, *a)
+		if len(got) == store.IteratePageSize+1 && !inserted {
+			// A row newer than all and one older than all, between pages.
+			inserted = true
+			return s.ActivityInsertMany(ctx(t), []store.Activity{
+				{ID: ID('e', 1), UserID: "u1", ActivityType: "login", CreatedAt: at.Add(time.Hour * 24)},
+				{ID: ID('e', 2), UserID: "u1", ActivityType: "login", CreatedAt: at.Add(-time.Hour)},
+			})
+		}
+		return nil
+	}), "ActivityIterate")
+	ids := activityIDs(got)
+	if len(ids) > 0 && ids[len(ids)-1] == ID('e', 2) {
+		ids = ids[:len(ids)-1] // the older row may be seen: it sorts after the cursor
+	}
+	diff(t, "iterate across pages", activityIDs(want), ids)
 }
 
 // summaryOf is the reference model of ActivitySummary.

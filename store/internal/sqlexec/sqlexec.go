@@ -109,6 +109,36 @@ func Each[T any](ctx context.Context, rows *sql.Rows, scan func(Scanner) (T, err
 	return wrap(rows.Err())
 }
 
+// EachPage hands every row of successive pages to fn: load returns up to
+// size rows following after (nil for the first page), and the next page
+// follows the last row of the previous one. No connection is held while fn
+// runs, and no row is delivered once ctx is done. Errors of load and of ctx
+// go through wrap; fn's errors are returned as they are.
+func EachPage[T any](ctx context.Context, size int, load func(after *T) ([]T, error), fn func(*T) error, wrap func(error) error) error {
+	var after *T
+	for {
+		if err := ctx.Err(); err != nil {
+			return wrap(err)
+		}
+		page, err := load(after)
+		if err != nil {
+			return wrap(err)
+		}
+		for i := range page {
+			if err := ctx.Err(); err != nil {
+				return wrap(err)
+			}
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		after = &page[len(page)-1]
+	}
+}
+
 // Defaults fills the settings every driver has, so they default alike: a
 // nil logger is slog.Default() and a nil clock is time.Now.
 func Defaults(logger **slog.Logger, now *func() time.Time) {
