@@ -27,6 +27,9 @@ const (
 	// StorageRefreshDefault is how often the storage directories are
 	// measured in the background.
 	StorageRefreshDefault = 10 * time.Minute
+	// BodyReadTimeoutDefault is how long a small JSON request body may
+	// take to arrive.
+	BodyReadTimeoutDefault = 10 * time.Second
 	// MaxUserIDLen is the longest user id the default ValidUserID accepts.
 	MaxUserIDLen = 150
 )
@@ -68,6 +71,14 @@ type Config struct {
 	// MaxIngestBytes limits ingest/activities and CSV upload bodies.
 	// Defaults to MaxIngestBytesDefault.
 	MaxIngestBytes int64
+	// BodyReadTimeout is how long the body of a small JSON request (every
+	// route but ingest/activities, ingest/reports and ingest/advisor-csv)
+	// may take to arrive, from when the handler starts reading it; a body
+	// still incomplete then is a 400 and the connection is closed. Bulk
+	// routes keep the server's own read timeout. It needs a ResponseWriter
+	// that supports http.ResponseController.SetReadDeadline (net/http's
+	// does). Defaults to BodyReadTimeoutDefault.
+	BodyReadTimeout time.Duration
 	// ValidUserID checks a user_id parameter before it reaches the store
 	// (a malformed one is a 400). Defaults to any text of 1…MaxUserIDLen
 	// bytes without control characters; hosts whose ids are UUIDs can pass
@@ -102,6 +113,9 @@ func (c *Config) setDefaults() {
 	if c.MaxIngestBytes == 0 {
 		c.MaxIngestBytes = MaxIngestBytesDefault
 	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = BodyReadTimeoutDefault
+	}
 	if c.ValidUserID == nil {
 		c.ValidUserID = defaultValidUserID
 	}
@@ -119,6 +133,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxIngestBytes < 0 {
 		return errors.New("analytics: Config.MaxIngestBytes must not be negative")
+	}
+	if c.BodyReadTimeout < 0 {
+		return errors.New("analytics: Config.BodyReadTimeout must not be negative")
 	}
 	for i, d := range c.StorageDirs {
 		if d == "" {

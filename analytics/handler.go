@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -341,11 +342,26 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
+	DiscardBody(w, r)
 	if s.cfg.ErrorFunc != nil {
 		s.cfg.ErrorFunc(w, r, status, body)
 		return
 	}
 	WriteErrorJSON(w, status, body)
+}
+
+// DiscardBody makes sure the server will not wait for the rest of the
+// body of a request answered without reading it (an early 4xx): when r
+// has a body, the response asks to close the connection and the
+// connection's read deadline is set to now, so that net/http does not
+// drain up to 256 KiB that a slow client may trickle for minutes. Call it
+// before writing the response. Handler calls it for every error answer.
+func DiscardBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // WriteErrorJSON writes body as the JSON error response (the default
@@ -374,17 +390,38 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// errBodyTimeout: a small JSON body did not arrive within
+// Config.BodyReadTimeout.
+var errBodyTimeout = &Error{Status: http.StatusRequestTimeout, Detail: "The request body did not arrive in time.", Summary: "Request timeout"}
+
 // readJSON decodes a JSON body of at most limit bytes into v, rejecting
-// unknown fields and trailing data.
-func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+// unknown fields and trailing data. With timeout > 0 the whole body must
+// arrive within timeout; the connection's read deadline is cleared after.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration, v any) error {
+	var rc *http.ResponseController
+	if timeout > 0 {
+		rc = http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(timeout)) != nil {
+			rc = nil // not supported by this ResponseWriter
+		}
+	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
 			return ErrBodyTooLarge
+		case rc != nil && errors.As(err, &ne) && ne.Timeout():
+			return errBodyTimeout
 		}
 		return badBody("", "cannot read the request body")
+	}
+	if rc != nil {
+		// The body is in: later reads (the server watching for the client
+		// going away) must not hit the deadline.
+		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badBody("", "a JSON request body is required")

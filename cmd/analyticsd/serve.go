@@ -118,11 +118,12 @@ func (s *server) wire(ctx context.Context) (err error) {
 		return err
 	}
 	s.svc, err = analytics.New(s.st, analytics.Config{
-		IdentifyFunc: identify(&s.tokens),
-		Logger:       s.log,
-		Location:     sf.location,
-		StorageDirs:  sf.storageDirs.values,
-		Tracking:     tc,
+		IdentifyFunc:    identify(&s.tokens),
+		Logger:          s.log,
+		Location:        sf.location,
+		StorageDirs:     sf.storageDirs.values,
+		Tracking:        tc,
+		BodyReadTimeout: sf.bodyTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
@@ -206,7 +207,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(newLimitListener(ln, s.sf.maxConns)) }()
 
 	url := "http://" + displayAddr(ln.Addr())
 	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
@@ -295,6 +296,7 @@ func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *at
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		analytics.DiscardBody(w, r)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found",
 			"message": "No route " + r.URL.Path + "; the API is under " + apiPrefix})
 	})
