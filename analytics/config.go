@@ -86,6 +86,56 @@ type Config struct {
 	ValidUserID func(string) bool
 	// Tracking configures the activity Recorder and the Middleware.
 	Tracking TrackingConfig
+	// RateLimit limits the API requests of each user and the failed
+	// authentications of each client address. The zero value limits
+	// nothing.
+	RateLimit RateLimitConfig
+}
+
+// RateLimitConfig configures the rate limits of the Handler. A request
+// over a budget is answered 429 with Retry-After; every answer to a
+// limited caller carries RateLimit-Limit, RateLimit-Remaining and
+// RateLimit-Reset (seconds until the budget is whole again).
+type RateLimitConfig struct {
+	// Requests is the number of API requests each user (Principal.ID)
+	// may make per Window; 0 means no limit.
+	Requests int
+	// Roles overrides Requests for the users of a role; 0 means no limit
+	// for that role.
+	Roles map[Role]int
+	// FailedAuth is the number of failed authentications (401) a client
+	// address may cause per Window; once spent, the address's requests
+	// that carry no valid identity yet are answered 429 before the
+	// credentials are even checked, to slow down token guessing. 0 means
+	// no limit.
+	FailedAuth int
+	// Window is the period the budgets are counted over (token buckets
+	// refilled evenly over it). Defaults to RateLimitWindowDefault (1h).
+	Window time.Duration
+	// Limiter keeps the budgets. Defaults to NewMemoryRateLimiter(): per
+	// process, so each replica counts its own requests.
+	Limiter RateLimiter
+}
+
+// enabled reports whether any limit is set.
+func (c *RateLimitConfig) enabled() bool {
+	if c.Requests > 0 || c.FailedAuth > 0 {
+		return true
+	}
+	for _, n := range c.Roles {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// limitFor returns the request budget of a user of role r (0: none).
+func (c *RateLimitConfig) limitFor(r Role) int {
+	if n, ok := c.Roles[r]; ok {
+		return n
+	}
+	return c.Requests
 }
 
 func (c *Config) setDefaults() {
@@ -116,6 +166,12 @@ func (c *Config) setDefaults() {
 	if c.BodyReadTimeout == 0 {
 		c.BodyReadTimeout = BodyReadTimeoutDefault
 	}
+	if c.RateLimit.Window == 0 {
+		c.RateLimit.Window = RateLimitWindowDefault
+	}
+	if c.RateLimit.Limiter == nil && c.RateLimit.enabled() {
+		c.RateLimit.Limiter = NewMemoryRateLimiter()
+	}
 	if c.ValidUserID == nil {
 		c.ValidUserID = defaultValidUserID
 	}
@@ -136,6 +192,14 @@ func (c *Config) validate() error {
 	}
 	if c.BodyReadTimeout < 0 {
 		return errors.New("analytics: Config.BodyReadTimeout must not be negative")
+	}
+	if rl := c.RateLimit; rl.Requests < 0 || rl.FailedAuth < 0 || rl.Window < 0 {
+		return errors.New("analytics: Config.RateLimit: Requests, FailedAuth and Window must not be negative")
+	}
+	for r, n := range c.RateLimit.Roles {
+		if !r.Valid() || n < 0 {
+			return fmt.Errorf("analytics: Config.RateLimit.Roles: %q=%d: want a known role and a number ≥ 0", r, n)
+		}
 	}
 	for i, d := range c.StorageDirs {
 		if d == "" {

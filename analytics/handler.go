@@ -270,8 +270,21 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 		var p Principal
 		if !rt.Public {
 			var err error
+			authKey := ""
+			if s.cfg.RateLimit.FailedAuth > 0 {
+				authKey = "auth:" + s.clientIP(r)
+				if !s.rateCheck(w, r, authKey, s.cfg.RateLimit.FailedAuth, false, reqID) {
+					return
+				}
+			}
 			if p, err = s.identify(r); err != nil {
+				if authKey != "" && isStatus(err, http.StatusUnauthorized) {
+					s.rateSpend(w, r, authKey, s.cfg.RateLimit.FailedAuth, reqID)
+				}
 				s.writeError(w, r, err, "authenticate", reqID)
+				return
+			}
+			if n := s.cfg.RateLimit.limitFor(p.Role); n > 0 && !s.rateCheck(w, r, "user:"+p.ID, n, true, reqID) {
 				return
 			}
 			r = r.WithContext(WithPrincipal(r.Context(), p))
@@ -288,6 +301,80 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 			s.writeError(w, r, err, rt.action, reqID)
 		}
 	})
+}
+
+// errRateLimited: the caller's budget is spent (HTTP 429).
+var errRateLimited = &Error{Status: http.StatusTooManyRequests, Detail: "Request limit reached; retry later.", Summary: "Too many requests"}
+
+// rateCheck spends (take) or checks one request of key's budget of n per
+// window. Over the budget it answers 429 with Retry-After and the
+// RateLimit-* headers and returns false; a request taken from the budget
+// carries the RateLimit-* headers too. A failing limiter lets the request
+// through.
+func (s *Service) rateCheck(w http.ResponseWriter, r *http.Request, key string, n int, take bool, reqID string) bool {
+	f := s.cfg.RateLimit.Limiter.Peek
+	if take {
+		f = s.cfg.RateLimit.Limiter.Take
+	}
+	res, ok := s.rateDo(r, f, key, n, reqID)
+	if !ok {
+		return true
+	}
+	if take || !res.Allowed {
+		setRateHeaders(w, n, res)
+	}
+	if res.Allowed {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(res.RetryAfter)), 10))
+	s.writeError(w, r, errRateLimited, "rate limit", reqID)
+	return false
+}
+
+// rateSpend spends one request of key's budget (a failed authentication)
+// and sets the RateLimit-* headers; the answer is the caller's.
+func (s *Service) rateSpend(w http.ResponseWriter, r *http.Request, key string, n int, reqID string) {
+	if res, ok := s.rateDo(r, s.cfg.RateLimit.Limiter.Take, key, n, reqID); ok {
+		setRateHeaders(w, n, res)
+	}
+}
+
+// rateDo calls the limiter; ok is false when it failed.
+func (s *Service) rateDo(r *http.Request, f func(context.Context, string, Limit) (RateResult, error), key string, n int, reqID string) (res RateResult, ok bool) {
+	res, err := f(r.Context(), key, Limit{Requests: n, Per: s.cfg.RateLimit.Window})
+	if err != nil {
+		s.log.WarnContext(r.Context(), "analytics: rate limiter failed; request let through", "request_id", reqID, "err", err)
+		return res, false
+	}
+	return res, true
+}
+
+func setRateHeaders(w http.ResponseWriter, n int, res RateResult) {
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(n))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(res.Reset), 10))
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// isStatus reports whether err is an *Error with status.
+func isStatus(err error, status int) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Status == status
+}
+
+// clientIP is the request's client address as the Middleware sees it
+// (Config.Tracking.Middleware.IP: the trusted-proxy settings), never a
+// header an untrusted client sets.
+func (s *Service) clientIP(r *http.Request) string {
+	a := s.cfg.Tracking.Middleware.IP.ClientIP(r)
+	if !a.IsValid() {
+		return r.RemoteAddr
+	}
+	return a.String()
 }
 
 func (s *Service) identify(r *http.Request) (Principal, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,81 @@ func TestMaxConnections(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("healthz = %d", resp.StatusCode)
+	}
+}
+
+// get sends a GET with token and extra headers and returns the response
+// with its body read.
+func get(t *testing.T, url, token string, headers ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// Each user has a request budget (per-role overrides), answered 429 with
+// Retry-After once spent; failed authentications are limited per client
+// address, which a forged X-Forwarded-For does not change.
+func TestRateLimits(t *testing.T) {
+	eachStore(t, func(t *testing.T, database string) {
+		base, admin, viewer, _ := limitsServer(t, database, map[string]string{"ANALYTICS_RATE_LIMIT": "5"},
+			"-rate-limit-roles", "admin=0", "-auth-fail-limit", "3")
+		url := base + apiPrefix + "categories/"
+		for i := range 5 {
+			resp := get(t, url, viewer)
+			h := resp.Header
+			if resp.StatusCode != 200 || h.Get("RateLimit-Limit") != "5" || h.Get("RateLimit-Remaining") != strconv.Itoa(4-i) || h.Get("RateLimit-Reset") == "" {
+				t.Fatalf("viewer request %d: %d, RateLimit-Limit %q, -Remaining %q, -Reset %q", i+1, resp.StatusCode,
+					h.Get("RateLimit-Limit"), h.Get("RateLimit-Remaining"), h.Get("RateLimit-Reset"))
+			}
+		}
+		resp := get(t, url, viewer)
+		if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusTooManyRequests || ra < 700 || ra > 721 {
+			t.Errorf("6th viewer request: %d, Retry-After %q; want 429 and 720s (5 per hour)", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		// admin=0: no limit for admins.
+		for i := range 8 {
+			if resp := get(t, url, admin); resp.StatusCode != 200 || resp.Header.Get("RateLimit-Limit") != "" {
+				t.Fatalf("admin request %d: %d, RateLimit-Limit %q", i+1, resp.StatusCode, resp.Header.Get("RateLimit-Limit"))
+			}
+		}
+		// Three wrong tokens are 401s; then the address is refused, whatever
+		// X-Forwarded-For it claims (no trusted proxy is configured).
+		for i := range 3 {
+			if resp := get(t, url, "wrong-token", "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)); resp.StatusCode != 401 {
+				t.Fatalf("wrong token %d: %d", i+1, resp.StatusCode)
+			}
+		}
+		resp = get(t, url, "wrong-token", "X-Forwarded-For", "203.0.113.50")
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("4th wrong token: %d, Retry-After %q; want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	})
+}
+
+// With ANALYTICS_RATE_LIMIT=0 and -auth-fail-limit 0 nothing is limited.
+func TestRateLimitsOff(t *testing.T) {
+	base, _, viewer, _ := limitsServer(t, testdb.SQLitePath(t), map[string]string{"ANALYTICS_RATE_LIMIT": "0", "ANALYTICS_AUTH_FAIL_LIMIT": "0"})
+	for i := range 120 {
+		if resp := get(t, base+apiPrefix+"categories/", viewer); resp.StatusCode != 200 || resp.Header.Get("RateLimit-Limit") != "" {
+			t.Fatalf("request %d: %d, RateLimit-Limit %q", i+1, resp.StatusCode, resp.Header.Get("RateLimit-Limit"))
+		}
+		if resp := get(t, base+apiPrefix+"categories/", "wrong"); resp.StatusCode != 401 {
+			t.Fatalf("wrong token %d: %d", i+1, resp.StatusCode)
+		}
 	}
 }

@@ -124,6 +124,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		StorageDirs:     sf.storageDirs.values,
 		Tracking:        tc,
 		BodyReadTimeout: sf.bodyTimeout,
+		RateLimit:       rateLimitConfig(sf),
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
@@ -334,6 +335,17 @@ func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.Tracki
 		tc.Recorder.Writers = 4
 	}
 	return tc, nil
+}
+
+// rateLimitConfig maps -rate-limit, -rate-limit-roles and
+// -auth-fail-limit to the Service's rate limits (in-process budgets: each
+// replica counts its own requests).
+func rateLimitConfig(sf *serveFlags) analytics.RateLimitConfig {
+	rl := analytics.RateLimitConfig{Requests: sf.rateLimit, FailedAuth: sf.authFailLimit, Roles: map[analytics.Role]int{}}
+	for role, n := range sf.roleLimits {
+		rl.Roles[analytics.Role(role)] = n
+	}
+	return rl
 }
 
 // reloadTokens replaces the tokens with the content of path; a file that

@@ -133,6 +133,9 @@ func startServer(t testing.TB, database string, extra ...string) *server {
 	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-database", database,
 		"-tokens", tokens, "-log-level", "warn", "-shutdown-timeout", "30s"}, extra...)
 	s.cmd = exec.Command(analyticsdBinary(t), args...)
+	// Load tests send far more than the default 1000 requests per hour of
+	// one user.
+	s.cmd.Env = append(os.Environ(), "ANALYTICS_RATE_LIMIT=0")
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
