@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -160,7 +161,20 @@ func (s *server) loadTokens() error {
 	}
 	s.tokens.Store(set)
 	s.log.Info("tokens loaded", "file", s.sf.tokens, "tokens", set.Len())
+	warnTokensMode(s.sf.tokens, s.log)
 	return nil
+}
+
+// warnTokensMode warns when the tokens file can be read by its group or
+// by everyone: anyone reading it can use every token in it.
+func warnTokensMode(path string, log *slog.Logger) {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" {
+		return
+	}
+	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+		log.Warn("tokens file is readable by other users; restrict it with chmod 600", "file", path, "mode", fmt.Sprintf("%#o", perm))
+	}
 }
 
 // demoHistory writes the dashboard snapshots of the demo activity window
@@ -362,4 +376,5 @@ func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.
 	}
 	tokens.Store(set)
 	log.Info("tokens reloaded", "file", path, "tokens", set.Len())
+	warnTokensMode(path, log)
 }
