@@ -216,6 +216,9 @@ func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 		if _, err := netURL(c.database); err != nil {
 			return fs.invalid("database", "%v", err)
 		}
+	} else if keyValueDSN.MatchString(c.database) {
+		// Not echoed: it may hold a password.
+		return fs.invalid("database", "looks like a key=value connection string; write it as a postgres:// URL (e.g. postgres://user@localhost:5432/analytics)")
 	} else if strings.Contains(c.database, "://") {
 		return fs.invalid("database", "%q is neither a file path nor a postgres:// URL", redactURL(c.database))
 	}
