@@ -129,6 +129,7 @@ func (rt *route) responses(gen *schemaGen, m string) map[string]any {
 	}
 	if !rt.Public {
 		responses["401"] = errResp("No identity")
+		responses["429"] = errResp("Request limit reached (with Config.RateLimit); see Retry-After")
 		if rt.Role != "" || rt.scoped {
 			responses["403"] = errResp("Role not allowed")
 		}
