@@ -312,11 +312,7 @@ var errRateLimited = &Error{Status: http.StatusTooManyRequests, Detail: "Request
 // carries the RateLimit-* headers too. A failing limiter lets the request
 // through.
 func (s *Service) rateCheck(w http.ResponseWriter, r *http.Request, key string, n int, take bool, reqID string) bool {
-	f := s.cfg.RateLimit.Limiter.Peek
-	if take {
-		f = s.cfg.RateLimit.Limiter.Take
-	}
-	res, ok := s.rateDo(r, f, key, n, reqID)
+	res, ok := s.rateDo(r, take, key, n, reqID)
 	if !ok {
 		return true
 	}
@@ -334,14 +330,20 @@ func (s *Service) rateCheck(w http.ResponseWriter, r *http.Request, key string, 
 // rateSpend spends one request of key's budget (a failed authentication)
 // and sets the RateLimit-* headers; the answer is the caller's.
 func (s *Service) rateSpend(w http.ResponseWriter, r *http.Request, key string, n int, reqID string) {
-	if res, ok := s.rateDo(r, s.cfg.RateLimit.Limiter.Take, key, n, reqID); ok {
+	if res, ok := s.rateDo(r, true, key, n, reqID); ok {
 		setRateHeaders(w, n, res)
 	}
 }
 
-// rateDo calls the limiter; ok is false when it failed.
-func (s *Service) rateDo(r *http.Request, f func(context.Context, string, Limit) (RateResult, error), key string, n int, reqID string) (res RateResult, ok bool) {
-	res, err := f(r.Context(), key, Limit{Requests: n, Per: s.cfg.RateLimit.Window})
+// rateDo calls the limiter's Take or Peek; ok is false when it failed.
+func (s *Service) rateDo(r *http.Request, take bool, key string, n int, reqID string) (res RateResult, ok bool) {
+	l := Limit{Requests: n, Per: s.cfg.RateLimit.Window}
+	var err error
+	if take {
+		res, err = s.cfg.RateLimit.Limiter.Take(r.Context(), key, l)
+	} else {
+		res, err = s.cfg.RateLimit.Limiter.Peek(r.Context(), key, l)
+	}
 	if err != nil {
 		s.log.WarnContext(r.Context(), "analytics: rate limiter failed; request let through", "request_id", reqID, "err", err)
 		return res, false

@@ -89,17 +89,17 @@ func (m *MemoryRateLimiter) do(key string, l Limit, take bool) RateResult {
 	if l.Requests <= 0 || l.Per <= 0 {
 		return RateResult{Allowed: true, Remaining: math.MaxInt32}
 	}
+	now := m.now()
+	interval := l.Per / time.Duration(l.Requests)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	m.sweep(now)
-	interval := l.Per / time.Duration(l.Requests)
 	b := m.buckets[key]
 	if b == nil || b.limit != l {
 		if !take {
 			// A key never seen has its whole budget.
 			return RateResult{Allowed: true, Remaining: l.Requests}
 		}
+		m.sweep(now)
 		b = &bucket{lim: rate.NewLimiter(rate.Every(interval), l.Requests), limit: l}
 		m.buckets[key] = b
 	}
