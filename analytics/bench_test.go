@@ -19,8 +19,19 @@ import (
 // BenchmarkCachedMetrics measures a cached route through the handler
 // (identity, routing, cache hit, response), without the network.
 func BenchmarkCachedMetrics(b *testing.B) {
+	benchCachedMetrics(b, RateLimitConfig{})
+}
+
+// BenchmarkCachedMetricsRateLimited is BenchmarkCachedMetrics with the
+// in-process rate limiter in the path (a budget it never spends) and the
+// failed-authentication check.
+func BenchmarkCachedMetricsRateLimited(b *testing.B) {
+	benchCachedMetrics(b, RateLimitConfig{Requests: 1 << 40, FailedAuth: 100})
+}
+
+func benchCachedMetrics(b *testing.B, rl RateLimitConfig) {
 	st := openSQLiteF(b)
-	svc, err := New(st, Config{IdentifyFunc: identify, NowFunc: func() time.Time { return fixedNow }, Logger: discardLogger()})
+	svc, err := New(st, Config{IdentifyFunc: identify, NowFunc: func() time.Time { return fixedNow }, Logger: discardLogger(), RateLimit: rl})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,6 +27,9 @@ const (
 	// StorageRefreshDefault is how often the storage directories are
 	// measured in the background.
 	StorageRefreshDefault = 10 * time.Minute
+	// BodyReadTimeoutDefault is how long a small JSON request body may
+	// take to arrive.
+	BodyReadTimeoutDefault = 10 * time.Second
 	// MaxUserIDLen is the longest user id the default ValidUserID accepts.
 	MaxUserIDLen = 150
 	// ExportsPerPrincipalDefault is the default Config.ExportsPerPrincipal.
@@ -76,6 +79,14 @@ type Config struct {
 	// MaxIngestBytes limits ingest/activities and CSV upload bodies.
 	// Defaults to MaxIngestBytesDefault.
 	MaxIngestBytes int64
+	// BodyReadTimeout is how long the body of a small JSON request (every
+	// route but ingest/activities, ingest/reports and ingest/advisor-csv)
+	// may take to arrive, from when the handler starts reading it; a body
+	// still incomplete then is a 400 and the connection is closed. Bulk
+	// routes keep the server's own read timeout. It needs a ResponseWriter
+	// that supports http.ResponseController.SetReadDeadline (net/http's
+	// does). Defaults to BodyReadTimeoutDefault.
+	BodyReadTimeout time.Duration
 	// ValidUserID checks a user_id parameter before it reaches the store
 	// (a malformed one is a 400). Defaults to any text of 1…MaxUserIDLen
 	// bytes without control characters; hosts whose ids are UUIDs can pass
@@ -97,6 +108,56 @@ type Config struct {
 	ImportsTotal int
 	// Tracking configures the activity Recorder and the Middleware.
 	Tracking TrackingConfig
+	// RateLimit limits the API requests of each user and the failed
+	// authentications of each client address. The zero value limits
+	// nothing.
+	RateLimit RateLimitConfig
+}
+
+// RateLimitConfig configures the rate limits of the Handler. A request
+// over a budget is answered 429 with Retry-After; every answer to a
+// limited caller carries RateLimit-Limit, RateLimit-Remaining and
+// RateLimit-Reset (seconds until the budget is whole again).
+type RateLimitConfig struct {
+	// Requests is the number of API requests each user (Principal.ID)
+	// may make per Window; 0 means no limit.
+	Requests int
+	// Roles overrides Requests for the users of a role; 0 means no limit
+	// for that role.
+	Roles map[Role]int
+	// FailedAuth is the number of failed authentications (401) a client
+	// address may cause per Window; once spent, the address's requests
+	// that carry no valid identity yet are answered 429 before the
+	// credentials are even checked, to slow down token guessing. 0 means
+	// no limit.
+	FailedAuth int
+	// Window is the period the budgets are counted over (token buckets
+	// refilled evenly over it). Defaults to RateLimitWindowDefault (1h).
+	Window time.Duration
+	// Limiter keeps the budgets. Defaults to NewMemoryRateLimiter(): per
+	// process, so each replica counts its own requests.
+	Limiter RateLimiter
+}
+
+// enabled reports whether any limit is set.
+func (c *RateLimitConfig) enabled() bool {
+	if c.Requests > 0 || c.FailedAuth > 0 {
+		return true
+	}
+	for _, n := range c.Roles {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// limitFor returns the request budget of a user of role r (0: none).
+func (c *RateLimitConfig) limitFor(r Role) int {
+	if n, ok := c.Roles[r]; ok {
+		return n
+	}
+	return c.Requests
 }
 
 func (c *Config) setDefaults() {
@@ -123,6 +184,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxIngestBytes == 0 {
 		c.MaxIngestBytes = MaxIngestBytesDefault
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = BodyReadTimeoutDefault
+	}
+	if c.RateLimit.Window == 0 {
+		c.RateLimit.Window = RateLimitWindowDefault
+	}
+	if c.RateLimit.Limiter == nil && c.RateLimit.enabled() {
+		c.RateLimit.Limiter = NewMemoryRateLimiter()
 	}
 	if c.ValidUserID == nil {
 		c.ValidUserID = defaultValidUserID
@@ -159,6 +229,17 @@ func (c *Config) validate() error {
 	}
 	if c.ExportStallTimeout < 0 {
 		return errors.New("analytics: Config.ExportStallTimeout must not be negative")
+	}
+	if c.BodyReadTimeout < 0 {
+		return errors.New("analytics: Config.BodyReadTimeout must not be negative")
+	}
+	if rl := c.RateLimit; rl.Requests < 0 || rl.FailedAuth < 0 || rl.Window < 0 {
+		return errors.New("analytics: Config.RateLimit: Requests, FailedAuth and Window must not be negative")
+	}
+	for r, n := range c.RateLimit.Roles {
+		if !r.Valid() || n < 0 {
+			return fmt.Errorf("analytics: Config.RateLimit.Roles: %q=%d: want a known role and a number ≥ 0", r, n)
+		}
 	}
 	for i, d := range c.StorageDirs {
 		if d == "" {

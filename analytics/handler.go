@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -270,8 +271,21 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 		var p Principal
 		if !rt.Public {
 			var err error
+			authKey := ""
+			if s.cfg.RateLimit.FailedAuth > 0 {
+				authKey = "auth:" + s.clientIP(r)
+				if !s.rateCheck(w, r, authKey, s.cfg.RateLimit.FailedAuth, false, reqID) {
+					return
+				}
+			}
 			if p, err = s.identify(r); err != nil {
+				if authKey != "" && isStatus(err, http.StatusUnauthorized) {
+					s.rateSpend(w, r, authKey, s.cfg.RateLimit.FailedAuth, reqID)
+				}
 				s.writeError(w, r, err, "authenticate", reqID)
+				return
+			}
+			if n := s.cfg.RateLimit.limitFor(p.Role); n > 0 && !s.rateCheck(w, r, "user:"+p.ID, n, true, reqID) {
 				return
 			}
 			r = r.WithContext(WithPrincipal(r.Context(), p))
@@ -288,6 +302,82 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 			s.writeError(w, r, err, rt.action, reqID)
 		}
 	})
+}
+
+// errRateLimited: the caller's budget is spent (HTTP 429).
+var errRateLimited = &Error{Status: http.StatusTooManyRequests, Detail: "Request limit reached; retry later.", Summary: "Too many requests"}
+
+// rateCheck spends (take) or checks one request of key's budget of n per
+// window. Over the budget it answers 429 with Retry-After and the
+// RateLimit-* headers and returns false; a request taken from the budget
+// carries the RateLimit-* headers too. A failing limiter lets the request
+// through.
+func (s *Service) rateCheck(w http.ResponseWriter, r *http.Request, key string, n int, take bool, reqID string) bool {
+	res, ok := s.rateDo(r, take, key, n, reqID)
+	if !ok {
+		return true
+	}
+	if take || !res.Allowed {
+		setRateHeaders(w, n, res)
+	}
+	if res.Allowed {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(res.RetryAfter)), 10))
+	s.writeError(w, r, errRateLimited, "rate limit", reqID)
+	return false
+}
+
+// rateSpend spends one request of key's budget (a failed authentication)
+// and sets the RateLimit-* headers; the answer is the caller's.
+func (s *Service) rateSpend(w http.ResponseWriter, r *http.Request, key string, n int, reqID string) {
+	if res, ok := s.rateDo(r, true, key, n, reqID); ok {
+		setRateHeaders(w, n, res)
+	}
+}
+
+// rateDo calls the limiter's Take or Peek; ok is false when it failed.
+func (s *Service) rateDo(r *http.Request, take bool, key string, n int, reqID string) (res RateResult, ok bool) {
+	l := Limit{Requests: n, Per: s.cfg.RateLimit.Window}
+	var err error
+	if take {
+		res, err = s.cfg.RateLimit.Limiter.Take(r.Context(), key, l)
+	} else {
+		res, err = s.cfg.RateLimit.Limiter.Peek(r.Context(), key, l)
+	}
+	if err != nil {
+		s.log.WarnContext(r.Context(), "analytics: rate limiter failed; request let through", "request_id", reqID, "err", err)
+		return res, false
+	}
+	return res, true
+}
+
+func setRateHeaders(w http.ResponseWriter, n int, res RateResult) {
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(n))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(res.Reset), 10))
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// isStatus reports whether err is an *Error with status.
+func isStatus(err error, status int) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Status == status
+}
+
+// clientIP is the request's client address as the Middleware sees it
+// (Config.Tracking.Middleware.IP: the trusted-proxy settings), never a
+// header an untrusted client sets.
+func (s *Service) clientIP(r *http.Request) string {
+	a := s.cfg.Tracking.Middleware.IP.ClientIP(r)
+	if !a.IsValid() {
+		return r.RemoteAddr
+	}
+	return a.String()
 }
 
 func (s *Service) identify(r *http.Request) (Principal, error) {
@@ -342,11 +432,26 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
+	DiscardBody(w, r)
 	if s.cfg.ErrorFunc != nil {
 		s.cfg.ErrorFunc(w, r, status, body)
 		return
 	}
 	WriteErrorJSON(w, status, body)
+}
+
+// DiscardBody makes sure the server will not wait for the rest of the
+// body of a request answered without reading it (an early 4xx): when r
+// has a body, the response asks to close the connection and the
+// connection's read deadline is set to now, so that net/http does not
+// drain up to 256 KiB that a slow client may trickle for minutes. Call it
+// before writing the response. Handler calls it for every error answer.
+func DiscardBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // WriteErrorJSON writes body as the JSON error response (the default
@@ -375,17 +480,38 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// errBodyTimeout: a small JSON body did not arrive within
+// Config.BodyReadTimeout.
+var errBodyTimeout = &Error{Status: http.StatusRequestTimeout, Detail: "The request body did not arrive in time.", Summary: "Request timeout"}
+
 // readJSON decodes a JSON body of at most limit bytes into v, rejecting
-// unknown fields and trailing data.
-func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+// unknown fields and trailing data. With timeout > 0 the whole body must
+// arrive within timeout; the connection's read deadline is cleared after.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration, v any) error {
+	var rc *http.ResponseController
+	if timeout > 0 {
+		rc = http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(timeout)) != nil {
+			rc = nil // not supported by this ResponseWriter
+		}
+	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
 			return ErrBodyTooLarge
+		case rc != nil && errors.As(err, &ne) && ne.Timeout():
+			return errBodyTimeout
 		}
 		return badBody("", "cannot read the request body")
+	}
+	if rc != nil {
+		// The body is in: later reads (the server watching for the client
+		// going away) must not hit the deadline.
+		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badBody("", "a JSON request body is required")

@@ -129,6 +129,7 @@ func (rt *route) responses(gen *schemaGen, m string) map[string]any {
 	}
 	if !rt.Public {
 		responses["401"] = errResp("No identity")
+		responses["429"] = errResp("Request limit reached (with Config.RateLimit); see Retry-After")
 		if rt.Role != "" || rt.scoped {
 			responses["403"] = errResp("Role not allowed")
 		}
@@ -137,7 +138,7 @@ func (rt *route) responses(gen *schemaGen, m string) map[string]any {
 		responses["413"] = errResp("Body too large")
 	}
 	if rt.bounded {
-		responses["429"] = errResp("Too many of these calls running at once")
+		responses["429"] = errResp("Too many of these calls running at once, or request limit reached (with Config.RateLimit); see Retry-After")
 	}
 	return responses
 }

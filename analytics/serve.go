@@ -303,7 +303,7 @@ func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, p Principa
 
 func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var in ActivityInput
-	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, s.cfg.BodyReadTimeout, &in); err != nil {
 		return err
 	}
 	out, err := s.recordActivity(r.Context(), p, in, func(a *store.Activity) { s.fillFromRequest(a, r) })
@@ -312,7 +312,7 @@ func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p 
 
 func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var in IngestActivitiesInput
-	if err := readJSON(w, r, s.cfg.MaxIngestBytes, &in); err != nil {
+	if err := readJSON(w, r, s.cfg.MaxIngestBytes, 0, &in); err != nil {
 		return err
 	}
 	out, err := s.IngestActivities(r.Context(), p, in)
@@ -321,7 +321,7 @@ func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, 
 
 func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var in ClientInput
-	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, s.cfg.BodyReadTimeout, &in); err != nil {
 		return err
 	}
 	out, created, err := s.IngestClient(r.Context(), p, in)
@@ -330,7 +330,7 @@ func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Pr
 
 func (s *Service) serveIngestReport(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var in ReportInput
-	if err := readJSON(w, r, s.cfg.MaxIngestBytes, &in); err != nil {
+	if err := readJSON(w, r, s.cfg.MaxIngestBytes, 0, &in); err != nil {
 		return err
 	}
 	out, created, err := s.IngestReport(r.Context(), p, in)

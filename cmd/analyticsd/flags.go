@@ -34,6 +34,13 @@ const (
 	demoTokensSuffix = "-demo-tokens.json"
 	// demoTokensName is the demo tokens file used with PostgreSQL.
 	demoTokensName = "analytics-demo-tokens.json"
+	// maxConnectionsDefault caps the open client connections.
+	maxConnectionsDefault = 1024
+	// rateLimitDefault is the API requests per hour of each user.
+	rateLimitDefault = 1000
+	// authFailLimitDefault is the failed authentications per hour of one
+	// client address.
+	authFailLimitDefault = 100
 )
 
 // errUsage marks a command-line or environment error already explained to
@@ -214,6 +221,9 @@ func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 		if _, err := netURL(c.database); err != nil {
 			return fs.invalid("database", "%v", err)
 		}
+	} else if keyValueDSN.MatchString(c.database) {
+		// Not echoed: it may hold a password.
+		return fs.invalid("database", "looks like a key=value connection string; write it as a postgres:// URL (e.g. postgres://user@localhost:5432/analytics)")
 	} else if strings.Contains(c.database, "://") {
 		return fs.invalid("database", "%q is neither a file path nor a postgres:// URL", redactURL(c.database))
 	}
@@ -273,8 +283,14 @@ type serveFlags struct {
 	exportsTotal        int
 	exportStall         time.Duration
 	importsTotal        int
+	maxConns            int
+	bodyTimeout         time.Duration
+	rateLimit           int
+	rateLimitRoles      string
+	authFailLimit       int
 
 	proxies       []string
+	roleLimits    map[string]int
 	scheduleByJob map[string]string
 }
 
@@ -302,6 +318,11 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.intVarEnv(&s.exportsTotal, "export-total", analytics.ExportsTotalDefault, "activity exports that may run at once in all (one more is answered 429)", "ANALYTICS_EXPORT_TOTAL")
 	fs.durationVarEnv(&s.exportStall, "export-stall-timeout", analytics.ExportStallTimeoutDefault, "how long an export waits for its client to take each batch of rows before it is cut short", "ANALYTICS_EXPORT_STALL_TIMEOUT")
 	fs.intVarEnv(&s.importsTotal, "import-total", analytics.ImportsTotalDefault, "Advisor CSV imports that may run at once (one more is answered 429)", "ANALYTICS_IMPORT_TOTAL")
+	fs.intVarEnv(&s.maxConns, "max-connections", maxConnectionsDefault, "most open client connections; more wait to be accepted (0: no cap)", "ANALYTICS_MAX_CONNECTIONS")
+	fs.durationVarEnv(&s.bodyTimeout, "body-timeout", analytics.BodyReadTimeoutDefault, "how long a small JSON request body may take to arrive (uploads and bulk ingestion keep the 2-minute read timeout)", "ANALYTICS_BODY_TIMEOUT")
+	fs.intVarEnv(&s.rateLimit, "rate-limit", rateLimitDefault, "API requests per hour for each user (0: no limit)", "ANALYTICS_RATE_LIMIT")
+	fs.stringVarEnv(&s.rateLimitRoles, "rate-limit-roles", "", "per-role overrides of -rate-limit as role=requests per hour, e.g. admin=0,manager=5000 (0: no limit)", "ANALYTICS_RATE_LIMIT_ROLES")
+	fs.intVarEnv(&s.authFailLimit, "auth-fail-limit", authFailLimitDefault, "failed authentications per hour from one client address before its requests are refused with 429 (0: no limit)", "ANALYTICS_AUTH_FAIL_LIMIT")
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
@@ -382,6 +403,34 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 	}
 	if s.exportStall < time.Second {
 		return fs.invalid("export-stall-timeout", "must be at least 1s, got %v", s.exportStall)
+	}
+	if s.maxConns < 0 {
+		return fs.invalid("max-connections", "must not be negative, got %d", s.maxConns)
+	}
+	if s.bodyTimeout <= 0 {
+		return fs.invalid("body-timeout", "must be positive, got %v", s.bodyTimeout)
+	}
+	if s.rateLimit < 0 {
+		return fs.invalid("rate-limit", "must not be negative, got %d", s.rateLimit)
+	}
+	if s.authFailLimit < 0 {
+		return fs.invalid("auth-fail-limit", "must not be negative, got %d", s.authFailLimit)
+	}
+	s.roleLimits = map[string]int{}
+	for _, item := range strings.Split(s.rateLimitRoles, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		role, v, ok := strings.Cut(item, "=")
+		role = strings.TrimSpace(role)
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err != nil || n < 0 {
+			return fs.invalid("rate-limit-roles", "%q is not role=requests per hour (e.g. admin=0,manager=5000)", item)
+		}
+		if !slices.Contains([]string{"admin", "manager", "analyst", "viewer"}, role) {
+			return fs.invalid("rate-limit-roles", "unknown role %q; roles: admin, manager, analyst, viewer", role)
+		}
+		s.roleLimits[role] = n
 	}
 	if s.tokens != "" {
 		if _, err := os.Stat(s.tokens); err != nil && !(s.demo && errors.Is(err, os.ErrNotExist)) {

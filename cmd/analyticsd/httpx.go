@@ -24,7 +24,11 @@ const (
 	maxBodyBytes = 128 << 20
 )
 
-const requestIDHeader = "X-Request-ID"
+const (
+	requestIDHeader = "X-Request-ID"
+	// clientRequestIDHeader echoes the caller's own X-Request-ID.
+	clientRequestIDHeader = "X-Client-Request-ID"
+)
 
 type requestIDKey struct{}
 
@@ -87,8 +91,10 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// withRequestLog gives every request an id (the caller's X-Request-ID when
-// it is sane, else a new one, echoed in the response), caps its body, and
+// withRequestLog gives every request a new id (in X-Request-ID of the
+// request seen by the handlers and of the response; a sane X-Request-ID of
+// the caller is logged as client_request_id and echoed in
+// X-Client-Request-ID), caps its body, and
 // logs it when it ends. With stats, it also counts every request under the
 // API prefix in the HTTP figures of system-health (requests, 5xx responses,
 // latency) — for when the tracking middleware, which counts them itself,
@@ -96,12 +102,18 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func withRequestLog(log *slog.Logger, stats *tracking.HTTPStats, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get(requestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
-			r.Header.Set(requestIDHeader, id)
+		// The id is always the server's: a caller cannot give two requests
+		// the same one. A sane id of the caller is kept beside it.
+		id := newRequestID()
+		clientID := r.Header.Get(requestIDHeader)
+		if !validRequestID(clientID) {
+			clientID = ""
 		}
+		r.Header.Set(requestIDHeader, id)
 		w.Header().Set(requestIDHeader, id)
+		if clientID != "" {
+			w.Header().Set(clientRequestIDHeader, clientID)
+		}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
@@ -123,7 +135,7 @@ func withRequestLog(log *slog.Logger, stats *tracking.HTTPStats, next http.Handl
 		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
 			level = slog.LevelDebug
 		}
-		log.LogAttrs(r.Context(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -131,6 +143,10 @@ func withRequestLog(log *slog.Logger, stats *tracking.HTTPStats, next http.Handl
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", end.Sub(start)),
 			slog.String("remote", r.RemoteAddr),
-		)
+		}
+		if clientID != "" {
+			attrs = append(attrs, slog.String("client_request_id", clientID))
+		}
+		log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }

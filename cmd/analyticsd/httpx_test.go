@@ -34,16 +34,21 @@ func TestRequestLog(t *testing.T) {
 		_, _ = w.Write([]byte("short and stout"))
 	}))
 
+	// The request id is always the server's own, so that no caller can
+	// reuse another request's id in the logs; a sane X-Request-ID of the
+	// caller is kept beside it: logged as client_request_id and echoed in
+	// X-Client-Request-ID.
 	tests := []struct {
 		name, sent string
 		keep       bool
 	}{
-		{"caller's id kept", "abc-123_XYZ", true},
-		{"missing id generated", "", false},
-		{"id with spaces replaced", "two words", false},
-		{"id with a quote replaced", `x"y`, false},
-		{"overlong id replaced", strings.Repeat("a", 65), false},
+		{"caller's id kept beside the server's", "abc-123_XYZ", true},
+		{"missing id", "", false},
+		{"id with spaces dropped", "two words", false},
+		{"id with a quote dropped", `x"y`, false},
+		{"overlong id dropped", strings.Repeat("a", 65), false},
 	}
+	seen := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logs.Reset()
@@ -54,8 +59,13 @@ func TestRequestLog(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			got := rec.Header().Get(requestIDHeader)
-			if tt.keep && got != tt.sent || !tt.keep && (got == tt.sent || !validRequestID(got)) {
-				t.Errorf("response id %q for sent %q", got, tt.sent)
+			if got == tt.sent || !validRequestID(got) || seen[got] {
+				t.Errorf("response id %q for sent %q: want a new server id", got, tt.sent)
+			}
+			seen[got] = true
+			client := rec.Header().Get("X-Client-Request-ID")
+			if tt.keep && client != tt.sent || !tt.keep && client != "" {
+				t.Errorf("X-Client-Request-ID %q for sent %q", client, tt.sent)
 			}
 			if seenID != got || req.Header.Get(requestIDHeader) != got {
 				t.Errorf("handler saw id %q (header %q), response has %q", seenID, req.Header.Get(requestIDHeader), got)
@@ -67,6 +77,9 @@ func TestRequestLog(t *testing.T) {
 			if line["request_id"] != got || line["status"] != float64(http.StatusTeapot) || line["bytes"] != float64(15) ||
 				line["path"] != "/api/v1/analytics/activities/" || line["method"] != "POST" {
 				t.Errorf("log line %v", line)
+			}
+			if cid, ok := line["client_request_id"]; tt.keep && cid != tt.sent || !tt.keep && ok {
+				t.Errorf("client_request_id %v for sent %q", cid, tt.sent)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -127,6 +128,8 @@ func (s *server) wire(ctx context.Context) (err error) {
 		ExportsTotal:        sf.exportsTotal,
 		ExportStallTimeout:  sf.exportStall,
 		ImportsTotal:        sf.importsTotal,
+		BodyReadTimeout:     sf.bodyTimeout,
+		RateLimit:           rateLimitConfig(sf),
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
@@ -164,7 +167,20 @@ func (s *server) loadTokens() error {
 	}
 	s.tokens.Store(set)
 	s.log.Info("tokens loaded", "file", s.sf.tokens, "tokens", set.Len())
+	warnTokensMode(s.sf.tokens, s.log)
 	return nil
+}
+
+// warnTokensMode warns when the tokens file can be read by its group or
+// by everyone: anyone reading it can use every token in it.
+func warnTokensMode(path string, log *slog.Logger) {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" {
+		return
+	}
+	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+		log.Warn("tokens file is readable by other users; restrict it with chmod 600", "file", path, "mode", fmt.Sprintf("%#o", perm))
+	}
 }
 
 // demoHistory writes the dashboard snapshots of the demo activity window
@@ -216,7 +232,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(newLimitListener(ln, s.sf.maxConns)) }()
 
 	url := "http://" + displayAddr(ln.Addr())
 	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
@@ -314,6 +330,7 @@ func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *at
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		analytics.DiscardBody(w, r)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found",
 			"message": "No route " + r.URL.Path + "; the API is under " + apiPrefix})
 	})
@@ -357,6 +374,17 @@ func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.Tracki
 	return tc, nil
 }
 
+// rateLimitConfig maps -rate-limit, -rate-limit-roles and
+// -auth-fail-limit to the Service's rate limits (in-process budgets: each
+// replica counts its own requests).
+func rateLimitConfig(sf *serveFlags) analytics.RateLimitConfig {
+	rl := analytics.RateLimitConfig{Requests: sf.rateLimit, FailedAuth: sf.authFailLimit, Roles: map[analytics.Role]int{}}
+	for role, n := range sf.roleLimits {
+		rl.Roles[analytics.Role(role)] = n
+	}
+	return rl
+}
+
 // reloadTokens replaces the tokens with the content of path; a file that
 // cannot be read or is invalid leaves the current tokens in place.
 func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.Logger) {
@@ -371,4 +399,5 @@ func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.
 	}
 	tokens.Store(set)
 	log.Info("tokens reloaded", "file", path, "tokens", set.Len())
+	warnTokensMode(path, log)
 }

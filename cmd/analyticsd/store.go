@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
@@ -18,7 +20,7 @@ func openStore(ctx context.Context, dsn string, migrate bool, logger *slog.Logge
 	if isPostgresURL(dsn) {
 		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate})
 		if err != nil {
-			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactURL(dsn), err)
+			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactURL(dsn), redactedError{err, urlPasswords(dsn)})
 		}
 		return st, nil
 	}
@@ -39,16 +41,69 @@ func netURL(s string) (*url.URL, error) {
 		return nil, errors.New("not a valid URL")
 	}
 	if u.Host == "" && u.Query().Get("host") == "" {
-		return nil, fmt.Errorf("%s names no host (e.g. postgres://user@localhost:5432/analytics)", u.Redacted())
+		return nil, fmt.Errorf("%s names no host (e.g. postgres://user@localhost:5432/analytics)", redactURL(s))
 	}
 	return u, nil
 }
 
-// redactURL hides the password of a URL for display.
+// redactURL hides the passwords of a URL for display: the one of its user
+// info and any password query parameter.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "<unparseable URL>"
 	}
+	q := u.Query()
+	hidden := false
+	for k := range q {
+		if strings.EqualFold(k, "password") {
+			q[k] = []string{"xxxxx"}
+			hidden = true
+		}
+	}
+	if hidden {
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
+}
+
+// keyValueDSN matches a libpq key=value connection string.
+var keyValueDSN = regexp.MustCompile(`(?i)(^|\s)(host|hostaddr|port|user|password|dbname|sslmode)\s*=`)
+
+// redactedError hides secret in the message of err.
+type redactedError struct {
+	err    error
+	secret []string
+}
+
+func (e redactedError) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secret {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
+}
+
+func (e redactedError) Unwrap() error { return e.err }
+
+// urlPasswords returns the passwords a database URL holds.
+func urlPasswords(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
+	}
+	for k, vs := range u.Query() {
+		if strings.EqualFold(k, "password") {
+			for _, v := range vs {
+				out = append(out, v, url.QueryEscape(v))
+			}
+		}
+	}
+	return out
 }

@@ -380,7 +380,8 @@ func writeExport(ctx context.Context, svc *analytics.Service, a *exportArgs, std
 	var f *os.File
 	if a.output != "" {
 		var err error
-		if f, err = os.Create(a.output); err != nil {
+		// Exports hold user data: readable by their owner only.
+		if f, err = os.OpenFile(a.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 			return err
 		}
 		defer f.Close()

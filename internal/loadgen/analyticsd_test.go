@@ -139,6 +139,9 @@ func startServer(t testing.TB, database string, extra ...string) *server {
 	}
 	args = append(args, extra...)
 	s.cmd = exec.Command(analyticsdBinary(t), args...)
+	// Load tests send far more than the default 1000 requests per hour of
+	// one user.
+	s.cmd.Env = append(os.Environ(), "ANALYTICS_RATE_LIMIT=0")
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
