@@ -188,9 +188,9 @@ type historyReport struct {
 	Status     *string `json:"status"`
 }
 
-// HistoryItem is one activity of the activity-history and entity-history
+// historyItem is one activity of the activity-history and entity-history
 // routes: the user-activity item plus the request details.
-type HistoryItem struct {
+type historyItem struct {
 	ActivityItem
 	IPAddress  *string        `json:"ip_address"`
 	UserAgent  string         `json:"user_agent"`
@@ -204,7 +204,7 @@ type HistoryItem struct {
 
 // HistoryPage is the body of the activity-history route.
 type HistoryPage struct {
-	Activities  []HistoryItem `json:"activities"`
+	Activities  []historyItem `json:"activities"`
 	TotalCount  int64         `json:"total_count"`
 	Limit       int           `json:"limit"`
 	Offset      int           `json:"offset"`
@@ -215,13 +215,13 @@ type HistoryPage struct {
 
 // historyItems converts activities, looking up each distinct client and
 // report once.
-func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]HistoryItem, error) {
+func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]historyItem, error) {
 	clients := map[string]*historyClient{}
 	reports := map[string]*historyReport{}
-	out := make([]HistoryItem, 0, len(acts))
+	out := make([]historyItem, 0, len(acts))
 	for i := range acts {
 		a := &acts[i]
-		it := HistoryItem{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+		it := historyItem{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
 			Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
 		var err error
 		if a.ClientID != "" {
@@ -309,7 +309,7 @@ func (s *Service) ActivityHistory(ctx context.Context, p Principal, q UserActivi
 type EntityHistory struct {
 	EntityType string        `json:"entity_type"`
 	EntityID   string        `json:"entity_id"`
-	Activities []HistoryItem `json:"activities"`
+	Activities []historyItem `json:"activities"`
 	Count      int           `json:"count"`
 	TotalCount int64         `json:"total_count"`
 }

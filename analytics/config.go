@@ -40,6 +40,9 @@ const (
 	ExportStallTimeoutDefault = 30 * time.Second
 	// ImportsTotalDefault is the default Config.ImportsTotal.
 	ImportsTotalDefault = 2
+	// RateLimitWindowDefault is the window the request budgets of
+	// RateLimitConfig are counted over.
+	RateLimitWindowDefault = time.Hour
 )
 
 // Config configures a Service. The zero value is usable for the Service

@@ -41,6 +41,14 @@ var (
 	// ErrNotStored: an activity posted to the activities route could be
 	// made durable neither in the spool nor in the store (HTTP 503).
 	ErrNotStored = &Error{Status: http.StatusServiceUnavailable, Detail: "Activity could not be stored; retry later.", Summary: "Service unavailable"}
+	// ErrTooManyExports: the caller, or the server as a whole, already runs
+	// as many activity exports as it may (HTTP 429).
+	ErrTooManyExports = &Error{Status: http.StatusTooManyRequests,
+		Detail: "Too many exports are running; retry when one has finished.", Summary: "Too many requests"}
+	// ErrTooManyImports: as many Advisor CSV imports as allowed are running
+	// (HTTP 429).
+	ErrTooManyImports = &Error{Status: http.StatusTooManyRequests,
+		Detail: "Too many imports are running; retry when one has finished.", Summary: "Too many requests"}
 )
 
 // badParam returns a 400 *Error for one parameter or body field.

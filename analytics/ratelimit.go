@@ -9,10 +9,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// RateLimitWindowDefault is the window the request budgets of
-// RateLimitConfig are counted over.
-const RateLimitWindowDefault = time.Hour
-
 // Limit is a budget: Requests per Per.
 type Limit struct {
 	Requests int
@@ -49,12 +45,12 @@ type RateLimiter interface {
 	Peek(ctx context.Context, key string, l Limit) (RateResult, error)
 }
 
-// MemoryRateLimiter is the in-process RateLimiter: a token bucket per key
+// memoryRateLimiter is the in-process RateLimiter: a token bucket per key
 // (golang.org/x/time/rate) holding Requests tokens, refilled evenly over
 // Per. Buckets that are full again are forgotten, so memory follows the
 // number of recently active keys; beyond maxKeys, arbitrary keys are
 // forgotten (their budget starts afresh).
-type MemoryRateLimiter struct {
+type memoryRateLimiter struct {
 	mu        sync.Mutex
 	buckets   map[string]*bucket
 	now       func() time.Time
@@ -67,25 +63,25 @@ type bucket struct {
 	limit Limit
 }
 
-// memoryRateLimiterMaxKeys bounds the keys a MemoryRateLimiter holds.
+// memoryRateLimiterMaxKeys bounds the keys a memoryRateLimiter holds.
 const memoryRateLimiterMaxKeys = 100000
 
 // NewMemoryRateLimiter returns an empty in-process RateLimiter.
-func NewMemoryRateLimiter() *MemoryRateLimiter {
-	return &MemoryRateLimiter{buckets: map[string]*bucket{}, now: time.Now, maxKeys: memoryRateLimiterMaxKeys}
+func NewMemoryRateLimiter() RateLimiter {
+	return &memoryRateLimiter{buckets: map[string]*bucket{}, now: time.Now, maxKeys: memoryRateLimiterMaxKeys}
 }
 
 // Take implements RateLimiter.
-func (m *MemoryRateLimiter) Take(_ context.Context, key string, l Limit) (RateResult, error) {
+func (m *memoryRateLimiter) Take(_ context.Context, key string, l Limit) (RateResult, error) {
 	return m.do(key, l, true), nil
 }
 
 // Peek implements RateLimiter.
-func (m *MemoryRateLimiter) Peek(_ context.Context, key string, l Limit) (RateResult, error) {
+func (m *memoryRateLimiter) Peek(_ context.Context, key string, l Limit) (RateResult, error) {
 	return m.do(key, l, false), nil
 }
 
-func (m *MemoryRateLimiter) do(key string, l Limit, take bool) RateResult {
+func (m *memoryRateLimiter) do(key string, l Limit, take bool) RateResult {
 	if l.Requests <= 0 || l.Per <= 0 {
 		return RateResult{Allowed: true, Remaining: math.MaxInt32}
 	}
@@ -121,7 +117,7 @@ func (m *MemoryRateLimiter) do(key string, l Limit, take bool) RateResult {
 
 // sweep forgets, at most once a minute, the buckets that are full again
 // (they are the same as a new one), then arbitrary ones over maxKeys.
-func (m *MemoryRateLimiter) sweep(now time.Time) {
+func (m *memoryRateLimiter) sweep(now time.Time) {
 	if now.Sub(m.lastSweep) < time.Minute && len(m.buckets) < m.maxKeys {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 
 func TestMemoryRateLimiter(t *testing.T) {
 	ctx := context.Background()
-	m := NewMemoryRateLimiter()
+	m := NewMemoryRateLimiter().(*memoryRateLimiter)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m.now = func() time.Time { return now }
 	l := Limit{Requests: 4, Per: time.Hour} // one request back every 15 minutes

@@ -426,8 +426,8 @@ func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) ([
 	})
 }
 
-// ImpactShare is one business impact of the business-impact route.
-type ImpactShare struct {
+// impactShare is one business impact of the business-impact route.
+type impactShare struct {
 	Impact     string  `json:"impact"`
 	Count      int64   `json:"count"`
 	Percentage Decimal `json:"percentage"`
@@ -435,7 +435,7 @@ type ImpactShare struct {
 
 // BusinessImpact is the body of the business-impact route.
 type BusinessImpact struct {
-	Distribution []ImpactShare `json:"distribution"`
+	Distribution []impactShare `json:"distribution"`
 	Total        int64         `json:"total"`
 }
 
@@ -454,13 +454,13 @@ func (s *Service) businessImpactJSON(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recommendation impact counts: %w", err)
 		}
-		shares, total := countShares(counts, func(c store.CountByKey, pct Decimal) ImpactShare {
+		shares, total := countShares(counts, func(c store.CountByKey, pct Decimal) impactShare {
 			name := c.Key
 			if name == "" {
 				name = "Unknown"
 			}
-			return ImpactShare{Impact: name, Count: c.Count, Percentage: pct}
-		}, func(s ImpactShare) (int64, string) { return s.Count, s.Impact })
+			return impactShare{Impact: name, Count: c.Count, Percentage: pct}
+		}, func(s impactShare) (int64, string) { return s.Count, s.Impact })
 		return &BusinessImpact{Distribution: shares, Total: total}, nil
 	})
 }
@@ -513,8 +513,8 @@ func (q CostQuery) normalise() (CostQuery, string, error) {
 	return q, "cost-insights:" + key(q.From) + ":" + key(q.To) + ":" + strings.Join(parts, ","), nil
 }
 
-// MonthCost is one calendar month of the cost-insights trend.
-type MonthCost struct {
+// monthCost is one calendar month of the cost-insights trend.
+type monthCost struct {
 	Month string  `json:"month"`
 	Cost  Decimal `json:"cost"`
 }
@@ -524,7 +524,7 @@ type CostInsights struct {
 	TotalCostAnalyzed Decimal     `json:"total_cost_analyzed"`
 	PotentialSavings  Decimal     `json:"potential_savings"`
 	SavingsPercentage Decimal     `json:"savings_percentage"`
-	Trends            []MonthCost `json:"trends"`
+	Trends            []monthCost `json:"trends"`
 }
 
 // CostInsights returns the cost figures of the reports matching q, and the
@@ -558,11 +558,11 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 			TotalCostAnalyzed: round(f.TotalSavings/rate, 2),
 			PotentialSavings:  round(f.TotalSavings, 2),
 			SavingsPercentage: round(rate*100, 1),
-			Trends:            make([]MonthCost, 0, 12),
+			Trends:            make([]monthCost, 0, 12),
 		}
 		for i := 0; i < 12; i++ {
 			m := time.Date(first.Year(), first.Month()+time.Month(i), 1, 0, 0, 0, 0, s.loc).Format("2006-01")
-			out.Trends = append(out.Trends, MonthCost{Month: m, Cost: round(byMonth[m]/rate, 2)})
+			out.Trends = append(out.Trends, monthCost{Month: m, Cost: round(byMonth[m]/rate, 2)})
 		}
 		return out, nil
 	})

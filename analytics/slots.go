@@ -1,19 +1,8 @@
 package analytics
 
 import (
-	"net/http"
 	"sync"
 )
-
-// ErrTooManyExports: the caller, or the server as a whole, already runs
-// as many activity exports as it may (HTTP 429).
-var ErrTooManyExports = &Error{Status: http.StatusTooManyRequests,
-	Detail: "Too many exports are running; retry when one has finished.", Summary: "Too many requests"}
-
-// ErrTooManyImports: as many Advisor CSV imports as allowed are running
-// (HTTP 429).
-var ErrTooManyImports = &Error{Status: http.StatusTooManyRequests,
-	Detail: "Too many imports are running; retry when one has finished.", Summary: "Too many requests"}
 
 // slots bounds concurrent operations in total and per key (a principal).
 type slots struct {
