@@ -64,6 +64,12 @@ type Config struct {
 	// NowFunc returns the current time, used for zero timestamps. Defaults
 	// to time.Now.
 	NowFunc func() time.Time
+	// Location is the reporting time zone of the per-day report counters:
+	// ReportDailyCounts and ReportMetrics in this zone, on local-midnight
+	// bounds, read them instead of the reports. Open refills the counters
+	// when the zone changes. Every process sharing the file must use the
+	// same. Defaults to UTC.
+	Location *time.Location
 }
 
 func (o *Config) validate() error {
@@ -80,6 +86,9 @@ func (o *Config) validate() error {
 		o.BusyTimeout = BusyTimeoutDefault
 	}
 	sqlexec.Defaults(&o.Logger, &o.NowFunc)
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
 	return nil
 }
 
@@ -213,6 +222,9 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 			_ = s.Close()
 			return nil, err
 		}
+	} else if err := s.syncDayCounters(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	return s, nil
 }
