@@ -68,6 +68,10 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		if err != nil {
 			return err
 		}
+		oldAuthor, err := storedAuthor(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
 				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -93,6 +97,9 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		days.Add(recagg.DayOf(fromMicro(created), s.opts.Location, string(r.ReportType), string(r.Status),
 			int64(len(r.Recommendations)), agg.Cents), 1)
 		if err := writeDayDeltas(ctx, tx, days); err != nil {
+			return err
+		}
+		if err := writeAuthors(ctx, tx, oldAuthor, r.CreatedBy); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM recommendations WHERE report_id = ?", r.ID); err != nil {
@@ -312,8 +319,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 			return err
 		}
 		// A user was active before the month when their first report was.
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(first < ?), 0) FROM (
-				SELECT MIN(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by)`,
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(first_created_at < ?), 0) FROM report_authors`,
 			ms).Scan(&m.ActiveUsers, &m.ActiveUsersBeforeMonth); err != nil {
 			return err
 		}

@@ -15,6 +15,39 @@ import (
 // counters.
 const dayCountersVersion = 3
 
+// storedAuthor reads the author of a stored report ("" for none or a new
+// report).
+func storedAuthor(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	var by sql.NullString
+	err := tx.QueryRowContext(ctx, "SELECT created_by FROM reports WHERE id = ?", id).Scan(&by)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return by.String, err
+}
+
+// writeAuthors recomputes the report_authors rows of the given authors
+// (empty ones are skipped) from the reports as they are now.
+func writeAuthors(ctx context.Context, tx *sql.Tx, authors ...string) error {
+	for _, a := range recagg.Authors(authors...) {
+		var first sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MIN(created_at) FROM reports WHERE created_by = ?", a).Scan(&first); err != nil {
+			return fmt.Errorf("report authors: %w", err)
+		}
+		var err error
+		if first.Valid {
+			_, err = tx.ExecContext(ctx, `INSERT INTO report_authors (created_by, first_created_at) VALUES (?, ?)
+				ON CONFLICT (created_by) DO UPDATE SET first_created_at = excluded.first_created_at`, a, first.Int64)
+		} else {
+			_, err = tx.ExecContext(ctx, "DELETE FROM report_authors WHERE created_by = ?", a)
+		}
+		if err != nil {
+			return fmt.Errorf("report authors: %w", err)
+		}
+	}
+	return nil
+}
+
 // storedReportDay reads the per-day counter row a stored report counts in
 // (ok false for a new report).
 func (s *Store) storedReportDay(ctx context.Context, tx *sql.Tx, id string) (d recagg.ReportDay, ok bool, err error) {

@@ -133,8 +133,10 @@ func (m *aggModel) checkDays(t *testing.T, s store.Store, step string) {
 		RecsThis, RecsPrev                   int64
 		Savings, SavingsBefore               float64
 		SavingsThis, SavingsPrev             float64
+		Users, UsersBefore                   int64
 	}
 	var want figures
+	first := map[string]time.Time{} // the first report of each author
 	var total, before, this, prevCents int64
 	for _, r := range m.reports {
 		c := r.CreatedAt
@@ -148,6 +150,9 @@ func (m *aggModel) checkDays(t *testing.T, s store.Store, step string) {
 		n := int64(len(r.Recommendations))
 		want.Total++
 		total += rc
+		if f, ok := first[r.CreatedBy]; r.CreatedBy != "" && (!ok || c.Before(f)) {
+			first[r.CreatedBy] = c
+		}
 		if r.Status == store.StatusCompleted {
 			want.Completed++
 		}
@@ -162,6 +167,12 @@ func (m *aggModel) checkDays(t *testing.T, s store.Store, step string) {
 		}
 	}
 	want.Savings, want.SavingsBefore, want.SavingsThis, want.SavingsPrev = amount(total), amount(before), amount(this), amount(prevCents)
+	for _, f := range first {
+		want.Users++
+		if f.Before(month) {
+			want.UsersBefore++
+		}
+	}
 	wantDays := []store.ReportDayCount{}
 	for k, n := range days {
 		wantDays = append(wantDays, store.ReportDayCount{Day: k.day, ReportType: store.ReportType(k.typ), Count: n})
@@ -178,7 +189,8 @@ func (m *aggModel) checkDays(t *testing.T, s store.Store, step string) {
 	must(t, err, step+": ReportMetrics")
 	diff(t, step+": metrics report figures in "+loc.String(), want, figures{met.TotalReports, met.ReportsBeforeMonth,
 		met.CompletedReports, met.ReportsThisMonth, met.ReportsPrevMonth, met.RecommendationsThisMonth,
-		met.RecommendationsPrevMonth, met.TotalSavings, met.SavingsBeforeMonth, met.SavingsThisMonth, met.SavingsPrevMonth})
+		met.RecommendationsPrevMonth, met.TotalSavings, met.SavingsBeforeMonth, met.SavingsThisMonth, met.SavingsPrevMonth,
+		met.ActiveUsers, met.ActiveUsersBeforeMonth})
 }
 
 func amount(c int64) float64 { return float64(c) / 100 }
@@ -324,6 +336,15 @@ func aggregatesFollowUpserts(t *testing.T, s store.Store, loc *time.Location) {
 			func(r *store.Report) { r.ReportType = store.ReportExecutive })},
 		{"kept its day, pending", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
 			func(r *store.Report) { r.ReportType, r.Status = store.ReportExecutive, store.StatusPending })},
+		// Report 3 was the first of u0: u0's first report becomes a later one.
+		{"another author", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
+			func(r *store.Report) { r.CreatedBy = "u9" })},
+		{"no author", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
+			func(r *store.Report) { r.CreatedBy = "" })},
+		{"an author's only report leaves", with(aggReport(1, ClientTailspin, "2025-03-01T03:30:00Z", "cp"),
+			func(r *store.Report) { r.CreatedBy = "u2" })},
+		{"an author's first report moves into the month", with(aggReport(2, ClientFabrikam, "2025-03-22T10:00:00Z", "sspc"),
+			func(r *store.Report) { r.CreatedBy = "u7" })},
 	}
 	for i, st := range steps {
 		r := cloneReport(st.r)

@@ -6,6 +6,7 @@ package recagg
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -182,4 +183,17 @@ func SameZone(loc, counters *time.Location, at ...time.Time) bool {
 		}
 	}
 	return true
+}
+
+// Authors returns the distinct non-empty authors in byte order, the order
+// in which the drivers update their report_authors rows.
+func Authors(authors ...string) []string {
+	out := make([]string, 0, len(authors))
+	for _, a := range authors {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -22,3 +22,15 @@ CREATE TABLE report_day_zone (
     zone text NOT NULL
 );
 INSERT INTO report_day_zone (id, zone) VALUES (1, '');
+
+-- Report authors and the creation time of their first report: the metrics
+-- count active users (and those active before the month) from one row per
+-- author. Every report upsert locks the rows of the authors it touches
+-- (after the other counters, in key order) and recomputes them from the
+-- reports_created_by_idx index.
+CREATE TABLE report_authors (
+    created_by       text COLLATE "C" PRIMARY KEY,
+    first_created_at timestamptz NOT NULL
+);
+INSERT INTO report_authors (created_by, first_created_at)
+    SELECT created_by, min(created_at) FROM reports WHERE created_by IS NOT NULL GROUP BY 1;

@@ -21,3 +21,14 @@ CREATE TABLE report_day_zone (
     zone TEXT    NOT NULL
 );
 INSERT INTO report_day_zone (id, zone) VALUES (1, '');
+
+-- Report authors and the creation time of their first report: the metrics
+-- count active users (and those active before the month) from one row per
+-- author. Every report upsert recomputes the rows of the authors it
+-- touches from the reports_created_by index.
+CREATE TABLE report_authors (
+    created_by       TEXT    NOT NULL PRIMARY KEY,
+    first_created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO report_authors (created_by, first_created_at)
+    SELECT created_by, MIN(created_at) FROM reports WHERE created_by IS NOT NULL GROUP BY created_by;
