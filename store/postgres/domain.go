@@ -95,7 +95,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 // reportUpsertTx is one attempt of ReportUpsert, in one transaction.
 func (s *Store) reportUpsertTx(ctx context.Context, r *store.Report, keepCreated bool, cur recagg.Aggregate) error {
 	return s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
-		oldDay, existed, err := s.storedReportDay(ctx, tx, r.ID)
+		oldDay, oldAuthor, existed, err := s.storedReportDay(ctx, tx, r.ID)
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (s *Store) reportUpsertTx(ctx context.Context, r *store.Report, keepCreated
 		// The shared counter rows are changed last, so concurrent upserts
 		// of other reports wait on them for as short a time as possible.
 		if len(r.Recommendations) == 0 {
-			return writeAllAggregates(ctx, tx, r.ID, old, cur, days)
+			return writeAllAggregates(ctx, tx, r.ID, old, cur, days, oldAuthor, clean(r.CreatedBy))
 		}
 		stmt, err := tx.PrepareContext(ctx, copyRecommendationsSQL)
 		if err != nil {
@@ -174,17 +174,21 @@ func (s *Store) reportUpsertTx(ctx context.Context, r *store.Report, keepCreated
 		if err := stmt.Close(); err != nil {
 			return err
 		}
-		return writeAllAggregates(ctx, tx, r.ID, old, cur, days)
+		return writeAllAggregates(ctx, tx, r.ID, old, cur, days, oldAuthor, clean(r.CreatedBy))
 	})
 }
 
-// writeAllAggregates writes the recommendation counters, then the per-day
-// report counters.
-func writeAllAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recagg.Aggregate, days recagg.DayDeltas) error {
+// writeAllAggregates writes the recommendation counters, the per-day
+// report counters, then the rows of the report's old and new authors.
+func writeAllAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recagg.Aggregate, days recagg.DayDeltas,
+	authors ...string) error {
 	if err := writeAggregates(ctx, tx, reportID, old, cur); err != nil {
 		return err
 	}
-	return writeDayDeltas(ctx, tx, days)
+	if err := writeDayDeltas(ctx, tx, days); err != nil {
+		return err
+	}
+	return writeAuthors(ctx, tx, authors...)
 }
 
 // checkReportText refuses a currency PostgreSQL's char(3) cannot hold as
@@ -344,8 +348,7 @@ const (
 const reportMetricsSQL = `WITH ` + reportMetricsScan + `
 	-- A user was active before the month when their first report was.
 	u AS (
-		SELECT count(*) AS users, count(*) FILTER (WHERE first < $1) AS users_before FROM (
-			SELECT min(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by) x),
+		SELECT count(*) AS users, count(*) FILTER (WHERE first_created_at < $1) AS users_before FROM report_authors),
 	g AS (
 		SELECT COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)), 0)::float8 AS avg FROM (
 			SELECT processing_started_at, processing_completed_at FROM reports

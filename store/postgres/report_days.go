@@ -25,20 +25,39 @@ const dayCountersVersion = 4
 var errUpsertRaced = errors.New("report inserted concurrently")
 
 // storedReportDay locks a stored report and reads the per-day counter row
-// it counts in (ok false for a new report).
-func (s *Store) storedReportDay(ctx context.Context, tx *sqlx.Tx, id string) (d recagg.ReportDay, ok bool, err error) {
+// it counts in and its author (ok false for a new report).
+func (s *Store) storedReportDay(ctx context.Context, tx *sqlx.Tx, id string) (d recagg.ReportDay, author string, ok bool, err error) {
 	var created time.Time
 	var recs, cents int64
 	var typ, status string
-	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents
-		FROM reports WHERE id = $1 FOR UPDATE`, id).Scan(&created, &typ, &status, &recs, &cents)
+	var by sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents, created_by
+		FROM reports WHERE id = $1 FOR UPDATE`, id).Scan(&created, &typ, &status, &recs, &cents, &by)
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, false, nil
+		return d, "", false, nil
 	}
 	if err != nil {
-		return d, false, err
+		return d, "", false, err
 	}
-	return recagg.DayOf(created, s.loc, typ, status, recs, cents), true, nil
+	return recagg.DayOf(created, s.loc, typ, status, recs, cents), by.String, true, nil
+}
+
+// writeAuthors recomputes the report_authors rows of the given authors
+// (empty ones are skipped) in key order. Each row is locked first, so the
+// recomputation (a new snapshot) sees every upsert committed before.
+func writeAuthors(ctx context.Context, tx *sqlx.Tx, authors ...string) error {
+	for _, a := range recagg.Authors(authors...) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_authors AS t (created_by, first_created_at) VALUES ($1, now())
+			ON CONFLICT (created_by) DO UPDATE SET first_created_at = t.first_created_at`, a); err != nil {
+			return fmt.Errorf("report authors: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `WITH m AS (SELECT min(created_at) AS first FROM reports WHERE created_by = $1),
+				u AS (UPDATE report_authors SET first_created_at = m.first FROM m WHERE created_by = $1 AND m.first IS NOT NULL)
+			DELETE FROM report_authors WHERE created_by = $1 AND (SELECT first FROM m) IS NULL`, a); err != nil {
+			return fmt.Errorf("report authors: %w", err)
+		}
+	}
+	return nil
 }
 
 // writeDayDeltas moves the per-day counters by d, in key order (after the
