@@ -254,7 +254,35 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	if err := s.warmReaders(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// warmReaders opens every read-only connection now and has each parse
+// the schema, so the first concurrent reads (the dashboard's four parts)
+// do not pay for opening connections.
+func (s *Store) warmReaders(ctx context.Context) error {
+	conns := make([]*sql.Conn, 0, s.opts.Readers)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for range s.opts.Readers {
+		c, err := s.reader.Conn(ctx)
+		if err != nil {
+			return s.wrap(ctx, "open readers", err)
+		}
+		conns = append(conns, c)
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return s.wrap(ctx, "open readers", err)
+		}
+	}
+	return nil
 }
 
 func fileDSN(abs string, q url.Values) string {
