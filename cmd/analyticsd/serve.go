@@ -77,7 +77,7 @@ type server struct {
 // serve runs the server until ctx ends. The database is closed last, once,
 // whatever happened before.
 func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) error {
-	st, err := openStore(ctx, sf.database, true, sf.logger)
+	st, err := openStore(ctx, sf.database, true, sf.location, sf.logger)
 	if err != nil {
 		return err
 	}

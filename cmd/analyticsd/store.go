@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
@@ -15,16 +16,17 @@ import (
 )
 
 // openStore opens the database named by dsn: a postgres:// URL or a SQLite
-// file path. With migrate false the schema is left as it is.
-func openStore(ctx context.Context, dsn string, migrate bool, logger *slog.Logger) (store.Store, error) {
+// file path. With migrate false the schema is left as it is. loc is the
+// reporting time zone the store keeps its per-day report counters in.
+func openStore(ctx context.Context, dsn string, migrate bool, loc *time.Location, logger *slog.Logger) (store.Store, error) {
 	if isPostgresURL(dsn) {
-		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate})
+		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc})
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactURL(dsn), redactedError{err, urlPasswords(dsn)})
 		}
 		return st, nil
 	}
-	st, err := sqlite.Open(ctx, dsn, sqlite.Config{Logger: logger, SkipMigrate: !migrate})
+	st, err := sqlite.Open(ctx, dsn, sqlite.Config{Logger: logger, SkipMigrate: !migrate, Location: loc})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite database %s: %w", dsn, err)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -78,8 +79,28 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		return s.wrap(ctx, op, err)
 	}
 	cur := recagg.Of(r.Recommendations)
-	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
+	var err error
+	for range 3 {
+		if err = s.reportUpsertTx(ctx, r, keepCreated, cur); !errors.Is(err, errUpsertRaced) {
+			break
+		}
+	}
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	r.CreatedAt = r.CreatedAt.UTC()
+	return nil
+}
+
+// reportUpsertTx is one attempt of ReportUpsert, in one transaction.
+func (s *Store) reportUpsertTx(ctx context.Context, r *store.Report, keepCreated bool, cur recagg.Aggregate) error {
+	return s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+		oldDay, oldAuthor, existed, err := s.storedReportDay(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		var updated bool
+		err = tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
 				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12)
 			ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, created_by = EXCLUDED.created_by,
@@ -88,13 +109,22 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 				processing_completed_at = EXCLUDED.processing_completed_at, csv_size_bytes = EXCLUDED.csv_size_bytes,
 				recommendation_count = EXCLUDED.recommendation_count, savings_cents = EXCLUDED.savings_cents,
 				created_at = CASE WHEN $10 THEN r.created_at ELSE EXCLUDED.created_at END
-			RETURNING created_at`,
+			RETURNING created_at, xmax <> 0`,
 			r.ID, r.ClientID, null(r.CreatedBy), string(r.ReportType), string(r.Status), r.CreatedAt,
 			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated,
-			len(r.Recommendations), cur.Cents).Scan(&r.CreatedAt)
+			len(r.Recommendations), cur.Cents).Scan(&r.CreatedAt, &updated)
 		if err != nil {
 			return err
 		}
+		if updated && !existed {
+			return errUpsertRaced
+		}
+		days := recagg.DayDeltas{}
+		if existed {
+			days.Add(oldDay, -1)
+		}
+		days.Add(recagg.DayOf(r.CreatedAt, s.loc, string(r.ReportType), string(r.Status),
+			int64(len(r.Recommendations)), cur.Cents), 1)
 		// The report row is locked now, so the deleted rows are exactly
 		// what the counters hold for it.
 		old := recagg.New()
@@ -122,7 +152,7 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		// The shared counter rows are changed last, so concurrent upserts
 		// of other reports wait on them for as short a time as possible.
 		if len(r.Recommendations) == 0 {
-			return writeAggregates(ctx, tx, r.ID, old, cur)
+			return writeAllAggregates(ctx, tx, r.ID, old, cur, days, oldAuthor, clean(r.CreatedBy))
 		}
 		stmt, err := tx.PrepareContext(ctx, copyRecommendationsSQL)
 		if err != nil {
@@ -144,13 +174,21 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		if err := stmt.Close(); err != nil {
 			return err
 		}
-		return writeAggregates(ctx, tx, r.ID, old, cur)
+		return writeAllAggregates(ctx, tx, r.ID, old, cur, days, oldAuthor, clean(r.CreatedBy))
 	})
-	if err != nil {
-		return s.wrap(ctx, op, err)
+}
+
+// writeAllAggregates writes the recommendation counters, the per-day
+// report counters, then the rows of the report's old and new authors.
+func writeAllAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recagg.Aggregate, days recagg.DayDeltas,
+	authors ...string) error {
+	if err := writeAggregates(ctx, tx, reportID, old, cur); err != nil {
+		return err
 	}
-	r.CreatedAt = r.CreatedAt.UTC()
-	return nil
+	if err := writeDayDeltas(ctx, tx, days); err != nil {
+		return err
+	}
+	return writeAuthors(ctx, tx, authors...)
 }
 
 // checkReportText refuses a currency PostgreSQL's char(3) cannot hold as
@@ -275,7 +313,11 @@ func scanRecommendation(sc sqlexec.Scanner) (rec store.Recommendation, err error
 // reportMetricsSQL computes every figure of the metrics route in one
 // statement (one snapshot, one round trip). $1 is the month start, $2 the
 // previous month start, $3 the generation sample size.
-const reportMetricsSQL = `WITH r AS (
+// reportMetricsScan is the report figures of the metrics over the reports;
+// reportMetricsCounters the same over the per-day counters ($4 and $5 are
+// the local days of $1 and $2).
+const (
+	reportMetricsScan = `r AS (
 		SELECT count(*) AS total,
 			count(*) FILTER (WHERE created_at < $1) AS before,
 			count(*) FILTER (WHERE status = 'completed') AS completed,
@@ -287,11 +329,26 @@ const reportMetricsSQL = `WITH r AS (
 			COALESCE(sum(recommendation_count) FILTER (WHERE created_at >= $2 AND created_at < $1), 0) AS recs_prev,
 			(COALESCE(sum(savings_cents) FILTER (WHERE created_at >= $1), 0) / 100)::float8 AS savings_this,
 			(COALESCE(sum(savings_cents) FILTER (WHERE created_at >= $2 AND created_at < $1), 0) / 100)::float8 AS savings_prev
-		FROM reports),
+		FROM reports),`
+	reportMetricsCounters = `r AS (
+		SELECT COALESCE(sum(reports), 0)::bigint AS total,
+			COALESCE(sum(reports) FILTER (WHERE day < $4::date), 0)::bigint AS before,
+			COALESCE(sum(completed), 0)::bigint AS completed,
+			COALESCE(sum(reports) FILTER (WHERE day >= $4::date), 0)::bigint AS this,
+			COALESCE(sum(reports) FILTER (WHERE day >= $5::date AND day < $4::date), 0)::bigint AS prev,
+			(COALESCE(sum(savings_cents), 0) / 100)::float8 AS savings,
+			(COALESCE(sum(savings_cents) FILTER (WHERE day < $4::date), 0) / 100)::float8 AS savings_before,
+			COALESCE(sum(recommendations) FILTER (WHERE day >= $4::date), 0)::bigint AS recs_this,
+			COALESCE(sum(recommendations) FILTER (WHERE day >= $5::date AND day < $4::date), 0)::bigint AS recs_prev,
+			(COALESCE(sum(savings_cents) FILTER (WHERE day >= $4::date), 0) / 100)::float8 AS savings_this,
+			(COALESCE(sum(savings_cents) FILTER (WHERE day >= $5::date AND day < $4::date), 0) / 100)::float8 AS savings_prev
+		FROM report_day_counts),`
+)
+
+const reportMetricsSQL = `WITH ` + reportMetricsScan + `
 	-- A user was active before the month when their first report was.
 	u AS (
-		SELECT count(*) AS users, count(*) FILTER (WHERE first < $1) AS users_before FROM (
-			SELECT min(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by) x),
+		SELECT count(*) AS users, count(*) FILTER (WHERE first_created_at < $1) AS users_before FROM report_authors),
 	g AS (
 		SELECT COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at)), 0)::float8 AS avg FROM (
 			SELECT processing_started_at, processing_completed_at FROM reports
@@ -323,7 +380,13 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 		sample = 100
 	}
 	var m store.ReportMetrics
-	err := s.db.QueryRowContext(ctx, reportMetricsSQL, p.MonthStart.UTC(), p.PrevMonthStart.UTC(), sample).Scan(
+	query, a := reportMetricsSQL, []any{p.MonthStart.UTC(), p.PrevMonthStart.UTC(), sample}
+	if prevDay, monthDay, ok := s.dayCounterBounds(s.loc, p.PrevMonthStart, p.MonthStart); ok {
+		// On month starts at local midnights of the counters' zone, the
+		// per-day counters hold every figure of the reports scan.
+		query, a = strings.Replace(reportMetricsSQL, reportMetricsScan, reportMetricsCounters, 1), append(a, monthDay, prevDay)
+	}
+	err := s.db.QueryRowContext(ctx, query, a...).Scan(
 		&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports, &m.ReportsThisMonth, &m.ReportsPrevMonth,
 		&m.TotalSavings, &m.SavingsBeforeMonth, &m.RecommendationsThisMonth, &m.RecommendationsPrevMonth,
 		&m.SavingsThisMonth, &m.SavingsPrevMonth, &m.ActiveUsers, &m.ActiveUsersBeforeMonth,
@@ -478,6 +541,13 @@ func (z zone) check(ctx context.Context, q sqlx.QueryerContext) error {
 // and type, ordered by day then type.
 func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
 	const op = "count reports by day"
+	if fromDay, toDay, ok := s.dayCounterBounds(loc, from, to); ok {
+		if !to.After(from) {
+			return []store.ReportDayCount{}, nil
+		}
+		out, err := s.reportDailyCountsFromCounters(ctx, fromDay, toDay)
+		return out, s.wrap(ctx, op, err)
+	}
 	z := zoneOf(loc)
 	if err := z.check(ctx, s.db); err != nil {
 		return nil, s.wrap(ctx, op, err)

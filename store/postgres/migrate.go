@@ -14,7 +14,8 @@ var migrationFS embed.FS
 // Migrate applies the pending embedded migrations in one transaction. It
 // holds a transaction-level advisory lock keyed by the schema, so replicas
 // starting together apply each migration once: the others wait, then find
-// nothing left to do.
+// nothing left to do. It then fills the per-day report counters if they
+// were kept in another zone.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
@@ -58,7 +59,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return s.wrap(ctx, "migrate: commit", err)
 	}
-	return nil
+	return s.syncDayCounters(ctx)
 }
 
 // MigrationStatus returns the highest applied migration version (0 when

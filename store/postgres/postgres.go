@@ -73,6 +73,12 @@ type Config struct {
 	// SkipMigrate leaves the schema untouched on Open; call Migrate
 	// yourself. Defaults to false (Open applies pending migrations).
 	SkipMigrate bool
+	// Location is the reporting time zone of the per-day report counters:
+	// ReportDailyCounts and ReportMetrics in this zone, on local-midnight
+	// bounds, read them instead of the reports. Open refills the counters
+	// when the zone changes. Every process sharing the schema must use the
+	// same. Defaults to UTC.
+	Location *time.Location
 }
 
 func (o *Config) setDefaults() error {
@@ -95,6 +101,9 @@ func (o *Config) setDefaults() error {
 		o.ConnMaxLifetime = ConnMaxLifetimeDefault
 	}
 	sqlexec.Defaults(&o.Logger, &o.NowFunc)
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
 	return nil
 }
 
@@ -110,7 +119,8 @@ type Store struct {
 	schema   string
 	log      *slog.Logger
 	now      func() time.Time
-	*rollups // the store.RollupStore methods, over rollupDB
+	loc      *time.Location // the zone of the per-day report counters
+	*rollups                // the store.RollupStore methods, over rollupDB
 
 	mu        sync.Mutex
 	closed    bool
@@ -148,7 +158,7 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	health.SetMaxOpenConns(1)
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, listeners: map[*pq.Listener]struct{}{}}
+	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 
 	var schema sql.NullString
@@ -167,6 +177,9 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 			_ = s.Close()
 			return nil, err
 		}
+	} else if err := s.syncDayCounters(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	return s, nil
 }

@@ -64,6 +64,14 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 		if err != nil {
 			return err
 		}
+		oldDay, existed, err := s.storedReportDay(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		oldAuthor, err := storedAuthor(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
 				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -80,6 +88,18 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 			return err
 		}
 		if err := writeAggregates(ctx, tx, r.ID, old, agg); err != nil {
+			return err
+		}
+		days := recagg.DayDeltas{}
+		if existed {
+			days.Add(oldDay, -1)
+		}
+		days.Add(recagg.DayOf(fromMicro(created), s.opts.Location, string(r.ReportType), string(r.Status),
+			int64(len(r.Recommendations)), agg.Cents), 1)
+		if err := writeDayDeltas(ctx, tx, days); err != nil {
+			return err
+		}
+		if err := writeAuthors(ctx, tx, oldAuthor, r.CreatedBy); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM recommendations WHERE report_id = ?", r.ID); err != nil {
@@ -265,7 +285,9 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	m := &store.ReportMetrics{}
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
 		var total, before, this, prev int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*),
+		// On month starts at local midnights of the counters' zone, the
+		// per-day counters hold every figure of the reports query.
+		query, args := `SELECT COUNT(*),
 				COALESCE(SUM(created_at < ?1), 0),
 				COALESCE(SUM(status = 'completed'), 0),
 				COALESCE(SUM(created_at >= ?1), 0),
@@ -276,14 +298,28 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 				COALESCE(SUM(CASE WHEN created_at >= ?2 AND created_at < ?1 THEN savings_cents END), 0),
 				COALESCE(SUM(CASE WHEN created_at >= ?1 THEN recommendation_count END), 0),
 				COALESCE(SUM(CASE WHEN created_at >= ?2 AND created_at < ?1 THEN recommendation_count END), 0)
-			FROM reports`, ms, pms).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
+			FROM reports`, []any{ms, pms}
+		if prevDay, monthDay, ok := s.dayCounterBounds(s.opts.Location, p.PrevMonthStart, p.MonthStart); ok {
+			query, args = `SELECT COALESCE(SUM(reports), 0),
+				COALESCE(SUM(CASE WHEN day < ?1 THEN reports END), 0),
+				COALESCE(SUM(completed), 0),
+				COALESCE(SUM(CASE WHEN day >= ?1 THEN reports END), 0),
+				COALESCE(SUM(CASE WHEN day >= ?2 AND day < ?1 THEN reports END), 0),
+				COALESCE(SUM(savings_cents), 0),
+				COALESCE(SUM(CASE WHEN day < ?1 THEN savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN day >= ?1 THEN savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN day >= ?2 AND day < ?1 THEN savings_cents END), 0),
+				COALESCE(SUM(CASE WHEN day >= ?1 THEN recommendations END), 0),
+				COALESCE(SUM(CASE WHEN day >= ?2 AND day < ?1 THEN recommendations END), 0)
+			FROM report_day_counts`, []any{monthDay, prevDay}
+		}
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports,
 			&m.ReportsThisMonth, &m.ReportsPrevMonth, &total, &before, &this, &prev,
 			&m.RecommendationsThisMonth, &m.RecommendationsPrevMonth); err != nil {
 			return err
 		}
 		// A user was active before the month when their first report was.
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(first < ?), 0) FROM (
-				SELECT MIN(created_at) AS first FROM reports WHERE created_by IS NOT NULL GROUP BY created_by)`,
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(first_created_at < ?), 0) FROM report_authors`,
 			ms).Scan(&m.ActiveUsers, &m.ActiveUsersBeforeMonth); err != nil {
 			return err
 		}
@@ -366,6 +402,10 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 	lo, hi := micro(from), micro(to)
 	if hi <= lo {
 		return []store.ReportDayCount{}, nil
+	}
+	if fromDay, toDay, ok := s.dayCounterBounds(loc, from, to); ok {
+		out, err := s.reportDailyCountsFromCounters(ctx, fromDay, toDay)
+		return out, s.wrap(ctx, op, err)
 	}
 	out, err := sqlexec.Query(ctx, s.reader, scanReportDayCount, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
 		` AS day, report_type, COUNT(*) FROM reports WHERE created_at >= ? AND created_at < ?

@@ -19,7 +19,8 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 )`
 
 // Migrate applies the pending embedded migrations, each in its own
-// transaction together with its schema_migrations record.
+// transaction together with its schema_migrations record, then fills the
+// per-day report counters if they were kept in another zone.
 func (s *Store) Migrate(ctx context.Context) error {
 	migs, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
@@ -55,7 +56,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			s.opts.Logger.InfoContext(ctx, "applied migration", "driver", "sqlite", "version", m.Version, "name", m.File)
 		}
 	}
-	return nil
+	return s.syncDayCounters(ctx)
 }
 
 // MigrationStatus reports the highest applied migration version (0 on an

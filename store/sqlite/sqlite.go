@@ -46,6 +46,15 @@ const (
 	// BusyTimeoutDefault is the default time a connection waits for a lock
 	// held by another connection or process before failing.
 	BusyTimeoutDefault = 5 * time.Second
+	// CacheSizeDefault is the default page cache of the writer connection,
+	// in KiB.
+	CacheSizeDefault = 8 << 10
+	// ReaderCacheSizeDefault is the default page cache of each read-only
+	// connection, in KiB. SQLite empties a connection's cache whenever
+	// another connection has written since its last read, so reader caches
+	// mostly serve one read at a time; the operating system's file cache
+	// keeps the database warm between them.
+	ReaderCacheSizeDefault = 2 << 10
 )
 
 // Config configures a Store. The zero value is ready to use.
@@ -56,6 +65,13 @@ type Config struct {
 	// BusyTimeout is how long a statement waits for a database lock.
 	// Defaults to BusyTimeoutDefault.
 	BusyTimeout time.Duration
+	// CacheSize is the page cache of the writer connection in KiB (SQLite
+	// allocates it as pages are read, up to this size). Defaults to
+	// CacheSizeDefault.
+	CacheSize int
+	// ReaderCacheSize is the page cache of each read-only connection in
+	// KiB. Defaults to ReaderCacheSizeDefault.
+	ReaderCacheSize int
 	// SkipMigrate leaves the schema as it is on Open; call Migrate
 	// explicitly. Defaults to false (pending migrations are applied).
 	SkipMigrate bool
@@ -64,6 +80,12 @@ type Config struct {
 	// NowFunc returns the current time, used for zero timestamps. Defaults
 	// to time.Now.
 	NowFunc func() time.Time
+	// Location is the reporting time zone of the per-day report counters:
+	// ReportDailyCounts and ReportMetrics in this zone, on local-midnight
+	// bounds, read them instead of the reports. Open refills the counters
+	// when the zone changes. Every process sharing the file must use the
+	// same. Defaults to UTC.
+	Location *time.Location
 }
 
 func (o *Config) validate() error {
@@ -73,6 +95,18 @@ func (o *Config) validate() error {
 	if o.BusyTimeout < 0 {
 		return storedriver.Invalid("busy_timeout", "must not be negative")
 	}
+	if o.CacheSize < 0 {
+		return storedriver.Invalid("cache_size", "must not be negative")
+	}
+	if o.ReaderCacheSize < 0 {
+		return storedriver.Invalid("reader_cache_size", "must not be negative")
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = CacheSizeDefault
+	}
+	if o.ReaderCacheSize == 0 {
+		o.ReaderCacheSize = ReaderCacheSizeDefault
+	}
 	if o.Readers == 0 {
 		o.Readers = ReadersDefault
 	}
@@ -80,6 +114,9 @@ func (o *Config) validate() error {
 		o.BusyTimeout = BusyTimeoutDefault
 	}
 	sqlexec.Defaults(&o.Logger, &o.NowFunc)
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
 	return nil
 }
 
@@ -149,7 +186,7 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	wq.Add("_pragma", "synchronous(NORMAL)")
 	wq.Add("_pragma", "foreign_keys(ON)")
 	wq.Add("_pragma", "temp_store(MEMORY)")
-	wq.Add("_pragma", "cache_size(-65536)")
+	wq.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.CacheSize)+")")
 	// Checkpoint every 32 MiB of log rather than 4 MiB: fewer, larger
 	// checkpoints on the write path of bulk activity inserts.
 	wq.Add("_pragma", "wal_autocheckpoint(8192)")
@@ -168,7 +205,7 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	rq.Add("_pragma", "foreign_keys(ON)")
 	rq.Add("_pragma", "query_only(1)")
 	rq.Add("_pragma", "temp_store(MEMORY)")
-	rq.Add("_pragma", "cache_size(-32768)")
+	rq.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.ReaderCacheSize)+")")
 	reader, err := sql.Open("sqlite", fileDSN(abs, rq))
 	if err != nil {
 		_ = writer.Close()
@@ -213,8 +250,39 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 			_ = s.Close()
 			return nil, err
 		}
+	} else if err := s.syncDayCounters(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.warmReaders(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	return s, nil
+}
+
+// warmReaders opens every read-only connection now and has each parse
+// the schema, so the first concurrent reads (the dashboard's four parts)
+// do not pay for opening connections.
+func (s *Store) warmReaders(ctx context.Context) error {
+	conns := make([]*sql.Conn, 0, s.opts.Readers)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for range s.opts.Readers {
+		c, err := s.reader.Conn(ctx)
+		if err != nil {
+			return s.wrap(ctx, "open readers", err)
+		}
+		conns = append(conns, c)
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return s.wrap(ctx, "open readers", err)
+		}
+	}
+	return nil
 }
 
 func fileDSN(abs string, q url.Values) string {

@@ -17,6 +17,7 @@ import (
 // a store that receives the same upserts.
 type aggModel struct {
 	reports map[string]store.Report
+	loc     *time.Location // the zone of the per-day checks; nil is UTC
 }
 
 func (m *aggModel) put(r store.Report) {
@@ -111,6 +112,85 @@ func (m *aggModel) check(t *testing.T, s store.Store, step string) {
 	checkCounts(t, s, step, w)
 	checkSavings(t, s, step, w)
 	checkPerformance(t, s, step, w)
+	m.checkDays(t, s, step)
+}
+
+// checkDays compares the per-day report counts and the report figures of
+// the metrics, on local-midnight bounds of the model's zone, with the
+// model.
+func (m *aggModel) checkDays(t *testing.T, s store.Store, step string) {
+	t.Helper()
+	loc := m.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	from, to := time.Date(2024, 12, 1, 0, 0, 0, 0, loc), time.Date(2025, 5, 1, 0, 0, 0, 0, loc)
+	month, prev := time.Date(2025, 3, 1, 0, 0, 0, 0, loc), time.Date(2025, 2, 1, 0, 0, 0, 0, loc)
+	type key struct{ day, typ string }
+	days := map[key]int64{}
+	type figures struct {
+		Total, Before, Completed, This, Prev int64
+		RecsThis, RecsPrev                   int64
+		Savings, SavingsBefore               float64
+		SavingsThis, SavingsPrev             float64
+		Users, UsersBefore                   int64
+	}
+	var want figures
+	first := map[string]time.Time{} // the first report of each author
+	var total, before, this, prevCents int64
+	for _, r := range m.reports {
+		c := r.CreatedAt
+		if !c.Before(from) && c.Before(to) {
+			days[key{c.In(loc).Format(time.DateOnly), string(r.ReportType)}]++
+		}
+		var rc int64
+		for _, rec := range r.Recommendations {
+			rc += cents(rec.PotentialSavings)
+		}
+		n := int64(len(r.Recommendations))
+		want.Total++
+		total += rc
+		if f, ok := first[r.CreatedBy]; r.CreatedBy != "" && (!ok || c.Before(f)) {
+			first[r.CreatedBy] = c
+		}
+		if r.Status == store.StatusCompleted {
+			want.Completed++
+		}
+		switch {
+		case !c.Before(month):
+			want.This, want.RecsThis, this = want.This+1, want.RecsThis+n, this+rc
+		case !c.Before(prev):
+			want.Prev, want.RecsPrev, prevCents = want.Prev+1, want.RecsPrev+n, prevCents+rc
+			want.Before, before = want.Before+1, before+rc
+		default:
+			want.Before, before = want.Before+1, before+rc
+		}
+	}
+	want.Savings, want.SavingsBefore, want.SavingsThis, want.SavingsPrev = amount(total), amount(before), amount(this), amount(prevCents)
+	for _, f := range first {
+		want.Users++
+		if f.Before(month) {
+			want.UsersBefore++
+		}
+	}
+	wantDays := []store.ReportDayCount{}
+	for k, n := range days {
+		wantDays = append(wantDays, store.ReportDayCount{Day: k.day, ReportType: store.ReportType(k.typ), Count: n})
+	}
+	sort.Slice(wantDays, func(i, j int) bool {
+		a, b := wantDays[i], wantDays[j]
+		return a.Day < b.Day || (a.Day == b.Day && a.ReportType < b.ReportType)
+	})
+	gotDays, err := s.ReportDailyCounts(ctx(t), from, to, m.loc)
+	must(t, err, step+": ReportDailyCounts")
+	diff(t, step+": daily counts in "+loc.String(), wantDays, gotDays, cmpopts.EquateEmpty())
+
+	met, err := s.ReportMetrics(ctx(t), store.ReportMetricsParams{MonthStart: month.UTC(), PrevMonthStart: prev.UTC()})
+	must(t, err, step+": ReportMetrics")
+	diff(t, step+": metrics report figures in "+loc.String(), want, figures{met.TotalReports, met.ReportsBeforeMonth,
+		met.CompletedReports, met.ReportsThisMonth, met.ReportsPrevMonth, met.RecommendationsThisMonth,
+		met.RecommendationsPrevMonth, met.TotalSavings, met.SavingsBeforeMonth, met.SavingsThisMonth, met.SavingsPrevMonth,
+		met.ActiveUsers, met.ActiveUsersBeforeMonth})
 }
 
 func amount(c int64) float64 { return float64(c) / 100 }
@@ -219,9 +299,16 @@ func aggReport(n int, client string, created string, spec string) store.Report {
 // (counts by category and impact, savings to the cent, per client and per
 // window) matches the reports as written.
 func testAggregatesFollowUpserts(t *testing.T, s store.Store) {
+	aggregatesFollowUpserts(t, s, nil)
+}
+
+// aggregatesFollowUpserts is testAggregatesFollowUpserts with the per-day
+// checks in loc (nil is UTC).
+func aggregatesFollowUpserts(t *testing.T, s store.Store, loc *time.Location) {
 	Seed(t, s, Dataset{Clients: DomainDataset().Clients})
-	var m aggModel
+	m := aggModel{loc: loc}
 	m.check(t, s, "empty")
+	with := func(r store.Report, fn func(*store.Report)) store.Report { fn(&r); return r }
 	steps := []struct {
 		name string
 		r    store.Report
@@ -236,6 +323,28 @@ func testAggregatesFollowUpserts(t *testing.T, s store.Store) {
 		{"moved to another month", aggReport(2, ClientFabrikam, "2025-03-20T10:00:00Z", "sspcroossppcc")},
 		{"emptied", aggReport(3, ClientContoso, "2025-01-05T10:00:00Z", "")},
 		{"refilled", aggReport(3, ClientNorthwind, "2025-02-27T23:59:59Z", "psorc")},
+		{"type changed", with(aggReport(2, ClientFabrikam, "2025-03-20T10:00:00Z", "sspcroossppcc"),
+			func(r *store.Report) { r.ReportType = store.ReportSecurity })},
+		{"failed", with(aggReport(2, ClientFabrikam, "2025-03-20T10:00:00Z", "sspcroossppcc"),
+			func(r *store.Report) { r.ReportType, r.Status = store.ReportSecurity, store.StatusFailed })},
+		{"moved to another day", with(aggReport(2, ClientFabrikam, "2025-03-21T10:00:00Z", "sspc"),
+			func(r *store.Report) { r.ReportType, r.Status = store.ReportSecurity, store.StatusFailed })},
+		// 03:30Z is the evening before in the Americas, the same day in
+		// Asia: a local-day boundary in most zones.
+		{"moved over a local midnight", aggReport(1, ClientTailspin, "2025-03-01T03:30:00Z", "cp")},
+		{"type and day changed at once", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
+			func(r *store.Report) { r.ReportType = store.ReportExecutive })},
+		{"kept its day, pending", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
+			func(r *store.Report) { r.ReportType, r.Status = store.ReportExecutive, store.StatusPending })},
+		// Report 3 was the first of u0: u0's first report becomes a later one.
+		{"another author", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
+			func(r *store.Report) { r.CreatedBy = "u9" })},
+		{"no author", with(aggReport(3, ClientNorthwind, "2025-02-28T23:30:00Z", "psorc"),
+			func(r *store.Report) { r.CreatedBy = "" })},
+		{"an author's only report leaves", with(aggReport(1, ClientTailspin, "2025-03-01T03:30:00Z", "cp"),
+			func(r *store.Report) { r.CreatedBy = "u2" })},
+		{"an author's first report moves into the month", with(aggReport(2, ClientFabrikam, "2025-03-22T10:00:00Z", "sspc"),
+			func(r *store.Report) { r.CreatedBy = "u7" })},
 	}
 	for i, st := range steps {
 		r := cloneReport(st.r)

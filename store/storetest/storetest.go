@@ -103,6 +103,29 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Admin", func(t *testing.T) { runAdmin(t, open) })
 }
 
+// OpenZoneFunc returns a fresh, empty and migrated store whose reporting
+// zone (the zone of its per-day counters, if it keeps any) is loc.
+type OpenZoneFunc = func(t *testing.T, loc *time.Location) store.Store
+
+// RunZoned checks, on stores opened in several reporting zones (UTC, one
+// with daylight saving time, one with a half-hour offset), that the
+// per-day report counts and the metrics' report figures follow report
+// upserts that change a report's day, type, status and recommendations,
+// on local-midnight bounds of the store's zone. A driver without a zone
+// setting may pass a function that ignores loc.
+func RunZoned(t *testing.T, open OpenZoneFunc) {
+	for _, name := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
+			t.Parallel()
+			aggregatesFollowUpserts(t, open(t, loc), loc)
+		})
+	}
+}
+
 // parallel runs fn as a parallel subtest with its own fresh store.
 func parallel(t *testing.T, open OpenFunc, name string, fn func(t *testing.T, s store.Store)) {
 	t.Helper()

@@ -6,7 +6,9 @@ package recagg
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -69,4 +71,129 @@ func SortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// DayKey names one row of the per-day report counters: a local day
+// (YYYY-MM-DD in the store's reporting zone) and a report type.
+type DayKey struct {
+	Day        string
+	ReportType string
+}
+
+// DayCounts is what reports add to one per-day counter row.
+type DayCounts struct {
+	Reports         int64
+	Completed       int64 // reports with status completed
+	Recommendations int64
+	Cents           int64 // potential savings
+}
+
+// ReportDay is the per-day counter row a report counts in, and what it
+// adds to it.
+type ReportDay struct {
+	Key    DayKey
+	Counts DayCounts
+}
+
+// DayOf returns the counter row of a report created at created (its local
+// day in loc) with the given type, status, recommendations and savings.
+func DayOf(created time.Time, loc *time.Location, reportType, status string, recommendations, cents int64) ReportDay {
+	if loc == nil {
+		loc = time.UTC
+	}
+	var completed int64
+	if status == string(store.StatusCompleted) {
+		completed = 1
+	}
+	return ReportDay{
+		Key:    DayKey{Day: created.In(loc).Format(time.DateOnly), ReportType: reportType},
+		Counts: DayCounts{Reports: 1, Completed: completed, Recommendations: recommendations, Cents: cents},
+	}
+}
+
+// DayDeltas accumulates the changes of the per-day counters over one
+// transaction (one report upsert or a batch of them).
+type DayDeltas map[DayKey]DayCounts
+
+// Add adds (sign 1) or removes (sign −1) a report's contribution.
+func (d DayDeltas) Add(r ReportDay, sign int64) {
+	c := d[r.Key]
+	c.Reports += sign * r.Counts.Reports
+	c.Completed += sign * r.Counts.Completed
+	c.Recommendations += sign * r.Counts.Recommendations
+	c.Cents += sign * r.Counts.Cents
+	d[r.Key] = c
+}
+
+// Sorted returns the rows that change, in (day, type) order, the order in
+// which the drivers update shared counter rows.
+func (d DayDeltas) Sorted() []ReportDay {
+	out := make([]ReportDay, 0, len(d))
+	for k, c := range d {
+		if c != (DayCounts{}) {
+			out = append(out, ReportDay{Key: k, Counts: c})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Key, out[j].Key
+		return a.Day < b.Day || (a.Day == b.Day && a.ReportType < b.ReportType)
+	})
+	return out
+}
+
+// ZoneName is the name under which the drivers record the zone their
+// per-day counters are kept in (nil is UTC).
+func ZoneName(loc *time.Location) string {
+	if loc == nil {
+		return time.UTC.String()
+	}
+	return loc.String()
+}
+
+// LocalMidnightDay returns t's day in loc (YYYY-MM-DD) and whether t is the
+// start of that day, that is whether a range bounded by t can be answered
+// from whole-day counters.
+func LocalMidnightDay(t time.Time, loc *time.Location) (string, bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	l := t.In(loc)
+	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	return l.Format(time.DateOnly), start.Equal(t)
+}
+
+// SameZone reports whether loc (nil is UTC) is the zone the counters were
+// kept in: the same name and the same offsets at the given instants (so a
+// fixed zone that borrowed a name does not pass).
+func SameZone(loc, counters *time.Location, at ...time.Time) bool {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if counters == nil {
+		counters = time.UTC
+	}
+	if loc.String() != counters.String() {
+		return false
+	}
+	for _, t := range at {
+		_, a := t.In(loc).Zone()
+		_, b := t.In(counters).Zone()
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
+// Authors returns the distinct non-empty authors in byte order, the order
+// in which the drivers update their report_authors rows.
+func Authors(authors ...string) []string {
+	out := make([]string, 0, len(authors))
+	for _, a := range authors {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

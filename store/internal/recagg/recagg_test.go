@@ -2,6 +2,8 @@ package recagg_test
 
 import (
 	"testing"
+	"time"
+	_ "time/tzdata" // the zone cases need America/New_York everywhere
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
@@ -37,5 +39,72 @@ func TestDeltaAndSortedKeys(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"cost", "performance", "reliability"}, recagg.SortedKeys(got)); diff != "" {
 		t.Errorf("SortedKeys (-want +got):\n%s", diff)
+	}
+}
+
+func TestDayDeltas(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 1, 3, 30, 0, 0, time.UTC) // the evening of 2025-02-28 in New York
+	utcDay := recagg.DayOf(at, nil, "cost", "completed", 4, 250)
+	nyDay := recagg.DayOf(at, ny, "cost", "failed", 4, 250)
+	if utcDay.Key.Day != "2025-03-01" || nyDay.Key.Day != "2025-02-28" {
+		t.Errorf("days %q (UTC) and %q (New York), want 2025-03-01 and 2025-02-28", utcDay.Key.Day, nyDay.Key.Day)
+	}
+	if utcDay.Counts != (recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 4, Cents: 250}) || nyDay.Counts.Completed != 0 {
+		t.Errorf("counts %+v / %+v", utcDay.Counts, nyDay.Counts)
+	}
+	d := recagg.DayDeltas{}
+	d.Add(utcDay, -1)
+	d.Add(recagg.DayOf(at, nil, "security", "completed", 1, 0), 1)
+	d.Add(recagg.DayOf(at.AddDate(0, 0, -1), nil, "cost", "completed", 2, 5), 1)
+	d.Add(recagg.DayOf(at.Add(time.Hour), nil, "cost", "completed", 4, 250), 1) // cancels the removal
+	want := []recagg.ReportDay{
+		{Key: recagg.DayKey{Day: "2025-02-28", ReportType: "cost"}, Counts: recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 2, Cents: 5}},
+		{Key: recagg.DayKey{Day: "2025-03-01", ReportType: "security"}, Counts: recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 1}},
+	}
+	if diff := cmp.Diff(want, d.Sorted()); diff != "" {
+		t.Errorf("Sorted (-want +got):\n%s", diff)
+	}
+}
+
+func TestZones(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2025-03-09 is 23 hours long in New York.
+	for _, c := range []struct {
+		t    time.Time
+		loc  *time.Location
+		day  string
+		midn bool
+	}{
+		{time.Date(2025, 3, 9, 0, 0, 0, 0, ny), ny, "2025-03-09", true},
+		{time.Date(2025, 3, 10, 0, 0, 0, 0, ny), ny, "2025-03-10", true},
+		{time.Date(2025, 3, 9, 0, 0, 0, 0, ny).Add(23 * time.Hour), ny, "2025-03-10", true},
+		{time.Date(2025, 3, 9, 0, 0, 0, 0, ny).Add(24 * time.Hour), ny, "2025-03-10", false},
+		{time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC), nil, "2025-03-09", true},
+		{time.Date(2025, 3, 9, 0, 0, 0, 1000, time.UTC), nil, "2025-03-09", false},
+	} {
+		day, midn := recagg.LocalMidnightDay(c.t, c.loc)
+		if day != c.day || midn != c.midn {
+			t.Errorf("LocalMidnightDay(%v, %v) = %q, %v, want %q, %v", c.t, c.loc, day, midn, c.day, c.midn)
+		}
+	}
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	if !recagg.SameZone(nil, time.UTC, at) || !recagg.SameZone(ny, ny, at) || recagg.SameZone(ny, nil, at) {
+		t.Error("SameZone: UTC or New York misjudged")
+	}
+	if recagg.SameZone(time.FixedZone("America/New_York", 3600), ny, at) {
+		t.Error("SameZone: a fixed zone that borrowed a name passes")
+	}
+	if recagg.ZoneName(nil) != "UTC" || recagg.ZoneName(ny) != "America/New_York" {
+		t.Error("ZoneName")
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, recagg.Authors("b", "", "a", "b")); diff != "" {
+		t.Errorf("Authors (-want +got):\n%s", diff)
 	}
 }

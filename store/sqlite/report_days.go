@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
+)
+
+// dayCountersVersion is the migration that creates the per-day report
+// counters.
+const dayCountersVersion = 3
+
+// storedAuthor reads the author of a stored report ("" for none or a new
+// report).
+func storedAuthor(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	var by sql.NullString
+	err := tx.QueryRowContext(ctx, "SELECT created_by FROM reports WHERE id = ?", id).Scan(&by)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return by.String, err
+}
+
+// writeAuthors recomputes the report_authors rows of the given authors
+// (empty ones are skipped) from the reports as they are now.
+func writeAuthors(ctx context.Context, tx *sql.Tx, authors ...string) error {
+	for _, a := range recagg.Authors(authors...) {
+		var first sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MIN(created_at) FROM reports WHERE created_by = ?", a).Scan(&first); err != nil {
+			return fmt.Errorf("report authors: %w", err)
+		}
+		var err error
+		if first.Valid {
+			_, err = tx.ExecContext(ctx, `INSERT INTO report_authors (created_by, first_created_at) VALUES (?, ?)
+				ON CONFLICT (created_by) DO UPDATE SET first_created_at = excluded.first_created_at`, a, first.Int64)
+		} else {
+			_, err = tx.ExecContext(ctx, "DELETE FROM report_authors WHERE created_by = ?", a)
+		}
+		if err != nil {
+			return fmt.Errorf("report authors: %w", err)
+		}
+	}
+	return nil
+}
+
+// storedReportDay reads the per-day counter row a stored report counts in
+// (ok false for a new report).
+func (s *Store) storedReportDay(ctx context.Context, tx *sql.Tx, id string) (d recagg.ReportDay, ok bool, err error) {
+	var created, recs, cents int64
+	var typ, status string
+	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents
+		FROM reports WHERE id = ?`, id).Scan(&created, &typ, &status, &recs, &cents)
+	if err == sql.ErrNoRows {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	return recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), true, nil
+}
+
+const dayCountsUpsert = `INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)
+	VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (day, report_type) DO UPDATE SET reports = reports + excluded.reports,
+		completed = completed + excluded.completed, recommendations = recommendations + excluded.recommendations,
+		savings_cents = savings_cents + excluded.savings_cents`
+
+// writeDayDeltas moves the per-day counters by d, in key order.
+func writeDayDeltas(ctx context.Context, tx *sql.Tx, d recagg.DayDeltas) error {
+	for _, r := range d.Sorted() {
+		if _, err := tx.ExecContext(ctx, dayCountsUpsert, r.Key.Day, r.Key.ReportType, r.Counts.Reports,
+			r.Counts.Completed, r.Counts.Recommendations, r.Counts.Cents); err != nil {
+			return fmt.Errorf("report day counters: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncDayCounters fills the per-day report counters when they were built
+// in another zone than the configured one (or never), from the reports, in
+// one write transaction. It does nothing before the counters' migration.
+func (s *Store) syncDayCounters(ctx context.Context) error {
+	const op = "fill report day counters"
+	applied, _, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if applied < dayCountersVersion {
+		return nil
+	}
+	want := recagg.ZoneName(s.opts.Location)
+	rebuilt := false
+	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		var zone string
+		if err := tx.QueryRowContext(ctx, "SELECT zone FROM report_day_zone WHERE id = 1").Scan(&zone); err != nil {
+			return err
+		}
+		if zone == want {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM report_day_counts"); err != nil {
+			return err
+		}
+		d := recagg.DayDeltas{}
+		rows, err := tx.QueryContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents FROM reports`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var created, recs, cents int64
+			var typ, status string
+			if err := rows.Scan(&created, &typ, &status, &recs, &cents); err != nil {
+				return err
+			}
+			d.Add(recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), 1)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := writeDayDeltas(ctx, tx, d); err != nil {
+			return err
+		}
+		rebuilt = true
+		_, err = tx.ExecContext(ctx, "UPDATE report_day_zone SET zone = ? WHERE id = 1", want)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if rebuilt {
+		s.opts.Logger.InfoContext(ctx, "filled the per-day report counters", "driver", "sqlite", "zone", want)
+	}
+	return nil
+}
+
+// dayCounterBounds returns the local days [fromDay, toDay) of the counters
+// that cover [from, to) exactly, and ok false when the counters cannot
+// answer (another zone, or a bound that is not a local midnight).
+func (s *Store) dayCounterBounds(loc *time.Location, from, to time.Time) (fromDay, toDay string, ok bool) {
+	if !recagg.SameZone(loc, s.opts.Location, from, to) {
+		return "", "", false
+	}
+	fromDay, ok1 := recagg.LocalMidnightDay(from, s.opts.Location)
+	toDay, ok2 := recagg.LocalMidnightDay(to, s.opts.Location)
+	return fromDay, toDay, ok1 && ok2
+}
+
+// reportDailyCountsFromCounters answers ReportDailyCounts from the per-day
+// counters: at most one row per day and type.
+func (s *Store) reportDailyCountsFromCounters(ctx context.Context, fromDay, toDay string) ([]store.ReportDayCount, error) {
+	return sqlexec.Query(ctx, s.reader, func(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
+		err = sc.Scan(&d.Day, &d.ReportType, &d.Count)
+		return d, err
+	}, `SELECT day, report_type, reports FROM report_day_counts
+		WHERE day >= ? AND day < ? AND reports > 0 ORDER BY day, report_type`, fromDay, toDay)
+}
