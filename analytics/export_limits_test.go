@@ -152,8 +152,8 @@ func TestStalledExportsDoNotStarveReads(t *testing.T) {
 				}
 			}
 			for i := 0; i < 3; i++ {
-				quickly(t, "uncached read", 2*time.Second, uncachedRead(e, i))
-				quickly(t, "ping", 2*time.Second, st.Ping)
+				quickly(t, "uncached read", 5*time.Second, uncachedRead(e, i))
+				quickly(t, "ping", 5*time.Second, st.Ping)
 			}
 		})
 	}

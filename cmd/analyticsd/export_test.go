@@ -93,7 +93,7 @@ func TestStalledExportsKeepServerReady(t *testing.T) {
 					{"/readyz", ""},
 					{fmt.Sprintf("%suser-activity/?user_id=%s&limit=5&offset=%d", apiPrefix, viewerID, i), admin},
 				} {
-					ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+u.path, nil)
 					if u.token != "" {
 						req.Header.Set("Authorization", "Bearer "+u.token)
@@ -101,7 +101,7 @@ func TestStalledExportsKeepServerReady(t *testing.T) {
 					start := time.Now()
 					res, err := http.DefaultClient.Do(req)
 					d := time.Since(start)
-					if err != nil || res.StatusCode != http.StatusOK || d > 2*time.Second {
+					if err != nil || res.StatusCode != http.StatusOK || d > 5*time.Second {
 						status := 0
 						if res != nil {
 							status = res.StatusCode
