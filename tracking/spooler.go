@@ -162,50 +162,7 @@ func (r *Recorder) runDrainer() {
 	backoff := r.cfg.RetryMin
 	for {
 		finished := isDone(r.spoolerDone)
-		got := 0
-		var pos spool.Pos
-		var readErr error
-		for got < n && readErr == nil {
-			w := ws[got]
-			consumed, lingered := 0, false
-			for consumed < r.cfg.BatchSize {
-				recs, p, err := r.sp.Read(r.cfg.BatchSize - consumed)
-				if err != nil {
-					readErr = err
-					break
-				}
-				if len(recs) == 0 {
-					if consumed > 0 && !lingered && !finished {
-						// A partial batch: give concurrent appends a moment to
-						// join it, so the store sees fewer, larger batches.
-						lingered = true
-						time.Sleep(pollInterval)
-						continue
-					}
-					break
-				}
-				pos = p
-				consumed += len(recs)
-				for _, rec := range recs {
-					var a store.Activity
-					if err := decodeActivity(rec.Data, &a); err != nil {
-						r.failed.Add(1)
-						r.noteError(err)
-						r.log.Error("tracking: undecodable spool record", "bytes", len(rec.Data), "error", err)
-						continue
-					}
-					w.batch = append(w.batch, a)
-				}
-			}
-			if consumed == 0 {
-				break
-			}
-			w.batch = r.dropErased(w.batch)
-			got++
-			if consumed < r.cfg.BatchSize {
-				break // the spool is empty for now
-			}
-		}
+		got, pos, readErr := r.fillBatches(ws, finished)
 		if readErr != nil {
 			r.noteError(readErr)
 			r.log.Error("tracking: reading the spool failed", "error", readErr)
@@ -252,6 +209,56 @@ func (r *Recorder) runDrainer() {
 			r.log.Warn("tracking: acknowledging spooled events failed; they may be written again (idempotent)", "error", err)
 		}
 	}
+}
+
+// fillBatches reads the spool into up to len(ws) writers' batches and
+// returns how many it filled and the position after the last record read.
+// Once finished (the spooler has stopped), a partial batch is not held
+// back for more appends.
+func (r *Recorder) fillBatches(ws []*writer, finished bool) (got int, pos spool.Pos, readErr error) {
+	n := len(ws)
+	for got < n && readErr == nil {
+		w := ws[got]
+		consumed, lingered := 0, false
+		for consumed < r.cfg.BatchSize {
+			recs, p, err := r.sp.Read(r.cfg.BatchSize - consumed)
+			if err != nil {
+				readErr = err
+				break
+			}
+			if len(recs) == 0 {
+				if consumed > 0 && !lingered && !finished {
+					// A partial batch: give concurrent appends a moment to
+					// join it, so the store sees fewer, larger batches.
+					lingered = true
+					time.Sleep(pollInterval)
+					continue
+				}
+				break
+			}
+			pos = p
+			consumed += len(recs)
+			for _, rec := range recs {
+				var a store.Activity
+				if err := decodeActivity(rec.Data, &a); err != nil {
+					r.failed.Add(1)
+					r.noteError(err)
+					r.log.Error("tracking: undecodable spool record", "bytes", len(rec.Data), "error", err)
+					continue
+				}
+				w.batch = append(w.batch, a)
+			}
+		}
+		if consumed == 0 {
+			break
+		}
+		w.batch = r.dropErased(w.batch)
+		got++
+		if consumed < r.cfg.BatchSize {
+			break // the spool is empty for now
+		}
+	}
+	return got, pos, readErr
 }
 
 // writeSpooled writes and empties the batch; ambiguous because an earlier

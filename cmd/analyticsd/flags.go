@@ -333,6 +333,43 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
 		return fs.invalid("addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", s.addr)
 	}
+	if err := s.validateClientIP(fs); err != nil {
+		return err
+	}
+	if s.retention < 1 || s.retention > 36500 {
+		return fs.invalid("retention", "must be a number of days between 1 and 36500, got %d", s.retention)
+	}
+	for _, d := range s.storageDirs.values {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fs.invalid("storage-dir", "%v", err)
+		}
+		if !fi.IsDir() {
+			return fs.invalid("storage-dir", "%s is not a directory", d)
+		}
+	}
+	if err := s.validateSchedules(fs); err != nil {
+		return err
+	}
+	if s.shutdown <= 0 {
+		return fs.invalid("shutdown-timeout", "must be positive, got %v", s.shutdown)
+	}
+	if err := s.validateLimits(fs); err != nil {
+		return err
+	}
+	if s.tokens != "" {
+		if _, err := os.Stat(s.tokens); err != nil && !(s.demo && errors.Is(err, os.ErrNotExist)) {
+			return fs.invalid("tokens", "%v", err)
+		}
+	}
+	if err := s.identityFlags.validate(fs); err != nil {
+		return err
+	}
+	return s.alertFlags.validate(fs)
+}
+
+// validateClientIP checks how client addresses are found and stored.
+func (s *serveFlags) validateClientIP(fs *flagSet) error {
 	s.proxies = nil
 	for _, p := range strings.Split(s.trustedProxies, ",") {
 		p = strings.TrimSpace(p)
@@ -366,24 +403,11 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 	default:
 		return fs.invalid("ip-mode", "unknown mode %q; use full, truncate, hash or none", s.ipMode)
 	}
-	if s.retention < 1 || s.retention > 36500 {
-		return fs.invalid("retention", "must be a number of days between 1 and 36500, got %d", s.retention)
-	}
-	for _, d := range s.storageDirs.values {
-		fi, err := os.Stat(d)
-		if err != nil {
-			return fs.invalid("storage-dir", "%v", err)
-		}
-		if !fi.IsDir() {
-			return fs.invalid("storage-dir", "%s is not a directory", d)
-		}
-	}
-	if err := s.validateSchedules(fs); err != nil {
-		return err
-	}
-	if s.shutdown <= 0 {
-		return fs.invalid("shutdown-timeout", "must be positive, got %v", s.shutdown)
-	}
+	return nil
+}
+
+// validateLimits checks the spool, export, connection and rate limits.
+func (s *serveFlags) validateLimits(fs *flagSet) error {
 	if s.drain <= 0 {
 		return fs.invalid("drain-timeout", "must be positive, got %v", s.drain)
 	}
@@ -432,15 +456,7 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 		}
 		s.roleLimits[role] = n
 	}
-	if s.tokens != "" {
-		if _, err := os.Stat(s.tokens); err != nil && !(s.demo && errors.Is(err, os.ErrNotExist)) {
-			return fs.invalid("tokens", "%v", err)
-		}
-	}
-	if err := s.identityFlags.validate(fs); err != nil {
-		return err
-	}
-	return s.alertFlags.validate(fs)
+	return nil
 }
 
 // demoTokensPath is where -demo writes its tokens when -tokens is not set:

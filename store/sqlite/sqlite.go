@@ -178,64 +178,11 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
-
-	wq := url.Values{}
-	wq.Add("_pragma", "busy_timeout("+busy+")")
-	wq.Add("_pragma", "journal_mode(WAL)")
-	wq.Add("_pragma", "synchronous(NORMAL)")
-	wq.Add("_pragma", "foreign_keys(ON)")
-	wq.Add("_pragma", "temp_store(MEMORY)")
-	wq.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.CacheSize)+")")
-	// Checkpoint every 32 MiB of log rather than 4 MiB: fewer, larger
-	// checkpoints on the write path of bulk activity inserts.
-	wq.Add("_pragma", "wal_autocheckpoint(8192)")
-	wq.Set("_txlock", "immediate")
-	writer, err := sql.Open("sqlite", fileDSN(abs, wq))
+	pools, err := openPools(abs, opts)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	writer.SetMaxOpenConns(1)
-	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	writer.SetConnMaxIdleTime(0)
-
-	rq := url.Values{}
-	rq.Add("_pragma", "busy_timeout("+busy+")")
-	rq.Add("_pragma", "foreign_keys(ON)")
-	rq.Add("_pragma", "query_only(1)")
-	rq.Add("_pragma", "temp_store(MEMORY)")
-	rq.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.ReaderCacheSize)+")")
-	reader, err := sql.Open("sqlite", fileDSN(abs, rq))
-	if err != nil {
-		_ = writer.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	reader.SetMaxOpenConns(opts.Readers)
-	reader.SetMaxIdleConns(opts.Readers)
-
-	cq := url.Values{}
-	cq.Add("_pragma", "busy_timeout("+busy+")")
-	ckpt, err := sql.Open("sqlite", fileDSN(abs, cq))
-	if err != nil {
-		_ = writer.Close()
-		_ = reader.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	ckpt.SetMaxOpenConns(1)
-	ckpt.SetMaxIdleConns(1)
-
-	// Ping has a connection of its own, so a health check never waits for
-	// a reader slot or for the writer.
-	health, err := sql.Open("sqlite", fileDSN(abs, rq))
-	if err != nil {
-		_ = writer.Close()
-		_ = reader.Close()
-		_ = ckpt.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	health.SetMaxOpenConns(1)
-	health.SetMaxIdleConns(1)
+	writer, reader, ckpt, health := pools[0], pools[1], pools[2], pools[3]
 
 	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, health: health, ckpt: ckpt}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
@@ -259,6 +206,40 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openPools opens the store's four pools on the file at abs: the one
+// writer connection, the read-only pool, the checkpoint connection and
+// Ping's own read-only connection (so a health check never waits for a
+// reader slot or for the writer).
+func openPools(abs string, opts Config) ([4]*sql.DB, error) {
+	busy := "busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"
+	wq := url.Values{"_pragma": {busy, "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)",
+		"temp_store(MEMORY)", "cache_size(-" + strconv.Itoa(opts.CacheSize) + ")",
+		// Checkpoint every 32 MiB of log rather than 4 MiB: fewer, larger
+		// checkpoints on the write path of bulk activity inserts.
+		"wal_autocheckpoint(8192)"}}
+	wq.Set("_txlock", "immediate")
+	rq := url.Values{"_pragma": {busy, "foreign_keys(ON)", "query_only(1)", "temp_store(MEMORY)",
+		"cache_size(-" + strconv.Itoa(opts.ReaderCacheSize) + ")"}}
+	cq := url.Values{"_pragma": {busy}}
+	var pools [4]*sql.DB
+	for i, p := range []struct {
+		q     url.Values
+		conns int
+	}{{wq, 1}, {rq, opts.Readers}, {cq, 1}, {rq, 1}} {
+		db, err := sql.Open("sqlite", fileDSN(abs, p.q))
+		if err != nil {
+			for _, open := range pools[:i] {
+				_ = open.Close()
+			}
+			return pools, err
+		}
+		db.SetMaxOpenConns(p.conns)
+		db.SetMaxIdleConns(p.conns)
+		pools[i] = db
+	}
+	return pools, nil
 }
 
 // warmReaders opens every read-only connection now and has each parse
