@@ -18,9 +18,9 @@ import (
 )
 
 // pageNames are the templates under templates/, one per page.
-var pageNames = []string{"overview", "activity", "clients", "client", "cost", "health", "error"}
+var pageNames = []string{"overview", "activity", "clients", "client", "cost", "health", "error", "signin"}
 
-func (h *handler) parseTemplates() error {
+func (h *Handler) parseTemplates() error {
 	loc := h.cfg.Location
 	funcs := template.FuncMap{
 		"num":      func(n int64) string { return thousands(n) },
@@ -102,7 +102,7 @@ type overviewData struct {
 	Recent     []analytics.RecentItem
 }
 
-func (h *handler) overview(r *http.Request, p analytics.Principal) (string, any, error) {
+func (h *Handler) overview(r *http.Request, p analytics.Principal) (string, any, error) {
 	ctx := r.Context()
 	d, err := h.svc.Dashboard(ctx, p)
 	if err != nil {
@@ -198,7 +198,7 @@ type activityData struct {
 
 // dateRange parses date_from and date_to (YYYY-MM-DD, a date_to covering
 // its whole day) in the dashboard's zone.
-func (h *handler) dateRange(from, to string) (analytics.DateRange, error) {
+func (h *Handler) dateRange(from, to string) (analytics.DateRange, error) {
 	dr := analytics.DateRange{FromText: from, ToText: to}
 	if from != "" {
 		t, err := time.ParseInLocation(time.DateOnly, from, h.cfg.Location)
@@ -217,7 +217,7 @@ func (h *handler) dateRange(from, to string) (analytics.DateRange, error) {
 	return dr, nil
 }
 
-func (h *handler) activityFilters(r *http.Request, p analytics.Principal) (filters, analytics.UserActivityQuery, analytics.DateRange, error) {
+func (h *Handler) activityFilters(r *http.Request, p analytics.Principal) (filters, analytics.UserActivityQuery, analytics.DateRange, error) {
 	qv := r.URL.Query()
 	f := filters{UserID: strings.TrimSpace(qv.Get("user_id")), Type: strings.TrimSpace(qv.Get("activity_type")),
 		From: strings.TrimSpace(qv.Get("date_from")), To: strings.TrimSpace(qv.Get("date_to")),
@@ -230,7 +230,7 @@ func (h *handler) activityFilters(r *http.Request, p analytics.Principal) (filte
 	return f, q, dr, err
 }
 
-func (h *handler) activity(r *http.Request, p analytics.Principal) (string, any, error) {
+func (h *Handler) activity(r *http.Request, p analytics.Principal) (string, any, error) {
 	ctx := r.Context()
 	f, q, dr, err := h.activityFilters(r, p)
 	if err != nil {
@@ -285,7 +285,7 @@ func (h *handler) activity(r *http.Request, p analytics.Principal) (string, any,
 	return "Activity", out, nil
 }
 
-func (h *handler) export(w http.ResponseWriter, r *http.Request, p analytics.Principal) {
+func (h *Handler) export(w http.ResponseWriter, r *http.Request, p analytics.Principal) {
 	format := r.URL.Query().Get("format")
 	if format != analytics.FormatCSV && format != analytics.FormatNDJSON {
 		h.fail(w, r, p, &analytics.Error{Status: http.StatusBadRequest, Detail: "The format must be csv or ndjson.", Summary: "Invalid parameter", Field: "format"})
@@ -351,7 +351,7 @@ func breakdown(perf *analytics.ClientPerformance) []share {
 	return out
 }
 
-func (h *handler) clients(r *http.Request, p analytics.Principal) (string, any, error) {
+func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, error) {
 	if id := strings.TrimSpace(r.URL.Query().Get("client_id")); id != "" {
 		if norm, ok := store.NormalizeUUID(id); ok {
 			return "", nil, redirectTo(h.cfg.Prefix + "/clients/" + norm)
@@ -365,7 +365,7 @@ func (h *handler) clients(r *http.Request, p analytics.Principal) (string, any, 
 	return "Clients", &clientsData{Perf: perf, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}, nil
 }
 
-func (h *handler) client(r *http.Request, p analytics.Principal) (string, any, error) {
+func (h *Handler) client(r *http.Request, p analytics.Principal) (string, any, error) {
 	id := r.PathValue("id")
 	perf, err := h.svc.ClientPerformance(r.Context(), p, id)
 	if err != nil {
@@ -403,7 +403,7 @@ type typeOption struct {
 	Checked      bool
 }
 
-func (h *handler) cost(r *http.Request, p analytics.Principal) (string, any, error) {
+func (h *Handler) cost(r *http.Request, p analytics.Principal) (string, any, error) {
 	qv := r.URL.Query()
 	from, to := strings.TrimSpace(qv.Get("date_from")), strings.TrimSpace(qv.Get("date_to"))
 	dr, err := h.dateRange(from, to)
@@ -455,7 +455,7 @@ type healthData struct {
 	IsAdmin  bool
 }
 
-func (h *handler) health(r *http.Request, p analytics.Principal) (string, any, error) {
+func (h *Handler) health(r *http.Request, p analytics.Principal) (string, any, error) {
 	sh, err := h.svc.SystemHealth(r.Context(), p)
 	if err != nil {
 		return "", nil, err
@@ -469,7 +469,7 @@ func (h *handler) health(r *http.Request, p analytics.Principal) (string, any, e
 	return "Health", out, nil
 }
 
-func (h *handler) invalidate(w http.ResponseWriter, r *http.Request, p analytics.Principal) {
+func (h *Handler) invalidate(w http.ResponseWriter, r *http.Request, p analytics.Principal) {
 	if _, err := h.svc.InvalidateCache(r.Context(), p); err != nil {
 		h.fail(w, r, p, err)
 		return

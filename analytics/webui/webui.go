@@ -80,8 +80,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// handler serves the dashboard.
-type handler struct {
+// Handler serves the dashboard; create it with New.
+type Handler struct {
 	svc    *analytics.Service
 	cfg    Config
 	pages  map[string]*template.Template
@@ -98,7 +98,7 @@ type asset struct {
 }
 
 // New returns the dashboard over svc.
-func New(svc *analytics.Service, cfg Config) (http.Handler, error) {
+func New(svc *analytics.Service, cfg Config) (*Handler, error) {
 	if svc == nil {
 		return nil, errors.New("webui: nil Service")
 	}
@@ -124,7 +124,7 @@ func New(svc *analytics.Service, cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &handler{svc: svc, cfg: cfg, assets: map[string]asset{}, cop: http.NewCrossOriginProtection()}
+	h := &Handler{svc: svc, cfg: cfg, assets: map[string]asset{}, cop: http.NewCrossOriginProtection()}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}
@@ -152,7 +152,16 @@ func New(svc *analytics.Service, cfg Config) (http.Handler, error) {
 	return h, nil
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves the pages, the CSV and NDJSON exports and the
+// embedded assets.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w)
+	h.mux.ServeHTTP(w, r)
+}
+
+// setSecurityHeaders sets the headers every response of the dashboard
+// carries.
+func setSecurityHeaders(w http.ResponseWriter) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -160,10 +169,40 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.mux.ServeHTTP(w, r)
 }
 
-func (h *handler) loadAssets() error {
+// SignInForm is the sign-in page a host without its own shows (the
+// reference server does): one password field named "token".
+type SignInForm struct {
+	// Action is where the form posts. Required.
+	Action string
+	// Next is the page to return to, sent back in a hidden field "next".
+	Next string
+	// Problem explains why the last attempt failed; empty on the first.
+	Problem string
+	// Label names the field. Defaults to "Access token".
+	Label string
+	// Hint is a line of help under the field.
+	Hint string
+}
+
+// SignIn writes a sign-in page in the dashboard's look with status (200
+// when 0), with the same security headers as the pages. Hosts use it for
+// the page Config.SignInURL points at.
+func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request, status int, f SignInForm) {
+	setSecurityHeaders(w)
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if f.Label == "" {
+		f.Label = "Access token"
+	}
+	v := h.view(r, analytics.Principal{}, "signin", "Sign in")
+	v.Data = f
+	h.render(w, r, "signin", status, v)
+}
+
+func (h *Handler) loadAssets() error {
 	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 	return fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -181,11 +220,11 @@ func (h *handler) loadAssets() error {
 
 // assetURL is the URL of an embedded asset, with its content hash so that
 // it can be cached for a year.
-func (h *handler) assetURL(name string) string {
+func (h *Handler) assetURL(name string) string {
 	return h.cfg.Prefix + "/static/" + name + "?v=" + h.assets[name].hash
 }
 
-func (h *handler) static(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.assets[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
@@ -207,7 +246,7 @@ func (h *handler) static(w http.ResponseWriter, r *http.Request) {
 
 // identify returns the caller; an error other than "not signed in" is
 // returned as it is.
-func (h *handler) identify(r *http.Request) (analytics.Principal, error) {
+func (h *Handler) identify(r *http.Request) (analytics.Principal, error) {
 	p, err := h.cfg.Identify(r)
 	if err != nil {
 		return analytics.Principal{}, err
@@ -242,7 +281,7 @@ type pageFunc func(r *http.Request, p analytics.Principal) (title string, data a
 
 // page wraps a page: it identifies the caller, builds the data and renders
 // the template named name.
-func (h *handler) page(name string, build pageFunc) http.HandlerFunc {
+func (h *Handler) page(name string, build pageFunc) http.HandlerFunc {
 	return h.authed(func(w http.ResponseWriter, r *http.Request, p analytics.Principal) {
 		title, data, err := build(r, p)
 		if to, ok := asRedirect(err); ok {
@@ -261,7 +300,7 @@ func (h *handler) page(name string, build pageFunc) http.HandlerFunc {
 
 // authed runs fn for a signed-in caller; others go to the sign-in page or
 // get a 401 page.
-func (h *handler) authed(fn func(http.ResponseWriter, *http.Request, analytics.Principal)) http.HandlerFunc {
+func (h *Handler) authed(fn func(http.ResponseWriter, *http.Request, analytics.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.identify(r)
 		if err != nil {
@@ -281,7 +320,7 @@ func (h *handler) authed(fn func(http.ResponseWriter, *http.Request, analytics.P
 	}
 }
 
-func (h *handler) view(r *http.Request, p analytics.Principal, page, title string) view {
+func (h *Handler) view(r *http.Request, p analytics.Principal, page, title string) view {
 	full := h.cfg.Title
 	if title != "" {
 		full = title + " · " + h.cfg.Title
@@ -292,7 +331,7 @@ func (h *handler) view(r *http.Request, p analytics.Principal, page, title strin
 }
 
 // fail renders err as an error page with the status StatusOf gives it.
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, p analytics.Principal, err error) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p analytics.Principal, err error) {
 	status, body := analytics.StatusOf(err, "render the page")
 	if status >= 500 {
 		h.cfg.Logger.Error("dashboard page failed", "path", r.URL.Path, "err", err)
@@ -307,13 +346,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p analytics.Princ
 	h.renderError(w, r, p, status, title, body.Error)
 }
 
-func (h *handler) renderError(w http.ResponseWriter, r *http.Request, p analytics.Principal, status int, title, msg string) {
+func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, p analytics.Principal, status int, title, msg string) {
 	v := h.view(r, p, "error", title)
 	v.Status, v.Message = status, msg
 	h.render(w, r, "error", status, v)
 }
 
-func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, v view) {
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, status int, v view) {
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.cfg.Logger.Error("dashboard template failed", "page", name, "err", err)
