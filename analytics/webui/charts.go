@@ -61,7 +61,7 @@ func xLabels(b *strings.Builder, pts []point, x func(i int) float64) {
 }
 
 func svgOpen(b *strings.Builder, id, title string) {
-	fmt.Fprintf(b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title" preserveAspectRatio="none">`,
+	fmt.Fprintf(b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title">`,
 		html.EscapeString(id), chartW, chartH, html.EscapeString(id))
 	fmt.Fprintf(b, `<title id="%s-title">%s</title>`, html.EscapeString(id), html.EscapeString(title))
 }

@@ -153,8 +153,16 @@ func (h *Handler) overview(r *http.Request, p analytics.Principal) (string, any,
 		pts[i] = point{Label: shortDate(t.Date), Value: float64(t.Total), Text: thousands(t.Total) + " reports"}
 	}
 	out.TrendChart = lineChart("trend-chart", fmt.Sprintf("Reports per day over the last %d days", days), pts,
-		func(v float64) string { return decimalText(v, 0) })
+		countTick)
 	return "Overview", out, nil
+}
+
+// countTick labels a count axis: whole numbers, or one decimal between.
+func countTick(v float64) string {
+	if v == float64(int64(v)) {
+		return decimalText(v, 0)
+	}
+	return decimalText(v, 1)
 }
 
 // shortDate turns "2025-06-15" into "15 Jun".
@@ -281,7 +289,7 @@ func (h *Handler) activity(r *http.Request, p analytics.Principal) (string, any,
 	for i, d := range days {
 		pts[i] = point{Label: shortDate(deref(d.Date)), Value: float64(d.Count), Text: thousands(d.Count) + " activities"}
 	}
-	out.ByDayChart = barChart("activity-day-chart", "Activities per day", pts, func(v float64) string { return decimalText(v, 0) })
+	out.ByDayChart = barChart("activity-day-chart", "Activities per day", pts, countTick)
 	return "Activity", out, nil
 }
 
