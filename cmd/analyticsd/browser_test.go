@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -58,6 +59,7 @@ type pageWatch struct {
 	origin   string
 	problems []string
 	requests int
+	bytes    float64 // transferred since the last take
 }
 
 func (w *pageWatch) add(format string, args ...any) {
@@ -86,6 +88,10 @@ func (w *pageWatch) listen(ev any) {
 		if err != nil || (u.Scheme != "data" && u.Scheme+"://"+u.Host != w.origin) {
 			w.add("request to another origin: %s", e.Request.URL)
 		}
+	case *network.EventLoadingFinished:
+		w.mu.Lock()
+		w.bytes += e.EncodedDataLength
+		w.mu.Unlock()
 	case *network.EventLoadingFailed:
 		if !e.Canceled {
 			w.add("request failed: %s %s", e.Type, e.ErrorText)
@@ -102,7 +108,15 @@ func (w *pageWatch) take() []string {
 	defer w.mu.Unlock()
 	p := w.problems
 	w.problems = nil
+	w.bytes = 0
 	return p
+}
+
+// transferred returns the bytes received since the last take.
+func (w *pageWatch) transferred() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.bytes
 }
 
 // apiJSON gets an API route with a bearer token.
@@ -237,6 +251,9 @@ func TestBrowserDashboard(t *testing.T) {
 					if err := os.WriteFile(filepath.Join(out, fmt.Sprintf("%s-%s-%s.png", role, name, vp.tag)), shot, 0o644); err != nil {
 						t.Fatal(err)
 					}
+					if n := w.transferred(); n > 200_000 {
+						t.Errorf("%s at %s: %.0f bytes transferred, over 200 kB", path, vp.tag, n)
+					}
 					if overflow {
 						t.Errorf("%s at %dpx: the page is wider than the screen", path, vp.w)
 					}
@@ -247,6 +264,27 @@ func TestBrowserDashboard(t *testing.T) {
 						t.Errorf("%s at %s: %s", path, vp.tag, strings.Join(p, "; "))
 					}
 				}
+			}
+			// Dark: the colours follow prefers-color-scheme.
+			var bg string
+			var dark []byte
+			err = chromedp.Run(bctx,
+				chromedp.EmulateViewport(1440, 900),
+				emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+				chromedp.Navigate(base+"/"),
+				chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
+				chromedp.Evaluate(`getComputedStyle(document.body).backgroundColor`, &bg),
+				chromedp.CaptureScreenshot(&dark),
+				emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+			)
+			if err != nil {
+				t.Fatalf("dark: %v", err)
+			}
+			if bg != "rgb(15, 17, 21)" {
+				t.Errorf("dark background %q, want rgb(15, 17, 21)", bg)
+			}
+			if err := os.WriteFile(filepath.Join(out, role+"-overview-dark.png"), dark, 0o644); err != nil {
+				t.Fatal(err)
 			}
 			checkFigures(t, bctx, base, tokens[role], role, seesHealth)
 			if p := w.take(); len(p) > 0 {
