@@ -26,8 +26,11 @@ const (
 	padBottom = 28
 )
 
+// axisSteps is the number of intervals between grid lines.
+const axisSteps = 5
+
 // niceMax rounds max up to 1, 2, 2.5 or 5 times a power of ten, so the
-// four grid lines fall on round numbers.
+// grid lines (a fifth of it apart) fall on round numbers.
 func niceMax(max float64) float64 {
 	if max <= 0 || math.IsNaN(max) {
 		return 1
@@ -44,9 +47,9 @@ func niceMax(max float64) float64 {
 // axis writes the horizontal grid lines and their labels.
 func axis(b *strings.Builder, top float64, tick func(float64) string) {
 	plotH := float64(chartH - padTop - padBottom)
-	for i := 0; i <= 4; i++ {
-		v := top * float64(i) / 4
-		y := float64(padTop) + plotH - plotH*float64(i)/4
+	for i := 0; i <= axisSteps; i++ {
+		v := top * float64(i) / axisSteps
+		y := float64(padTop) + plotH - plotH*float64(i)/axisSteps
 		fmt.Fprintf(b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padLeft, chartW-padRight, y, y)
 		fmt.Fprintf(b, `<text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-6, y+4, html.EscapeString(tick(v)))
 	}

@@ -56,13 +56,17 @@ func money(symbol string, f float64) string {
 // compactMoney writes a large amount briefly for chart axes: "$1.2M".
 func compactMoney(symbol string, f float64) string {
 	a := math.Abs(f)
+	short := func(v float64, unit string) string {
+		s := strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0")
+		return symbol + s + unit
+	}
 	switch {
 	case a >= 1e9:
-		return symbol + strconv.FormatFloat(f/1e9, 'f', 1, 64) + "B"
+		return short(f/1e9, "B")
 	case a >= 1e6:
-		return symbol + strconv.FormatFloat(f/1e6, 'f', 1, 64) + "M"
+		return short(f/1e6, "M")
 	case a >= 1e4:
-		return symbol + strconv.FormatFloat(f/1e3, 'f', 0, 64) + "k"
+		return short(f/1e3, "k")
 	}
 	return symbol + strconv.FormatFloat(f, 'f', 0, 64)
 }

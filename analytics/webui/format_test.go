@@ -19,6 +19,7 @@ func TestHumanNumbers(t *testing.T) {
 		{money("$", 23854149.95), "$23,854,149.95"},
 		{money("€", -12.5), "-€12.50"},
 		{compactMoney("$", 1_250_000), "$1.2M"},
+		{compactMoney("$", 2_000_000), "$2M"},
 		{compactMoney("$", 45_000), "$45k"},
 		{compactMoney("$", 950), "$950"},
 		{percent(12.345), "12.3%"},

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -246,16 +248,15 @@ func (h *Handler) activity(r *http.Request, p analytics.Principal) (string, any,
 	}
 	q.Cursor = r.URL.Query().Get("cursor")
 	q.Limit = 25
-	page, err := h.svc.UserActivity(ctx, p, q)
-	if err != nil {
-		return "", nil, err
-	}
-	byDay, err := h.svc.ActivitySummary(ctx, p, "day", dr)
-	if err != nil {
-		return "", nil, err
-	}
-	byType, err := h.svc.ActivitySummary(ctx, p, "activity_type", dr)
-	if err != nil {
+	// The page and the two summaries are independent queries: run them
+	// concurrently (PostgreSQL answers them on separate connections).
+	var page *analytics.ActivityPage
+	var byDay, byType *analytics.ActivitySummary
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { page, err = h.svc.UserActivity(gctx, p, q); return err })
+	g.Go(func() (err error) { byDay, err = h.svc.ActivitySummary(gctx, p, "day", dr); return err })
+	g.Go(func() (err error) { byType, err = h.svc.ActivitySummary(gctx, p, "activity_type", dr); return err })
+	if err := g.Wait(); err != nil {
 		return "", nil, err
 	}
 	base := h.cfg.Prefix + "/activity"
