@@ -118,6 +118,8 @@ func (s *server) wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	rl := rateLimitConfig(sf)
+	rl.Limiter = analytics.NewMemoryRateLimiter() // shared with the dashboard's sign-in
 	s.svc, err = analytics.New(s.st, analytics.Config{
 		IdentifyFunc: s.ident.identify,
 		Logger:       s.log,
@@ -130,7 +132,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		ExportStallTimeout:  sf.exportStall,
 		ImportsTotal:        sf.importsTotal,
 		BodyReadTimeout:     sf.bodyTimeout,
-		RateLimit:           rateLimitConfig(sf),
+		RateLimit:           rl,
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
@@ -147,7 +149,8 @@ func (s *server) wire(ctx context.Context) (err error) {
 	}
 	s.svc.SetJobs(s.sched)
 	if !sf.uiDisabled {
-		if s.dash, err = newDashboard(sf, s.svc, s.ident, s.log); err != nil {
+		fails := authFailures{limiter: rl.Limiter, limit: sf.authFailLimit, ip: tc.Middleware.IP}
+		if s.dash, err = newDashboard(sf, s.svc, s.ident, fails, s.log); err != nil {
 			return err
 		}
 	}

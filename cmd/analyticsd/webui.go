@@ -12,12 +12,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/analytics/webui"
 	"github.com/advisoranalytics/advisor-analytics/internal/auth"
+	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
 // The dashboard's session cookie.
@@ -74,11 +76,48 @@ type dashboard struct {
 	proxies []netip.Prefix // trusted to say X-Forwarded-Proto
 	anyHop  bool           // -trusted-hops: the peer is always a proxy
 	cop     *http.CrossOriginProtection
+	fails   authFailures
+}
+
+// authFailures is the API's failed-authentication budget of a client
+// address (-auth-fail-limit), which failed sign-ins spend too: the same
+// limiter and the same keys as the analytics handler.
+type authFailures struct {
+	limiter analytics.RateLimiter // nil: no limit
+	limit   int                   // per analytics.RateLimitWindowDefault; 0: no limit
+	ip      *tracking.IPResolver
+}
+
+func (f authFailures) key(r *http.Request) string {
+	if f.ip != nil {
+		if a := f.ip.ClientIP(r); a.IsValid() {
+			return "auth:" + a.String()
+		}
+	}
+	return "auth:" + r.RemoteAddr
+}
+
+// check reports whether r's address may still try; when it may not, the
+// time until it may. A failing limiter lets the attempt through.
+func (f authFailures) check(r *http.Request, take bool) (bool, time.Duration) {
+	if f.limiter == nil || f.limit <= 0 {
+		return true, 0
+	}
+	l := analytics.Limit{Requests: f.limit, Per: analytics.RateLimitWindowDefault}
+	do := f.limiter.Peek
+	if take {
+		do = f.limiter.Take
+	}
+	res, err := do(r.Context(), f.key(r), l)
+	if err != nil {
+		return true, 0
+	}
+	return res.Allowed, res.RetryAfter
 }
 
 // newDashboard builds the dashboard over svc.
-func newDashboard(sf *serveFlags, svc *analytics.Service, ident *identity, log *slog.Logger) (*dashboard, error) {
-	d := &dashboard{ident: ident, key: sf.sessionKey, ttl: sf.sessionTTL, now: time.Now, log: log,
+func newDashboard(sf *serveFlags, svc *analytics.Service, ident *identity, fails authFailures, log *slog.Logger) (*dashboard, error) {
+	d := &dashboard{ident: ident, key: sf.sessionKey, ttl: sf.sessionTTL, now: time.Now, log: log, fails: fails,
 		anyHop: sf.trustedHops > 0, cop: http.NewCrossOriginProtection()}
 	if d.key == nil {
 		d.key = make([]byte, sessionKeyMinLen)
@@ -152,6 +191,11 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
+	if ok, wait := d.fails.check(r, false); !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(max(time.Second, wait).Round(time.Second)/time.Second), 10))
+		d.ui.SignIn(w, r, http.StatusTooManyRequests, d.form(next, "Too many failed sign-ins from this address; try again later."))
+		return
+	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	if token == "" {
 		d.ui.SignIn(w, r, http.StatusUnauthorized, d.form(next, "Enter a token."))
@@ -162,6 +206,8 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 		status, problem := http.StatusUnauthorized, "That token was not accepted."
 		if errors.Is(err, auth.ErrNoRole) {
 			status, problem = http.StatusForbidden, "That token gives no role in the analytics API."
+		} else {
+			d.fails.check(r, true) // a failed authentication, as in the API
 		}
 		d.log.Info("dashboard sign-in refused", "request_id", requestIDFrom(r.Context()), "reason", err)
 		d.ui.SignIn(w, r, status, d.form(next, problem))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -47,7 +48,8 @@ func dashboardServer(t *testing.T, sf *serveFlags) (*httptest.Server, *dashboard
 	tokens.Store(set)
 	log := slog.New(slog.DiscardHandler)
 	ident := &identity{log: log, chain: auth.Chain{auth.Tokens(tokens.Load)}}
-	svc, err := analytics.New(st, analytics.Config{IdentifyFunc: ident.identify, Logger: log})
+	svc, err := analytics.New(st, analytics.Config{IdentifyFunc: ident.identify, Logger: log,
+		RateLimit: analytics.RateLimitConfig{FailedAuth: sf.authFailLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,8 @@ func dashboardServer(t *testing.T, sf *serveFlags) (*httptest.Server, *dashboard
 	if sf.location == nil {
 		sf.location = time.UTC
 	}
-	dash, err := newDashboard(sf, svc, ident, log)
+	fails := authFailures{limiter: analytics.NewMemoryRateLimiter(), limit: sf.authFailLimit}
+	dash, err := newDashboard(sf, svc, ident, fails, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,5 +328,23 @@ func TestDashboardFlags(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+func TestDashboardFailedSignInsAreLimited(t *testing.T) {
+	srv, _ := dashboardServer(t, &serveFlags{authFailLimit: 3})
+	c := noRedirect()
+	for i := range 3 {
+		if res, _ := post(t, c, srv.URL+"/login", url.Values{"token": {"wrong-token-" + strconv.Itoa(i)}}, nil); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failed sign-in %d: %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	// The budget is spent: even the right token waits.
+	res, body := post(t, c, srv.URL+"/login", url.Values{"token": {adminToken}}, nil)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || len(res.Cookies()) != 0 {
+		t.Errorf("after 3 failures: %d, Retry-After %q, cookies %v\n%s", res.StatusCode, res.Header.Get("Retry-After"), res.Cookies(), body)
+	}
+	if !strings.Contains(body, "Too many failed sign-ins") {
+		t.Errorf("no explanation:\n%s", body)
 	}
 }
