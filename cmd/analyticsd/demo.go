@@ -27,6 +27,7 @@ type demoReport struct {
 	tokens      []tokenauth.Entry
 	trackAPI    bool
 	ipMode      string
+	dashboard   bool // the dashboard is served at /
 }
 
 // prepareDemo loads the demo data into an empty database and makes sure a
@@ -88,6 +89,9 @@ func demoTokens() []tokenauth.Entry {
 func (d *demoReport) print(w io.Writer, url string) {
 	fmt.Fprintf(w, "\nAdvisor Analytics demo server\n\n")
 	fmt.Fprintf(w, "  URL        %s (change with -addr)\n", url)
+	if d.dashboard {
+		fmt.Fprintf(w, "  dashboard  %s/ (sign in with a token below)\n", url)
+	}
 	fmt.Fprintf(w, "  API        %s%s\n", url, apiPrefix)
 	fmt.Fprintf(w, "  database   %s (change with -database; a postgres:// URL works too)\n", d.database)
 	if d.loaded != nil {

@@ -262,6 +262,7 @@ type serveFlags struct {
 	commonFlags
 	identityFlags
 	alertFlags
+	uiFlags
 	addr           string
 	tokens         string
 	trustedProxies string
@@ -323,6 +324,7 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.intVarEnv(&s.rateLimit, "rate-limit", rateLimitDefault, "API requests per hour for each user (0: no limit)", "ANALYTICS_RATE_LIMIT")
 	fs.stringVarEnv(&s.rateLimitRoles, "rate-limit-roles", "", "per-role overrides of -rate-limit as role=requests per hour, e.g. admin=0,manager=5000 (0: no limit)", "ANALYTICS_RATE_LIMIT_ROLES")
 	fs.intVarEnv(&s.authFailLimit, "auth-fail-limit", authFailLimitDefault, "failed authentications per hour from one client address before its requests are refused with 429 (0: no limit)", "ANALYTICS_AUTH_FAIL_LIMIT")
+	s.uiFlags.register(fs)
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
@@ -363,6 +365,9 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 		}
 	}
 	if err := s.identityFlags.validate(fs); err != nil {
+		return err
+	}
+	if err := s.uiFlags.validate(fs); err != nil {
 		return err
 	}
 	return s.alertFlags.validate(fs)

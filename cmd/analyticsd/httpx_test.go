@@ -117,7 +117,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	sf := &serveFlags{}
 	sf.logger = slog.New(slog.DiscardHandler)
 	var stopping atomic.Bool
-	srv := httptest.NewServer(routes(sf, svc, st, &stopping))
+	srv := httptest.NewServer(routes(sf, svc, st, &stopping, nil))
 	defer srv.Close()
 	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)

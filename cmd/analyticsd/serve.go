@@ -71,6 +71,7 @@ type server struct {
 	alerts   *alerter            // nil without -alert-webhook
 	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
 	demoOut  *demoReport         // nil without -demo
+	dash     *dashboard          // nil with -no-dashboard
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
 }
 
@@ -117,6 +118,8 @@ func (s *server) wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	rl := rateLimitConfig(sf)
+	rl.Limiter = analytics.NewMemoryRateLimiter() // shared with the dashboard's sign-in
 	s.svc, err = analytics.New(s.st, analytics.Config{
 		IdentifyFunc: s.ident.identify,
 		Logger:       s.log,
@@ -129,7 +132,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		ExportStallTimeout:  sf.exportStall,
 		ImportsTotal:        sf.importsTotal,
 		BodyReadTimeout:     sf.bodyTimeout,
-		RateLimit:           rateLimitConfig(sf),
+		RateLimit:           rl,
 	})
 	if err != nil {
 		return fmt.Errorf("configure analytics: %w", err)
@@ -145,6 +148,12 @@ func (s *server) wire(ctx context.Context) (err error) {
 		return fmt.Errorf("-schedule: %w", err)
 	}
 	s.svc.SetJobs(s.sched)
+	if !sf.uiDisabled {
+		fails := authFailures{limiter: rl.Limiter, limit: sf.authFailLimit, ip: tc.Middleware.IP}
+		if s.dash, err = newDashboard(sf, s.svc, s.ident, fails, s.log); err != nil {
+			return err
+		}
+	}
 	if s.demoOut != nil && s.demoOut.loaded != nil {
 		return s.demoHistory(ctx)
 	}
@@ -223,7 +232,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		return errors.Join(err, s.sched.Close(bg), s.svc.Close(bg))
 	}
 	srv := &http.Server{
-		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping)),
+		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping, s.dash)),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -237,9 +246,13 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	url := "http://" + displayAddr(ln.Addr())
 	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
 	if s.demoOut != nil {
+		s.demoOut.dashboard = s.dash != nil
 		s.demoOut.print(stdout, url)
 	} else {
 		fmt.Fprintf(stdout, "analyticsd listening on %s (change with -addr); API at %s%s\n", url, url, apiPrefix)
+		if s.dash != nil {
+			fmt.Fprintf(stdout, "dashboard at %s/ (sign in with an API token)\n", url)
+		}
 	}
 	runErr := s.wait(ctx, serveErr)
 	return errors.Join(runErr, s.shutdown(ctx, srv))
@@ -304,7 +317,9 @@ func displayAddr(a net.Addr) string {
 	return tcp.String()
 }
 
-func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool) http.Handler {
+// routes serves the API, the health checks and, unless dash is nil, the
+// dashboard at /.
+func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool, dash *dashboard) http.Handler {
 	mux := http.NewServeMux()
 	api := http.StripPrefix(apiPrefix[:len(apiPrefix)-1], svc.Handler())
 	if sf.trackAPI {
@@ -329,6 +344,10 @@ func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *at
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if dash != nil {
+		dash.mount(mux)
+		return mux
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		analytics.DiscardBody(w, r)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found",
