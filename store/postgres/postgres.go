@@ -100,10 +100,7 @@ func (o *Config) setDefaults() error {
 	if o.ConnMaxLifetime == 0 {
 		o.ConnMaxLifetime = ConnMaxLifetimeDefault
 	}
-	sqlexec.Defaults(&o.Logger, &o.NowFunc)
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
+	sqlexec.Defaults(&o.Logger, &o.NowFunc, &o.Location)
 	return nil
 }
 

@@ -113,10 +113,7 @@ func (o *Config) validate() error {
 	if o.BusyTimeout == 0 {
 		o.BusyTimeout = BusyTimeoutDefault
 	}
-	sqlexec.Defaults(&o.Logger, &o.NowFunc)
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
+	sqlexec.Defaults(&o.Logger, &o.NowFunc, &o.Location)
 	return nil
 }
 

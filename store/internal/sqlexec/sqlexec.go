@@ -140,13 +140,16 @@ func EachPage[T any](ctx context.Context, size int, load func(after *T) ([]T, er
 }
 
 // Defaults fills the settings every driver has, so they default alike: a
-// nil logger is slog.Default() and a nil clock is time.Now.
-func Defaults(logger **slog.Logger, now *func() time.Time) {
+// nil logger is slog.Default(), a nil clock time.Now and a nil zone UTC.
+func Defaults(logger **slog.Logger, now *func() time.Time, loc **time.Location) {
 	if *logger == nil {
 		*logger = slog.Default()
 	}
 	if *now == nil {
 		*now = time.Now
+	}
+	if *loc == nil {
+		*loc = time.UTC
 	}
 }
 
