@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/routelabel"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
@@ -208,14 +209,21 @@ type pathIDKey struct{}
 func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := splitPath(r.URL.Path)
+		slot := routelabel.From(w)
 		for _, rt := range s.routes {
 			if id, ok := match(rt.segs, segs); ok {
+				if slot != nil {
+					slot.Set(r.Pattern, rt.Path, true)
+				}
 				if id != "" {
 					r = r.WithContext(context.WithValue(r.Context(), pathIDKey{}, id))
 				}
 				rt.Handler.ServeHTTP(w, r)
 				return
 			}
+		}
+		if slot != nil {
+			slot.Set(r.Pattern, "", false)
 		}
 		reqID := requestID(w, r)
 		s.writeError(w, r, &Error{Status: http.StatusNotFound, Detail: "No analytics route at " + r.URL.Path, Summary: "Not found"}, "route", reqID)

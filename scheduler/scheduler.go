@@ -342,6 +342,9 @@ func (s *Scheduler) execute(ctx context.Context, j *jobSpec, key string, schedul
 	if ferr := s.st.JobRunFinish(fctx, run); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("scheduler: %s: record finish: %w", j.name, ferr))
 	}
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(*run)
+	}
 	return run, err
 }
 

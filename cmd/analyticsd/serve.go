@@ -72,6 +72,7 @@ type server struct {
 	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
 	demoOut  *demoReport         // nil without -demo
 	dash     *dashboard          // nil with -no-dashboard
+	prom     *promMetrics        // nil with -metrics=false
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
 }
 
@@ -83,6 +84,9 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) error {
 		return err
 	}
 	s := &server{sf: sf, log: sf.logger, st: st}
+	if sf.metrics.enabled {
+		s.st, s.prom = newPromMetrics(st)
+	}
 	err = s.wire(ctx)
 	if err == nil {
 		err = s.run(ctx, stdout)
@@ -143,6 +147,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		ActivityRetentionDays: sf.retention,
 		Analytics:             s.svc,
 		Logger:                s.log,
+		Observe:               s.prom.observeJob(),
 	})
 	if err != nil {
 		return fmt.Errorf("-schedule: %w", err)
@@ -154,6 +159,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	s.prom.addService(s.svc)
 	if s.demoOut != nil && s.demoOut.loaded != nil {
 		return s.demoHistory(ctx)
 	}
@@ -231,8 +237,17 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		ln.Close()
 		return errors.Join(err, s.sched.Close(bg), s.svc.Close(bg))
 	}
+	maddr, err := s.prom.listen(s.sf.metrics.addr, s.log)
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, s.alerts.close(bg), s.sched.Close(bg), s.svc.Close(bg))
+	}
+	mux := routes(s.sf, s.svc, s.st, &s.stopping, s.dash)
+	if s.prom != nil && maddr == nil {
+		mux.Handle("GET "+metricsPath, s.prom.handler(s.log))
+	}
 	srv := &http.Server{
-		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping, s.dash)),
+		Handler:           s.prom.wrap(func(h http.Handler) http.Handler { return withRequestLog(s.log, s.apiStats, h) }, mux),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -245,6 +260,11 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 
 	url := "http://" + displayAddr(ln.Addr())
 	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
+	if maddr != nil {
+		murl := "http://" + displayAddr(maddr) + metricsPath
+		s.log.Info("metrics listening", "url", murl)
+		fmt.Fprintf(stdout, "Prometheus metrics at %s (change with -metrics-addr)\n", murl)
+	}
 	if s.demoOut != nil {
 		s.demoOut.dashboard = s.dash != nil
 		s.demoOut.print(stdout, url)
@@ -290,6 +310,9 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	if err := s.prom.shutdown(sctx); err != nil {
+		errs = append(errs, err)
+	}
 	// The recorder gets its own deadline, so slow clients cannot use up
 	// the time it needs to write what it holds.
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), s.sf.drain)
@@ -319,7 +342,7 @@ func displayAddr(a net.Addr) string {
 
 // routes serves the API, the health checks and, unless dash is nil, the
 // dashboard at /.
-func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool, dash *dashboard) http.Handler {
+func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool, dash *dashboard) *http.ServeMux {
 	mux := http.NewServeMux()
 	api := http.StripPrefix(apiPrefix[:len(apiPrefix)-1], svc.Handler())
 	if sf.trackAPI {
@@ -374,7 +397,7 @@ func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.Tracki
 	tc := analytics.TrackingConfig{Middleware: tracking.MiddlewareConfig{
 		IP:        ip,
 		IPStorage: tracking.IPStorage(sf.ipMode),
-		SkipPaths: []string{"/healthz", "/readyz"},
+		SkipPaths: []string{"/healthz", "/readyz", metricsPath},
 		Stats:     stats,
 	}}
 	if sf.ipMode == string(tracking.IPHash) {
