@@ -265,6 +265,7 @@ func (s *Service) InvalidateCache(ctx context.Context, p Principal) (*CacheInval
 	if err := s.invalidate(ctx); err != nil {
 		return nil, err
 	}
+	s.audit(ctx, p, AdminAction{Action: ActionCacheInvalidate, Description: "Invalidated the analytics cache"})
 	return &CacheInvalidated{Message: "Analytics cache invalidated successfully"}, nil
 }
 

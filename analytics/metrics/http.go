@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,19 @@ type HTTPConfig struct {
 type HTTP struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// series caches the counter and histogram of each (route, code), so
+	// that a request costs one map lookup rather than two label hashes.
+	series sync.Map // seriesKey → *series
+}
+
+type seriesKey struct {
+	route string
+	code  int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewHTTP returns the request collectors.
@@ -88,8 +102,17 @@ func (h *HTTP) observe(r *http.Request, d *delegator, took time.Duration) {
 	if status == 0 {
 		status = http.StatusOK // nothing written: net/http answers 200
 	}
-	h.requests.WithLabelValues(route, codeText(status)).Inc()
-	h.duration.WithLabelValues(route).Observe(took.Seconds())
+	k := seriesKey{route, status}
+	v, ok := h.series.Load(k)
+	if !ok {
+		v, _ = h.series.LoadOrStore(k, &series{
+			requests: h.requests.WithLabelValues(route, codeText(status)),
+			duration: h.duration.WithLabelValues(route),
+		})
+	}
+	sr := v.(*series)
+	sr.requests.Inc()
+	sr.duration.Observe(took.Seconds())
 }
 
 // codes holds the text of the common status codes, spared a conversion

@@ -86,7 +86,7 @@ func load(b *testing.B, client *http.Client, url, token string, n int) float64 {
 // cached metrics route through the whole reference server over loopback:
 // two servers on the demo data, one with the metrics (the default) and one
 // with -metrics=false, loaded in alternating rounds so that both see the
-// same machine. b.N requests go to each server, in 10 rounds. It reports
+// same machine. b.N requests go to each server, in 20 rounds. It reports
 // the throughput of each and the change with the metrics on.
 //
 //	go test -run '^$' -bench ServerMetricsCost -benchtime 200000x ./cmd/analyticsd
@@ -96,7 +96,7 @@ func BenchmarkServerMetricsCost(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	load(b, client, onURL, onTok, 2000) // fill the caches and the connection pool
 	load(b, client, offURL, offTok, 2000)
-	const rounds = 10
+	const rounds = 20
 	per := max(b.N/rounds, 1)
 	var on, off time.Duration
 	b.ResetTimer()

@@ -292,8 +292,15 @@ func (s *server) wait(ctx context.Context, serveErr <-chan error) error {
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
 		case <-hup:
-			reloadTokens(s.sf.tokens, &s.tokens, s.log)
-			s.ident.reloadSecret()
+			tokensOK := reloadTokens(s.sf.tokens, &s.tokens, s.log)
+			secretOK := s.ident.reloadSecret()
+			if tokensOK || secretOK {
+				if err := s.svc.RecordAdminAction(ctx, systemPrincipal, analytics.AdminAction{Action: analytics.ActionTokensReload,
+					Description: "Reloaded the credentials on SIGHUP", Targets: map[string]any{"tokens_file": tokensOK,
+						"tokens": s.tokens.Load().Len(), "jwt_secret": secretOK}}); err != nil {
+					s.log.Error("SIGHUP: the reload is not in the audit trail", "err", err)
+				}
+			}
 		}
 	}
 }
@@ -428,18 +435,24 @@ func rateLimitConfig(sf *serveFlags) analytics.RateLimitConfig {
 }
 
 // reloadTokens replaces the tokens with the content of path; a file that
-// cannot be read or is invalid leaves the current tokens in place.
-func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.Logger) {
+// cannot be read or is invalid leaves the current tokens in place. It
+// reports whether the tokens were replaced.
+func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.Logger) bool {
 	if path == "" {
 		log.Warn("SIGHUP: no -tokens file to reload")
-		return
+		return false
 	}
 	set, err := tokenauth.LoadFile(path)
 	if err != nil {
 		log.Error("SIGHUP: tokens not reloaded; the previous tokens stay in use", "file", path, "err", err)
-		return
+		return false
 	}
 	tokens.Store(set)
 	log.Info("tokens reloaded", "file", path, "tokens", set.Len())
 	warnTokensMode(path, log)
+	return true
 }
+
+// systemPrincipal is who the server's own admin actions (a reload on
+// SIGHUP) are recorded as.
+var systemPrincipal = analytics.Principal{ID: "system", Username: "system", FullName: "analyticsd", Role: analytics.RoleAdmin}
