@@ -133,6 +133,8 @@ func (s *Service) buildRoutes() []*route {
 			resp:   reflect.TypeFor[EntityHistory](), serve: (*Service).serveEntityHistory},
 		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs",
 			resp: reflect.TypeFor[jobsDoc](), serve: (*Service).serveJobs},
+		{Path: "jobs/{name}/run", Methods: post, Role: RoleAdmin, Summary: "Run a background job once, now (202), under the scheduler's once-per-cluster guard.", action: "run job",
+			resp: reflect.TypeFor[JobRunStarted](), okStatus: http.StatusAccepted, noBody: true, audited: true, serve: (*Service).serveRunJob},
 		{Path: "cache/invalidate", Methods: post, Role: RoleAdmin, Summary: "Clear every cached analytics result on every replica.", action: "invalidate cache",
 			resp: reflect.TypeFor[CacheInvalidated](), noBody: true, audited: true, serve: (*Service).serveInvalidate},
 		{Path: "users/{id}/activities", Methods: []string{http.MethodDelete}, Role: RoleAdmin, Summary: "Erase one user's activity.", action: "erase user activities",
