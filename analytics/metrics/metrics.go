@@ -5,7 +5,7 @@
 //	reg := prometheus.NewRegistry()
 //	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 //	st, storeMetrics := metrics.InstrumentStore(st)  // before analytics.New and scheduler.New
-//	jobs := metrics.NewJobs()                         // scheduler.Config{Observe: jobs.Observe}
+//	jobs := metrics.NewJobs(metrics.JobsConfig{})     // scheduler.Config{Observe: jobs.Observe}
 //	httpm := metrics.NewHTTP(metrics.HTTPConfig{})
 //	reg.MustRegister(storeMetrics, jobs, httpm, metrics.NewServiceCollector(svc))
 //	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -75,7 +75,7 @@ func (m *Store) note(ctx context.Context, op string, err error) error {
 	if _, ok := errors.AsType[*store.ValidationError](err); ok {
 		return err
 	}
-	if ctx != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return err
 	}
 	m.byOp[op].Inc()
@@ -266,7 +266,7 @@ func (s *instrumented) Size(ctx context.Context) (int64, error) {
 
 func (s *instrumented) Stats() store.DBStats { return s.st.Stats() }
 
-func (s *instrumented) Close() error { return s.m.note(nil, "Close", s.st.Close()) }
+func (s *instrumented) Close() error { return s.m.note(context.Background(), "Close", s.st.Close()) }
 
 // clusterStore is instrumented with the Broadcaster and Locker of a
 // shared store.
