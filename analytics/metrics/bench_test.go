@@ -47,3 +47,26 @@ func BenchmarkCachedMetricsMiddleware(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMiddlewareOverhead measures the middleware alone around a mux
+// whose handler only writes a status: the cost it adds to every request.
+//
+//	go test -run '^$' -bench MiddlewareOverhead -count 3 ./analytics/metrics
+func BenchmarkMiddlewareOverhead(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h := metrics.NewHTTP(metrics.HTTPConfig{})
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{{"off", mux}, {"on", h.Middleware(mux)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			w := httptest.NewRecorder()
+			for b.Loop() {
+				c.h.ServeHTTP(w, req)
+			}
+		})
+	}
+}
