@@ -1,10 +1,12 @@
 package main
 
 import (
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
@@ -45,6 +47,22 @@ func TestMetricsOnTheMainListener(t *testing.T) {
 			if code, _ := request(t, "GET", base+"/readyz", "", nil); code != 200 {
 				t.Fatalf("/readyz = %d", code)
 			}
+			// A job run on demand goes through the server's scheduler and
+			// is counted when it finishes.
+			if code, body := request(t, "POST", base+apiPrefix+"jobs/sample_system_health/run/", admin, nil); code != http.StatusAccepted {
+				t.Fatalf("job run = %d %s", code, body)
+			}
+			jobDone := `analytics_job_runs_total{job="sample_system_health",status="succeeded"} 1`
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				_, body := request(t, "GET", base+"/metrics", "", nil)
+				if strings.Contains(string(body), jobDone) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("/metrics lacks %q after the run", jobDone)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			code, body := request(t, "GET", base+"/metrics", "", nil)
 			if code != 200 {
 				t.Fatalf("/metrics = %d %s", code, body)
@@ -60,6 +78,8 @@ func TestMetricsOnTheMainListener(t *testing.T) {
 				`analytics_recorder_events_total{result="written"}`,
 				`analytics_recorder_queue_depth 0`,
 				`analytics_job_runs_total{job="sample_system_health",status="failed"} 0`,
+				`analytics_job_duration_seconds_count{job="sample_system_health"} 1`,
+				`analytics_http_requests_total{code="202",route="/api/v1/analytics/jobs/{name}/run"} 1`,
 				`analytics_store_errors_total{op="Ping"} 0`,
 				`go_goroutines `,
 				`process_cpu_seconds_total `,
