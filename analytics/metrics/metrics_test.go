@@ -342,7 +342,9 @@ func TestInstrumentStoreCountsFailures(t *testing.T) {
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		_, _ = st.ReportRecent(cctx, 5)
+		if _, err := st.ReportRecent(cctx, 5); err == nil {
+			t.Fatal("a cancelled call succeeded")
+		}
 		stop := errors.New("stop")
 		if err := st.ActivityInsertMany(ctx, []store.Activity{{UserID: "u", ActivityType: "login", CreatedAt: time.Now()}}); err != nil {
 			t.Fatal(err)
@@ -386,6 +388,24 @@ func TestInstrumentStoreCountsFailures(t *testing.T) {
 		}
 		if len(got) != 2 || got["Ping"] != 1 || got["ReportRecent"] != 1 {
 			t.Errorf("store errors = %v, want Ping and ReportRecent once each", got)
+		}
+	})
+}
+
+// TestInstrumentStoreCountsDeadlines counts a call whose deadline passed
+// (a slow database), unlike one its caller cancelled.
+func TestInstrumentStoreCountsDeadlines(t *testing.T) {
+	forEachStore(t, func(t *testing.T, inner store.Store) {
+		st, m := metrics.InstrumentStore(inner)
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(m)
+		dctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		defer cancel()
+		if _, err := st.ReportRecent(dctx, 5); err == nil {
+			t.Fatal("a call past its deadline succeeded")
+		}
+		if got := value(gather(t, reg), "analytics_store_errors_total", "op", "ReportRecent"); got != 1 {
+			t.Errorf("ReportRecent errors = %v, want 1", got)
 		}
 	})
 }
