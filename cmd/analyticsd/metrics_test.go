@@ -77,6 +77,8 @@ func TestMetricsOnTheMainListener(t *testing.T) {
 				`analytics_cache_requests_total{result="miss"} 1`,
 				`analytics_recorder_events_total{result="written"}`,
 				`analytics_recorder_queue_depth 0`,
+				`analytics_recorder_events_total{result="replayed"} 0`,
+				`analytics_spool_held_events 0`,
 				`analytics_job_runs_total{job="sample_system_health",status="failed"} 0`,
 				`analytics_job_duration_seconds_count{job="sample_system_health"} 1`,
 				`analytics_http_requests_total{code="202",route="/api/v1/analytics/jobs/{name}/run"} 1`,
