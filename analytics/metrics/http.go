@@ -160,11 +160,15 @@ func (d *delegator) Write(p []byte) (int, error) {
 }
 
 // Flush implements http.Flusher when the underlying writer does.
-func (d *delegator) Flush() {
+func (d *delegator) Flush() { _ = d.FlushError() }
+
+// FlushError flushes the underlying writer and returns its error, so that
+// http.ResponseController.Flush reports a client that went away.
+func (d *delegator) FlushError() error {
 	if d.status == 0 {
 		d.status = http.StatusOK
 	}
-	_ = http.NewResponseController(d.ResponseWriter).Flush()
+	return http.NewResponseController(d.ResponseWriter).Flush()
 }
 
 // RouteSlot implements routelabel.Holder.
