@@ -442,6 +442,8 @@ func (s *Service) EraseUserActivities(ctx context.Context, p Principal, userID s
 		return nil, fmt.Errorf("erase activities of a user: %w", err)
 	}
 	s.log.InfoContext(ctx, "analytics: erased user activities", "user_id", userID, "deleted", n, "by", p.ID)
+	s.audit(ctx, p, AdminAction{Action: ActionEraseUserActivity, Description: "Erased the activity of user " + userID,
+		Targets: map[string]any{"target_user_id": userID, "deleted": n}})
 	return &ErasedActivities{UserID: userID, Deleted: n}, nil
 }
 

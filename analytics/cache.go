@@ -134,3 +134,18 @@ func (b *keyBudget) reset() {
 	b.keys = nil
 	b.mu.Unlock()
 }
+
+// CacheStats counts the lookups of the cached routes since the Service was
+// created.
+type CacheStats struct {
+	// Hits counts values answered from the cache.
+	Hits uint64
+	// Misses counts values that had to be computed (or were being computed
+	// for a concurrent caller).
+	Misses uint64
+}
+
+// CacheStats returns the cache lookup counters.
+func (s *Service) CacheStats() CacheStats {
+	return CacheStats{Hits: s.cacheHits.Load(), Misses: s.cacheMisses.Load()}
+}

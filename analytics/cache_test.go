@@ -33,6 +33,9 @@ func (c *countingStore) RecommendationCategoryCounts(ctx context.Context) ([]sto
 	return c.cats, nil
 }
 
+// ActivityInsertMany takes the audit-trail entry of an invalidation.
+func (c *countingStore) ActivityInsertMany(context.Context, []store.Activity) error { return nil }
+
 func (c *countingStore) CostFigures(context.Context, store.CostParams) (*store.CostFigures, error) {
 	c.costs.Add(1)
 	return &store.CostFigures{}, nil

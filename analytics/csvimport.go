@@ -103,6 +103,8 @@ func (s *Service) ImportAdvisorCSV(ctx context.Context, p Principal, in CSVImpor
 		return nil, fmt.Errorf("store imported report: %w", err)
 	}
 	s.invalidateAfterWrite(ctx)
+	s.audit(ctx, p, AdminAction{Action: ActionImportAdvisorCSV, Description: "Imported an Advisor CSV as report " + rep.ID, ClientID: cid, ReportID: rep.ID,
+		Targets: map[string]any{"rows_imported": len(rep.Recommendations), "rows_skipped": len(res.Skipped)}})
 	out := &CSVImported{ReportID: rep.ID, RowsImported: len(rep.Recommendations), RowsSkipped: make([]skippedRow, 0, len(res.Skipped))}
 	for _, sk := range res.Skipped {
 		out.RowsSkipped = append(out.RowsSkipped, skippedRow{Row: sk.Row, Reason: sk.Reason})

@@ -32,6 +32,8 @@ func TestGoldenWrites(t *testing.T) {
 			{"ingest_report.json", "POST", "ingest/reports/", "alice", []byte(`{"id":"22222222-0000-4000-8000-00000000000A","client_id":"` + client1 + `","report_type":"cost","status":"completed","created_at":"2025-06-15T10:00:00Z","processing_started_at":"2025-06-15T10:00:00Z","processing_completed_at":"2025-06-15T10:00:01.5Z","csv_size_bytes":2048,"recommendations":[{"category":"cost","business_impact":"HIGH","recommendation":"Delete idle disks","potential_savings":12.345}]}`), 201, false},
 			{"ingest_advisor_csv.json", "POST", "ingest/advisor-csv/?client_id=" + client2, "alice", csvData, 201, true},
 			{"cache_invalidate.json", "POST", "cache/invalidate/", "dave", nil, 200, false},
+			// carol's two seeded activities and the audit entry of her
+			// ingest_client above.
 			{"erase.json", "DELETE", "users/" + carol.ID + "/activities/", "dave", nil, 200, false},
 			{"error_400.json", "GET", "user-activity/?date_from=15-01-2025", "dave", nil, 400, false},
 			{"error_401.json", "GET", "metrics/", "", nil, 401, false},

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/routelabel"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
@@ -54,6 +55,7 @@ type Route struct {
 	reqMedia  string       // media type of the request body; "" means JSON
 	multipart bool         // the request body may also be a multipart form with a "file" part
 	noBody    bool         // a POST without request body
+	audited   bool         // an admin action: its request details go to the audit trail
 	scoped    bool         // answers 403 although Role is "": what is allowed depends on the parameters
 	bounded   bool         // answers 429 when too many calls run at once
 }
@@ -131,21 +133,23 @@ func (s *Service) buildRoutes() []*route {
 			resp:   reflect.TypeFor[EntityHistory](), serve: (*Service).serveEntityHistory},
 		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs",
 			resp: reflect.TypeFor[jobsDoc](), serve: (*Service).serveJobs},
+		{Path: "jobs/{name}/run", Methods: post, Role: RoleAdmin, Summary: "Run a background job once, now (202), under the scheduler's once-per-cluster guard.", action: "run job",
+			resp: reflect.TypeFor[JobRunStarted](), okStatus: http.StatusAccepted, noBody: true, audited: true, serve: (*Service).serveRunJob},
 		{Path: "cache/invalidate", Methods: post, Role: RoleAdmin, Summary: "Clear every cached analytics result on every replica.", action: "invalidate cache",
-			resp: reflect.TypeFor[CacheInvalidated](), noBody: true, serve: (*Service).serveInvalidate},
+			resp: reflect.TypeFor[CacheInvalidated](), noBody: true, audited: true, serve: (*Service).serveInvalidate},
 		{Path: "users/{id}/activities", Methods: []string{http.MethodDelete}, Role: RoleAdmin, Summary: "Erase one user's activity.", action: "erase user activities",
-			resp: reflect.TypeFor[ErasedActivities](), serve: (*Service).serveErase},
+			resp: reflect.TypeFor[ErasedActivities](), audited: true, serve: (*Service).serveErase},
 		{Path: "activities", Methods: post, Summary: "Record an activity of the caller (202).", action: "record activity",
 			resp: reflect.TypeFor[ActivityAccepted](), req: reflect.TypeFor[ActivityInput](), okStatus: http.StatusAccepted, serve: (*Service).serveRecordActivity},
 		{Path: "ingest/activities", Methods: post, Role: RoleAdmin, Summary: "Write up to 10,000 historical activities, all or nothing.", action: "ingest activities",
-			resp: reflect.TypeFor[Ingested](), req: reflect.TypeFor[IngestActivitiesInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestActivities},
+			resp: reflect.TypeFor[Ingested](), req: reflect.TypeFor[IngestActivitiesInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestActivities},
 		{Path: "ingest/clients", Methods: post, Role: RoleManager, Summary: "Create or update a client.", action: "ingest client",
-			resp: reflect.TypeFor[ClientOut](), req: reflect.TypeFor[ClientInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestClient},
+			resp: reflect.TypeFor[ClientOut](), req: reflect.TypeFor[ClientInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestClient},
 		{Path: "ingest/reports", Methods: post, Role: RoleAnalyst, Summary: "Create or replace a report with its recommendations.", action: "ingest report",
-			resp: reflect.TypeFor[ReportOut](), req: reflect.TypeFor[ReportInput](), okStatus: http.StatusCreated, serve: (*Service).serveIngestReport},
+			resp: reflect.TypeFor[ReportOut](), req: reflect.TypeFor[ReportInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestReport},
 		{Path: "ingest/advisor-csv", Methods: post, Role: RoleAnalyst, Summary: "Import an Azure Advisor CSV export as one report.", action: "import advisor csv",
 			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}},
-			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, bounded: true, serve: (*Service).serveAdvisorCSV},
+			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, bounded: true, audited: true, serve: (*Service).serveAdvisorCSV},
 		{Path: "openapi.json", Methods: get, Public: true, Summary: "This API's OpenAPI 3.1 document.", action: "retrieve openapi document", serve: (*Service).serveOpenAPI},
 	}
 	for _, rt := range rs {
@@ -208,14 +212,21 @@ type pathIDKey struct{}
 func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := splitPath(r.URL.Path)
+		slot := routelabel.From(w)
 		for _, rt := range s.routes {
 			if id, ok := match(rt.segs, segs); ok {
+				if slot != nil {
+					slot.Set(r.Pattern, rt.Path, true)
+				}
 				if id != "" {
 					r = r.WithContext(context.WithValue(r.Context(), pathIDKey{}, id))
 				}
 				rt.Handler.ServeHTTP(w, r)
 				return
 			}
+		}
+		if slot != nil {
+			slot.Set(r.Pattern, "", false)
 		}
 		reqID := requestID(w, r)
 		s.writeError(w, r, &Error{Status: http.StatusNotFound, Detail: "No analytics route at " + r.URL.Path, Summary: "Not found"}, "route", reqID)
@@ -297,6 +308,10 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 				s.writeError(w, r, err, rt.action, reqID)
 				return
 			}
+		}
+		if rt.audited {
+			r = r.WithContext(withRequestInfo(r.Context(), requestInfo{method: r.Method, path: requestPath(r),
+				userAgent: r.UserAgent(), ip: s.track.ips.Apply(s.track.ip.ClientIP(r))}))
 		}
 		if err := rt.serve(s, w, r, p); err != nil {
 			s.writeError(w, r, err, rt.action, reqID)
@@ -608,4 +623,13 @@ func hasNULEscape(data []byte) bool {
 		}
 		i = j + 5
 	}
+}
+
+// requestPath is the path the client asked for (before any prefix was
+// stripped), without the query.
+func requestPath(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return r.URL.Path
 }

@@ -295,3 +295,6 @@ func (d dirSizer) size() (int64, time.Time, bool) {
 	}
 	return d.ds.Size()
 }
+
+// DBStats returns the store's connection figures.
+func (s *Service) DBStats() store.DBStats { return s.st.Stats() }

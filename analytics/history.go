@@ -107,7 +107,9 @@ type JobLister interface {
 // SetJobs makes the jobs route list j's jobs, typically a
 // *scheduler.Scheduler created with this Service as its
 // scheduler.Config.Analytics. Until it is called (or with nil) the route
-// lists the latest recorded run of each job, without schedules.
+// lists the latest recorded run of each job, without schedules. When j is
+// also a JobRunner (the Scheduler is), the jobs/{name}/run route and
+// RunJob start its jobs on demand.
 func (s *Service) SetJobs(j JobLister) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

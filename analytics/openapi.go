@@ -77,8 +77,10 @@ func (rt *route) operation(gen *schemaGen, m string) map[string]any {
 // parameters are the route's path and query parameters.
 func (rt *route) parameters() []any {
 	params := []any{}
-	if strings.Contains(rt.Path, "{id}") {
-		params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	for _, seg := range rt.segs {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			params = append(params, map[string]any{"name": strings.TrimSuffix(name, "}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
 	}
 	for _, p := range rt.Params {
 		sch := map[string]any{"type": "string"}

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -53,6 +54,8 @@ type Service struct {
 	cancel  context.CancelFunc
 	// costKeys bounds the number of cost-insights filters cached at once.
 	costKeys keyBudget
+	// cacheHits and cacheMisses count the lookups of the cached routes.
+	cacheHits, cacheMisses atomic.Uint64
 	// instance identifies this Service in invalidation messages, so that
 	// it ignores its own (it has cleared its cache already, and clearing
 	// again could drop values warmed since).
@@ -172,8 +175,10 @@ func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration
 	if b, ok, err := s.cache.Get(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "analytics: cache get failed", "key", key, "err", err)
 	} else if ok {
+		s.cacheHits.Add(1)
 		return b, nil
 	}
+	s.cacheMisses.Add(1)
 	gen := s.cstate.gen.Load()
 	flight := fmt.Sprintf("%d|%s", gen, key)
 	ch := s.sf.DoChan(flight, func() (any, error) {
@@ -260,6 +265,7 @@ func (s *Service) InvalidateCache(ctx context.Context, p Principal) (*CacheInval
 	if err := s.invalidate(ctx); err != nil {
 		return nil, err
 	}
+	s.audit(ctx, p, AdminAction{Action: ActionCacheInvalidate, Description: "Invalidated the analytics cache"})
 	return &CacheInvalidated{Message: "Analytics cache invalidated successfully"}, nil
 }
 

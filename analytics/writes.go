@@ -142,6 +142,12 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 	if err := s.st.ActivityInsertMany(ctx, acts); err != nil {
 		return nil, fmt.Errorf("ingest %d activities: %w", len(acts), err)
 	}
+	ids := make([]string, 0, min(len(acts), AuditMaxIDs))
+	for _, a := range acts[:min(len(acts), AuditMaxIDs)] {
+		ids = append(ids, a.ID)
+	}
+	s.audit(ctx, p, AdminAction{Action: ActionIngestActivities, Description: fmt.Sprintf("Ingested %d activities", len(acts)),
+		Targets: map[string]any{"count": len(acts), "activity_ids": ids, "activity_ids_truncated": len(acts) > AuditMaxIDs}})
 	return &Ingested{Count: len(acts)}, nil
 }
 
@@ -193,6 +199,8 @@ func (s *Service) IngestClient(ctx context.Context, p Principal, in ClientInput)
 		return nil, false, fmt.Errorf("upsert client: %w", err)
 	}
 	s.invalidateAfterWrite(ctx)
+	s.audit(ctx, p, AdminAction{Action: ActionIngestClient, Description: "Ingested client " + c.ID, ClientID: c.ID,
+		Targets: map[string]any{"created": created}})
 	return &ClientOut{ID: c.ID, CompanyName: c.CompanyName, Industry: string(c.Industry), Status: string(c.Status), CreatedAt: ts(c.CreatedAt)}, created, nil
 }
 
@@ -296,6 +304,8 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 		return nil, false, fmt.Errorf("upsert report: %w", err)
 	}
 	s.invalidateAfterWrite(ctx)
+	s.audit(ctx, p, AdminAction{Action: ActionIngestReport, Description: "Ingested report " + r.ID, ClientID: r.ClientID, ReportID: r.ID,
+		Targets: map[string]any{"created": created}})
 	return reportOut(&r), created, nil
 }
 

@@ -158,6 +158,11 @@ type Config struct {
 	Instance string
 	// Logger receives job outcomes. Defaults to slog.Default().
 	Logger *slog.Logger
+	// Observe, when not nil, is called after every run this process
+	// finishes (scheduled or on demand) with its final record: outcome
+	// succeeded or failed, start and finish times. It is called on the
+	// run's goroutine and must not block; metrics.Jobs.Observe fits.
+	Observe func(run store.JobRun)
 	// NowFunc returns the current time for the job computations, run
 	// records and run keys. Defaults to time.Now. Schedules fire on the
 	// real clock.

@@ -300,15 +300,84 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (*store.JobRun, err
 	return run, err
 }
 
+// StartRun starts the named job once, now, in the background, and returns
+// its run record as started (outcome running); the run is recorded,
+// logged and observed like a scheduled one, and Close waits for it. The
+// checks of RunNow are made before it returns: ErrUnknownJob, ErrClosed,
+// and ErrJobRunning when the job is running here or, with a cluster lock,
+// in another process. ctx bounds these checks only: the run itself ends
+// with its job, or when Close's deadline passes.
+func (s *Scheduler) StartRun(ctx context.Context, name string) (*store.JobRun, error) {
+	j, ok := s.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownJob, name)
+	}
+	if !s.enter() {
+		return nil, ErrClosed
+	}
+	var unlock lockRelease
+	if s.cfg.Locker != nil {
+		u, ok, err := s.cfg.Locker.TryLock(ctx, lockKeyPrefix+name)
+		if err != nil {
+			s.runs.Done()
+			return nil, fmt.Errorf("scheduler: run %s: lock: %w", name, err)
+		}
+		if !ok {
+			s.runs.Done()
+			return nil, fmt.Errorf("%w: %s (its cluster lock is held)", ErrJobRunning, name)
+		}
+		unlock = lockRelease(u)
+	}
+	now := s.cfg.NowFunc()
+	key := name + "@manual@" + now.UTC().Format(time.RFC3339Nano) + "@" + store.NewID()
+	run, err := s.begin(ctx, j, key, now.UTC())
+	if err != nil {
+		if unlock != nil {
+			_ = unlock.Unlock(ctx)
+		}
+		s.runs.Done()
+		if errors.Is(err, ErrJobRunning) {
+			return nil, fmt.Errorf("%w: %s", ErrJobRunning, name)
+		}
+		return nil, err
+	}
+	started := *run
+	go func() {
+		defer s.runs.Done()
+		if unlock != nil {
+			defer func() { _ = unlock.Unlock(s.runCtx) }()
+		}
+		err := s.finish(s.runCtx, j, run, now)
+		if err != nil {
+			s.log.Error("job run on demand failed", "job", name, "run_key", key, "error", err)
+		} else {
+			s.log.Info("job run on demand succeeded", "job", name, "run_key", key,
+				"rows_affected", run.RowsAffected, "message", run.Message, "duration", run.Duration())
+		}
+		if s.afterRun != nil {
+			s.afterRun(name, run, err)
+		}
+	}()
+	return &started, nil
+}
+
 // execute runs j once under the run key, recording the run. ref is the
 // time the job computes its periods from.
 func (s *Scheduler) execute(ctx context.Context, j *jobSpec, key string, scheduledAt, ref time.Time) (*store.JobRun, error) {
+	run, err := s.begin(ctx, j, key, scheduledAt)
+	if err != nil {
+		return nil, err
+	}
+	return run, s.finish(ctx, j, run, ref)
+}
+
+// begin marks j running in this process and records the start of its run
+// under key. On success the caller must call finish.
+func (s *Scheduler) begin(ctx context.Context, j *jobSpec, key string, scheduledAt time.Time) (*store.JobRun, error) {
 	flag := s.running[j.name]
 	if !flag.CompareAndSwap(false, true) {
 		return nil, ErrJobRunning
 	}
-	defer flag.Store(false)
-
 	run := &store.JobRun{
 		ID:          store.NewID(),
 		Job:         j.name,
@@ -319,12 +388,19 @@ func (s *Scheduler) execute(ctx context.Context, j *jobSpec, key string, schedul
 		Instance:    s.cfg.Instance,
 	}
 	if err := s.st.JobRunStart(ctx, run); err != nil {
+		flag.Store(false)
 		if errors.Is(err, store.ErrConflict) {
 			return nil, errDuplicateTick
 		}
 		return nil, fmt.Errorf("scheduler: %s: record start: %w", j.name, err)
 	}
+	return run, nil
+}
 
+// finish runs the job of a run begin started, records its outcome in run
+// and clears the running mark.
+func (s *Scheduler) finish(ctx context.Context, j *jobSpec, run *store.JobRun, ref time.Time) error {
+	defer s.running[j.name].Store(false)
 	res, err := s.call(ctx, j, ref.In(s.cfg.Location))
 
 	finished := s.cfg.NowFunc().UTC()
@@ -342,7 +418,10 @@ func (s *Scheduler) execute(ctx context.Context, j *jobSpec, key string, schedul
 	if ferr := s.st.JobRunFinish(fctx, run); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("scheduler: %s: record finish: %w", j.name, ferr))
 	}
-	return run, err
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(*run)
+	}
+	return err
 }
 
 // call runs the job's function, turning a panic into an error.

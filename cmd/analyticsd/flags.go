@@ -289,6 +289,8 @@ type serveFlags struct {
 	rateLimit           int
 	rateLimitRoles      string
 	authFailLimit       int
+	// Prometheus metrics.
+	metrics metricsFlags
 
 	proxies       []string
 	roleLimits    map[string]int
@@ -325,6 +327,7 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.stringVarEnv(&s.rateLimitRoles, "rate-limit-roles", "", "per-role overrides of -rate-limit as role=requests per hour, e.g. admin=0,manager=5000 (0: no limit)", "ANALYTICS_RATE_LIMIT_ROLES")
 	fs.intVarEnv(&s.authFailLimit, "auth-fail-limit", authFailLimitDefault, "failed authentications per hour from one client address before its requests are refused with 429 (0: no limit)", "ANALYTICS_AUTH_FAIL_LIMIT")
 	s.uiFlags.register(fs)
+	s.metrics.register(fs)
 }
 
 func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
@@ -357,6 +360,9 @@ func (s *serveFlags) validate(fs *flagSet, logOut io.Writer) error {
 		return fs.invalid("shutdown-timeout", "must be positive, got %v", s.shutdown)
 	}
 	if err := s.validateLimits(fs); err != nil {
+		return err
+	}
+	if err := s.metrics.validate(fs); err != nil {
 		return err
 	}
 	if s.tokens != "" {

@@ -142,10 +142,11 @@ func (id *identity) identify(r *http.Request) (analytics.Principal, error) {
 }
 
 // reloadSecret rereads the -jwt-secret-file (on SIGHUP); a file that
-// cannot be read or is too short leaves the current secret in place.
-func (id *identity) reloadSecret() {
+// cannot be read or is too short leaves the current secret in place. It
+// reports whether the secret was replaced.
+func (id *identity) reloadSecret() bool {
 	if id == nil || id.jwt == nil {
-		return
+		return false
 	}
 	key, exposed, err := auth.ReadSecretFile(id.file)
 	if err == nil {
@@ -153,12 +154,13 @@ func (id *identity) reloadSecret() {
 	}
 	if err != nil {
 		id.log.Error("SIGHUP: JWT secret not reloaded; the previous secret stays in use", "file", id.file, "err", err)
-		return
+		return false
 	}
 	if exposed {
 		id.log.Warn("the JWT secret file can be read by other users; make it readable by the server only (chmod 600)", "file", id.file)
 	}
 	id.log.Info("JWT secret reloaded", "file", id.file)
+	return true
 }
 
 // identify returns an IdentifyFunc that knows only the tokens currently

@@ -14,6 +14,7 @@
 //	init            migrate, backfill daily snapshots, warm the cache, check the setup
 //	import-advisor  import an Azure Advisor CSV export as a report
 //	export          write activities as CSV or NDJSON
+//	jobs            list the background jobs, or run one now
 //	version         print the version
 //
 // Every flag also has an environment variable (see "analyticsd <command>
@@ -62,6 +63,7 @@ func commands() []command {
 		{"init", "migrate, backfill daily snapshots, warm the cache and check the setup", runInit},
 		{"import-advisor", "import an Azure Advisor CSV export as one report", runImportAdvisor},
 		{"export", "write activities as CSV or NDJSON", runExport},
+		{"jobs", "list the background jobs, or run one now (jobs list, jobs run NAME)", runJobs},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -33,7 +33,8 @@ func TestSIGHUPReloadsTokens(t *testing.T) {
 		return `{"token":"` + tok + `","id":"` + store.NewID() + `","role":"viewer"}`
 	}
 	write("[" + entry(oldTok) + "]")
-	base, _, logs, stop := startServer(t, nil, "-addr", "127.0.0.1:0", "-database", testdb.SQLitePath(t), "-tokens", file, "-log-level", "error")
+	db := testdb.SQLitePath(t)
+	base, _, logs, stop := startServer(t, nil, "-addr", "127.0.0.1:0", "-database", db, "-tokens", file, "-log-level", "error")
 	url := base + apiPrefix + "metrics/"
 	status := func(tok string) int {
 		code, _ := request(t, "GET", url, tok, nil)
@@ -96,5 +97,19 @@ func TestSIGHUPReloadsTokens(t *testing.T) {
 	}
 	if code := stop(); code != 0 {
 		t.Errorf("exit status %d", code)
+	}
+	// Each reload that replaced the tokens is in the audit trail.
+	code, out, errOut := runCmd(t, nil, "export", "-database", db, "-format", "ndjson", "-activity-type", "admin_action")
+	if code != 0 {
+		t.Fatalf("export exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d admin actions, want 2 (the invalid file is not a reload):\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `"action":"tokens_reload"`) || !strings.Contains(l, `"id":"system"`) {
+			t.Errorf("admin action %s", l)
+		}
 	}
 }

@@ -72,6 +72,7 @@ type server struct {
 	apiStats *tracking.HTTPStats // fed by the request log; nil with -track-api
 	demoOut  *demoReport         // nil without -demo
 	dash     *dashboard          // nil with -no-dashboard
+	prom     *promMetrics        // nil with -metrics=false
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
 }
 
@@ -83,6 +84,9 @@ func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) error {
 		return err
 	}
 	s := &server{sf: sf, log: sf.logger, st: st}
+	if sf.metrics.enabled {
+		s.st, s.prom = newPromMetrics(st)
+	}
 	err = s.wire(ctx)
 	if err == nil {
 		err = s.run(ctx, stdout)
@@ -143,6 +147,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		ActivityRetentionDays: sf.retention,
 		Analytics:             s.svc,
 		Logger:                s.log,
+		Observe:               s.prom.observeJob(),
 	})
 	if err != nil {
 		return fmt.Errorf("-schedule: %w", err)
@@ -154,6 +159,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	s.prom.addService(s.svc)
 	if s.demoOut != nil && s.demoOut.loaded != nil {
 		return s.demoHistory(ctx)
 	}
@@ -231,8 +237,17 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		ln.Close()
 		return errors.Join(err, s.sched.Close(bg), s.svc.Close(bg))
 	}
+	maddr, err := s.prom.listen(s.sf.metrics.addr, s.log)
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, s.alerts.close(bg), s.sched.Close(bg), s.svc.Close(bg))
+	}
+	mux := routes(s.sf, s.svc, s.st, &s.stopping, s.dash)
+	if s.prom != nil && maddr == nil {
+		mux.Handle("GET "+metricsPath, s.prom.handler(s.log))
+	}
 	srv := &http.Server{
-		Handler:           withRequestLog(s.log, s.apiStats, routes(s.sf, s.svc, s.st, &s.stopping, s.dash)),
+		Handler:           s.prom.wrap(func(h http.Handler) http.Handler { return withRequestLog(s.log, s.apiStats, h) }, mux),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -245,6 +260,11 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 
 	url := "http://" + displayAddr(ln.Addr())
 	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
+	if maddr != nil {
+		murl := "http://" + displayAddr(maddr) + metricsPath
+		s.log.Info("metrics listening", "url", murl)
+		fmt.Fprintf(stdout, "Prometheus metrics at %s (change with -metrics-addr)\n", murl)
+	}
 	if s.demoOut != nil {
 		s.demoOut.dashboard = s.dash != nil
 		s.demoOut.print(stdout, url)
@@ -272,8 +292,15 @@ func (s *server) wait(ctx context.Context, serveErr <-chan error) error {
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
 		case <-hup:
-			reloadTokens(s.sf.tokens, &s.tokens, s.log)
-			s.ident.reloadSecret()
+			tokensOK := reloadTokens(s.sf.tokens, &s.tokens, s.log)
+			secretOK := s.ident.reloadSecret()
+			if tokensOK || secretOK {
+				if err := s.svc.RecordAdminAction(ctx, systemPrincipal, analytics.AdminAction{Action: analytics.ActionTokensReload,
+					Description: "Reloaded the credentials on SIGHUP", Targets: map[string]any{"tokens_file": tokensOK,
+						"tokens": s.tokens.Load().Len(), "jwt_secret": secretOK}}); err != nil {
+					s.log.Error("SIGHUP: the reload is not in the audit trail", "err", err)
+				}
+			}
 		}
 	}
 }
@@ -289,6 +316,9 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := s.prom.shutdown(sctx); err != nil {
+		errs = append(errs, err)
 	}
 	// The recorder gets its own deadline, so slow clients cannot use up
 	// the time it needs to write what it holds.
@@ -319,7 +349,7 @@ func displayAddr(a net.Addr) string {
 
 // routes serves the API, the health checks and, unless dash is nil, the
 // dashboard at /.
-func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool, dash *dashboard) http.Handler {
+func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *atomic.Bool, dash *dashboard) *http.ServeMux {
 	mux := http.NewServeMux()
 	api := http.StripPrefix(apiPrefix[:len(apiPrefix)-1], svc.Handler())
 	if sf.trackAPI {
@@ -374,7 +404,7 @@ func trackingConfig(sf *serveFlags, stats *tracking.HTTPStats) (analytics.Tracki
 	tc := analytics.TrackingConfig{Middleware: tracking.MiddlewareConfig{
 		IP:        ip,
 		IPStorage: tracking.IPStorage(sf.ipMode),
-		SkipPaths: []string{"/healthz", "/readyz"},
+		SkipPaths: []string{"/healthz", "/readyz", metricsPath},
 		Stats:     stats,
 	}}
 	if sf.ipMode == string(tracking.IPHash) {
@@ -405,18 +435,24 @@ func rateLimitConfig(sf *serveFlags) analytics.RateLimitConfig {
 }
 
 // reloadTokens replaces the tokens with the content of path; a file that
-// cannot be read or is invalid leaves the current tokens in place.
-func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.Logger) {
+// cannot be read or is invalid leaves the current tokens in place. It
+// reports whether the tokens were replaced.
+func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.Logger) bool {
 	if path == "" {
 		log.Warn("SIGHUP: no -tokens file to reload")
-		return
+		return false
 	}
 	set, err := tokenauth.LoadFile(path)
 	if err != nil {
 		log.Error("SIGHUP: tokens not reloaded; the previous tokens stay in use", "file", path, "err", err)
-		return
+		return false
 	}
 	tokens.Store(set)
 	log.Info("tokens reloaded", "file", path, "tokens", set.Len())
 	warnTokensMode(path, log)
+	return true
 }
+
+// systemPrincipal is who the server's own admin actions (a reload on
+// SIGHUP) are recorded as.
+var systemPrincipal = analytics.Principal{ID: "system", Username: "system", FullName: "analyticsd", Role: analytics.RoleAdmin}
