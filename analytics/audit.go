@@ -10,15 +10,14 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// ActivityAdminAction is the activity type of the audit trail's admin
-// actions: an activity of the acting principal whose metadata.action names
-// the action and whose other metadata keys (and client and report ids)
-// name its targets.
-const ActivityAdminAction = "admin_action"
-
-// The admin actions the Service and the reference server record
-// (metadata.action of an ActivityAdminAction activity).
+// The audit trail's admin actions: activities of type ActivityAdminAction
+// of the acting principal, whose metadata.action is one of the Action
+// values below and whose other metadata keys (and client and report ids)
+// name the targets.
 const (
+	// ActivityAdminAction is the activity type of an admin action.
+	ActivityAdminAction = "admin_action"
+
 	// ActionCacheInvalidate: the cache/invalidate route. No target.
 	ActionCacheInvalidate = "cache_invalidate"
 	// ActionEraseUserActivity: the erase route. Targets: target_user_id,
