@@ -18,13 +18,15 @@ import (
 // the benchmark and returns the cached metrics URL and an admin token.
 func benchServer(b *testing.B, extra ...string) (url, token string) {
 	b.Helper()
-	db := filepath.Join(b.TempDir(), "analytics.db")
+	dir := b.TempDir()
+	db := filepath.Join(dir, "analytics.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
-	// No per-user rate limit: the benchmark sends more requests per token
-	// than an hour's budget.
-	args := append([]string{"-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error", "-rate-limit", "0"}, extra...)
+	// No per-user rate limit unless extra sets one: the benchmark sends more
+	// requests per token than an hour's budget.
+	args := append([]string{"-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error", "-rate-limit", "0",
+		"-spool-dir", filepath.Join(dir, "spool")}, extra...)
 	go func() { done <- run(ctx, args, envOf(nil), out, io.Discard) }()
 	b.Cleanup(func() {
 		cancel()

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
-	"path/filepath"
-	"regexp"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 )
 
 // BenchmarkServerCachedMetrics measures the cached metrics route through
@@ -20,43 +15,13 @@ import (
 //
 //	go test -run '^$' -bench ServerCachedMetrics -benchtime 20000x ./cmd/analyticsd
 func BenchmarkServerCachedMetrics(b *testing.B) {
-	dir := b.TempDir()
-	db := filepath.Join(dir, "analytics.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		// A budget far above b.N keeps the rate limiter in the path without
-		// refusing requests.
-		done <- run(ctx, []string{"-demo", "-addr", "127.0.0.1:0", "-database", db, "-log-level", "error", "-spool-dir", filepath.Join(dir, "spool")},
-			envOf(map[string]string{"ANALYTICS_RATE_LIMIT": "1000000000"}), out, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			b.Errorf("server exit status %d", code)
-		}
-	}()
-	re := regexp.MustCompile(`URL\s+(http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(60 * time.Second); base == ""; {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		} else if time.Now().After(deadline) {
-			b.Fatal("server did not start")
-		} else {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	entries, err := tokenauth.ReadEntries(db + demoTokensSuffix)
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := base + apiPrefix + "metrics/"
+	// A budget far above b.N keeps the rate limiter in the path without
+	// refusing requests.
+	url, token := benchServer(b, "-rate-limit", "1000000000")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	get := func() error {
 		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("Authorization", "Bearer "+entries[0].Token)
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
 		if err != nil {
 			return err

@@ -324,7 +324,7 @@ func TestDashboardFlags(t *testing.T) {
 		{[]string{"-session-key-file", "/nonexistent/key"}, "-session-key-file"},
 	} {
 		stderr.Reset()
-		code := run(context.Background(), append([]string{"serve"}, tc.args...), envOf(nil), io.Discard, &stderr)
+		code := run(context.Background(), append([]string{"serve"}, tc.args...), envOf(withSpoolDir(t, nil)), io.Discard, &stderr)
 		if code == 0 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr.String(), tc.want)
 		}
