@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -173,45 +174,25 @@ func (c *Config) setDefaults() {
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
-	if c.SavingsRate == 0 {
-		c.SavingsRate = SavingsRateDefault
-	}
+	c.SavingsRate = cmp.Or(c.SavingsRate, SavingsRateDefault)
 	if c.Cache == nil {
 		c.Cache = NewMemoryCache()
 	}
-	if c.StorageRefresh == 0 {
-		c.StorageRefresh = StorageRefreshDefault
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = MaxBodyBytesDefault
-	}
-	if c.MaxIngestBytes == 0 {
-		c.MaxIngestBytes = MaxIngestBytesDefault
-	}
-	if c.BodyReadTimeout == 0 {
-		c.BodyReadTimeout = BodyReadTimeoutDefault
-	}
-	if c.RateLimit.Window == 0 {
-		c.RateLimit.Window = RateLimitWindowDefault
-	}
+	c.StorageRefresh = cmp.Or(c.StorageRefresh, StorageRefreshDefault)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
+	c.MaxIngestBytes = cmp.Or(c.MaxIngestBytes, MaxIngestBytesDefault)
+	c.BodyReadTimeout = cmp.Or(c.BodyReadTimeout, BodyReadTimeoutDefault)
+	c.RateLimit.Window = cmp.Or(c.RateLimit.Window, RateLimitWindowDefault)
 	if c.RateLimit.Limiter == nil && c.RateLimit.enabled() {
 		c.RateLimit.Limiter = NewMemoryRateLimiter()
 	}
 	if c.ValidUserID == nil {
 		c.ValidUserID = defaultValidUserID
 	}
-	if c.ExportsPerPrincipal == 0 {
-		c.ExportsPerPrincipal = ExportsPerPrincipalDefault
-	}
-	if c.ExportsTotal == 0 {
-		c.ExportsTotal = ExportsTotalDefault
-	}
-	if c.ExportStallTimeout == 0 {
-		c.ExportStallTimeout = ExportStallTimeoutDefault
-	}
-	if c.ImportsTotal == 0 {
-		c.ImportsTotal = ImportsTotalDefault
-	}
+	c.ExportsPerPrincipal = cmp.Or(c.ExportsPerPrincipal, ExportsPerPrincipalDefault)
+	c.ExportsTotal = cmp.Or(c.ExportsTotal, ExportsTotalDefault)
+	c.ExportStallTimeout = cmp.Or(c.ExportStallTimeout, ExportStallTimeoutDefault)
+	c.ImportsTotal = cmp.Or(c.ImportsTotal, ImportsTotalDefault)
 }
 
 func (c *Config) validate() error {

@@ -69,18 +69,24 @@ func svgOpen(b *strings.Builder, id, title string) {
 	fmt.Fprintf(b, `<title id="%s-title">%s</title>`, html.EscapeString(id), html.EscapeString(title))
 }
 
-// barChart draws pts as vertical bars; each bar has its value as a title.
-func barChart(id, title string, pts []point, tick func(float64) string) template.HTML {
-	var b strings.Builder
-	svgOpen(&b, id, title)
+// chartFrame opens the chart's SVG and draws its value axis, scaled to
+// the largest value of pts; it returns the axis top and the plot area's
+// width and height.
+func chartFrame(b *strings.Builder, id, title string, pts []point, tick func(float64) string) (top, plotW, plotH float64) {
+	svgOpen(b, id, title)
 	var hi float64
 	for _, p := range pts {
 		hi = max(hi, p.Value)
 	}
-	top := niceMax(hi)
-	axis(&b, top, tick)
-	plotW := float64(chartW - padLeft - padRight)
-	plotH := float64(chartH - padTop - padBottom)
+	top = niceMax(hi)
+	axis(b, top, tick)
+	return top, float64(chartW - padLeft - padRight), float64(chartH - padTop - padBottom)
+}
+
+// barChart draws pts as vertical bars; each bar has its value as a title.
+func barChart(id, title string, pts []point, tick func(float64) string) template.HTML {
+	var b strings.Builder
+	top, plotW, plotH := chartFrame(&b, id, title, pts, tick)
 	slot := plotW / float64(max(len(pts), 1))
 	x := func(i int) float64 { return float64(padLeft) + slot*(float64(i)+0.5) }
 	for i, p := range pts {
@@ -98,15 +104,7 @@ func barChart(id, title string, pts []point, tick func(float64) string) template
 // holding its value as a title.
 func lineChart(id, title string, pts []point, tick func(float64) string) template.HTML {
 	var b strings.Builder
-	svgOpen(&b, id, title)
-	var hi float64
-	for _, p := range pts {
-		hi = max(hi, p.Value)
-	}
-	top := niceMax(hi)
-	axis(&b, top, tick)
-	plotW := float64(chartW - padLeft - padRight)
-	plotH := float64(chartH - padTop - padBottom)
+	top, plotW, plotH := chartFrame(&b, id, title, pts, tick)
 	x := func(i int) float64 {
 		if len(pts) < 2 {
 			return float64(padLeft) + plotW/2

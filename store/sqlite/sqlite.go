@@ -17,6 +17,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,18 +102,10 @@ func (o *Config) validate() error {
 	if o.ReaderCacheSize < 0 {
 		return storedriver.Invalid("reader_cache_size", "must not be negative")
 	}
-	if o.CacheSize == 0 {
-		o.CacheSize = CacheSizeDefault
-	}
-	if o.ReaderCacheSize == 0 {
-		o.ReaderCacheSize = ReaderCacheSizeDefault
-	}
-	if o.Readers == 0 {
-		o.Readers = ReadersDefault
-	}
-	if o.BusyTimeout == 0 {
-		o.BusyTimeout = BusyTimeoutDefault
-	}
+	o.CacheSize = cmp.Or(o.CacheSize, CacheSizeDefault)
+	o.ReaderCacheSize = cmp.Or(o.ReaderCacheSize, ReaderCacheSizeDefault)
+	o.Readers = cmp.Or(o.Readers, ReadersDefault)
+	o.BusyTimeout = cmp.Or(o.BusyTimeout, BusyTimeoutDefault)
 	sqlexec.Defaults(&o.Logger, &o.NowFunc, &o.Location)
 	return nil
 }
