@@ -1,17 +1,16 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/webhook"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -189,32 +188,5 @@ func (w *WebhookSink) post(ctx context.Context, body []byte) (retry bool, err er
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return false, fmt.Errorf("build request: %w", err)
-	}
-	for k, vs := range w.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return ctx.Err() == nil, fmt.Errorf("post: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return false, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("post: status %s", resp.Status)
-	default:
-		return false, fmt.Errorf("post: status %s", resp.Status)
-	}
+	return webhook.Post(actx, w.Client, w.URL, w.Header, body)
 }

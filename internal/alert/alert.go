@@ -17,17 +17,16 @@
 package alert
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/webhook"
 )
 
 // Kinds of alerts.
@@ -253,27 +252,11 @@ func (w *Webhook) post(a Alert) error {
 }
 
 func (w *Webhook) postOnce(b []byte) (retry bool, err error) {
-	req, err := http.NewRequest(http.MethodPost, w.cfg.URL, bytes.NewReader(b))
+	retry, err = webhook.Post(context.Background(), w.cfg.Client, w.cfg.URL, nil, b)
 	if err != nil {
-		return false, fmt.Errorf("alert: post: %w", err)
+		return retry, fmt.Errorf("alert: %s: %w", redact(w.cfg.URL), err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.cfg.Client.Do(req)
-	if err != nil {
-		// The URL holds the webhook's secret: report the error without it.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return true, fmt.Errorf("alert: post to %s: %w", redact(w.cfg.URL), err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 == 2 {
-		return false, nil
-	}
-	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500,
-		fmt.Errorf("alert: post to %s: %s", redact(w.cfg.URL), resp.Status)
+	return false, nil
 }
 
 // redact returns the scheme and host of a webhook URL: its path and query
