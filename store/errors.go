@@ -17,6 +17,9 @@ var (
 	// ErrUnavailable is returned when the database cannot be reached or is
 	// shutting down; callers may retry later.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrNotOwner is returned by ReportUpsertMany with an owner when a
+	// report to replace was created by someone else.
+	ErrNotOwner = errors.New("store: report created by another user")
 
 	// Categories lists every valid Category.
 	Categories = []Category{CategoryCost, CategorySecurity, CategoryReliability,
@@ -51,3 +54,20 @@ func (e *ValidationError) Error() string {
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
+
+// BatchError is the error of a batch write (ReportUpsertMany) about one of
+// its records: Index is the record's position in the batch. Nothing of the
+// batch was written. Err is a *ValidationError, ErrNotOwner or the
+// database's error.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+// Error implements error.
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("record %d: %v", e.Index, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *BatchError) Unwrap() error { return e.Err }

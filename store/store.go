@@ -147,6 +147,16 @@ type DomainWriter interface {
 	// recommendations in one transaction. The client must exist (else a
 	// *ValidationError on "client_id").
 	ReportUpsert(ctx context.Context, r *Report) error
+	// ReportUpsertMany creates or replaces several reports and their
+	// recommendations in one transaction, all or nothing, and moves the
+	// shared counters once for the whole batch. When owner is not empty,
+	// a report that exists already must have been created by owner (the
+	// check and the write are one step, so a concurrent writer cannot slip
+	// between them). An error about one report is a *BatchError with its
+	// index, wrapping a *ValidationError, ErrNotOwner or the database's
+	// error. created is how many of the reports did not exist before.
+	// Each report's CreatedAt is written back as for ReportUpsert.
+	ReportUpsertMany(ctx context.Context, reports []*Report, owner string) (created int, err error)
 }
 
 // CountByKey is a count for one key (a category, an impact, …).

@@ -137,6 +137,11 @@ func (s *instrumented) ReportUpsert(ctx context.Context, r *store.Report) error 
 	return s.m.note(ctx, "ReportUpsert", s.st.ReportUpsert(ctx, r))
 }
 
+func (s *instrumented) ReportUpsertMany(ctx context.Context, rs []*store.Report, owner string) (int, error) {
+	n, err := s.st.ReportUpsertMany(ctx, rs, owner)
+	return n, s.m.note(ctx, "ReportUpsertMany", err)
+}
+
 func (s *instrumented) ClientGet(ctx context.Context, id string) (*store.Client, error) {
 	v, err := s.st.ClientGet(ctx, id)
 	return v, s.m.note(ctx, "ClientGet", err)

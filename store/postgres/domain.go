@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -64,133 +63,6 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 const copyRecommendationsSQL = `COPY recommendations (id, report_id, position, category, business_impact, recommendation,
 	subscription_id, subscription_name, resource_group, resource_name, resource_type, potential_savings, currency) FROM STDIN`
 
-// ReportUpsert creates or replaces a report and all its recommendations in
-// one transaction. On update a zero CreatedAt keeps the stored creation
-// time. An unknown client is a *store.ValidationError on "client_id". Text
-// is stored as clean makes it (without NUL characters, invalid UTF-8
-// replaced); a currency that would need that is a *store.ValidationError.
-func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
-	const op = "upsert report"
-	keepCreated := r.CreatedAt.IsZero()
-	if err := storedriver.PrepareReport(r, s.now()); err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	if err := checkReportText(r); err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	cur := recagg.Of(r.Recommendations)
-	var err error
-	for range 3 {
-		if err = s.reportUpsertTx(ctx, r, keepCreated, cur); !errors.Is(err, errUpsertRaced) {
-			break
-		}
-	}
-	if err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	r.CreatedAt = r.CreatedAt.UTC()
-	return nil
-}
-
-// reportUpsertTx is one attempt of ReportUpsert, in one transaction.
-func (s *Store) reportUpsertTx(ctx context.Context, r *store.Report, keepCreated bool, cur recagg.Aggregate) error {
-	return s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
-		oldDay, oldAuthor, existed, err := s.storedReportDay(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		var updated bool
-		err = tx.QueryRowContext(ctx, `INSERT INTO reports AS r (id, client_id, created_by, report_type, status, created_at,
-				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12)
-			ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, created_by = EXCLUDED.created_by,
-				report_type = EXCLUDED.report_type, status = EXCLUDED.status,
-				processing_started_at = EXCLUDED.processing_started_at,
-				processing_completed_at = EXCLUDED.processing_completed_at, csv_size_bytes = EXCLUDED.csv_size_bytes,
-				recommendation_count = EXCLUDED.recommendation_count, savings_cents = EXCLUDED.savings_cents,
-				created_at = CASE WHEN $10 THEN r.created_at ELSE EXCLUDED.created_at END
-			RETURNING created_at, xmax <> 0`,
-			r.ID, r.ClientID, null(r.CreatedBy), string(r.ReportType), string(r.Status), r.CreatedAt,
-			r.ProcessingStartedAt, r.ProcessingCompletedAt, r.CSVSizeBytes, keepCreated,
-			len(r.Recommendations), cur.Cents).Scan(&r.CreatedAt, &updated)
-		if err != nil {
-			return err
-		}
-		if updated && !existed {
-			return errUpsertRaced
-		}
-		days := recagg.DayDeltas{}
-		if existed {
-			days.Add(oldDay, -1)
-		}
-		days.Add(recagg.DayOf(r.CreatedAt, s.loc, string(r.ReportType), string(r.Status),
-			int64(len(r.Recommendations)), cur.Cents), 1)
-		// The report row is locked now, so the deleted rows are exactly
-		// what the counters hold for it.
-		old := recagg.New()
-		rows, err := tx.QueryContext(ctx, `WITH d AS (DELETE FROM recommendations WHERE report_id = $1
-				RETURNING category, COALESCE(business_impact, '') AS impact)
-			SELECT category, impact, count(*) FROM d GROUP BY 1, 2`, r.ID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var cat, impact string
-			var n int64
-			if err := rows.Scan(&cat, &impact, &n); err != nil {
-				_ = rows.Close()
-				return err
-			}
-			old.Add(cat, impact, n)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		// The shared counter rows are changed last, so concurrent upserts
-		// of other reports wait on them for as short a time as possible.
-		if len(r.Recommendations) == 0 {
-			return writeAllAggregates(ctx, tx, r.ID, old, cur, days, oldAuthor, clean(r.CreatedBy))
-		}
-		stmt, err := tx.PrepareContext(ctx, copyRecommendationsSQL)
-		if err != nil {
-			return err
-		}
-		for i := range r.Recommendations {
-			rec := &r.Recommendations[i]
-			if _, err := stmt.ExecContext(ctx, rec.ID, r.ID, i, string(rec.Category), null(string(rec.BusinessImpact)),
-				null(rec.Recommendation), null(rec.SubscriptionID), null(rec.SubscriptionName), null(rec.ResourceGroup),
-				null(rec.ResourceName), null(rec.ResourceType), rec.PotentialSavings, rec.Currency); err != nil {
-				_ = stmt.Close()
-				return err
-			}
-		}
-		if _, err := stmt.ExecContext(ctx); err != nil {
-			_ = stmt.Close()
-			return err
-		}
-		if err := stmt.Close(); err != nil {
-			return err
-		}
-		return writeAllAggregates(ctx, tx, r.ID, old, cur, days, oldAuthor, clean(r.CreatedBy))
-	})
-}
-
-// writeAllAggregates writes the recommendation counters, the per-day
-// report counters, then the rows of the report's old and new authors.
-func writeAllAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recagg.Aggregate, days recagg.DayDeltas,
-	authors ...string) error {
-	if err := writeAggregates(ctx, tx, reportID, old, cur); err != nil {
-		return err
-	}
-	if err := writeDayDeltas(ctx, tx, days); err != nil {
-		return err
-	}
-	return writeAuthors(ctx, tx, authors...)
-}
-
 // checkReportText refuses a currency PostgreSQL's char(3) cannot hold as
 // given: one with NUL characters or bytes that are not UTF-8 (other text is
 // repaired by clean).
@@ -198,43 +70,6 @@ func checkReportText(r *store.Report) error {
 	for i := range r.Recommendations {
 		if c := r.Recommendations[i].Currency; !utf8.ValidString(c) || strings.IndexByte(c, 0) >= 0 {
 			return storedriver.Invalid(fmt.Sprintf("recommendations[%d].currency", i), "must be a 3-letter ISO 4217 code")
-		}
-	}
-	return nil
-}
-
-// writeAggregates replaces a report's category counts and moves the global
-// counters from old to cur, in key order.
-func writeAggregates(ctx context.Context, tx *sqlx.Tx, reportID string, old, cur recagg.Aggregate) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM report_category_counts WHERE report_id = $1`, reportID); err != nil {
-		return err
-	}
-	if len(cur.Categories) > 0 {
-		keys, ns := keysAndCounts(cur.Categories)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_category_counts (report_id, category, n)
-			SELECT $1, k, n FROM unnest($2::text[], $3::bigint[]) AS u (k, n)`,
-			reportID, pq.Array(keys), pq.Array(ns)); err != nil {
-			return err
-		}
-	}
-	for _, c := range []struct {
-		query    string
-		old, cur map[string]int64
-	}{
-		{`INSERT INTO recommendation_category_counts AS t (category, n)
-			SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (k, n, i) ORDER BY i
-			ON CONFLICT (category) DO UPDATE SET n = t.n + EXCLUDED.n`, old.Categories, cur.Categories},
-		{`INSERT INTO recommendation_impact_counts AS t (business_impact, n)
-			SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (k, n, i) ORDER BY i
-			ON CONFLICT (business_impact) DO UPDATE SET n = t.n + EXCLUDED.n`, old.Impacts, cur.Impacts},
-	} {
-		d := recagg.Delta(c.old, c.cur)
-		if len(d) == 0 {
-			continue
-		}
-		keys, ns := keysAndCounts(d)
-		if _, err := tx.ExecContext(ctx, c.query, pq.Array(keys), pq.Array(ns)); err != nil {
-			return err
 		}
 	}
 	return nil

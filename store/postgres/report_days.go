@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -23,24 +22,6 @@ const dayCountersVersion = 4
 // no report to lock but then updated one another transaction had just
 // inserted: the transaction is rolled back and run again.
 var errUpsertRaced = errors.New("report inserted concurrently")
-
-// storedReportDay locks a stored report and reads the per-day counter row
-// it counts in and its author (ok false for a new report).
-func (s *Store) storedReportDay(ctx context.Context, tx *sqlx.Tx, id string) (d recagg.ReportDay, author string, ok bool, err error) {
-	var created time.Time
-	var recs, cents int64
-	var typ, status string
-	var by sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents, created_by
-		FROM reports WHERE id = $1 FOR UPDATE`, id).Scan(&created, &typ, &status, &recs, &cents, &by)
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, "", false, nil
-	}
-	if err != nil {
-		return d, "", false, err
-	}
-	return recagg.DayOf(created, s.loc, typ, status, recs, cents), by.String, true, nil
-}
 
 // writeAuthors recomputes the report_authors rows of the given authors
 // (empty ones are skipped) in key order. Each row is locked first, so the

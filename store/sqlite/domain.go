@@ -41,98 +41,6 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 	return nil
 }
 
-// ReportUpsert creates or replaces a report and all its recommendations in
-// one transaction. Replacing a report without a CreatedAt keeps its stored
-// creation time (written back into r).
-func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
-	op := fmt.Sprintf("upsert report with %d recommendations", len(r.Recommendations))
-	keepCreated := r.CreatedAt.IsZero()
-	if err := storedriver.PrepareReport(r, s.now()); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	agg := recagg.Of(r.Recommendations)
-	var created int64
-	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE id = ?", r.ClientID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return storedriver.Invalid("client_id", "unknown client %s", r.ClientID)
-		}
-		old, err := storedAggregate(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		oldDay, existed, err := s.storedReportDay(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		oldAuthor, err := storedAuthor(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
-				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, created_by = excluded.created_by,
-				report_type = excluded.report_type, status = excluded.status,
-				created_at = CASE WHEN ? THEN reports.created_at ELSE excluded.created_at END,
-				processing_started_at = excluded.processing_started_at,
-				processing_completed_at = excluded.processing_completed_at, csv_size_bytes = excluded.csv_size_bytes,
-				recommendation_count = excluded.recommendation_count, savings_cents = excluded.savings_cents
-			RETURNING created_at`,
-			r.ID, r.ClientID, nullString(r.CreatedBy), string(r.ReportType), string(r.Status), micro(r.CreatedAt),
-			microPtr(r.ProcessingStartedAt), microPtr(r.ProcessingCompletedAt), int64Ptr(r.CSVSizeBytes),
-			len(r.Recommendations), agg.Cents, keepCreated).Scan(&created); err != nil {
-			return err
-		}
-		if err := writeAggregates(ctx, tx, r.ID, old, agg); err != nil {
-			return err
-		}
-		days := recagg.DayDeltas{}
-		if existed {
-			days.Add(oldDay, -1)
-		}
-		days.Add(recagg.DayOf(fromMicro(created), s.opts.Location, string(r.ReportType), string(r.Status),
-			int64(len(r.Recommendations)), agg.Cents), 1)
-		if err := writeDayDeltas(ctx, tx, days); err != nil {
-			return err
-		}
-		if err := writeAuthors(ctx, tx, oldAuthor, r.CreatedBy); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM recommendations WHERE report_id = ?", r.ID); err != nil {
-			return err
-		}
-		if len(r.Recommendations) == 0 {
-			return nil
-		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO recommendations (id, report_id, position, category,
-			business_impact, recommendation, subscription_id, subscription_name, resource_group, resource_name,
-			resource_type, potential_savings_cents, currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range r.Recommendations {
-			rec := &r.Recommendations[i]
-			if _, err := stmt.ExecContext(ctx, rec.ID, r.ID, i, string(rec.Category), nullString(string(rec.BusinessImpact)),
-				nullString(rec.Recommendation), nullString(rec.SubscriptionID), nullString(rec.SubscriptionName),
-				nullString(rec.ResourceGroup), nullString(rec.ResourceName), nullString(rec.ResourceType),
-				cents(rec.PotentialSavings), rec.Currency); err != nil {
-				return fmt.Errorf("recommendation %d: %w", i, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	r.CreatedAt = fromMicro(created)
-	return nil
-}
-
 // storedAggregate reads the counts of the recommendations a report has now
 // (none for a new report).
 func storedAggregate(ctx context.Context, tx *sql.Tx, reportID string) (recagg.Aggregate, error) {
@@ -152,37 +60,6 @@ func storedAggregate(ctx context.Context, tx *sql.Tx, reportID string) (recagg.A
 		a.Add(cat, impact, n)
 	}
 	return a, rows.Err()
-}
-
-// writeAggregates replaces a report's category counts and moves the global
-// counters from old to cur.
-func writeAggregates(ctx context.Context, tx *sql.Tx, reportID string, old, cur recagg.Aggregate) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM report_category_counts WHERE report_id = ?", reportID); err != nil {
-		return err
-	}
-	for _, k := range recagg.SortedKeys(cur.Categories) {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)",
-			reportID, k, cur.Categories[k]); err != nil {
-			return err
-		}
-	}
-	for _, c := range []struct {
-		query    string
-		old, cur map[string]int64
-	}{
-		{`INSERT INTO recommendation_category_counts (category, n) VALUES (?, ?)
-			ON CONFLICT (category) DO UPDATE SET n = n + excluded.n`, old.Categories, cur.Categories},
-		{`INSERT INTO recommendation_impact_counts (business_impact, n) VALUES (?, ?)
-			ON CONFLICT (business_impact) DO UPDATE SET n = n + excluded.n`, old.Impacts, cur.Impacts},
-	} {
-		d := recagg.Delta(c.old, c.cur)
-		for _, k := range recagg.SortedKeys(d) {
-			if _, err := tx.ExecContext(ctx, c.query, k, d[k]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func int64Ptr(p *int64) any {

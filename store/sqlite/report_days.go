@@ -15,17 +15,6 @@ import (
 // counters.
 const dayCountersVersion = 3
 
-// storedAuthor reads the author of a stored report ("" for none or a new
-// report).
-func storedAuthor(ctx context.Context, tx *sql.Tx, id string) (string, error) {
-	var by sql.NullString
-	err := tx.QueryRowContext(ctx, "SELECT created_by FROM reports WHERE id = ?", id).Scan(&by)
-	if err == sql.ErrNoRows {
-		return "", nil
-	}
-	return by.String, err
-}
-
 // writeAuthors recomputes the report_authors rows of the given authors
 // (empty ones are skipped) from the reports as they are now.
 func writeAuthors(ctx context.Context, tx *sql.Tx, authors ...string) error {
@@ -48,20 +37,21 @@ func writeAuthors(ctx context.Context, tx *sql.Tx, authors ...string) error {
 	return nil
 }
 
-// storedReportDay reads the per-day counter row a stored report counts in
-// (ok false for a new report).
-func (s *Store) storedReportDay(ctx context.Context, tx *sql.Tx, id string) (d recagg.ReportDay, ok bool, err error) {
+// storedReport reads the per-day counter row a stored report counts in and
+// its author (ok false for a new report).
+func (s *Store) storedReport(ctx context.Context, tx *sql.Tx, id string) (d recagg.ReportDay, author string, ok bool, err error) {
 	var created, recs, cents int64
 	var typ, status string
-	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents
-		FROM reports WHERE id = ?`, id).Scan(&created, &typ, &status, &recs, &cents)
+	var by sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents, created_by
+		FROM reports WHERE id = ?`, id).Scan(&created, &typ, &status, &recs, &cents, &by)
 	if err == sql.ErrNoRows {
-		return d, false, nil
+		return d, "", false, nil
 	}
 	if err != nil {
-		return d, false, err
+		return d, "", false, err
 	}
-	return recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), true, nil
+	return recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), by.String, true, nil
 }
 
 const dayCountsUpsert = `INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)

@@ -275,3 +275,23 @@ func PrepareFilter(f *store.ActivityFilter) error {
 	}
 	return nil
 }
+
+// PrepareReports applies PrepareReport to every report of a batch and
+// refuses a batch that names one report twice. It returns, for each
+// report, whether its CreatedAt was zero (a replace keeps the stored
+// creation time). An error is a *store.BatchError with the report's index.
+func PrepareReports(reports []*store.Report, now time.Time) (keepCreated []bool, err error) {
+	keepCreated = make([]bool, len(reports))
+	seen := make(map[string]int, len(reports))
+	for i, r := range reports {
+		keepCreated[i] = r.CreatedAt.IsZero()
+		if err := PrepareReport(r, now); err != nil {
+			return nil, &store.BatchError{Index: i, Err: err}
+		}
+		if j, dup := seen[r.ID]; dup {
+			return nil, &store.BatchError{Index: i, Err: Invalid("id", "report %s is already at index %d of the batch", r.ID, j)}
+		}
+		seen[r.ID] = i
+	}
+	return keepCreated, nil
+}

@@ -32,6 +32,7 @@ func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "AggregatesFollowUpserts", testAggregatesFollowUpserts)
 	parallel(t, open, "AggregatesConcurrentReports", testAggregatesConcurrentReports)
 	parallel(t, open, "ReportNULText", testReportNULText)
+	parallel(t, open, "ReportUpsertMany", testReportUpsertMany)
 }
 
 // ignoreUpdatedAt leaves the store-set Client.UpdatedAt out of diffs.

@@ -197,3 +197,53 @@ func Authors(authors ...string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Batch gathers what the report upserts of one transaction change in the
+// shared counters (recommendations by category and by impact, the per-day
+// report counters and the report authors), so a driver writes each shared
+// row once per transaction however many reports it holds.
+type Batch struct {
+	Categories map[string]int64 // change of recommendation_category_counts
+	Impacts    map[string]int64 // change of recommendation_impact_counts
+	Days       DayDeltas
+	authors    []string
+}
+
+// NewBatch returns an empty Batch.
+func NewBatch() *Batch {
+	return &Batch{Categories: map[string]int64{}, Impacts: map[string]int64{}, Days: DayDeltas{}}
+}
+
+// Move records that some reports' recommendations went from old to cur.
+func (b *Batch) Move(old, cur Aggregate) {
+	for k, n := range Delta(old.Categories, cur.Categories) {
+		b.Categories[k] += n
+	}
+	for k, n := range Delta(old.Impacts, cur.Impacts) {
+		b.Impacts[k] += n
+	}
+}
+
+// Report records that a report left oldDay (when existed) for newDay, and
+// the authors whose first report may have moved (the old and the new one).
+func (b *Batch) Report(oldDay ReportDay, existed bool, newDay ReportDay, authors ...string) {
+	if existed {
+		b.Days.Add(oldDay, -1)
+	}
+	b.Days.Add(newDay, 1)
+	b.authors = append(b.authors, authors...)
+}
+
+// Authors returns the distinct non-empty authors added, in byte order.
+func (b *Batch) Authors() []string { return Authors(b.authors...) }
+
+// Changed returns the entries of m that are not zero.
+func Changed(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, n := range m {
+		if n != 0 {
+			out[k] = n
+		}
+	}
+	return out
+}
