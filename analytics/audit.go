@@ -29,6 +29,10 @@ const (
 	// ActionIngestReport: ingest/reports. Targets: report_id, client_id,
 	// created (the report is new).
 	ActionIngestReport = "ingest_report"
+	// ActionIngestReports: ingest/reports/batch. Targets: count, created
+	// (how many are new), report_ids (the first AuditMaxIDs),
+	// report_ids_truncated.
+	ActionIngestReports = "ingest_reports"
 	// ActionIngestClient: ingest/clients. Targets: client_id, created.
 	ActionIngestClient = "ingest_client"
 	// ActionImportAdvisorCSV: ingest/advisor-csv. Targets: report_id,

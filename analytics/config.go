@@ -25,6 +25,9 @@ const (
 	MaxIngestBytesDefault = 64 << 20
 	// MaxIngestActivities is the most activities one ingest call accepts.
 	MaxIngestActivities = 10000
+	// MaxIngestReports is the most reports one ingest/reports/batch call
+	// accepts.
+	MaxIngestReports = 1000
 	// StorageRefreshDefault is how often the storage directories are
 	// measured in the background.
 	StorageRefreshDefault = 10 * time.Minute
@@ -84,8 +87,9 @@ type Config struct {
 	// Defaults to MaxIngestBytesDefault.
 	MaxIngestBytes int64
 	// BodyReadTimeout is how long the body of a small JSON request (every
-	// route but ingest/activities, ingest/reports and ingest/advisor-csv)
-	// may take to arrive, from when the handler starts reading it; a body
+	// route but ingest/activities, ingest/reports, ingest/reports/batch and
+	// ingest/advisor-csv) may take to arrive, from when the handler starts
+	// reading it; a body
 	// still incomplete then is a 400 and the connection is closed. Bulk
 	// routes keep the server's own read timeout. It needs a ResponseWriter
 	// that supports http.ResponseController.SetReadDeadline (net/http's

@@ -147,6 +147,8 @@ func (s *Service) buildRoutes() []*route {
 			resp: reflect.TypeFor[ClientOut](), req: reflect.TypeFor[ClientInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestClient},
 		{Path: "ingest/reports", Methods: post, Role: RoleAnalyst, Summary: "Create or replace a report with its recommendations.", action: "ingest report",
 			resp: reflect.TypeFor[ReportOut](), req: reflect.TypeFor[ReportInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestReport},
+		{Path: "ingest/reports/batch", Methods: post, Role: RoleAnalyst, Summary: "Create or replace up to 1,000 reports with their recommendations, all or nothing.", action: "ingest reports",
+			resp: reflect.TypeFor[ReportsIngested](), req: reflect.TypeFor[IngestReportsInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestReports},
 		{Path: "ingest/advisor-csv", Methods: post, Role: RoleAnalyst, Summary: "Import an Azure Advisor CSV export as one report.", action: "import advisor csv",
 			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}},
 			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, bounded: true, audited: true, serve: (*Service).serveAdvisorCSV},

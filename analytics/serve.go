@@ -328,6 +328,15 @@ func (s *Service) serveIngestClient(w http.ResponseWriter, r *http.Request, p Pr
 	return writeJSONResult(w, createdStatus(created), out, err)
 }
 
+func (s *Service) serveIngestReports(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in IngestReportsInput
+	if err := readJSON(w, r, s.cfg.MaxIngestBytes, 0, &in); err != nil {
+		return err
+	}
+	out, err := s.IngestReports(r.Context(), p, in)
+	return writeJSONResult(w, http.StatusCreated, out, err)
+}
+
 func (s *Service) serveIngestReport(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var in ReportInput
 	if err := readJSON(w, r, s.cfg.MaxIngestBytes, 0, &in); err != nil {

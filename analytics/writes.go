@@ -257,7 +257,81 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 	if err := require(p, RoleAnalyst); err != nil {
 		return nil, false, err
 	}
-	r := store.Report{ID: in.ID, ClientID: in.ClientID, ReportType: store.ReportType(in.ReportType), Status: store.ReportStatus(in.Status),
+	r, err := s.reportFromInput(p, in, "")
+	if err != nil {
+		return nil, false, err
+	}
+	n, err := s.upsertReports(ctx, p, []*store.Report{r}, func(int) string { return "" })
+	if err != nil {
+		return nil, false, err
+	}
+	created = n == 1
+	s.invalidateAfterWrite(ctx)
+	s.audit(ctx, p, AdminAction{Action: ActionIngestReport, Description: "Ingested report " + r.ID, ClientID: r.ClientID, ReportID: r.ID,
+		Targets: map[string]any{"created": created}})
+	return reportOut(r), created, nil
+}
+
+// IngestReportsInput is the body of the ingest/reports/batch route.
+type IngestReportsInput struct {
+	Reports []ReportInput `json:"reports"`
+}
+
+// ReportsIngested is the body of a successful ingest/reports/batch call:
+// how many reports were written, how many of them are new, and each as
+// stored, in the order of the request.
+type ReportsIngested struct {
+	Count   int         `json:"count"`
+	Created int         `json:"created"`
+	Reports []ReportOut `json:"reports"`
+}
+
+// IngestReports creates or replaces up to MaxIngestReports reports with
+// their recommendations in one transaction: all or nothing. The rules of
+// IngestReport apply to each report; an error names the report by its
+// index ("reports[3].client_id"). The counters are moved once for the
+// whole batch and cached analytics are invalidated once.
+func (s *Service) IngestReports(ctx context.Context, p Principal, in IngestReportsInput) (*ReportsIngested, error) {
+	if err := require(p, RoleAnalyst); err != nil {
+		return nil, err
+	}
+	if len(in.Reports) == 0 {
+		return nil, badBody("reports", "reports must hold at least one report")
+	}
+	if len(in.Reports) > MaxIngestReports {
+		return nil, badBody("reports", "at most %d reports per call", MaxIngestReports)
+	}
+	rs := make([]*store.Report, len(in.Reports))
+	for i := range in.Reports {
+		r, err := s.reportFromInput(p, in.Reports[i], fmt.Sprintf("reports[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		rs[i] = r
+	}
+	created, err := s.upsertReports(ctx, p, rs, func(i int) string { return fmt.Sprintf("reports[%d].", i) })
+	if err != nil {
+		return nil, err
+	}
+	s.invalidateAfterWrite(ctx)
+	out := &ReportsIngested{Count: len(rs), Created: created, Reports: make([]ReportOut, len(rs))}
+	ids := make([]string, 0, min(len(rs), AuditMaxIDs))
+	for i, r := range rs {
+		out.Reports[i] = *reportOut(r)
+		if i < AuditMaxIDs {
+			ids = append(ids, r.ID)
+		}
+	}
+	s.audit(ctx, p, AdminAction{Action: ActionIngestReports, Description: fmt.Sprintf("Ingested %d reports", len(rs)),
+		Targets: map[string]any{"count": len(rs), "created": created, "report_ids": ids, "report_ids_truncated": len(rs) > AuditMaxIDs}})
+	return out, nil
+}
+
+// reportFromInput checks a report body (its created_by against the
+// caller's role) and returns the report to write; prefix goes before the
+// field an error names.
+func (s *Service) reportFromInput(p Principal, in ReportInput, prefix string) (*store.Report, error) {
+	r := &store.Report{ID: in.ID, ClientID: in.ClientID, ReportType: store.ReportType(in.ReportType), Status: store.ReportStatus(in.Status),
 		ProcessingStartedAt: in.ProcessingStartedAt, ProcessingCompletedAt: in.ProcessingCompletedAt, CSVSizeBytes: in.CSVSizeBytes}
 	switch by := string(in.CreatedBy); by {
 	case "":
@@ -265,15 +339,14 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 	case "null":
 	default:
 		if err := json.Unmarshal(in.CreatedBy, &r.CreatedBy); err != nil {
-			return nil, false, badBody("created_by", "created_by must be a string or null")
+			return nil, badBody(prefix+"created_by", "created_by must be a string or null")
 		}
 		if r.CreatedBy != "" && !s.cfg.ValidUserID(r.CreatedBy) {
-			return nil, false, badBody("created_by", "created_by is not a valid user id")
+			return nil, badBody(prefix+"created_by", "created_by is not a valid user id")
 		}
 	}
-	owner := p.AtLeast(RoleManager)
-	if !owner && r.CreatedBy != p.ID {
-		return nil, false, notOwner("created_by", "created_by must be your own user id: only a manager or an admin may create a report in another user's name or in nobody's")
+	if !p.AtLeast(RoleManager) && r.CreatedBy != p.ID {
+		return nil, notOwner(prefix+"created_by", "created_by must be your own user id: only a manager or an admin may create a report in another user's name or in nobody's")
 	}
 	if r.ID == "" {
 		r.ID = store.NewID()
@@ -288,25 +361,32 @@ func (s *Service) IngestReport(ctx context.Context, p Principal, in ReportInput)
 			ResourceGroup: rec.ResourceGroup, ResourceName: rec.ResourceName, ResourceType: rec.ResourceType,
 			PotentialSavings: rec.PotentialSavings, Currency: rec.Currency}
 	}
-	if err := storedriver.PrepareReport(&r, s.now()); err != nil {
-		return nil, false, err
+	return r, nil
+}
+
+// upsertReports writes reports in one store call. Callers below manager
+// may only replace reports they created: the store checks that in the
+// same step as the write. prefix(i) goes before the field an error about
+// report i names.
+func (s *Service) upsertReports(ctx context.Context, p Principal, rs []*store.Report, prefix func(int) string) (int, error) {
+	owner := ""
+	if !p.AtLeast(RoleManager) {
+		owner = p.ID
 	}
-	old, err := s.st.ReportGet(ctx, r.ID)
-	exists, err := found(err, "report")
-	if err != nil {
-		return nil, false, err
+	created, err := s.st.ReportUpsertMany(ctx, rs, owner)
+	be, ok := errors.AsType[*store.BatchError](err)
+	switch {
+	case err == nil:
+		return created, nil
+	case !ok:
+		return 0, fmt.Errorf("upsert %d reports: %w", len(rs), err)
+	case errors.Is(be.Err, store.ErrNotOwner):
+		return 0, notOwner(prefix(be.Index)+"id", "report %s was not created by you: only a manager or an admin may replace it", rs[be.Index].ID)
 	}
-	if exists && !owner && old.CreatedBy != p.ID {
-		return nil, false, notOwner("id", "report %s was not created by you: only a manager or an admin may replace it", r.ID)
+	if ve, ok := errors.AsType[*store.ValidationError](be.Err); ok {
+		return 0, &store.ValidationError{Field: prefix(be.Index) + ve.Field, Reason: ve.Reason}
 	}
-	created = !exists
-	if err := s.st.ReportUpsert(ctx, &r); err != nil {
-		return nil, false, fmt.Errorf("upsert report: %w", err)
-	}
-	s.invalidateAfterWrite(ctx)
-	s.audit(ctx, p, AdminAction{Action: ActionIngestReport, Description: "Ingested report " + r.ID, ClientID: r.ClientID, ReportID: r.ID,
-		Targets: map[string]any{"created": created}})
-	return reportOut(&r), created, nil
+	return 0, fmt.Errorf("upsert report %s: %w", rs[be.Index].ID, be.Err)
 }
 
 // notOwner is the 403 of a write to a report the caller does not own.

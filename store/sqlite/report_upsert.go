@@ -81,6 +81,7 @@ type reportWriter struct {
 	clients map[string]bool
 	report  *sql.Stmt
 	rec     *sql.Stmt
+	cat     *sql.Stmt
 }
 
 func newReportWriter(ctx context.Context, tx *sql.Tx, s *Store) (*reportWriter, error) {
@@ -104,12 +105,19 @@ func newReportWriter(ctx context.Context, tx *sql.Tx, s *Store) (*reportWriter, 
 		_ = w.report.Close()
 		return nil, err
 	}
+	if w.cat, err = tx.PrepareContext(ctx, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)"); err != nil {
+		w.close()
+		return nil, err
+	}
 	return w, nil
 }
 
 func (w *reportWriter) close() {
-	_ = w.report.Close()
-	_ = w.rec.Close()
+	for _, st := range []*sql.Stmt{w.report, w.rec, w.cat} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
 }
 
 // upsert writes one report, its recommendations and its own category
@@ -147,8 +155,15 @@ func (w *reportWriter) upsert(r *store.Report, keepCreated bool, owner string) (
 		len(r.Recommendations), cur.Cents, keepCreated).Scan(&createdAt); err != nil {
 		return false, 0, err
 	}
-	if err := writeReportCategories(ctx, tx, r.ID, existed, cur); err != nil {
-		return false, 0, err
+	if existed {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM report_category_counts WHERE report_id = ?", r.ID); err != nil {
+			return false, 0, err
+		}
+	}
+	for _, k := range recagg.SortedKeys(cur.Categories) {
+		if _, err := w.cat.ExecContext(ctx, r.ID, k, cur.Categories[k]); err != nil {
+			return false, 0, err
+		}
 	}
 	newDay := recagg.DayOf(fromMicro(createdAt), w.s.opts.Location, string(r.ReportType), string(r.Status),
 		int64(len(r.Recommendations)), cur.Cents)
@@ -194,20 +209,4 @@ func (w *reportWriter) flush() error {
 		return err
 	}
 	return writeAuthors(ctx, tx, w.batch.Authors()...)
-}
-
-// writeReportCategories replaces a report's own category counts.
-func writeReportCategories(ctx context.Context, tx *sql.Tx, reportID string, existed bool, cur recagg.Aggregate) error {
-	if existed {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM report_category_counts WHERE report_id = ?", reportID); err != nil {
-			return err
-		}
-	}
-	for _, k := range recagg.SortedKeys(cur.Categories) {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)",
-			reportID, k, cur.Categories[k]); err != nil {
-			return err
-		}
-	}
-	return nil
 }

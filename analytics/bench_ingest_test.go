@@ -1,0 +1,107 @@
+package analytics
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// BenchmarkIngestReportsHTTP writes reports of 10 recommendations each
+// over HTTP (a loopback httptest server with the Middleware and the
+// Handler): one POST ingest/reports/ per report (the baseline) against one
+// POST ingest/reports/batch/ per 1,000 reports. It reports reports/s. On
+// SQLite, or on PostgreSQL when ANALYTICS_BENCH_POSTGRES is set:
+//
+//	go test ./analytics -run XXX -bench IngestReportsHTTP -benchtime 3x
+func BenchmarkIngestReportsHTTP(b *testing.B) {
+	const perBatch, recs = 1000, 10
+	var st store.Store
+	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
+		st = openPostgresURL(b, testdb.PostgresURL(b))
+	} else {
+		st = openSQLiteF(b)
+	}
+	ctx := context.Background()
+	client := store.Client{ID: client1, CompanyName: "Contoso", Industry: store.IndustryTechnology, Status: store.ClientActive}
+	if err := st.ClientUpsert(ctx, &client); err != nil {
+		b.Fatal(err)
+	}
+	svc, err := New(st, Config{IdentifyFunc: identify, Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = svc.Close(ctx) }()
+	mux := http.NewServeMux()
+	mux.Handle(basePath+"/", http.StripPrefix(basePath, svc.Handler()))
+	srv := httptest.NewServer(svc.Middleware()(mux))
+	defer srv.Close()
+
+	next := 0
+	report := func() ReportInput {
+		next++
+		in := ReportInput{ID: fmt.Sprintf("33333333-0000-4000-8000-%012d", next), ClientID: client1, ReportType: "cost",
+			Status: "completed", Recommendations: make([]RecommendationInput, recs)}
+		cats := []string{"cost", "security", "reliability", "operational_excellence", "performance"}
+		for j := range in.Recommendations {
+			in.Recommendations[j] = RecommendationInput{Category: cats[j%len(cats)], BusinessImpact: "High",
+				Recommendation: "Right-size or shutdown underutilized virtual machines", SubscriptionID: "sub-1",
+				ResourceGroup: "rg-prod", ResourceName: fmt.Sprintf("vm-%d", j), ResourceType: "Microsoft.Compute/virtualMachines",
+				PotentialSavings: float64(j) * 12.5, Currency: "USD"}
+		}
+		return in
+	}
+	post := func(path string, v any) {
+		body, err := json.Marshal(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+basePath+"/"+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer carol")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			b.Fatalf("%s: %d %.300s", path, res.StatusCode, out)
+		}
+	}
+	run := func(name string, fn func()) {
+		b.Run(name, func(b *testing.B) {
+			var spent time.Duration
+			for b.Loop() {
+				start := time.Now()
+				fn()
+				spent += time.Since(start)
+			}
+			b.ReportMetric(float64(b.N*perBatch)/spent.Seconds(), "reports/s")
+		})
+	}
+	run("single", func() {
+		for range perBatch {
+			post("ingest/reports/", report())
+		}
+	})
+	run("batch", func() {
+		in := IngestReportsInput{Reports: make([]ReportInput, perBatch)}
+		for i := range in.Reports {
+			in.Reports[i] = report()
+		}
+		post("ingest/reports/batch/", in)
+	})
+}
