@@ -105,3 +105,76 @@ func BenchmarkIngestReportsHTTP(b *testing.B) {
 		post("ingest/reports/batch/", in)
 	})
 }
+
+// BenchmarkIngestActivitiesHTTP writes batches of 10,000 activities over
+// HTTP (a loopback httptest server with the Middleware and the Handler),
+// one POST ingest/activities/ per batch, and reports events/s. On SQLite,
+// or on PostgreSQL when ANALYTICS_BENCH_POSTGRES is set:
+//
+//	go test ./analytics -run XXX -bench IngestActivitiesHTTP -benchtime 5x
+func BenchmarkIngestActivitiesHTTP(b *testing.B) {
+	const perBatch = MaxIngestActivities
+	var st store.Store
+	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
+		st = openPostgresURL(b, testdb.PostgresURL(b))
+	} else {
+		st = openSQLiteF(b)
+	}
+	ctx := context.Background()
+	svc, err := New(st, Config{IdentifyFunc: identify, Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = svc.Close(ctx) }()
+	mux := http.NewServeMux()
+	mux.Handle(basePath+"/", http.StripPrefix(basePath, svc.Handler()))
+	srv := httptest.NewServer(svc.Middleware()(mux))
+	defer srv.Close()
+
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := 0
+	batch := func() []byte {
+		in := IngestActivitiesInput{Activities: make([]ActivityRecord, perBatch)}
+		for i := range in.Activities {
+			next++
+			at := start.Add(time.Duration(next) * time.Second)
+			in.Activities[i] = ActivityRecord{
+				User:         UserInput{ID: fmt.Sprint(next%500 + 1), Username: fmt.Sprintf("user%d", next%500), Email: fmt.Sprintf("user%d@example.com", next%500)},
+				ActivityType: []string{"login", "report_view", "api_call", "report_download"}[next%4],
+				Description:  "Viewed the cost report", IPAddress: "10.0.0.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+				Method: "GET", Path: "/api/reports/42/", StatusCode: 200, DurationMS: 12.5,
+				Metadata: map[string]any{"report_type": "cost", "page": next % 7}, CreatedAt: &at,
+			}
+		}
+		body, err := json.Marshal(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return body
+	}
+	b.ResetTimer()
+	var spent time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		body := batch()
+		b.StartTimer()
+		began := time.Now()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+basePath+"/ingest/activities/", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer dave")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			b.Fatalf("%d %.300s", res.StatusCode, out)
+		}
+		spent += time.Since(began)
+	}
+	b.ReportMetric(float64(b.N*perBatch)/spent.Seconds(), "events/s")
+}

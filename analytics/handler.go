@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/routelabel"
+	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
@@ -533,7 +534,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badBody("", "a JSON request body is required")
 	}
-	if hasNULEscape(data) {
+	if text.HasNULEscape(data) {
 		// Databases cannot store NUL in text; refuse it here rather than
 		// fail in the store.
 		return badBody("", "strings must not contain NUL characters (\\u0000)")
@@ -605,26 +606,6 @@ func pathID(r *http.Request, pattern string) string {
 		}
 	}
 	return ""
-}
-
-// hasNULEscape reports whether JSON text holds the escape \u0000 (not a
-// literal backslash followed by "u0000").
-func hasNULEscape(data []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(data[i:], []byte(`u0000`))
-		if j < 0 {
-			return false
-		}
-		j += i
-		n := 0
-		for k := j - 1; k >= 0 && data[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 1 {
-			return true
-		}
-		i = j + 5
-	}
 }
 
 // requestPath is the path the client asked for (before any prefix was

@@ -361,15 +361,3 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 		t.Errorf("unavailable store: status %d", r.status)
 	}
 }
-
-func TestHasNULEscape(t *testing.T) {
-	cases := map[string]bool{
-		`{"a":"\u0000"}`: true, `{"a":"x\\u0000"}`: false, `{"a":"x\\\u0000"}`: true, `{"u0000":1}`: false,
-		`{"a":"\u00001"}`: true, `{"a":"\u0001"}`: false, `\u0000`: true, ``: false,
-	}
-	for in, want := range cases {
-		if got := hasNULEscape([]byte(in)); got != want {
-			t.Errorf("hasNULEscape(%s) = %v, want %v", in, got, want)
-		}
-	}
-}

@@ -3,6 +3,7 @@
 package text
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,4 +37,24 @@ func TitleCase(s string) string {
 		words[i] = string(unicode.ToUpper(r)) + strings.ToLower(w[n:])
 	}
 	return strings.Join(words, " ")
+}
+
+// HasNULEscape reports whether JSON text holds the escape \u0000 (not a
+// literal backslash followed by "u0000").
+func HasNULEscape(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 5
+	}
 }

@@ -27,3 +27,15 @@ func TestTitleCase(t *testing.T) {
 		}
 	}
 }
+
+func TestHasNULEscape(t *testing.T) {
+	cases := map[string]bool{
+		`{"a":"\u0000"}`: true, `{"a":"x\\u0000"}`: false, `{"a":"x\\\u0000"}`: true, `{"u0000":1}`: false,
+		`{"a":"\u00001"}`: true, `{"a":"\u0001"}`: false, `\u0000`: true, ``: false,
+	}
+	for in, want := range cases {
+		if got := HasNULEscape([]byte(in)); got != want {
+			t.Errorf("HasNULEscape(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
