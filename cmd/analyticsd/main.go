@@ -62,6 +62,7 @@ func commands() []command {
 		{"migrate", "apply the pending database migrations and print the schema version", runMigrate},
 		{"init", "migrate, backfill daily snapshots, warm the cache and check the setup", runInit},
 		{"import-advisor", "import an Azure Advisor CSV export as one report", runImportAdvisor},
+		{"import", "backfill activities or reports from an NDJSON file", runImport},
 		{"export", "write activities as CSV or NDJSON", runExport},
 		{"jobs", "list the background jobs, or run one now (jobs list, jobs run NAME)", runJobs},
 		{"version", "print the version", runVersion},
