@@ -215,4 +215,3 @@ func countActivities(t *testing.T, db string) int64 {
 	}
 	return n
 }
-
