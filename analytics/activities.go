@@ -81,8 +81,8 @@ type activityUser struct {
 	FullName string `json:"full_name"`
 }
 
-// ActivityItem is one activity of the user-activity route.
-type ActivityItem struct {
+// activityItem is one activity of the user-activity route.
+type activityItem struct {
 	ID           string         `json:"id"`
 	User         activityUser   `json:"user"`
 	ActivityType string         `json:"activity_type"`
@@ -100,7 +100,7 @@ func nullable(s string) *string {
 	return &s
 }
 
-func activityItem(a *store.Activity) ActivityItem {
+func toActivityItem(a *store.Activity) activityItem {
 	full := a.FullName
 	if full == "" {
 		full = a.Username
@@ -109,7 +109,7 @@ func activityItem(a *store.Activity) ActivityItem {
 	if md == nil {
 		md = map[string]any{}
 	}
-	return ActivityItem{
+	return activityItem{
 		ID:           a.ID,
 		User:         activityUser{ID: a.UserID, Username: a.Username, FullName: full},
 		ActivityType: a.ActivityType,
@@ -123,7 +123,7 @@ func activityItem(a *store.Activity) ActivityItem {
 
 // ActivityPage is the body of the user-activity route.
 type ActivityPage struct {
-	Activities  []ActivityItem `json:"activities"`
+	Activities  []activityItem `json:"activities"`
 	TotalCount  int64          `json:"total_count"`
 	Limit       int            `json:"limit"`
 	Offset      int            `json:"offset"`
@@ -164,10 +164,10 @@ func (s *Service) UserActivity(ctx context.Context, p Principal, q UserActivityQ
 	if err != nil {
 		return nil, err
 	}
-	out := &ActivityPage{Activities: make([]ActivityItem, 0, len(page.Activities)), TotalCount: page.Total,
+	out := &ActivityPage{Activities: make([]activityItem, 0, len(page.Activities)), TotalCount: page.Total,
 		Limit: q.Limit, Offset: q.Offset, HasNext: page.HasNext, HasPrevious: q.Offset > 0 || q.Cursor != ""}
 	for i := range page.Activities {
-		out.Activities = append(out.Activities, activityItem(&page.Activities[i]))
+		out.Activities = append(out.Activities, toActivityItem(&page.Activities[i]))
 	}
 	if page.HasNext && page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
@@ -191,7 +191,7 @@ type historyReport struct {
 // historyItem is one activity of the activity-history and entity-history
 // routes: the user-activity item plus the request details.
 type historyItem struct {
-	ActivityItem
+	activityItem
 	IPAddress  *string        `json:"ip_address"`
 	UserAgent  string         `json:"user_agent"`
 	Method     string         `json:"method"`
@@ -221,7 +221,7 @@ func (s *Service) historyItems(ctx context.Context, acts []store.Activity) ([]hi
 	out := make([]historyItem, 0, len(acts))
 	for i := range acts {
 		a := &acts[i]
-		it := historyItem{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+		it := historyItem{activityItem: toActivityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
 			Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()}
 		var err error
 		if a.ClientID != "" {

@@ -24,13 +24,13 @@ const (
 	// deleted (the number of activities deleted).
 	ActionEraseUserActivity = "erase_user_activity"
 	// ActionIngestActivities: ingest/activities. Targets: count,
-	// activity_ids (the first AuditMaxIDs), activity_ids_truncated.
+	// activity_ids (the first 100), activity_ids_truncated.
 	ActionIngestActivities = "ingest_activities"
 	// ActionIngestReport: ingest/reports. Targets: report_id, client_id,
 	// created (the report is new).
 	ActionIngestReport = "ingest_report"
 	// ActionIngestReports: ingest/reports/batch. Targets: count, created
-	// (how many are new), report_ids (the first AuditMaxIDs),
+	// (how many are new), report_ids (the first 100),
 	// report_ids_truncated.
 	ActionIngestReports = "ingest_reports"
 	// ActionIngestClient: ingest/clients. Targets: client_id, created.
@@ -46,8 +46,8 @@ const (
 	ActionJobRun = "job_run"
 )
 
-// AuditMaxIDs is the most ids an admin action lists in one metadata key.
-const AuditMaxIDs = 100
+// auditMaxIDs is the most ids an admin action lists in one metadata key.
+const auditMaxIDs = 100
 
 // auditWriteTimeout bounds the store write of an admin action; it does not
 // depend on the caller's context, which may end with the request.

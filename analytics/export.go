@@ -27,7 +27,7 @@ var exportColumns = []string{"id", "timestamp", "user_id", "username", "full_nam
 
 // exportRecord is one NDJSON line of an activity export.
 type exportRecord struct {
-	ActivityItem
+	activityItem
 	IPAddress  *string `json:"ip_address"`
 	UserAgent  string  `json:"user_agent"`
 	Method     string  `json:"method"`
@@ -170,7 +170,7 @@ func (e *csvExport) flush() error {
 type ndjsonExport struct{ enc *json.Encoder }
 
 func (e *ndjsonExport) write(a *store.Activity) error {
-	return e.enc.Encode(exportRecord{ActivityItem: activityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
+	return e.enc.Encode(exportRecord{activityItem: toActivityItem(a), IPAddress: nullable(a.IPAddress), UserAgent: a.UserAgent,
 		Method: a.Method, Path: a.Path, StatusCode: a.StatusCode, DurationMS: a.Duration.Milliseconds()})
 }
 

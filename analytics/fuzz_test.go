@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 )
 
 var fuzzGetRoutes = []string{"user-activity", "activity-summary", "cost-insights", "trends", "recent-activity",
@@ -32,7 +34,7 @@ func FuzzParseQuery(f *testing.F) {
 	svc := fuzzService(f)
 	h := svc.Handler()
 	f.Fuzz(func(t *testing.T, route uint8, rawQuery string) {
-		_, _, _ = ParseDate(rawQuery, time.UTC)
+		_, _, _ = dates.Parse(rawQuery, time.UTC)
 		checkQuery(t, h, route, rawQuery)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/reqbody"
 	"github.com/advisoranalytics/advisor-analytics/internal/routelabel"
 	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
@@ -38,7 +39,7 @@ type Route struct {
 	// Summary is a one-line description (used in the OpenAPI document).
 	Summary string
 	// Params are the query parameters the route reads.
-	Params []Param
+	Params []param
 	// CacheTTL is how long results are cached; 0 means not cached.
 	CacheTTL time.Duration
 	// Handler serves this route alone (method check, identity, errors),
@@ -61,8 +62,8 @@ type Route struct {
 	bounded   bool         // answers 429 when too many calls run at once
 }
 
-// Param is a query parameter of a route.
-type Param struct {
+// param is a query parameter of a route.
+type param struct {
 	// Name is the query parameter's name.
 	Name string
 	// Type is "string", "integer", "date" or "uuid".
@@ -76,9 +77,9 @@ type Param struct {
 type route = Route
 
 var (
-	pDateFrom = Param{"date_from", "date", "Inclusive lower bound (YYYY-MM-DD or ISO date-time).", nil}
-	pDateTo   = Param{"date_to", "date", "Inclusive upper bound; a date-only value covers that whole day.", nil}
-	pActivity = []Param{
+	pDateFrom = param{"date_from", "date", "Inclusive lower bound (YYYY-MM-DD or ISO date-time).", nil}
+	pDateTo   = param{"date_to", "date", "Inclusive upper bound; a date-only value covers that whole day.", nil}
+	pActivity = []param{
 		{"limit", "integer", "Page size, default 25, clamped to 1…100.", nil},
 		{"offset", "integer", "Rows to skip, default 0; must be 0 with cursor.", nil},
 		{"cursor", "string", "Keyset cursor from next_cursor of the previous page.", nil},
@@ -99,38 +100,38 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "metrics", Methods: get, Summary: "Report, user, cost and storage metrics with month-over-month changes.", CacheTTL: ttlMetrics, action: "retrieve metrics",
 			resp: reflect.TypeFor[Metrics](), serve: (*Service).serveMetrics},
 		{Path: "metrics/history", Methods: get, Summary: "Stored dashboard snapshots, oldest first.", action: "retrieve metrics history",
-			Params: []Param{{"period", "string", "Snapshot period, default daily.", []string{"daily", "weekly", "monthly"}}, pDateFrom, pDateTo},
+			Params: []param{{"period", "string", "Snapshot period, default daily.", []string{"daily", "weekly", "monthly"}}, pDateFrom, pDateTo},
 			resp:   reflect.TypeFor[MetricsHistory](), serve: (*Service).serveMetricsHistory},
 		{Path: "trends", Methods: get, Summary: "Reports per local day over the last N days (N+1 points).", CacheTTL: ttlTrends, action: "retrieve trends",
-			Params: []Param{{"days", "integer", "Days back from today, 1…366, default 30.", nil}},
+			Params: []param{{"days", "integer", "Days back from today, 1…366, default 30.", nil}},
 			resp:   reflect.TypeFor[Trends](), serve: (*Service).serveTrends},
 		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: ttlCategories, action: "retrieve categories",
 			resp: reflect.TypeFor[Categories](), serve: (*Service).serveCategories},
 		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: ttlRecentActivity, action: "retrieve recent activity",
-			Params: []Param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}},
+			Params: []param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}},
 			resp:   reflect.TypeFor[[]RecentItem](), serve: (*Service).serveRecent},
 		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: ttlClientPerformance, action: "retrieve client performance",
-			Params: []Param{{"client_id", "uuid", "The client; all reports when absent.", nil}},
+			Params: []param{{"client_id", "uuid", "The client; all reports when absent.", nil}},
 			resp:   reflect.TypeFor[ClientPerformance](), serve: (*Service).serveClientPerformance},
 		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: ttlBusinessImpact, action: "retrieve business impact",
 			resp: reflect.TypeFor[BusinessImpact](), serve: (*Service).serveBusinessImpact},
 		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity",
 			resp: reflect.TypeFor[ActivityPage](), scoped: true, serve: (*Service).serveUserActivity},
 		{Path: "user-activity/export", Methods: get, Summary: "Every matching activity as CSV or NDJSON (streamed).", action: "export user activity",
-			Params: append([]Param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...),
+			Params: append([]param{{"format", "string", "Export format, default csv.", []string{"csv", "ndjson"}}}, pActivity[3:]...),
 			scoped: true, bounded: true, media: []string{"text/csv", "application/x-ndjson"}, serve: (*Service).serveExport},
 		{Path: "activity-summary", Methods: get, Summary: "Activity counts by type, user or day.", action: "retrieve activity summary",
-			Params: []Param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo},
+			Params: []param{{"group_by", "string", "Grouping, default activity_type.", []string{"activity_type", "user", "day"}}, pDateFrom, pDateTo},
 			resp:   reflect.TypeFor[ActivitySummary](), serve: (*Service).serveSummary},
 		{Path: "system-health", Methods: get, Role: RoleManager, Summary: "Database, process, host, HTTP and tracking health.", CacheTTL: ttlSystemHealth, action: "retrieve system health",
 			resp: reflect.TypeFor[SystemHealth](), serve: (*Service).serveHealth},
 		{Path: "cost-insights", Methods: get, Summary: "Cost analysed, savings and the 12-month cost trend.", CacheTTL: ttlCostInsights, action: "retrieve cost insights",
-			Params: []Param{pDateFrom, pDateTo, {"report_type", "string", "One report type or a comma-separated list.", nil}},
+			Params: []param{pDateFrom, pDateTo, {"report_type", "string", "One report type or a comma-separated list.", nil}},
 			resp:   reflect.TypeFor[CostInsights](), serve: (*Service).serveCostInsights},
 		{Path: "activity-history", Methods: get, Role: RoleManager, Summary: "Activities with request details, client and report.", Params: pActivity, action: "retrieve activity history",
 			resp: reflect.TypeFor[HistoryPage](), serve: (*Service).serveActivityHistory},
 		{Path: "entity-history", Methods: get, Role: RoleManager, Summary: "Newest activities about one client or report.", action: "retrieve entity history",
-			Params: []Param{{"entity_type", "string", "Entity kind.", []string{"client", "report"}}, {"entity_id", "uuid", "Entity id.", nil}, {"limit", "integer", "Items, default 25, clamped to 1…100.", nil}},
+			Params: []param{{"entity_type", "string", "Entity kind.", []string{"client", "report"}}, {"entity_id", "uuid", "Entity id.", nil}, {"limit", "integer", "Items, default 25, clamped to 1…100.", nil}},
 			resp:   reflect.TypeFor[EntityHistory](), serve: (*Service).serveEntityHistory},
 		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs",
 			resp: reflect.TypeFor[jobsDoc](), serve: (*Service).serveJobs},
@@ -151,7 +152,7 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "ingest/reports/batch", Methods: post, Role: RoleAnalyst, Summary: "Create or replace up to 1,000 reports with their recommendations, all or nothing.", action: "ingest reports",
 			resp: reflect.TypeFor[ReportsIngested](), req: reflect.TypeFor[IngestReportsInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestReports},
 		{Path: "ingest/advisor-csv", Methods: post, Role: RoleAnalyst, Summary: "Import an Azure Advisor CSV export as one report.", action: "import advisor csv",
-			Params: []Param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}},
+			Params: []param{{"client_id", "uuid", "The client the report belongs to (required).", nil}, {"report_type", "string", "Report type, default detailed.", []string{"detailed", "executive", "cost", "security", "operations"}}},
 			resp:   reflect.TypeFor[CSVImported](), okStatus: http.StatusCreated, reqMedia: "text/csv", multipart: true, bounded: true, audited: true, serve: (*Service).serveAdvisorCSV},
 		{Path: "openapi.json", Methods: get, Public: true, Summary: "This API's OpenAPI 3.1 document.", action: "retrieve openapi document", serve: (*Service).serveOpenAPI},
 	}
@@ -450,26 +451,12 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
-	DiscardBody(w, r)
+	reqbody.Discard(w, r)
 	if s.cfg.ErrorFunc != nil {
 		s.cfg.ErrorFunc(w, r, status, body)
 		return
 	}
 	WriteErrorJSON(w, status, body)
-}
-
-// DiscardBody makes sure the server will not wait for the rest of the
-// body of a request answered without reading it (an early 4xx): when r
-// has a body, the response asks to close the connection and the
-// connection's read deadline is set to now, so that net/http does not
-// drain up to 256 KiB that a slow client may trickle for minutes. Call it
-// before writing the response. Handler calls it for every error answer.
-func DiscardBody(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength == 0 {
-		return
-	}
-	w.Header().Set("Connection", "close")
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // WriteErrorJSON writes body as the JSON error response (the default

@@ -44,9 +44,9 @@ type hostHealth struct {
 	MemoryLimited bool `json:"memory_limited"`
 }
 
-// HTTPHealth are the request figures of the last 24 hours, from the
+// httpHealth are the request figures of the last 24 hours, from the
 // Middleware.
-type HTTPHealth struct {
+type httpHealth struct {
 	Requests     int64   `json:"requests"`
 	ErrorRate    Decimal `json:"error_rate"`
 	AvgLatencyMS Decimal `json:"avg_latency_ms"`
@@ -112,7 +112,7 @@ type SystemHealth struct {
 	StorageMeasuredAt       *Timestamp     `json:"storage_measured_at"`
 	Process                 processHealth  `json:"process"`
 	Host                    hostHealth     `json:"host"`
-	HTTP                    HTTPHealth     `json:"http"`
+	HTTP                    httpHealth     `json:"http"`
 	Tracking                trackingHealth `json:"tracking"`
 	Database                databaseHealth `json:"database"`
 }
@@ -196,7 +196,7 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 	h.Process, h.Host = s.sampleHost(ctx)
 
 	hf := s.track.stats.Snapshot(now)
-	h.HTTP = HTTPHealth{Requests: hf.Requests, ErrorRate: round(hf.ErrorRatePercent, 2), AvgLatencyMS: round(hf.AvgLatencyMS, 2)}
+	h.HTTP = httpHealth{Requests: hf.Requests, ErrorRate: round(hf.ErrorRatePercent, 2), AvgLatencyMS: round(hf.AvgLatencyMS, 2)}
 	if hf.Requests > 0 && hf.ErrorRatePercent > httpErrorRateThreshold {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("HTTP 5xx rate %s%% over the last 24 hours", round(hf.ErrorRatePercent, 2)))
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// Snapshot is one stored dashboard snapshot of the metrics/history route.
-type Snapshot struct {
+// snapshot is one stored dashboard snapshot of the metrics/history route.
+type snapshot struct {
 	Period                store.Period     `json:"period"`
 	PeriodStart           string           `json:"period_start"`
 	From                  Timestamp        `json:"from"`
@@ -40,7 +40,7 @@ type Snapshot struct {
 type MetricsHistory struct {
 	Period    store.Period  `json:"period"`
 	DateRange dateRangeEcho `json:"date_range"`
-	Snapshots []Snapshot    `json:"snapshots"`
+	Snapshots []snapshot    `json:"snapshots"`
 }
 
 // checkPeriod refuses a period other than "" (the default), daily, weekly
@@ -77,7 +77,7 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 		return nil, fmt.Errorf("list metrics snapshots: %w", err)
 	}
 	out := &MetricsHistory{Period: per, DateRange: dateRangeEcho{From: nullable(dr.FromText), To: nullable(dr.ToText)},
-		Snapshots: make([]Snapshot, 0, len(rows))}
+		Snapshots: make([]snapshot, 0, len(rows))}
 	nz := func(m map[string]int64) map[string]int64 {
 		if m == nil {
 			return map[string]int64{}
@@ -85,7 +85,7 @@ func (s *Service) MetricsHistory(ctx context.Context, p Principal, period string
 		return m
 	}
 	for _, r := range rows {
-		out.Snapshots = append(out.Snapshots, Snapshot{
+		out.Snapshots = append(out.Snapshots, snapshot{
 			Period: r.Period, PeriodStart: r.PeriodStart, From: ts(r.From), To: ts(r.To),
 			TotalReports: r.TotalReports, ReportsCreated: r.ReportsCreated, ReportsCompleted: r.ReportsCompleted,
 			ReportsFailed: r.ReportsFailed, ActiveUsers: r.ActiveUsers, NewClients: r.NewClients,
@@ -108,7 +108,7 @@ type JobLister interface {
 // *scheduler.Scheduler created with this Service as its
 // scheduler.Config.Analytics. Until it is called (or with nil) the route
 // lists the latest recorded run of each job, without schedules. When j is
-// also a JobRunner (the Scheduler is), the jobs/{name}/run route and
+// also has StartRun(ctx, name) (*store.JobRun, error) (the Scheduler has), the jobs/{name}/run route and
 // RunJob start its jobs on demand.
 func (s *Service) SetJobs(j JobLister) {
 	s.mu.Lock()

@@ -11,10 +11,10 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
-// JobRunner starts a background job on demand; *scheduler.Scheduler
+// jobRunner starts a background job on demand; *scheduler.Scheduler
 // implements it. StartRun returns the started run, or an error wrapping
 // scheduler.ErrUnknownJob, scheduler.ErrJobRunning or scheduler.ErrClosed.
-type JobRunner interface {
+type jobRunner interface {
 	StartRun(ctx context.Context, name string) (*store.JobRun, error)
 }
 
@@ -28,17 +28,17 @@ type JobRunStarted struct {
 }
 
 // RunJob starts the named background job once, now: the JobLister given
-// to SetJobs must also be a JobRunner (the *scheduler.Scheduler is). The
+// to SetJobs must also have a StartRun method (the *scheduler.Scheduler has). The
 // run goes through the scheduler's once-per-cluster guard and is recorded
 // like a scheduled run; it is recorded in the audit trail as a job_run
 // admin action of p. An unknown job is a 404, a job already running a
-// 409, a Service without a JobRunner a 501. Admin only.
+// 409, a Service without one a 501. Admin only.
 func (s *Service) RunJob(ctx context.Context, p Principal, name string) (*JobRunStarted, error) {
 	if err := require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	runner, ok := s.jobs.(JobRunner)
+	runner, ok := s.jobs.(jobRunner)
 	s.mu.Unlock()
 	if !ok {
 		return nil, &Error{Status: http.StatusNotImplemented, Summary: "Not implemented",

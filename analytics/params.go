@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -79,13 +80,13 @@ func (q query) dates() (DateRange, error) {
 	r.FromText, r.ToText = q.str("date_from"), q.str("date_to")
 	var err error
 	if r.FromText != "" {
-		if r.From, _, err = ParseDate(r.FromText, q.loc); err != nil {
+		if r.From, _, err = dates.Parse(r.FromText, q.loc); err != nil {
 			return r, badParam("date_from", "Invalid date_from format. Use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)")
 		}
 	}
 	if r.ToText != "" {
 		var dateOnly bool
-		if r.To, dateOnly, err = ParseDate(r.ToText, q.loc); err != nil {
+		if r.To, dateOnly, err = dates.Parse(r.ToText, q.loc); err != nil {
 			return r, badParam("date_to", "Invalid date_to format. Use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)")
 		}
 		if dateOnly {
@@ -106,48 +107,4 @@ func utcOrZero(t time.Time) time.Time {
 		return t
 	}
 	return t.UTC()
-}
-
-var dateLayouts = []string{
-	"2006-01-02T15:04:05Z07:00",
-	"2006-01-02T15:04Z07:00",
-	"2006-01-02T15:04:05",
-	"2006-01-02T15:04",
-}
-
-// ParseDate parses a date parameter: YYYY-MM-DD, or
-// YYYY-MM-DDTHH:MM[:SS[.fraction]] (a space may replace the T) with an
-// optional Z or ±HH:MM offset. Values without an offset are in loc.
-// dateOnly reports the YYYY-MM-DD form (its time is local midnight).
-func ParseDate(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	if len(s) == 10 {
-		if t, err = time.ParseInLocation(time.DateOnly, s, loc); err != nil {
-			return time.Time{}, false, err
-		}
-		if t.Year() < 1 {
-			return time.Time{}, false, errors.New("invalid date")
-		}
-		return t, true, nil
-	}
-	if len(s) < 16 || len(s) > 64 {
-		return time.Time{}, false, errors.New("invalid date")
-	}
-	if s[10] == ' ' {
-		s = s[:10] + "T" + s[11:]
-	}
-	if s[10] != 'T' {
-		return time.Time{}, false, errors.New("invalid date")
-	}
-	for _, layout := range dateLayouts {
-		if t, err = time.ParseInLocation(layout, s, loc); err == nil {
-			if t.Year() < 1 || t.Year() > 9999 {
-				return time.Time{}, false, errors.New("invalid date")
-			}
-			return t, false, nil
-		}
-	}
-	return time.Time{}, false, errors.New("invalid date")
 }

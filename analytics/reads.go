@@ -25,8 +25,8 @@ const (
 	dashboardRecent    = 10
 )
 
-// MetricTrends are the month-over-month changes of the metrics route.
-type MetricTrends struct {
+// metricTrends are the month-over-month changes of the metrics route.
+type metricTrends struct {
 	Recommendations Decimal `json:"recommendations"`
 	Savings         Decimal `json:"savings"`
 	Clients         Decimal `json:"clients"`
@@ -50,7 +50,7 @@ type Metrics struct {
 	TotalPotentialSavings     Decimal      `json:"totalPotentialSavings"`
 	ReportsGeneratedThisMonth int64        `json:"reportsGeneratedThisMonth"`
 	ActiveClients             int64        `json:"activeClients"`
-	Trends                    MetricTrends `json:"trends"`
+	Trends                    metricTrends `json:"trends"`
 }
 
 // monthStart returns the start of t's month in the reporting zone, and of
@@ -106,7 +106,7 @@ func (s *Service) computeMetrics(ctx context.Context) (*Metrics, error) {
 		TotalPotentialSavings:     round(m.SavingsThisMonth, 2),
 		ReportsGeneratedThisMonth: m.ReportsThisMonth,
 		ActiveClients:             m.ActiveClients,
-		Trends: MetricTrends{
+		Trends: metricTrends{
 			Recommendations: percentChange(float64(m.RecommendationsThisMonth), float64(m.RecommendationsPrevMonth)),
 			Savings:         percentChange(m.SavingsThisMonth, m.SavingsPrevMonth),
 			Clients:         percentChange(float64(m.ClientsThisMonth), float64(m.ClientsPrevMonth)),
@@ -116,9 +116,9 @@ func (s *Service) computeMetrics(ctx context.Context) (*Metrics, error) {
 	return out, nil
 }
 
-// TypeCounts counts reports by type, in the order the trends route lists
+// typeCounts counts reports by type, in the order the trends route lists
 // them.
-type TypeCounts struct {
+type typeCounts struct {
 	Cost       int64 `json:"cost"`
 	Security   int64 `json:"security"`
 	Operations int64 `json:"operations"`
@@ -126,7 +126,7 @@ type TypeCounts struct {
 	Executive  int64 `json:"executive"`
 }
 
-func (c *TypeCounts) add(t store.ReportType, n int64) {
+func (c *typeCounts) add(t store.ReportType, n int64) {
 	switch t {
 	case store.ReportCost:
 		c.Cost += n
@@ -145,7 +145,7 @@ func (c *TypeCounts) add(t store.ReportType, n int64) {
 type TrendPoint struct {
 	Date   string     `json:"date"`
 	Total  int64      `json:"total"`
-	ByType TypeCounts `json:"by_type"`
+	ByType typeCounts `json:"by_type"`
 	Value  int64      `json:"value"`
 	Label  string     `json:"label"`
 }
@@ -189,12 +189,12 @@ func (s *Service) computeTrends(ctx context.Context, days int) (*Trends, error) 
 	if err != nil {
 		return nil, fmt.Errorf("report daily counts: %w", err)
 	}
-	byDay := make(map[string]*TypeCounts)
+	byDay := make(map[string]*typeCounts)
 	totals := make(map[string]int64)
 	for _, c := range counts {
 		tc := byDay[c.Day]
 		if tc == nil {
-			tc = &TypeCounts{}
+			tc = &typeCounts{}
 			byDay[c.Day] = tc
 		}
 		tc.add(c.ReportType, c.Count)
@@ -365,8 +365,8 @@ func (s *Service) recentJSON(ctx context.Context, limit int) ([]byte, error) {
 	})
 }
 
-// CategoryCount is one category of a client-performance breakdown.
-type CategoryCount struct {
+// categoryCount is one category of a client-performance breakdown.
+type categoryCount struct {
 	Category string `json:"category"`
 	Count    int64  `json:"count"`
 }
@@ -380,7 +380,7 @@ type ClientPerformance struct {
 	AvgProcessingTimeSeconds Decimal         `json:"avgProcessingTimeSeconds"`
 	TotalRecommendations     int64           `json:"totalRecommendations"`
 	TotalPotentialSavings    Decimal         `json:"totalPotentialSavings"`
-	CategoryBreakdown        []CategoryCount `json:"categoryBreakdown"`
+	CategoryBreakdown        []categoryCount `json:"categoryBreakdown"`
 }
 
 // ClientPerformance aggregates one client's reports (clientID a UUID) or
@@ -417,10 +417,10 @@ func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) ([
 			AvgProcessingTimeSeconds: round(cp.AvgProcessingSeconds, 1),
 			TotalRecommendations:     cp.TotalRecommendations,
 			TotalPotentialSavings:    round(cp.TotalSavings, 2),
-			CategoryBreakdown:        make([]CategoryCount, 0, len(cp.Categories)),
+			CategoryBreakdown:        make([]categoryCount, 0, len(cp.Categories)),
 		}
 		for _, c := range cp.Categories {
-			out.CategoryBreakdown = append(out.CategoryBreakdown, CategoryCount{Category: c.Key, Count: c.Count})
+			out.CategoryBreakdown = append(out.CategoryBreakdown, categoryCount{Category: c.Key, Count: c.Count})
 		}
 		return out, nil
 	})

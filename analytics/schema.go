@@ -45,6 +45,9 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 			return g.object(t)
 		}
 		name = strings.TrimSuffix(name, "Doc")
+		if rest, ok := strings.CutPrefix(name, "http"); ok {
+			name = "HTTP" + rest // an unexported type keeps its schema name
+		}
 		name = strings.ToUpper(name[:1]) + name[1:]
 		if _, ok := g.components[name]; !ok {
 			g.components[name] = map[string]any{} // placeholder against recursion

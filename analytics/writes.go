@@ -142,12 +142,12 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 	if err := s.st.ActivityInsertMany(ctx, acts); err != nil {
 		return nil, fmt.Errorf("ingest %d activities: %w", len(acts), err)
 	}
-	ids := make([]string, 0, min(len(acts), AuditMaxIDs))
-	for _, a := range acts[:min(len(acts), AuditMaxIDs)] {
+	ids := make([]string, 0, min(len(acts), auditMaxIDs))
+	for _, a := range acts[:min(len(acts), auditMaxIDs)] {
 		ids = append(ids, a.ID)
 	}
 	s.audit(ctx, p, AdminAction{Action: ActionIngestActivities, Description: fmt.Sprintf("Ingested %d activities", len(acts)),
-		Targets: map[string]any{"count": len(acts), "activity_ids": ids, "activity_ids_truncated": len(acts) > AuditMaxIDs}})
+		Targets: map[string]any{"count": len(acts), "activity_ids": ids, "activity_ids_truncated": len(acts) > auditMaxIDs}})
 	return &Ingested{Count: len(acts)}, nil
 }
 
@@ -315,15 +315,15 @@ func (s *Service) IngestReports(ctx context.Context, p Principal, in IngestRepor
 	}
 	s.invalidateAfterWrite(ctx)
 	out := &ReportsIngested{Count: len(rs), Created: created, Reports: make([]ReportOut, len(rs))}
-	ids := make([]string, 0, min(len(rs), AuditMaxIDs))
+	ids := make([]string, 0, min(len(rs), auditMaxIDs))
 	for i, r := range rs {
 		out.Reports[i] = *reportOut(r)
-		if i < AuditMaxIDs {
+		if i < auditMaxIDs {
 			ids = append(ids, r.ID)
 		}
 	}
 	s.audit(ctx, p, AdminAction{Action: ActionIngestReports, Description: fmt.Sprintf("Ingested %d reports", len(rs)),
-		Targets: map[string]any{"count": len(rs), "created": created, "report_ids": ids, "report_ids_truncated": len(rs) > AuditMaxIDs}})
+		Targets: map[string]any{"count": len(rs), "created": created, "report_ids": ids, "report_ids_truncated": len(rs) > auditMaxIDs}})
 	return out, nil
 }
 

@@ -128,17 +128,6 @@ type ActivityReader interface {
 	ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error)
 }
 
-// ActivityEraser removes activities.
-type ActivityEraser interface {
-	// ActivityDeleteByUser erases every activity of one user and returns
-	// how many rows were deleted.
-	ActivityDeleteByUser(ctx context.Context, userID string) (int64, error)
-	// ActivityDeleteBefore deletes activities created before cutoff in
-	// batches of at most batchSize rows (0 means 5000), each its own
-	// transaction, and returns the total deleted.
-	ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error)
-}
-
 // DomainWriter writes clients and reports.
 type DomainWriter interface {
 	// ClientUpsert creates or updates a client by id.
@@ -344,11 +333,18 @@ type Admin interface {
 type Store interface {
 	ActivityWriter
 	ActivityReader
-	ActivityEraser
 	DomainWriter
 	DomainReader
 	RollupStore
 	Admin
+
+	// ActivityDeleteByUser erases every activity of one user and returns
+	// how many rows were deleted.
+	ActivityDeleteByUser(ctx context.Context, userID string) (int64, error)
+	// ActivityDeleteBefore deletes activities created before cutoff in
+	// batches of at most batchSize rows (0 means 5000), each its own
+	// transaction, and returns the total deleted.
+	ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error)
 }
 
 // Broadcaster is implemented by stores shared by several processes

@@ -12,7 +12,7 @@ const (
 	ListLimitMax       = 1000 // the largest ActivityListParams.Limit
 	RollupListDefault  = 100  // limit 0 of HealthSampleList, JobRunList and WeeklyReportList
 	RecentListDefault  = 10   // limit 0 of DomainReader.ReportRecent
-	DeleteBatchDefault = 5000 // batchSize 0 of ActivityEraser.ActivityDeleteBefore
+	DeleteBatchDefault = 5000 // batchSize 0 of Store.ActivityDeleteBefore
 	IteratePageSize    = 1000 // rows ActivityReader.ActivityIterate reads per query
 
 	// Activity metadata limits, checked on every insert (a violation is a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/internal/demo"
+	"github.com/advisoranalytics/advisor-analytics/internal/reqbody"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -379,7 +380,7 @@ func routes(sf *serveFlags, svc *analytics.Service, st store.Store, stopping *at
 		return mux
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		analytics.DiscardBody(w, r)
+		reqbody.Discard(w, r)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found",
 			"message": "No route " + r.URL.Path + "; the API is under " + apiPrefix})
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -355,13 +356,13 @@ func parseExport(args []string, env func(string) string, stderr io.Writer) (*exp
 func exportDates(fs *flagSet, q *analytics.UserActivityQuery, from, to string, loc *time.Location) error {
 	var err error
 	if from != "" {
-		if q.From, _, err = analytics.ParseDate(from, loc); err != nil {
+		if q.From, _, err = dates.Parse(from, loc); err != nil {
 			return fs.invalid("date-from", "%q is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)", from)
 		}
 	}
 	if to != "" {
 		var dateOnly bool
-		if q.To, dateOnly, err = analytics.ParseDate(to, loc); err != nil {
+		if q.To, dateOnly, err = dates.Parse(to, loc); err != nil {
 			return fs.invalid("date-to", "%q is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)", to)
 		}
 		if dateOnly {
