@@ -255,32 +255,30 @@ func memoized[T any](ctx context.Context, cache map[string]*T, id string, load f
 // historyClient is the client of an activity; only its id when it no
 // longer exists.
 func (s *Service) historyClient(ctx context.Context, id string) (*historyClient, error) {
-	hc := &historyClient{ID: id}
-	c, err := s.st.ClientGet(ctx, id)
-	ok, err := found(err, "client "+id)
-	if err != nil {
-		return nil, err
+	c, ok, err := stored(ctx, s.st.ClientGet, "client", id)
+	if err != nil || !ok {
+		return &historyClient{ID: id}, err
 	}
-	if ok {
-		hc.CompanyName = &c.CompanyName
-	}
-	return hc, nil
+	return &historyClient{ID: id, CompanyName: &c.CompanyName}, nil
 }
 
 // historyReport is the report of an activity; only its id when it no
 // longer exists.
 func (s *Service) historyReport(ctx context.Context, id string) (*historyReport, error) {
-	hr := &historyReport{ID: id}
-	r, err := s.st.ReportGet(ctx, id)
-	ok, err := found(err, "report "+id)
-	if err != nil {
-		return nil, err
+	r, ok, err := stored(ctx, s.st.ReportGet, "report", id)
+	if err != nil || !ok {
+		return &historyReport{ID: id}, err
 	}
-	if ok {
-		rt, st := string(r.ReportType), string(r.Status)
-		hr.ReportType, hr.Status = &rt, &st
-	}
-	return hr, nil
+	rt, st := string(r.ReportType), string(r.Status)
+	return &historyReport{ID: id, ReportType: &rt, Status: &st}, nil
+}
+
+// stored reads the entity id with get; ok is false when it does not
+// exist.
+func stored[T any](ctx context.Context, get func(context.Context, string) (T, error), what, id string) (v T, ok bool, err error) {
+	v, err = get(ctx, id)
+	ok, err = found(err, what+" "+id)
+	return v, ok, err
 }
 
 // ActivityHistory is UserActivity with the request details of each

@@ -53,21 +53,31 @@ func (s *Service) ExportUserActivity(ctx context.Context, p Principal, q UserAct
 	if err := require(p, ""); err != nil {
 		return err
 	}
+	f, format, release, err := s.startExport(p, q, format)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.export(ctx, f, w, format, nil)
+}
+
+// startExport checks the format (empty is CSV) and the scoping of an
+// export of q by p and takes one of p's export slots; release gives it
+// back.
+func (s *Service) startExport(p Principal, q UserActivityQuery, format string) (f store.ActivityFilter, _ string, release func(), err error) {
 	if format == "" {
 		format = FormatCSV
 	}
 	if format != FormatCSV && format != FormatNDJSON {
-		return badParam("format", "Invalid format. Must be one of: csv, ndjson")
+		return f, "", nil, badParam("format", "Invalid format. Must be one of: csv, ndjson")
 	}
-	f, err := s.scopedFilter(p, q)
-	if err != nil {
-		return err
+	if f, err = s.scopedFilter(p, q); err != nil {
+		return f, "", nil, err
 	}
 	if !s.exports.acquire(p.ID) {
-		return ErrTooManyExports
+		return f, "", nil, ErrTooManyExports
 	}
-	defer s.exports.release(p.ID)
-	return s.export(ctx, f, w, format, nil)
+	return f, format, func() { s.exports.release(p.ID) }, nil
 }
 
 // export writes the activities of f to w in format. beforeBatch, when not

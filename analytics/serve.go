@@ -179,23 +179,13 @@ func (s *Service) serveExport(w http.ResponseWriter, r *http.Request, p Principa
 	if err != nil {
 		return err
 	}
-	format := s.query(r).str("format")
-	if format == "" {
-		format = FormatCSV
-	}
-	if format != FormatCSV && format != FormatNDJSON {
-		return badParam("format", "Invalid format. Must be one of: csv, ndjson")
-	}
 	// Check scoping and take an export slot before the status line is
 	// written.
-	f, err := s.scopedFilter(p, q)
+	f, format, release, err := s.startExport(p, q, s.query(r).str("format"))
 	if err != nil {
 		return err
 	}
-	if !s.exports.acquire(p.ID) {
-		return ErrTooManyExports
-	}
-	defer s.exports.release(p.ID)
+	defer release()
 	ctype := "text/csv; charset=utf-8"
 	if format == FormatNDJSON {
 		ctype = "application/x-ndjson"

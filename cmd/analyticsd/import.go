@@ -42,14 +42,9 @@ func runImport(ctx context.Context, args []string, env func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	src, size, closeSrc, err := openInput(a.file)
-	if err != nil {
-		return err
-	}
-	defer closeSrc()
-	return withService(ctx, &a.c, true, func(_ store.Store, svc *analytics.Service) error {
+	return withInput(ctx, &a.c, a.file, func(_ store.Store, svc *analytics.Service, src io.Reader, size int64) error {
 		im := &ndjsonImport{svc: svc, p: cliPrincipal(a.createdBy), args: a, out: stderr, size: size,
-			start: time.Now(), src: &countingReader{r: src}}
+			start: time.Now(), src: &progressReader{r: src}}
 		im.lastShown = im.start
 		n, err := im.run(ctx)
 		if err != nil {
@@ -132,8 +127,8 @@ type ndjsonImport struct {
 	svc  *analytics.Service
 	p    analytics.Principal
 	args *ndjsonArgs
-	src  *countingReader
-	size int64 // -1 when unknown
+	src  *progressReader // counting only
+	size int64           // -1 when unknown
 
 	activities []analytics.ActivityRecord
 	reports    []analytics.ReportInput
@@ -273,16 +268,4 @@ func (im *ndjsonImport) showProgress() {
 		read = fmt.Sprintf("%s of %s (%d%%)", read, humanBytes(im.size), im.src.n*100/im.size)
 	}
 	fmt.Fprintf(im.out, "  %d %s stored, read %s, %.0f/s\n", im.stored, im.args.kind, read, rate)
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
 }

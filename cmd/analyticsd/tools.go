@@ -106,12 +106,7 @@ func runImportAdvisor(ctx context.Context, args []string, env func(string) strin
 	if err != nil {
 		return err
 	}
-	src, size, closeSrc, err := openInput(a.file)
-	if err != nil {
-		return err
-	}
-	defer closeSrc()
-	return withService(ctx, &a.c, true, func(st store.Store, svc *analytics.Service) error {
+	return withInput(ctx, &a.c, a.file, func(st store.Store, svc *analytics.Service, src io.Reader, size int64) error {
 		p := cliPrincipal(a.createdBy)
 		if err := ensureClient(ctx, st, svc, p, a, stderr); err != nil {
 			return err
@@ -182,6 +177,17 @@ func parseImportAdvisor(args []string, env func(string) string, stderr io.Writer
 	return &a, nil
 }
 
+// withInput opens the input file (after checking it can be read) and the
+// database with its migrations applied, and runs fn.
+func withInput(ctx context.Context, c *commonFlags, file string, fn func(st store.Store, svc *analytics.Service, src io.Reader, size int64) error) error {
+	src, size, closeSrc, err := openInput(file)
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	return withService(ctx, c, true, func(st store.Store, svc *analytics.Service) error { return fn(st, svc, src, size) })
+}
+
 // openInput opens name for reading ("-" is standard input), with its size
 // (-1 when unknown) and a function that closes it.
 func openInput(name string) (io.Reader, int64, func(), error) {
@@ -246,7 +252,8 @@ func isBoolFlag(a string) bool {
 	return a == "h" || a == "help"
 }
 
-// progressReader reports how much of a file has been read.
+// progressReader counts the bytes of a file read and, when out is set,
+// reports the progress there.
 type progressReader struct {
 	r        io.Reader
 	total    int64 // -1 when unknown
@@ -261,6 +268,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.n += int64(n)
 	switch {
+	case p.out == nil: // counting only
 	case p.total >= progressMin:
 		if pct := p.n * 100 / p.total; pct >= p.lastPct+10 {
 			p.lastPct = pct - pct%10
