@@ -21,9 +21,6 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
-const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
-	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
-
 // countsCTE keeps the counter tables in step with a change of activities.
 // It reads k(day, user_id, activity_type, n) and kh(hour, activity_type, n),
 // n negative for deletions, and must follow a WITH list that defines them. Keys are applied in a fixed order
@@ -426,7 +423,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		}
 		c = append(c, "(created_at, id) < ("+a.add(at)+", "+a.add(id)+"::uuid)")
 	}
-	query := "SELECT " + activityColumns + " FROM activities" + whereSQL(c) +
+	query := "SELECT " + sqlexec.ActivityColumns + " FROM activities" + whereSQL(c) +
 		" ORDER BY created_at DESC, id DESC LIMIT " + a.add(p.Limit+1)
 	if p.Offset > 0 {
 		query += " OFFSET " + a.add(p.Offset)
@@ -462,7 +459,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 		if after != nil {
 			c = append(c, "(created_at, id) < ("+a.add(after.CreatedAt)+", "+a.add(after.ID)+"::uuid)")
 		}
-		query := "SELECT " + activityColumns + " FROM activities" + whereSQL(c) + " ORDER BY created_at DESC, id DESC LIMIT " +
+		query := "SELECT " + sqlexec.ActivityColumns + " FROM activities" + whereSQL(c) + " ORDER BY created_at DESC, id DESC LIMIT " +
 			a.add(store.IteratePageSize)
 		return sqlexec.Query(ctx, s.db, scanActivity, query, a...)
 	}

@@ -169,12 +169,7 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", storedriver.Invalid("search_path", "names no existing schema"))
 	}
 	s.schema = schema.String
-	if !opts.SkipMigrate {
-		if err := s.Migrate(ctx); err != nil {
-			_ = s.Close()
-			return nil, err
-		}
-	} else if err := s.syncDayCounters(ctx); err != nil {
+	if err := sqlexec.OpenSchema(ctx, opts.SkipMigrate, s.Migrate, s.syncDayCounters); err != nil {
 		_ = s.Close()
 		return nil, err
 	}

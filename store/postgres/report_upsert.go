@@ -21,11 +21,10 @@ import (
 // is stored as clean makes it (without NUL characters, invalid UTF-8
 // replaced); a currency that would need that is a *store.ValidationError.
 func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
-	_, err := s.reportUpsertMany(ctx, []*store.Report{r}, "")
-	if be, ok := err.(*store.BatchError); ok {
-		err = be.Err
-	}
-	return s.wrap(ctx, "upsert report", err)
+	_, err := storedriver.UpsertReports([]*store.Report{r}, s.now(), func(keep []bool) (int, error) {
+		return s.writeReports(ctx, []*store.Report{r}, keep, "")
+	}, func(err error) error { return s.wrap(ctx, "upsert report", err) })
+	return storedriver.Unbatch(err)
 }
 
 // ReportUpsertMany creates or replaces reports and their recommendations in
@@ -35,20 +34,14 @@ func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 // counter row is written once.
 func (s *Store) ReportUpsertMany(ctx context.Context, reports []*store.Report, owner string) (int, error) {
 	const op = "upsert reports"
-	n, err := s.reportUpsertMany(ctx, reports, owner)
-	if be, ok := err.(*store.BatchError); ok {
-		return 0, &store.BatchError{Index: be.Index, Err: s.wrap(ctx, op, be.Err)}
-	}
-	return n, s.wrap(ctx, op, err)
+	return storedriver.UpsertReports(reports, s.now(), func(keep []bool) (int, error) {
+		return s.writeReports(ctx, reports, keep, owner)
+	}, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
-// reportUpsertMany is ReportUpsertMany with the errors as the database gave
-// them.
-func (s *Store) reportUpsertMany(ctx context.Context, reports []*store.Report, owner string) (int, error) {
-	keep, err := storedriver.PrepareReports(reports, s.now())
-	if err != nil {
-		return 0, err
-	}
+// writeReports stores prepared reports; keep tells which keep their stored
+// creation time. Errors are as the database gave them.
+func (s *Store) writeReports(ctx context.Context, reports []*store.Report, keep []bool, owner string) (int, error) {
 	for i, r := range reports {
 		if err := checkReportText(r); err != nil {
 			return 0, &store.BatchError{Index: i, Err: err}
@@ -68,8 +61,11 @@ func (s *Store) reportUpsertMany(ctx context.Context, reports []*store.Report, o
 		}
 		return 1
 	})
-	var created int
-	var at []time.Time
+	var (
+		created int
+		at      []time.Time
+		err     error
+	)
 	for range 3 {
 		created, at, err = s.reportBatchTx(ctx, reports, order, keep, owner)
 		if !errors.Is(err, errUpsertRaced) {

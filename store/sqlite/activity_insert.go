@@ -11,13 +11,9 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
-
-const activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
-	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
-
-const activityColumnCount = 16
 
 // maxChunk is the largest number of rows one multi-row statement writes;
 // a batch is split into chunks whose sizes are powers of two, so a handful
@@ -57,7 +53,7 @@ func valuesSQL(rows, cols int) string {
 // that statement alone.
 
 func insertActivitiesSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
+	return "INSERT OR ROLLBACK INTO activities (" + sqlexec.ActivityColumns + ") VALUES " + valuesSQL(rows, sqlexec.ActivityColumnCount)
 }
 
 func upsertDayCountsSQL(rows int) string {
@@ -243,7 +239,7 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 			return
 		default:
 		}
-		args := make([]any, 0, c*activityColumnCount)
+		args := make([]any, 0, c*sqlexec.ActivityColumnCount)
 		for i := done; i < done+c; i++ {
 			a := &activities[i]
 			if err := storedriver.PrepareActivity(a, now); err != nil {

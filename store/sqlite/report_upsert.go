@@ -15,34 +15,27 @@ import (
 // creation time (written back into r).
 func (s *Store) ReportUpsert(ctx context.Context, r *store.Report) error {
 	op := fmt.Sprintf("upsert report with %d recommendations", len(r.Recommendations))
-	_, err := s.reportUpsertMany(ctx, []*store.Report{r}, "")
-	if be, ok := err.(*store.BatchError); ok {
-		err = be.Err
-	}
-	return s.wrap(ctx, op, err)
+	_, err := storedriver.UpsertReports([]*store.Report{r}, s.now(), func(keep []bool) (int, error) {
+		return s.writeReports(ctx, []*store.Report{r}, keep, "")
+	}, func(err error) error { return s.wrap(ctx, op, err) })
+	return storedriver.Unbatch(err)
 }
 
 // ReportUpsertMany creates or replaces reports and their recommendations in
 // one transaction, all or nothing; the shared counters are written once.
 func (s *Store) ReportUpsertMany(ctx context.Context, reports []*store.Report, owner string) (int, error) {
 	op := fmt.Sprintf("upsert %d reports", len(reports))
-	n, err := s.reportUpsertMany(ctx, reports, owner)
-	if be, ok := err.(*store.BatchError); ok {
-		return 0, &store.BatchError{Index: be.Index, Err: s.wrap(ctx, op, be.Err)}
-	}
-	return n, s.wrap(ctx, op, err)
+	return storedriver.UpsertReports(reports, s.now(), func(keep []bool) (int, error) {
+		return s.writeReports(ctx, reports, keep, owner)
+	}, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
-// reportUpsertMany is ReportUpsertMany with the errors as the database gave
-// them.
-func (s *Store) reportUpsertMany(ctx context.Context, reports []*store.Report, owner string) (int, error) {
-	keep, err := storedriver.PrepareReports(reports, s.now())
-	if err != nil {
-		return 0, err
-	}
+// writeReports stores prepared reports; keep tells which keep their stored
+// creation time. Errors are as the database gave them.
+func (s *Store) writeReports(ctx context.Context, reports []*store.Report, keep []bool, owner string) (int, error) {
 	created := 0
 	createdAt := make([]int64, len(reports))
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		created = 0
 		w, err := newReportWriter(ctx, tx, s)
 		if err != nil {

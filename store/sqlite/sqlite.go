@@ -182,12 +182,7 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 		_ = s.Close()
 		return nil, s.wrap(ctx, "open "+path, err)
 	}
-	if !opts.SkipMigrate {
-		if err := s.Migrate(ctx); err != nil {
-			_ = s.Close()
-			return nil, err
-		}
-	} else if err := s.syncDayCounters(ctx); err != nil {
+	if err := sqlexec.OpenSchema(ctx, opts.SkipMigrate, s.Migrate, s.syncDayCounters); err != nil {
 		_ = s.Close()
 		return nil, err
 	}

@@ -295,3 +295,39 @@ func PrepareReports(reports []*store.Report, now time.Time) (keepCreated []bool,
 	}
 	return keepCreated, nil
 }
+
+// WrapBatch returns wrap(err); a *store.BatchError keeps its index around
+// its wrapped cause. It is nil for a nil err.
+func WrapBatch(err error, wrap func(error) error) error {
+	if be, ok := err.(*store.BatchError); ok {
+		return &store.BatchError{Index: be.Index, Err: wrap(be.Err)}
+	}
+	if err == nil {
+		return nil
+	}
+	return wrap(err)
+}
+
+// Unbatch returns the cause of a *store.BatchError, or err: the error of a
+// batch of one.
+func Unbatch(err error) error {
+	if be, ok := err.(*store.BatchError); ok {
+		return be.Err
+	}
+	return err
+}
+
+// UpsertReports is the frame of a driver's ReportUpsertMany: it prepares
+// the reports (PrepareReports), lets write store them given whether each
+// keeps its stored creation time, and passes every error through wrap,
+// keeping a *store.BatchError's index.
+func UpsertReports(reports []*store.Report, now time.Time, write func(keepCreated []bool) (int, error), wrap func(error) error) (int, error) {
+	keep, err := PrepareReports(reports, now)
+	if err == nil {
+		var n int
+		if n, err = write(keep); err == nil {
+			return n, nil
+		}
+	}
+	return 0, WrapBatch(err, wrap)
+}

@@ -14,6 +14,14 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
+// ActivityColumns are the columns of the activities table in the order
+// both drivers read and write them; ActivityColumnCount is their number.
+const (
+	ActivityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
+	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+	ActivityColumnCount = 16
+)
+
 // Translate returns err in the store's error vocabulary when it already
 // belongs to it or needs no knowledge of the database: a validation error,
 // a sentinel or a context error as they are, sql.ErrNoRows as
@@ -169,4 +177,14 @@ func InTx[T interface {
 		return err
 	}
 	return tx.Commit()
+}
+
+// OpenSchema readies the schema of a store being opened: it applies the
+// pending migrations, or with skipMigrate only brings the derived tables
+// in step with the store's settings (sync).
+func OpenSchema(ctx context.Context, skipMigrate bool, migrate, sync func(context.Context) error) error {
+	if !skipMigrate {
+		return migrate(ctx)
+	}
+	return sync(ctx)
 }
