@@ -48,11 +48,11 @@ ch AS (
 	ON CONFLICT (hour, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
 )`
 
-// deleteCountsSQL deletes the activities matched by cond (its own WITH
-// items come first) and returns how many were deleted, decrementing the
-// counters in the same statement.
-func deleteCountsSQL(pre, cond string) string {
-	return `WITH ` + pre + `del AS (DELETE FROM activities WHERE ` + cond + ` RETURNING created_at, user_id, activity_type),
+// deleteCountsSQL deletes the activities of table (activities or one of
+// its partitions) matched by cond and returns how many were deleted,
+// decrementing the counters in the same statement.
+func deleteCountsSQL(table, cond string) string {
+	return `WITH del AS (DELETE FROM ` + table + ` WHERE ` + cond + ` RETURNING created_at, user_id, activity_type),
 k AS (
 	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_id, '') AS user_id, activity_type, -count(*) AS n
 	FROM del GROUP BY 1, 2, 3
@@ -135,7 +135,14 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		hours[i], htypes[i], hns[i] = k.hour.Format(time.RFC3339), k.typ, hourCounts[k]
 	}
 
-	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+	times := make([]time.Time, len(activities))
+	for i := range activities {
+		times[i] = activities[i].CreatedAt
+	}
+	if err := s.ensurePartitions(ctx, times); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	write := func(tx *sqlx.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, copyActivitiesSQL)
 		if err != nil {
 			return err
@@ -164,7 +171,17 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
 			pq.Array(hours), pq.Array(htypes), pq.Array(hns))
 		return err
-	})
+	}
+	err := s.inTx(ctx, nil, write)
+	if isNoPartition(err) {
+		// A partition was dropped (by retention elsewhere) since it was
+		// seen: read them again, create what is missing and retry once.
+		s.forgetPartitions()
+		if err := s.ensurePartitions(ctx, times); err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		err = s.inTx(ctx, nil, write)
+	}
 	return s.wrap(ctx, op, err)
 }
 
@@ -578,7 +595,7 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 	}
 	var n int64
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
-		if err := tx.QueryRowContext(ctx, deleteCountsSQL("", "user_id = $1"), clean(userID)).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_id = $1"), clean(userID)).Scan(&n); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
@@ -599,8 +616,12 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 	return n, nil
 }
 
-// ActivityDeleteBefore deletes the activities created before cutoff in
-// batches of batchSize rows, each its own transaction.
+// ActivityDeleteBefore deletes the activities created before cutoff. Whole
+// partitions before cutoff are dropped, each in one short transaction with
+// the counters of its rows; the rows of the partition that straddles
+// cutoff are deleted in batches of batchSize, each its own transaction. It
+// then creates the partitions ahead (the scheduler's daily cleanup calls
+// it).
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
 	batchSize, err := storedriver.DeleteBatch(batchSize)
@@ -608,35 +629,125 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 		return 0, s.wrap(ctx, op, err)
 	}
 	cutoff = cutoff.UTC()
-	query := deleteCountsSQL("", `ctid = ANY(ARRAY(SELECT ctid FROM activities WHERE created_at < $1 LIMIT $2))`)
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, s.wrap(ctx, op, err)
-		}
-		var n int64
-		if err := s.db.QueryRowContext(ctx, query, cutoff, batchSize).Scan(&n); err != nil {
-			return total, s.wrap(ctx, op, err)
-		}
+	total, tables, err := s.dropPartitionsBefore(ctx, cutoff)
+	if err != nil {
+		return total, s.wrap(ctx, op, err)
+	}
+	for _, table := range tables {
+		n, err := s.deleteRowsBefore(ctx, table, cutoff, batchSize)
 		total += n
-		if n < int64(batchSize) {
-			break
+		if err != nil {
+			return total, s.wrap(ctx, op, err)
 		}
 	}
 	if total > 0 {
-		day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
-			return total, s.wrap(ctx, op, err)
-		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, day); err != nil {
-			return total, s.wrap(ctx, op, err)
-		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff); err != nil {
-			return total, s.wrap(ctx, op, err)
-		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`); err != nil {
+		if err := s.dropZeroCounters(ctx, cutoff); err != nil {
 			return total, s.wrap(ctx, op, err)
 		}
 	}
-	return total, nil
+	now := s.now()
+	return total, s.EnsureActivityPartitions(ctx, now, now, s.parts.ahead)
+}
+
+// deleteRowsBefore deletes the rows of table created before cutoff in
+// batches of batchSize, each its own transaction.
+func (s *Store) deleteRowsBefore(ctx context.Context, table string, cutoff time.Time, batchSize int) (int64, error) {
+	query := deleteCountsSQL(table, `ctid = ANY(ARRAY(SELECT ctid FROM `+table+` WHERE created_at < $1 LIMIT $2))`)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, query, cutoff, batchSize).Scan(&n); err != nil {
+			return total, err
+		}
+		total += n
+		if n < int64(batchSize) {
+			return total, nil
+		}
+	}
+}
+
+// dropZeroCounters removes the counter rows that deletions before cutoff
+// brought to zero.
+func (s *Store) dropZeroCounters(ctx context.Context, cutoff time.Time) error {
+	day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
+	for _, q := range []struct {
+		sql string
+		arg any
+	}{
+		{`DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day},
+		{`DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, day},
+		{`DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff},
+		{`DELETE FROM activity_day_counts WHERE n = 0 AND day <= $1::date`, day},
+	} {
+		if _, err := s.db.ExecContext(ctx, q.sql, q.arg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropCountsSQL decrements the counters by the rows of a partition about to
+// be dropped and returns how many rows it holds.
+func dropCountsSQL(table string) string {
+	return `WITH k AS (
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_id, '') AS user_id, activity_type, -count(*) AS n
+	FROM ` + table + ` GROUP BY 1, 2, 3
+),
+kh AS (
+	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
+	FROM ` + table + ` GROUP BY 1, 2
+),` + countsCTE + `
+SELECT COALESCE(-sum(n), 0)::bigint FROM k`
+}
+
+// dropPartitionsBefore drops the partitions of activities that end at or
+// before cutoff and returns how many rows they held, with the tables whose
+// rows before cutoff must be deleted one by one: the partitions that
+// straddle cutoff, or activities itself when it is not partitioned.
+func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) (int64, []string, error) {
+	s.mu.Lock()
+	on := s.parts.on
+	s.mu.Unlock()
+	if !on {
+		return 0, []string{"activities"}, nil
+	}
+	parts, err := listPartitions(ctx, s.db)
+	if err != nil {
+		return 0, nil, err
+	}
+	var total int64
+	var straddling []string
+	for _, p := range parts {
+		if !p.From.Before(cutoff) {
+			break
+		}
+		name := pq.QuoteIdentifier(p.Name)
+		if p.To.After(cutoff) {
+			straddling = append(straddling, name)
+			continue
+		}
+		// The partition's writers are kept out while its rows are counted
+		// (SHARE mode; readers go on), then it is dropped with them.
+		var n int64
+		err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, "LOCK TABLE "+name+" IN SHARE MODE"); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, dropCountsSQL(name)).Scan(&n); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "DROP TABLE "+name)
+			return err
+		})
+		if err != nil {
+			return total, nil, fmt.Errorf("drop partition %s: %w", p.Name, err)
+		}
+		total += n
+		s.log.InfoContext(ctx, "postgres: dropped activity partition", "partition", p.Name, "rows", n, "schema", s.schema)
+	}
+	s.forgetPartitions()
+	return total, straddling, nil
 }

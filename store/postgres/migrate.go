@@ -59,7 +59,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return s.wrap(ctx, "migrate: commit", err)
 	}
-	return s.syncDayCounters(ctx)
+	if err := s.syncDayCounters(ctx); err != nil {
+		return err
+	}
+	return s.loadPartitioning(ctx)
 }
 
 // MigrationStatus returns the highest applied migration version (0 when

@@ -23,6 +23,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -79,6 +80,17 @@ type Config struct {
 	// when the zone changes. Every process sharing the schema must use the
 	// same. Defaults to UTC.
 	Location *time.Location
+	// PartitionInterval is the span of each partition of the activities
+	// table: PartitionMonth (the default), PartitionWeek or PartitionDay,
+	// in UTC. Retention drops whole partitions, so a shorter interval
+	// frees space sooner at the cost of more tables. Existing partitions
+	// keep their span; new ones stop short of their neighbours.
+	PartitionInterval string
+	// PartitionsAhead is how many partitions past the current one are
+	// created ahead of time (on Open and on each ActivityDeleteBefore);
+	// others are created when an insert needs them. Defaults to
+	// PartitionsAheadDefault.
+	PartitionsAhead int
 }
 
 func (o *Config) setDefaults() error {
@@ -99,6 +111,13 @@ func (o *Config) setDefaults() error {
 	o.MaxIdleConns = min(o.MaxIdleConns, o.MaxOpenConns)
 	if o.ConnMaxLifetime == 0 {
 		o.ConnMaxLifetime = ConnMaxLifetimeDefault
+	}
+	o.PartitionInterval = cmp.Or(o.PartitionInterval, PartitionMonth)
+	if o.PartitionsAhead == 0 {
+		o.PartitionsAhead = PartitionsAheadDefault
+	}
+	if err := validPartitioning(o.PartitionInterval, o.PartitionsAhead); err != nil {
+		return err
 	}
 	sqlexec.Defaults(&o.Logger, &o.NowFunc, &o.Location)
 	return nil
@@ -122,6 +141,7 @@ type Store struct {
 	mu        sync.Mutex
 	closed    bool
 	listeners map[*pq.Listener]struct{}
+	parts     partitions // guarded by mu
 }
 
 // Compile-time checks.
@@ -155,7 +175,8 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	health.SetMaxOpenConns(1)
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{}}
+	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
+		parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 
 	var schema sql.NullString
@@ -169,7 +190,13 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", storedriver.Invalid("search_path", "names no existing schema"))
 	}
 	s.schema = schema.String
-	if err := sqlexec.OpenSchema(ctx, opts.SkipMigrate, s.Migrate, s.syncDayCounters); err != nil {
+	sync := func(ctx context.Context) error {
+		if err := s.syncDayCounters(ctx); err != nil {
+			return err
+		}
+		return s.loadPartitioning(ctx)
+	}
+	if err := sqlexec.OpenSchema(ctx, opts.SkipMigrate, s.Migrate, sync); err != nil {
 		_ = s.Close()
 		return nil, err
 	}

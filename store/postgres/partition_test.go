@@ -1,0 +1,284 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/postgres"
+)
+
+// spread returns n activities of three users and three types, one every
+// step from start, with fixed ids.
+func spread(n int, start time.Time, step time.Duration) []store.Activity {
+	types := []string{"login", "view_report", "download_report"}
+	acts := make([]store.Activity, n)
+	for i := range acts {
+		acts[i] = store.Activity{ID: fmt.Sprintf("a%07d-0000-4000-8000-000000000000", i), UserID: fmt.Sprintf("u%d", i%3),
+			Username: fmt.Sprintf("user%d", i%3), ActivityType: types[(i/3)%3], Metadata: map[string]any{"i": float64(i)},
+			CreatedAt: start.Add(time.Duration(i) * step)}
+	}
+	return acts
+}
+
+// summaries is every all-time summary of s, which the counter tables answer.
+func summaries(t *testing.T, s store.Store) map[store.SummaryGroup]*store.ActivitySummary {
+	t.Helper()
+	out := map[store.SummaryGroup]*store.ActivitySummary{}
+	for _, g := range []store.SummaryGroup{store.GroupByType, store.GroupByUser, store.GroupByDay} {
+		sum, err := s.ActivitySummary(t.Context(), store.ActivitySummaryParams{GroupBy: g})
+		must(t, err)
+		out[g] = sum
+	}
+	return out
+}
+
+// wantSummaries computes the all-time summaries of acts by hand.
+func wantSummaries(acts []store.Activity) map[store.SummaryGroup]map[string]int64 {
+	out := map[store.SummaryGroup]map[string]int64{store.GroupByType: {}, store.GroupByUser: {}, store.GroupByDay: {}}
+	for _, a := range acts {
+		out[store.GroupByType][a.ActivityType]++
+		out[store.GroupByUser][a.UserID]++
+		out[store.GroupByDay][a.CreatedAt.UTC().Format(time.DateOnly)]++
+	}
+	return out
+}
+
+func checkSummaries(t *testing.T, s store.Store, acts []store.Activity) {
+	t.Helper()
+	got := map[store.SummaryGroup]map[string]int64{store.GroupByType: {}, store.GroupByUser: {}, store.GroupByDay: {}}
+	for g, sum := range summaries(t, s) {
+		for _, r := range sum.Rows {
+			got[g][r.ActivityType+r.UserID+r.Day] = r.Count
+		}
+		if sum.Total != int64(len(acts)) {
+			t.Errorf("%s summary total = %d, want %d", g, sum.Total, len(acts))
+		}
+	}
+	if d := cmp.Diff(wantSummaries(acts), got); d != "" {
+		t.Errorf("summaries (-want +got):\n%s", d)
+	}
+}
+
+// storedIDs lists the ids of every stored activity, sorted.
+func storedIDs(t *testing.T, s store.Store) []string {
+	t.Helper()
+	var out []string
+	must(t, s.ActivityIterate(t.Context(), store.ActivityFilter{}, func(a *store.Activity) error {
+		out = append(out, a.ID)
+		return nil
+	}))
+	slices.Sort(out)
+	return out
+}
+
+func idsOf(acts []store.Activity) []string {
+	out := make([]string, len(acts))
+	for i, a := range acts {
+		out[i] = a.ID
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestMigrationPartitionsActivities writes activities on the schema before
+// partitioning (years apart, so the months with rows are sparse), applies
+// the partitioning migration and checks that every row and every counter
+// is kept, with one partition per month that has rows plus the months
+// ahead, and that inserts go on.
+func TestMigrationPartitionsActivities(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{SkipMigrate: true})
+	must(t, err)
+	defer s.Close()
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for v, name := range []string{"0001_init", "0002_report_aggregates", "0003_activities_key", "0004_report_day_counts"} {
+		sql, err := os.ReadFile("migrations/" + name + ".sql")
+		must(t, err)
+		if _, err := s.DB().ExecContext(ctx, string(sql)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v+1, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acts := append(spread(2000, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 90*time.Minute),
+		store.Activity{ID: "b0000000-0000-4000-8000-000000000001", UserID: "u9", ActivityType: "login", CreatedAt: time.Date(2019, 7, 4, 12, 0, 0, 0, time.UTC)})
+	must(t, s.ActivityInsertMany(ctx, slices.Clone(acts)))
+	if parts, err := s.ActivityPartitions(ctx); err != nil || len(parts) != 0 {
+		t.Fatalf("partitions before the migration: %v, %v", parts, err)
+	}
+
+	must(t, s.Migrate(ctx))
+	parts, err := s.ActivityPartitions(ctx)
+	must(t, err)
+	months := map[string]bool{}
+	for _, a := range acts {
+		months[a.CreatedAt.Format("20060102")[:6]+"01"] = true
+	}
+	now := time.Now().UTC()
+	for i := range 4 {
+		months[time.Date(now.Year(), now.Month()+time.Month(i), 1, 0, 0, 0, 0, time.UTC).Format("20060102")] = true
+	}
+	var got []string
+	for _, p := range parts {
+		got = append(got, p.From.Format("20060102"))
+		if want := p.From.AddDate(0, 1, 0); !p.To.Equal(want) || p.Name != "activities_p"+p.From.Format("20060102") {
+			t.Errorf("partition %+v: want a month named after its start", p)
+		}
+	}
+	want := make([]string, 0, len(months))
+	for m := range months {
+		want = append(want, m)
+	}
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("partitions after the migration (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(idsOf(acts), storedIDs(t, s)); d != "" {
+		t.Errorf("activities after the migration (-want +got):\n%s", d)
+	}
+	checkSummaries(t, s, acts)
+	// The key still refuses a replayed event.
+	if err := s.ActivityInsertMany(ctx, slices.Clone(acts[:1])); err == nil {
+		t.Error("a replayed event was stored twice")
+	}
+	more := spread(10, time.Date(2031, 5, 1, 0, 0, 0, 0, time.UTC), time.Hour)
+	for i := range more {
+		more[i].ID = fmt.Sprintf("c%07d-0000-4000-8000-000000000000", i)
+	}
+	must(t, s.ActivityInsertMany(ctx, slices.Clone(more)))
+	checkSummaries(t, s, append(acts, more...))
+}
+
+// TestActivityPartitionsOnDemand inserts activities far in the past and
+// the future, from two stores at once, and with a shorter interval next to
+// existing partitions: every insert finds or creates its partition, and
+// no two partitions overlap.
+func TestActivityPartitionsOnDemand(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url := testdb.PostgresURL(t)
+	a, err := postgres.Open(ctx, url, postgres.Config{})
+	must(t, err)
+	defer a.Close()
+	b, err := postgres.Open(ctx, url, postgres.Config{PartitionInterval: postgres.PartitionDay, PartitionsAhead: 1})
+	must(t, err)
+	defer b.Close()
+
+	var all []store.Activity
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w, st := range []*postgres.Store{a, b, a, b} {
+		wg.Go(func() {
+			// Each writer covers the same months, so they race to create
+			// the same partitions.
+			acts := spread(300, time.Date(2001, 3, 1, 0, 0, 0, 0, time.UTC), 7*time.Hour)
+			acts = append(acts, spread(50, time.Date(2099, 12, 30, 0, 0, 0, 0, time.UTC), time.Hour)...)
+			for i := range acts {
+				acts[i].ID = fmt.Sprintf("d%07d-0000-4000-8000-%012d", i, w)
+			}
+			if err := st.ActivityInsertMany(ctx, slices.Clone(acts)); err != nil {
+				t.Errorf("writer %d: %v", w, err)
+			}
+			mu.Lock()
+			all = append(all, acts...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if d := cmp.Diff(idsOf(all), storedIDs(t, a)); d != "" {
+		t.Errorf("activities (-want +got):\n%s", d)
+	}
+	checkSummaries(t, a, all)
+	parts, err := a.ActivityPartitions(ctx)
+	must(t, err)
+	for i := 1; i < len(parts); i++ {
+		if parts[i].From.Before(parts[i-1].To) {
+			t.Errorf("partitions %+v and %+v overlap", parts[i-1], parts[i])
+		}
+	}
+	for _, at := range []time.Time{time.Date(2001, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2001, 5, 20, 0, 0, 0, 0, time.UTC),
+		time.Date(2100, 1, 1, 1, 0, 0, 0, time.UTC)} {
+		if !slices.ContainsFunc(parts, func(p postgres.Partition) bool { return !at.Before(p.From) && at.Before(p.To) }) {
+			t.Errorf("no partition holds %s", at)
+		}
+	}
+	// Store b makes day partitions: one inside a month a made is not
+	// needed, one next to it is cut at its bound.
+	lastMonth := parts[len(parts)-1]
+	edge := lastMonth.To.Add(-time.Hour)
+	after := lastMonth.To.Add(2 * time.Hour)
+	must(t, b.ActivityInsertMany(ctx, []store.Activity{{UserID: "u1", ActivityType: "login", CreatedAt: edge},
+		{UserID: "u1", ActivityType: "login", CreatedAt: after}}))
+	parts2, err := b.ActivityPartitions(ctx)
+	must(t, err)
+	i := slices.IndexFunc(parts2, func(p postgres.Partition) bool { return !after.Before(p.From) && after.Before(p.To) })
+	if i < 0 || parts2[i].To.Sub(parts2[i].From) != 24*time.Hour {
+		t.Errorf("partition of %s: %+v, want one day", after, parts2)
+	}
+}
+
+// TestRetentionDropsPartitions deletes the activities before a cutoff in
+// the middle of a month: the months before are dropped whole, the month
+// of the cutoff loses its rows before it, and the counters stay exact.
+func TestRetentionDropsPartitions(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{})
+	must(t, err)
+	defer s.Close()
+	acts := spread(3000, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Hour+17*time.Minute)
+	must(t, s.ActivityInsertMany(ctx, slices.Clone(acts)))
+	cutoff := time.Date(2024, 3, 15, 6, 30, 0, 0, time.UTC)
+	var kept []store.Activity
+	for _, a := range acts {
+		if !a.CreatedAt.Before(cutoff) {
+			kept = append(kept, a)
+		}
+	}
+	n, err := s.ActivityDeleteBefore(ctx, cutoff, 100)
+	must(t, err)
+	if n != int64(len(acts)-len(kept)) {
+		t.Errorf("deleted %d, want %d", n, len(acts)-len(kept))
+	}
+	parts, err := s.ActivityPartitions(ctx)
+	must(t, err)
+	if len(parts) == 0 || !parts[0].From.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("first partition after retention: %+v, want March 2024", parts[:min(1, len(parts))])
+	}
+	if d := cmp.Diff(idsOf(kept), storedIDs(t, s)); d != "" {
+		t.Errorf("activities after retention (-want +got):\n%s", d)
+	}
+	checkSummaries(t, s, kept)
+	// Inserting into a dropped month creates its partition again.
+	old := store.Activity{UserID: "u1", ActivityType: "login", CreatedAt: time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC)}
+	must(t, s.ActivityInsertMany(ctx, []store.Activity{old}))
+	if n, err := s.ActivityDeleteBefore(ctx, cutoff, 0); err != nil || n != 1 {
+		t.Errorf("second retention: %d, %v; want 1", n, err)
+	}
+	checkSummaries(t, s, kept)
+}
+
+// TestPartitionConfig checks the settings' validation.
+func TestPartitionConfig(t *testing.T) {
+	for _, c := range []postgres.Config{{PartitionInterval: "year"}, {PartitionsAhead: -1}} {
+		if _, err := postgres.Open(context.Background(), "postgres://127.0.0.1:1/x", c); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+}
