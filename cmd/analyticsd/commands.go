@@ -69,7 +69,7 @@ func runMigrate(ctx context.Context, args []string, env func(string) string, std
 	if err := c.validate(fs, stderr); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, c.database, false, c.location, c.logger)
+	st, err := openStore(ctx, &c, false)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
+	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
 )
 
@@ -199,6 +200,8 @@ type commonFlags struct {
 	timezone  string
 	logFormat string
 	logLevel  string
+	// partitionInterval is the span of a PostgreSQL activities partition.
+	partitionInterval string
 
 	location *time.Location
 	logger   *slog.Logger
@@ -209,6 +212,8 @@ func (c *commonFlags) register(fs *flagSet) {
 	fs.stringVarEnv(&c.timezone, "timezone", "UTC", "reporting time zone (IANA name, e.g. Europe/Paris): days, weeks and months are computed in it", "ANALYTICS_TIMEZONE")
 	fs.stringVarEnv(&c.logFormat, "log-format", "text", "log format: text or json", "ANALYTICS_LOG_FORMAT")
 	fs.stringVarEnv(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error", "ANALYTICS_LOG_LEVEL")
+	fs.stringVarEnv(&c.partitionInterval, "partition-interval", postgres.PartitionMonth,
+		"PostgreSQL only: span of each partition of the activities table (month, week or day); retention drops whole partitions", "ANALYTICS_PARTITION_INTERVAL")
 }
 
 // validate checks the common settings and builds the logger (writing to
@@ -216,6 +221,11 @@ func (c *commonFlags) register(fs *flagSet) {
 func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 	if strings.TrimSpace(c.database) == "" {
 		return fs.invalid("database", "must name a SQLite file or a postgres:// URL")
+	}
+	switch c.partitionInterval {
+	case postgres.PartitionMonth, postgres.PartitionWeek, postgres.PartitionDay:
+	default:
+		return fs.invalid("partition-interval", "must be month, week or day, got %q", c.partitionInterval)
 	}
 	if isPostgresURL(c.database) {
 		if _, err := netURL(c.database); err != nil {

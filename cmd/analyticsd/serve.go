@@ -80,7 +80,7 @@ type server struct {
 // serve runs the server until ctx ends. The database is closed last, once,
 // whatever happened before.
 func serve(ctx context.Context, sf *serveFlags, stdout io.Writer) error {
-	st, err := openStore(ctx, sf.database, true, sf.location, sf.logger)
+	st, err := openStore(ctx, &sf.commonFlags, true)
 	if err != nil {
 		return err
 	}

@@ -4,23 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
-// openStore opens the database named by dsn: a postgres:// URL or a SQLite
-// file path. With migrate false the schema is left as it is. loc is the
+// openStore opens the database of c: a postgres:// URL or a SQLite file
+// path. With migrate false the schema is left as it is. c's location is the
 // reporting time zone the store keeps its per-day report counters in.
-func openStore(ctx context.Context, dsn string, migrate bool, loc *time.Location, logger *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, c *commonFlags, migrate bool) (store.Store, error) {
+	dsn, loc, logger := c.database, c.location, c.logger
 	if isPostgresURL(dsn) {
-		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc})
+		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc,
+			PartitionInterval: c.partitionInterval})
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactURL(dsn), redactedError{err, urlPasswords(dsn)})
 		}

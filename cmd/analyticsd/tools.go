@@ -77,7 +77,7 @@ func printCheck(w io.Writer, r scheduler.CheckResult) {
 // withService opens the database, builds a Service over it and runs fn;
 // the database is closed once, whatever fn returns.
 func withService(ctx context.Context, c *commonFlags, migrate bool, fn func(store.Store, *analytics.Service) error) error {
-	st, err := openStore(ctx, c.database, migrate, c.location, c.logger)
+	st, err := openStore(ctx, c, migrate)
 	if err != nil {
 		return err
 	}

@@ -689,6 +689,34 @@ func (s *Store) dropZeroCounters(ctx context.Context, cutoff time.Time) error {
 	return nil
 }
 
+// dropPartitionCounts takes the rows of partition p (quoted as name) out
+// of the counters and returns how many it holds. A partition of whole UTC
+// days holds every activity of its days, so their counter rows go as they
+// are; another is counted row by row.
+func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name string) (int64, error) {
+	var n int64
+	if !p.From.Equal(p.From.Truncate(24*time.Hour)) || !p.To.Equal(p.To.Truncate(24*time.Hour)) {
+		err := tx.QueryRowContext(ctx, dropCountsSQL(name)).Scan(&n)
+		return n, err
+	}
+	from, to := p.From.Format(time.DateOnly), p.To.Format(time.DateOnly)
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(n), 0)::bigint FROM activity_day_counts
+		WHERE day >= $1::date AND day < $2::date`, from, to).Scan(&n); err != nil {
+		return 0, err
+	}
+	for _, q := range []string{
+		`DELETE FROM activity_day_counts WHERE day >= $1::date AND day < $2::date`,
+		`DELETE FROM activity_user_counts WHERE day >= $1::date AND day < $2::date`,
+		`DELETE FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date`,
+		`DELETE FROM activity_hour_counts WHERE hour >= $1::date AT TIME ZONE 'UTC' AND hour < $2::date AT TIME ZONE 'UTC'`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, from, to); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
 // dropCountsSQL decrements the counters by the rows of a partition about to
 // be dropped and returns how many rows it holds.
 func dropCountsSQL(table string) string {
@@ -729,17 +757,18 @@ func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) (int
 			straddling = append(straddling, name)
 			continue
 		}
-		// The partition's writers are kept out while its rows are counted
-		// (SHARE mode; readers go on), then it is dropped with them.
+		// The partition's writers are kept out while its counters are
+		// taken down (SHARE mode; readers go on), then it is dropped.
 		var n int64
 		err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, "LOCK TABLE "+name+" IN SHARE MODE"); err != nil {
 				return err
 			}
-			if err := tx.QueryRowContext(ctx, dropCountsSQL(name)).Scan(&n); err != nil {
+			var err error
+			if n, err = dropPartitionCounts(ctx, tx, p, name); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "DROP TABLE "+name)
+			_, err = tx.ExecContext(ctx, "DROP TABLE "+name)
 			return err
 		})
 		if err != nil {

@@ -15,6 +15,9 @@ import (
 func seedMillion(b *testing.B, s *postgres.Store, n int, end time.Time) {
 	b.Helper()
 	ctx := b.Context()
+	if err := s.EnsureActivityPartitions(ctx, end.AddDate(-1, 0, -1), end, 0); err != nil {
+		b.Fatal(err)
+	}
 	for i, q := range []string{
 		`INSERT INTO activities (id, user_id, username, activity_type, description, client_id, method, path, status_code, metadata, created_at)
 		SELECT gen_random_uuid(),
