@@ -315,8 +315,14 @@ type DBStats struct {
 	Idle            int
 }
 
-// Admin covers the database itself.
-type Admin interface {
+// Store is the whole persistence contract.
+type Store interface {
+	ActivityWriter
+	ActivityReader
+	DomainWriter
+	DomainReader
+	RollupStore
+
 	// Migrate applies the pending embedded migrations.
 	Migrate(ctx context.Context) error
 	// MigrationStatus reports the applied and the latest known version.
@@ -327,16 +333,6 @@ type Admin interface {
 	Stats() DBStats
 	// Close releases the database; it is idempotent.
 	Close() error
-}
-
-// Store is the whole persistence contract.
-type Store interface {
-	ActivityWriter
-	ActivityReader
-	DomainWriter
-	DomainReader
-	RollupStore
-	Admin
 
 	// ActivityDeleteByUser erases every activity of one user and returns
 	// how many rows were deleted.
@@ -358,6 +354,17 @@ type Broadcaster interface {
 	// is done or the returned stop function is called. It reconnects on
 	// its own after a connection loss.
 	Subscribe(ctx context.Context, channel string, fn func(payload string)) (stop func(), err error)
+}
+
+// ReadRouter is implemented by stores that send reads to replicas
+// (postgres.Replicated), which may lag behind the primary. WritePosition
+// returns an opaque mark of every write committed so far; a context from
+// ReadAfter(ctx, pos) makes the store's reads see at least those writes
+// (from a replica that has replayed them, else from the primary). The
+// Service uses it to show a caller its own writes right after them.
+type ReadRouter interface {
+	WritePosition(ctx context.Context) (string, error)
+	ReadAfter(ctx context.Context, pos string) context.Context
 }
 
 // Locker is implemented by stores shared by several processes (PostgreSQL
