@@ -158,6 +158,36 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	s, err := connect(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	var schema sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		err = s.wrap(ctx, "open", err)
+		_ = s.Close()
+		return nil, err
+	}
+	if !schema.Valid {
+		_ = s.Close()
+		return nil, fmt.Errorf("postgres: open: %w", storedriver.Invalid("search_path", "names no existing schema"))
+	}
+	s.schema = schema.String
+	sync := func(ctx context.Context) error {
+		if err := s.syncDayCounters(ctx); err != nil {
+			return err
+		}
+		return s.loadPartitioning(ctx)
+	}
+	if err := sqlexec.OpenSchema(ctx, opts.SkipMigrate, s.Migrate, sync); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect makes the pools of a Store at url without touching the database.
+func connect(url string, opts Config) (*Store, error) {
 	db, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -178,28 +208,6 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
 		parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
-
-	var schema sql.NullString
-	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		err = s.wrap(ctx, "open", err)
-		_ = s.Close()
-		return nil, err
-	}
-	if !schema.Valid {
-		_ = s.Close()
-		return nil, fmt.Errorf("postgres: open: %w", storedriver.Invalid("search_path", "names no existing schema"))
-	}
-	s.schema = schema.String
-	sync := func(ctx context.Context) error {
-		if err := s.syncDayCounters(ctx); err != nil {
-			return err
-		}
-		return s.loadPartitioning(ctx)
-	}
-	if err := sqlexec.OpenSchema(ctx, opts.SkipMigrate, s.Migrate, sync); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
 	return s, nil
 }
 

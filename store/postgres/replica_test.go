@@ -1,0 +1,117 @@
+package postgres_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/teststandby"
+	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/postgres"
+)
+
+// eventually polls cond every 50 ms for up to 30 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestReplicatedReads runs against a real streaming standby of the test
+// database: reads go to it once it has caught up, a read after
+// ReadAfter(WritePosition) sees the write, a standby whose replay is paused
+// past MaxLag or that is stopped no longer serves reads, and reads go on
+// from the primary.
+func TestReplicatedReads(t *testing.T) {
+	ctx := t.Context()
+	url := testdb.PostgresURL(t)
+	sb := teststandby.Start(t, url)
+	r, err := postgres.OpenReplicated(ctx, url, postgres.Config{},
+		postgres.ReplicaConfig{URLs: []string{sb.URL}, MaxLag: time.Second, CheckInterval: 100 * time.Millisecond})
+	must(t, err)
+	defer r.Close()
+	status := func() postgres.ReplicaStatus { return r.Replicas()[0] }
+	if st := status(); strings.Contains(st.Name, "@") || !strings.HasPrefix(st.Name, "127.0.0.1:") {
+		t.Errorf("replica name %q: want host:port/database without credentials", st.Name)
+	}
+	eventually(t, "the standby to be healthy", func() bool { return status().Healthy })
+
+	total := func(useCtx func() (int64, error)) int64 {
+		n, err := useCtx()
+		must(t, err)
+		return n
+	}
+	plain := func() (int64, error) {
+		sum, err := r.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByType})
+		if err != nil {
+			return 0, err
+		}
+		return sum.Total, nil
+	}
+
+	// A write, then a read that must see it.
+	must(t, r.ActivityInsertMany(ctx, spread(50, time.Now().Add(-time.Hour), time.Second)))
+	pos, err := r.WritePosition(ctx)
+	must(t, err)
+	rctx := r.ReadAfter(ctx, pos)
+	page, err := r.ActivityList(rctx, store.ActivityListParams{Limit: 10})
+	must(t, err)
+	if page.Total != 50 {
+		t.Fatalf("read after the write: total %d, want 50", page.Total)
+	}
+
+	// Plain reads are served by the standby once it has replayed the write.
+	eventually(t, "the standby to replay the write", func() bool { return total(plain) == 50 })
+	before := status().Reads
+	if got := total(plain); got != 50 {
+		t.Fatalf("total %d, want 50", got)
+	}
+	if status().Reads <= before {
+		t.Errorf("the standby served no read: %+v", status())
+	}
+
+	// Replay paused: the standby falls behind MaxLag and reads come from
+	// the primary, which has the new rows.
+	if _, err := sb.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	more := spread(20, time.Now().Add(-time.Minute), time.Second)
+	for i := range more {
+		more[i].ID = strings.Replace(more[i].ID, "a", "e", 1)
+	}
+	must(t, r.ActivityInsertMany(ctx, more))
+	eventually(t, "the paused standby to be dropped", func() bool { return !status().Healthy })
+	if st := status(); !strings.Contains(st.Err, "behind the primary") {
+		t.Errorf("status of the paused standby: %+v", st)
+	}
+	before = status().Reads
+	if got := total(plain); got != 70 {
+		t.Errorf("total with the standby behind: %d, want 70 (from the primary)", got)
+	}
+	if status().Reads != before {
+		t.Errorf("a standby past MaxLag served a read")
+	}
+	if _, err := sb.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the standby to catch up", func() bool { return status().Healthy })
+
+	// Stopped: reads fail over to the primary at once.
+	sb.Stop(t)
+	if got := total(plain); got != 70 {
+		t.Errorf("total with the standby down: %d, want 70", got)
+	}
+	eventually(t, "the stopped standby to be dropped", func() bool { return !status().Healthy })
+	var n int
+	must(t, r.ActivityIterate(ctx, store.ActivityFilter{}, func(*store.Activity) error { n++; return nil }))
+	if n != 70 {
+		t.Errorf("iterate with the standby down: %d rows, want 70", n)
+	}
+}
