@@ -317,8 +317,13 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 			r = r.WithContext(withRequestInfo(r.Context(), requestInfo{method: r.Method, path: requestPath(r),
 				userAgent: r.UserAgent(), ip: s.track.ips.Apply(s.track.ip.ClientIP(r))}))
 		}
+		if !rt.Public {
+			r = r.WithContext(s.writes.forCaller(r.Context(), p.ID, s.now()))
+		}
 		if err := rt.serve(s, w, r, p); err != nil {
 			s.writeError(w, r, err, rt.action, reqID)
+		} else if rt.audited && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.writes.wrote(r.Context(), p.ID, s.now())
 		}
 	})
 }

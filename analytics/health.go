@@ -91,6 +91,8 @@ type databaseHealth struct {
 	InUse           int     `json:"in_use"`
 	Idle            int     `json:"idle"`
 	PingMS          Decimal `json:"ping_ms"`
+	Replicas        int     `json:"replicas"`
+	ReplicasHealthy int     `json:"replicas_healthy"`
 }
 
 // SystemHealth is the body of the system-health route.
@@ -227,7 +229,10 @@ func (s *Service) computeHealth(ctx context.Context) (*SystemHealth, error) {
 
 	ds := s.st.Stats()
 	h.Database = databaseHealth{Driver: ds.Driver, OpenConnections: ds.OpenConnections, InUse: ds.InUse, Idle: ds.Idle,
-		PingMS: round(float64(ping)/float64(time.Millisecond), 2)}
+		PingMS: round(float64(ping)/float64(time.Millisecond), 2), Replicas: ds.Replicas, ReplicasHealthy: ds.ReplicasHealthy}
+	if ds.ReplicasHealthy < ds.Replicas {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("%d of %d database replicas not serving reads", ds.Replicas-ds.ReplicasHealthy, ds.Replicas))
+	}
 	if ping > slowPingThreshold {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("database ping took %s ms", h.Database.PingMS))
 	}

@@ -41,6 +41,7 @@ type Service struct {
 	cache   Cache
 	sf      singleflight.Group
 	cstate  cacheState
+	writes  *writePositions
 	born    time.Time
 	track   *trackingParts
 	sizer   dirSizer
@@ -79,12 +80,13 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		st:    st,
-		cfg:   cfg,
-		log:   cfg.Logger,
-		loc:   cfg.Location,
-		cache: cfg.Cache,
-		born:  cfg.NowFunc(),
+		st:     st,
+		cfg:    cfg,
+		log:    cfg.Logger,
+		loc:    cfg.Location,
+		cache:  cfg.Cache,
+		writes: newWritePositions(st),
+		born:   cfg.NowFunc(),
 
 		instance: store.NewID(),
 		costKeys: keyBudget{max: costInsightsKeysMax, ttl: ttlCostInsights},
@@ -187,7 +189,7 @@ func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration
 		if b, ok, err := s.cache.Get(cctx, key); err == nil && ok {
 			return b, nil
 		}
-		v, err := compute(cctx)
+		v, err := compute(s.writes.forCache(cctx))
 		if err != nil {
 			return nil, err
 		}
@@ -218,6 +220,7 @@ func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration
 // clearLocal empties this process's cache and makes in-flight loads
 // discard their results.
 func (s *Service) clearLocal(ctx context.Context) {
+	s.writes.invalidation(ctx)
 	s.cstate.mu.Lock()
 	defer s.cstate.mu.Unlock()
 	s.cstate.gen.Add(1)

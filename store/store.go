@@ -313,6 +313,9 @@ type DBStats struct {
 	OpenConnections int
 	InUse           int
 	Idle            int
+	// Replicas is the number of read replicas and ReplicasHealthy how
+	// many of them serve reads (zero for a store without replicas).
+	Replicas, ReplicasHealthy int
 }
 
 // Store is the whole persistence contract.

@@ -29,13 +29,13 @@ var storeOps = []string{
 	"HealthSampleInsert", "HealthSampleList", "HealthSampleDeleteBefore",
 	"JobRunStart", "JobRunFinish", "JobRunLatest", "JobRunList", "WeeklyReportUpsert", "WeeklyReportList",
 	"Migrate", "MigrationStatus", "Ping", "Size", "Close",
-	"Publish", "Subscribe", "TryLock",
+	"Publish", "Subscribe", "TryLock", "WritePosition",
 }
 
 // InstrumentStore returns st wrapped so that its failed calls are counted
 // in analytics_store_errors_total{op}, and the collector to register. The
 // wrapper is a store.Broadcaster and a store.Locker when st is both (as
-// the PostgreSQL store is). Give the wrapper to analytics.New and
+// the PostgreSQL store is), and a store.ReadRouter when st is one too. Give the wrapper to analytics.New and
 // scheduler.New in place of st.
 //
 // A call is counted as failed when it returns an error other than
@@ -56,7 +56,11 @@ func InstrumentStore(st store.Store) (store.Store, *Store) {
 	b, isB := st.(store.Broadcaster)
 	l, isL := st.(store.Locker)
 	if isB && isL {
-		return &clusterStore{instrumented: base, b: b, l: l}, m
+		cs := &clusterStore{instrumented: base, b: b, l: l}
+		if rr, ok := st.(store.ReadRouter); ok {
+			return &replicatedStore{clusterStore: cs, rr: rr}, m
+		}
+		return cs, m
 	}
 	return &base, m
 }
@@ -295,7 +299,23 @@ func (s *clusterStore) TryLock(ctx context.Context, key string) (func(context.Co
 	return unlock, ok, s.m.note(ctx, "TryLock", err)
 }
 
+// replicatedStore is a clusterStore that reads from replicas.
+type replicatedStore struct {
+	*clusterStore
+	rr store.ReadRouter
+}
+
+func (s *replicatedStore) WritePosition(ctx context.Context) (string, error) {
+	pos, err := s.rr.WritePosition(ctx)
+	return pos, s.m.note(ctx, "WritePosition", err)
+}
+
+func (s *replicatedStore) ReadAfter(ctx context.Context, pos string) context.Context {
+	return s.rr.ReadAfter(ctx, pos)
+}
+
 var (
+	_ store.ReadRouter  = (*replicatedStore)(nil)
 	_ store.Store       = (*instrumented)(nil)
 	_ store.Broadcaster = (*clusterStore)(nil)
 	_ store.Locker      = (*clusterStore)(nil)

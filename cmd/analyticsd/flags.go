@@ -202,6 +202,9 @@ type commonFlags struct {
 	logLevel  string
 	// partitionInterval is the span of a PostgreSQL activities partition.
 	partitionInterval string
+	// replicas are hot standbys for reads (serve only registers them).
+	replicas      listValue
+	replicaMaxLag time.Duration
 
 	location *time.Location
 	logger   *slog.Logger
@@ -236,6 +239,20 @@ func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 		return fs.invalid("database", "looks like a key=value connection string; write it as a postgres:// URL (e.g. postgres://user@localhost:5432/analytics)")
 	} else if strings.Contains(c.database, "://") {
 		return fs.invalid("database", "%q is neither a file path nor a postgres:// URL", redactURL(c.database))
+	}
+	for _, r := range c.replicas.values {
+		if !isPostgresURL(c.database) {
+			return fs.invalid("database-replica", "needs a PostgreSQL -database (the primary)")
+		}
+		if !isPostgresURL(r) {
+			return fs.invalid("database-replica", "%q is not a postgres:// URL", redactURL(r))
+		}
+		if _, err := netURL(r); err != nil {
+			return fs.invalid("database-replica", "%v", err)
+		}
+	}
+	if c.replicaMaxLag < 0 {
+		return fs.invalid("database-replica-max-lag", "must not be negative, got %s", c.replicaMaxLag)
 	}
 	loc, err := time.LoadLocation(c.timezone)
 	if err != nil || c.timezone == "" || c.timezone == "Local" {
@@ -309,6 +326,8 @@ type serveFlags struct {
 
 func (s *serveFlags) register(fs *flagSet) {
 	s.commonFlags.register(fs)
+	fs.varEnv(&s.replicas, "database-replica", "postgres:// URL of a hot standby of -database that serves analytics reads (repeatable)", "ANALYTICS_DATABASE_REPLICA_URL")
+	fs.durationVarEnv(&s.replicaMaxLag, "database-replica-max-lag", postgres.ReplicaMaxLagDefault, "how far a standby may lag behind the primary and still serve reads", "ANALYTICS_DATABASE_REPLICA_MAX_LAG")
 	fs.stringVarEnv(&s.addr, "addr", addrDefault, "address to listen on (host:port)", "ANALYTICS_ADDR")
 	fs.stringVarEnv(&s.tokens, "tokens", "", "bearer tokens file (JSON); without it, -jwt-secret-file or -oidc-issuer every API request is refused with 401 (with -demo, a demo file is written)", "ANALYTICS_TOKENS_FILE")
 	fs.stringVarEnv(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed", "ANALYTICS_TRUSTED_PROXIES")

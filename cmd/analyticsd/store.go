@@ -19,8 +19,19 @@ import (
 func openStore(ctx context.Context, c *commonFlags, migrate bool) (store.Store, error) {
 	dsn, loc, logger := c.database, c.location, c.logger
 	if isPostgresURL(dsn) {
-		st, err := postgres.Open(ctx, dsn, postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc,
-			PartitionInterval: c.partitionInterval})
+		cfg := postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc, PartitionInterval: c.partitionInterval}
+		if len(c.replicas.values) > 0 {
+			st, err := postgres.OpenReplicated(ctx, dsn, cfg, postgres.ReplicaConfig{URLs: c.replicas.values, MaxLag: c.replicaMaxLag})
+			if err != nil {
+				secrets := urlPasswords(dsn)
+				for _, r := range c.replicas.values {
+					secrets = append(secrets, urlPasswords(r)...)
+				}
+				return nil, fmt.Errorf("open PostgreSQL database %s with %d replicas: %w", redactURL(dsn), len(c.replicas.values), redactedError{err, secrets})
+			}
+			return st, nil
+		}
+		st, err := postgres.Open(ctx, dsn, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL database %s: %w", redactURL(dsn), redactedError{err, urlPasswords(dsn)})
 		}

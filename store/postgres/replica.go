@@ -179,6 +179,20 @@ func (r *Replicated) Replicas() []ReplicaStatus {
 	return out
 }
 
+// Stats describes the primary's connection pool and the standbys.
+func (r *Replicated) Stats() store.DBStats {
+	st := r.Store.Stats()
+	st.Replicas = len(r.replicas)
+	for _, rep := range r.replicas {
+		rep.mu.Lock()
+		if rep.healthy {
+			st.ReplicasHealthy++
+		}
+		rep.mu.Unlock()
+	}
+	return st
+}
+
 // watch checks the standbys every interval until ctx ends.
 func (r *Replicated) watch(ctx context.Context) {
 	defer close(r.done)
