@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +84,16 @@ func BenchmarkUncached(b *testing.B) {
 	if os.Getenv("ANALYTICS_BENCH_FULL") != "" {
 		data = benchdata.Config{Activities: 1_000_000, Reports: 20_000, Recommendations: 200_000}
 	}
+	if v := os.Getenv("ANALYTICS_BENCH_ACTIVITIES"); v != "" {
+		// The scale runs: n activities, n/100 reports and n/10
+		// recommendations over a year (10,000,000 gives 100,000 reports and
+		// 1,000,000 recommendations).
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a number of activities of at least 1000", v)
+		}
+		data = benchdata.Config{Activities: n, Reports: n / 100, Recommendations: n / 10, Days: 365, Users: 2000, Clients: 500}
+	}
 	activities := data.Activities
 	ctx := context.Background()
 	opts, err := benchdata.Fill(ctx, st, data)
@@ -155,4 +167,74 @@ func BenchmarkUncached(b *testing.B) {
 			}
 		})
 	}
+	benchOtherReads(b, svc, admin, opts, uncached)
+	if os.Getenv("ANALYTICS_BENCH_ACTIVITIES") != "" {
+		benchScaleExtras(b, st, svc, admin, activities)
+	}
 }
+
+// benchOtherReads measures the read routes BenchmarkUncached does not
+// time above, uncached.
+func benchOtherReads(b *testing.B, svc *Service, admin Principal, opts benchdata.Config, uncached func(string, func() error)) {
+	ctx := context.Background()
+	uncached("categories", func() error { _, err := svc.Categories(ctx, admin); return err })
+	uncached("business-impact", func() error { _, err := svc.BusinessImpact(ctx, admin); return err })
+	uncached("client-performance", func() error { _, err := svc.ClientPerformance(ctx, admin, ""); return err })
+	uncached("cost-insights", func() error { _, err := svc.CostInsights(ctx, admin, CostQuery{}); return err })
+	uncached("recent-activity", func() error { _, err := svc.RecentActivity(ctx, admin, 10); return err })
+	uncached("metrics-history", func() error {
+		_, err := svc.MetricsHistory(ctx, admin, "daily", DateRange{From: opts.End.AddDate(0, 0, -30)})
+		return err
+	})
+	uncached("activity-history/page1", func() error { _, err := svc.ActivityHistory(ctx, admin, UserActivityQuery{}); return err })
+	uncached("activity-summary-all/day", func() error { _, err := svc.ActivitySummary(ctx, admin, "day", DateRange{}); return err })
+	uncached("activity-summary-all/user", func() error { _, err := svc.ActivitySummary(ctx, admin, "user", DateRange{}); return err })
+}
+
+// benchScaleExtras measures, once each, what the scale runs add: an export
+// of every activity (rows/s and the peak Go heap meanwhile, sampled every
+// 10 ms) and the database size per million activities.
+func benchScaleExtras(b *testing.B, st store.Store, svc *Service, admin Principal, activities int) {
+	ctx := context.Background()
+	b.Run("export-all", func(b *testing.B) {
+		for b.Loop() {
+			runtime.GC()
+			var peak atomic.Uint64
+			done := make(chan struct{})
+			go func() {
+				var ms runtime.MemStats
+				for {
+					runtime.ReadMemStats(&ms)
+					if ms.HeapInuse > peak.Load() {
+						peak.Store(ms.HeapInuse)
+					}
+					select {
+					case <-done:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			}()
+			start := time.Now()
+			cw := &countingWriter{}
+			err := svc.ExportUserActivity(ctx, admin, UserActivityQuery{}, cw, FormatNDJSON)
+			close(done)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(activities)/time.Since(start).Seconds(), "rows/s")
+			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(cw.n)/(1<<20), "MB-written")
+		}
+	})
+	size, err := st.Size(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("database size %.1f MB: %.1f MB per million activities", float64(size)/(1<<20), float64(size)/(1<<20)/(float64(activities)/1e6))
+}
+
+// countingWriter counts and discards what is written.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
