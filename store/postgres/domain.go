@@ -501,6 +501,12 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	from := "FROM reports r"
 	var out store.CostFigures
 	out.Months = []store.MonthAmount{}
+	if fromDay, monthsDay, lastDay, ok := recagg.CostDays(p, s.loc, s.now()); ok {
+		if err := s.costFromCounters(ctx, p, fromDay, monthsDay, lastDay, &out); err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		return &out, nil
+	}
 	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
 		if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 			return err
@@ -538,6 +544,48 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		return nil, s.wrap(ctx, op, err)
 	}
 	return &out, nil
+}
+
+// costFromCounters answers CostFigures from the per-day report counters
+// (days fromDay and on; months monthsDay to lastDay): at most one row per
+// day and type instead of every report.
+func (s *Store) costFromCounters(ctx context.Context, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
+	var a args
+	var c []string
+	if fromDay != "" {
+		c = append(c, "day >= "+a.add(fromDay)+"::date")
+	}
+	if len(p.Types) > 0 {
+		types := make([]string, len(p.Types))
+		for i, t := range p.Types {
+			types[i] = string(t)
+		}
+		c = append(c, "report_type = ANY("+a.add(pq.Array(types))+"::text[])")
+	}
+	return s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT (COALESCE(sum(savings_cents), 0) / 100)::float8 FROM report_day_counts`+whereSQL(c), a...).
+			Scan(&out.TotalSavings); err != nil {
+			return err
+		}
+		mc := append(c, "day <= "+a.add(lastDay)+"::date")
+		if monthsDay != "" {
+			mc = append(mc, "day >= "+a.add(monthsDay)+"::date")
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT to_char(day, 'YYYY-MM'), (sum(savings_cents) / 100)::float8 FROM report_day_counts`+
+			whereSQL(mc)+` GROUP BY 1 HAVING sum(recommendations) > 0 ORDER BY 1`, a...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m store.MonthAmount
+			if err := rows.Scan(&m.Month, &m.Amount); err != nil {
+				return err
+			}
+			out.Months = append(out.Months, m)
+		}
+		return rows.Err()
+	})
 }
 
 // ReportWindowStats computes the report figures of [from, to).

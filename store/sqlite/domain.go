@@ -394,6 +394,13 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	}
 	where := strings.Join(conds, " AND ")
 	out := &store.CostFigures{Months: []store.MonthAmount{}}
+	if fromDay, monthsDay, lastDay, ok := recagg.CostDays(p, s.opts.Location, s.now()); ok {
+		err := s.readTx(ctx, op, func(tx *sql.Tx) error { return s.costFromCounters(ctx, tx, p, fromDay, monthsDay, lastDay, out) })
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
 		var total int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(r.savings_cents), 0)
@@ -433,6 +440,47 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		return nil, err
 	}
 	return out, nil
+}
+
+// costFromCounters answers CostFigures from the per-day report counters
+// (days fromDay and on; months monthsDay to lastDay): at most one row per
+// day and type instead of every report.
+func (s *Store) costFromCounters(ctx context.Context, tx *sql.Tx, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
+	conds := []string{"1"}
+	var args []any
+	if fromDay != "" {
+		conds, args = append(conds, "day >= ?"), append(args, fromDay)
+	}
+	if len(p.Types) > 0 {
+		for _, t := range p.Types {
+			args = append(args, string(t))
+		}
+		conds = append(conds, "report_type IN ("+placeholders(len(p.Types))+")")
+	}
+	where := strings.Join(conds, " AND ")
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(savings_cents), 0) FROM report_day_counts WHERE `+where, args...).Scan(&total); err != nil {
+		return err
+	}
+	out.TotalSavings = amount(total)
+	where += " AND day <= ? AND day >= ?"
+	args = append(args, lastDay, monthsDay)
+	rows, err := tx.QueryContext(ctx, `SELECT substr(day, 1, 7), SUM(savings_cents) FROM report_day_counts
+		WHERE `+where+` GROUP BY 1 HAVING SUM(savings_cents) > 0 ORDER BY 1`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m store.MonthAmount
+		var c int64
+		if err := rows.Scan(&m.Month, &c); err != nil {
+			return err
+		}
+		m.Amount = amount(c)
+		out.Months = append(out.Months, m)
+	}
+	return rows.Err()
 }
 
 // ReportWindowStats computes the report figures of [from, to).

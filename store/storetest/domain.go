@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "ReportRecent", testReportRecent)
 	parallel(t, open, "ClientPerformance", testClientPerformance)
 	parallel(t, open, "CostFigures", testCostFigures)
+	parallel(t, open, "CostFiguresUnbounded", testCostFiguresUnbounded)
 	parallel(t, open, "ReportWindowStats", testReportWindowStats)
 	parallel(t, open, "CompletionRules", testCompletionRules)
 	parallel(t, open, "EmptyAggregations", testEmptyAggregations)
@@ -610,6 +612,33 @@ func testCostFigures(t *testing.T, s store.Store) {
 			must(t, err, "CostFigures")
 			diff(t, "cost figures", tc.want, got, cmpopts.EquateEmpty())
 		})
+	}
+}
+
+// testCostFiguresUnbounded checks that a query without an upper bound
+// (which a store may answer from per-day counters) matches the same query
+// bounded far in the future (answered from the reports), in UTC and in
+// another zone, with midnight and other lower bounds.
+func testCostFiguresUnbounded(t *testing.T, s store.Store) {
+	Seed(t, s, DomainDataset())
+	ny := newYork()
+	far := ts("2100-01-01T00:00:00Z")
+	for _, p := range []store.CostParams{
+		{},
+		{MonthsFrom: ts("2025-01-01T00:00:00Z")},
+		{MonthsFrom: DomainMonthStart, Types: []store.ReportType{store.ReportCost}},
+		{From: DomainPrevMonthStart, MonthsFrom: DomainPrevMonthStart, Types: []store.ReportType{store.ReportCost, store.ReportSecurity}},
+		{From: ts("2025-03-25T23:00:00Z"), MonthsFrom: DomainMonthStart},
+		{MonthsFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, ny).UTC(), Location: ny},
+		{From: time.Date(2025, 2, 1, 0, 0, 0, 0, ny).UTC(), MonthsFrom: time.Date(2025, 2, 1, 0, 0, 0, 0, ny).UTC(), Location: ny},
+	} {
+		got, err := s.CostFigures(ctx(t), p)
+		must(t, err, "CostFigures")
+		bounded := p
+		bounded.To = far
+		want, err := s.CostFigures(ctx(t), bounded)
+		must(t, err, "CostFigures")
+		diff(t, fmt.Sprintf("cost figures of %+v", p), want, got, cmpopts.EquateEmpty())
 	}
 }
 

@@ -247,3 +247,32 @@ func Changed(m map[string]int64) map[string]int64 {
 	}
 	return out
 }
+
+// CostDays tells whether the per-day counters kept in zone counters answer
+// a CostFigures query exactly, and on which local days: the first day
+// counted ("" when unbounded), the first day of the monthly trend ("" when
+// unbounded) and the last day of the trend (today in counters, at now). A
+// query with an upper bound, or with bounds that are not local midnights
+// of the counters' zone, is not answered from them.
+func CostDays(p store.CostParams, counters *time.Location, now time.Time) (fromDay, monthsDay, lastDay string, ok bool) {
+	if counters == nil {
+		counters = time.UTC
+	}
+	if !p.To.IsZero() || !SameZone(p.Location, counters, now) {
+		return "", "", "", false
+	}
+	for _, b := range []struct {
+		t   time.Time
+		day *string
+	}{{p.From, &fromDay}, {p.MonthsFrom, &monthsDay}} {
+		if b.t.IsZero() {
+			continue
+		}
+		day, midnight := LocalMidnightDay(b.t, counters)
+		if !midnight || !SameZone(p.Location, counters, b.t) {
+			return "", "", "", false
+		}
+		*b.day = day
+	}
+	return fromDay, monthsDay, now.In(counters).Format(time.DateOnly), true
+}
