@@ -25,29 +25,13 @@ import (
 //	go test ./analytics -run XXX -bench IngestReportsHTTP -benchtime 3x
 func BenchmarkIngestReportsHTTP(b *testing.B) {
 	const perBatch, recs = 1000, 10
-	var st store.Store
-	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
-		st = openPostgresURL(b, testdb.PostgresURL(b))
-	} else {
-		st = openSQLiteF(b)
-	}
+	st := benchIngestStore(b)
 	ctx := context.Background()
 	client := store.Client{ID: client1, CompanyName: "Contoso", Industry: store.IndustryTechnology, Status: store.ClientActive}
 	if err := st.ClientUpsert(ctx, &client); err != nil {
 		b.Fatal(err)
 	}
-	svc, err := New(st, Config{IdentifyFunc: identify, Logger: discardLogger()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = svc.Close(ctx) }()
-	mux := http.NewServeMux()
-	mux.Handle(basePath+"/", http.StripPrefix(basePath, svc.Handler()))
-	srv := httptest.NewServer(svc.Middleware()(mux))
-	defer srv.Close()
+	srv := benchIngestServer(b, st)
 
 	next := 0
 	report := func() ReportInput {
@@ -114,25 +98,7 @@ func BenchmarkIngestReportsHTTP(b *testing.B) {
 //	go test ./analytics -run XXX -bench IngestActivitiesHTTP -benchtime 5x
 func BenchmarkIngestActivitiesHTTP(b *testing.B) {
 	const perBatch = MaxIngestActivities
-	var st store.Store
-	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
-		st = openPostgresURL(b, testdb.PostgresURL(b))
-	} else {
-		st = openSQLiteF(b)
-	}
-	ctx := context.Background()
-	svc, err := New(st, Config{IdentifyFunc: identify, Logger: discardLogger()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = svc.Close(ctx) }()
-	mux := http.NewServeMux()
-	mux.Handle(basePath+"/", http.StripPrefix(basePath, svc.Handler()))
-	srv := httptest.NewServer(svc.Middleware()(mux))
-	defer srv.Close()
+	srv := benchIngestServer(b, benchIngestStore(b))
 
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	next := 0
@@ -177,4 +143,32 @@ func BenchmarkIngestActivitiesHTTP(b *testing.B) {
 		spent += time.Since(began)
 	}
 	b.ReportMetric(float64(b.N*perBatch)/spent.Seconds(), "events/s")
+}
+
+// benchIngestStore opens the store of the ingest benchmarks: SQLite, or
+// PostgreSQL when ANALYTICS_BENCH_POSTGRES is set.
+func benchIngestStore(b *testing.B) store.Store {
+	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
+		return openPostgresURL(b, testdb.PostgresURL(b))
+	}
+	return openSQLiteF(b)
+}
+
+// benchIngestServer serves a started Service over st on loopback, with the
+// Middleware and the Handler, until the benchmark ends.
+func benchIngestServer(b *testing.B, st store.Store) *httptest.Server {
+	ctx := context.Background()
+	svc, err := New(st, Config{IdentifyFunc: identify, Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = svc.Close(ctx) })
+	mux := http.NewServeMux()
+	mux.Handle(basePath+"/", http.StripPrefix(basePath, svc.Handler()))
+	srv := httptest.NewServer(svc.Middleware()(mux))
+	b.Cleanup(srv.Close)
+	return srv
 }

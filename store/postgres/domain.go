@@ -530,20 +530,19 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m store.MonthAmount
-			if err := rows.Scan(&m.Month, &m.Amount); err != nil {
-				return err
-			}
-			out.Months = append(out.Months, m)
-		}
-		return rows.Err()
+		out.Months, err = sqlexec.Collect(rows, scanMonth)
+		return err
 	})
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
 	return &out, nil
+}
+
+// scanMonth scans a month and its savings.
+func scanMonth(sc sqlexec.Scanner) (m store.MonthAmount, err error) {
+	err = sc.Scan(&m.Month, &m.Amount)
+	return m, err
 }
 
 // costFromCounters answers CostFigures from the per-day report counters
@@ -576,15 +575,8 @@ func (s *Store) costFromCounters(ctx context.Context, p store.CostParams, fromDa
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m store.MonthAmount
-			if err := rows.Scan(&m.Month, &m.Amount); err != nil {
-				return err
-			}
-			out.Months = append(out.Months, m)
-		}
-		return rows.Err()
+		out.Months, err = sqlexec.Collect(rows, scanMonth)
+		return err
 	})
 }
 

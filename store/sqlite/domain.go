@@ -424,17 +424,8 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m store.MonthAmount
-			var c int64
-			if err := rows.Scan(&m.Month, &c); err != nil {
-				return err
-			}
-			m.Amount = amount(c)
-			out.Months = append(out.Months, m)
-		}
-		return rows.Err()
+		out.Months, err = sqlexec.Collect(rows, scanMonthCents)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -470,17 +461,16 @@ func (s *Store) costFromCounters(ctx context.Context, tx *sql.Tx, p store.CostPa
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m store.MonthAmount
-		var c int64
-		if err := rows.Scan(&m.Month, &c); err != nil {
-			return err
-		}
-		m.Amount = amount(c)
-		out.Months = append(out.Months, m)
-	}
-	return rows.Err()
+	out.Months, err = sqlexec.Collect(rows, scanMonthCents)
+	return err
+}
+
+// scanMonthCents scans a month and its savings in cents.
+func scanMonthCents(sc sqlexec.Scanner) (m store.MonthAmount, err error) {
+	var c int64
+	err = sc.Scan(&m.Month, &c)
+	m.Amount = amount(c)
+	return m, err
 }
 
 // ReportWindowStats computes the report figures of [from, to).
