@@ -74,52 +74,20 @@ func Fill(ctx context.Context, st store.Store, opts Config) (Config, error) {
 	perReport := opts.Recommendations / opts.Reports
 	extra := opts.Recommendations % opts.Reports
 	reportIDs := make([]string, opts.Reports)
+	reports := make([]*store.Report, 0, 200) // written 200 at a time
 	for i := 0; i < opts.Reports; i++ {
-		created := start.Add(time.Duration(rng.Int64N(int64(span))))
-		started := created.Add(time.Duration(rng.IntN(60)) * time.Second)
-		done := started.Add(time.Duration(30+rng.IntN(600)) * time.Second)
-		size := int64(10_000 + rng.IntN(2_000_000))
-		status := store.StatusCompleted
-		if rng.IntN(20) == 0 {
-			status = store.StatusFailed
-		}
-		r := &store.Report{
-			ID:                    fmt.Sprintf("20000000-0000-4000-8000-%012d", i),
-			ClientID:              clients[rng.IntN(len(clients))],
-			CreatedBy:             UserID(rng.IntN(opts.Users)),
-			ReportType:            store.ReportTypes[rng.IntN(len(store.ReportTypes))],
-			Status:                status,
-			CreatedAt:             created,
-			ProcessingStartedAt:   &started,
-			ProcessingCompletedAt: &done,
-			CSVSizeBytes:          &size,
-		}
 		n := perReport
 		if i < extra {
 			n++
 		}
-		r.Recommendations = make([]store.Recommendation, n)
-		for j := range r.Recommendations {
-			cat := store.Categories[rng.IntN(len(store.Categories))]
-			savings := 0.0
-			if cat == store.CategoryCost {
-				savings = float64(rng.IntN(1_000_000)) / 100
-			}
-			r.Recommendations[j] = store.Recommendation{
-				Category:         cat,
-				BusinessImpact:   store.Impacts[rng.IntN(len(store.Impacts))],
-				Recommendation:   "Right-size or shutdown underutilized virtual machines",
-				SubscriptionID:   "52e6b438-f2a7-269e-6513-0c5ca6a3a450",
-				SubscriptionName: "Contoso Production",
-				ResourceGroup:    "rg-web-prod",
-				ResourceName:     fmt.Sprintf("vm-%d", j),
-				ResourceType:     "microsoft.compute/virtualmachines",
-				PotentialSavings: savings,
-			}
-		}
+		r := report(rng, i, n, clients, start, span, opts.Users)
 		reportIDs[i] = r.ID
-		if err := st.ReportUpsert(ctx, r); err != nil {
-			return opts, fmt.Errorf("benchdata: report %d: %w", i, err)
+		reports = append(reports, r)
+		if len(reports) == cap(reports) || i == opts.Reports-1 {
+			if _, err := st.ReportUpsertMany(ctx, reports, ""); err != nil {
+				return opts, fmt.Errorf("benchdata: reports up to %d: %w", i, err)
+			}
+			reports = reports[:0]
 		}
 	}
 
@@ -153,4 +121,47 @@ func Fill(ctx context.Context, st store.Store, opts Config) (Config, error) {
 		}
 	}
 	return opts, nil
+}
+
+// report is the i-th report of the dataset, with n recommendations.
+func report(rng *rand.Rand, i, n int, clients []string, start time.Time, span time.Duration, users int) *store.Report {
+	created := start.Add(time.Duration(rng.Int64N(int64(span))))
+	started := created.Add(time.Duration(rng.IntN(60)) * time.Second)
+	done := started.Add(time.Duration(30+rng.IntN(600)) * time.Second)
+	size := int64(10_000 + rng.IntN(2_000_000))
+	status := store.StatusCompleted
+	if rng.IntN(20) == 0 {
+		status = store.StatusFailed
+	}
+	r := &store.Report{
+		ID:                    fmt.Sprintf("20000000-0000-4000-8000-%012d", i),
+		ClientID:              clients[rng.IntN(len(clients))],
+		CreatedBy:             UserID(rng.IntN(users)),
+		ReportType:            store.ReportTypes[rng.IntN(len(store.ReportTypes))],
+		Status:                status,
+		CreatedAt:             created,
+		ProcessingStartedAt:   &started,
+		ProcessingCompletedAt: &done,
+		CSVSizeBytes:          &size,
+	}
+	r.Recommendations = make([]store.Recommendation, n)
+	for j := range r.Recommendations {
+		cat := store.Categories[rng.IntN(len(store.Categories))]
+		savings := 0.0
+		if cat == store.CategoryCost {
+			savings = float64(rng.IntN(1_000_000)) / 100
+		}
+		r.Recommendations[j] = store.Recommendation{
+			Category:         cat,
+			BusinessImpact:   store.Impacts[rng.IntN(len(store.Impacts))],
+			Recommendation:   "Right-size or shutdown underutilized virtual machines",
+			SubscriptionID:   "52e6b438-f2a7-269e-6513-0c5ca6a3a450",
+			SubscriptionName: "Contoso Production",
+			ResourceGroup:    "rg-web-prod",
+			ResourceName:     fmt.Sprintf("vm-%d", j),
+			ResourceType:     "microsoft.compute/virtualmachines",
+			PotentialSavings: savings,
+		}
+	}
+	return r
 }
