@@ -282,3 +282,26 @@ func TestPartitionConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestInsertAfterAnotherStoreDroppedPartition has one store drop a
+// partition another store has seen: the second store's next insert into
+// that period finds it missing, creates it again and succeeds.
+func TestInsertAfterAnotherStoreDroppedPartition(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url := testdb.PostgresURL(t)
+	a, err := postgres.Open(ctx, url, postgres.Config{})
+	must(t, err)
+	defer a.Close()
+	b, err := postgres.Open(ctx, url, postgres.Config{})
+	must(t, err)
+	defer b.Close()
+	jan := time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC)
+	must(t, a.ActivityInsertMany(ctx, []store.Activity{{UserID: "u1", ActivityType: "login", CreatedAt: jan}}))
+	if n, err := b.ActivityDeleteBefore(ctx, time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), 0); err != nil || n != 1 {
+		t.Fatalf("retention: %d, %v", n, err)
+	}
+	// a still believes January has a partition.
+	must(t, a.ActivityInsertMany(ctx, []store.Activity{{UserID: "u2", ActivityType: "login", CreatedAt: jan.Add(time.Hour)}}))
+	checkSummaries(t, a, []store.Activity{{UserID: "u2", ActivityType: "login", CreatedAt: jan.Add(time.Hour)}})
+}
