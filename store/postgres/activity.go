@@ -346,19 +346,46 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 		c = append(c, "day < "+a.add(hi.Format(time.DateOnly))+"::date")
 	}
 	parts := []string{"SELECT " + counterKey + " AS k, n FROM " + table + whereSQL(c)}
+	// The hourly counters have neither users nor days as keys.
+	hourly := f.UserID == "" && !userKey && (counterKey == "1" || counterKey == "activity_type")
 	if hasLo {
-		e := f
-		e.To = time.Time{}
-		ec := append(e.conds(a), "created_at < "+a.add(lo))
-		parts = append(parts, "SELECT "+activityKey+" AS k, count(*) AS n FROM activities"+whereSQL(append(ec, extra...))+" GROUP BY 1")
+		parts = append(parts, f.edgeSQL(a, f.From, lo, counterKey, activityKey, extra, hourly)...)
 	}
 	if hasHi {
-		e := f
-		e.From = time.Time{}
-		ec := append(e.conds(a), "created_at >= "+a.add(hi))
-		parts = append(parts, "SELECT "+activityKey+" AS k, count(*) AS n FROM activities"+whereSQL(append(ec, extra...))+" GROUP BY 1")
+		parts = append(parts, f.edgeSQL(a, hi, f.To.Add(time.Microsecond), counterKey, activityKey, extra, hourly)...)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+// edgeSQL returns rows (k, n) counting the activities of f in [from, to),
+// the part of a day at an edge of the range: with hourly, whole UTC hours
+// from activity_hour_counts and only the partial hours in activities.
+func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey string, extra []string, hourly bool) []string {
+	count := func(lo, hi time.Time) string {
+		e := f
+		e.From, e.To = time.Time{}, time.Time{}
+		ec := append(e.conds(a), "created_at >= "+a.add(lo), "created_at < "+a.add(hi))
+		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" + whereSQL(append(ec, extra...)) + " GROUP BY 1"
+	}
+	hlo, hhi := from.Truncate(time.Hour), to.Truncate(time.Hour)
+	if hlo.Before(from) {
+		hlo = hlo.Add(time.Hour)
+	}
+	if !hourly || !hlo.Before(hhi) {
+		return []string{count(from, to)}
+	}
+	c := []string{"hour >= " + a.add(hlo), "hour < " + a.add(hhi)}
+	if f.ActivityType != "" {
+		c = append(c, "activity_type = "+a.add(f.ActivityType))
+	}
+	parts := []string{"SELECT " + counterKey + " AS k, n FROM activity_hour_counts" + whereSQL(c)}
+	if from.Before(hlo) {
+		parts = append(parts, count(from, hlo))
+	}
+	if hhi.Before(to) {
+		parts = append(parts, count(hhi, to))
+	}
+	return parts
 }
 
 // localDaySQL returns the counts of f per local day of z, summing whole
