@@ -169,13 +169,7 @@ func TestMigrationPartitionsActivities(t *testing.T) {
 func TestActivityPartitionsOnDemand(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	url := testdb.PostgresURL(t)
-	a, err := postgres.Open(ctx, url, postgres.Config{})
-	must(t, err)
-	defer a.Close()
-	b, err := postgres.Open(ctx, url, postgres.Config{PartitionInterval: postgres.PartitionDay, PartitionsAhead: 1})
-	must(t, err)
-	defer b.Close()
+	a, b := twoStores(t, postgres.Config{PartitionInterval: postgres.PartitionDay, PartitionsAhead: 1})
 
 	var all []store.Activity
 	var mu sync.Mutex
@@ -289,13 +283,7 @@ func TestPartitionConfig(t *testing.T) {
 func TestInsertAfterAnotherStoreDroppedPartition(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	url := testdb.PostgresURL(t)
-	a, err := postgres.Open(ctx, url, postgres.Config{})
-	must(t, err)
-	defer a.Close()
-	b, err := postgres.Open(ctx, url, postgres.Config{})
-	must(t, err)
-	defer b.Close()
+	a, b := twoStores(t, postgres.Config{})
 	jan := time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC)
 	must(t, a.ActivityInsertMany(ctx, []store.Activity{{UserID: "u1", ActivityType: "login", CreatedAt: jan}}))
 	if n, err := b.ActivityDeleteBefore(ctx, time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), 0); err != nil || n != 1 {
@@ -304,4 +292,18 @@ func TestInsertAfterAnotherStoreDroppedPartition(t *testing.T) {
 	// a still believes January has a partition.
 	must(t, a.ActivityInsertMany(ctx, []store.Activity{{UserID: "u2", ActivityType: "login", CreatedAt: jan.Add(time.Hour)}}))
 	checkSummaries(t, a, []store.Activity{{UserID: "u2", ActivityType: "login", CreatedAt: jan.Add(time.Hour)}})
+}
+
+// twoStores opens two stores on one new schema, as two processes would:
+// the first with the defaults, the second with cfg.
+func twoStores(t *testing.T, cfg postgres.Config) (*postgres.Store, *postgres.Store) {
+	t.Helper()
+	url := testdb.PostgresURL(t)
+	a, err := postgres.Open(t.Context(), url, postgres.Config{})
+	must(t, err)
+	t.Cleanup(func() { _ = a.Close() })
+	b, err := postgres.Open(t.Context(), url, cfg)
+	must(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return a, b
 }
