@@ -531,13 +531,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 		// fail in the store.
 		return badBody("", "strings must not contain NUL characters (\\u0000)")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := reqbody.Decode(data, v); err != nil {
+		if errors.Is(err, reqbody.ErrTrailingData) {
+			return badBody("", "unexpected data after the JSON body")
+		}
 		return jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badBody("", "unexpected data after the JSON body")
 	}
 	return nil
 }
