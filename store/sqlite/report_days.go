@@ -38,13 +38,13 @@ func writeAuthors(ctx context.Context, tx *sql.Tx, authors ...string) error {
 }
 
 // storedReport reads the per-day counter row a stored report counts in and
-// its author (ok false for a new report).
-func (s *Store) storedReport(ctx context.Context, tx *sql.Tx, id string) (d recagg.ReportDay, author string, ok bool, err error) {
+// its author (ok false for a new report), with stmt prepared from
+// storedReportSQL.
+func (s *Store) storedReport(ctx context.Context, stmt *sql.Stmt, id string) (d recagg.ReportDay, author string, ok bool, err error) {
 	var created, recs, cents int64
 	var typ, status string
 	var by sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents, created_by
-		FROM reports WHERE id = ?`, id).Scan(&created, &typ, &status, &recs, &cents, &by)
+	err = stmt.QueryRowContext(ctx, id).Scan(&created, &typ, &status, &recs, &cents, &by)
 	if err == sql.ErrNoRows {
 		return d, "", false, nil
 	}
@@ -53,6 +53,10 @@ func (s *Store) storedReport(ctx context.Context, tx *sql.Tx, id string) (d reca
 	}
 	return recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), by.String, true, nil
 }
+
+// storedReportSQL is the statement of storedReport.
+const storedReportSQL = `SELECT created_at, report_type, status, recommendation_count, savings_cents, created_by
+	FROM reports WHERE id = ?`
 
 const dayCountsUpsert = `INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)
 	VALUES (?, ?, ?, ?, ?, ?)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
@@ -73,44 +74,84 @@ type reportWriter struct {
 	batch   *recagg.Batch
 	clients map[string]bool
 	report  *sql.Stmt
-	rec     *sql.Stmt
+	stored  *sql.Stmt
 	cat     *sql.Stmt
+	recs    []*sql.Stmt // multi-row recommendation inserts by log2 of their row count, prepared on first use
+}
+
+const upsertReportSQL = `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
+		processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, created_by = excluded.created_by,
+		report_type = excluded.report_type, status = excluded.status,
+		created_at = CASE WHEN ? THEN reports.created_at ELSE excluded.created_at END,
+		processing_started_at = excluded.processing_started_at,
+		processing_completed_at = excluded.processing_completed_at, csv_size_bytes = excluded.csv_size_bytes,
+		recommendation_count = excluded.recommendation_count, savings_cents = excluded.savings_cents
+	RETURNING created_at`
+
+const recommendationColumns = 13
+
+// insertRecommendationsSQL inserts rows recommendations.
+func insertRecommendationsSQL(rows int) string {
+	return `INSERT INTO recommendations (id, report_id, position, category, business_impact, recommendation,
+		subscription_id, subscription_name, resource_group, resource_name, resource_type, potential_savings_cents,
+		currency) VALUES ` + valuesSQL(rows, recommendationColumns)
 }
 
 func newReportWriter(ctx context.Context, tx *sql.Tx, s *Store) (*reportWriter, error) {
-	w := &reportWriter{ctx: ctx, tx: tx, s: s, batch: recagg.NewBatch(), clients: map[string]bool{}}
-	var err error
-	if w.report, err = tx.PrepareContext(ctx, `INSERT INTO reports (id, client_id, created_by, report_type, status, created_at,
-				processing_started_at, processing_completed_at, csv_size_bytes, recommendation_count, savings_cents)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, created_by = excluded.created_by,
-				report_type = excluded.report_type, status = excluded.status,
-				created_at = CASE WHEN ? THEN reports.created_at ELSE excluded.created_at END,
-				processing_started_at = excluded.processing_started_at,
-				processing_completed_at = excluded.processing_completed_at, csv_size_bytes = excluded.csv_size_bytes,
-				recommendation_count = excluded.recommendation_count, savings_cents = excluded.savings_cents
-			RETURNING created_at`); err != nil {
-		return nil, err
-	}
-	if w.rec, err = tx.PrepareContext(ctx, `INSERT INTO recommendations (id, report_id, position, category,
-			business_impact, recommendation, subscription_id, subscription_name, resource_group, resource_name,
-			resource_type, potential_savings_cents, currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-		_ = w.report.Close()
-		return nil, err
-	}
-	if w.cat, err = tx.PrepareContext(ctx, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)"); err != nil {
-		w.close()
-		return nil, err
+	w := &reportWriter{ctx: ctx, tx: tx, s: s, batch: recagg.NewBatch(), clients: map[string]bool{},
+		recs: make([]*sql.Stmt, bits.Len(maxChunk))}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{{&w.report, upsertReportSQL}, {&w.stored, storedReportSQL},
+		{&w.cat, "INSERT INTO report_category_counts (report_id, category, n) VALUES (?, ?, ?)"}} {
+		var err error
+		if *p.st, err = tx.PrepareContext(ctx, p.sql); err != nil {
+			w.close()
+			return nil, err
+		}
 	}
 	return w, nil
 }
 
 func (w *reportWriter) close() {
-	for _, st := range []*sql.Stmt{w.report, w.rec, w.cat} {
+	for _, st := range append([]*sql.Stmt{w.report, w.stored, w.cat}, w.recs...) {
 		if st != nil {
 			_ = st.Close()
 		}
 	}
+}
+
+// insertRecommendations inserts the recommendations of report r with
+// multi-row statements.
+func (w *reportWriter) insertRecommendations(r *store.Report) error {
+	args := make([]any, 0, min(len(r.Recommendations), maxChunk)*recommendationColumns)
+	done := 0
+	for _, c := range chunks(len(r.Recommendations)) {
+		i := bits.Len(uint(c)) - 1
+		if w.recs[i] == nil {
+			st, err := w.tx.PrepareContext(w.ctx, insertRecommendationsSQL(c))
+			if err != nil {
+				return err
+			}
+			w.recs[i] = st
+		}
+		args = args[:0]
+		for j := done; j < done+c; j++ {
+			rec := &r.Recommendations[j]
+			args = append(args, rec.ID, r.ID, j, string(rec.Category), nullString(string(rec.BusinessImpact)),
+				nullString(rec.Recommendation), nullString(rec.SubscriptionID), nullString(rec.SubscriptionName),
+				nullString(rec.ResourceGroup), nullString(rec.ResourceName), nullString(rec.ResourceType),
+				cents(rec.PotentialSavings), rec.Currency)
+		}
+		if _, err := w.recs[i].ExecContext(w.ctx, args...); err != nil {
+			return fmt.Errorf("recommendations %d to %d: %w", done, done+c-1, err)
+		}
+		done += c
+	}
+	return nil
 }
 
 // upsert writes one report, its recommendations and its own category
@@ -129,7 +170,7 @@ func (w *reportWriter) upsert(r *store.Report, keepCreated bool, owner string) (
 	if !known {
 		return false, 0, storedriver.Invalid("client_id", "unknown client %s", r.ClientID)
 	}
-	oldDay, oldAuthor, existed, err := w.s.storedReport(ctx, tx, r.ID)
+	oldDay, oldAuthor, existed, err := w.s.storedReport(ctx, w.stored, r.ID)
 	if err != nil {
 		return false, 0, err
 	}
@@ -167,14 +208,8 @@ func (w *reportWriter) upsert(r *store.Report, keepCreated bool, owner string) (
 			return false, 0, err
 		}
 	}
-	for i := range r.Recommendations {
-		rec := &r.Recommendations[i]
-		if _, err := w.rec.ExecContext(ctx, rec.ID, r.ID, i, string(rec.Category), nullString(string(rec.BusinessImpact)),
-			nullString(rec.Recommendation), nullString(rec.SubscriptionID), nullString(rec.SubscriptionName),
-			nullString(rec.ResourceGroup), nullString(rec.ResourceName), nullString(rec.ResourceType),
-			cents(rec.PotentialSavings), rec.Currency); err != nil {
-			return false, 0, fmt.Errorf("recommendation %d: %w", i, err)
-		}
+	if err := w.insertRecommendations(r); err != nil {
+		return false, 0, err
 	}
 	return existed, createdAt, nil
 }
