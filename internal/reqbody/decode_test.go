@@ -38,6 +38,7 @@ var decodeSeeds = []string{
 	`{"activities":[{"duration_ms":"5"}]}`, `{"activities":[{"description":"x"}]} trailing`, `{"activities":[{"description":"x"}],}`,
 	`{"activities":[{"metadata":{"a":"` + "\x01" + `"}}]}`, "{\"activities\":[{\"description\":\"a\tb\"}]}",
 	`{"activities":[{"metadata":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}]}`,
+	`{"activities":[{"metadata":{"a":` + strings.Repeat(`{"a":`, 200000) + "1" + strings.Repeat("}", 200000) + `}}]}`,
 	`[]`, `null`, `,null`, `{"activities":null}`, `{"activities":[null]}`, `{"activities":[{"status_code":01}]}`,
 	`{"activities":[{"duration_ms":.5}]}`, `{"activities":[{"description":"\/\b\f\n\r\t\"\\"}]}`, `{"activities":[{"description":"\x"}]}`,
 	`{"reports":[{"recommendations":[{"potential_savings":"abc"}]}]}`, `{"reports":[{"created_by":[1,2]}]} {}`,
