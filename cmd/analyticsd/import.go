@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/internal/reqbody"
 	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -180,12 +180,10 @@ func (im *ndjsonImport) add(b []byte, line int) error {
 	if text.HasNULEscape(b) {
 		return errors.New("strings must not contain NUL characters (\\u0000)")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var err error
 	if im.args.kind == importActivities {
 		var a importedActivity
-		if err = dec.Decode(&a); err == nil {
+		if err = reqbody.Decode(b, &a); err == nil {
 			if a.CreatedAt == nil {
 				a.CreatedAt = a.Timestamp
 			}
@@ -193,15 +191,15 @@ func (im *ndjsonImport) add(b []byte, line int) error {
 		}
 	} else {
 		var r analytics.ReportInput
-		if err = dec.Decode(&r); err == nil {
+		if err = reqbody.Decode(b, &r); err == nil {
 			im.reports = append(im.reports, r)
 		}
 	}
+	if errors.Is(err, reqbody.ErrTrailingData) {
+		return errors.New("more than one JSON value on the line")
+	}
 	if err != nil {
 		return fmt.Errorf("not a JSON %s record: %w", map[string]string{importActivities: "activity", importReports: "report"}[im.args.kind], err)
-	}
-	if dec.More() {
-		return errors.New("more than one JSON value on the line")
 	}
 	im.lines = append(im.lines, line)
 	return nil
