@@ -15,6 +15,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
+	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -56,6 +57,42 @@ func benchCachedMetrics(b *testing.B, rl RateLimitConfig) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
 
+// benchStore opens the store of BenchmarkUncached, SQLite or PostgreSQL
+// when ANALYTICS_BENCH_POSTGRES is set, and fills it with data. SQLite is
+// filled through a writer with a 512 MiB page cache, as a bulk load would
+// be (with the default 8 MiB the indexes' pages are read again and again
+// past a few million rows), and opened again with the defaults for the
+// measurements.
+func benchStore(b *testing.B, data benchdata.Config) (store.Store, benchdata.Config) {
+	ctx := context.Background()
+	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
+		st := openPostgresURL(b, testdb.PostgresURL(b))
+		opts, err := benchdata.Fill(ctx, st, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st, opts
+	}
+	path := testdb.SQLitePath(b)
+	loader, err := sqlite.Open(ctx, path, sqlite.Config{CacheSize: 512 << 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts, err := benchdata.Fill(ctx, loader, data)
+	if cerr := loader.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	return st, opts
+}
+
 // BenchmarkUncached measures the Service over a benchdata dataset with an
 // empty cache, one sub-benchmark per figure: the dashboard, the metrics
 // route, the 90-day trends, user-activity page 1, a cursor page and (as the
@@ -74,12 +111,6 @@ func benchCachedMetrics(b *testing.B, rl RateLimitConfig) {
 //
 //	ANALYTICS_BENCH_FULL=1 go test ./analytics -run XXX -bench BenchmarkUncached -benchtime 20x
 func BenchmarkUncached(b *testing.B) {
-	var st store.Store
-	if os.Getenv("ANALYTICS_BENCH_POSTGRES") != "" {
-		st = openPostgresURL(b, testdb.PostgresURL(b))
-	} else {
-		st = openSQLiteF(b)
-	}
 	data := benchdata.Config{Activities: 100_000, Reports: 10_000, Recommendations: 100_000}
 	if os.Getenv("ANALYTICS_BENCH_FULL") != "" {
 		data = benchdata.Config{Activities: 1_000_000, Reports: 20_000, Recommendations: 200_000}
@@ -96,10 +127,7 @@ func BenchmarkUncached(b *testing.B) {
 	}
 	activities := data.Activities
 	ctx := context.Background()
-	opts, err := benchdata.Fill(ctx, st, data)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, opts := benchStore(b, data)
 	if pg, ok := st.(*postgres.Store); ok {
 		// As autovacuum does after a bulk load (and so it does not run during
 		// the measurements).
