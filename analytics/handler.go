@@ -318,7 +318,10 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 				userAgent: r.UserAgent(), ip: s.track.ips.Apply(s.track.ip.ClientIP(r))}))
 		}
 		if !rt.Public {
-			r = r.WithContext(s.writes.forCaller(r.Context(), p.ID, s.now()))
+			// A new request only when the reads must follow a write.
+			if ctx := s.writes.forCaller(r.Context(), p.ID, s.now()); ctx != r.Context() {
+				r = r.WithContext(ctx)
+			}
 		}
 		if err := rt.serve(s, w, r, p); err != nil {
 			s.writeError(w, r, err, rt.action, reqID)
