@@ -122,13 +122,13 @@ func OpenReplicated(ctx context.Context, primaryURL string, cfg Config, rc Repli
 	if r.interval == 0 {
 		r.interval = ReplicaCheckIntervalDefault
 	}
+	c := cfg
+	c.SkipMigrate = true
+	if err := c.setDefaults(); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("postgres: open replica: %w", err)
+	}
 	for _, u := range rc.URLs {
-		c := cfg
-		c.SkipMigrate = true
-		if err := c.setDefaults(); err != nil {
-			_ = r.Close()
-			return nil, fmt.Errorf("postgres: open replica: %w", err)
-		}
 		st, err := connect(u, c)
 		if err != nil {
 			_ = r.Close()
@@ -182,13 +182,11 @@ func (r *Replicated) Replicas() []ReplicaStatus {
 // Stats describes the primary's connection pool and the standbys.
 func (r *Replicated) Stats() store.DBStats {
 	st := r.Store.Stats()
-	st.Replicas = len(r.replicas)
-	for _, rep := range r.replicas {
-		rep.mu.Lock()
-		if rep.healthy {
+	for _, rs := range r.Replicas() {
+		st.Replicas++
+		if rs.Healthy {
 			st.ReplicasHealthy++
 		}
-		rep.mu.Unlock()
 	}
 	return st
 }
@@ -214,8 +212,7 @@ func (r *Replicated) check(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, max(r.interval, time.Second))
 	defer cancel()
 	now := time.Now()
-	var text string
-	if err := r.Store.db.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&text); err == nil {
+	if text, err := r.WritePosition(ctx); err == nil {
 		if pos, err := parseLSN(text); err == nil {
 			r.mu.Lock()
 			r.samples = append(r.samples, lsnSample{now, pos})
