@@ -18,10 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
-	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -71,32 +69,13 @@ type storeKind struct {
 	open func(t *testing.T) store.Store
 }
 
-func openSQLite(t *testing.T) store.Store { return openSQLiteF(t) }
+func openSQLite(t *testing.T) store.Store { return teststore.SQLite(t) }
 
-func openSQLiteF(t testing.TB) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
+func openSQLiteF(t testing.TB) store.Store { return teststore.SQLite(t) }
 
-func openPostgresURL(t testing.TB, url string) store.Store {
-	t.Helper()
-	st, err := postgres.Open(context.Background(), url, postgres.Config{})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
+func openPostgresURL(t testing.TB, url string) store.Store { return teststore.PostgresAt(t, url) }
 
-func openPostgres(t *testing.T) store.Store {
-	t.Helper()
-	return openPostgresURL(t, testdb.PostgresURL(t))
-}
+func openPostgres(t *testing.T) store.Store { return teststore.Postgres(t) }
 
 var storeKinds = []storeKind{{"sqlite", openSQLite}, {"postgres", openPostgres}}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -46,7 +47,7 @@ func TestJobsRunOncePerCluster(t *testing.T) {
 			var stores []store.Store
 			var scheds []*Scheduler
 			for i := range replicas {
-				st := openPostgres(t, url)
+				st := teststore.PostgresAt(t, url)
 				stores = append(stores, st)
 				s := newScheduler(t, st, Config{
 					Analytics: an, Schedules: schedules, Locker: tc.locker,
@@ -144,7 +145,7 @@ func TestClusterLock(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t)
 	ctx := context.Background()
-	a, b := openPostgres(t, url), openPostgres(t, url)
+	a, b := teststore.PostgresAt(t, url), teststore.PostgresAt(t, url)
 	la, lb := lockerAdapter{a}, lockerAdapter{b}
 
 	held, err := la.Lock(ctx, JobWeeklyReport)

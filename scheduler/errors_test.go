@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -42,7 +43,7 @@ func TestFailuresAreRecorded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st := openSQLite(t)
+			st := teststore.SQLite(t)
 			s := newScheduler(t, st, tc.cfg)
 			run, err := s.RunNow(ctx, tc.job)
 			if err == nil || !strings.Contains(err.Error(), tc.wantError) {
@@ -62,7 +63,7 @@ func TestFailuresAreRecorded(t *testing.T) {
 
 func TestRunNowLockUnavailable(t *testing.T) {
 	t.Parallel()
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	s := newScheduler(t, st, Config{Locker: brokenLocker{}})
 	if _, err := s.RunNow(context.Background(), JobCleanupHealth); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("RunNow = %v, want ErrUnavailable", err)
@@ -75,7 +76,7 @@ func TestRunNowLockUnavailable(t *testing.T) {
 func TestTickSkippedWhenLockUnavailable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		an := &fakeAnalytics{}
 		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute(), Locker: brokenLocker{}})
 		runs := observe(s)

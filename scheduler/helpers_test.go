@@ -8,51 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
-	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 // storeCase opens one kind of real store for a test.
-type storeCase struct {
-	name string
-	open func(t testing.TB) store.Store
-}
-
-// storeCases are the drivers every job test runs on.
-var storeCases = []storeCase{
-	{"sqlite", func(t testing.TB) store.Store { return openSQLite(t) }},
-	{"postgres", func(t testing.TB) store.Store { return openPostgres(t, testdb.PostgresURL(t)) }},
-}
-
-func openSQLite(t testing.TB) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{})
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-func openPostgres(t testing.TB, url string) *postgres.Store {
-	t.Helper()
-	st, err := postgres.Open(context.Background(), url, postgres.Config{})
-	if err != nil {
-		t.Fatalf("postgres.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 // eachStore runs fn as a subtest on every driver.
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Helper()
-	for _, sc := range storeCases {
-		t.Run(sc.name, func(t *testing.T) {
+	for _, sc := range teststore.Drivers {
+		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, sc.open(t))
+			fn(t, sc.Open(t))
 		})
 	}
 }

@@ -13,13 +13,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 func TestNewValidation(t *testing.T) {
 	t.Parallel()
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	for _, tc := range []struct {
 		name    string
 		cfg     Config
@@ -54,7 +55,7 @@ func TestNewValidation(t *testing.T) {
 
 func TestRunNowErrors(t *testing.T) {
 	t.Parallel()
-	s := newScheduler(t, openSQLite(t), Config{})
+	s := newScheduler(t, teststore.SQLite(t), Config{})
 	if _, err := s.RunNow(context.Background(), "nope"); !errors.Is(err, ErrUnknownJob) {
 		t.Errorf("RunNow(unknown) = %v, want ErrUnknownJob", err)
 	}
@@ -157,7 +158,7 @@ func TestInit(t *testing.T) {
 
 	t.Run("failed checks", func(t *testing.T) {
 		t.Parallel()
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		var out bytes.Buffer
 		rep, err := Init(ctx, st, InitConfig{
 			Progress:   lineTo(&out),
@@ -195,7 +196,7 @@ func TestInit(t *testing.T) {
 
 	t.Run("bad days", func(t *testing.T) {
 		t.Parallel()
-		if _, err := Init(ctx, openSQLite(t), InitConfig{Days: -1}); err == nil || !strings.Contains(err.Error(), "Days") {
+		if _, err := Init(ctx, teststore.SQLite(t), InitConfig{Days: -1}); err == nil || !strings.Contains(err.Error(), "Days") {
 			t.Errorf("Init(Days: -1) = %v, want an error naming Days", err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -484,7 +485,7 @@ func TestSampleHealth(t *testing.T) {
 
 func TestJobsWithoutAnalytics(t *testing.T) {
 	t.Parallel()
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	s := newScheduler(t, st, Config{NowFunc: fixedNow(utc("2025-03-10T12:00:00Z"))})
 	ctx := context.Background()
 	for _, tc := range []struct{ job, message string }{
@@ -503,7 +504,7 @@ func TestJobsWithoutAnalytics(t *testing.T) {
 
 func TestRefreshFailureIsRecorded(t *testing.T) {
 	t.Parallel()
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	an := &fakeAnalytics{refreshErr: errBoom}
 	s := newScheduler(t, st, Config{Analytics: an, NowFunc: fixedNow(utc("2025-03-10T12:00:00Z"))})
 	run, err := s.RunNow(context.Background(), JobDailyMetrics)

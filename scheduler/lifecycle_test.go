@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -46,7 +47,7 @@ func everyMinute() map[string]string {
 func TestFailedRunRetriedAtNextTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		an := &fakeAnalytics{sampleErrs: []error{errBoom}}
 		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
 		runs := observe(s)
@@ -94,7 +95,7 @@ func TestFailedRunRetriedAtNextTick(t *testing.T) {
 func TestSingleton(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, 16)}
 		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
 		runs := observe(s)
@@ -122,7 +123,7 @@ func TestSingleton(t *testing.T) {
 func TestCloseWaitsForRunningJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, 1)}
 		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
 		runs := observe(s)
@@ -177,7 +178,7 @@ func TestCloseWaitsForRunningJob(t *testing.T) {
 func TestCloseDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, 1)}
 		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
 		runs := observe(s)
@@ -209,7 +210,7 @@ func TestCloseDeadline(t *testing.T) {
 func TestStartCloseIdempotent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		s := newScheduler(t, openSQLite(t), Config{})
+		s := newScheduler(t, teststore.SQLite(t), Config{})
 		for range 2 {
 			if err := s.Start(ctx); err != nil {
 				t.Fatalf("Start: %v", err)
@@ -227,7 +228,7 @@ func TestJobsListing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		ny := mustLoad(t, "America/New_York")
-		st := openSQLite(t)
+		st := teststore.SQLite(t)
 		// The bubble starts at 2000-01-01T00:00:00Z, a Saturday: 1999-12-31 19:00 EST.
 		s := newScheduler(t, st, Config{Location: ny, Analytics: &fakeAnalytics{}})
 		if _, err := s.RunNow(ctx, JobSampleHealth); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -122,7 +123,7 @@ func TestWebhookSinkTimeout(t *testing.T) {
 
 func TestWebhookSinkValidation(t *testing.T) {
 	t.Parallel()
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	for _, u := range []string{"", "ftp://example.com/x", "not a url", "http://"} {
 		_, err := New(st, Config{Sink: &WebhookSink{URL: u}})
 		if err == nil || !strings.Contains(err.Error(), "Sink") {
@@ -152,7 +153,7 @@ func TestLogSink(t *testing.T) {
 
 func TestStoreSinkUpserts(t *testing.T) {
 	t.Parallel()
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	ctx := context.Background()
 	sink := StoreSink(st)
 	for _, total := range []float64{1, 2} {

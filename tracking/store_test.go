@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
-	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 // activityStore is what these tests need of a real store.
@@ -30,22 +28,8 @@ type driver struct {
 }
 
 var drivers = []driver{
-	{"sqlite", 1, func(tb testing.TB) activityStore {
-		s, err := sqlite.Open(context.Background(), testdb.SQLitePath(tb), sqlite.Config{})
-		if err != nil {
-			tb.Fatalf("sqlite.Open: %v", err)
-		}
-		tb.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
-	{"postgres", 3, func(tb testing.TB) activityStore {
-		s, err := postgres.Open(context.Background(), testdb.PostgresURL(tb), postgres.Config{})
-		if err != nil {
-			tb.Fatalf("postgres.Open: %v", err)
-		}
-		tb.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
+	{"sqlite", 1, func(tb testing.TB) activityStore { return teststore.SQLite(tb) }},
+	{"postgres", 3, func(tb testing.TB) activityStore { return teststore.Postgres(tb) }},
 }
 
 func countRows(t *testing.T, s store.ActivityReader) int64 {

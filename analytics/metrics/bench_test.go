@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics/metrics"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 )
 
 // BenchmarkCachedMetricsMiddleware measures the cached metrics route in
@@ -17,7 +18,7 @@ import (
 //
 //	go test -run '^$' -bench CachedMetricsMiddleware -benchtime 2s -count 5 ./analytics/metrics
 func BenchmarkCachedMetricsMiddleware(b *testing.B) {
-	st := openSQLiteB(b)
+	st := teststore.SQLite(b)
 	svc := newServiceB(b, st)
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/analytics/", svc.HandlerWithPrefix("/api/v1/analytics"))

@@ -17,11 +17,9 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/analytics/metrics"
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
-	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 const secretUser = "u-secret-7f3a"
@@ -35,36 +33,9 @@ func identify(r *http.Request) (analytics.Principal, error) {
 	return analytics.Principal{}, analytics.ErrUnauthenticated
 }
 
-func openSQLite(t *testing.T) store.Store { return openSQLiteB(t) }
+func openSQLite(t *testing.T) store.Store { return teststore.SQLite(t) }
 
-func openSQLiteB(t testing.TB) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-func openPostgres(t *testing.T) store.Store {
-	t.Helper()
-	st, err := postgres.Open(context.Background(), testdb.PostgresURL(t), postgres.Config{})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	for _, k := range []struct {
-		name string
-		open func(*testing.T) store.Store
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(k.name, func(t *testing.T) { fn(t, k.open(t)) })
-	}
-}
+func openSQLiteB(t testing.TB) store.Store { return teststore.SQLite(t) }
 
 func newService(t *testing.T, st store.Store) *analytics.Service { return newServiceB(t, st) }
 
@@ -259,7 +230,7 @@ func TestHTTPMiddlewareRouteTemplates(t *testing.T) {
 }
 
 func TestServiceCollector(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		svc := newService(t, st)
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(metrics.NewServiceCollector(svc))
@@ -310,7 +281,7 @@ func TestServiceCollector(t *testing.T) {
 }
 
 func TestInstrumentStoreCountsFailures(t *testing.T) {
-	forEachStore(t, func(t *testing.T, inner store.Store) {
+	teststore.Each(t, func(t *testing.T, inner store.Store) {
 		ctx := context.Background()
 		st, m := metrics.InstrumentStore(inner)
 		reg := prometheus.NewRegistry()
@@ -395,7 +366,7 @@ func TestInstrumentStoreCountsFailures(t *testing.T) {
 // TestInstrumentStoreCountsDeadlines counts a call whose deadline passed
 // (a slow database), unlike one its caller cancelled.
 func TestInstrumentStoreCountsDeadlines(t *testing.T) {
-	forEachStore(t, func(t *testing.T, inner store.Store) {
+	teststore.Each(t, func(t *testing.T, inner store.Store) {
 		st, m := metrics.InstrumentStore(inner)
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(m)
@@ -411,7 +382,7 @@ func TestInstrumentStoreCountsDeadlines(t *testing.T) {
 }
 
 func TestJobsObserveScheduledAndManualRuns(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		jobs := metrics.NewJobs(metrics.JobsConfig{})
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(jobs)

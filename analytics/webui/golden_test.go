@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics/webui"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 )
 
 // node is an element of a page's structure.
@@ -107,9 +108,9 @@ func render(n *node) string {
 // and the viewer, with testdata/*.golden, on both stores (-update rewrites
 // them).
 func TestGoldenStructure(t *testing.T) {
-	for _, k := range storeKinds {
-		t.Run(k.name, func(t *testing.T) {
-			e := newEnv(t, k.open(t), webui.Config{SignOutURL: "/logout"})
+	for _, k := range teststore.Drivers {
+		t.Run(k.Name, func(t *testing.T) {
+			e := newEnv(t, k.Open(t), webui.Config{SignOutURL: "/logout"})
 			client := e.firstClient(t)
 			for _, g := range []struct{ name, role, path string }{
 				{"overview-admin", "admin", "/ui/"},
@@ -128,7 +129,7 @@ func TestGoldenStructure(t *testing.T) {
 				_, body := e.get(t, g.path, g.role)
 				got := structure(t, body)
 				file := filepath.Join("testdata", g.name+".golden")
-				if *update && k.name == "sqlite" {
+				if *update && k.Name == "sqlite" {
 					if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
 						t.Fatal(err)
 					}

@@ -13,10 +13,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/analytics/webui"
 	"github.com/advisoranalytics/advisor-analytics/internal/demo"
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
-	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -52,30 +49,6 @@ func bearerIdentify(users map[string]analytics.Principal) func(*http.Request) (a
 		}
 		return p, nil
 	}
-}
-
-type storeKind struct {
-	name string
-	open func(t testing.TB) store.Store
-}
-
-var storeKinds = []storeKind{
-	{"sqlite", func(t testing.TB) store.Store {
-		st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Config{})
-		if err != nil {
-			t.Fatalf("open sqlite: %v", err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}},
-	{"postgres", func(t testing.TB) store.Store {
-		st, err := postgres.Open(context.Background(), testdb.PostgresURL(t), postgres.Config{})
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}},
 }
 
 // env is a dashboard over a Service over a store holding the demo data.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
 	"github.com/advisoranalytics/advisor-analytics/analytics/webui"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -61,9 +62,9 @@ func rank(r analytics.Role) int {
 }
 
 func TestPagesByRole(t *testing.T) {
-	for _, k := range storeKinds {
-		t.Run(k.name, func(t *testing.T) {
-			e := newEnv(t, k.open(t), webui.Config{})
+	for _, k := range teststore.Drivers {
+		t.Run(k.Name, func(t *testing.T) {
+			e := newEnv(t, k.Open(t), webui.Config{})
 			client := e.firstClient(t)
 			for _, role := range roles {
 				for _, pg := range pages(client) {
@@ -119,7 +120,7 @@ func checkSameOrigin(t *testing.T, role analytics.Role, path, body string) {
 }
 
 func TestViewerSeesOnlyOwnActivity(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open(t), webui.Config{})
+	e := newEnv(t, teststore.SQLite(t), webui.Config{})
 	viewer, admin := e.users["viewer"], e.users["admin"]
 	own, err := e.svc.UserActivity(context.Background(), viewer, analytics.UserActivityQuery{Limit: 1})
 	if err != nil {
@@ -180,7 +181,7 @@ func dataValue(t *testing.T, body, id string) string {
 }
 
 func TestSignedOut(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open(t), webui.Config{})
+	e := newEnv(t, teststore.SQLite(t), webui.Config{})
 	res, body := e.get(t, "/ui/activity", "")
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Sign in required") {
 		t.Errorf("signed out: %d\n%s", res.StatusCode, body)
@@ -193,7 +194,7 @@ func TestSignedOut(t *testing.T) {
 		t.Errorf("unknown token: %d", res.StatusCode)
 	}
 
-	e2 := newEnv(t, storeKinds[0].open(t), webui.Config{SignInURL: "/login", SignOutURL: "/logout"})
+	e2 := newEnv(t, teststore.SQLite(t), webui.Config{SignInURL: "/login", SignOutURL: "/logout"})
 	res, _ = e2.get(t, "/ui/cost?date_from=2025-01-01", "")
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?next=%2Fui%2Fcost%3Fdate_from%3D2025-01-01" {
 		t.Errorf("signed out with SignInURL: %d %q", res.StatusCode, res.Header.Get("Location"))
@@ -205,7 +206,7 @@ func TestSignedOut(t *testing.T) {
 }
 
 func TestInvalidateCacheCrossOrigin(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open(t), webui.Config{})
+	e := newEnv(t, teststore.SQLite(t), webui.Config{})
 	const path = "/ui/health/invalidate-cache"
 	for _, tc := range []struct {
 		name, role string
@@ -240,7 +241,7 @@ func TestInvalidateCacheCrossOrigin(t *testing.T) {
 }
 
 func TestStaticAssets(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open(t), webui.Config{})
+	e := newEnv(t, teststore.SQLite(t), webui.Config{})
 	_, page := e.get(t, "/ui/", "viewer")
 	for name, ctype := range map[string]string{"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"} {
 		m := regexp.MustCompile(`"(/ui/static/` + regexp.QuoteMeta(name) + `\?v=[0-9a-f]{12})"`).FindStringSubmatch(page)
@@ -271,7 +272,7 @@ func TestStaticAssets(t *testing.T) {
 }
 
 func TestBadParameters(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open(t), webui.Config{})
+	e := newEnv(t, teststore.SQLite(t), webui.Config{})
 	for _, path := range []string{
 		"/ui/activity?date_from=yesterday",
 		"/ui/activity?date_from=2025-06-10&date_to=2025-06-01",
@@ -296,7 +297,7 @@ func TestNew(t *testing.T) {
 	if _, err := webui.New(nil, webui.Config{}); err == nil {
 		t.Error("nil Service accepted")
 	}
-	st := storeKinds[0].open(t)
+	st := teststore.SQLite(t)
 	svc, err := analytics.New(st, analytics.Config{})
 	if err != nil {
 		t.Fatal(err)

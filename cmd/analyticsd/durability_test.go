@@ -24,9 +24,9 @@ import (
 	_ "modernc.org/sqlite" // a second connection holding the write lock
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
@@ -255,26 +255,6 @@ func writeTokens(t *testing.T) (file, token string) {
 	return file, token
 }
 
-func openSQLite(t *testing.T, path string) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(context.Background(), path, sqlite.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func openPostgres(t *testing.T, url string) *postgres.Store {
-	t.Helper()
-	s, err := postgres.Open(context.Background(), url, postgres.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // TestSIGKILLUnderLoad: killed with SIGKILL under load, then restarted:
 // every activity answered 202 is stored exactly once.
 func TestSIGKILLUnderLoad(t *testing.T) {
@@ -299,9 +279,9 @@ func TestSIGKILLUnderLoad(t *testing.T) {
 			p.stop(t)
 			var s store.ActivityReader
 			if driver == "sqlite" {
-				s = openSQLite(t, database)
+				s = teststore.SQLiteAt(t, database, sqlite.Config{})
 			} else {
-				s = openPostgres(t, database)
+				s = teststore.PostgresAt(t, database)
 			}
 			checkExactlyOnce(t, s, l)
 		})
@@ -342,7 +322,7 @@ func TestSQLiteLockedThenSIGKILL(t *testing.T) {
 
 	p = startProc(t, nil, args...)
 	p.stop(t)
-	checkExactlyOnce(t, openSQLite(t, database), l)
+	checkExactlyOnce(t, teststore.SQLiteAt(t, database, sqlite.Config{}), l)
 	if bad, _ := filepath.Glob(filepath.Join(spoolDir, "*", "corrupt", "*")); len(bad) != 1 {
 		t.Errorf("torn tail not moved aside: %v", bad)
 	}
@@ -408,7 +388,7 @@ func TestSpoolByteCapReached(t *testing.T) {
 	}
 	release()
 	p.stop(t)
-	checkExactlyOnce(t, openSQLite(t, database), l)
+	checkExactlyOnce(t, teststore.SQLiteAt(t, database, sqlite.Config{}), l)
 	t.Logf("%d refused with 503 while full", l.refused.Load())
 }
 
@@ -433,7 +413,7 @@ func TestPostgresOutageThenSIGKILL(t *testing.T) {
 
 	p = startProc(t, nil, args...)
 	p.stop(t)
-	checkExactlyOnce(t, openPostgres(t, pg.url), l)
+	checkExactlyOnce(t, teststore.PostgresAt(t, pg.url), l)
 }
 
 type cluster struct {
