@@ -44,13 +44,7 @@ func platformJWT(t *testing.T, secret string, m jwt.SigningMethod, changes map[s
 	c := jwt.MapClaims{"token_type": "access", "type": "access", "user_id": 42, "email": "ada@example.com",
 		"username": "ada", "first_name": "Ada", "last_name": "Lovelace", "role": "analyst", "is_staff": false,
 		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "jti": "d6a1c0ffee"}
-	for k, v := range changes {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
+	authtest.Edit(c, changes)
 	var key any = []byte(secret)
 	if m == jwt.SigningMethodNone {
 		key = jwt.UnsafeAllowNoneSignatureType

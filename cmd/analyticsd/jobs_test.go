@@ -5,19 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
 
 func TestJobsCommand(t *testing.T) {
-	for _, db := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return testdb.SQLitePath(t) }},
-		{"postgres", func(t *testing.T) string { return testdb.PostgresURL(t) }},
-	} {
+	for _, db := range testDatabases {
 		t.Run(db.name, func(t *testing.T) {
 			dsn := db.dsn(t)
 			if code, _, stderr := runCmd(t, nil, "migrate", "-database", dsn); code != 0 {

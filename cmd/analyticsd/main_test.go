@@ -44,6 +44,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testDatabases name a new database of each driver for the command's
+// -database flag.
+var testDatabases = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return testdb.SQLitePath(t) }},
+	{"postgres", func(t *testing.T) string { return testdb.PostgresURL(t) }},
+}
+
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }

@@ -25,13 +25,7 @@ func adminTokens(t *testing.T) (file, token string) {
 }
 
 func TestMetricsOnTheMainListener(t *testing.T) {
-	for _, db := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return testdb.SQLitePath(t) }},
-		{"postgres", func(t *testing.T) string { return testdb.PostgresURL(t) }},
-	} {
+	for _, db := range testDatabases {
 		t.Run(db.name, func(t *testing.T) {
 			tokens, admin := adminTokens(t)
 			base, _, _, stop := startServer(t, map[string]string{"ANALYTICS_DATABASE_URL": db.dsn(t), "ANALYTICS_TOKENS_FILE": tokens},

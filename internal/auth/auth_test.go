@@ -28,14 +28,7 @@ func TestChain(t *testing.T) {
 	now := time.Now()
 	platformClaims := func(changes map[string]any) map[string]any {
 		c := access(map[string]any{"exp": now.Add(time.Minute).Unix(), "iat": now.Unix()})
-		for k, v := range changes {
-			if v == nil {
-				delete(c, k)
-			} else {
-				c[k] = v
-			}
-		}
-		return c
+		return authtest.Edit(c, changes)
 	}
 
 	tests := []struct {

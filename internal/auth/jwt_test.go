@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/auth/authtest"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 )
 
@@ -50,14 +51,7 @@ func access(changes map[string]any) jwt.MapClaims {
 		"iat":        t0.Add(-time.Minute).Unix(),
 		"jti":        "0f1e2d3c4b5a",
 	}
-	for k, v := range changes {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
+	return authtest.Edit(c, changes)
 }
 
 func newTestJWT(t *testing.T) *JWT {

@@ -122,14 +122,7 @@ func (is *Issuer) Claims(now time.Time, changes map[string]any) jwt.MapClaims {
 		"nbf":                now.Add(-time.Minute).Unix(),
 		"exp":                now.Add(time.Hour).Unix(),
 	}
-	for k, v := range changes {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
+	return Edit(c, changes)
 }
 
 // Token signs claims with the current key (RS256), announcing its kid.
@@ -149,4 +142,17 @@ func SignRS256(t testing.TB, key *rsa.PrivateKey, kid string, c jwt.MapClaims) s
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Edit applies changes to the claims c and returns them: a nil value
+// deletes the claim, any other value sets it.
+func Edit(c jwt.MapClaims, changes map[string]any) jwt.MapClaims {
+	for k, v := range changes {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
 }
