@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/periodic"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
@@ -58,16 +59,7 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultPollInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			w.Check(ctx)
-		}
-	}
+	periodic.Run(ctx, interval, w.Check)
 }
 
 // Check looks at every source once and sends the alerts of what changed.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/periodic"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -194,16 +195,7 @@ func (r *Replicated) Stats() store.DBStats {
 // watch checks the standbys every interval until ctx ends.
 func (r *Replicated) watch(ctx context.Context) {
 	defer close(r.done)
-	t := time.NewTicker(r.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.check(ctx)
-		}
-	}
+	periodic.Run(ctx, r.interval, r.check)
 }
 
 // check reads the primary's position and each standby's replay position
