@@ -33,6 +33,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_block_counts WHERE user_id = ?", userID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_id = ?", userID)
 		if err != nil {
 			return err
@@ -90,6 +93,10 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",
+					floorDiv(dayOf(c), daysPerBlock)); err != nil {
 					return err
 				}
 			}

@@ -71,6 +71,11 @@ func upsertUserHourCountsSQL(rows int) string {
 		" ON CONFLICT (hour, user_id) DO UPDATE SET n = n + excluded.n"
 }
 
+func upsertUserBlockCountsSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_user_block_counts (user_id, block, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (user_id, block) DO UPDATE SET n = n + excluded.n"
+}
+
 func upsertUserCountsSQL(rows int) string {
 	return "INSERT OR ROLLBACK INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
 		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
@@ -79,11 +84,11 @@ func upsertUserCountsSQL(rows int) string {
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count.
 type writeStmts struct {
-	insert, days, hours, users, userHours []*sql.Stmt
+	insert, days, hours, users, userHours, userBlocks []*sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userHours} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userHours, w.userBlocks} {
 		for _, st := range list {
 			_ = st.Close()
 		}
@@ -106,7 +111,7 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			sql  string
 		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)},
 			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)},
-			{&w.userHours, upsertUserHourCountsSQL(n)}} {
+			{&w.userHours, upsertUserHourCountsSQL(n)}, {&w.userBlocks, upsertUserBlockCountsSQL(n)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -166,8 +171,10 @@ type encodedChunk struct {
 // counterRows are the increments of the activity counter tables for one
 // batch.
 type counterRows struct {
-	days, hours, userHours map[dayTypeKey]int64 // userHours: typ holds the user id
-	users                  map[userDayTypeKey]int64
+	days, hours map[dayTypeKey]int64
+	userHours   map[dayTypeKey]int64 // typ holds the user id
+	userBlocks  map[dayTypeKey]int64 // day holds the block, typ the user id
+	users       map[userDayTypeKey]int64
 }
 
 // ActivityInsertMany validates every activity, then inserts them all in one
@@ -266,10 +273,11 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 // countActivities aggregates the counter increments of activities.
 func countActivities(activities []store.Activity) counterRows {
 	c := counterRows{
-		days:      map[dayTypeKey]int64{},
-		hours:     map[dayTypeKey]int64{},
-		userHours: map[dayTypeKey]int64{},
-		users:     map[userDayTypeKey]int64{},
+		days:       map[dayTypeKey]int64{},
+		hours:      map[dayTypeKey]int64{},
+		userHours:  map[dayTypeKey]int64{},
+		userBlocks: map[dayTypeKey]int64{},
+		users:      map[userDayTypeKey]int64{},
 	}
 	for i := range activities {
 		a := &activities[i]
@@ -279,53 +287,44 @@ func countActivities(activities []store.Activity) counterRows {
 		c.hours[dayTypeKey{h, a.ActivityType}]++
 		c.users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
 		c.userHours[dayTypeKey{h, a.UserID}]++
+		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
 	}
 	return c
 }
 
 // addCounts adds a batch's increments to the counter tables.
 func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRows) error {
-	days, hours, users, userHours := c.days, c.hours, c.users, c.userHours
-	dayKeys := make([]dayTypeKey, 0, len(days))
-	for k := range days {
-		dayKeys = append(dayKeys, k)
+	dayType := func(k dayTypeKey, n int64, dst []any) []any { return append(dst, k.day, k.typ, n) }
+	if err := upsertCounts(ctx, tx, stmts.days, c.days, dayType); err != nil {
+		return err
 	}
-	hourKeys := make([]dayTypeKey, 0, len(hours))
-	for k := range hours {
-		hourKeys = append(hourKeys, k)
+	if err := upsertCounts(ctx, tx, stmts.hours, c.hours, dayType); err != nil {
+		return err
 	}
-	userHourKeys := make([]dayTypeKey, 0, len(userHours))
-	for k := range userHours {
-		userHourKeys = append(userHourKeys, k)
+	if err := upsertCounts(ctx, tx, stmts.userHours, c.userHours, dayType); err != nil {
+		return err
 	}
-	userKeys := make([]userDayTypeKey, 0, len(users))
-	for k := range users {
-		userKeys = append(userKeys, k)
-	}
-	err := execChunked(ctx, tx, stmts.days, len(dayKeys), func(i int, dst []any) []any {
-		k := dayKeys[i]
-		return append(dst, k.day, k.typ, days[k])
+	err := upsertCounts(ctx, tx, stmts.userBlocks, c.userBlocks, func(k dayTypeKey, n int64, dst []any) []any {
+		return append(dst, k.typ, k.day, n)
 	})
 	if err != nil {
 		return err
 	}
-	err = execChunked(ctx, tx, stmts.hours, len(hourKeys), func(i int, dst []any) []any {
-		k := hourKeys[i]
-		return append(dst, k.day, k.typ, hours[k])
+	return upsertCounts(ctx, tx, stmts.users, c.users, func(k userDayTypeKey, n int64, dst []any) []any {
+		return append(dst, k.user, k.day, k.typ, n)
 	})
-	if err != nil {
-		return err
+}
+
+// upsertCounts adds the increments m to a counter table through its
+// multi-row upserts list; row appends one key's arguments.
+func upsertCounts[K comparable](ctx context.Context, tx *sql.Tx, list []*sql.Stmt, m map[K]int64,
+	row func(k K, n int64, dst []any) []any) error {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	err = execChunked(ctx, tx, stmts.userHours, len(userHourKeys), func(i int, dst []any) []any {
-		k := userHourKeys[i]
-		return append(dst, k.day, k.typ, userHours[k])
-	})
-	if err != nil {
-		return err
-	}
-	return execChunked(ctx, tx, stmts.users, len(userKeys), func(i int, dst []any) []any {
-		k := userKeys[i]
-		return append(dst, k.user, k.day, k.typ, users[k])
+	return execChunked(ctx, tx, list, len(keys), func(i int, dst []any) []any {
+		return row(keys[i], m[keys[i]], dst)
 	})
 }
 
@@ -350,6 +349,12 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		FROM (SELECT `+hourExpr("created_at")+` AS hour, COALESCE(user_id, '') AS user_id, COUNT(*) AS cnt
 			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
 		WHERE c.hour = d.hour AND c.user_id = d.user_id`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_block_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT COALESCE(user_id, '') AS user_id, `+blockExpr("created_at")+` AS block, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt

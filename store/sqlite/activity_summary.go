@@ -35,13 +35,17 @@ var (
 	hourTier     = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
 	userDayTier  = counterTier{"activity_user_counts", "day", usPerDay, "day"}
 	userHourTier = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	// userBlockTier has neither types nor days: it serves no type filter or
+	// grouping and no grouping by day.
+	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, ""}
 )
 
-// countBy counts the activities matching f, grouped by one key. Whole UTC
-// days, then whole hours, come from the counter tables when the filter
-// allows it (only time range, user and type); the partial hours (partial
-// days with a user) at the edges of the range, and filters on client or
-// report, are counted through the activity indexes.
+// countBy counts the activities matching f, grouped by one key. Whole
+// 32-day blocks (per user), then whole UTC days, then whole hours, come from
+// the counter tables when the filter allows it (only time range, user and
+// type); the partial hours (partial days with a user) at the edges of the
+// range, and filters on client or report, are counted through the activity
+// indexes.
 func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
 	out := map[string]int64{}
 	if f.empty() {
@@ -53,8 +57,11 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 	tiers := []counterTier{dayTier, hourTier}
 	if f.userID != "" || group == byUser {
 		tiers = []counterTier{userDayTier}
-		if f.typ == "" && group != byType { // the hourly user counters have no type
+		if f.typ == "" && group != byType { // the block and hourly user counters have no type
 			tiers = append(tiers, userHourTier)
+			if group != byDay {
+				tiers = append([]counterTier{userBlockTier}, tiers...)
+			}
 		}
 	}
 	if err := countTiered(ctx, q, f, group, tiers, out); err != nil {

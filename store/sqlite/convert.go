@@ -13,6 +13,13 @@ import (
 // usPerDay is the number of microseconds in a UTC day.
 const usPerDay = 86_400_000_000
 
+// daysPerBlock is the number of UTC days in a block of the per-user block
+// counters; usPerBlock the microseconds.
+const (
+	daysPerBlock = 32
+	usPerBlock   = daysPerBlock * usPerDay
+)
+
 // usPerHour is the number of microseconds in an hour.
 const usPerHour = 3_600_000_000
 
@@ -73,6 +80,12 @@ func dayExpr(e string) string {
 // expression e, exact (floor) for every time after 1696.
 func hourExpr(e string) string {
 	return "((" + e + ") + 8640000000000000) / 3600000000 - 2400000"
+}
+
+// blockExpr is the SQL for the block number of the microsecond expression
+// e, exact (floor) for every time after 1696.
+func blockExpr(e string) string {
+	return "((" + e + ") + 8640000000000000) / 2764800000000 - 3125"
 }
 
 // dayString formats a day number as YYYY-MM-DD.

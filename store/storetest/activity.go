@@ -35,6 +35,7 @@ func runActivity(t *testing.T, open OpenFunc) {
 	parallel(t, open, "IteratePages", testActivityIteratePages)
 	parallel(t, open, "SummaryByType", testSummaryByType)
 	parallel(t, open, "SummaryByUser", testSummaryByUser)
+	parallel(t, open, "CountsOverMonths", testCountsOverMonths)
 	parallel(t, open, "SummaryByDay", testSummaryByDay)
 	parallel(t, open, "SummaryByDayDST", testSummaryByDayDST)
 	parallel(t, open, "DistinctUsers", testDistinctUsers)
@@ -908,6 +909,78 @@ func testSummaryByUser(t *testing.T, s store.Store) {
 			store.ActivitySummaryParams{ActivityFilter: tc.f, GroupBy: store.GroupByUser, Limit: 2})
 	}
 	checkSummaries(t, s, all, ps)
+}
+
+// testCountsOverMonths checks summaries and totals over ranges of many
+// weeks, which drivers may answer from counters coarser than a day, before
+// and after retention and erasure take rows out of the middle of them.
+func testCountsOverMonths(t *testing.T, s store.Store) {
+	start := ts("2025-01-01T00:00:00Z")
+	// 32-day blocks of unix days, a coarse unit a driver may keep: the
+	// ranges end on, just before and just after their edges too.
+	block := func(k int64) time.Time { return time.Unix(k*32*86400, 0).UTC() }
+	var all []store.Activity
+	for i := range 400 {
+		at := start.Add(time.Duration(i)*11*time.Hour + time.Duration(i%7)*time.Minute)
+		user := activityUsers[i%len(activityUsers)]
+		if i%9 == 0 {
+			user = ""
+		}
+		all = append(all, store.Activity{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), UserID: user,
+			Username: user, ActivityType: []string{"login", "view_report", "export"}[i%3], CreatedAt: at})
+	}
+	for k := int64(629); k <= 634; k++ { // rows on both sides of the block edges in 2025
+		all = append(all,
+			store.Activity{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", k, 1000+k), UserID: "u1", Username: "u1", ActivityType: "login", CreatedAt: block(k)},
+			store.Activity{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", k, 2000+k), UserID: "u2", Username: "u2", ActivityType: "login", CreatedAt: block(k).Add(-time.Microsecond)})
+	}
+	Seed(t, s, Dataset{Activities: slices.Clone(all)})
+	filters := []store.ActivityFilter{
+		{},
+		{From: block(630)},
+		{To: block(632).Add(-time.Microsecond)},
+		{From: block(630), To: block(633).Add(-time.Microsecond)},
+		{From: block(630).Add(-time.Microsecond), To: block(633)},
+		{From: block(630).Add(time.Microsecond), To: block(633).Add(-2 * time.Microsecond)},
+		{From: block(629).Add(13*time.Hour + 5*time.Minute), To: block(633).Add(-17*time.Hour - 3*time.Second)},
+		{From: block(630).AddDate(0, 0, 3), To: block(631).AddDate(0, 0, 29)},
+		{From: start.AddDate(0, 1, 0)},
+		{UserID: "u1"},
+		{UserID: "u2", From: block(630).Add(-time.Hour), To: block(633).Add(time.Hour)},
+		{UserID: "u3", From: block(631).AddDate(0, 0, -40)},
+		{ActivityType: "login", From: block(630), To: block(633)},
+	}
+	check := func(stage string, all []store.Activity) {
+		t.Helper()
+		var ps []store.ActivitySummaryParams
+		for _, f := range filters {
+			ps = append(ps, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: store.GroupByUser},
+				store.ActivitySummaryParams{ActivityFilter: f, GroupBy: store.GroupByType})
+			page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: f, Limit: 1})
+			must(t, err, "ActivityList")
+			if want := int64(len(selectActivities(all, f))); page.Total != want {
+				t.Errorf("%s: total of %+v = %d, want %d", stage, f, page.Total, want)
+			}
+		}
+		checkSummaries(t, s, all, ps)
+	}
+	check("seeded", all)
+
+	cutoff := block(630).AddDate(0, 0, 11).Add(7 * time.Hour)
+	_, err := s.ActivityDeleteBefore(ctx(t), cutoff, 50)
+	must(t, err, "ActivityDeleteBefore")
+	all = slices.DeleteFunc(all, func(a store.Activity) bool { return a.CreatedAt.Before(cutoff) })
+	check("after retention", all)
+
+	_, err = s.ActivityDeleteByUser(ctx(t), "u2")
+	must(t, err, "ActivityDeleteByUser")
+	all = slices.DeleteFunc(all, func(a store.Activity) bool { return a.UserID == "u2" })
+	check("after erasure", all)
+
+	more := []store.Activity{{UserID: "u2", Username: "u2", ActivityType: "login", CreatedAt: block(632).Add(time.Hour)},
+		{UserID: "u4", Username: "u4", ActivityType: "export", CreatedAt: block(631).Add(-time.Hour)}}
+	must(t, s.ActivityInsertMany(ctx(t), slices.Clone(more)), "ActivityInsertMany")
+	check("after more", append(all, more...))
 }
 
 // latestUsername is the username of the newest activity of user.
