@@ -21,6 +21,14 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
+// daysPerBlock is the number of UTC days in a block of
+// activity_user_block_counts; blockOfDaySQL is the block of a date column
+// named day.
+const (
+	daysPerBlock  = 32
+	blockOfDaySQL = "floor((day - DATE '1970-01-01') / 32.0)::integer"
+)
+
 // countsCTE keeps the counter tables in step with a change of activities.
 // It reads k(day, user_id, activity_type, n) and kh(hour, activity_type, n),
 // n negative for deletions, and must follow a WITH list that defines them. Keys are applied in a fixed order
@@ -41,6 +49,11 @@ cud AS (
 	INSERT INTO activity_user_day_counts AS c (user_id, day, n)
 	SELECT user_id, day, sum(n) FROM k WHERE user_id <> '' GROUP BY user_id, day ORDER BY user_id, day
 	ON CONFLICT (user_id, day) DO UPDATE SET n = c.n + EXCLUDED.n
+),
+cub AS (
+	INSERT INTO activity_user_block_counts AS c (user_id, block, n)
+	SELECT user_id, `+blockOfDaySQL+`, sum(n) FROM k WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+	ON CONFLICT (user_id, block) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 ch AS (
 	INSERT INTO activity_hour_counts AS c (hour, activity_type, n)
@@ -309,6 +322,32 @@ func (f filter) wholeDays() (lo, hi time.Time, hasLo, hasHi, ok bool) {
 	return lo, hi, hasLo, hasHi, !(hasLo && hasHi) || lo.Before(hi)
 }
 
+// wholeBlocks returns the blocks of activity_user_block_counts entirely
+// inside the days [lo, hi) (each bound only where has*): [blo, bhi); ok is
+// false when there is none.
+func wholeBlocks(lo, hi time.Time, hasLo, hasHi bool) (blo, bhi int64, ok bool) {
+	const secondsPerBlock = daysPerBlock * 86400
+	if hasLo {
+		blo = -floorDiv(-lo.Unix(), secondsPerBlock) // rounded up
+	}
+	if hasHi {
+		bhi = floorDiv(hi.Unix(), secondsPerBlock)
+	}
+	return blo, bhi, !(hasLo && hasHi) || blo < bhi
+}
+
+// blockStart is the first instant of block b.
+func blockStart(b int64) time.Time { return time.Unix(b*daysPerBlock*86400, 0).UTC() }
+
+// floorDiv divides rounding toward negative infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
 // countedSQL returns a query of rows (k, n) whose n summed per k are the
 // exact activity counts of f grouped by a key: counterKey over the counter
 // tables, activityKey over activities. Whole UTC days come from the counter
@@ -332,20 +371,45 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 			table = "activity_user_day_counts"
 		}
 	}
-	var c []string
+	var base []string
 	if f.UserID != "" {
-		c = append(c, "user_id = "+a.add(f.UserID))
+		base = append(base, "user_id = "+a.add(f.UserID))
 	}
 	if f.ActivityType != "" {
-		c = append(c, "activity_type = "+a.add(f.ActivityType))
+		base = append(base, "activity_type = "+a.add(f.ActivityType))
 	}
-	if hasLo {
-		c = append(c, "day >= "+a.add(lo.Format(time.DateOnly))+"::date")
+	days := func(lo, hi time.Time, hasLo, hasHi bool) string {
+		c := slices.Clone(base)
+		if hasLo {
+			c = append(c, "day >= "+a.add(lo.Format(time.DateOnly))+"::date")
+		}
+		if hasHi {
+			c = append(c, "day < "+a.add(hi.Format(time.DateOnly))+"::date")
+		}
+		return "SELECT " + counterKey + " AS k, n FROM " + table + whereSQL(c)
 	}
-	if hasHi {
-		c = append(c, "day < "+a.add(hi.Format(time.DateOnly))+"::date")
+	var parts []string
+	// The block counters have neither types nor days: whole blocks come from
+	// them when the key needs neither, the days around them from table.
+	blo, bhi, ok := wholeBlocks(lo, hi, hasLo, hasHi)
+	if ok && table == "activity_user_day_counts" && (counterKey == "1" || counterKey == "user_id") {
+		c := slices.Clone(base)
+		if hasLo {
+			c = append(c, "block >= "+a.add(blo))
+		}
+		if hasHi {
+			c = append(c, "block < "+a.add(bhi))
+		}
+		parts = append(parts, "SELECT "+counterKey+" AS k, n FROM activity_user_block_counts"+whereSQL(c))
+		if from := blockStart(blo); hasLo && lo.Before(from) {
+			parts = append(parts, days(lo, from, true, true))
+		}
+		if to := blockStart(bhi); hasHi && to.Before(hi) {
+			parts = append(parts, days(to, hi, true, true))
+		}
+	} else {
+		parts = append(parts, days(lo, hi, hasLo, hasHi))
 	}
-	parts := []string{"SELECT " + counterKey + " AS k, n FROM " + table + whereSQL(c)}
 	// The hourly counters have neither users nor days as keys.
 	hourly := f.UserID == "" && !userKey && (counterKey == "1" || counterKey == "activity_type")
 	if hasLo {
@@ -631,6 +695,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_day_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_block_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE n = 0`); err != nil {
 			return err
 		}
@@ -706,6 +773,7 @@ func (s *Store) dropZeroCounters(ctx context.Context, cutoff time.Time) error {
 	}{
 		{`DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day},
 		{`DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, day},
+		{`DELETE FROM activity_user_block_counts WHERE block <= $1 AND n = 0`, floorDiv(cutoff.Unix()/86400+1, daysPerBlock)},
 		{`DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff},
 		{`DELETE FROM activity_day_counts WHERE n = 0 AND day <= $1::date`, day},
 	} {
@@ -732,6 +800,10 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 		return 0, err
 	}
 	for _, q := range []string{
+		`UPDATE activity_user_block_counts AS c SET n = c.n - d.n
+		FROM (SELECT user_id, ` + blockOfDaySQL + ` AS block, sum(n) AS n FROM activity_user_day_counts
+			WHERE day >= $1::date AND day < $2::date GROUP BY 1, 2) AS d
+		WHERE c.user_id = d.user_id AND c.block = d.block`,
 		`DELETE FROM activity_day_counts WHERE day >= $1::date AND day < $2::date`,
 		`DELETE FROM activity_user_counts WHERE day >= $1::date AND day < $2::date`,
 		`DELETE FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date`,

@@ -19,7 +19,7 @@ func BenchmarkDomainReads(b *testing.B) {
 	// As autovacuum does after a bulk load (and so it does not run during
 	// the measurements).
 	if _, err := s.DB().ExecContext(ctx, `VACUUM ANALYZE activities, activity_day_counts, activity_user_counts,
-			activity_user_day_counts, activity_hour_counts, clients, reports, recommendations, report_category_counts`); err != nil {
+			activity_user_day_counts, activity_user_block_counts, activity_hour_counts, clients, reports, recommendations, report_category_counts`); err != nil {
 		b.Fatal(err)
 	}
 	benchdata.Run(b, benchdata.DomainReads(ctx, s, opts.End))

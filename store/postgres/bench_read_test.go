@@ -40,11 +40,14 @@ func seedMillion(b *testing.B, s *postgres.Store, n int, end time.Time) {
 		`INSERT INTO activity_user_day_counts (user_id, day, n)
 		SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
 		WHERE user_id IS NOT NULL GROUP BY 1, 2`,
+		`INSERT INTO activity_user_block_counts (user_id, block, n)
+		SELECT user_id, floor((day - DATE '1970-01-01') / 32.0)::integer, sum(n) FROM activity_user_day_counts GROUP BY 1, 2`,
 		`VACUUM ANALYZE activities`,
 		`VACUUM ANALYZE activity_day_counts`,
 		`VACUUM ANALYZE activity_user_counts`,
 		`VACUUM ANALYZE activity_hour_counts`,
 		`VACUUM ANALYZE activity_user_day_counts`,
+		`VACUUM ANALYZE activity_user_block_counts`,
 	} {
 		var args []any
 		if i == 0 { // the activities themselves

@@ -534,12 +534,15 @@ func checkCounters(t *testing.T, s *postgres.Store) {
 			WHERE user_id IS NOT NULL GROUP BY 1, 2, 3`,
 		"activity_user_day_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
 			WHERE user_id IS NOT NULL GROUP BY 1, 2`,
+		"activity_user_block_counts": `SELECT user_id, floor(extract(epoch FROM created_at) / (32 * 86400))::integer, count(*)
+			FROM activities WHERE user_id IS NOT NULL GROUP BY 1, 2`,
 	}
 	cols := map[string]string{
-		"activity_day_counts":      "day, activity_type, n",
-		"activity_hour_counts":     "hour, activity_type, n",
-		"activity_user_counts":     "user_id, day, activity_type, n",
-		"activity_user_day_counts": "user_id, day, n",
+		"activity_day_counts":        "day, activity_type, n",
+		"activity_hour_counts":       "hour, activity_type, n",
+		"activity_user_counts":       "user_id, day, activity_type, n",
+		"activity_user_day_counts":   "user_id, day, n",
+		"activity_user_block_counts": "user_id, block, n",
 	}
 	for table, recount := range recounts {
 		stored := `SELECT ` + cols[table] + ` FROM ` + table + ` WHERE n <> 0`
