@@ -437,14 +437,23 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 				return err
 			}
 		}
-		err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'completed'),
+		// Every client's figures come from the per-day report counters.
+		query := `SELECT COALESCE(sum(reports), 0), COALESCE(sum(completed), 0), COALESCE(sum(failed), 0),
+				COALESCE(sum(processing_us)::float8 / NULLIF(sum(timed), 0) / 1e6, 0)::float8,
+				COALESCE(sum(recommendations), 0), (COALESCE(sum(savings_cents), 0) / 100)::float8
+			FROM report_day_counts`
+		var args []any
+		if id != nil {
+			query = `SELECT count(*), count(*) FILTER (WHERE status = 'completed'),
 				count(*) FILTER (WHERE status = 'failed'),
 				COALESCE(avg(EXTRACT(EPOCH FROM processing_completed_at - processing_started_at))
 					FILTER (WHERE status = 'completed'), 0)::float8,
 				COALESCE(sum(recommendation_count), 0), (COALESCE(sum(savings_cents), 0) / 100)::float8
-			FROM reports WHERE ($1::uuid IS NULL OR client_id = $1)`, id).
-			Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports, &p.AvgProcessingSeconds,
-				&p.TotalRecommendations, &p.TotalSavings)
+			FROM reports WHERE client_id = $1`
+			args = []any{id}
+		}
+		err := tx.QueryRowContext(ctx, query, args...).Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports,
+			&p.AvgProcessingSeconds, &p.TotalRecommendations, &p.TotalSavings)
 		if err != nil {
 			return err
 		}

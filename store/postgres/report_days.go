@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -50,23 +51,52 @@ func writeDayDeltas(ctx context.Context, tx *sqlx.Tx, d recagg.DayDeltas) error 
 		return nil
 	}
 	days, types := make([]string, len(rows)), make([]string, len(rows))
-	reports, completed, recs, cents := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
-	for i, r := range rows {
-		days[i], types[i] = r.Key.Day, r.Key.ReportType
-		reports[i], completed[i], recs[i], cents[i] = r.Counts.Reports, r.Counts.Completed, r.Counts.Recommendations, r.Counts.Cents
+	cols := make([][]int64, 7) // reports, completed, failed, timed, processing_us, recommendations, savings_cents
+	for j := range cols {
+		cols[j] = make([]int64, len(rows))
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO report_day_counts AS t (day, report_type, reports, completed, recommendations, savings_cents)
-		SELECT d::date, ty, r, c, n, s
-		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS u (d, ty, r, c, n, s, i)
+	for i, r := range rows {
+		c := r.Counts
+		days[i], types[i] = r.Key.Day, r.Key.ReportType
+		for j, v := range []int64{c.Reports, c.Completed, c.Failed, c.Timed, c.ProcessingMicros, c.Recommendations, c.Cents} {
+			cols[j][i] = v
+		}
+	}
+	args := []any{pq.Array(days), pq.Array(types)}
+	for _, c := range cols {
+		args = append(args, pq.Array(c))
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO report_day_counts AS t (day, report_type, reports, completed, failed, timed,
+			processing_us, recommendations, savings_cents)
+		SELECT d::date, ty, r, c, f, tm, p, n, s
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+			$8::bigint[], $9::bigint[]) WITH ORDINALITY AS u (d, ty, r, c, f, tm, p, n, s, i)
 		ORDER BY i
 		ON CONFLICT (day, report_type) DO UPDATE SET reports = t.reports + EXCLUDED.reports,
-			completed = t.completed + EXCLUDED.completed, recommendations = t.recommendations + EXCLUDED.recommendations,
-			savings_cents = t.savings_cents + EXCLUDED.savings_cents`,
-		pq.Array(days), pq.Array(types), pq.Array(reports), pq.Array(completed), pq.Array(recs), pq.Array(cents))
+			completed = t.completed + EXCLUDED.completed, failed = t.failed + EXCLUDED.failed,
+			timed = t.timed + EXCLUDED.timed, processing_us = t.processing_us + EXCLUDED.processing_us,
+			recommendations = t.recommendations + EXCLUDED.recommendations,
+			savings_cents = t.savings_cents + EXCLUDED.savings_cents`, args...)
 	if err != nil {
 		return fmt.Errorf("report day counters: %w", err)
 	}
 	return nil
+}
+
+// factsColumns are the columns of reports that scanFacts reads.
+const factsColumns = `created_at, report_type, status, processing_started_at, processing_completed_at,
+	recommendation_count, savings_cents`
+
+// scanFacts scans factsColumns, then extra.
+func scanFacts(sc sqlexec.Scanner, extra ...any) (recagg.Facts, error) {
+	var f recagg.Facts
+	var started, completed sql.NullTime
+	if err := sc.Scan(append([]any{&f.Created, &f.ReportType, &f.Status, &started, &completed,
+		&f.Recommendations, &f.Cents}, extra...)...); err != nil {
+		return f, err
+	}
+	f.Created, f.Started, f.Completed = f.Created.UTC(), started.Time, completed.Time
+	return f, nil
 }
 
 // syncDayCounters fills the per-day report counters when they were built
@@ -107,19 +137,17 @@ func (s *Store) syncDayCounters(ctx context.Context) error {
 			return err
 		}
 		d := recagg.DayDeltas{}
-		rows, err := tx.QueryContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents FROM reports`)
+		rows, err := tx.QueryContext(ctx, `SELECT `+factsColumns+` FROM reports`)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var created time.Time
-			var recs, cents int64
-			var typ, status string
-			if err := rows.Scan(&created, &typ, &status, &recs, &cents); err != nil {
+			f, err := scanFacts(rows)
+			if err != nil {
 				_ = rows.Close()
 				return err
 			}
-			d.Add(recagg.DayOf(created, s.loc, typ, status, recs, cents), 1)
+			d.Add(recagg.DayOf(f, s.loc), 1)
 		}
 		if err := rows.Close(); err != nil {
 			return err

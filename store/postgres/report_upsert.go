@@ -138,7 +138,9 @@ func (s *Store) reportBatchTx(ctx context.Context, reports []*store.Report, orde
 			for _, k := range recagg.SortedKeys(cur.Categories) {
 				catIDs, cats, catNs = append(catIDs, r.ID), append(cats, k), append(catNs, cur.Categories[k])
 			}
-			newDay := recagg.DayOf(w.createdAt, s.loc, string(r.ReportType), string(r.Status), int64(len(r.Recommendations)), cur.Cents)
+			newDay := recagg.DayOf(recagg.Facts{Created: w.createdAt, ReportType: string(r.ReportType), Status: string(r.Status),
+				Started: recagg.TimeOrZero(r.ProcessingStartedAt), Completed: recagg.TimeOrZero(r.ProcessingCompletedAt),
+				Recommendations: int64(len(r.Recommendations)), Cents: cur.Cents}, s.loc)
 			batch.Move(recagg.New(), cur)
 			batch.Report(o.day, existed, newDay, o.author, clean(r.CreatedBy))
 		}
@@ -179,7 +181,7 @@ func checkClients(ctx context.Context, tx *sqlx.Tx, reports []*store.Report) err
 // lockReports locks the stored reports among ids (in id order) and reads
 // the per-day counter row each counts in and its author.
 func (s *Store) lockReports(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]storedReport, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id::text, created_at, report_type, status, recommendation_count, savings_cents, created_by
+	rows, err := tx.QueryContext(ctx, `SELECT `+factsColumns+`, created_by, id::text
 		FROM reports WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
 	if err != nil {
 		return nil, err
@@ -187,14 +189,13 @@ func (s *Store) lockReports(ctx context.Context, tx *sqlx.Tx, ids []string) (map
 	defer rows.Close()
 	out := make(map[string]storedReport)
 	for rows.Next() {
-		var id, typ, status string
-		var created time.Time
-		var recs, cents int64
+		var id string
 		var by sql.NullString
-		if err := rows.Scan(&id, &created, &typ, &status, &recs, &cents, &by); err != nil {
+		f, err := scanFacts(rows, &by, &id)
+		if err != nil {
 			return nil, err
 		}
-		out[id] = storedReport{day: recagg.DayOf(created, s.loc, typ, status, recs, cents), author: by.String, createdAt: created}
+		out[id] = storedReport{day: recagg.DayOf(f, s.loc), author: by.String, createdAt: f.Created}
 	}
 	return out, rows.Err()
 }

@@ -338,6 +338,9 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 				return store.ErrNotFound
 			}
 		}
+		if clientID == "" {
+			return allClientsPerformance(ctx, tx, out)
+		}
 		var avg sql.NullFloat64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(r.status = 'completed'), 0),
 				COALESCE(SUM(r.status = 'failed'), 0),
@@ -357,10 +360,6 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		}
 		out.TotalSavings = amount(savings)
 		var err error
-		if clientID == "" {
-			out.Categories, err = countByKey(ctx, tx, "SELECT category, n FROM recommendation_category_counts WHERE n > 0")
-			return err
-		}
 		out.Categories, err = countByKey(ctx, tx, `SELECT k.category, SUM(k.n)
 			FROM reports r JOIN report_category_counts k ON k.report_id = r.id WHERE `+where+` GROUP BY k.category`, args...)
 		return err
@@ -369,6 +368,26 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		return nil, err
 	}
 	return out, nil
+}
+
+// allClientsPerformance fills out for every report from the per-day report
+// counters and the category counters, not from the reports.
+func allClientsPerformance(ctx context.Context, tx *sql.Tx, out *store.ClientPerformance) error {
+	var timed, processing, savings int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(reports), 0), COALESCE(SUM(completed), 0),
+			COALESCE(SUM(failed), 0), COALESCE(SUM(timed), 0), COALESCE(SUM(processing_us), 0),
+			COALESCE(SUM(recommendations), 0), COALESCE(SUM(savings_cents), 0)
+		FROM report_day_counts`).Scan(&out.TotalReports, &out.CompletedReports, &out.FailedReports, &timed,
+		&processing, &out.TotalRecommendations, &savings); err != nil {
+		return err
+	}
+	if timed > 0 {
+		out.AvgProcessingSeconds = float64(processing) / float64(timed) / 1e6
+	}
+	out.TotalSavings = amount(savings)
+	var err error
+	out.Categories, err = countByKey(ctx, tx, "SELECT category, n FROM recommendation_category_counts WHERE n > 0")
+	return err
 }
 
 // CostFigures sums the potential savings of the matching reports and their

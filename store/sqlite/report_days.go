@@ -41,34 +41,52 @@ func writeAuthors(ctx context.Context, tx *sql.Tx, authors ...string) error {
 // its author (ok false for a new report), with stmt prepared from
 // storedReportSQL.
 func (s *Store) storedReport(ctx context.Context, stmt *sql.Stmt, id string) (d recagg.ReportDay, author string, ok bool, err error) {
-	var created, recs, cents int64
-	var typ, status string
 	var by sql.NullString
-	err = stmt.QueryRowContext(ctx, id).Scan(&created, &typ, &status, &recs, &cents, &by)
+	f, err := scanFacts(stmt.QueryRowContext(ctx, id), &by)
 	if err == sql.ErrNoRows {
 		return d, "", false, nil
 	}
 	if err != nil {
 		return d, "", false, err
 	}
-	return recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), by.String, true, nil
+	return recagg.DayOf(f, s.opts.Location), by.String, true, nil
+}
+
+// factsColumns are the columns of reports that scanFacts reads.
+const factsColumns = `created_at, report_type, status, processing_started_at, processing_completed_at,
+	recommendation_count, savings_cents`
+
+// scanFacts scans factsColumns, then extra.
+func scanFacts(sc sqlexec.Scanner, extra ...any) (recagg.Facts, error) {
+	var f recagg.Facts
+	var created int64
+	var started, completed sql.NullInt64
+	if err := sc.Scan(append([]any{&created, &f.ReportType, &f.Status, &started, &completed,
+		&f.Recommendations, &f.Cents}, extra...)...); err != nil {
+		return f, err
+	}
+	f.Created = fromMicro(created)
+	f.Started, f.Completed = recagg.TimeOrZero(timePtr(started)), recagg.TimeOrZero(timePtr(completed))
+	return f, nil
 }
 
 // storedReportSQL is the statement of storedReport.
-const storedReportSQL = `SELECT created_at, report_type, status, recommendation_count, savings_cents, created_by
-	FROM reports WHERE id = ?`
+const storedReportSQL = `SELECT ` + factsColumns + `, created_by FROM reports WHERE id = ?`
 
-const dayCountsUpsert = `INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)
-	VALUES (?, ?, ?, ?, ?, ?)
+const dayCountsUpsert = `INSERT INTO report_day_counts (day, report_type, reports, completed, failed, timed,
+		processing_us, recommendations, savings_cents)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (day, report_type) DO UPDATE SET reports = reports + excluded.reports,
-		completed = completed + excluded.completed, recommendations = recommendations + excluded.recommendations,
-		savings_cents = savings_cents + excluded.savings_cents`
+		completed = completed + excluded.completed, failed = failed + excluded.failed, timed = timed + excluded.timed,
+		processing_us = processing_us + excluded.processing_us,
+		recommendations = recommendations + excluded.recommendations, savings_cents = savings_cents + excluded.savings_cents`
 
 // writeDayDeltas moves the per-day counters by d, in key order.
 func writeDayDeltas(ctx context.Context, tx *sql.Tx, d recagg.DayDeltas) error {
 	for _, r := range d.Sorted() {
-		if _, err := tx.ExecContext(ctx, dayCountsUpsert, r.Key.Day, r.Key.ReportType, r.Counts.Reports,
-			r.Counts.Completed, r.Counts.Recommendations, r.Counts.Cents); err != nil {
+		c := r.Counts
+		if _, err := tx.ExecContext(ctx, dayCountsUpsert, r.Key.Day, r.Key.ReportType, c.Reports, c.Completed, c.Failed,
+			c.Timed, c.ProcessingMicros, c.Recommendations, c.Cents); err != nil {
 			return fmt.Errorf("report day counters: %w", err)
 		}
 	}
@@ -101,18 +119,17 @@ func (s *Store) syncDayCounters(ctx context.Context) error {
 			return err
 		}
 		d := recagg.DayDeltas{}
-		rows, err := tx.QueryContext(ctx, `SELECT created_at, report_type, status, recommendation_count, savings_cents FROM reports`)
+		rows, err := tx.QueryContext(ctx, `SELECT `+factsColumns+` FROM reports`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var created, recs, cents int64
-			var typ, status string
-			if err := rows.Scan(&created, &typ, &status, &recs, &cents); err != nil {
+			f, err := scanFacts(rows)
+			if err != nil {
 				return err
 			}
-			d.Add(recagg.DayOf(fromMicro(created), s.opts.Location, typ, status, recs, cents), 1)
+			d.Add(recagg.DayOf(f, s.opts.Location), 1)
 		}
 		if err := rows.Err(); err != nil {
 			return err

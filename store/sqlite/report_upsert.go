@@ -199,8 +199,10 @@ func (w *reportWriter) upsert(r *store.Report, keepCreated bool, owner string) (
 			return false, 0, err
 		}
 	}
-	newDay := recagg.DayOf(fromMicro(createdAt), w.s.opts.Location, string(r.ReportType), string(r.Status),
-		int64(len(r.Recommendations)), cur.Cents)
+	newDay := recagg.DayOf(recagg.Facts{Created: fromMicro(createdAt), ReportType: string(r.ReportType),
+		Status: string(r.Status), Started: recagg.TimeOrZero(r.ProcessingStartedAt),
+		Completed: recagg.TimeOrZero(r.ProcessingCompletedAt), Recommendations: int64(len(r.Recommendations)),
+		Cents: cur.Cents}, w.s.opts.Location)
 	w.batch.Move(old, cur)
 	w.batch.Report(oldDay, existed, newDay, oldAuthor, r.CreatedBy)
 	if existed {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -53,12 +54,16 @@ type perClient struct {
 	recs  int64
 	cents int64
 	cats  map[string]int64
+	// reports by status, and the processing times of the completed ones
+	// with both times
+	reports, completed, failed, timed, processingUS int64
 }
 
 // aggWant is what the model expects of the aggregations, amounts in cents.
 type aggWant struct {
 	cats, imps, monthCats               map[string]int64
 	clients                             map[string]*perClient
+	all                                 perClient // every client's reports
 	total, thisMonth, prevMonth, before int64
 	recsThis, recsPrev, allRecs         int64
 	monthRecs, monthCents               int64
@@ -84,6 +89,19 @@ func (m *aggModel) want() aggWant {
 			pc.cats[string(rec.Category)]++
 			if !r.CreatedAt.Before(DomainMonthStart) {
 				monthCats[string(rec.Category)]++
+			}
+		}
+		for _, p := range []*perClient{pc, &w.all} {
+			p.reports++
+			switch r.Status {
+			case store.StatusCompleted:
+				p.completed++
+				if r.ProcessingStartedAt != nil && r.ProcessingCompletedAt != nil {
+					p.timed++
+					p.processingUS += r.ProcessingCompletedAt.Sub(*r.ProcessingStartedAt).Microseconds()
+				}
+			case store.StatusFailed:
+				p.failed++
 			}
 		}
 		n := int64(len(r.Recommendations))
@@ -245,23 +263,38 @@ func checkSavings(t *testing.T, s store.Store, step string, w aggWant) {
 func checkPerformance(t *testing.T, s store.Store, step string, w aggWant) {
 	t.Helper()
 	type perf struct {
-		Recs    int64
-		Savings float64
-		Cats    []store.CountByKey
+		Reports, Completed, Failed int64
+		AvgSeconds                 float64
+		Recs                       int64
+		Savings                    float64
+		Cats                       []store.CountByKey
 	}
+	wantPerf := func(pc *perClient) perf {
+		p := perf{pc.reports, pc.completed, pc.failed, 0, pc.recs, amount(pc.cents), sorted(pc.cats)}
+		if pc.timed > 0 {
+			p.AvgSeconds = float64(pc.processingUS) / float64(pc.timed) / 1e6
+		}
+		return p
+	}
+	gotPerf := func(p *store.ClientPerformance) perf {
+		return perf{p.TotalReports, p.CompletedReports, p.FailedReports, p.AvgProcessingSeconds,
+			p.TotalRecommendations, p.TotalSavings, p.Categories}
+	}
+	// Averages are compared to the microsecond.
+	opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.EquateApprox(0, 1e-6)}
 	all, err := s.ClientPerformance(ctx(t), "")
 	must(t, err, step+": ClientPerformance of all")
-	diff(t, step+": performance of all", perf{w.allRecs, amount(w.total), sorted(w.cats)},
-		perf{all.TotalRecommendations, all.TotalSavings, all.Categories}, cmpopts.EquateEmpty())
+	every := w.all
+	every.recs, every.cents, every.cats = w.allRecs, w.total, w.cats
+	diff(t, step+": performance of all", wantPerf(&every), gotPerf(all), opts...)
 	for _, id := range []string{ClientContoso, ClientFabrikam, ClientNorthwind, ClientTailspin} {
-		want := perf{}
-		if pc := w.clients[id]; pc != nil {
-			want = perf{pc.recs, amount(pc.cents), sorted(pc.cats)}
+		pc := w.clients[id]
+		if pc == nil {
+			pc = &perClient{}
 		}
 		got, err := s.ClientPerformance(ctx(t), id)
 		must(t, err, step+": ClientPerformance "+id)
-		diff(t, step+": performance of "+id, want, perf{got.TotalRecommendations, got.TotalSavings, got.Categories},
-			cmpopts.EquateEmpty())
+		diff(t, step+": performance of "+id, wantPerf(pc), gotPerf(got), opts...)
 	}
 }
 
@@ -286,6 +319,11 @@ func aggReport(n int, client string, created string, spec string) store.Report {
 	amounts := []float64{0.1, 0.2, 1e9 + 0.01, 19.99, 0, 0.07, 123456.78}
 	r := store.Report{ID: ID('b', n), ClientID: client, CreatedBy: fmt.Sprintf("u%d", n%3), ReportType: store.ReportCost,
 		Status: store.StatusCompleted, CreatedAt: ts(created)}
+	if n%2 == 1 { // processed for a time that differs between reports
+		started := r.CreatedAt.Add(time.Minute)
+		done := started.Add(time.Duration(n*37+len(spec))*time.Second + time.Duration(n)*time.Microsecond)
+		r.ProcessingStartedAt, r.ProcessingCompletedAt = &started, &done
+	}
 	for i := 0; i < len(spec); i++ {
 		r.Recommendations = append(r.Recommendations,
 			rec(cats[spec[i]], impacts[(n+i)%len(impacts)], amounts[(n*3+i)%len(amounts)]))

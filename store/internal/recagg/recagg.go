@@ -82,10 +82,13 @@ type DayKey struct {
 
 // DayCounts is what reports add to one per-day counter row.
 type DayCounts struct {
-	Reports         int64
-	Completed       int64 // reports with status completed
-	Recommendations int64
-	Cents           int64 // potential savings
+	Reports          int64
+	Completed        int64 // reports with status completed
+	Failed           int64 // reports with status failed
+	Timed            int64 // completed reports with both processing times
+	ProcessingMicros int64 // the processing times of those, summed
+	Recommendations  int64
+	Cents            int64 // potential savings
 }
 
 // ReportDay is the per-day counter row a report counts in, and what it
@@ -95,20 +98,38 @@ type ReportDay struct {
 	Counts DayCounts
 }
 
-// DayOf returns the counter row of a report created at created (its local
-// day in loc) with the given type, status, recommendations and savings.
-func DayOf(created time.Time, loc *time.Location, reportType, status string, recommendations, cents int64) ReportDay {
+// Facts is what the per-day counters need of a report.
+type Facts struct {
+	Created                time.Time
+	ReportType, Status     string
+	Started, Completed     time.Time // processing; zero when not recorded
+	Recommendations, Cents int64
+}
+
+// DayOf returns the counter row of the report f, on its local day in loc.
+func DayOf(f Facts, loc *time.Location) ReportDay {
 	if loc == nil {
 		loc = time.UTC
 	}
-	var completed int64
-	if status == string(store.StatusCompleted) {
-		completed = 1
+	c := DayCounts{Reports: 1, Recommendations: f.Recommendations, Cents: f.Cents}
+	switch f.Status {
+	case string(store.StatusCompleted):
+		c.Completed = 1
+		if !f.Started.IsZero() && !f.Completed.IsZero() {
+			c.Timed, c.ProcessingMicros = 1, f.Completed.UnixMicro()-f.Started.UnixMicro()
+		}
+	case string(store.StatusFailed):
+		c.Failed = 1
 	}
-	return ReportDay{
-		Key:    DayKey{Day: created.In(loc).Format(time.DateOnly), ReportType: reportType},
-		Counts: DayCounts{Reports: 1, Completed: completed, Recommendations: recommendations, Cents: cents},
+	return ReportDay{Key: DayKey{Day: f.Created.In(loc).Format(time.DateOnly), ReportType: f.ReportType}, Counts: c}
+}
+
+// TimeOrZero returns *t, or the zero time for nil.
+func TimeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
 	}
+	return *t
 }
 
 // DayDeltas accumulates the changes of the per-day counters over one
@@ -117,11 +138,14 @@ type DayDeltas map[DayKey]DayCounts
 
 // Add adds (sign 1) or removes (sign −1) a report's contribution.
 func (d DayDeltas) Add(r ReportDay, sign int64) {
-	c := d[r.Key]
-	c.Reports += sign * r.Counts.Reports
-	c.Completed += sign * r.Counts.Completed
-	c.Recommendations += sign * r.Counts.Recommendations
-	c.Cents += sign * r.Counts.Cents
+	c, o := d[r.Key], r.Counts
+	c.Reports += sign * o.Reports
+	c.Completed += sign * o.Completed
+	c.Failed += sign * o.Failed
+	c.Timed += sign * o.Timed
+	c.ProcessingMicros += sign * o.ProcessingMicros
+	c.Recommendations += sign * o.Recommendations
+	c.Cents += sign * o.Cents
 	d[r.Key] = c
 }
 

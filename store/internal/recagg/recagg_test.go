@@ -48,19 +48,37 @@ func TestDayDeltas(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2025, 3, 1, 3, 30, 0, 0, time.UTC) // the evening of 2025-02-28 in New York
-	utcDay := recagg.DayOf(at, nil, "cost", "completed", 4, 250)
-	nyDay := recagg.DayOf(at, ny, "cost", "failed", 4, 250)
+	utcDay := recagg.DayOf(recagg.Facts{Created: at, ReportType: "cost", Status: "completed", Recommendations: 4, Cents: 250}, nil)
+	nyDay := recagg.DayOf(recagg.Facts{Created: at, ReportType: "cost", Status: "failed", Recommendations: 4, Cents: 250}, ny)
 	if utcDay.Key.Day != "2025-03-01" || nyDay.Key.Day != "2025-02-28" {
 		t.Errorf("days %q (UTC) and %q (New York), want 2025-03-01 and 2025-02-28", utcDay.Key.Day, nyDay.Key.Day)
 	}
-	if utcDay.Counts != (recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 4, Cents: 250}) || nyDay.Counts.Completed != 0 {
+	if utcDay.Counts != (recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 4, Cents: 250}) ||
+		nyDay.Counts != (recagg.DayCounts{Reports: 1, Failed: 1, Recommendations: 4, Cents: 250}) {
 		t.Errorf("counts %+v / %+v", utcDay.Counts, nyDay.Counts)
+	}
+	// Only completed reports with both processing times are timed.
+	start := at.Add(-90 * time.Second)
+	for _, c := range []struct {
+		f    recagg.Facts
+		want recagg.DayCounts
+	}{
+		{recagg.Facts{Created: at, Status: "completed", Started: start, Completed: at},
+			recagg.DayCounts{Reports: 1, Completed: 1, Timed: 1, ProcessingMicros: 90_000_000}},
+		{recagg.Facts{Created: at, Status: "completed", Started: start}, recagg.DayCounts{Reports: 1, Completed: 1}},
+		{recagg.Facts{Created: at, Status: "completed", Completed: at}, recagg.DayCounts{Reports: 1, Completed: 1}},
+		{recagg.Facts{Created: at, Status: "failed", Started: start, Completed: at}, recagg.DayCounts{Reports: 1, Failed: 1}},
+		{recagg.Facts{Created: at, Status: "processing", Started: start}, recagg.DayCounts{Reports: 1}},
+	} {
+		if got := recagg.DayOf(c.f, nil).Counts; got != c.want {
+			t.Errorf("DayOf(%+v) counts %+v, want %+v", c.f, got, c.want)
+		}
 	}
 	d := recagg.DayDeltas{}
 	d.Add(utcDay, -1)
-	d.Add(recagg.DayOf(at, nil, "security", "completed", 1, 0), 1)
-	d.Add(recagg.DayOf(at.AddDate(0, 0, -1), nil, "cost", "completed", 2, 5), 1)
-	d.Add(recagg.DayOf(at.Add(time.Hour), nil, "cost", "completed", 4, 250), 1) // cancels the removal
+	d.Add(recagg.DayOf(recagg.Facts{Created: at, ReportType: "security", Status: "completed", Recommendations: 1}, nil), 1)
+	d.Add(recagg.DayOf(recagg.Facts{Created: at.AddDate(0, 0, -1), ReportType: "cost", Status: "completed", Recommendations: 2, Cents: 5}, nil), 1)
+	d.Add(recagg.DayOf(recagg.Facts{Created: at.Add(time.Hour), ReportType: "cost", Status: "completed", Recommendations: 4, Cents: 250}, nil), 1) // cancels the removal
 	want := []recagg.ReportDay{
 		{Key: recagg.DayKey{Day: "2025-02-28", ReportType: "cost"}, Counts: recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 2, Cents: 5}},
 		{Key: recagg.DayKey{Day: "2025-03-01", ReportType: "security"}, Counts: recagg.DayCounts{Reports: 1, Completed: 1, Recommendations: 1}},
