@@ -52,7 +52,7 @@ cud AS (
 ),
 cub AS (
 	INSERT INTO activity_user_block_counts AS c (user_id, block, n)
-	SELECT user_id, `+blockOfDaySQL+`, sum(n) FROM k WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+	SELECT user_id, ` + blockOfDaySQL + `, sum(n) FROM k WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
 	ON CONFLICT (user_id, block) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 ch AS (
