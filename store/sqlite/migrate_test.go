@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"testing"
 
@@ -33,10 +34,18 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
 		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`,
 		`INSERT INTO clients VALUES ('` + client + `', 'Contoso', 'technology', 'active', 0, 0)`,
-		`INSERT INTO reports (id, client_id, report_type, status, created_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '` + client + `', 'cost', 'completed', 1000),
-			('a0000000-0000-4000-8000-000000000002', '` + client + `', 'cost', 'completed', 2000),
-			('a0000000-0000-4000-8000-000000000003', '` + client + `', 'cost', 'completed', 3000)`,
+		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
+			('a0000000-0000-4000-8000-000000000001', '` + client + `', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '` + client + `', 'cost', 'completed', 2000, 2000, 4002000),
+			('a0000000-0000-4000-8000-000000000003', '` + client + `', 'cost', 'failed', 3000, 3000, 9000)`,
+		// Activities of two users in two 32-day blocks (days 20000 and 20040),
+		// with the counters of that version.
+		`INSERT INTO activities (id, user_id, username, activity_type, status_code, duration_ns, metadata, created_at) VALUES
+			('f0000000-0000-4000-8000-000000000001', 'u1', 'one', 'login', 0, 0, '{}', 1728000000000000),
+			('f0000000-0000-4000-8000-000000000002', 'u1', 'one', 'login', 0, 0, '{}', 1731456000000000),
+			('f0000000-0000-4000-8000-000000000003', 'u2', 'two', 'login', 0, 0, '{}', 1731456000000001)`,
+		`INSERT INTO activity_day_counts VALUES (20000, 'login', 1), (20040, 'login', 2)`,
+		`INSERT INTO activity_user_counts VALUES ('u1', 20000, 'login', 1), ('u1', 20040, 'login', 1), ('u2', 20040, 'login', 1)`,
 		`INSERT INTO recommendations (id, report_id, position, category, business_impact, potential_savings_cents, currency) VALUES
 			('e0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 0, 'cost', 'high', 10, 'USD'),
 			('e0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 1, 'cost', NULL, 20, 'USD'),
@@ -83,5 +92,75 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	}
 	if d := cmp.Diff([]store.CountByKey{{Key: "cost", Count: 2}, {Key: "security", Count: 2}}, perf.Categories); d != "" {
 		t.Errorf("client categories after migrating (-want +got):\n%s", d)
+	}
+	// Every client's figures come from the per-day counters, refilled on
+	// open after the migration that gave them the new columns.
+	all, err := s.ClientPerformance(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.TotalReports != 3 || all.CompletedReports != 2 || all.FailedReports != 1 || all.AvgProcessingSeconds != 3.25 ||
+		all.TotalRecommendations != 4 {
+		t.Errorf("performance of every client after migrating: %+v", all)
+	}
+	// The per-user block counters are filled from the daily ones.
+	sum, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSum := &store.ActivitySummary{Total: 3, Rows: []store.SummaryRow{{UserID: "u1", Username: "one", Count: 2},
+		{UserID: "u2", Username: "two", Count: 1}}}
+	if d := cmp.Diff(wantSum, sum); d != "" {
+		t.Errorf("summary by user after migrating (-want +got):\n%s", d)
+	}
+}
+
+// TestMigrationRefillsReportDayCounters starts from a database that the
+// previous schema version left with its per-day report counters built:
+// opening it migrates and fills them again, with the failed reports and
+// processing times they did not count.
+func TestMigrationRefillsReportDayCounters(t *testing.T) {
+	ctx := context.Background()
+	path := testdb.SQLitePath(t)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
+	for v, name := range []string{"0001_init.sql", "0002_report_aggregates.sql", "0003_report_day_counts.sql", "0004_user_block_counts.sql"} {
+		b, err := os.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", v+1, name))
+	}
+	const client = "c0000000-0000-4000-8000-000000000001"
+	queries = append(queries,
+		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', 0, 0)`,
+		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
+			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'failed', 2000, 2000, 9000)`,
+		// The counters as the previous version built them, in UTC.
+		`INSERT INTO report_day_counts VALUES ('1970-01-01', 'cost', 2, 1, 0, 0)`,
+		`UPDATE report_day_zone SET zone = 'UTC'`)
+	for _, q := range queries {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, path, sqlite.Config{})
+	if err != nil {
+		t.Fatalf("open and migrate: %v", err)
+	}
+	defer s.Close()
+	all, err := s.ClientPerformance(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.TotalReports != 2 || all.CompletedReports != 1 || all.FailedReports != 1 || all.AvgProcessingSeconds != 2.5 {
+		t.Errorf("performance of every client after migrating: %+v", all)
 	}
 }
