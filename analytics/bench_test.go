@@ -96,10 +96,10 @@ func benchStore(b *testing.B, data benchdata.Config) (store.Store, benchdata.Con
 // BenchmarkUncached measures the Service over a benchdata dataset with an
 // empty cache, one sub-benchmark per figure: the dashboard, the metrics
 // route, the 90-day trends, user-activity page 1, a cursor page and (as the
-// baseline it replaces) an OFFSET page in the middle of the table, and the
-// 90-day activity summary by type and by day. Each sub-benchmark also
-// reports its slowest call (max-ms), where a cold connection or a
-// checkpoint would show.
+// baseline it replaces) an OFFSET page in the middle of the table, the
+// 90-day activity summary by type, by day and by user, and the other read
+// routes. Each sub-benchmark also reports its slowest call (max-ms), where
+// a cold connection or a checkpoint would show.
 //
 // The dataset has 100,000 activities, 10,000 reports and 100,000
 // recommendations; with ANALYTICS_BENCH_FULL set it has 1,000,000
@@ -186,7 +186,7 @@ func BenchmarkUncached(b *testing.B) {
 		}
 	})
 	from := opts.End.Add(-90 * 24 * time.Hour)
-	for _, g := range []string{"activity_type", "day"} {
+	for _, g := range []string{"activity_type", "day", "user"} {
 		b.Run("activity-summary-90d/"+g, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := svc.ActivitySummary(ctx, admin, g, DateRange{From: from}); err != nil {
