@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,37 +14,50 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
 
+// storeAt opens a store on a new schema without migrating, applies the
+// first n embedded migrations' files and runs queries.
+func storeAt(t *testing.T, n int, queries ...string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), testdb.PostgresURL(t), postgres.Config{SkipMigrate: true})
+	must(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) < n {
+		t.Fatalf("migrations: %v, %v", files, err)
+	}
+	all := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`}
+	for v, f := range files[:n] {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		all = append(all, string(b), fmt.Sprintf("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')",
+			v+1, strings.TrimSuffix(filepath.Base(f), ".sql")))
+	}
+	for _, q := range append(all, queries...) {
+		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	return s
+}
+
 // TestMigrationBackfillsReportAggregates writes reports and
 // recommendations on the first schema version, migrates, and checks that
 // the report aggregates computed from them match.
 func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	init, err := os.ReadFile("migrations/0001_init.sql")
-	must(t, err)
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{SkipMigrate: true})
-	must(t, err)
-	defer s.Close()
 	const client = "c0000000-0000-4000-8000-000000000001"
-	for _, q := range []string{
-		string(init),
-		`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-		`INSERT INTO schema_migrations (version, name) VALUES (1, 'init')`,
-		`INSERT INTO clients VALUES ('` + client + `', 'Contoso', 'technology', 'active', now(), now())`,
+	s := storeAt(t, 1,
+		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', now(), now())`,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '` + client + `', 'cost', 'completed', now()),
-			('a0000000-0000-4000-8000-000000000002', '` + client + `', 'cost', 'completed', now()),
-			('a0000000-0000-4000-8000-000000000003', '` + client + `', 'cost', 'completed', now())`,
+			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', now()),
+			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'completed', now()),
+			('a0000000-0000-4000-8000-000000000003', '`+client+`', 'cost', 'completed', now())`,
 		`INSERT INTO recommendations (id, report_id, position, category, business_impact, potential_savings, currency) VALUES
 			('e0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 0, 'cost', 'high', 0.10, 'USD'),
 			('e0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 1, 'cost', NULL, 0.20, 'USD'),
 			('e0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', 2, 'security', 'low', 1000000000.01, 'USD'),
-			('e0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000002', 0, 'security', 'high', 19.99, 'USD')`,
-	} {
-		if _, err := s.DB().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
+			('e0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000002', 0, 'security', 'high', 19.99, 'USD')`)
 	must(t, s.Migrate(ctx))
 	cats, err := s.RecommendationCategoryCounts(ctx)
 	must(t, err)
@@ -74,18 +89,8 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{SkipMigrate: true})
-	must(t, err)
-	defer s.Close()
-	queries := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`}
-	for v, name := range []string{"0001_init", "0002_report_aggregates", "0003_activities_key", "0004_report_day_counts",
-		"0005_activities_partitioned", "0006_user_block_counts"} {
-		b, err := os.ReadFile("migrations/" + name + ".sql")
-		must(t, err)
-		queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')", v+1, name))
-	}
 	const client = "c0000000-0000-4000-8000-000000000001"
-	queries = append(queries,
+	s := storeAt(t, 6,
 		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', now(), now())`,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
 			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', '2025-01-01T00:00:00Z',
@@ -96,11 +101,6 @@ func TestMigrationRefillsReportDayCounters(t *testing.T) {
 		`INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)
 			VALUES ('2025-01-01', 'cost', 2, 1, 0, 0)`,
 		`UPDATE report_day_zone SET zone = 'UTC'`)
-	for _, q := range queries {
-		if _, err := s.DB().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
 	must(t, s.Migrate(ctx))
 	all, err := s.ClientPerformance(ctx, "")
 	must(t, err)

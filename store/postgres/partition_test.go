@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -97,22 +96,7 @@ func idsOf(acts []store.Activity) []string {
 func TestMigrationPartitionsActivities(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{SkipMigrate: true})
-	must(t, err)
-	defer s.Close()
-	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	for v, name := range []string{"0001_init", "0002_report_aggregates", "0003_activities_key", "0004_report_day_counts"} {
-		sql, err := os.ReadFile("migrations/" + name + ".sql")
-		must(t, err)
-		if _, err := s.DB().ExecContext(ctx, string(sql)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := s.DB().ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v+1, name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := storeAt(t, 4)
 	acts := append(spread(2000, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 90*time.Minute),
 		store.Activity{ID: "b0000000-0000-4000-8000-000000000001", UserID: "u9", ActivityType: "login", CreatedAt: time.Date(2019, 7, 4, 12, 0, 0, 0, time.UTC)})
 	// This version's inserts also keep a later migration's table: give them

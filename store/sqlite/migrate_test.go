@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,30 +15,57 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
+// openAfter writes a database at schema version n with the embedded
+// migrations' files, runs queries on it, then opens it with the store,
+// which applies the later migrations.
+func openAfter(t *testing.T, n int, queries ...string) *sqlite.Store {
+	t.Helper()
+	path := testdb.SQLitePath(t)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) < n {
+		t.Fatalf("migrations: %v, %v", files, err)
+	}
+	all := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
+	for v, f := range files[:n] {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", v+1, filepath.Base(f)))
+	}
+	for _, q := range append(all, queries...) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(context.Background(), path, sqlite.Config{})
+	if err != nil {
+		t.Fatalf("open and migrate: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // TestMigrationBackfillsReportAggregates writes reports and
 // recommendations on the first schema version, migrates, and checks that
 // the report aggregates computed from them match.
 func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	ctx := context.Background()
-	path := testdb.SQLitePath(t)
-	init, err := os.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const client = "c0000000-0000-4000-8000-000000000001"
-	for _, q := range []string{
-		string(init),
-		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
-		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`,
-		`INSERT INTO clients VALUES ('` + client + `', 'Contoso', 'technology', 'active', 0, 0)`,
+	s := openAfter(t, 1,
+		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', 0, 0)`,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '` + client + `', 'cost', 'completed', 1000, 1000, 2501000),
-			('a0000000-0000-4000-8000-000000000002', '` + client + `', 'cost', 'completed', 2000, 2000, 4002000),
-			('a0000000-0000-4000-8000-000000000003', '` + client + `', 'cost', 'failed', 3000, 3000, 9000)`,
+			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'completed', 2000, 2000, 4002000),
+			('a0000000-0000-4000-8000-000000000003', '`+client+`', 'cost', 'failed', 3000, 3000, 9000)`,
 		// Activities of two users in two 32-day blocks (days 20000 and 20040),
 		// with the counters of that version.
 		`INSERT INTO activities (id, user_id, username, activity_type, status_code, duration_ns, metadata, created_at) VALUES
@@ -51,19 +79,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 			('e0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 1, 'cost', NULL, 20, 'USD'),
 			('e0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', 2, 'security', 'low', 100000000001, 'USD'),
 			('e0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000002', 0, 'security', 'high', 1999, 'USD')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := sqlite.Open(ctx, path, sqlite.Config{})
-	if err != nil {
-		t.Fatalf("open and migrate: %v", err)
-	}
-	defer s.Close()
+	)
 	cats, err := s.RecommendationCategoryCounts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -121,21 +137,8 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 // processing times they did not count.
 func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	ctx := context.Background()
-	path := testdb.SQLitePath(t)
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
-	for v, name := range []string{"0001_init.sql", "0002_report_aggregates.sql", "0003_report_day_counts.sql", "0004_user_block_counts.sql"} {
-		b, err := os.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", v+1, name))
-	}
 	const client = "c0000000-0000-4000-8000-000000000001"
-	queries = append(queries,
+	s := openAfter(t, 4,
 		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', 0, 0)`,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
 			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', 1000, 1000, 2501000),
@@ -143,19 +146,6 @@ func TestMigrationRefillsReportDayCounters(t *testing.T) {
 		// The counters as the previous version built them, in UTC.
 		`INSERT INTO report_day_counts VALUES ('1970-01-01', 'cost', 2, 1, 0, 0)`,
 		`UPDATE report_day_zone SET zone = 'UTC'`)
-	for _, q := range queries {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := sqlite.Open(ctx, path, sqlite.Config{})
-	if err != nil {
-		t.Fatalf("open and migrate: %v", err)
-	}
-	defer s.Close()
 	all, err := s.ClientPerformance(ctx, "")
 	if err != nil {
 		t.Fatal(err)
