@@ -172,14 +172,14 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 	var n int64
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
 		if since.IsZero() {
-			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_id) FROM activity_user_counts
+			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_id) FROM activity_user_day_counts
 				WHERE user_id <> '' AND n > 0`).Scan(&n)
 		}
 		us := micro(since)
 		fd := floorDiv(us+usPerDay-1, usPerDay)   // first whole day
 		fh := floorDiv(us+usPerHour-1, usPerHour) // first whole hour
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
-			SELECT user_id FROM activity_user_counts WHERE day >= ? AND user_id <> '' AND n > 0
+			SELECT user_id FROM activity_user_day_counts WHERE day >= ? AND user_id <> '' AND n > 0
 			UNION
 			SELECT user_id FROM activity_user_hour_counts WHERE hour >= ? AND hour < ? AND user_id <> '' AND n > 0
 			UNION

@@ -33,8 +33,10 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_block_counts WHERE user_id = ?", userID); err != nil {
-			return err
+		for _, table := range []string{"activity_user_day_counts", "activity_user_block_counts"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE user_id = ?", userID); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_id = ?", userID)
 		if err != nil {
@@ -92,7 +94,13 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 					floorDiv(c, usPerHour)); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {
+				// The per-type rows of the users' emptied days, found
+				// through the day-first index of the daily totals.
+				if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE (user_id, day) IN
+					(SELECT user_id, day FROM activity_user_day_counts WHERE day <= ? AND n <= 0)`, dayOf(c)); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_day_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",

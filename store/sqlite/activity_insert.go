@@ -71,6 +71,11 @@ func upsertUserHourCountsSQL(rows int) string {
 		" ON CONFLICT (hour, user_id) DO UPDATE SET n = n + excluded.n"
 }
 
+func upsertUserDayCountsSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_user_day_counts (user_id, day, n) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (user_id, day) DO UPDATE SET n = n + excluded.n"
+}
+
 func upsertUserBlockCountsSQL(rows int) string {
 	return "INSERT OR ROLLBACK INTO activity_user_block_counts (user_id, block, n) VALUES " + valuesSQL(rows, 3) +
 		" ON CONFLICT (user_id, block) DO UPDATE SET n = n + excluded.n"
@@ -84,11 +89,11 @@ func upsertUserCountsSQL(rows int) string {
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count.
 type writeStmts struct {
-	insert, days, hours, users, userHours, userBlocks []*sql.Stmt
+	insert, days, hours, users, userDays, userHours, userBlocks []*sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userHours, w.userBlocks} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks} {
 		for _, st := range list {
 			_ = st.Close()
 		}
@@ -111,7 +116,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			sql  string
 		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)},
 			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)},
-			{&w.userHours, upsertUserHourCountsSQL(n)}, {&w.userBlocks, upsertUserBlockCountsSQL(n)}} {
+			{&w.userDays, upsertUserDayCountsSQL(n)}, {&w.userHours, upsertUserHourCountsSQL(n)},
+			{&w.userBlocks, upsertUserBlockCountsSQL(n)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -172,6 +178,7 @@ type encodedChunk struct {
 // batch.
 type counterRows struct {
 	days, hours map[dayTypeKey]int64
+	userDays    map[dayTypeKey]int64 // typ holds the user id
 	userHours   map[dayTypeKey]int64 // typ holds the user id
 	userBlocks  map[dayTypeKey]int64 // day holds the block, typ the user id
 	users       map[userDayTypeKey]int64
@@ -275,6 +282,7 @@ func countActivities(activities []store.Activity) counterRows {
 	c := counterRows{
 		days:       map[dayTypeKey]int64{},
 		hours:      map[dayTypeKey]int64{},
+		userDays:   map[dayTypeKey]int64{},
 		userHours:  map[dayTypeKey]int64{},
 		userBlocks: map[dayTypeKey]int64{},
 		users:      map[userDayTypeKey]int64{},
@@ -286,6 +294,7 @@ func countActivities(activities []store.Activity) counterRows {
 		c.days[dayTypeKey{d, a.ActivityType}]++
 		c.hours[dayTypeKey{h, a.ActivityType}]++
 		c.users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
+		c.userDays[dayTypeKey{d, a.UserID}]++
 		c.userHours[dayTypeKey{h, a.UserID}]++
 		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
 	}
@@ -304,10 +313,11 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 	if err := upsertCounts(ctx, tx, stmts.userHours, c.userHours, dayType); err != nil {
 		return err
 	}
-	err := upsertCounts(ctx, tx, stmts.userBlocks, c.userBlocks, func(k dayTypeKey, n int64, dst []any) []any {
-		return append(dst, k.typ, k.day, n)
-	})
-	if err != nil {
+	userFirst := func(k dayTypeKey, n int64, dst []any) []any { return append(dst, k.typ, k.day, n) }
+	if err := upsertCounts(ctx, tx, stmts.userDays, c.userDays, userFirst); err != nil {
+		return err
+	}
+	if err := upsertCounts(ctx, tx, stmts.userBlocks, c.userBlocks, userFirst); err != nil {
 		return err
 	}
 	return upsertCounts(ctx, tx, stmts.users, c.users, func(k userDayTypeKey, n int64, dst []any) []any {
@@ -349,6 +359,12 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		FROM (SELECT `+hourExpr("created_at")+` AS hour, COALESCE(user_id, '') AS user_id, COUNT(*) AS cnt
 			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
 		WHERE c.hour = d.hour AND c.user_id = d.user_id`, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_day_counts AS c SET n = c.n - d.cnt
+		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+		WHERE c.user_id = d.user_id AND c.day = d.day`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_block_counts AS c SET n = c.n - d.cnt

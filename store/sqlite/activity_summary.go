@@ -31,17 +31,20 @@ type counterTier struct {
 }
 
 var (
-	dayTier      = counterTier{"activity_day_counts", "day", usPerDay, "day"}
-	hourTier     = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
-	userDayTier  = counterTier{"activity_user_counts", "day", usPerDay, "day"}
-	userHourTier = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day"}
+	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day"}
+	// userTotalTier is userDayTier over every type, a row per user and day.
+	userTotalTier = counterTier{"activity_user_day_counts", "day", usPerDay, "day"}
+	userHourTier  = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
 	// userBlockTier has neither types nor days: it serves no type filter or
 	// grouping and no grouping by day.
 	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, ""}
 )
 
 // countBy counts the activities matching f, grouped by one key. Whole
-// 32-day blocks (per user), then whole UTC days, then whole hours, come from
+// 32-day blocks (per user, over every type), then whole UTC days, then whole
+// hours, come from
 // the counter tables when the filter allows it (only time range, user and
 // type); the partial hours (partial days with a user) at the edges of the
 // range, and filters on client or report, are counted through the activity
@@ -57,8 +60,8 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 	tiers := []counterTier{dayTier, hourTier}
 	if f.userID != "" || group == byUser {
 		tiers = []counterTier{userDayTier}
-		if f.typ == "" && group != byType { // the block and hourly user counters have no type
-			tiers = append(tiers, userHourTier)
+		if f.typ == "" && group != byType { // the other user counters have no type
+			tiers = []counterTier{userTotalTier, userHourTier}
 			if group != byDay {
 				tiers = append([]counterTier{userBlockTier}, tiers...)
 			}

@@ -43,6 +43,10 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			"SELECT hour || '/' || user_id, n FROM activity_user_hour_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT ((created_at + 8640000000000000) / 3600000000 - 2400000) || '/' || COALESCE(user_id, ''), COUNT(*)
 			 FROM activities GROUP BY 1 ORDER BY 1`},
+		{"user day counts",
+			"SELECT user_id || '/' || day, n FROM activity_user_day_counts WHERE n <> 0 ORDER BY 1",
+			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
+			 FROM activities GROUP BY 1 ORDER BY 1`},
 		{"user block counts",
 			"SELECT user_id || '/' || block, n FROM activity_user_block_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 2764800000000 - 3125), COUNT(*)
@@ -63,6 +67,7 @@ func countersMatch(t *testing.T, db *sql.DB) {
 		(SELECT COUNT(*) FROM activity_hour_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_hour_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_block_counts WHERE n < 0) +
+		(SELECT COUNT(*) FROM activity_user_day_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_counts WHERE n < 0)`).Scan(&negative); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -128,6 +129,15 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 		{UserID: "u2", Username: "two", Count: 1}}}
 	if d := cmp.Diff(wantSum, sum); d != "" {
 		t.Errorf("summary by user after migrating (-want +got):\n%s", d)
+	}
+	// So are the per-user daily totals: u1's total from day 20040 on.
+	page, err := s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u1",
+		From: time.Unix(20040*86400, 0)}, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 1 {
+		t.Errorf("u1's total from day 20040 after migrating = %d, want 1", page.Total)
 	}
 }
 
