@@ -132,7 +132,8 @@ func BenchmarkUncached(b *testing.B) {
 		// As autovacuum does after a bulk load (and so it does not run during
 		// the measurements).
 		if _, err := pg.DB().ExecContext(ctx, `VACUUM ANALYZE activities, activity_day_counts, activity_user_counts,
-			activity_user_day_counts, activity_hour_counts, clients, reports, recommendations, report_category_counts`); err != nil {
+			activity_user_day_counts, activity_user_block_counts, activity_hour_counts, clients, reports, recommendations,
+			report_category_counts, report_day_counts`); err != nil {
 			b.Fatal(err)
 		}
 	}
