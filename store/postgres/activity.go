@@ -23,7 +23,7 @@ import (
 
 // daysPerBlock is the number of UTC days in a block of
 // activity_user_block_counts; blockOfDaySQL is the block of a date column
-// named day.
+// named day (its divisor is daysPerBlock).
 const (
 	daysPerBlock  = 32
 	blockOfDaySQL = "floor((day - DATE '1970-01-01') / 32.0)::integer"
@@ -800,6 +800,11 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 		return 0, err
 	}
 	for _, q := range []string{
+		// Lock the block rows in key order first, as inserts take them, so a
+		// block shared with current days cannot deadlock with an insert.
+		`SELECT 1 FROM activity_user_block_counts WHERE (user_id, block) IN (SELECT user_id, ` + blockOfDaySQL + `
+			FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date)
+		ORDER BY user_id, block FOR UPDATE`,
 		`UPDATE activity_user_block_counts AS c SET n = c.n - d.n
 		FROM (SELECT user_id, ` + blockOfDaySQL + ` AS block, sum(n) AS n FROM activity_user_day_counts
 			WHERE day >= $1::date AND day < $2::date GROUP BY 1, 2) AS d
