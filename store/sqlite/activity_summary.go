@@ -44,11 +44,11 @@ var (
 
 // countBy counts the activities matching f, grouped by one key. Whole
 // 32-day blocks (per user, over every type), then whole UTC days, then whole
-// hours, come from
-// the counter tables when the filter allows it (only time range, user and
-// type); the partial hours (partial days with a user) at the edges of the
-// range, and filters on client or report, are counted through the activity
-// indexes.
+// hours, come from the counter tables when the filter allows it (only time
+// range, user and type); the partial hours (partial days with a user) at the
+// edges of the range, and filters on client or report, are counted through
+// the activity indexes. The per-type user counters are read by user: a type
+// filter or grouping with a user key but no user filter scans them.
 func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
 	out := map[string]int64{}
 	if f.empty() {
