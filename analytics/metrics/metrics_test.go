@@ -35,8 +35,6 @@ func identify(r *http.Request) (analytics.Principal, error) {
 
 func openSQLite(t *testing.T) store.Store { return teststore.SQLite(t) }
 
-func openSQLiteB(t testing.TB) store.Store { return teststore.SQLite(t) }
-
 func newService(t *testing.T, st store.Store) *analytics.Service { return newServiceB(t, st) }
 
 func newServiceB(t testing.TB, st store.Store) *analytics.Service {
