@@ -695,20 +695,13 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_id = $1"), clean(userID)).Scan(&n); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_day_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_block_counts WHERE user_id = $1 AND n = 0`, clean(userID)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_hour_counts WHERE n = 0`); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM activity_day_counts WHERE n = 0`)
-		return err
+		user := []any{clean(userID)}
+		return sqlexec.ExecAll(ctx, tx,
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE user_id = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE user_id = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_hour_counts WHERE n = 0`},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_day_counts WHERE n = 0`})
 	})
 	if err != nil {
 		return 0, s.wrap(ctx, op, err)
@@ -772,22 +765,14 @@ func (s *Store) deleteRowsBefore(ctx context.Context, table string, cutoff time.
 // dropZeroCounters removes the counter rows that deletions before cutoff
 // brought to zero.
 func (s *Store) dropZeroCounters(ctx context.Context, cutoff time.Time) error {
-	day := cutoff.Add(24 * time.Hour).Format(time.DateOnly)
-	for _, q := range []struct {
-		sql string
-		arg any
-	}{
-		{`DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, day},
-		{`DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, day},
-		{`DELETE FROM activity_user_block_counts WHERE block <= $1 AND n = 0`, floorDiv(cutoff.Unix()/86400+1, daysPerBlock)},
-		{`DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, cutoff},
-		{`DELETE FROM activity_day_counts WHERE n = 0 AND day <= $1::date`, day},
-	} {
-		if _, err := s.db.ExecContext(ctx, q.sql, q.arg); err != nil {
-			return err
-		}
-	}
-	return nil
+	day := []any{cutoff.Add(24 * time.Hour).Format(time.DateOnly)}
+	return sqlexec.ExecAll(ctx, s.db,
+		sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, Args: day},
+		sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, Args: day},
+		sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE block <= $1 AND n = 0`,
+			Args: []any{floorDiv(cutoff.Unix()/86400+1, daysPerBlock)}},
+		sqlexec.Stmt{SQL: `DELETE FROM activity_hour_counts WHERE hour <= $1 AND n = 0`, Args: []any{cutoff}},
+		sqlexec.Stmt{SQL: `DELETE FROM activity_day_counts WHERE n = 0 AND day <= $1::date`, Args: day})
 }
 
 // dropPartitionCounts takes the rows of partition p (quoted as name) out

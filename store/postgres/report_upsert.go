@@ -138,9 +138,7 @@ func (s *Store) reportBatchTx(ctx context.Context, reports []*store.Report, orde
 			for _, k := range recagg.SortedKeys(cur.Categories) {
 				catIDs, cats, catNs = append(catIDs, r.ID), append(cats, k), append(catNs, cur.Categories[k])
 			}
-			newDay := recagg.DayOf(recagg.Facts{Created: w.createdAt, ReportType: string(r.ReportType), Status: string(r.Status),
-				Started: recagg.TimeOrZero(r.ProcessingStartedAt), Completed: recagg.TimeOrZero(r.ProcessingCompletedAt),
-				Recommendations: int64(len(r.Recommendations)), Cents: cur.Cents}, s.loc)
+			newDay := recagg.DayOf(recagg.FactsOf(r, w.createdAt, cur.Cents), s.loc)
 			batch.Move(recagg.New(), cur)
 			batch.Report(o.day, existed, newDay, o.author, clean(r.CreatedBy))
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -21,22 +22,16 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if err := subtractCounts(ctx, tx, "user_id = ?", userID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
+		user := []any{userID}
+		err := sqlexec.ExecAll(ctx, tx,
+			sqlexec.Stmt{SQL: "DELETE FROM activity_day_counts WHERE n <= 0"},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_hour_counts WHERE n <= 0"},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_hour_counts WHERE user_id = ? AND n <= 0", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_counts WHERE user_id = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE user_id = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE user_id = ?", Args: user})
+		if err != nil {
 			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_hour_counts WHERE user_id = ? AND n <= 0", userID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_counts WHERE user_id = ?", userID); err != nil {
-			return err
-		}
-		for _, table := range []string{"activity_user_day_counts", "activity_user_block_counts"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE user_id = ?", userID); err != nil {
-				return err
-			}
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_id = ?", userID)
 		if err != nil {
@@ -83,28 +78,21 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 				return err
 			}
 			if n < int64(batchSize) {
-				// Last batch: drop the counters emptied by this deletion.
-				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_day_counts WHERE n <= 0"); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_hour_counts WHERE n <= 0"); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_hour_counts WHERE hour <= ? AND n <= 0",
-					floorDiv(c, usPerHour)); err != nil {
-					return err
-				}
-				// The per-type rows of the users' emptied days, found
-				// through the day-first index of the daily totals.
-				if _, err := tx.ExecContext(ctx, `DELETE FROM activity_user_counts WHERE (user_id, day) IN
-					(SELECT user_id, day FROM activity_user_day_counts WHERE day <= ? AND n <= 0)`, dayOf(c)); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_day_counts WHERE day <= ? AND n <= 0", dayOf(c)); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",
-					floorDiv(dayOf(c), daysPerBlock)); err != nil {
+				// Last batch: drop the counters emptied by this deletion. The
+				// per-type user rows of the emptied days are found through
+				// the day-first index of the daily totals.
+				day := []any{dayOf(c)}
+				err := sqlexec.ExecAll(ctx, tx,
+					sqlexec.Stmt{SQL: "DELETE FROM activity_day_counts WHERE n <= 0"},
+					sqlexec.Stmt{SQL: "DELETE FROM activity_hour_counts WHERE n <= 0"},
+					sqlexec.Stmt{SQL: "DELETE FROM activity_user_hour_counts WHERE hour <= ? AND n <= 0",
+						Args: []any{floorDiv(c, usPerHour)}},
+					sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE (user_id, day) IN
+						(SELECT user_id, day FROM activity_user_day_counts WHERE day <= ? AND n <= 0)`, Args: day},
+					sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE day <= ? AND n <= 0", Args: day},
+					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",
+						Args: []any{floorDiv(dayOf(c), daysPerBlock)}})
+				if err != nil {
 					return err
 				}
 			}

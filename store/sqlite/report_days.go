@@ -66,7 +66,12 @@ func scanFacts(sc sqlexec.Scanner, extra ...any) (recagg.Facts, error) {
 		return f, err
 	}
 	f.Created = fromMicro(created)
-	f.Started, f.Completed = recagg.TimeOrZero(timePtr(started)), recagg.TimeOrZero(timePtr(completed))
+	if started.Valid {
+		f.Started = fromMicro(started.Int64)
+	}
+	if completed.Valid {
+		f.Completed = fromMicro(completed.Int64)
+	}
 	return f, nil
 }
 

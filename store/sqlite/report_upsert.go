@@ -199,10 +199,7 @@ func (w *reportWriter) upsert(r *store.Report, keepCreated bool, owner string) (
 			return false, 0, err
 		}
 	}
-	newDay := recagg.DayOf(recagg.Facts{Created: fromMicro(createdAt), ReportType: string(r.ReportType),
-		Status: string(r.Status), Started: recagg.TimeOrZero(r.ProcessingStartedAt),
-		Completed: recagg.TimeOrZero(r.ProcessingCompletedAt), Recommendations: int64(len(r.Recommendations)),
-		Cents: cur.Cents}, w.s.opts.Location)
+	newDay := recagg.DayOf(recagg.FactsOf(r, fromMicro(createdAt), cur.Cents), w.s.opts.Location)
 	w.batch.Move(old, cur)
 	w.batch.Report(oldDay, existed, newDay, oldAuthor, r.CreatedBy)
 	if existed {

@@ -106,6 +106,14 @@ type Facts struct {
 	Recommendations, Cents int64
 }
 
+// FactsOf returns the facts of report r as written, created at created (the
+// stored creation time, which an update may keep) with savings of cents.
+func FactsOf(r *store.Report, created time.Time, cents int64) Facts {
+	return Facts{Created: created, ReportType: string(r.ReportType), Status: string(r.Status),
+		Started: timeOrZero(r.ProcessingStartedAt), Completed: timeOrZero(r.ProcessingCompletedAt),
+		Recommendations: int64(len(r.Recommendations)), Cents: cents}
+}
+
 // DayOf returns the counter row of the report f, on its local day in loc.
 func DayOf(f Facts, loc *time.Location) ReportDay {
 	if loc == nil {
@@ -124,8 +132,8 @@ func DayOf(f Facts, loc *time.Location) ReportDay {
 	return ReportDay{Key: DayKey{Day: f.Created.In(loc).Format(time.DateOnly), ReportType: f.ReportType}, Counts: c}
 }
 
-// TimeOrZero returns *t, or the zero time for nil.
-func TimeOrZero(t *time.Time) time.Time {
+// timeOrZero returns *t, or the zero time for nil.
+func timeOrZero(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
 	}

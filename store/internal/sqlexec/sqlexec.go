@@ -22,6 +22,28 @@ const (
 	ActivityColumnCount = 16
 )
 
+// Execer runs a statement: a *sql.Tx, a *sql.DB or a driver's wrapper of
+// them.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Stmt is one statement of ExecAll and its arguments.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// ExecAll runs the statements in order and stops at the first error.
+func ExecAll(ctx context.Context, e Execer, stmts ...Stmt) error {
+	for _, st := range stmts {
+		if _, err := e.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Translate returns err in the store's error vocabulary when it already
 // belongs to it or needs no knowledge of the database: a validation error,
 // a sentinel or a context error as they are, sql.ErrNoRows as

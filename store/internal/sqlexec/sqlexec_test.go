@@ -33,3 +33,35 @@ func TestTranslate(t *testing.T) {
 		}
 	}
 }
+
+// execLog records the statements it is given and fails the one named fail.
+type execLog struct {
+	ran  []string
+	fail string
+}
+
+func (e *execLog) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	e.ran = append(e.ran, fmt.Sprint(query, args))
+	if query == e.fail {
+		return nil, errors.New("failed: " + query)
+	}
+	return nil, nil
+}
+
+func TestExecAll(t *testing.T) {
+	stmts := []Stmt{{SQL: "a", Args: []any{1}}, {SQL: "b"}, {SQL: "c", Args: []any{2, 3}}}
+	e := &execLog{}
+	if err := ExecAll(context.Background(), e, stmts...); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(e.ran); got != "[a[1] b[] c[2 3]]" {
+		t.Errorf("ran %s, want every statement in order with its arguments", got)
+	}
+	e = &execLog{fail: "b"}
+	if err := ExecAll(context.Background(), e, stmts...); err == nil || err.Error() != "failed: b" {
+		t.Errorf("error %v, want the failing statement's", err)
+	}
+	if got := fmt.Sprint(e.ran); got != "[a[1] b[]]" {
+		t.Errorf("ran %s, want it to stop at the failing statement", got)
+	}
+}
