@@ -56,34 +56,12 @@ func insertActivitiesSQL(rows int) string {
 	return "INSERT OR ROLLBACK INTO activities (" + sqlexec.ActivityColumns + ") VALUES " + valuesSQL(rows, sqlexec.ActivityColumnCount)
 }
 
-func upsertDayCountsSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_day_counts (day, activity_type, n) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (day, activity_type) DO UPDATE SET n = n + excluded.n"
-}
-
-func upsertHourCountsSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_hour_counts (hour, activity_type, n) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (hour, activity_type) DO UPDATE SET n = n + excluded.n"
-}
-
-func upsertUserHourCountsSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_user_hour_counts (hour, user_id, n) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (hour, user_id) DO UPDATE SET n = n + excluded.n"
-}
-
-func upsertUserDayCountsSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_user_day_counts (user_id, day, n) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (user_id, day) DO UPDATE SET n = n + excluded.n"
-}
-
-func upsertUserBlockCountsSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_user_block_counts (user_id, block, n) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (user_id, block) DO UPDATE SET n = n + excluded.n"
-}
-
-func upsertUserCountsSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_user_counts (user_id, day, activity_type, n) VALUES " + valuesSQL(rows, 4) +
-		" ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = n + excluded.n"
+// upsertCountsSQL adds rows of (key..., n) to the counter table, each to
+// the row of its key.
+func upsertCountsSQL(rows int, table string, key ...string) string {
+	k := strings.Join(key, ", ")
+	return "INSERT OR ROLLBACK INTO " + table + " (" + k + ", n) VALUES " + valuesSQL(rows, len(key)+1) +
+		" ON CONFLICT (" + k + ") DO UPDATE SET n = n + excluded.n"
 }
 
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
@@ -114,10 +92,13 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 		for _, p := range []struct {
 			list *[]*sql.Stmt
 			sql  string
-		}{{&w.insert, insertActivitiesSQL(n)}, {&w.days, upsertDayCountsSQL(n)},
-			{&w.hours, upsertHourCountsSQL(n)}, {&w.users, upsertUserCountsSQL(n)},
-			{&w.userDays, upsertUserDayCountsSQL(n)}, {&w.userHours, upsertUserHourCountsSQL(n)},
-			{&w.userBlocks, upsertUserBlockCountsSQL(n)}} {
+		}{{&w.insert, insertActivitiesSQL(n)},
+			{&w.days, upsertCountsSQL(n, "activity_day_counts", "day", "activity_type")},
+			{&w.hours, upsertCountsSQL(n, "activity_hour_counts", "hour", "activity_type")},
+			{&w.users, upsertCountsSQL(n, "activity_user_counts", "user_id", "day", "activity_type")},
+			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_id", "day")},
+			{&w.userHours, upsertCountsSQL(n, "activity_user_hour_counts", "hour", "user_id")},
+			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
