@@ -571,7 +571,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 			a.add(store.IteratePageSize)
 		return sqlexec.Query(ctx, s.db, scanActivity, query, a...)
 	}
-	return sqlexec.EachPage(ctx, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
+	return sqlexec.EachPage(ctx, s.iter, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
 // ActivitySummary groups the matching activities by type, user or local

@@ -57,7 +57,9 @@ const (
 type Config struct {
 	// MaxOpenConns limits the open connections of the pool (locks taken
 	// with TryLock, subscriptions and Ping hold connections of their own).
-	// Defaults to MaxOpenConnsDefault.
+	// ActivityIterate's page loads (exports) hold at most half of them at
+	// once, so other queries always find one. Defaults to
+	// MaxOpenConnsDefault.
 	MaxOpenConns int
 	// MaxIdleConns is how many idle connections the pool keeps. Defaults
 	// to MaxIdleConnsDefault (capped at MaxOpenConns).
@@ -129,8 +131,11 @@ func (o *Config) setDefaults() error {
 // come from code it shares with the SQLite driver, over this driver's SQL;
 // they are not listed here but behave as the interface documents.
 type Store struct {
-	db       *sqlx.DB
-	health   *sql.DB // one connection of its own for Ping
+	db     *sqlx.DB
+	health *sql.DB // one connection of its own for Ping
+	// iter bounds the connections that ActivityIterate's page loads hold
+	// at once, so many exports never starve other queries.
+	iter     sqlexec.Slots
 	url      string
 	schema   string
 	log      *slog.Logger
@@ -206,7 +211,7 @@ func connect(url string, opts Config) (*Store, error) {
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
-		parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
+		iter: sqlexec.NewSlots(sqlexec.PoolShare(opts.MaxOpenConns)), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	return s, nil
 }

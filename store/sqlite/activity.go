@@ -161,7 +161,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+sqlexec.ActivityColumns+" FROM activities WHERE "+w+
 			" ORDER BY created_at DESC, id DESC LIMIT ?", a...)
 	}
-	return sqlexec.EachPage(ctx, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
+	return sqlexec.EachPage(ctx, s.iter, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
 }
 
 // ActivityDistinctUsers counts distinct non-empty user ids with activity at

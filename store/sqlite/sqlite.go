@@ -61,7 +61,9 @@ const (
 // Config configures a Store. The zero value is ready to use.
 type Config struct {
 	// Readers is the maximum number of read-only connections of the reader
-	// pool (Ping has one more of its own). Defaults to ReadersDefault.
+	// pool (Ping has one more of its own). ActivityIterate's page loads
+	// (exports) hold at most half of them at once, so other reads always
+	// find one. Defaults to ReadersDefault.
 	Readers int
 	// BusyTimeout is how long a statement waits for a database lock.
 	// Defaults to BusyTimeoutDefault.
@@ -122,6 +124,9 @@ type Store struct {
 	writer *sql.DB // one connection: every write is serialised here
 	reader *sql.DB // read-only pool
 	health *sql.DB // one read-only connection of its own for Ping
+	// iter bounds the reader connections that ActivityIterate's page
+	// loads hold at once, so many exports never starve other reads.
+	iter sqlexec.Slots
 
 	insertMu sync.Mutex
 	stmts    *writeStmts // prepared on first ActivityInsertMany
@@ -174,7 +179,8 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	}
 	writer, reader, ckpt, health := pools[0], pools[1], pools[2], pools[3]
 
-	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, health: health, ckpt: ckpt}
+	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, health: health, ckpt: ckpt,
+		iter: sqlexec.NewSlots(sqlexec.PoolShare(opts.Readers))}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	// The first writer connection creates the file and switches it to WAL
 	// before any reader connects.

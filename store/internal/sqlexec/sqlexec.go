@@ -139,18 +139,44 @@ func Each[T any](ctx context.Context, rows *sql.Rows, scan func(Scanner) (T, err
 	return wrap(rows.Err())
 }
 
+// Slots bounds how many page loads of long iterations (exports) run at
+// once, so that many of them together never hold every connection of a
+// pool and interactive queries always find one within a query's time.
+type Slots chan struct{}
+
+// NewSlots returns n slots (at least one).
+func NewSlots(n int) Slots { return make(Slots, max(1, n)) }
+
+// PoolShare is the number of a pool's conns that long iterations may hold
+// at once: half of them, at least one.
+func PoolShare(conns int) int { return max(1, conns/2) }
+
+// take waits for a free slot until ctx is done.
+func (s Slots) take(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s Slots) give() { <-s }
+
 // EachPage hands every row of successive pages to fn: load returns up to
 // size rows following after (nil for the first page), and the next page
-// follows the last row of the previous one. No connection is held while fn
-// runs, and no row is delivered once ctx is done. Errors of load and of ctx
-// go through wrap; fn's errors are returned as they are.
-func EachPage[T any](ctx context.Context, size int, load func(after *T) ([]T, error), fn func(*T) error, wrap func(error) error) error {
+// follows the last row of the previous one. Each load runs in one of
+// slots; no slot and no connection is held while fn runs, and no row is
+// delivered once ctx is done. Errors of load and of ctx go through wrap;
+// fn's errors are returned as they are.
+func EachPage[T any](ctx context.Context, slots Slots, size int, load func(after *T) ([]T, error), fn func(*T) error, wrap func(error) error) error {
 	var after *T
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := slots.take(ctx); err != nil {
 			return wrap(err)
 		}
 		page, err := load(after)
+		slots.give()
 		if err != nil {
 			return wrap(err)
 		}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -63,5 +65,73 @@ func TestExecAll(t *testing.T) {
 	}
 	if got := fmt.Sprint(e.ran); got != "[a[1] b[]]" {
 		t.Errorf("ran %s, want it to stop at the failing statement", got)
+	}
+}
+
+// TestEachPageSlots runs more iterations than slots at once and checks
+// that no more loads than slots ever run together, that every row of
+// every iteration is delivered in order, and that an iteration waiting
+// for a slot stops with its context.
+func TestEachPageSlots(t *testing.T) {
+	const iterations, rows, size = 8, 25, 4
+	slots := NewSlots(PoolShare(5))
+	if cap(slots) != 2 {
+		t.Fatalf("PoolShare(5) slots = %d, want 2", cap(slots))
+	}
+	var mu sync.Mutex
+	running, most := 0, 0
+	load := func(after *int) ([]int, error) {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		defer func() { mu.Lock(); running--; mu.Unlock() }()
+		first := 0
+		if after != nil {
+			first = *after + 1
+		}
+		var page []int
+		for v := first; v < rows && len(page) < size; v++ {
+			page = append(page, v)
+		}
+		return page, nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, iterations)
+	for i := range iterations {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := 0
+			errs[i] = EachPage(context.Background(), slots, size, load, func(v *int) error {
+				if *v != next {
+					return fmt.Errorf("row %d, want %d", *v, next)
+				}
+				next++
+				return nil
+			}, func(err error) error { return err })
+			if errs[i] == nil && next != rows {
+				errs[i] = fmt.Errorf("%d rows, want %d", next, rows)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if most > cap(slots) || most == 0 {
+		t.Fatalf("%d loads ran at once with %d slots", most, cap(slots))
+	}
+
+	// Every slot taken: an iteration waits and ends with its context.
+	for range cap(slots) {
+		slots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := EachPage(ctx, slots, size, load, func(*int) error { return nil }, func(err error) error { return fmt.Errorf("wrapped: %w", err) })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting for a slot: %v, want the context's deadline", err)
 	}
 }
