@@ -322,16 +322,26 @@ func (f filter) wholeDays() (lo, hi time.Time, hasLo, hasHi, ok bool) {
 	return lo, hi, hasLo, hasHi, !(hasLo && hasHi) || lo.Before(hi)
 }
 
-// wholeBlocks returns the blocks of activity_user_block_counts entirely
-// inside the days [lo, hi) (each bound only where has*): [blo, bhi); ok is
-// false when there is none.
-func wholeBlocks(lo, hi time.Time, hasLo, hasHi bool) (blo, bhi int64, ok bool) {
+// blockSpan returns the blocks of activity_user_block_counts to read for
+// the days [lo, hi) (each bound only where has*): [blo, bhi). A block only
+// partly inside is one of them when more than half of its days are inside
+// (its days outside are then subtracted), unless the range lies inside one
+// block; ok is false when there is none.
+func blockSpan(lo, hi time.Time, hasLo, hasHi bool) (blo, bhi int64, ok bool) {
 	const secondsPerBlock = daysPerBlock * 86400
 	if hasLo {
 		blo = -floorDiv(-lo.Unix(), secondsPerBlock) // rounded up
 	}
 	if hasHi {
 		bhi = floorDiv(hi.Unix(), secondsPerBlock)
+	}
+	if !hasLo || !hasHi || blo <= bhi {
+		if hasLo && blockStart(blo).Sub(lo) > daysPerBlock/2*24*time.Hour {
+			blo--
+		}
+		if hasHi && hi.Sub(blockStart(bhi)) > daysPerBlock/2*24*time.Hour {
+			bhi++
+		}
 	}
 	return blo, bhi, !(hasLo && hasHi) || blo < bhi
 }
@@ -378,7 +388,7 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	if f.ActivityType != "" {
 		base = append(base, "activity_type = "+a.add(f.ActivityType))
 	}
-	days := func(lo, hi time.Time, hasLo, hasHi bool) string {
+	days := func(lo, hi time.Time, hasLo, hasHi bool, n string) string {
 		c := slices.Clone(base)
 		if hasLo {
 			c = append(c, "day >= "+a.add(lo.Format(time.DateOnly))+"::date")
@@ -386,12 +396,20 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 		if hasHi {
 			c = append(c, "day < "+a.add(hi.Format(time.DateOnly))+"::date")
 		}
-		return "SELECT " + counterKey + " AS k, n FROM " + table + whereSQL(c)
+		return "SELECT " + counterKey + " AS k, " + n + " FROM " + table + whereSQL(c)
+	}
+	// span adds the days [from, to) or subtracts the days [to, from).
+	span := func(from, to time.Time) string {
+		if to.Before(from) {
+			return days(to, from, true, true, "-n")
+		}
+		return days(from, to, true, true, "n")
 	}
 	var parts []string
-	// The block counters have neither types nor days: whole blocks come from
-	// them when the key needs neither, the days around them from table.
-	blo, bhi, ok := wholeBlocks(lo, hi, hasLo, hasHi)
+	// The block counters have neither types nor days: blocks come from them
+	// when the key needs neither, the days around them (added or
+	// subtracted) from table.
+	blo, bhi, ok := blockSpan(lo, hi, hasLo, hasHi)
 	if ok && table == "activity_user_day_counts" && (counterKey == "1" || counterKey == "user_id") {
 		c := slices.Clone(base)
 		if hasLo {
@@ -401,14 +419,14 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 			c = append(c, "block < "+a.add(bhi))
 		}
 		parts = append(parts, "SELECT "+counterKey+" AS k, n FROM activity_user_block_counts"+whereSQL(c))
-		if from := blockStart(blo); hasLo && lo.Before(from) {
-			parts = append(parts, days(lo, from, true, true))
+		if from := blockStart(blo); hasLo && !lo.Equal(from) {
+			parts = append(parts, span(lo, from))
 		}
-		if to := blockStart(bhi); hasHi && to.Before(hi) {
-			parts = append(parts, days(to, hi, true, true))
+		if to := blockStart(bhi); hasHi && !to.Equal(hi) {
+			parts = append(parts, span(to, hi))
 		}
 	} else {
-		parts = append(parts, days(lo, hi, hasLo, hasHi))
+		parts = append(parts, days(lo, hi, hasLo, hasHi, "n"))
 	}
 	// The hourly counters have neither users nor days as keys.
 	hourly := f.UserID == "" && !userKey && (counterKey == "1" || counterKey == "activity_type")

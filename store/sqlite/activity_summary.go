@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -70,9 +71,16 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 	if err := countTiered(ctx, q, f, group, tiers, out); err != nil {
 		return nil, err
 	}
+	// Subtracted parts can leave zero counts behind.
+	maps.DeleteFunc(out, func(_ string, n int64) bool { return n == 0 })
 	return out, nil
 }
 
+// countTiered adds the counts of f to out: the units of the first tier
+// that the range covers from its counters, the rest from the finer tiers.
+// A unit at an edge that the range covers more than half of is counted
+// whole and its part outside the range subtracted, so the finer tiers read
+// at most half a unit at each edge.
 func countTiered(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, out map[string]int64) error {
 	if len(tiers) == 0 {
 		return countDirect(ctx, q, f, group, out)
@@ -85,20 +93,49 @@ func countTiered(ctx context.Context, q queryer, f filter, group string, tiers [
 	if f.hasTo {
 		last = floorDiv(f.to+1, t.unit) - 1 // last whole unit
 	}
+	// Only when the partial units at the two edges are different ones (a
+	// range inside one unit is read from the finer tiers).
+	if !f.hasFrom || !f.hasTo || first <= last+1 {
+		if f.hasFrom && first*t.unit-f.from > t.unit/2 {
+			first--
+		}
+		if f.hasTo && f.to+1-(last+1)*t.unit > t.unit/2 {
+			last++
+		}
+	}
 	if first > last {
 		return countTiered(ctx, q, f, group, tiers[1:], out)
 	}
 	if err := countCounters(ctx, q, f, group, t, first, last, out); err != nil {
 		return err
 	}
-	if f.hasFrom && f.from < first*t.unit {
-		if err := countTiered(ctx, q, f.within(f.from, first*t.unit-1), group, tiers[1:], out); err != nil {
+	if f.hasFrom {
+		if err := countSpan(ctx, q, f, group, tiers[1:], f.from, first*t.unit, out); err != nil {
 			return err
 		}
 	}
-	if f.hasTo && (last+1)*t.unit <= f.to {
-		if err := countTiered(ctx, q, f.within((last+1)*t.unit, f.to), group, tiers[1:], out); err != nil {
+	if f.hasTo {
+		return countSpan(ctx, q, f, group, tiers[1:], (last+1)*t.unit, f.to+1, out)
+	}
+	return nil
+}
+
+// countSpan adds to out the counts of f in [from, to) when from < to and
+// subtracts those of [to, from) when to < from; a key whose count drops
+// to zero is removed.
+func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, from, to int64, out map[string]int64) error {
+	switch {
+	case from < to:
+		return countTiered(ctx, q, f.within(from, to-1), group, tiers, out)
+	case to < from:
+		sub := map[string]int64{}
+		if err := countTiered(ctx, q, f.within(to, from-1), group, tiers, sub); err != nil {
 			return err
+		}
+		for k, n := range sub {
+			if out[k] -= n; out[k] == 0 {
+				delete(out, k)
+			}
 		}
 	}
 	return nil
