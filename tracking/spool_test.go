@@ -143,7 +143,10 @@ func TestSpoolOutageThenRestart(t *testing.T) {
 				t.Fatalf("stats during outage: %+v spool %+v", st, *st.Spool)
 			}
 			// Stopped while the store is still down: nothing is lost.
-			if err := closeWithin(t, rec, 200*time.Millisecond); err != nil {
+			// (Seconds rather than the few milliseconds it takes, for
+			// loaded machines: a Close that waited for the store would
+			// still run into the deadline.)
+			if err := closeWithin(t, rec, 2*time.Second); err != nil {
 				t.Fatalf("Close during outage: %v", err)
 			}
 			if st := rec.Stats(); st.Failed != 0 {
@@ -421,7 +424,7 @@ func TestMiddlewareEventsReachSpoolWithinWindow(t *testing.T) {
 		}
 		resp.Body.Close()
 		for rec.Stats().Spool.Appended < int64(i+1) {
-			if time.Since(start) > window+250*time.Millisecond {
+			if time.Since(start) > window+time.Second {
 				t.Fatalf("event %d not in the spool %v after its request", i, time.Since(start))
 			}
 			time.Sleep(time.Millisecond)
