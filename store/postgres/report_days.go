@@ -127,40 +127,10 @@ func (s *Store) syncDayCounters(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, "LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE"); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, "SELECT zone FROM report_day_zone WHERE id = 1").Scan(&zone); err != nil {
-			return err
-		}
-		if zone == want {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM report_day_counts"); err != nil {
-			return err
-		}
-		d := recagg.DayDeltas{}
-		rows, err := tx.QueryContext(ctx, `SELECT `+factsColumns+` FROM reports`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			f, err := scanFacts(rows)
-			if err != nil {
-				_ = rows.Close()
-				return err
-			}
-			d.Add(recagg.DayOf(f, s.loc), 1)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := writeDayDeltas(ctx, tx, d); err != nil {
-			return err
-		}
-		rebuilt = true
-		_, err = tx.ExecContext(ctx, "UPDATE report_day_zone SET zone = $1 WHERE id = 1", want)
-		return err
+		var ferr error
+		rebuilt, ferr = sqlexec.RefillDayCounters(ctx, tx, s.loc, factsColumns, func(sc sqlexec.Scanner) (recagg.Facts, error) { return scanFacts(sc) },
+			func(d recagg.DayDeltas) error { return writeDayDeltas(ctx, tx, d) }, "UPDATE report_day_zone SET zone = $1 WHERE id = 1")
+		return ferr
 	})
 	if err != nil {
 		return s.wrap(ctx, op, err)

@@ -110,47 +110,18 @@ func (s *Store) syncDayCounters(ctx context.Context) error {
 	if applied < dayCountersVersion {
 		return nil
 	}
-	want := recagg.ZoneName(s.opts.Location)
 	rebuilt := false
 	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		var zone string
-		if err := tx.QueryRowContext(ctx, "SELECT zone FROM report_day_zone WHERE id = 1").Scan(&zone); err != nil {
-			return err
-		}
-		if zone == want {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM report_day_counts"); err != nil {
-			return err
-		}
-		d := recagg.DayDeltas{}
-		rows, err := tx.QueryContext(ctx, `SELECT `+factsColumns+` FROM reports`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			f, err := scanFacts(rows)
-			if err != nil {
-				return err
-			}
-			d.Add(recagg.DayOf(f, s.opts.Location), 1)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := writeDayDeltas(ctx, tx, d); err != nil {
-			return err
-		}
-		rebuilt = true
-		_, err = tx.ExecContext(ctx, "UPDATE report_day_zone SET zone = ? WHERE id = 1", want)
-		return err
+		var ferr error
+		rebuilt, ferr = sqlexec.RefillDayCounters(ctx, tx, s.opts.Location, factsColumns, func(sc sqlexec.Scanner) (recagg.Facts, error) { return scanFacts(sc) },
+			func(d recagg.DayDeltas) error { return writeDayDeltas(ctx, tx, d) }, "UPDATE report_day_zone SET zone = ? WHERE id = 1")
+		return ferr
 	})
 	if err != nil {
 		return err
 	}
 	if rebuilt {
-		s.opts.Logger.InfoContext(ctx, "filled the per-day report counters", "driver", "sqlite", "zone", want)
+		s.opts.Logger.InfoContext(ctx, "filled the per-day report counters", "driver", "sqlite", "zone", recagg.ZoneName(s.opts.Location))
 	}
 	return nil
 }

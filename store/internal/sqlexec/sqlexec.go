@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 )
 
 // ActivityColumns are the columns of the activities table in the order
@@ -235,4 +236,53 @@ func OpenSchema(ctx context.Context, skipMigrate bool, migrate, sync func(contex
 		return migrate(ctx)
 	}
 	return sync(ctx)
+}
+
+// Tx is what RefillDayCounters needs of a transaction.
+type Tx interface {
+	Execer
+	Queryer
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// RefillDayCounters rebuilds the per-day report counters in tx when
+// report_day_zone records another zone than loc's: it empties
+// report_day_counts, adds the local day of every report (read as columns,
+// scanned by scan), hands the counts to write and records the zone with
+// setZone (an UPDATE in the driver's placeholder style). rebuilt reports
+// whether it did.
+func RefillDayCounters(ctx context.Context, tx Tx, loc *time.Location, columns string, scan func(Scanner) (recagg.Facts, error),
+	write func(recagg.DayDeltas) error, setZone string) (rebuilt bool, err error) {
+	want := recagg.ZoneName(loc)
+	var zone string
+	if err := tx.QueryRowContext(ctx, "SELECT zone FROM report_day_zone WHERE id = 1").Scan(&zone); err != nil || zone == want {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM report_day_counts"); err != nil {
+		return false, err
+	}
+	d := recagg.DayDeltas{}
+	rows, err := tx.QueryContext(ctx, "SELECT "+columns+" FROM reports")
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		f, err := scan(rows)
+		if err != nil {
+			return false, err
+		}
+		d.Add(recagg.DayOf(f, loc), 1)
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if err := rows.Close(); err != nil {
+		return false, err
+	}
+	if err := write(d); err != nil {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, setZone, want)
+	return err == nil, err
 }
