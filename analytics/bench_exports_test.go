@@ -1,0 +1,64 @@
+package analytics
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
+)
+
+// BenchmarkReadsDuringExports measures an uncached read (page 1 of one
+// user's activity, with its total) while other goroutines run exports of
+// every activity as fast as their writer takes the rows: 0 exports (the
+// baseline) and 16, more than the store has connections. Each export loads
+// keyset pages from the store, so the read queues behind their page loads
+// unless the store keeps connections free for other reads. It reports the
+// read's median, 99th percentile and slowest call. SQLite (4 readers), or
+// PostgreSQL when ANALYTICS_BENCH_POSTGRES is set:
+//
+//	go test ./analytics -run XXX -bench ReadsDuringExports -benchtime 300x
+func BenchmarkReadsDuringExports(b *testing.B) {
+	ctx := context.Background()
+	st, opts := benchStore(b, benchdata.Config{Activities: 100_000, Reports: 100, Recommendations: 1000})
+	svc, err := New(st, Config{NowFunc: func() time.Time { return opts.End }, Logger: discardLogger(),
+		ExportsPerPrincipal: 64, ExportsTotal: 64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := Principal{ID: "bench", Role: RoleAdmin}
+	for _, exports := range []int{0, 16} {
+		b.Run("exports-"+strconv.Itoa(exports), func(b *testing.B) {
+			ectx, cancel := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			for range exports {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for ectx.Err() == nil {
+						_ = svc.ExportUserActivity(ectx, admin, UserActivityQuery{}, io.Discard, FormatNDJSON)
+					}
+				}()
+			}
+			defer func() { cancel(); wg.Wait() }()
+			time.Sleep(200 * time.Millisecond) // every export under way
+			var took []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if _, err := svc.UserActivity(ctx, admin, UserActivityQuery{UserID: benchdata.UserID(1)}); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+			b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+			b.ReportMetric(ms(took[len(took)-1]), "max-ms")
+		})
+	}
+}
