@@ -785,7 +785,10 @@ func (s *Store) deleteRowsBefore(ctx context.Context, table string, cutoff time.
 func (s *Store) dropZeroCounters(ctx context.Context, cutoff time.Time) error {
 	day := []any{cutoff.Add(24 * time.Hour).Format(time.DateOnly)}
 	return sqlexec.ExecAll(ctx, s.db,
-		sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE day <= $1::date AND n = 0`, Args: day},
+		// By user, through the key: the users of those days come from the
+		// daily totals (deleted next), whose zero rows are the emptied days.
+		sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE n = 0 AND (user_id, day) IN
+			(SELECT user_id, day FROM activity_user_day_counts WHERE day <= $1::date)`, Args: day},
 		sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, Args: day},
 		sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE block <= $1 AND n = 0`,
 			Args: []any{floorDiv(cutoff.Unix()/86400+1, daysPerBlock)}},
@@ -819,7 +822,10 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 			WHERE day >= $1::date AND day < $2::date GROUP BY 1, 2) AS d
 		WHERE c.user_id = d.user_id AND c.block = d.block`,
 		`DELETE FROM activity_day_counts WHERE day >= $1::date AND day < $2::date`,
-		`DELETE FROM activity_user_counts WHERE day >= $1::date AND day < $2::date`,
+		// By user through the key (the daily totals name the users of those
+		// days), before the daily totals go.
+		`DELETE FROM activity_user_counts WHERE (user_id, day) IN
+			(SELECT user_id, day FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date)`,
 		`DELETE FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date`,
 		`DELETE FROM activity_hour_counts WHERE hour >= $1::date AT TIME ZONE 'UTC' AND hour < $2::date AT TIME ZONE 'UTC'`,
 	} {

@@ -589,6 +589,14 @@ func TestActivityTotalsMatchCount(t *testing.T) {
 	if z := count(t, s, `SELECT count(*) FROM activity_day_counts WHERE n <= 0`); z != 0 {
 		t.Errorf("%d empty or negative day counters left", z)
 	}
+	// The per-user rows of the days wholly before the cutoff are gone too
+	// (a type emptied on the cutoff's own day may stay at zero until that
+	// day is emptied).
+	for _, table := range []string{"activity_user_counts", "activity_user_day_counts"} {
+		if z := count(t, s, `SELECT count(*) FROM `+table+` WHERE day < $1::date`, cutoff.Format(time.DateOnly)); z != 0 {
+			t.Errorf("%s: %d rows left of the days before the cutoff", table, z)
+		}
+	}
 }
 
 func TestActivityListPaging(t *testing.T) {
