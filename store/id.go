@@ -2,16 +2,24 @@ package store
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
+	"time"
 )
 
-// NewID returns a new random (version 4) UUID in its canonical lower-case
-// text form.
+// NewID returns a new time-ordered (version 7, RFC 9562) UUID in its
+// canonical lower-case text form: the Unix time in milliseconds, then 74
+// random bits. Ids made later sort after those of earlier milliseconds, so
+// rows keyed by them are added at the end of an index instead of on a
+// random page (recommendations, reports and clients the server names).
 func NewID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics on failure)
-	b[6] = (b[6] & 0x0f) | 0x40
+	_, _ = rand.Read(b[6:]) // never fails (crypto/rand panics on failure)
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(time.Now().UnixMilli()))
+	copy(b[0:6], ms[2:8])
+	b[6] = (b[6] & 0x0f) | 0x70
 	b[8] = (b[8] & 0x3f) | 0x80
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])

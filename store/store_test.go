@@ -3,27 +3,41 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
-func TestNewIDIsValidV4(t *testing.T) {
+func TestNewIDIsTimeOrderedV7(t *testing.T) {
 	seen := map[string]bool{}
+	before := time.Now().UnixMilli()
+	prev := ""
 	for i := 0; i < 1000; i++ {
+		if i%250 == 0 {
+			time.Sleep(2 * time.Millisecond) // a later millisecond sorts after
+		}
 		id := store.NewID()
 		if !store.ValidUUID(id) {
 			t.Fatalf("NewID() = %q, not a UUID", id)
 		}
-		if id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) {
-			t.Fatalf("NewID() = %q, not version 4 / RFC 4122 variant", id)
+		if id[14] != '7' || !strings.ContainsRune("89ab", rune(id[19])) {
+			t.Fatalf("NewID() = %q, not version 7 / RFC 9562 variant", id)
+		}
+		ms, err := strconv.ParseInt(strings.ReplaceAll(id[:13], "-", ""), 16, 64)
+		if err != nil || ms < before || ms > time.Now().UnixMilli() {
+			t.Fatalf("NewID() = %q: time %d not within [%d, now] (%v)", id, ms, before, err)
+		}
+		if i%250 == 0 && id <= prev {
+			t.Fatalf("NewID() = %q made milliseconds after %q sorts before it", id, prev)
 		}
 		if seen[id] {
 			t.Fatalf("NewID() repeated %q", id)
 		}
-		seen[id] = true
+		seen[id], prev = true, id
 	}
 }
 
