@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
@@ -240,7 +241,7 @@ func TestExportNeutralisesEveryTextColumn(t *testing.T) {
 func TestExportClientDisconnectIsNotAnError(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		seedLargeExport(t, st, 6000)
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		e := newEnv(t, st, func(c *Config) { c.Logger = textLogger(&logs) })
 		for range 2 {
 			c := sendExport(t, e, "bob")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
@@ -305,7 +306,7 @@ func (f failingStore) RecommendationCategoryCounts(context.Context) ([]store.Cou
 
 func TestInternalErrorsLeakNothing(t *testing.T) {
 	st := openSQLite(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	e := newEnv(t, failingStore{Store: st, err: errInjected}, func(c *Config) { c.Logger = textLogger(&logs) })
 	for path, thing := range map[string]string{"metrics/": "retrieve metrics", "user-activity/": "retrieve user activity", "categories/": "retrieve categories", "dashboard/": "retrieve dashboard"} {
 		r := e.get(t, path, "bob")

@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // the zone database, whatever the machine has
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -87,7 +88,7 @@ func TestReportingTimeZone(t *testing.T) {
 
 func TestErrorFuncAndIdentifyErrors(t *testing.T) {
 	st := openSQLite(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	e := newEnv(t, st, func(c *Config) {
 		c.Logger = textLogger(&logs)
 		c.IdentifyFunc = func(r *http.Request) (Principal, error) {

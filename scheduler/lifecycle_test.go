@@ -30,6 +30,23 @@ func observe(s *Scheduler) <-chan attempt {
 	return ch
 }
 
+// startBlocked starts a scheduler of every job each minute on a new
+// SQLite store, whose health sample blocks until an.block is closed
+// (entered holds queue of its starts), and waits until the first sample
+// runs.
+func startBlocked(t *testing.T, queue int) (store.Store, *Scheduler, *fakeAnalytics, <-chan attempt) {
+	t.Helper()
+	st := teststore.SQLite(t)
+	an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, queue)}
+	s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
+	runs := observe(s)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-an.entered
+	return st, s, an, runs
+}
+
 // everyMinute schedules only sample_system_health, every minute; the other
 // jobs are pushed to a date that does not come during the test.
 func everyMinute() map[string]string {
@@ -95,14 +112,7 @@ func TestFailedRunRetriedAtNextTick(t *testing.T) {
 func TestSingleton(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := teststore.SQLite(t)
-		an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, 16)}
-		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
-		runs := observe(s)
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		<-an.entered
+		_, s, an, runs := startBlocked(t, 16)
 		time.Sleep(3*time.Minute + time.Second) // three ticks pass on the bubble's clock
 		synctest.Wait()
 		if _, samples := an.counts(); samples != 1 {
@@ -123,14 +133,7 @@ func TestSingleton(t *testing.T) {
 func TestCloseWaitsForRunningJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := teststore.SQLite(t)
-		an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, 1)}
-		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
-		runs := observe(s)
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		<-an.entered
+		st, s, an, runs := startBlocked(t, 1)
 
 		stopCtx, cancel := context.WithTimeout(ctx, time.Hour)
 		defer cancel()
@@ -178,14 +181,7 @@ func TestCloseWaitsForRunningJob(t *testing.T) {
 func TestCloseDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := teststore.SQLite(t)
-		an := &fakeAnalytics{block: make(chan struct{}), entered: make(chan struct{}, 1)}
-		s := newScheduler(t, st, Config{Analytics: an, Schedules: everyMinute()})
-		runs := observe(s)
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		<-an.entered
+		st, s, _, runs := startBlocked(t, 1)
 		stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		err := s.Close(stopCtx)

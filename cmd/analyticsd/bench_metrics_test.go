@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 )
 
@@ -21,7 +22,7 @@ func benchServer(b *testing.B, extra ...string) (url, token string) {
 	dir := b.TempDir()
 	db := filepath.Join(dir, "analytics.db")
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	// No per-user rate limit unless extra sets one: the benchmark sends more
 	// requests per token than an hour's budget.

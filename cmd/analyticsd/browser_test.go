@@ -18,8 +18,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-
-	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 )
 
 // chromiumPath finds Debian's chromium. Browser tests skip without it
@@ -153,14 +151,7 @@ func TestBrowserDashboard(t *testing.T) {
 	out := testOutputDir(t)
 	db := filepath.Join(t.TempDir(), "analytics.db")
 	base, _, _, _ := startServer(t, map[string]string{"ANALYTICS_LOG_LEVEL": "warn"}, "-demo", "-addr", "127.0.0.1:0", "-database", db)
-	entries, err := tokenauth.ReadEntries(db + "-demo-tokens.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := map[string]string{}
-	for _, e := range entries {
-		tokens[e.Role] = e.Token
-	}
+	tokens := demoTokensAt(t, db)
 
 	// A client to open, from the admin's activity.
 	var acts struct {

@@ -23,6 +23,7 @@ import (
 
 	_ "modernc.org/sqlite" // a second connection holding the write lock
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
@@ -73,7 +74,7 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	exited chan struct{}
 	err    error // valid once exited is closed
 }
@@ -85,7 +86,7 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	cmd := exec.Command(binary(t), append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "warn"}, args...)...)
 	// The load is many requests from one user: no rate limit.
 	cmd.Env = append(append(os.Environ(), "ANALYTICS_RATE_LIMIT=0"), env...)
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

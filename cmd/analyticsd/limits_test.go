@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -19,7 +20,7 @@ import (
 
 // limitsServer starts the server on the store named by database with one
 // admin and one viewer token and the extra args.
-func limitsServer(t *testing.T, database string, env map[string]string, args ...string) (base, admin, viewer string, stderr *syncBuffer) {
+func limitsServer(t *testing.T, database string, env map[string]string, args ...string) (base, admin, viewer string, stderr *syncbuf.Buffer) {
 	t.Helper()
 	tokensFile := filepath.Join(t.TempDir(), "tokens.json")
 	admin, viewer = tokenauth.NewToken(), tokenauth.NewToken()

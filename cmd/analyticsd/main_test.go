@@ -19,30 +19,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader in different
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testDatabases name a new database of each driver for the command's
 // -database flag.
@@ -77,7 +59,7 @@ func withSpoolDir(t *testing.T, env map[string]string) map[string]string {
 // and output.
 func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	code = run(context.Background(), args, envOf(withSpoolDir(t, env)), &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -348,10 +330,10 @@ func csvRecords(t *testing.T, path string) int {
 
 // startServer runs the server with args until the returned stop function
 // is called, which returns its exit status.
-func startServer(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *syncBuffer, stop func() int) {
+func startServer(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *syncbuf.Buffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	env = withSpoolDir(t, env)
 	go func() { done <- run(ctx, args, envOf(env), stdout, stderr) }()
@@ -420,6 +402,21 @@ func request(t *testing.T, method, url, token string, body io.Reader, headers ..
 	return resp.StatusCode, b
 }
 
+// demoTokensAt reads the tokens -demo wrote next to the database at db, by
+// role.
+func demoTokensAt(t *testing.T, db string) map[string]string {
+	t.Helper()
+	entries, err := tokenauth.ReadEntries(db + "-demo-tokens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{}
+	for _, e := range entries {
+		tokens[e.Role] = e.Token
+	}
+	return tokens
+}
+
 func TestServeDemoEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "analytics.db")
@@ -428,15 +425,10 @@ func TestServeDemoEndToEnd(t *testing.T) {
 
 	// The demo tokens file is written next to the database (and, as
 	// ./analytics.db-demo-tokens.json, is ignored by git).
-	entries, err := tokenauth.ReadEntries(db + "-demo-tokens.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := map[string]string{}
-	for _, e := range entries {
-		tokens[e.Role] = e.Token
-		if !strings.Contains(stdout.String(), e.Token) {
-			t.Errorf("the %s token is not printed", e.Role)
+	tokens := demoTokensAt(t, db)
+	for role, token := range tokens {
+		if !strings.Contains(stdout.String(), token) {
+			t.Errorf("the %s token is not printed", role)
 		}
 	}
 	if len(tokens) != 4 {
@@ -625,7 +617,7 @@ func TestServePostgres(t *testing.T) {
 	}
 	// With -track-api, the API's own requests were recorded and written
 	// before exit.
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if code := run(context.Background(), []string{"export", "-database", url, "-format", "ndjson", "-activity-type", "view_dashboard"},
 		envOf(nil), &out, io.Discard); code != 0 {
 		t.Fatalf("export exit %d", code)

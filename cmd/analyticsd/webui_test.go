@@ -85,16 +85,7 @@ func post(t *testing.T, c *http.Client, u string, form url.Values, hdr map[strin
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	for _, ck := range cookies {
-		req.AddCookie(ck)
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, string(b)
+	return send(t, c, req, cookies)
 }
 
 func getWith(t *testing.T, c *http.Client, u string, cookies ...*http.Cookie) (*http.Response, string) {
@@ -103,6 +94,12 @@ func getWith(t *testing.T, c *http.Client, u string, cookies ...*http.Cookie) (*
 	if err != nil {
 		t.Fatal(err)
 	}
+	return send(t, c, req, cookies)
+}
+
+// send sends req with cookies and returns the response with its body read.
+func send(t *testing.T, c *http.Client, req *http.Request, cookies []*http.Cookie) (*http.Response, string) {
+	t.Helper()
 	for _, ck := range cookies {
 		req.AddCookie(ck)
 	}

@@ -30,29 +30,33 @@ func BenchmarkAnalyticsdLoopback(b *testing.B) {
 		{"metrics", "/api/v1/analytics/metrics/"},
 	} {
 		cfg := loadgen.Config{URL: srv.url + route.path, Header: auth, Concurrency: 64}
-		// Warm the cache and the connections.
-		warm := cfg
-		warm.Requests = 1000
-		if res, err := loadgen.Run(context.Background(), warm); err != nil || res.Status(http.StatusOK) != 1000 {
-			b.Fatalf("warm-up of %s: %v\n%s", route.path, err, res.String())
-		}
-		b.Run(route.name, func(b *testing.B) {
-			cfg := cfg
-			cfg.Requests = b.N
-			b.ResetTimer()
-			res, err := loadgen.Run(context.Background(), cfg)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if res.Status(http.StatusOK) != int64(b.N) {
-				b.Fatalf("%d of %d requests answered 200\n%s", res.Status(http.StatusOK), b.N, res.String())
-			}
-			b.ReportMetric(res.Rate, "req/s")
-			b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
-		})
+		b.Run(route.name, func(b *testing.B) { runLoad(b, cfg, 1000, http.StatusOK) })
 	}
+}
+
+// runLoad sends warm requests of cfg (the cache and the connections), then
+// b.N timed ones, each of which must answer want, and reports the rate and
+// latency percentiles.
+func runLoad(b *testing.B, cfg loadgen.Config, warm int, want int) {
+	b.Helper()
+	w := cfg
+	w.Requests = warm
+	if res, err := loadgen.Run(context.Background(), w); err != nil || res.Status(want) != int64(warm) {
+		b.Fatalf("warm-up of %s: %v\n%s", cfg.URL, err, res.String())
+	}
+	cfg.Requests = b.N
+	b.ResetTimer()
+	res, err := loadgen.Run(context.Background(), cfg)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Status(want) != int64(b.N) {
+		b.Fatalf("%d of %d requests answered %d\n%s", res.Status(want), b.N, want, res.String())
+	}
+	b.ReportMetric(res.Rate, "req/s")
+	b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
 }
 
 // BenchmarkActivities202 measures the latency of POST activities/ with 16
@@ -81,24 +85,7 @@ func BenchmarkActivities202(b *testing.B) {
 			if tc.method == "POST" {
 				cfg.Body = body
 			}
-			warm := cfg
-			warm.Requests = 500
-			if res, err := loadgen.Run(context.Background(), warm); err != nil || res.Status(tc.want) != 500 {
-				b.Fatalf("warm-up: %v\n%s", err, res.String())
-			}
-			cfg.Requests = b.N
-			b.ResetTimer()
-			res, err := loadgen.Run(context.Background(), cfg)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if res.Status(tc.want) != int64(b.N) {
-				b.Fatalf("%d of %d requests answered %d\n%s", res.Status(tc.want), b.N, tc.want, res.String())
-			}
-			b.ReportMetric(res.Rate, "req/s")
-			b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
+			runLoad(b, cfg, 500, tc.want)
 		})
 	}
 }

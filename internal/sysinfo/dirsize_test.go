@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -192,28 +192,10 @@ func TestNewDirSizerValidation(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestDirSizerBackground(t *testing.T) {
 	uploads, reports := storageTree(t)
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		s := newSizer(t, []string{uploads, reports}, DirSizerConfig{
 			Interval: time.Minute,
 			Logger:   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -257,7 +239,7 @@ func TestDirSizerBackground(t *testing.T) {
 func TestDirSizerBackgroundLogsPartial(t *testing.T) {
 	uploads, _ := storageTree(t)
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		s := newSizer(t, []string{uploads}, DirSizerConfig{
 			MaxFiles: 2,
 			Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
