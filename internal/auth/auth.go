@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
@@ -134,4 +135,16 @@ func apiRole(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// leewayOf is the clock leeway a configured one means: zero is
+// DefaultLeeway, a negative one none.
+func leewayOf(configured time.Duration) time.Duration {
+	switch {
+	case configured == 0:
+		return DefaultLeeway
+	case configured < 0:
+		return 0
+	}
+	return configured
 }

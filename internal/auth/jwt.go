@@ -57,13 +57,7 @@ type JWT struct {
 
 // NewJWT returns a JWT authenticator.
 func NewJWT(cfg JWTConfig) (*JWT, error) {
-	leeway := cfg.Leeway
-	switch {
-	case leeway == 0:
-		leeway = DefaultLeeway
-	case leeway < 0:
-		leeway = 0
-	}
+	leeway := leewayOf(cfg.Leeway)
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),

@@ -154,13 +154,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 		return nil, fmt.Errorf("auth: oidc discovery at %s/.well-known/openid-configuration: %w",
 			strings.TrimSuffix(cfg.Issuer, "/"), err)
 	}
-	leeway := cfg.Leeway
-	switch {
-	case leeway == 0:
-		leeway = DefaultLeeway
-	case leeway < 0:
-		leeway = 0
-	}
+	leeway := leewayOf(cfg.Leeway)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
