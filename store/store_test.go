@@ -10,6 +10,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+	"github.com/advisoranalytics/advisor-analytics/store/storetest"
 )
 
 func TestNewIDIsTimeOrderedV7(t *testing.T) {
@@ -65,15 +66,6 @@ func TestValidUUID(t *testing.T) {
 	}
 }
 
-func field(t *testing.T, err error) string {
-	t.Helper()
-	ve, ok := errors.AsType[*store.ValidationError](err)
-	if !ok {
-		t.Fatalf("error %v is not a *ValidationError", err)
-	}
-	return ve.Field
-}
-
 func TestLabelsAndValidation(t *testing.T) {
 	if got := store.ReportCost.Label(); got != "Cost Optimization" {
 		t.Errorf("Label = %q", got)
@@ -108,7 +100,7 @@ func TestActivityListParamsNormalize(t *testing.T) {
 		{store.ActivityListParams{Offset: 1, Cursor: "x"}, "offset"},
 	} {
 		_, err := tt.p.Normalize()
-		if got := field(t, err); got != tt.field {
+		if got := storetest.FieldOf(t, err); got != tt.field {
 			t.Errorf("Normalize(%+v) field = %q, want %q", tt.p, got, tt.field)
 		}
 	}
@@ -132,7 +124,7 @@ func TestActivitySummaryParamsNormalize(t *testing.T) {
 		{store.ActivitySummaryParams{Limit: -1}, "limit"},
 	} {
 		_, err := tt.p.Normalize()
-		if got := field(t, err); got != tt.field {
+		if got := storetest.FieldOf(t, err); got != tt.field {
 			t.Errorf("Normalize(%+v) field = %q, want %q", tt.p, got, tt.field)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+	"github.com/advisoranalytics/advisor-analytics/store/storetest"
 )
 
 func TestPrepareUsageStatsTruncatesToTheHour(t *testing.T) {
@@ -19,7 +20,7 @@ func TestPrepareUsageStatsTruncatesToTheHour(t *testing.T) {
 	if !u.ComputedAt.Equal(now.Truncate(time.Microsecond)) {
 		t.Errorf("ComputedAt = %v, want now", u.ComputedAt)
 	}
-	if got := field(t, storedriver.PrepareUsageStats(&store.UsageStats{}, now)); got != "hour_start" {
+	if got := storetest.FieldOf(t, storedriver.PrepareUsageStats(&store.UsageStats{}, now)); got != "hour_start" {
 		t.Errorf("zero HourStart: field %q", got)
 	}
 }
@@ -42,13 +43,13 @@ func TestListLimitAndDeleteBatch(t *testing.T) {
 	if n, err := storedriver.ListLimit(7, store.RollupListDefault); err != nil || n != 7 {
 		t.Errorf("ListLimit(7) = %d, %v", n, err)
 	}
-	if _, err := storedriver.ListLimit(-1, 10); field(t, err) != "limit" {
+	if _, err := storedriver.ListLimit(-1, 10); storetest.FieldOf(t, err) != "limit" {
 		t.Errorf("ListLimit(-1) = %v", err)
 	}
 	if n, err := storedriver.DeleteBatch(0); err != nil || n != store.DeleteBatchDefault {
 		t.Errorf("DeleteBatch(0) = %d, %v", n, err)
 	}
-	if _, err := storedriver.DeleteBatch(-1); field(t, err) != "batch_size" {
+	if _, err := storedriver.DeleteBatch(-1); storetest.FieldOf(t, err) != "batch_size" {
 		t.Errorf("DeleteBatch(-1) = %v", err)
 	}
 }

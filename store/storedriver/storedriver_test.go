@@ -1,7 +1,6 @@
 package storedriver_test
 
 import (
-	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -10,19 +9,11 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+	"github.com/advisoranalytics/advisor-analytics/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
 var now = time.Date(2025, 1, 15, 10, 30, 0, 123456789, time.UTC)
-
-func field(t *testing.T, err error) string {
-	t.Helper()
-	ve, ok := errors.AsType[*store.ValidationError](err)
-	if !ok {
-		t.Fatalf("error %v is not a *ValidationError", err)
-	}
-	return ve.Field
-}
 
 func TestPrepareActivity(t *testing.T) {
 	long := strings.Repeat("é", 300)
@@ -63,7 +54,7 @@ func TestPrepareActivity(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.a
-			if got := field(t, storedriver.PrepareActivity(&a, now)); got != tt.field {
+			if got := storetest.FieldOf(t, storedriver.PrepareActivity(&a, now)); got != tt.field {
 				t.Errorf("field = %q, want %q", got, tt.field)
 			}
 		})
@@ -110,7 +101,7 @@ func TestPrepareReport(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := ok()
 			tt.mutate(&r)
-			if got := field(t, storedriver.PrepareReport(&r, now)); got != tt.field {
+			if got := storetest.FieldOf(t, storedriver.PrepareReport(&r, now)); got != tt.field {
 				t.Errorf("field = %q, want %q", got, tt.field)
 			}
 		})
@@ -137,7 +128,7 @@ func TestPrepareClient(t *testing.T) {
 		{store.Client{ID: c.ID, CompanyName: "A", Status: "gone"}, "status"},
 	} {
 		c := tt.c
-		if got := field(t, storedriver.PrepareClient(&c, now)); got != tt.field {
+		if got := storetest.FieldOf(t, storedriver.PrepareClient(&c, now)); got != tt.field {
 			t.Errorf("PrepareClient(%+v) field = %q, want %q", tt.c, got, tt.field)
 		}
 	}
@@ -151,7 +142,7 @@ func TestCursorRoundTrip(t *testing.T) {
 		t.Fatalf("round trip = %v, %q, %v", gotAt, gotID, err)
 	}
 	for _, bad := range []string{"", "!!!", "bm90LWEtY3Vyc29y", storedriver.EncodeCursor(at, "x")} {
-		if _, _, err := storedriver.DecodeCursor(bad); field(t, err) != "cursor" {
+		if _, _, err := storedriver.DecodeCursor(bad); storetest.FieldOf(t, err) != "cursor" {
 			t.Errorf("DecodeCursor(%q) = %v", bad, err)
 		}
 	}

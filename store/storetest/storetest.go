@@ -211,3 +211,14 @@ func newYork() *time.Location {
 	}
 	return loc
 }
+
+// FieldOf returns the field that err names; err must be a
+// *store.ValidationError.
+func FieldOf(t testing.TB, err error) string {
+	t.Helper()
+	ve, ok := errors.AsType[*store.ValidationError](err)
+	if !ok {
+		t.Fatalf("error %v is not a *store.ValidationError", err)
+	}
+	return ve.Field
+}
