@@ -105,12 +105,8 @@ func scanFacts(sc sqlexec.Scanner, extra ...any) (recagg.Facts, error) {
 // nothing before the counters' migration.
 func (s *Store) syncDayCounters(ctx context.Context) error {
 	const op = "fill report day counters"
-	applied, _, err := s.MigrationStatus(ctx)
-	if err != nil {
+	if ok, err := sqlexec.Applied(ctx, s.MigrationStatus, dayCountersVersion); !ok {
 		return err
-	}
-	if applied < dayCountersVersion {
-		return nil
 	}
 	want := recagg.ZoneName(s.loc)
 	var zone string
@@ -121,7 +117,7 @@ func (s *Store) syncDayCounters(ctx context.Context) error {
 		return nil
 	}
 	rebuilt := false
-	err = s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		// Upserts hold ROW EXCLUSIVE on reports: this waits for those under
 		// way and keeps new ones (and other fills) out until the commit.
 		if _, err := tx.ExecContext(ctx, "LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE"); err != nil {

@@ -103,15 +103,11 @@ func writeDayDeltas(ctx context.Context, tx *sql.Tx, d recagg.DayDeltas) error {
 // one write transaction. It does nothing before the counters' migration.
 func (s *Store) syncDayCounters(ctx context.Context) error {
 	const op = "fill report day counters"
-	applied, _, err := s.MigrationStatus(ctx)
-	if err != nil {
+	if ok, err := sqlexec.Applied(ctx, s.MigrationStatus, dayCountersVersion); !ok {
 		return err
 	}
-	if applied < dayCountersVersion {
-		return nil
-	}
 	rebuilt := false
-	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		var ferr error
 		rebuilt, ferr = sqlexec.RefillDayCounters(ctx, tx, s.opts.Location, factsColumns, func(sc sqlexec.Scanner) (recagg.Facts, error) { return scanFacts(sc) },
 			func(d recagg.DayDeltas) error { return writeDayDeltas(ctx, tx, d) }, "UPDATE report_day_zone SET zone = ? WHERE id = 1")

@@ -238,6 +238,13 @@ func OpenSchema(ctx context.Context, skipMigrate bool, migrate, sync func(contex
 	return sync(ctx)
 }
 
+// Applied reports whether the migration version has been applied, from
+// the driver's MigrationStatus.
+func Applied(ctx context.Context, status func(context.Context) (applied, latest int, err error), version int) (bool, error) {
+	applied, _, err := status(ctx)
+	return err == nil && applied >= version, err
+}
+
 // Tx is what RefillDayCounters needs of a transaction.
 type Tx interface {
 	Execer
