@@ -152,8 +152,11 @@ func NewSlots(n int) Slots { return make(Slots, max(1, n)) }
 // at once: half of them, at least one.
 func PoolShare(conns int) int { return max(1, conns/2) }
 
-// take waits for a free slot until ctx is done.
+// take waits for a free slot until ctx is done. Nil Slots bound nothing.
 func (s Slots) take(ctx context.Context) error {
+	if s == nil {
+		return ctx.Err()
+	}
 	select {
 	case s <- struct{}{}:
 		return nil
@@ -162,7 +165,11 @@ func (s Slots) take(ctx context.Context) error {
 	}
 }
 
-func (s Slots) give() { <-s }
+func (s Slots) give() {
+	if s != nil {
+		<-s
+	}
+}
 
 // EachPage hands every row of successive pages to fn: load returns up to
 // size rows following after (nil for the first page), and the next page

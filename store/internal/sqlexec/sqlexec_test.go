@@ -124,6 +124,12 @@ func TestEachPageSlots(t *testing.T) {
 		t.Fatalf("%d loads ran at once with %d slots", most, cap(slots))
 	}
 
+	// Nil slots bound nothing.
+	n := 0
+	if err := EachPage(context.Background(), nil, size, load, func(*int) error { n++; return nil }, func(err error) error { return err }); err != nil || n != rows {
+		t.Fatalf("nil slots: %d rows, %v", n, err)
+	}
+
 	// Every slot taken: an iteration waits and ends with its context.
 	for range cap(slots) {
 		slots <- struct{}{}
