@@ -125,89 +125,93 @@ var exportStores = []storeKind{
 	}},
 }
 
-// TestStalledExportsDoNotStarveReads opens more stalled exports than the
-// store has connections, all by one viewer, and checks that uncached reads
-// and the store's ping stay fast.
-func TestStalledExportsDoNotStarveReads(t *testing.T) {
+// eachExportStore runs fn on each of exportStores holding 6,000 large
+// activities of one viewer.
+func eachExportStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	for _, k := range exportStores {
 		t.Run(k.name, func(t *testing.T) {
 			st := k.open(t)
 			seedLargeExport(t, st, 6000)
-			e := newEnv(t, st, func(c *Config) {
-				c.ExportsPerPrincipal, c.ExportsTotal = 16, 16
-				c.ExportStallTimeout = time.Minute
-			})
-			for i := 0; i < 10; i++ {
-				sendExport(t, e, "bob")
-			}
-			// Let the exports fill the socket buffers and stall: wait (a
-			// bounded time) until no connection has been in use for a while.
-			// Exports that pin their connection never get there.
-			idle := 0
-			for deadline := time.Now().Add(15 * time.Second); idle < 5 && time.Now().Before(deadline); {
-				time.Sleep(100 * time.Millisecond)
-				if st.Stats().InUse == 0 {
-					idle++
-				} else {
-					idle = 0
-				}
-			}
-			for i := 0; i < 3; i++ {
-				quickly(t, "uncached read", 5*time.Second, uncachedRead(e, i))
-				quickly(t, "ping", 5*time.Second, st.Ping)
-			}
+			fn(t, st)
 		})
 	}
+}
+
+// TestStalledExportsDoNotStarveReads opens more stalled exports than the
+// store has connections, all by one viewer, and checks that uncached reads
+// and the store's ping stay fast.
+func TestStalledExportsDoNotStarveReads(t *testing.T) {
+	eachExportStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, func(c *Config) {
+			c.ExportsPerPrincipal, c.ExportsTotal = 16, 16
+			c.ExportStallTimeout = time.Minute
+		})
+		for i := 0; i < 10; i++ {
+			sendExport(t, e, "bob")
+		}
+		// Let the exports fill the socket buffers and stall: wait (a
+		// bounded time) until no connection has been in use for a while.
+		// Exports that pin their connection never get there.
+		idle := 0
+		for deadline := time.Now().Add(15 * time.Second); idle < 5 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			if st.Stats().InUse == 0 {
+				idle++
+			} else {
+				idle = 0
+			}
+		}
+		for i := 0; i < 3; i++ {
+			quickly(t, "uncached read", 5*time.Second, uncachedRead(e, i))
+			quickly(t, "ping", 5*time.Second, st.Ping)
+		}
+	})
 }
 
 // TestExportLimits checks the per-principal and total bounds of
 // concurrent exports (429 in the API's error shape) and that the stall
 // deadline ends an export whose client stopped reading, freeing its slot.
 func TestExportLimits(t *testing.T) {
-	for _, k := range exportStores {
-		t.Run(k.name, func(t *testing.T) {
-			st := k.open(t)
-			seedLargeExport(t, st, 6000)
-			e := newEnv(t, st, func(c *Config) {
-				c.ExportsPerPrincipal, c.ExportsTotal = 2, 3
-				// Long enough for the bounds to be checked while the first
-				// exports stall, even on a busy machine.
-				c.ExportStallTimeout = 4 * time.Second
-			})
-			for i := 0; i < 2; i++ {
-				if status, body := stalledExport(t, e, "bob"); status != http.StatusOK {
-					t.Fatalf("export %d of bob: %d %s", i, status, body)
-				}
-			}
-			checkTooMany := func(who string, status int, body string) {
-				t.Helper()
-				var eb ErrorBody
-				if status != http.StatusTooManyRequests || json.Unmarshal([]byte(body), &eb) != nil || eb.Error == "" || eb.Message == "" {
-					t.Errorf("%s: got %d %s, want a 429 error body", who, status, body)
-				}
-			}
-			status, body := stalledExport(t, e, "bob")
-			checkTooMany("third export of bob", status, body)
-			if status, body := stalledExport(t, e, "dave"); status != http.StatusOK {
-				t.Fatalf("export of dave: %d %s", status, body)
-			}
-			status, body = stalledExport(t, e, "carol")
-			checkTooMany("fourth export in total", status, body)
-
-			// The stall deadline ends the stalled exports and frees their slots.
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				status, body = stalledExport(t, e, "bob")
-				if status == http.StatusOK {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("stalled exports still hold their slots: %d %s", status, body)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+	eachExportStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, func(c *Config) {
+			c.ExportsPerPrincipal, c.ExportsTotal = 2, 3
+			// Long enough for the bounds to be checked while the first
+			// exports stall, even on a busy machine.
+			c.ExportStallTimeout = 4 * time.Second
 		})
-	}
+		for i := 0; i < 2; i++ {
+			if status, body := stalledExport(t, e, "bob"); status != http.StatusOK {
+				t.Fatalf("export %d of bob: %d %s", i, status, body)
+			}
+		}
+		checkTooMany := func(who string, status int, body string) {
+			t.Helper()
+			var eb ErrorBody
+			if status != http.StatusTooManyRequests || json.Unmarshal([]byte(body), &eb) != nil || eb.Error == "" || eb.Message == "" {
+				t.Errorf("%s: got %d %s, want a 429 error body", who, status, body)
+			}
+		}
+		status, body := stalledExport(t, e, "bob")
+		checkTooMany("third export of bob", status, body)
+		if status, body := stalledExport(t, e, "dave"); status != http.StatusOK {
+			t.Fatalf("export of dave: %d %s", status, body)
+		}
+		status, body = stalledExport(t, e, "carol")
+		checkTooMany("fourth export in total", status, body)
+
+		// The stall deadline ends the stalled exports and frees their slots.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			status, body = stalledExport(t, e, "bob")
+			if status == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("stalled exports still hold their slots: %d %s", status, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
 
 // TestExportNeutralisesEveryTextColumn ingests activities whose text
