@@ -63,10 +63,8 @@ func TestRunNowErrors(t *testing.T) {
 
 func TestBackfill(t *testing.T) {
 	t.Parallel()
-	ny := mustLoad(t, "America/New_York")
-	eachStore(t, func(t *testing.T, st store.Store) {
+	eachDSTStore(t, func(t *testing.T, st store.Store, ny *time.Location) {
 		ctx := context.Background()
-		seedDST(t, st)
 		s := newScheduler(t, st, Config{Location: ny})
 		var progress [][2]int
 		// 2025-02-27 … 2025-03-10: two months, three weeks, twelve days.

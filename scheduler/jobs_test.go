@@ -23,6 +23,16 @@ const (
 func reportID(n int) string { return "10000000-0000-4000-8000-00000000000" + string(rune('0'+n)) }
 
 // seedDST writes a dataset around the spring-forward day of
+// eachDSTStore runs fn on each store seeded by seedDST, with the zone of
+// its data.
+func eachDSTStore(t *testing.T, fn func(t *testing.T, st store.Store, ny *time.Location)) {
+	ny := mustLoad(t, "America/New_York")
+	eachStore(t, func(t *testing.T, st store.Store) {
+		seedDST(t, st)
+		fn(t, st, ny)
+	})
+}
+
 // America/New_York, 2025-03-09, a local day of 23 hours:
 // [2025-03-09T05:00Z, 2025-03-10T04:00Z). Events just outside it on both
 // sides (and in the hour a 24-hour day would wrongly add) must not count.
@@ -119,10 +129,8 @@ var wantMar9 = store.MetricsSnapshot{
 
 func TestDailyMetricsDSTDay(t *testing.T) {
 	t.Parallel()
-	ny := mustLoad(t, "America/New_York")
-	eachStore(t, func(t *testing.T, st store.Store) {
+	eachDSTStore(t, func(t *testing.T, st store.Store, ny *time.Location) {
 		ctx := context.Background()
-		seedDST(t, st)
 		// A final snapshot (computed after its day ended) is kept; a partial
 		// one (computed during its day) is recomputed.
 		for _, sn := range []store.MetricsSnapshot{
@@ -193,10 +201,8 @@ func TestDailyMetricsDSTDay(t *testing.T) {
 
 func TestPeriodicMetrics(t *testing.T) {
 	t.Parallel()
-	ny := mustLoad(t, "America/New_York")
-	eachStore(t, func(t *testing.T, st store.Store) {
+	eachDSTStore(t, func(t *testing.T, st store.Store, ny *time.Location) {
 		ctx := context.Background()
-		seedDST(t, st)
 		s := newScheduler(t, st, Config{Location: ny, NowFunc: fixedNow(time.Date(2025, 3, 10, 1, 0, 0, 0, ny))})
 		for range 2 {
 			run, err := s.RunNow(ctx, JobPeriodicMetrics)
@@ -372,10 +378,8 @@ func (c *captureSink) Deliver(_ context.Context, r *store.WeeklyReport) error {
 
 func TestWeeklyReport(t *testing.T) {
 	t.Parallel()
-	ny := mustLoad(t, "America/New_York")
-	eachStore(t, func(t *testing.T, st store.Store) {
+	eachDSTStore(t, func(t *testing.T, st store.Store, ny *time.Location) {
 		ctx := context.Background()
-		seedDST(t, st)
 		if err := st.HealthSampleInsert(ctx, &store.HealthSample{TakenAt: utc("2025-03-10T12:00:00Z"), Status: "degraded", Data: map[string]any{"reasons": "disk"}}); err != nil {
 			t.Fatal(err)
 		}
