@@ -31,6 +31,39 @@ type Standby struct {
 	stopped bool
 }
 
+// reserveSlot creates a physical replication slot on the primary that
+// reserves the write-ahead log from now on, so that neither the base
+// backup (other tests write meanwhile, and the primary may recycle the
+// segments a backup without a slot still has to stream) nor the standby
+// behind it can fall off the log. The slot is dropped when the test ends,
+// after the standby stopped.
+func reserveSlot(t testing.TB, primaryURL string) string {
+	t.Helper()
+	db, err := sql.Open("postgres", primaryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := fmt.Sprintf("analytics_test_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := db.Exec("SELECT pg_create_physical_replication_slot($1, true)", slot); err != nil {
+		_ = db.Close()
+		t.Fatalf("teststandby: reserve a replication slot: %v", err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		// The standby's WAL sender may take a moment to exit after it
+		// stopped; the slot can only go once it is inactive.
+		var err error
+		for range 50 {
+			if _, err = db.Exec("SELECT pg_drop_replication_slot($1)", slot); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("teststandby: drop replication slot %s: %v", slot, err)
+	})
+	return slot
+}
+
 // Start takes a base backup of the primary that primaryURL (such as one
 // from testdb.PostgresURL) points at and starts it as a standby. Without the
 // PostgreSQL server programs it skips, or fails under CI.
@@ -50,6 +83,7 @@ func Start(t testing.TB, primaryURL string) *Standby {
 	if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "::1" {
 		t.Skipf("teststandby: the primary (%s) is not on this machine", h)
 	}
+	slot := reserveSlot(t, primaryURL)
 	dir, err := os.MkdirTemp("", "analytics-standby-")
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +98,9 @@ func Start(t testing.TB, primaryURL string) *Standby {
 	if u.User != nil && u.User.Username() != "" {
 		userName = u.User.Username()
 	}
+	// -R with --slot makes the standby stream through the slot too.
 	s.run(t, "pg_basebackup", "-h", u.Hostname(), "-p", u.Port(), "-U", userName, "-D", filepath.Join(dir, "data"),
-		"-R", "-X", "stream", "-c", "fast", "--no-sync")
+		"-R", "-X", "stream", "--slot", slot, "-c", "fast", "--no-sync")
 	s.run(t, "pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o",
 		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c hot_standby=on -c max_connections=1000 -c fsync=off", port, dir), "start")
 	su := *u
