@@ -2,15 +2,24 @@ package analytics
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
 )
+
+// sharedCounter counts the bytes written to it by several goroutines and
+// keeps none.
+type sharedCounter struct{ n *atomic.Int64 }
+
+func (w sharedCounter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return len(p), nil
+}
 
 // BenchmarkReadsDuringExports measures an uncached read (page 1 of one
 // user's activity, with its total) while other goroutines run exports of
@@ -35,17 +44,25 @@ func BenchmarkReadsDuringExports(b *testing.B) {
 		b.Run("exports-"+strconv.Itoa(exports), func(b *testing.B) {
 			ectx, cancel := context.WithCancel(ctx)
 			var wg sync.WaitGroup
+			var written atomic.Int64 // bytes the exports wrote
 			for range exports {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for ectx.Err() == nil {
-						_ = svc.ExportUserActivity(ectx, admin, UserActivityQuery{}, io.Discard, FormatNDJSON)
+						_ = svc.ExportUserActivity(ectx, admin, UserActivityQuery{}, sharedCounter{&written}, FormatNDJSON)
 					}
 				}()
 			}
-			defer func() { cancel(); wg.Wait() }()
 			time.Sleep(200 * time.Millisecond) // every export under way
+			began, before := time.Now(), written.Load()
+			defer func() {
+				if exports > 0 {
+					b.ReportMetric(float64(written.Load()-before)/time.Since(began).Seconds()/(1<<20), "export-MiB/s")
+				}
+				cancel()
+				wg.Wait()
+			}()
 			var took []time.Duration
 			for b.Loop() {
 				start := time.Now()
