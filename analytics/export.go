@@ -45,8 +45,8 @@ type flusher interface{ Flush() }
 // the scoping of UserActivity. Rows are read from the store in keyset pages
 // (store.IteratePageSize rows) and no database connection is held while w
 // is written, so memory stays constant and a slow w pins nothing (the
-// page reads of all exports together hold at most half of the store's
-// connections, so exports never starve other reads); w is
+// built-in stores also let the page reads of all exports together hold at
+// most half of their connections, so exports never starve other reads); w is
 // flushed every few hundred rows when it has a Flush method. The checks
 // run before anything is written. At most Config.ExportsPerPrincipal
 // exports of one principal and Config.ExportsTotal in all run at once;
