@@ -211,7 +211,7 @@ func connect(url string, opts Config) (*Store, error) {
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
-		iter: sqlexec.NewSlots(sqlexec.PoolShare(opts.MaxOpenConns)), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
+		iter: sqlexec.PoolSlots(opts.MaxOpenConns), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	return s, nil
 }

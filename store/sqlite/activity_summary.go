@@ -121,8 +121,8 @@ func countTiered(ctx context.Context, q queryer, f filter, group string, tiers [
 }
 
 // countSpan adds to out the counts of f in [from, to) when from < to and
-// subtracts those of [to, from) when to < from; a key whose count drops
-// to zero is removed.
+// subtracts those of [to, from) when to < from (countBy drops the keys
+// left at zero).
 func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, from, to int64, out map[string]int64) error {
 	switch {
 	case from < to:
@@ -133,9 +133,7 @@ func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []c
 			return err
 		}
 		for k, n := range sub {
-			if out[k] -= n; out[k] == 0 {
-				delete(out, k)
-			}
+			out[k] -= n
 		}
 	}
 	return nil

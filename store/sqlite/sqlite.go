@@ -180,7 +180,7 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 	writer, reader, ckpt, health := pools[0], pools[1], pools[2], pools[3]
 
 	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, health: health, ckpt: ckpt,
-		iter: sqlexec.NewSlots(sqlexec.PoolShare(opts.Readers))}
+		iter: sqlexec.PoolSlots(opts.Readers)}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	// The first writer connection creates the file and switches it to WAL
 	// before any reader connects.

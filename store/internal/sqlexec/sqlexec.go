@@ -145,12 +145,9 @@ func Each[T any](ctx context.Context, rows *sql.Rows, scan func(Scanner) (T, err
 // pool and interactive queries always find one within a query's time.
 type Slots chan struct{}
 
-// NewSlots returns n slots (at least one).
-func NewSlots(n int) Slots { return make(Slots, max(1, n)) }
-
-// PoolShare is the number of a pool's conns that long iterations may hold
-// at once: half of them, at least one.
-func PoolShare(conns int) int { return max(1, conns/2) }
+// PoolSlots returns the slots long iterations may hold of a pool of conns
+// connections: half of them, at least one.
+func PoolSlots(conns int) Slots { return make(Slots, max(1, conns/2)) }
 
 // take waits for a free slot until ctx is done. Nil Slots bound nothing.
 func (s Slots) take(ctx context.Context) error {

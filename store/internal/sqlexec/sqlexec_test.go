@@ -74,9 +74,12 @@ func TestExecAll(t *testing.T) {
 // for a slot stops with its context.
 func TestEachPageSlots(t *testing.T) {
 	const iterations, rows, size = 8, 25, 4
-	slots := NewSlots(PoolShare(5))
+	slots := PoolSlots(5)
 	if cap(slots) != 2 {
-		t.Fatalf("PoolShare(5) slots = %d, want 2", cap(slots))
+		t.Fatalf("PoolSlots(5) = %d slots, want 2", cap(slots))
+	}
+	if n := cap(PoolSlots(1)); n != 1 {
+		t.Fatalf("PoolSlots(1) = %d slots, want 1", n)
 	}
 	var mu sync.Mutex
 	running, most := 0, 0
