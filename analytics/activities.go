@@ -146,7 +146,12 @@ func (s *Service) listActivities(ctx context.Context, p Principal, q UserActivit
 	if err != nil {
 		return nil, q, err
 	}
+	done, err := s.reads.wait(ctx, p.ID)
+	if err != nil {
+		return nil, q, err
+	}
 	page, err := s.st.ActivityList(ctx, store.ActivityListParams{ActivityFilter: f, Limit: q.Limit, Offset: q.Offset, Cursor: q.Cursor})
+	done()
 	if err != nil {
 		return nil, q, fmt.Errorf("list activities: %w", err)
 	}
@@ -396,7 +401,12 @@ func (s *Service) ActivitySummary(ctx context.Context, p Principal, groupBy stri
 	if err != nil {
 		return nil, err
 	}
+	done, err := s.reads.wait(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
 	sum, err := s.st.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: f, GroupBy: g, Limit: summaryTopUsers, Location: s.loc})
+	done()
 	if err != nil {
 		return nil, fmt.Errorf("activity summary: %w", err)
 	}

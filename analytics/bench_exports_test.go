@@ -79,3 +79,66 @@ func BenchmarkReadsDuringExports(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadsBesideHeavyCaller measures an uncached read of one
+// principal (page 1 of one user's activity) while another principal runs
+// 16 deep OFFSET pages at once in a loop, with ReadsPerPrincipal off (the
+// baseline: the heavy caller's reads can hold every store connection) and
+// at its default. It reports the read's median, 99th percentile and
+// slowest call, and the heavy caller's pages/s. SQLite (4 readers), or
+// PostgreSQL when ANALYTICS_BENCH_POSTGRES is set:
+//
+//	go test ./analytics -run XXX -bench ReadsBesideHeavyCaller -benchtime 300x
+func BenchmarkReadsBesideHeavyCaller(b *testing.B) {
+	ctx := context.Background()
+	const activities = 100_000
+	st, opts := benchStore(b, benchdata.Config{Activities: activities, Reports: 100, Recommendations: 1000})
+	for _, bound := range []int{-1, ReadsPerPrincipalDefault} {
+		name := "unbounded"
+		if bound > 0 {
+			name = "per-principal-" + strconv.Itoa(bound)
+		}
+		b.Run(name, func(b *testing.B) {
+			svc, err := New(st, Config{NowFunc: func() time.Time { return opts.End }, Logger: discardLogger(), ReadsPerPrincipal: bound})
+			if err != nil {
+				b.Fatal(err)
+			}
+			heavy := Principal{ID: "heavy", Role: RoleAdmin}
+			other := Principal{ID: "other", Role: RoleAdmin}
+			hctx, cancel := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			var pages atomic.Int64
+			for range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for hctx.Err() == nil {
+						if _, err := svc.UserActivity(hctx, heavy, UserActivityQuery{Offset: activities * 9 / 10}); err == nil {
+							pages.Add(1)
+						}
+					}
+				}()
+			}
+			time.Sleep(200 * time.Millisecond) // every heavy read under way
+			began, before := time.Now(), pages.Load()
+			defer func() {
+				b.ReportMetric(float64(pages.Load()-before)/time.Since(began).Seconds(), "heavy-pages/s")
+				cancel()
+				wg.Wait()
+			}()
+			var took []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if _, err := svc.UserActivity(ctx, other, UserActivityQuery{UserID: benchdata.UserID(1)}); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+			b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+			b.ReportMetric(ms(took[len(took)-1]), "max-ms")
+		})
+	}
+}

@@ -44,6 +44,9 @@ const (
 	ExportStallTimeoutDefault = 30 * time.Second
 	// ImportsTotalDefault is the default Config.ImportsTotal.
 	ImportsTotalDefault = 2
+	// ReadsPerPrincipalDefault is the default Config.ReadsPerPrincipal:
+	// half of the SQLite driver's default four read connections.
+	ReadsPerPrincipalDefault = 2
 	// RateLimitWindowDefault is the window the request budgets of
 	// RateLimitConfig are counted over.
 	RateLimitWindowDefault = time.Hour
@@ -114,6 +117,15 @@ type Config struct {
 	// ImportsTotal bounds the Advisor CSV imports running at once; one
 	// more is answered 429. Defaults to ImportsTotalDefault.
 	ImportsTotal int
+	// ReadsPerPrincipal bounds the uncached activity reads (the pages of
+	// user-activity and activity-history, activity-summary) that one
+	// principal runs at once; the next ones wait their turn, in arrival
+	// order, until their context ends. One caller's slow reads (a deep
+	// offset page, a summary over years) then hold at most this many of the
+	// store's connections, and other callers' reads find one free. Keep it
+	// below the store's read connections. Defaults to
+	// ReadsPerPrincipalDefault; a negative value bounds nothing.
+	ReadsPerPrincipal int
 	// Tracking configures the activity Recorder and the Middleware.
 	Tracking TrackingConfig
 	// RateLimit limits the API requests of each user and the failed
@@ -197,6 +209,7 @@ func (c *Config) setDefaults() {
 	c.ExportsTotal = cmp.Or(c.ExportsTotal, ExportsTotalDefault)
 	c.ExportStallTimeout = cmp.Or(c.ExportStallTimeout, ExportStallTimeoutDefault)
 	c.ImportsTotal = cmp.Or(c.ImportsTotal, ImportsTotalDefault)
+	c.ReadsPerPrincipal = cmp.Or(c.ReadsPerPrincipal, ReadsPerPrincipalDefault)
 }
 
 func (c *Config) validate() error {

@@ -67,6 +67,8 @@ type Service struct {
 	// exports and imports bound the running activity exports and Advisor
 	// CSV imports.
 	exports, imports *slots
+	// reads bounds the uncached activity reads of each principal.
+	reads *turns
 }
 
 // New returns a Service over st. It validates cfg (zero fields take their
@@ -92,6 +94,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		costKeys: keyBudget{max: costInsightsKeysMax, ttl: ttlCostInsights},
 		exports:  newSlots(cfg.ExportsTotal, cfg.ExportsPerPrincipal),
 		imports:  newSlots(cfg.ImportsTotal, 0),
+		reads:    newTurns(cfg.ReadsPerPrincipal),
 	}
 	var err error
 	if s.track, err = newTrackingParts(s); err != nil {

@@ -311,6 +311,7 @@ type serveFlags struct {
 	exportsTotal        int
 	exportStall         time.Duration
 	importsTotal        int
+	readsPerPrincipal   int
 	maxConns            int
 	bodyTimeout         time.Duration
 	rateLimit           int
@@ -350,6 +351,7 @@ func (s *serveFlags) register(fs *flagSet) {
 	fs.intVarEnv(&s.exportsTotal, "export-total", analytics.ExportsTotalDefault, "activity exports that may run at once in all (one more is answered 429)", "ANALYTICS_EXPORT_TOTAL")
 	fs.durationVarEnv(&s.exportStall, "export-stall-timeout", analytics.ExportStallTimeoutDefault, "how long an export waits for its client to take each batch of rows before it is cut short", "ANALYTICS_EXPORT_STALL_TIMEOUT")
 	fs.intVarEnv(&s.importsTotal, "import-total", analytics.ImportsTotalDefault, "Advisor CSV imports that may run at once (one more is answered 429)", "ANALYTICS_IMPORT_TOTAL")
+	fs.intVarEnv(&s.readsPerPrincipal, "read-per-user", analytics.ReadsPerPrincipalDefault, "uncached activity reads (activity pages, activity summaries) one caller may run at once; more wait their turn (0: no bound)", "ANALYTICS_READ_PER_USER")
 	fs.intVarEnv(&s.maxConns, "max-connections", maxConnectionsDefault, "most open client connections; more wait to be accepted (0: no cap)", "ANALYTICS_MAX_CONNECTIONS")
 	fs.durationVarEnv(&s.bodyTimeout, "body-timeout", analytics.BodyReadTimeoutDefault, "how long a small JSON request body may take to arrive (uploads and bulk ingestion keep the 2-minute read timeout)", "ANALYTICS_BODY_TIMEOUT")
 	fs.intVarEnv(&s.rateLimit, "rate-limit", rateLimitDefault, "API requests per hour for each user (0: no limit)", "ANALYTICS_RATE_LIMIT")
@@ -467,6 +469,9 @@ func (s *serveFlags) validateLimits(fs *flagSet) error {
 	}
 	if s.exportStall < time.Second {
 		return fs.invalid("export-stall-timeout", "must be at least 1s, got %v", s.exportStall)
+	}
+	if s.readsPerPrincipal < 0 || s.readsPerPrincipal > 10000 {
+		return fs.invalid("read-per-user", "must be between 0 and 10000, got %d", s.readsPerPrincipal)
 	}
 	if s.maxConns < 0 {
 		return fs.invalid("max-connections", "must not be negative, got %d", s.maxConns)

@@ -104,6 +104,8 @@ func TestValidationMessages(t *testing.T) {
 		{"export total from env", map[string]string{"ANALYTICS_EXPORT_TOTAL": "-3"}, nil, "ANALYTICS_EXPORT_TOTAL: must be between 1 and 10000, got -3"},
 		{"export stall", nil, []string{"-export-stall-timeout", "10ms"}, "-export-stall-timeout: must be at least 1s, got 10ms"},
 		{"import total", nil, []string{"-import-total", "0"}, "-import-total: must be between 1 and 10000, got 0"},
+		{"read per user", nil, []string{"-read-per-user", "-1"}, "-read-per-user: must be between 0 and 10000, got -1"},
+		{"read per user from the environment", map[string]string{"ANALYTICS_READ_PER_USER": "10001"}, nil, "ANALYTICS_READ_PER_USER: must be between 0 and 10000, got 10001"},
 		{"max connections", nil, []string{"-max-connections", "-1"}, "-max-connections: must not be negative, got -1"},
 		{"body timeout", map[string]string{"ANALYTICS_BODY_TIMEOUT": "0s"}, nil, "ANALYTICS_BODY_TIMEOUT: must be positive"},
 		{"rate limit", nil, []string{"-rate-limit", "-5"}, "-rate-limit: must not be negative, got -5"},

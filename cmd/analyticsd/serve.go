@@ -136,6 +136,7 @@ func (s *server) wire(ctx context.Context) (err error) {
 		ExportsTotal:        sf.exportsTotal,
 		ExportStallTimeout:  sf.exportStall,
 		ImportsTotal:        sf.importsTotal,
+		ReadsPerPrincipal:   readsPerPrincipal(sf.readsPerPrincipal),
 		BodyReadTimeout:     sf.bodyTimeout,
 		RateLimit:           rl,
 	})
@@ -457,3 +458,12 @@ func reloadTokens(path string, tokens *atomic.Pointer[tokenauth.Set], log *slog.
 // systemPrincipal is who the server's own admin actions (a reload on
 // SIGHUP) are recorded as.
 var systemPrincipal = analytics.Principal{ID: "system", Username: "system", FullName: "analyticsd", Role: analytics.RoleAdmin}
+
+// readsPerPrincipal maps -read-per-user (0: no bound) to
+// analytics.Config.ReadsPerPrincipal (negative: no bound).
+func readsPerPrincipal(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
