@@ -29,7 +29,8 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_hour_counts WHERE user_id = ? AND n <= 0", Args: user},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_counts WHERE user_id = ?", Args: user},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE user_id = ?", Args: user},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE user_id = ?", Args: user})
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE user_id = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE user_id = ?", Args: user})
 		if err != nil {
 			return err
 		}
@@ -91,7 +92,9 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 						(SELECT user_id, day FROM activity_user_day_counts WHERE day <= ? AND n <= 0)`, Args: day},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE day <= ? AND n <= 0", Args: day},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",
-						Args: []any{floorDiv(dayOf(c), daysPerBlock)}})
+						Args: []any{floorDiv(dayOf(c), daysPerBlock)}},
+					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE block <= ? AND days = zeroblob(?)",
+						Args: []any{floorDiv(dayOf(c), daysPerBlock), dayVecBytes}})
 				if err != nil {
 					return err
 				}

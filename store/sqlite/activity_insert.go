@@ -64,14 +64,21 @@ func upsertCountsSQL(rows int, table string, key ...string) string {
 		" ON CONFLICT (" + k + ") DO UPDATE SET n = n + excluded.n"
 }
 
+// upsertDaysSQL adds rows of (block, user_id, days) to the day vectors of
+// activity_user_block_days.
+func upsertDaysSQL(rows int) string {
+	return "INSERT OR ROLLBACK INTO activity_user_block_days (block, user_id, days) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (block, user_id) DO UPDATE SET days = " + fnDaysAdd + "(days, excluded.days)"
+}
+
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count.
 type writeStmts struct {
-	insert, days, hours, users, userDays, userHours, userBlocks []*sql.Stmt
+	insert, days, hours, users, userDays, userHours, userBlocks, blockDays []*sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks, w.blockDays} {
 		for _, st := range list {
 			_ = st.Close()
 		}
@@ -98,7 +105,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			{&w.users, upsertCountsSQL(n, "activity_user_counts", "user_id", "day", "activity_type")},
 			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_id", "day")},
 			{&w.userHours, upsertCountsSQL(n, "activity_user_hour_counts", "hour", "user_id")},
-			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")}} {
+			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")},
+			{&w.blockDays, upsertDaysSQL(n)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -159,9 +167,10 @@ type encodedChunk struct {
 // batch.
 type counterRows struct {
 	days, hours map[dayTypeKey]int64
-	userDays    map[dayTypeKey]int64 // typ holds the user id
-	userHours   map[dayTypeKey]int64 // typ holds the user id
-	userBlocks  map[dayTypeKey]int64 // day holds the block, typ the user id
+	userDays    map[dayTypeKey]int64  // typ holds the user id
+	userHours   map[dayTypeKey]int64  // typ holds the user id
+	userBlocks  map[dayTypeKey]int64  // day holds the block, typ the user id
+	blockDays   map[dayTypeKey][]byte // day vectors; day holds the block, typ the user id
 	users       map[userDayTypeKey]int64
 }
 
@@ -266,6 +275,7 @@ func countActivities(activities []store.Activity) counterRows {
 		userDays:   map[dayTypeKey]int64{},
 		userHours:  map[dayTypeKey]int64{},
 		userBlocks: map[dayTypeKey]int64{},
+		blockDays:  map[dayTypeKey][]byte{},
 		users:      map[userDayTypeKey]int64{},
 	}
 	for i := range activities {
@@ -278,6 +288,15 @@ func countActivities(activities []store.Activity) counterRows {
 		c.userDays[dayTypeKey{d, a.UserID}]++
 		c.userHours[dayTypeKey{h, a.UserID}]++
 		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
+	}
+	for k, n := range c.userDays { // k.day is the day, k.typ the user
+		b := floorDiv(k.day, daysPerBlock)
+		v := c.blockDays[dayTypeKey{b, k.typ}]
+		if v == nil {
+			v = make([]byte, dayVecBytes)
+			c.blockDays[dayTypeKey{b, k.typ}] = v
+		}
+		addDay(v, k.day-b*daysPerBlock, n)
 	}
 	return c
 }
@@ -301,6 +320,11 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 	if err := upsertCounts(ctx, tx, stmts.userBlocks, c.userBlocks, userFirst); err != nil {
 		return err
 	}
+	if err := upsertCounts(ctx, tx, stmts.blockDays, c.blockDays, func(k dayTypeKey, v []byte, dst []any) []any {
+		return append(dst, k.day, k.typ, v)
+	}); err != nil {
+		return err
+	}
 	return upsertCounts(ctx, tx, stmts.users, c.users, func(k userDayTypeKey, n int64, dst []any) []any {
 		return append(dst, k.user, k.day, k.typ, n)
 	})
@@ -308,8 +332,8 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 
 // upsertCounts adds the increments m to a counter table through its
 // multi-row upserts list; row appends one key's arguments.
-func upsertCounts[K comparable](ctx context.Context, tx *sql.Tx, list []*sql.Stmt, m map[K]int64,
-	row func(k K, n int64, dst []any) []any) error {
+func upsertCounts[K comparable, V any](ctx context.Context, tx *sql.Tx, list []*sql.Stmt, m map[K]V,
+	row func(k K, n V, dst []any) []any) error {
 	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -352,6 +376,15 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		FROM (SELECT COALESCE(user_id, '') AS user_id, `+blockExpr("created_at")+` AS block, COUNT(*) AS cnt
 			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
 		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
+		return err
+	}
+	blk := "(day + 3200000) / 32 - 100000"
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_block_days AS c SET days = `+fnDaysAdd+`(c.days, d.v)
+		FROM (SELECT user_id, `+blk+` AS block, `+fnDays+`(day - (`+blk+`) * 32, -cnt) AS v
+			FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, COUNT(*) AS cnt
+				FROM activities WHERE `+where+` GROUP BY 1, 2)
+			GROUP BY 1, 2) AS d
+		WHERE c.block = d.block AND c.user_id = d.user_id`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt

@@ -29,18 +29,23 @@ type counterTier struct {
 	col    string // the unit number column
 	unit   int64  // microseconds per unit
 	dayKey string // SQL for the UTC day number of a row
+	vector bool   // rows are day vectors of 32-day blocks (unit is a day)
 }
 
 var (
-	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day"}
-	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
-	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day"}
+	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day", false}
+	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", false}
+	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day", false}
 	// userTotalTier is userDayTier over every type, a row per user and day.
-	userTotalTier = counterTier{"activity_user_day_counts", "day", usPerDay, "day"}
-	userHourTier  = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000"}
+	userTotalTier = counterTier{"activity_user_day_counts", "day", usPerDay, "day", false}
+	userHourTier  = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", false}
 	// userBlockTier has neither types nor days: it serves no type filter or
 	// grouping and no grouping by day.
-	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, ""}
+	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, "", false}
+	// userBlockDayTier is userTotalTier read from the day vectors of the
+	// 32-day blocks: a row per user and block instead of one per user and
+	// day, in key order (block, user). It serves no grouping by day.
+	userBlockDayTier = counterTier{"activity_user_block_days", "", usPerDay, "", true}
 )
 
 // countBy counts the activities matching f, grouped by one key. Whole
@@ -64,7 +69,7 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 		if f.typ == "" && group != byType { // the other user counters have no type
 			tiers = []counterTier{userTotalTier, userHourTier}
 			if group != byDay {
-				tiers = append([]counterTier{userBlockTier}, tiers...)
+				tiers = []counterTier{userBlockTier, userBlockDayTier, userHourTier}
 			}
 		}
 	}
@@ -166,6 +171,9 @@ func countDirectKey(ctx context.Context, q queryer, f filter, key string, out ma
 
 // countCounters adds the counts of the whole units [first, last] of tier t.
 func countCounters(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
+	if t.vector {
+		return countDayVectors(ctx, q, f, group, first, last, out)
+	}
 	var conds []string
 	var args []any
 	if f.userID != "" {
@@ -194,6 +202,33 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 		key = t.dayKey
 	}
 	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
+}
+
+// countDayVectors adds the counts of the whole days [first, last] from the
+// day vectors of the blocks that hold them (no type, no grouping by day).
+func countDayVectors(ctx context.Context, q queryer, f filter, group string, first, last int64, out map[string]int64) error {
+	var conds []string
+	var args []any
+	if first != math.MinInt64 {
+		conds, args = append(conds, "block >= ?"), append(args, floorDiv(first, daysPerBlock))
+	}
+	if last != math.MaxInt64 {
+		conds, args = append(conds, "block <= ?"), append(args, floorDiv(last, daysPerBlock))
+	}
+	if f.userID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+	}
+	where := "1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	key := "''"
+	if group == byUser {
+		key = "user_id"
+	}
+	sumArgs := append([]any{first, last}, args...)
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM("+fnDaysSum+"(days, block, ?, ?)) FROM activity_user_block_days WHERE "+
+		where+" GROUP BY 1", sumArgs...)
 }
 
 func sum(m map[string]int64) int64 {

@@ -3,8 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +65,12 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			t.Errorf("%s differ from COUNT(*) (-want +got):\n%s", q.name, diff)
 		}
 	}
+	// The day vectors, decoded here rather than by the driver's functions.
+	want := dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
+		FROM activities GROUP BY 1 ORDER BY 1`)
+	if diff := cmp.Diff(want, dayVectors(t, db)); diff != "" {
+		t.Errorf("user block day vectors differ from COUNT(*) (-want +got):\n%s", diff)
+	}
 	var negative int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_hour_counts WHERE n < 0) +
@@ -74,6 +83,48 @@ func countersMatch(t *testing.T, db *sql.DB) {
 	if negative != 0 {
 		t.Errorf("%d negative counters", negative)
 	}
+}
+
+// dayVectors decodes activity_user_block_days into "user/day" and count
+// pairs, as dump formats them, for the days with a count other than 0, in
+// the order of their text (as ORDER BY sorts it).
+func dayVectors(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT block, user_id, days FROM activity_user_block_days")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type entry struct {
+		key string
+		n   int64
+	}
+	var entries []entry
+	for rows.Next() {
+		var block int64
+		var user string
+		var days []byte
+		if err := rows.Scan(&block, &user, &days); err != nil {
+			t.Fatal(err)
+		}
+		if len(days) != 32*4 {
+			t.Fatalf("block %d of %q: a vector of %d bytes, want %d", block, user, len(days), 32*4)
+		}
+		for i := range 32 {
+			if n := int32(binary.LittleEndian.Uint32(days[i*4:])); n != 0 {
+				entries = append(entries, entry{user + "/" + strconv.FormatInt(block*32+int64(i), 10), int64(n)})
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	var out []string
+	for _, e := range entries {
+		out = append(out, fmt.Sprint(e.key, e.n))
+	}
+	return out
 }
 
 func dump(t *testing.T, db *sql.DB, q string) []string {
@@ -206,6 +257,12 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 	countersMatch(t, db)
 	check("after erase")
 
+	// Two months earlier, in a 32-day block of its own that retention
+	// empties.
+	if err := s.ActivityInsertMany(ctx, spread(30, start.AddDate(0, -2, 0))); err != nil {
+		t.Fatal(err)
+	}
+	countersMatch(t, db)
 	cutoff := start.Add(5*24*time.Hour + 3*time.Hour + 11*time.Minute)
 	before := countAll(t, db, "created_at < ?", cutoff.UnixMicro())
 	deleted, err := s.ActivityDeleteBefore(ctx, cutoff, 17)
@@ -220,6 +277,19 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 	}
 	countersMatch(t, db)
 	check("after retention")
+	// Retention drops the day vectors it emptied.
+	if n := countRows(t, db, "SELECT COUNT(*) FROM activity_user_block_days WHERE days = zeroblob(128)"); n != 0 {
+		t.Errorf("%d empty day vectors left after retention", n)
+	}
+}
+
+func countRows(t *testing.T, db *sql.DB, q string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
 }
 
 func TestActivityInsertManyRefusesBadInputWritingNothing(t *testing.T) {

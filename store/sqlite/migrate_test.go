@@ -139,6 +139,16 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	if page.Total != 1 {
 		t.Errorf("u1's total from day 20040 after migrating = %d, want 1", page.Total)
 	}
+	// And the day vectors of the blocks: from day 20041 on, u1's block of
+	// day 20040 less that day.
+	page, err = s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u1",
+		From: time.Unix(20041*86400, 0)}, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 0 {
+		t.Errorf("u1's total from day 20041 after migrating = %d, want 0", page.Total)
+	}
 }
 
 // TestMigrationRefillsReportDayCounters starts from a database that the
