@@ -30,7 +30,8 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_counts WHERE user_id = ?", Args: user},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE user_id = ?", Args: user},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE user_id = ?", Args: user},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE user_id = ?", Args: user})
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE user_id = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_hours WHERE user_id = ?", Args: user})
 		if err != nil {
 			return err
 		}
@@ -93,8 +94,10 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE day <= ? AND n <= 0", Args: day},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",
 						Args: []any{floorDiv(dayOf(c), daysPerBlock)}},
-					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE block <= ? AND days = zeroblob(?)",
-						Args: []any{floorDiv(dayOf(c), daysPerBlock), dayVecBytes}})
+					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE block <= ? AND counts = zeroblob(?)",
+						Args: []any{floorDiv(dayOf(c), daysPerBlock), blockDaysBytes}},
+					sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_hours WHERE day <= ? AND counts = zeroblob(?)",
+						Args: []any{dayOf(c), dayHoursBytes}})
 				if err != nil {
 					return err
 				}

@@ -64,21 +64,21 @@ func upsertCountsSQL(rows int, table string, key ...string) string {
 		" ON CONFLICT (" + k + ") DO UPDATE SET n = n + excluded.n"
 }
 
-// upsertDaysSQL adds rows of (block, user_id, days) to the day vectors of
-// activity_user_block_days.
-func upsertDaysSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activity_user_block_days (block, user_id, days) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (block, user_id) DO UPDATE SET days = " + fnDaysAdd + "(days, excluded.days)"
+// upsertVectorsSQL adds rows of (row key, user_id, counts) to the count
+// vectors of table.
+func upsertVectorsSQL(rows int, table, key string) string {
+	return "INSERT OR ROLLBACK INTO " + table + " (" + key + ", user_id, counts) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (" + key + ", user_id) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
 }
 
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count.
 type writeStmts struct {
-	insert, days, hours, users, userDays, userHours, userBlocks, blockDays []*sql.Stmt
+	insert, days, hours, users, userDays, userHours, userBlocks, blockDays, dayHours []*sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks, w.blockDays} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks, w.blockDays, w.dayHours} {
 		for _, st := range list {
 			_ = st.Close()
 		}
@@ -106,7 +106,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_id", "day")},
 			{&w.userHours, upsertCountsSQL(n, "activity_user_hour_counts", "hour", "user_id")},
 			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")},
-			{&w.blockDays, upsertDaysSQL(n)}} {
+			{&w.blockDays, upsertVectorsSQL(n, "activity_user_block_days", "block")},
+			{&w.dayHours, upsertVectorsSQL(n, "activity_user_day_hours", "day")}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -171,6 +172,7 @@ type counterRows struct {
 	userHours   map[dayTypeKey]int64  // typ holds the user id
 	userBlocks  map[dayTypeKey]int64  // day holds the block, typ the user id
 	blockDays   map[dayTypeKey][]byte // day vectors; day holds the block, typ the user id
+	dayHours    map[dayTypeKey][]byte // hour vectors; day holds the day, typ the user id
 	users       map[userDayTypeKey]int64
 }
 
@@ -276,6 +278,7 @@ func countActivities(activities []store.Activity) counterRows {
 		userHours:  map[dayTypeKey]int64{},
 		userBlocks: map[dayTypeKey]int64{},
 		blockDays:  map[dayTypeKey][]byte{},
+		dayHours:   map[dayTypeKey][]byte{},
 		users:      map[userDayTypeKey]int64{},
 	}
 	for i := range activities {
@@ -289,16 +292,23 @@ func countActivities(activities []store.Activity) counterRows {
 		c.userHours[dayTypeKey{h, a.UserID}]++
 		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
 	}
-	for k, n := range c.userDays { // k.day is the day, k.typ the user
-		b := floorDiv(k.day, daysPerBlock)
-		v := c.blockDays[dayTypeKey{b, k.typ}]
-		if v == nil {
-			v = make([]byte, dayVecBytes)
-			c.blockDays[dayTypeKey{b, k.typ}] = v
-		}
-		addDay(v, k.day-b*daysPerBlock, n)
-	}
+	addToVectors(c.blockDays, c.userDays, daysPerBlock)
+	addToVectors(c.dayHours, c.userHours, 24)
 	return c
+}
+
+// addToVectors adds the counts of units (day or hour, user) to the vectors
+// of size units a row, keyed by (row, user).
+func addToVectors(vectors map[dayTypeKey][]byte, units map[dayTypeKey]int64, size int64) {
+	for k, n := range units { // k.day is the unit, k.typ the user
+		row := floorDiv(k.day, size)
+		v := vectors[dayTypeKey{row, k.typ}]
+		if v == nil {
+			v = make([]byte, size*4)
+			vectors[dayTypeKey{row, k.typ}] = v
+		}
+		addUnit(v, k.day-row*size, n)
+	}
 }
 
 // addCounts adds a batch's increments to the counter tables.
@@ -320,9 +330,11 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 	if err := upsertCounts(ctx, tx, stmts.userBlocks, c.userBlocks, userFirst); err != nil {
 		return err
 	}
-	if err := upsertCounts(ctx, tx, stmts.blockDays, c.blockDays, func(k dayTypeKey, v []byte, dst []any) []any {
-		return append(dst, k.day, k.typ, v)
-	}); err != nil {
+	vector := func(k dayTypeKey, v []byte, dst []any) []any { return append(dst, k.day, k.typ, v) }
+	if err := upsertCounts(ctx, tx, stmts.blockDays, c.blockDays, vector); err != nil {
+		return err
+	}
+	if err := upsertCounts(ctx, tx, stmts.dayHours, c.dayHours, vector); err != nil {
 		return err
 	}
 	return upsertCounts(ctx, tx, stmts.users, c.users, func(k userDayTypeKey, n int64, dst []any) []any {
@@ -378,14 +390,22 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
 		return err
 	}
-	blk := "(day + 3200000) / 32 - 100000"
-	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_block_days AS c SET days = `+fnDaysAdd+`(c.days, d.v)
-		FROM (SELECT user_id, `+blk+` AS block, `+fnDays+`(day - (`+blk+`) * 32, -cnt) AS v
-			FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, COUNT(*) AS cnt
-				FROM activities WHERE `+where+` GROUP BY 1, 2)
-			GROUP BY 1, 2) AS d
-		WHERE c.block = d.block AND c.user_id = d.user_id`, args...); err != nil {
-		return err
+	for _, v := range []struct{ table, key, unit, unitExpr, rowExpr, agg string }{
+		{"activity_user_block_days", "block", "day", day, "(day + 3200000) / 32 - 100000", fnDays},
+		{"activity_user_day_hours", "day", "hour", hourExpr("created_at"), "(hour + 2400000) / 24 - 100000", fnHours},
+	} {
+		size := "32"
+		if v.agg == fnHours {
+			size = "24"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE `+v.table+` AS c SET counts = `+fnCountsAdd+`(c.counts, d.v)
+			FROM (SELECT user_id, `+v.rowExpr+` AS row, `+v.agg+`(`+v.unit+` - (`+v.rowExpr+`) * `+size+`, -cnt) AS v
+				FROM (SELECT COALESCE(user_id, '') AS user_id, `+v.unitExpr+` AS `+v.unit+`, COUNT(*) AS cnt
+					FROM activities WHERE `+where+` GROUP BY 1, 2)
+				GROUP BY 1, 2) AS d
+			WHERE c.`+v.key+` = d.row AND c.user_id = d.user_id`, args...); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
 		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, activity_type, COUNT(*) AS cnt

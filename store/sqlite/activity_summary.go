@@ -26,26 +26,29 @@ const (
 // counterTier is one counter table and the time unit of its rows.
 type counterTier struct {
 	table  string
-	col    string // the unit number column
+	col    string // the unit number column (of a vector tier: the row key)
 	unit   int64  // microseconds per unit
 	dayKey string // SQL for the UTC day number of a row
-	vector bool   // rows are day vectors of 32-day blocks (unit is a day)
+	vector int64  // units a row when rows are count vectors keyed by col, else 0
 }
 
 var (
-	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day", false}
-	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", false}
-	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day", false}
+	dayTier     = counterTier{"activity_day_counts", "day", usPerDay, "day", 0}
+	hourTier    = counterTier{"activity_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", 0}
+	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day", 0}
 	// userTotalTier is userDayTier over every type, a row per user and day.
-	userTotalTier = counterTier{"activity_user_day_counts", "day", usPerDay, "day", false}
-	userHourTier  = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", false}
+	userTotalTier = counterTier{"activity_user_day_counts", "day", usPerDay, "day", 0}
+	userHourTier  = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", 0}
 	// userBlockTier has neither types nor days: it serves no type filter or
 	// grouping and no grouping by day.
-	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, "", false}
+	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, "", 0}
 	// userBlockDayTier is userTotalTier read from the day vectors of the
-	// 32-day blocks: a row per user and block instead of one per user and
-	// day, in key order (block, user). It serves no grouping by day.
-	userBlockDayTier = counterTier{"activity_user_block_days", "", usPerDay, "", true}
+	// 32-day blocks, and userDayHourTier userHourTier from the hour vectors
+	// of the days: a row per user and block (day) instead of one per user
+	// and day (hour), in key order (block or day, user). They serve no
+	// grouping by day.
+	userBlockDayTier = counterTier{"activity_user_block_days", "block", usPerDay, "", daysPerBlock}
+	userDayHourTier  = counterTier{"activity_user_day_hours", "day", usPerHour, "", 24}
 )
 
 // countBy counts the activities matching f, grouped by one key. Whole
@@ -69,7 +72,7 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 		if f.typ == "" && group != byType { // the other user counters have no type
 			tiers = []counterTier{userTotalTier, userHourTier}
 			if group != byDay {
-				tiers = []counterTier{userBlockTier, userBlockDayTier, userHourTier}
+				tiers = []counterTier{userBlockTier, userBlockDayTier, userDayHourTier}
 			}
 		}
 	}
@@ -171,8 +174,8 @@ func countDirectKey(ctx context.Context, q queryer, f filter, key string, out ma
 
 // countCounters adds the counts of the whole units [first, last] of tier t.
 func countCounters(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
-	if t.vector {
-		return countDayVectors(ctx, q, f, group, first, last, out)
+	if t.vector > 0 {
+		return countVectors(ctx, q, f, group, t, first, last, out)
 	}
 	var conds []string
 	var args []any
@@ -204,16 +207,17 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
 }
 
-// countDayVectors adds the counts of the whole days [first, last] from the
-// day vectors of the blocks that hold them (no type, no grouping by day).
-func countDayVectors(ctx context.Context, q queryer, f filter, group string, first, last int64, out map[string]int64) error {
+// countVectors adds the counts of the whole units [first, last] of tier t
+// from the count vectors of the rows that hold them (no type, no grouping
+// by day).
+func countVectors(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
 	var conds []string
 	var args []any
 	if first != math.MinInt64 {
-		conds, args = append(conds, "block >= ?"), append(args, floorDiv(first, daysPerBlock))
+		conds, args = append(conds, t.col+" >= ?"), append(args, floorDiv(first, t.vector))
 	}
 	if last != math.MaxInt64 {
-		conds, args = append(conds, "block <= ?"), append(args, floorDiv(last, daysPerBlock))
+		conds, args = append(conds, t.col+" <= ?"), append(args, floorDiv(last, t.vector))
 	}
 	if f.userID != "" {
 		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
@@ -227,7 +231,7 @@ func countDayVectors(ctx context.Context, q queryer, f filter, group string, fir
 		key = "user_id"
 	}
 	sumArgs := append([]any{first, last}, args...)
-	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM("+fnDaysSum+"(days, block, ?, ?)) FROM activity_user_block_days WHERE "+
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM("+fnCountsSum+"(counts, "+t.col+", ?, ?)) FROM "+t.table+" WHERE "+
 		where+" GROUP BY 1", sumArgs...)
 }
 

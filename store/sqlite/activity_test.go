@@ -65,11 +65,16 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			t.Errorf("%s differ from COUNT(*) (-want +got):\n%s", q.name, diff)
 		}
 	}
-	// The day vectors, decoded here rather than by the driver's functions.
+	// The count vectors, decoded here rather than by the driver's functions.
 	want := dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
 		FROM activities GROUP BY 1 ORDER BY 1`)
-	if diff := cmp.Diff(want, dayVectors(t, db)); diff != "" {
+	if diff := cmp.Diff(want, countVectors(t, db, "activity_user_block_days", "block", 32)); diff != "" {
 		t.Errorf("user block day vectors differ from COUNT(*) (-want +got):\n%s", diff)
+	}
+	want = dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 3600000000 - 2400000), COUNT(*)
+		FROM activities GROUP BY 1 ORDER BY 1`)
+	if diff := cmp.Diff(want, countVectors(t, db, "activity_user_day_hours", "day", 24)); diff != "" {
+		t.Errorf("user day hour vectors differ from COUNT(*) (-want +got):\n%s", diff)
 	}
 	var negative int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
@@ -85,12 +90,13 @@ func countersMatch(t *testing.T, db *sql.DB) {
 	}
 }
 
-// dayVectors decodes activity_user_block_days into "user/day" and count
-// pairs, as dump formats them, for the days with a count other than 0, in
-// the order of their text (as ORDER BY sorts it).
-func dayVectors(t *testing.T, db *sql.DB) []string {
+// countVectors decodes the count vectors of table (rows keyed by key, of
+// size units) into "user/unit" and count pairs, as dump formats them, for
+// the units with a count other than 0, in the order of their text (as
+// ORDER BY sorts it).
+func countVectors(t *testing.T, db *sql.DB, table, key string, size int64) []string {
 	t.Helper()
-	rows, err := db.Query("SELECT block, user_id, days FROM activity_user_block_days")
+	rows, err := db.Query("SELECT " + key + ", user_id, counts FROM " + table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,18 +107,18 @@ func dayVectors(t *testing.T, db *sql.DB) []string {
 	}
 	var entries []entry
 	for rows.Next() {
-		var block int64
+		var row int64
 		var user string
-		var days []byte
-		if err := rows.Scan(&block, &user, &days); err != nil {
+		var counts []byte
+		if err := rows.Scan(&row, &user, &counts); err != nil {
 			t.Fatal(err)
 		}
-		if len(days) != 32*4 {
-			t.Fatalf("block %d of %q: a vector of %d bytes, want %d", block, user, len(days), 32*4)
+		if int64(len(counts)) != size*4 {
+			t.Fatalf("%s %d of %q: a vector of %d bytes, want %d", table, row, user, len(counts), size*4)
 		}
-		for i := range 32 {
-			if n := int32(binary.LittleEndian.Uint32(days[i*4:])); n != 0 {
-				entries = append(entries, entry{user + "/" + strconv.FormatInt(block*32+int64(i), 10), int64(n)})
+		for i := range size {
+			if n := int32(binary.LittleEndian.Uint32(counts[i*4:])); n != 0 {
+				entries = append(entries, entry{user + "/" + strconv.FormatInt(row*size+i, 10), int64(n)})
 			}
 		}
 	}
@@ -277,9 +283,10 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 	}
 	countersMatch(t, db)
 	check("after retention")
-	// Retention drops the day vectors it emptied.
-	if n := countRows(t, db, "SELECT COUNT(*) FROM activity_user_block_days WHERE days = zeroblob(128)"); n != 0 {
-		t.Errorf("%d empty day vectors left after retention", n)
+	// Retention drops the count vectors it emptied.
+	if n := countRows(t, db, `SELECT (SELECT COUNT(*) FROM activity_user_block_days WHERE counts = zeroblob(128)) +
+		(SELECT COUNT(*) FROM activity_user_day_hours WHERE counts = zeroblob(96))`); n != 0 {
+		t.Errorf("%d empty count vectors left after retention", n)
 	}
 }
 

@@ -75,6 +75,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 			('f0000000-0000-4000-8000-000000000003', 'u2', 'two', 'login', 0, 0, '{}', 1731456000000001)`,
 		`INSERT INTO activity_day_counts VALUES (20000, 'login', 1), (20040, 'login', 2)`,
 		`INSERT INTO activity_user_counts VALUES ('u1', 20000, 'login', 1), ('u1', 20040, 'login', 1), ('u2', 20040, 'login', 1)`,
+		`INSERT INTO activity_user_hour_counts (hour, user_id, n) VALUES (480000, 'u1', 1), (480960, 'u1', 1), (480960, 'u2', 1)`,
 		`INSERT INTO recommendations (id, report_id, position, category, business_impact, potential_savings_cents, currency) VALUES
 			('e0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 0, 'cost', 'high', 10, 'USD'),
 			('e0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 1, 'cost', NULL, 20, 'USD'),
@@ -148,6 +149,16 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	}
 	if page.Total != 0 {
 		t.Errorf("u1's total from day 20041 after migrating = %d, want 0", page.Total)
+	}
+	// And the hour vectors of the days: from 01:00 of day 20040, u2's
+	// block less the first hour of that day.
+	page, err = s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u2",
+		From: time.Unix(20040*86400+3600, 0)}, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 0 {
+		t.Errorf("u2's total from 01:00 of day 20040 after migrating = %d, want 0", page.Total)
 	}
 }
 
