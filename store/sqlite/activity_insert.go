@@ -390,20 +390,18 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
 		return err
 	}
-	for _, v := range []struct{ table, key, unit, unitExpr, rowExpr, agg string }{
-		{"activity_user_block_days", "block", "day", day, "(day + 3200000) / 32 - 100000", fnDays},
-		{"activity_user_day_hours", "day", "hour", hourExpr("created_at"), "(hour + 2400000) / 24 - 100000", fnHours},
+	// The count vectors: the deleted activities counted by user and unit,
+	// packed into a vector per user and row, subtracted.
+	for _, v := range []struct{ table, key, unit, unitExpr, rowExpr, agg, size string }{
+		{"activity_user_block_days", "block", "day", day, "(day + 3200000) / 32 - 100000", fnDays, "32"},
+		{"activity_user_day_hours", "day", "hour", hourExpr("created_at"), "(hour + 2400000) / 24 - 100000", fnHours, "24"},
 	} {
-		size := "32"
-		if v.agg == fnHours {
-			size = "24"
-		}
 		if _, err := tx.ExecContext(ctx, `UPDATE `+v.table+` AS c SET counts = `+fnCountsAdd+`(c.counts, d.v)
-			FROM (SELECT user_id, `+v.rowExpr+` AS row, `+v.agg+`(`+v.unit+` - (`+v.rowExpr+`) * `+size+`, -cnt) AS v
+			FROM (SELECT user_id, `+v.rowExpr+` AS row_key, `+v.agg+`(`+v.unit+` - (`+v.rowExpr+`) * `+v.size+`, -cnt) AS v
 				FROM (SELECT COALESCE(user_id, '') AS user_id, `+v.unitExpr+` AS `+v.unit+`, COUNT(*) AS cnt
 					FROM activities WHERE `+where+` GROUP BY 1, 2)
 				GROUP BY 1, 2) AS d
-			WHERE c.`+v.key+` = d.row AND c.user_id = d.user_id`, args...); err != nil {
+			WHERE c.`+v.key+` = d.row_key AND c.user_id = d.user_id`, args...); err != nil {
 			return err
 		}
 	}
