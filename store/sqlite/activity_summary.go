@@ -56,7 +56,9 @@ var (
 // hours, come from the counter tables when the filter allows it (only time
 // range, user and type); the partial hours (partial days with a user) at the
 // edges of the range, and filters on client or report, are counted through
-// the activity indexes. The per-type user counters are read by user: a type
+// the activity indexes. With a user key or filter and no type, the days and
+// hours at the edges of the whole blocks come from the count vectors of the
+// edge blocks and days. The per-type user counters are read by user: a type
 // filter or grouping with a user key but no user filter scans them.
 func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
 	out := map[string]int64{}
