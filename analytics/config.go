@@ -118,8 +118,8 @@ type Config struct {
 	// more is answered 429. Defaults to ImportsTotalDefault.
 	ImportsTotal int
 	// ReadsPerPrincipal bounds the uncached activity reads (the pages of
-	// user-activity and activity-history, activity-summary) that one
-	// principal runs at once; the next ones wait their turn, in arrival
+	// user-activity, activity-history and entity-history, activity-summary)
+	// that one principal runs at once; the next ones wait their turn, in arrival
 	// order, until their context ends. One caller's slow reads (a deep
 	// offset page, a summary over years) then hold at most this many of the
 	// store's connections, and other callers' reads find one free. Keep it
