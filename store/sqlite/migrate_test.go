@@ -131,34 +131,32 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	if d := cmp.Diff(wantSum, sum); d != "" {
 		t.Errorf("summary by user after migrating (-want +got):\n%s", d)
 	}
-	// So are the per-user daily totals: u1's total from day 20040 on.
-	page, err := s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u1",
-		From: time.Unix(20040*86400, 0)}, Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if page.Total != 1 {
-		t.Errorf("u1's total from day 20040 after migrating = %d, want 1", page.Total)
-	}
-	// And the day vectors of the blocks: from day 20041 on, u1's block of
-	// day 20040 less that day.
-	page, err = s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u1",
-		From: time.Unix(20041*86400, 0)}, Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if page.Total != 0 {
-		t.Errorf("u1's total from day 20041 after migrating = %d, want 0", page.Total)
-	}
-	// And the hour vectors of the days: from 01:00 of day 20040, u2's
-	// block less the first hour of that day.
-	page, err = s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u2",
-		From: time.Unix(20040*86400+3600, 0)}, Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if page.Total != 0 {
-		t.Errorf("u2's total from 01:00 of day 20040 after migrating = %d, want 0", page.Total)
+	// A user's total from a time on: day and hour numbers as the counters
+	// count them.
+	for _, c := range []struct {
+		what string
+		user string
+		from int64 // unix seconds
+		want int64
+	}{
+		// The per-user daily totals are filled too: u1's total from day
+		// 20040 on.
+		{"u1 from day 20040", "u1", 20040 * 86400, 1},
+		// And the day vectors of the blocks: u1's block of day 20040 less
+		// that day.
+		{"u1 from day 20041", "u1", 20041 * 86400, 0},
+		// And the hour vectors of the days: u2's block less the first hour
+		// of day 20040.
+		{"u2 from 01:00 of day 20040", "u2", 20040*86400 + 3600, 0},
+	} {
+		page, err := s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: c.user,
+			From: time.Unix(c.from, 0)}, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != c.want {
+			t.Errorf("total of %s after migrating = %d, want %d", c.what, page.Total, c.want)
+		}
 	}
 }
 
