@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,10 +66,10 @@ func upsertCountsSQL(rows int, table string, key ...string) string {
 }
 
 // upsertVectorsSQL adds rows of (row key, user_id, counts) to the count
-// vectors of table.
-func upsertVectorsSQL(rows int, table, key string) string {
-	return "INSERT OR ROLLBACK INTO " + table + " (" + key + ", user_id, counts) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (" + key + ", user_id) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
+// vectors of the vector tier t.
+func upsertVectorsSQL(rows int, t counterTier) string {
+	return "INSERT OR ROLLBACK INTO " + t.table + " (" + t.col + ", user_id, counts) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (" + t.col + ", user_id) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
 }
 
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
@@ -106,8 +107,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_id", "day")},
 			{&w.userHours, upsertCountsSQL(n, "activity_user_hour_counts", "hour", "user_id")},
 			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")},
-			{&w.blockDays, upsertVectorsSQL(n, "activity_user_block_days", "block")},
-			{&w.dayHours, upsertVectorsSQL(n, "activity_user_day_hours", "day")}} {
+			{&w.blockDays, upsertVectorsSQL(n, userBlockDayTier)},
+			{&w.dayHours, upsertVectorsSQL(n, userDayHourTier)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -292,8 +293,8 @@ func countActivities(activities []store.Activity) counterRows {
 		c.userHours[dayTypeKey{h, a.UserID}]++
 		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
 	}
-	addToVectors(c.blockDays, c.userDays, daysPerBlock)
-	addToVectors(c.dayHours, c.userHours, 24)
+	addToVectors(c.blockDays, c.userDays, userBlockDayTier.vector)
+	addToVectors(c.dayHours, c.userHours, userDayHourTier.vector)
 	return c
 }
 
@@ -390,18 +391,24 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
 		return err
 	}
-	// The count vectors: the deleted activities counted by user and unit,
-	// packed into a vector per user and row, subtracted.
-	for _, v := range []struct{ table, key, unit, unitExpr, rowExpr, agg, size string }{
-		{"activity_user_block_days", "block", "day", day, "(day + 3200000) / 32 - 100000", fnDays, "32"},
-		{"activity_user_day_hours", "day", "hour", hourExpr("created_at"), "(hour + 2400000) / 24 - 100000", fnHours, "24"},
+	// The count vectors: the deleted activities counted by user, row and
+	// unit of the row, packed into a vector per user and row, subtracted.
+	for _, v := range []struct {
+		t                 counterTier
+		rowExpr, unitExpr string // the row key and the unit number of an activity
+		agg               string
+	}{
+		{userBlockDayTier, blockExpr("created_at"), day, fnDays},
+		{userDayHourTier, day, hourExpr("created_at"), fnHours},
 	} {
-		if _, err := tx.ExecContext(ctx, `UPDATE `+v.table+` AS c SET counts = `+fnCountsAdd+`(c.counts, d.v)
-			FROM (SELECT user_id, `+v.rowExpr+` AS row_key, `+v.agg+`(`+v.unit+` - (`+v.rowExpr+`) * `+v.size+`, -cnt) AS v
-				FROM (SELECT COALESCE(user_id, '') AS user_id, `+v.unitExpr+` AS `+v.unit+`, COUNT(*) AS cnt
-					FROM activities WHERE `+where+` GROUP BY 1, 2)
+		size := strconv.FormatInt(v.t.vector, 10)
+		if _, err := tx.ExecContext(ctx, `UPDATE `+v.t.table+` AS c SET counts = `+fnCountsAdd+`(c.counts, d.v)
+			FROM (SELECT user_id, row_key, `+v.agg+`(i, -cnt) AS v
+				FROM (SELECT COALESCE(user_id, '') AS user_id, `+v.rowExpr+` AS row_key,
+						(`+v.unitExpr+`) - (`+v.rowExpr+`) * `+size+` AS i, COUNT(*) AS cnt
+					FROM activities WHERE `+where+` GROUP BY 1, 2, 3)
 				GROUP BY 1, 2) AS d
-			WHERE c.`+v.key+` = d.row_key AND c.user_id = d.user_id`, args...); err != nil {
+			WHERE c.`+v.t.col+` = d.row_key AND c.user_id = d.user_id`, args...); err != nil {
 			return err
 		}
 	}
