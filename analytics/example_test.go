@@ -25,17 +25,29 @@ func identify(r *http.Request) (analytics.Principal, error) {
 	return analytics.Principal{ID: "8d5e7c1a-4f7b-4c1e-9a43-0b1f0c2d3e4f", Username: "ada", Role: analytics.RoleAdmin}, nil
 }
 
-// Mount the JSON API under /api/v1/analytics/ and record the activity of
-// the whole application.
-func Example() {
-	dir, _ := os.MkdirTemp("", "analytics-example")
-	defer os.RemoveAll(dir)
-	ctx := context.Background()
+// openStore opens a SQLite store in a new temporary directory; the
+// returned function closes it and removes the directory.
+func openStore(ctx context.Context) (*sqlite.Store, func()) {
+	dir, err := os.MkdirTemp("", "analytics-example")
+	if err != nil {
+		log.Fatal(err)
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer st.Close()
+	return st, func() {
+		_ = st.Close()
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// Mount the JSON API under /api/v1/analytics/ and record the activity of
+// the whole application.
+func Example() {
+	ctx := context.Background()
+	st, closeStore := openStore(ctx)
+	defer closeStore()
 
 	svc, err := analytics.New(st, analytics.Config{IdentifyFunc: identify})
 	if err != nil {
@@ -73,14 +85,9 @@ func Example() {
 // Record an activity from a host handler; the Recorder writes it in the
 // background and Close waits for it.
 func ExampleService_Record() {
-	dir, _ := os.MkdirTemp("", "analytics-example")
-	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "analytics.db"), sqlite.Config{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	st, closeStore := openStore(ctx)
+	defer closeStore()
 	svc, err := analytics.New(st, analytics.Config{})
 	if err != nil {
 		log.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -47,24 +46,14 @@ func TestSIGHUPReloadsJWTSecret(t *testing.T) {
 		}
 	}
 	replace(next + "\n")
-	for deadline := time.Now().Add(10 * time.Second); status(next) != http.StatusOK; {
-		if time.Now().After(deadline) {
-			t.Fatal("the new secret was not used after SIGHUP")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the new secret was not used after SIGHUP", nil, func() bool { return status(next) == http.StatusOK })
 	if got := status(platformSecret); got != http.StatusUnauthorized {
 		t.Errorf("token of the replaced secret = %d, want 401", got)
 	}
 
 	// A secret too short keeps the current one.
 	replace("short")
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "JWT secret not reloaded"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the short secret was not reported; log:\n%s", logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the short secret was not reported", logs, func() bool { return strings.Contains(logs.String(), "JWT secret not reloaded") })
 	if got := status(next); got != http.StatusOK {
 		t.Errorf("current secret after a refused reload = %d, want 200", got)
 	}

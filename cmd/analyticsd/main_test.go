@@ -639,3 +639,18 @@ func TestServePostgres(t *testing.T) {
 		t.Errorf("tracked dashboard view (-want +got):\n%s", diff)
 	}
 }
+
+// waitFor polls ok every 10 ms for up to 10 seconds and fails the test
+// with what (and the server's log, when given) if it never holds.
+func waitFor(t *testing.T, what string, log *syncbuf.Buffer, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); {
+		if time.Now().After(deadline) {
+			if log != nil {
+				what += "; log:\n" + log.String()
+			}
+			t.Fatal(what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
@@ -55,12 +54,7 @@ func TestSIGHUPReloadsTokens(t *testing.T) {
 	}
 	write("[" + entry(newTok) + "]")
 	hup()
-	for deadline := time.Now().Add(10 * time.Second); status(newTok) != http.StatusOK; {
-		if time.Now().After(deadline) {
-			t.Fatal("the new token was not accepted after SIGHUP")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the new token was not accepted after SIGHUP", nil, func() bool { return status(newTok) == http.StatusOK })
 	if got := status(oldTok); got != http.StatusUnauthorized {
 		t.Errorf("removed token = %d after the reload, want 401", got)
 	}
@@ -68,12 +62,7 @@ func TestSIGHUPReloadsTokens(t *testing.T) {
 	// An invalid file keeps the current tokens.
 	write(`[{"token":"` + oldTok + `","id":"x"}]`) // no role
 	hup()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "tokens not reloaded"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the invalid file was not reported; log:\n%s", logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the invalid file was not reported", logs, func() bool { return strings.Contains(logs.String(), "tokens not reloaded") })
 	if !strings.Contains(logs.String(), "entry 0: role: missing") {
 		t.Errorf("the log does not say what is wrong:\n%s", logs.String())
 	}
@@ -83,12 +72,7 @@ func TestSIGHUPReloadsTokens(t *testing.T) {
 	marker := tokenauth.NewToken()
 	write("[" + entry(newTok) + "," + entry(marker) + "]")
 	hup()
-	for deadline := time.Now().Add(10 * time.Second); status(marker) != http.StatusOK; {
-		if time.Now().After(deadline) {
-			t.Fatal("the marker token was not accepted after the last SIGHUP")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the marker token was not accepted after the last SIGHUP", nil, func() bool { return status(marker) == http.StatusOK })
 	if got := status(newTok); got != http.StatusOK {
 		t.Errorf("token kept across an invalid file = %d, want 200", got)
 	}

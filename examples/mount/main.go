@@ -13,18 +13,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"flag"
-	"log"
 	"net/http"
-	"os/signal"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/examples/internal/exampleapp"
 	"github.com/advisoranalytics/advisor-analytics/store"
-	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
 // account is the application's own user record.
@@ -112,41 +106,5 @@ func newApp(st store.Store) (http.Handler, *analytics.Service, error) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
-	db := flag.String("database", "mount-example.db", "SQLite database file")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, *addr, *db); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func serve(ctx context.Context, addr, db string) error {
-	st, err := sqlite.Open(ctx, db, sqlite.Config{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	app, svc, err := newApp(st)
-	if err != nil {
-		return err
-	}
-	if err := svc.Start(ctx); err != nil {
-		return err
-	}
-	srv := &http.Server{Addr: addr, Handler: app, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	log.Printf("listening on http://%s; sign in with POST /login (dana or vic)", addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return svc.Close(cctx)
+	exampleapp.Main("127.0.0.1:8082", "mount-example.db", "listening on http://%s; sign in with POST /login (dana or vic)", newApp)
 }
