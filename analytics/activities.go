@@ -286,17 +286,23 @@ func stored[T any](ctx context.Context, get func(context.Context, string) (T, er
 	return v, ok, err
 }
 
+// listHistory is listActivities with the history item of each activity.
+func (s *Service) listHistory(ctx context.Context, p Principal, q UserActivityQuery) (*store.ActivityPage, UserActivityQuery, []historyItem, error) {
+	page, q, err := s.listActivities(ctx, p, q)
+	if err != nil {
+		return nil, q, nil, err
+	}
+	items, err := s.historyItems(ctx, page.Activities)
+	return page, q, items, err
+}
+
 // ActivityHistory is UserActivity with the request details of each
 // activity and its client and report. Admin or manager.
 func (s *Service) ActivityHistory(ctx context.Context, p Principal, q UserActivityQuery) (*HistoryPage, error) {
 	if err := require(p, RoleManager); err != nil {
 		return nil, err
 	}
-	page, q, err := s.listActivities(ctx, p, q)
-	if err != nil {
-		return nil, err
-	}
-	items, err := s.historyItems(ctx, page.Activities)
+	page, q, items, err := s.listHistory(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}
@@ -337,11 +343,7 @@ func (s *Service) EntityHistory(ctx context.Context, p Principal, entityType, en
 	if !ok {
 		return nil, badParam("entity_id", "entity_id must be a UUID")
 	}
-	page, _, err := s.listActivities(ctx, p, q)
-	if err != nil {
-		return nil, err
-	}
-	items, err := s.historyItems(ctx, page.Activities)
+	page, _, items, err := s.listHistory(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,7 @@ type HTTPConfig struct {
 // HTTP counts requests by route template and status code and observes
 // their duration. It is a prometheus.Collector; Middleware feeds it.
 type HTTP struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	countsAndDurations
 	// series caches the counter and histogram of each (route, code), so
 	// that a request costs one map lookup rather than two label hashes.
 	series sync.Map // seriesKey → *series
@@ -43,25 +42,13 @@ func NewHTTP(cfg HTTPConfig) *HTTP {
 	if len(cfg.Buckets) == 0 {
 		cfg.Buckets = DurationBucketsDefault
 	}
-	return &HTTP{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("http_requests_total"),
+	return &HTTP{countsAndDurations: countsAndDurations{
+		counts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("http_requests_total"),
 			Help: "HTTP requests by route template and status code."}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name("http_request_duration_seconds"),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name("http_request_duration_seconds"),
 			Help: "HTTP request duration by route template, from the first byte read to the handler's return.", Buckets: cfg.Buckets},
 			[]string{"route"}),
-	}
-}
-
-// Describe implements prometheus.Collector.
-func (h *HTTP) Describe(ch chan<- *prometheus.Desc) {
-	h.requests.Describe(ch)
-	h.duration.Describe(ch)
-}
-
-// Collect implements prometheus.Collector.
-func (h *HTTP) Collect(ch chan<- prometheus.Metric) {
-	h.requests.Collect(ch)
-	h.duration.Collect(ch)
+	}}
 }
 
 // Middleware counts every request next serves. Wrap the host's
@@ -106,8 +93,8 @@ func (h *HTTP) observe(r *http.Request, d *delegator, took time.Duration) {
 	v, ok := h.series.Load(k)
 	if !ok {
 		v, _ = h.series.LoadOrStore(k, &series{
-			requests: h.requests.WithLabelValues(route, codeText(status)),
-			duration: h.duration.WithLabelValues(route),
+			requests: h.counts.WithLabelValues(route, codeText(status)),
+			duration: h.durations.WithLabelValues(route),
 		})
 	}
 	sr := v.(*series)

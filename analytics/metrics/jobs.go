@@ -22,8 +22,7 @@ type JobsConfig struct {
 // and observes their duration. It is a prometheus.Collector; give its
 // Observe method to scheduler.Config.Observe.
 type Jobs struct {
-	runs     *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	countsAndDurations
 }
 
 // NewJobs returns the job collectors.
@@ -34,33 +33,21 @@ func NewJobs(cfg JobsConfig) *Jobs {
 	if cfg.Jobs == nil {
 		cfg.Jobs = scheduler.JobNames
 	}
-	j := &Jobs{
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("job_runs_total"),
+	j := &Jobs{countsAndDurations{
+		counts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("job_runs_total"),
 			Help: "Finished background job runs of this process, by job and status (succeeded or failed)."}, []string{"job", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name("job_duration_seconds"),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name("job_duration_seconds"),
 			Help: "Duration of finished background job runs, by job.", Buckets: cfg.Buckets}, []string{"job"}),
-	}
+	}}
 	for _, n := range cfg.Jobs {
-		j.runs.WithLabelValues(n, string(store.JobSucceeded))
-		j.runs.WithLabelValues(n, string(store.JobFailed))
+		j.counts.WithLabelValues(n, string(store.JobSucceeded))
+		j.counts.WithLabelValues(n, string(store.JobFailed))
 	}
 	return j
 }
 
 // Observe records a finished run.
 func (j *Jobs) Observe(run store.JobRun) {
-	j.runs.WithLabelValues(run.Job, string(run.Outcome)).Inc()
-	j.duration.WithLabelValues(run.Job).Observe(run.Duration().Seconds())
-}
-
-// Describe implements prometheus.Collector.
-func (j *Jobs) Describe(ch chan<- *prometheus.Desc) {
-	j.runs.Describe(ch)
-	j.duration.Describe(ch)
-}
-
-// Collect implements prometheus.Collector.
-func (j *Jobs) Collect(ch chan<- prometheus.Metric) {
-	j.runs.Collect(ch)
-	j.duration.Collect(ch)
+	j.counts.WithLabelValues(run.Job, string(run.Outcome)).Inc()
+	j.durations.WithLabelValues(run.Job).Observe(run.Duration().Seconds())
 }

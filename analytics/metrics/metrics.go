@@ -55,3 +55,22 @@ var DurationBucketsDefault = []float64{.001, .0025, .005, .01, .025, .05, .1, .2
 var JobBucketsDefault = []float64{.01, .1, .5, 1, 5, 15, 60, 300, 900, 3600}
 
 func name(n string) string { return prometheus.BuildFQName(Namespace, "", n) }
+
+// countsAndDurations is a counter vector of events and a histogram vector
+// of their durations, described and collected together.
+type countsAndDurations struct {
+	counts    *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+}
+
+// Describe implements prometheus.Collector.
+func (c countsAndDurations) Describe(ch chan<- *prometheus.Desc) {
+	c.counts.Describe(ch)
+	c.durations.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (c countsAndDurations) Collect(ch chan<- prometheus.Metric) {
+	c.counts.Collect(ch)
+	c.durations.Collect(ch)
+}

@@ -659,12 +659,7 @@ func testActivityTotalAfterErase(t *testing.T, s store.Store) {
 	}
 	n, err = s.ActivityDeleteByUser(ctx(t), "u3")
 	must(t, err, "ActivityDeleteByUser")
-	var final []store.Activity
-	for _, a := range left {
-		if a.UserID != "u3" {
-			final = append(final, a)
-		}
-	}
+	final := withoutUser(left, "u3")
 	if n != int64(len(left)-len(final)) {
 		t.Errorf("ActivityDeleteByUser deleted %d, want %d", n, len(left)-len(final))
 	}
@@ -974,7 +969,7 @@ func testCountsOverMonths(t *testing.T, s store.Store) {
 
 	_, err = s.ActivityDeleteByUser(ctx(t), "u2")
 	must(t, err, "ActivityDeleteByUser")
-	all = slices.DeleteFunc(all, func(a store.Activity) bool { return a.UserID == "u2" })
+	all = withoutUser(all, "u2")
 	check("after erasure", all)
 
 	more := []store.Activity{{UserID: "u2", Username: "u2", ActivityType: "login", CreatedAt: block(632).Add(time.Hour)},
@@ -1075,12 +1070,7 @@ func testDeleteByUser(t *testing.T, s store.Store) {
 	Seed(t, s, Dataset{Activities: all})
 	n, err := s.ActivityDeleteByUser(ctx(t), "u2")
 	must(t, err, "ActivityDeleteByUser")
-	var want []store.Activity
-	for _, a := range all {
-		if a.UserID != "u2" {
-			want = append(want, a)
-		}
-	}
+	want := withoutUser(all, "u2")
 	if n != int64(len(all)-len(want)) {
 		t.Errorf("deleted %d, want %d", n, len(all)-len(want))
 	}
@@ -1162,4 +1152,10 @@ func testActivitySubMicrosecondBounds(t *testing.T, s store.Store) {
 			t.Errorf("%s: Total %d, %d activities; want %d", tc.name, page.Total, len(page.Activities), tc.want)
 		}
 	}
+}
+
+// withoutUser returns the activities of acts not by user, in order, in a
+// new slice.
+func withoutUser(acts []store.Activity, user string) []store.Activity {
+	return slices.DeleteFunc(slices.Clone(acts), func(a store.Activity) bool { return a.UserID == user })
 }
