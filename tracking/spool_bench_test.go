@@ -56,13 +56,7 @@ func BenchmarkSpoolDrain(b *testing.B) {
 		}
 		b.ResetTimer()
 		g.down.Store(false)
-		if err := rec.Close(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if st := rec.Stats(); st.Written != int64(b.N) {
-			b.Fatalf("written %d of %d", st.Written, b.N)
-		}
+		closeWritten(b, rec)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 }

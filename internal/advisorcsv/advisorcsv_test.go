@@ -165,6 +165,13 @@ func TestParseExportExample(t *testing.T) {
 			Currency:         "USD",
 		},
 	}
+	checkRecommendations(t, res, want)
+}
+
+// checkRecommendations compares the recommendations of res at the indexes
+// of want.
+func checkRecommendations(t *testing.T, res *Result, want map[int]store.Recommendation) {
+	t.Helper()
 	for i, w := range want {
 		if diff := cmp.Diff(w, res.Recommendations[i]); diff != "" {
 			t.Errorf("recommendation %d (-want +got):\n%s", i, diff)
@@ -201,24 +208,20 @@ func TestParseMetadataFile(t *testing.T) {
 	if diff := cmp.Diff(wantCats, countBy(res.Recommendations, func(r store.Recommendation) store.Category { return r.Category })); diff != "" {
 		t.Errorf("categories (-want +got):\n%s", diff)
 	}
-	wantFirst := store.Recommendation{
-		Category:       store.CategoryReliability,
-		BusinessImpact: store.ImpactHigh,
-		Recommendation: "Add Endpoint",
-		ResourceType:   "Microsoft.Network/trafficmanagerprofiles",
-	}
-	if diff := cmp.Diff(wantFirst, res.Recommendations[0]); diff != "" {
-		t.Errorf("first recommendation (-want +got):\n%s", diff)
-	}
-	wantFourth := store.Recommendation{
-		Category:       store.CategoryOperationalExcellence,
-		BusinessImpact: store.ImpactHigh,
-		Recommendation: "Upgrade from legacy CRS 2.2.9 rule set to the latest DRS version",
-		ResourceType:   "MICROSOFT.NETWORK/APPLICATIONGATEWAYWEBAPPLICATIONFIREWALLPOLICIES",
-	}
-	if diff := cmp.Diff(wantFourth, res.Recommendations[3]); diff != "" {
-		t.Errorf("fourth recommendation (-want +got):\n%s", diff)
-	}
+	checkRecommendations(t, res, map[int]store.Recommendation{
+		0: {
+			Category:       store.CategoryReliability,
+			BusinessImpact: store.ImpactHigh,
+			Recommendation: "Add Endpoint",
+			ResourceType:   "Microsoft.Network/trafficmanagerprofiles",
+		},
+		3: {
+			Category:       store.CategoryOperationalExcellence,
+			BusinessImpact: store.ImpactHigh,
+			Recommendation: "Upgrade from legacy CRS 2.2.9 rule set to the latest DRS version",
+			ResourceType:   "MICROSOFT.NETWORK/APPLICATIONGATEWAYWEBAPPLICATIONFIREWALLPOLICIES",
+		},
+	})
 }
 
 const header = "Category,Business Impact,Recommendation,Subscription ID,Subscription Name,Resource Group,Resource Name,Type,Potential Annual Cost Savings,Potential Cost Savings Currency\n"

@@ -14,6 +14,13 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
 
+// migrationClient is the client the migration tests write on an earlier
+// schema version, with insertClient.
+const (
+	migrationClient = "c0000000-0000-4000-8000-000000000001"
+	insertClient    = `INSERT INTO clients VALUES ('` + migrationClient + `', 'Contoso', 'technology', 'active', now(), now())`
+)
+
 // storeAt opens a store on a new schema without migrating, applies the
 // first n embedded migrations' files and runs queries.
 func storeAt(t *testing.T, n int, queries ...string) *postgres.Store {
@@ -46,13 +53,12 @@ func storeAt(t *testing.T, n int, queries ...string) *postgres.Store {
 func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	const client = "c0000000-0000-4000-8000-000000000001"
 	s := storeAt(t, 1,
-		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', now(), now())`,
+		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', now()),
-			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'completed', now()),
-			('a0000000-0000-4000-8000-000000000003', '`+client+`', 'cost', 'completed', now())`,
+			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', now()),
+			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'completed', now()),
+			('a0000000-0000-4000-8000-000000000003', '`+migrationClient+`', 'cost', 'completed', now())`,
 		`INSERT INTO recommendations (id, report_id, position, category, business_impact, potential_savings, currency) VALUES
 			('e0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 0, 'cost', 'high', 0.10, 'USD'),
 			('e0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 1, 'cost', NULL, 0.20, 'USD'),
@@ -63,7 +69,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	must(t, err)
 	imps, err := s.RecommendationImpactCounts(ctx)
 	must(t, err)
-	perf, err := s.ClientPerformance(ctx, client)
+	perf, err := s.ClientPerformance(ctx, migrationClient)
 	must(t, err)
 	type figures struct {
 		Categories, Impacts, ClientCategories []store.CountByKey
@@ -89,13 +95,12 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	const client = "c0000000-0000-4000-8000-000000000001"
 	s := storeAt(t, 6,
-		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', now(), now())`,
+		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', '2025-01-01T00:00:00Z',
+			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', '2025-01-01T00:00:00Z',
 				'2025-01-01T00:00:00Z', '2025-01-01T00:00:02.5Z'),
-			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'failed', '2025-01-01T00:00:00Z',
+			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'failed', '2025-01-01T00:00:00Z',
 				'2025-01-01T00:00:00Z', '2025-01-01T00:00:09Z')`,
 		// The counters as the previous version built them, in UTC.
 		`INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)

@@ -16,6 +16,13 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
+// migrationClient is the client the migration tests write on an earlier
+// schema version, with insertClient.
+const (
+	migrationClient = "c0000000-0000-4000-8000-000000000001"
+	insertClient    = `INSERT INTO clients VALUES ('` + migrationClient + `', 'Contoso', 'technology', 'active', 0, 0)`
+)
+
 // openAfter writes a database at schema version n with the embedded
 // migrations' files, runs queries on it, then opens it with the store,
 // which applies the later migrations.
@@ -60,13 +67,12 @@ func openAfter(t *testing.T, n int, queries ...string) *sqlite.Store {
 // the report aggregates computed from them match.
 func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	ctx := context.Background()
-	const client = "c0000000-0000-4000-8000-000000000001"
 	s := openAfter(t, 1,
-		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', 0, 0)`,
+		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', 1000, 1000, 2501000),
-			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'completed', 2000, 2000, 4002000),
-			('a0000000-0000-4000-8000-000000000003', '`+client+`', 'cost', 'failed', 3000, 3000, 9000)`,
+			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'completed', 2000, 2000, 4002000),
+			('a0000000-0000-4000-8000-000000000003', '`+migrationClient+`', 'cost', 'failed', 3000, 3000, 9000)`,
 		// Activities of two users in two 32-day blocks (days 20000 and 20040),
 		// with the counters of that version.
 		`INSERT INTO activities (id, user_id, username, activity_type, status_code, duration_ns, metadata, created_at) VALUES
@@ -90,7 +96,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perf, err := s.ClientPerformance(ctx, client)
+	perf, err := s.ClientPerformance(ctx, migrationClient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,12 +172,11 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 // processing times they did not count.
 func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	ctx := context.Background()
-	const client = "c0000000-0000-4000-8000-000000000001"
 	s := openAfter(t, 4,
-		`INSERT INTO clients VALUES ('`+client+`', 'Contoso', 'technology', 'active', 0, 0)`,
+		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+client+`', 'cost', 'completed', 1000, 1000, 2501000),
-			('a0000000-0000-4000-8000-000000000002', '`+client+`', 'cost', 'failed', 2000, 2000, 9000)`,
+			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'failed', 2000, 2000, 9000)`,
 		// The counters as the previous version built them, in UTC.
 		`INSERT INTO report_day_counts VALUES ('1970-01-01', 'cost', 2, 1, 0, 0)`,
 		`UPDATE report_day_zone SET zone = 'UTC'`)
