@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
@@ -62,7 +63,7 @@ func TestJobsCommand(t *testing.T) {
 					t.Fatalf("lock: %v %v", ok, err)
 				}
 				code, _, stderr = runCmd(t, nil, "jobs", "run", scheduler.JobCleanupHealth, "-database", dsn)
-				if code != exitFailure || !strings.Contains(stderr, "is already running") {
+				if code != cli.ExitFailure || !strings.Contains(stderr, "is already running") {
 					t.Errorf("run of a locked job: exit %d, %s", code, stderr)
 				}
 				_ = unlock(context.Background())
@@ -97,7 +98,7 @@ func TestJobsCommandUsage(t *testing.T) {
 		{[]string{"jobs", "run", scheduler.JobSampleHealth, "-as", " "}, "-as: must not be empty"},
 	} {
 		code, _, stderr := runCmd(t, nil, c.args...)
-		if code != exitUsage || !strings.Contains(stderr, c.want) {
+		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", c.args, code, stderr, c.want)
 		}
 	}

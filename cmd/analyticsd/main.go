@@ -30,25 +30,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	_ "time/tzdata" // -timezone works on systems without a zoneinfo database
+
+	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Main(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr) })
 }
-
-// Exit statuses.
-const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
-)
 
 type command struct {
 	name    string
@@ -81,7 +71,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	if name == "help" || (name == "serve" && len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")) {
 		printUsage(stderr, cmds)
 		if name == "help" {
-			return exitOK
+			return cli.ExitOK
 		}
 	}
 	for _, c := range cmds {
@@ -91,19 +81,19 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		err := c.run(ctx, args, env, stdout, stderr)
 		switch {
 		case err == nil:
-			return exitOK
+			return cli.ExitOK
 		case errors.Is(err, flag.ErrHelp):
-			return exitOK
+			return cli.ExitOK
 		case errors.Is(err, errUsage):
-			return exitUsage
+			return cli.ExitUsage
 		default:
 			fmt.Fprintf(stderr, "analyticsd %s: %v\n", name, err)
-			return exitFailure
+			return cli.ExitFailure
 		}
 	}
 	fmt.Fprintf(stderr, "analyticsd: unknown command %q\n\n", name)
 	printUsage(stderr, cmds)
-	return exitUsage
+	return cli.ExitUsage
 }
 
 func printUsage(w io.Writer, cmds []command) {

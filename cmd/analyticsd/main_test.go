@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 	"github.com/advisoranalytics/advisor-analytics/internal/syncbuf"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
@@ -126,8 +127,8 @@ func TestValidationMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := runCmd(t, tt.env, tt.args...)
-			if code != exitUsage {
-				t.Errorf("exit status %d, want %d; stderr:\n%s", code, exitUsage, stderr)
+			if code != cli.ExitUsage {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, cli.ExitUsage, stderr)
 			}
 			if !strings.Contains(stderr, tt.want) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.want, stderr)
@@ -156,7 +157,7 @@ func TestHelp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, _, stderr := runCmd(t, nil, tt.args...)
-			if code != exitOK {
+			if code != cli.ExitOK {
 				t.Errorf("exit status %d, want 0", code)
 			}
 			for _, w := range tt.want {
@@ -178,7 +179,7 @@ func TestHumanBytes(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	code, stdout, _ := runCmd(t, nil, "version")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit status %d", code)
 	}
 	if !regexp.MustCompile(`^analyticsd \S+.* go1\.\S+ \w+/\w+\n$`).MatchString(stdout) {
@@ -189,14 +190,14 @@ func TestVersion(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	db := testdb.SQLitePath(t)
 	code, stdout, stderr := runCmd(t, nil, "migrate", "-database", db)
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
 	}
 	if !regexp.MustCompile(`^` + regexp.QuoteMeta(db) + `: migrated from version 0 to \d+ \(latest \d+\)\n$`).MatchString(stdout) {
 		t.Errorf("first migrate printed %q", stdout)
 	}
 	code, stdout, _ = runCmd(t, map[string]string{"ANALYTICS_DATABASE_URL": db}, "migrate")
-	if code != exitOK || !strings.Contains(stdout, "schema is up to date") {
+	if code != cli.ExitOK || !strings.Contains(stdout, "schema is up to date") {
 		t.Errorf("second migrate: exit %d, output %q", code, stdout)
 	}
 	st, err := sqlite.Open(context.Background(), db, sqlite.Config{SkipMigrate: true})
@@ -213,7 +214,7 @@ func TestMigrate(t *testing.T) {
 func TestInit(t *testing.T) {
 	db := testdb.SQLitePath(t)
 	code, stdout, stderr := runCmd(t, map[string]string{"ANALYTICS_TIMEZONE": "Europe/Paris"}, "init", "-database", db, "-days", "3")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
 	}
 	for _, w := range []string{"reporting time zone Europe/Paris", "Backfilling 3 days", "✓ migrations applied", "✓ cache warmed",
@@ -237,7 +238,7 @@ func TestInit(t *testing.T) {
 
 	// A database that cannot be opened fails init with status 1.
 	code, _, stderr = runCmd(t, nil, "init", "-database", t.TempDir())
-	if code != exitFailure || !strings.Contains(stderr, "open SQLite database") {
+	if code != cli.ExitFailure || !strings.Contains(stderr, "open SQLite database") {
 		t.Errorf("init on a directory: exit %d, want 1; stderr:\n%s", code, stderr)
 	}
 }
@@ -249,13 +250,13 @@ func TestImportAdvisor(t *testing.T) {
 	client := store.NewID()
 
 	code, _, stderr := runCmd(t, nil, "import-advisor", "-database", db, "-client-id", client, sampleCSV)
-	if code != exitFailure || !strings.Contains(stderr, "client "+client+" does not exist: pass -client-name") {
+	if code != cli.ExitFailure || !strings.Contains(stderr, "client "+client+" does not exist: pass -client-name") {
 		t.Fatalf("import for a missing client: exit %d, stderr:\n%s", code, stderr)
 	}
 
 	code, stdout, stderr := runCmd(t, nil, "import-advisor", sampleCSV, "-database", db, "-client-id", client,
 		"-client-name", "Contoso", "-industry", "retail", "-report-type", "cost")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
 	}
 	m := regexp.MustCompile(`Imported (\d+) recommendations from .* into report (\S+) \(cost, client (\S+)\); (\d+) rows skipped`).FindStringSubmatch(stdout)
@@ -306,7 +307,7 @@ func TestImportAdvisor(t *testing.T) {
 	}
 
 	code, _, stderr = runCmd(t, nil, "import-advisor", "-database", db, "-client-id", client, "main_test.go")
-	if code != exitFailure || !strings.Contains(stderr, "not an Azure Advisor CSV export") {
+	if code != cli.ExitFailure || !strings.Contains(stderr, "not an Azure Advisor CSV export") {
 		t.Errorf("import of a Go file: exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/internal/tokenauth"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -134,7 +135,7 @@ func TestMetricsFlagValidation(t *testing.T) {
 		{[]string{"-metrics=false", "-metrics-addr", ":9090"}, "-metrics-addr: is set but -metrics=false turns the metrics off"},
 	} {
 		code, _, stderr := runCmd(t, nil, c.args...)
-		if code != exitUsage || !strings.Contains(stderr, c.want) {
+		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", c.args, code, stderr, c.want)
 		}
 	}

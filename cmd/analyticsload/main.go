@@ -23,27 +23,16 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 	"github.com/advisoranalytics/advisor-analytics/internal/loadgen"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Main(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
-
-// Exit statuses.
-const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
-)
 
 // headerList is a repeatable -H flag.
 type headerList []string
@@ -85,18 +74,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return cli.ExitOK
 		}
-		return exitUsage
+		return cli.ExitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "analyticsload: unexpected arguments %q\n", fs.Args())
-		return exitUsage
+		return cli.ExitUsage
 	}
 	if *target == "" {
 		fmt.Fprintln(stderr, "analyticsload: -url is required")
 		fs.Usage()
-		return exitUsage
+		return cli.ExitUsage
 	}
 
 	cfg := loadgen.Config{URL: *target, Method: strings.ToUpper(*method), Header: http.Header{},
@@ -110,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			var err error
 			if b, err = os.ReadFile(name); err != nil {
 				fmt.Fprintf(stderr, "analyticsload: -body: %v\n", err)
-				return exitUsage
+				return cli.ExitUsage
 			}
 		}
 		cfg.Body = func(int) []byte { return b }
@@ -125,12 +114,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			fmt.Fprintf(stderr, "analyticsload: -cpuprofile: %v\n", err)
-			return exitUsage
+			return cli.ExitUsage
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			fmt.Fprintf(stderr, "analyticsload: -cpuprofile: %v\n", err)
-			return exitFailure
+			return cli.ExitFailure
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -138,9 +127,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil && res.Requests == 0 && res.Elapsed == 0 {
 		fmt.Fprintf(stderr, "analyticsload: %v\n", err)
 		if errors.Is(err, loadgen.ErrInvalidConfig) {
-			return exitUsage
+			return cli.ExitUsage
 		}
-		return exitFailure
+		return cli.ExitFailure
 	}
 	pace := ""
 	if cfg.Rate > 0 {
@@ -150,9 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stdout, res.String())
 	if err != nil {
 		fmt.Fprintf(stderr, "analyticsload: %v\n", err)
-		return exitFailure
+		return cli.ExitFailure
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 func describeLimits(cfg loadgen.Config) string {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 )
 
 func TestRunReportsTheLoad(t *testing.T) {
@@ -47,7 +49,7 @@ func TestRunReportsTheLoad(t *testing.T) {
 			mu.Unlock()
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"-url", srv.URL + "/api/", "-c", "4", "-n", "40"}, tc.args...)
-			if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+			if code := run(context.Background(), args, &stdout, &stderr); code != cli.ExitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 			}
 			mu.Lock()
@@ -71,14 +73,14 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no url", nil, exitUsage, "-url is required"},
-		{"remote target", []string{"-url", "http://192.0.2.1/", "-n", "1"}, exitUsage, "not a loopback address"},
-		{"bad header", []string{"-url", "http://127.0.0.1/", "-H", "novalue"}, exitUsage, "Name: value"},
-		{"missing body file", []string{"-url", "http://127.0.0.1/", "-body", "@/nonexistent/body.json"}, exitUsage, "-body"},
-		{"negative rate", []string{"-url", "http://127.0.0.1/", "-rate", "-5"}, exitUsage, "Rate must be"},
-		{"negative count", []string{"-url", "http://127.0.0.1/", "-n", "-1"}, exitUsage, "Requests must not be negative"},
-		{"arguments", []string{"-url", "http://127.0.0.1/", "extra"}, exitUsage, "unexpected arguments"},
-		{"help", []string{"-h"}, exitOK, "Usage: analyticsload"},
+		{"no url", nil, cli.ExitUsage, "-url is required"},
+		{"remote target", []string{"-url", "http://192.0.2.1/", "-n", "1"}, cli.ExitUsage, "not a loopback address"},
+		{"bad header", []string{"-url", "http://127.0.0.1/", "-H", "novalue"}, cli.ExitUsage, "Name: value"},
+		{"missing body file", []string{"-url", "http://127.0.0.1/", "-body", "@/nonexistent/body.json"}, cli.ExitUsage, "-body"},
+		{"negative rate", []string{"-url", "http://127.0.0.1/", "-rate", "-5"}, cli.ExitUsage, "Rate must be"},
+		{"negative count", []string{"-url", "http://127.0.0.1/", "-n", "-1"}, cli.ExitUsage, "Requests must not be negative"},
+		{"arguments", []string{"-url", "http://127.0.0.1/", "extra"}, cli.ExitUsage, "unexpected arguments"},
+		{"help", []string{"-h"}, cli.ExitOK, "Usage: analyticsload"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -97,7 +99,7 @@ func TestRunWritesCPUProfile(t *testing.T) {
 	defer srv.Close()
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-url", srv.URL, "-n", "50", "-cpuprofile", prof}, &stdout, &stderr); code != exitOK {
+	if code := run(context.Background(), []string{"-url", srv.URL, "-n", "50", "-cpuprofile", prof}, &stdout, &stderr); code != cli.ExitOK {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}
 	fi, err := os.Stat(prof)

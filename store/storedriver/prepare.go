@@ -27,17 +27,11 @@ func PrepareClient(c *store.Client, now time.Time) error {
 	if utf8.RuneCountInString(c.CompanyName) > store.MaxCompanyNameLen {
 		return Invalid("company_name", "must be at most %d characters", store.MaxCompanyNameLen)
 	}
-	if c.Industry == "" {
-		c.Industry = store.IndustryOther
+	if err := enum(&c.Industry, store.IndustryOther, "industry", "industry"); err != nil {
+		return err
 	}
-	if !c.Industry.Valid() {
-		return Invalid("industry", "unknown industry %q", c.Industry)
-	}
-	if c.Status == "" {
-		c.Status = store.ClientActive
-	}
-	if !c.Status.Valid() {
-		return Invalid("status", "unknown status %q", c.Status)
+	if err := enum(&c.Status, store.ClientActive, "status", "status"); err != nil {
+		return err
 	}
 	c.CreatedAt = utcOrNow(c.CreatedAt, now)
 	return nil
@@ -55,14 +49,11 @@ func PrepareReport(r *store.Report, now time.Time) error {
 	if r.ClientID, ok = store.NormalizeUUID(r.ClientID); !ok {
 		return Invalid("client_id", "must be a UUID")
 	}
-	if !r.ReportType.Valid() {
-		return Invalid("report_type", "unknown report type %q", r.ReportType)
+	if err := enum(&r.ReportType, "", "report_type", "report type"); err != nil {
+		return err
 	}
-	if r.Status == "" {
-		r.Status = store.StatusPending
-	}
-	if !r.Status.Valid() {
-		return Invalid("status", "unknown status %q", r.Status)
+	if err := enum(&r.Status, store.StatusPending, "status", "status"); err != nil {
+		return err
 	}
 	r.CreatedAt = utcOrNow(r.CreatedAt, now)
 	r.ProcessingStartedAt = utcPtr(r.ProcessingStartedAt)
@@ -83,6 +74,21 @@ func PrepareReport(r *store.Report, now time.Time) error {
 	return nil
 }
 
+// enum sets an empty *v to def (when def is not empty) and checks that *v
+// is one of the type's values; what names the type in the reason.
+func enum[T interface {
+	~string
+	Valid() bool
+}](v *T, def T, field, what string) error {
+	if *v == "" && def != "" {
+		*v = def
+	}
+	if !(*v).Valid() {
+		return Invalid(field, "unknown %s %q", what, *v)
+	}
+	return nil
+}
+
 func prepareRecommendation(rec *store.Recommendation, reportID string) error {
 	if rec.ID == "" {
 		rec.ID = store.NewID()
@@ -92,12 +98,12 @@ func prepareRecommendation(rec *store.Recommendation, reportID string) error {
 		return Invalid("id", "must be a UUID")
 	}
 	rec.ReportID = reportID
-	if !rec.Category.Valid() {
-		return Invalid("category", "unknown category %q", rec.Category)
+	if err := enum(&rec.Category, "", "category", "category"); err != nil {
+		return err
 	}
 	rec.BusinessImpact = store.Impact(strings.ToLower(string(rec.BusinessImpact)))
-	if !rec.BusinessImpact.Valid() {
-		return Invalid("business_impact", "unknown business impact %q", rec.BusinessImpact)
+	if err := enum(&rec.BusinessImpact, "", "business_impact", "business impact"); err != nil {
+		return err
 	}
 	if math.IsNaN(rec.PotentialSavings) || math.IsInf(rec.PotentialSavings, 0) {
 		return Invalid("potential_savings", "must be a finite number")
