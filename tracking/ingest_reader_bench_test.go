@@ -18,9 +18,12 @@ import (
 // its total, and a 90-day summary by type), and reports the events/s
 // written and the reads' median and 99th-percentile latency. Enqueueing
 // never waits: the queue's Block policy holds the producer when the writers
-// fall behind, so the rate is what the store sustains.
+// fall behind, so the rate is what the store sustains. The reader starts
+// its reads back to back, or one every ANALYTICS_BENCH_READ_EVERY (a Go
+// duration such as 10ms) when that is set.
 //
 //	ANALYTICS_BENCH_SECONDS=60 go test ./tracking -run XXX -bench IngestWhileReading -benchtime 1x
+//	ANALYTICS_BENCH_SECONDS=60 ANALYTICS_BENCH_READ_EVERY=10ms go test ./tracking -run XXX -bench IngestWhileReading -benchtime 1x
 func BenchmarkIngestWhileReading(b *testing.B) {
 	seconds := 10
 	if v := os.Getenv("ANALYTICS_BENCH_SECONDS"); v != "" {
@@ -29,6 +32,14 @@ func BenchmarkIngestWhileReading(b *testing.B) {
 			b.Fatalf("ANALYTICS_BENCH_SECONDS=%q: want 1 to 600", v)
 		}
 		seconds = n
+	}
+	var every time.Duration
+	if v := os.Getenv("ANALYTICS_BENCH_READ_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			b.Fatalf("ANALYTICS_BENCH_READ_EVERY=%q: want a duration from 0 to 1m", v)
+		}
+		every = d
 	}
 	for _, d := range drivers {
 		b.Run(d.name, func(b *testing.B) {
@@ -50,7 +61,16 @@ func BenchmarkIngestWhileReading(b *testing.B) {
 				var wg sync.WaitGroup
 				wg.Go(func() {
 					ctx := context.Background()
+					next := time.Now()
 					for {
+						if wait := time.Until(next); every > 0 && wait > 0 {
+							select {
+							case <-stop:
+								return
+							case <-time.After(wait):
+							}
+						}
+						next = next.Add(every)
 						select {
 						case <-stop:
 							return
