@@ -20,7 +20,8 @@ import (
 // never waits: the queue's Block policy holds the producer when the writers
 // fall behind, so the rate is what the store sustains. The reader starts
 // its reads back to back, or one every ANALYTICS_BENCH_READ_EVERY (a Go
-// duration such as 10ms) when that is set.
+// duration such as 10ms) when that is set. ANALYTICS_BENCH_BATCH sets the
+// Recorder's BatchSize.
 //
 //	ANALYTICS_BENCH_SECONDS=60 go test ./tracking -run XXX -bench IngestWhileReading -benchtime 1x
 //	ANALYTICS_BENCH_SECONDS=60 ANALYTICS_BENCH_READ_EVERY=10ms go test ./tracking -run XXX -bench IngestWhileReading -benchtime 1x
@@ -32,6 +33,14 @@ func BenchmarkIngestWhileReading(b *testing.B) {
 			b.Fatalf("ANALYTICS_BENCH_SECONDS=%q: want 1 to 600", v)
 		}
 		seconds = n
+	}
+	batch := 0 // the Recorder's default
+	if v := os.Getenv("ANALYTICS_BENCH_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > QueueSizeDefault {
+			b.Fatalf("ANALYTICS_BENCH_BATCH=%q: want 1 to %d", v, QueueSizeDefault)
+		}
+		batch = n
 	}
 	var every time.Duration
 	if v := os.Getenv("ANALYTICS_BENCH_READ_EVERY"); v != "" {
@@ -49,7 +58,7 @@ func BenchmarkIngestWhileReading(b *testing.B) {
 				writers = 4
 			}
 			for b.Loop() {
-				rec, err := NewRecorder(s, RecorderConfig{Writers: writers, FullPolicy: Block, BlockTimeout: time.Minute, Logger: quietLogger()})
+				rec, err := NewRecorder(s, RecorderConfig{BatchSize: batch, Writers: writers, FullPolicy: Block, BlockTimeout: time.Minute, Logger: quietLogger()})
 				if err != nil {
 					b.Fatal(err)
 				}

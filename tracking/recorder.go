@@ -21,7 +21,7 @@ const (
 	QueueSizeDefault = 10_000
 	// BatchSizeDefault is the default number of activities written per
 	// store call.
-	BatchSizeDefault = 500
+	BatchSizeDefault = 2000
 	// FlushIntervalDefault is the default longest time an accepted event
 	// waits in a partly filled batch.
 	FlushIntervalDefault = time.Second

@@ -59,7 +59,7 @@ func TestRecorderDefaults(t *testing.T) {
 	}
 	got := rec.cfg
 	got.Logger = nil
-	want := RecorderConfig{QueueSize: 10_000, BatchSize: 500, FlushInterval: time.Second, Writers: 1,
+	want := RecorderConfig{QueueSize: 10_000, BatchSize: 2000, FlushInterval: time.Second, Writers: 1,
 		BlockTimeout: BlockTimeoutDefault, RetryMin: 50 * time.Millisecond, RetryMax: 5 * time.Second,
 		WriteTimeout: WriteTimeoutDefault, QueueBytes: QueueBytesDefault, SpoolWindow: SpoolWindowDefault,
 		SpoolMaxBytes: SpoolMaxBytesDefault, PoisonAttempts: PoisonAttemptsDefault}
