@@ -13,6 +13,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/benchhttp"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
@@ -41,20 +42,7 @@ func benchCachedMetrics(b *testing.B, rl RateLimitConfig) {
 	h := svc.Handler()
 	req := httptest.NewRequest(http.MethodGet, "/metrics/", nil)
 	req.Header.Set("Authorization", "Bearer bob")
-	h.ServeHTTP(httptest.NewRecorder(), req) // warm the cache
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Errorf("status %d", rec.Code)
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	benchhttp.Parallel(b, h, req)
 }
 
 // benchStore opens the store of BenchmarkUncached, SQLite or PostgreSQL

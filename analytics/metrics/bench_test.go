@@ -4,11 +4,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics/metrics"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/benchhttp"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
 )
 
@@ -31,20 +31,7 @@ func BenchmarkCachedMetricsMiddleware(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/api/v1/analytics/metrics/", nil)
 			req.Header.Set("Authorization", "Bearer tok-admin")
-			c.h.ServeHTTP(httptest.NewRecorder(), req) // warm the cache
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					rec := httptest.NewRecorder()
-					c.h.ServeHTTP(rec, req)
-					if rec.Code != 200 {
-						b.Errorf("status %d", rec.Code)
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+			benchhttp.Parallel(b, c.h, req)
 		})
 	}
 }
