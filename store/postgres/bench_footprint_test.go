@@ -1,0 +1,87 @@
+package postgres_test
+
+import (
+	"database/sql"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
+)
+
+// BenchmarkActivityFootprint fills a schema with activities (100,000, or
+// ANALYTICS_BENCH_ACTIVITIES) of ANALYTICS_BENCH_USERS users (200) over
+// 120 days, vacuums it, and reports the bytes per activity of the
+// activities partitions, of their indexes and of the activity counters
+// (tables and indexes), logging each relation's share with -v.
+//
+//	go test ./store/postgres -run XXX -bench ActivityFootprint -benchtime 1x -v
+//	ANALYTICS_BENCH_ACTIVITIES=1000000 ANALYTICS_BENCH_USERS=2000 go test ./store/postgres -run XXX -bench ActivityFootprint -benchtime 1x -v -timeout 30m
+func BenchmarkActivityFootprint(b *testing.B) {
+	n, users := envInt(b, "ANALYTICS_BENCH_ACTIVITIES", 100_000), envInt(b, "ANALYTICS_BENCH_USERS", 200)
+	for b.Loop() {
+		s, url := newStore(b)
+		if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: n, Users: users, Reports: 100, Recommendations: 100}); err != nil {
+			b.Fatal(err)
+		}
+		db, err := sql.Open("postgres", url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.ExecContext(b.Context(), "VACUUM ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+		// The partitions' heaps and indexes are counted under the
+		// partitioned table and index they belong to.
+		rows, err := db.QueryContext(b.Context(), `
+			SELECT COALESCE(p.relname, c.relname), c.relkind, SUM(pg_relation_size(c.oid))
+			FROM pg_class c
+			LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+			LEFT JOIN pg_class p ON p.oid = i.inhparent
+			WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'i')
+				AND COALESCE(p.relname, c.relname) LIKE 'activit%'
+			GROUP BY 1, 2 ORDER BY 3 DESC`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var table, indexes, counters float64
+		for rows.Next() {
+			var name, kind string
+			var size int64
+			if err := rows.Scan(&name, &kind, &size); err != nil {
+				b.Fatal(err)
+			}
+			perRow := float64(size) / float64(n)
+			b.Logf("%-40s %-5s %6.1f B/activity", name, map[string]string{"r": "table", "i": "index"}[kind], perRow)
+			switch {
+			case name == "activities":
+				table += perRow
+			case kind == "i" && len(name) > 11 && name[:11] == "activities_":
+				indexes += perRow
+			default:
+				counters += perRow
+			}
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+		_ = db.Close()
+		b.ReportMetric(table, "table-B/activity")
+		b.ReportMetric(indexes, "indexes-B/activity")
+		b.ReportMetric(counters, "counters-B/activity")
+	}
+}
+
+// envInt reads a positive integer from the environment variable name,
+// or returns def when it is unset.
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
