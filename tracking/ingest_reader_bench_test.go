@@ -21,7 +21,8 @@ import (
 // fall behind, so the rate is what the store sustains. The reader starts
 // its reads back to back, or one every ANALYTICS_BENCH_READ_EVERY (a Go
 // duration such as 10ms) when that is set. ANALYTICS_BENCH_BATCH sets the
-// Recorder's BatchSize.
+// Recorder's BatchSize, ANALYTICS_BENCH_WRITERS its Writers (default 1 on
+// SQLite, 4 on PostgreSQL).
 //
 //	ANALYTICS_BENCH_SECONDS=60 go test ./tracking -run XXX -bench IngestWhileReading -benchtime 1x
 //	ANALYTICS_BENCH_SECONDS=60 ANALYTICS_BENCH_READ_EVERY=10ms go test ./tracking -run XXX -bench IngestWhileReading -benchtime 1x
@@ -56,6 +57,13 @@ func BenchmarkIngestWhileReading(b *testing.B) {
 			writers := d.writers
 			if d.name == "postgres" {
 				writers = 4
+			}
+			if v := os.Getenv("ANALYTICS_BENCH_WRITERS"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 64 {
+					b.Fatalf("ANALYTICS_BENCH_WRITERS=%q: want 1 to 64", v)
+				}
+				writers = n
 			}
 			for b.Loop() {
 				rec, err := NewRecorder(s, RecorderConfig{BatchSize: batch, Writers: writers, FullPolicy: Block, BlockTimeout: time.Minute, Logger: quietLogger()})
