@@ -33,42 +33,15 @@ func BenchmarkActivityFootprint(b *testing.B) {
 		}
 		// The partitions' heaps and indexes are counted under the
 		// partitioned table and index they belong to.
-		rows, err := db.QueryContext(b.Context(), `
-			SELECT COALESCE(p.relname, c.relname), c.relkind, SUM(pg_relation_size(c.oid))
+		benchdata.ReportFootprint(b, db, n, `
+			SELECT COALESCE(p.relname, c.relname), c.relkind = 'i', SUM(pg_relation_size(c.oid))
 			FROM pg_class c
 			LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
 			LEFT JOIN pg_class p ON p.oid = i.inhparent
 			WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'i')
 				AND COALESCE(p.relname, c.relname) LIKE 'activit%'
 			GROUP BY 1, 2 ORDER BY 3 DESC`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var table, indexes, counters float64
-		for rows.Next() {
-			var name, kind string
-			var size int64
-			if err := rows.Scan(&name, &kind, &size); err != nil {
-				b.Fatal(err)
-			}
-			perRow := float64(size) / float64(n)
-			b.Logf("%-40s %-5s %6.1f B/activity", name, map[string]string{"r": "table", "i": "index"}[kind], perRow)
-			switch {
-			case name == "activities":
-				table += perRow
-			case kind == "i" && len(name) > 11 && name[:11] == "activities_":
-				indexes += perRow
-			default:
-				counters += perRow
-			}
-		}
-		if err := rows.Err(); err != nil {
-			b.Fatal(err)
-		}
 		_ = db.Close()
-		b.ReportMetric(table, "table-B/activity")
-		b.ReportMetric(indexes, "indexes-B/activity")
-		b.ReportMetric(counters, "counters-B/activity")
 	}
 }
 

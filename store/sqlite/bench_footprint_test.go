@@ -24,36 +24,9 @@ func BenchmarkActivityFootprint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows, err := db.QueryContext(b.Context(), `SELECT d.name, COALESCE(m.type, ''), SUM(d.pgsize)
+		benchdata.ReportFootprint(b, db, n, `SELECT d.name, COALESCE(m.type, '') = 'index', SUM(d.pgsize)
 			FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name
 			WHERE d.name LIKE 'activit%' GROUP BY d.name ORDER BY 3 DESC`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var table, indexes, counters float64
-		for rows.Next() {
-			var name, typ string
-			var size int64
-			if err := rows.Scan(&name, &typ, &size); err != nil {
-				b.Fatal(err)
-			}
-			perRow := float64(size) / n
-			b.Logf("%-28s %-6s %6.1f B/activity", name, typ, perRow)
-			switch {
-			case name == "activities":
-				table += perRow
-			case typ == "index" && len(name) > 11 && name[:11] == "activities_":
-				indexes += perRow
-			default:
-				counters += perRow
-			}
-		}
-		if err := rows.Err(); err != nil {
-			b.Fatal(err)
-		}
 		_ = db.Close()
-		b.ReportMetric(table, "table-B/activity")
-		b.ReportMetric(indexes, "indexes-B/activity")
-		b.ReportMetric(counters, "counters-B/activity")
 	}
 }

@@ -1,0 +1,49 @@
+package benchdata
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// ReportFootprint reads the rows of query, each a relation's name, whether
+// it is an index, and its size in bytes, then logs each one's bytes per
+// activity (of n) and reports those of the activities table, of its
+// indexes (named activities_…) and of everything else (the counters).
+func ReportFootprint(b *testing.B, db *sql.DB, n int, query string) {
+	b.Helper()
+	rows, err := db.QueryContext(b.Context(), query)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var table, indexes, counters float64
+	for rows.Next() {
+		var name string
+		var index bool
+		var size int64
+		if err := rows.Scan(&name, &index, &size); err != nil {
+			b.Fatal(err)
+		}
+		perRow := float64(size) / float64(n)
+		kind := "table"
+		if index {
+			kind = "index"
+		}
+		b.Logf("%-40s %-5s %6.1f B/activity", name, kind, perRow)
+		switch {
+		case name == "activities":
+			table += perRow
+		case index && strings.HasPrefix(name, "activities_"):
+			indexes += perRow
+		default:
+			counters += perRow
+		}
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(table, "table-B/activity")
+	b.ReportMetric(indexes, "indexes-B/activity")
+	b.ReportMetric(counters, "counters-B/activity")
+}
