@@ -14,9 +14,9 @@ import (
 // vector table: activity_user_block_days has a row per 32-day block and
 // user with its 32 daily counts, activity_user_day_hours a row per UTC day
 // and user with its 24 hourly counts. The SQL functions below (registered
-// for every connection of the process) add, sum and build them; each name
-// carries the project's prefix so that it cannot clash with a host's own
-// functions.
+// for every connection of the process) add and build them (reads sum them
+// in Go, with sumUnits); each name carries the project's prefix so that it
+// cannot clash with a host's own functions.
 const (
 	blockDaysBytes = daysPerBlock * 4
 	dayHoursBytes  = 24 * 4
@@ -27,10 +27,6 @@ const (
 	// fnCountsAdd(a, b): the sum of two vectors of one length (a NULL a
 	// counts as zero).
 	fnCountsAdd = "advisor_analytics_counts_add"
-	// fnCountsSum(v, row, first, last): the sum of v's counts for the
-	// units first…last, v being the vector of row (its row key: units
-	// row×len … row×len+len−1, len the vector's length).
-	fnCountsSum = "advisor_analytics_counts_sum"
 	// fnDays(dayInBlock, n) and fnHours(hourInDay, n): aggregates building
 	// a vector of 32 days or 24 hours with n added at each row's unit.
 	fnDays  = "advisor_analytics_days"
@@ -59,20 +55,6 @@ func init() {
 				binary.LittleEndian.PutUint32(out[i:], binary.LittleEndian.Uint32(out[i:])+binary.LittleEndian.Uint32(b[i:]))
 			}
 			return out, nil
-		}})
-	msqlite.MustRegisterFunction(fnCountsSum, &msqlite.FunctionImpl{NArgs: 4, Deterministic: true, VolatileArgs: true,
-		Scalar: func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-			v, err := countVec(args[0])
-			if err != nil {
-				return nil, err
-			}
-			row, ok1 := args[1].(int64)
-			first, ok2 := args[2].(int64)
-			last, ok3 := args[3].(int64)
-			if !ok1 || !ok2 || !ok3 {
-				return nil, errors.New(fnCountsSum + ": row, first and last must be integers")
-			}
-			return sumUnits(v, row, first, last), nil
 		}})
 	for name, size := range map[string]int{fnDays: blockDaysBytes, fnHours: dayHoursBytes} {
 		msqlite.MustRegisterFunction(name, &msqlite.FunctionImpl{NArgs: 2, Deterministic: true,
