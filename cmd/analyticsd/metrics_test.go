@@ -1,12 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/cli"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
@@ -48,16 +48,10 @@ func TestMetricsOnTheMainListener(t *testing.T) {
 				t.Fatalf("job run = %d %s", code, body)
 			}
 			jobDone := `analytics_job_runs_total{job="sample_system_health",status="succeeded"} 1`
-			for deadline := time.Now().Add(10 * time.Second); ; {
+			waitFor(t, fmt.Sprintf("/metrics lacks %q after the run", jobDone), nil, func() bool {
 				_, body := request(t, "GET", base+"/metrics", "", nil)
-				if strings.Contains(string(body), jobDone) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("/metrics lacks %q after the run", jobDone)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return strings.Contains(string(body), jobDone)
+			})
 			code, body := request(t, "GET", base+"/metrics", "", nil)
 			if code != 200 {
 				t.Fatalf("/metrics = %d %s", code, body)
