@@ -155,37 +155,28 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	if err := s.ensurePartitions(ctx, times); err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	write := func(tx *sqlx.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, copyActivitiesSQL)
+	rows, err := encodeActivities(activities)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	write := func() error {
+		// The rows go to the driver's connection itself, in the
+		// transaction begun on it (see copyIn).
+		conn, err := s.db.Connx(ctx)
 		if err != nil {
 			return err
 		}
-		for i := range activities {
-			a := &activities[i]
-			meta, err := jsonenc.Object(a.Metadata)
-			if err != nil {
-				_ = stmt.Close()
-				return indexed(storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
-			}
-			if _, err := stmt.ExecContext(ctx, a.ID, null(a.UserID), null(a.Username), null(a.FullName), clean(a.ActivityType),
-				null(a.Description), null(a.ClientID), null(a.ReportID), null(a.IPAddress), null(a.UserAgent),
-				null(a.Method), null(a.Path), a.StatusCode, int64(a.Duration), meta, a.CreatedAt); err != nil {
-				_ = stmt.Close()
+		defer conn.Close()
+		return sqlexec.InTx(func() (*sqlx.Tx, error) { return conn.BeginTxx(ctx, nil) }, func(tx *sqlx.Tx) error {
+			if err := conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) }); err != nil {
 				return err
 			}
-		}
-		if _, err := stmt.ExecContext(ctx); err != nil {
-			_ = stmt.Close()
+			_, err := tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
+				pq.Array(hours), pq.Array(htypes), pq.Array(hns))
 			return err
-		}
-		if err := stmt.Close(); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
-			pq.Array(hours), pq.Array(htypes), pq.Array(hns))
-		return err
+		})
 	}
-	err := s.inTx(ctx, nil, write)
+	err = write()
 	if isNoPartition(err) {
 		// A partition was dropped (by retention elsewhere) since it was
 		// seen: read them again, create what is missing and retry once.
@@ -193,7 +184,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		if err := s.ensurePartitions(ctx, times); err != nil {
 			return s.wrap(ctx, op, err)
 		}
-		err = s.inTx(ctx, nil, write)
+		err = write()
 	}
 	return s.wrap(ctx, op, err)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -23,6 +24,7 @@ func runActivity(t *testing.T, open OpenFunc) {
 	parallel(t, open, "InsertManyEmpty", testActivityInsertEmpty)
 	parallel(t, open, "InsertManyLarge", testActivityInsertLarge)
 	parallel(t, open, "InsertManyAwkwardText", testActivityAwkwardText)
+	parallel(t, open, "InsertManyControlCharacters", testActivityControlCharacters)
 	parallel(t, open, "InsertManyConcurrent", testActivityConcurrent)
 	parallel(t, open, "ListFilters", testActivityListFilters)
 	parallel(t, open, "ListDefaultLimit", testActivityListDefaultLimit)
@@ -354,6 +356,38 @@ func testActivityAwkwardText(t *testing.T, s store.Store) {
 	got = page.Activities[0]
 	if got.Description != "bad \uFFFD byte" || got.Username != in[1].Username {
 		t.Errorf("read back description %q username %q, want %q %q", got.Description, got.Username, "bad \uFFFD byte", in[1].Username)
+	}
+}
+
+// testActivityControlCharacters checks that text holding the characters
+// bulk-load formats give a meaning to (tab, newline, carriage return,
+// backslash, "\N", quotes, commas) in every text field and in metadata is
+// read back exactly.
+func testActivityControlCharacters(t *testing.T, s store.Store) {
+	const odd = "a\tb\\N\n\\\\c\td\r\ne,\"f\"\\"
+	in := store.Activity{
+		UserID: "u" + odd, Username: "n" + odd, FullName: "f" + odd, ActivityType: "t" + odd,
+		Description: "d" + odd, IPAddress: "i" + odd, UserAgent: "ua" + odd, Method: "m\t", Path: "/p" + odd,
+		Metadata:  map[string]any{"k" + odd: "v" + odd, "n": 1.5, "b": true},
+		CreatedAt: ts("2025-03-03T10:00:00.123456Z"),
+	}
+	must(t, s.ActivityInsertMany(ctx(t), []store.Activity{in}), "ActivityInsertMany")
+	page, err := s.ActivityList(ctx(t), store.ActivityListParams{})
+	must(t, err, "ActivityList")
+	if len(page.Activities) != 1 {
+		t.Fatalf("%d activities stored, want 1", len(page.Activities))
+	}
+	got := page.Activities[0]
+	in.ID = got.ID
+	if diff := cmp.Diff(in, got); diff != "" {
+		t.Errorf("activity read back (-want +got):\n%s", diff)
+	}
+	sum, err := s.ActivitySummary(ctx(t), store.ActivitySummaryParams{
+		ActivityFilter: store.ActivityFilter{UserID: in.UserID, ActivityType: in.ActivityType}, GroupBy: store.GroupByUser})
+	must(t, err, "ActivitySummary")
+	want := []store.SummaryRow{{UserID: in.UserID, Username: in.Username, Count: 1}}
+	if diff := cmp.Diff(want, sum.Rows); diff != "" || sum.Total != 1 {
+		t.Errorf("summary by the odd user and type: total %d, rows (-want +got):\n%s", sum.Total, diff)
 	}
 }
 
