@@ -159,6 +159,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
+	defer rows.release()
 	write := func() error {
 		// The rows go to the driver's connection itself, in the
 		// transaction begun on it (see copyIn).

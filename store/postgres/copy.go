@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -29,27 +30,39 @@ type copyData struct {
 	// ends are the offsets in buf where the chunks end, each just past a
 	// row's newline.
 	ends []int
+	// js is scratch space for one row's metadata.
+	js []byte
+}
+
+// copyPool keeps the buffers of copyData between batches: a batch of a
+// few thousand activities is a megabyte of text, which would otherwise be
+// allocated, cleared and given back to the system every time.
+var copyPool = sync.Pool{New: func() any { return new(copyData) }}
+
+// maxPooledCopyBytes bounds the buffers kept in copyPool; a larger one (a
+// batch of an unusual size) is left to the garbage collector.
+const maxPooledCopyBytes = 16 << 20
+
+// release returns d to copyPool; d must not be used after.
+func (d *copyData) release() {
+	if cap(d.buf) <= maxPooledCopyBytes {
+		copyPool.Put(d)
+	}
 }
 
 // encodeActivities returns the COPY text of activities, in the column
-// order of copyActivitiesSQL. The activities have been through
-// storedriver.PrepareActivity.
+// order of copyActivitiesSQL; the caller releases it. The activities have
+// been through storedriver.PrepareActivity.
 func encodeActivities(activities []store.Activity) (*copyData, error) {
-	size := 0
-	for i := range activities {
-		a := &activities[i]
-		// The text fields, 128 bytes for the others and the metadata's
-		// keys: about the row's length, so that the buffer rarely grows.
-		size += len(a.UserID) + len(a.Username) + len(a.FullName) + len(a.ActivityType) + len(a.Description) +
-			len(a.IPAddress) + len(a.UserAgent) + len(a.Method) + len(a.Path) + 32*len(a.Metadata) + 128
-	}
-	d := &copyData{buf: make([]byte, 0, size)}
-	var js []byte
+	d := copyPool.Get().(*copyData)
+	d.buf, d.ends = d.buf[:0], d.ends[:0]
+	js := d.js
 	start := 0
 	for i := range activities {
 		a := &activities[i]
 		var err error
 		if js, err = jsonenc.AppendObject(js[:0], a.Metadata); err != nil {
+			d.release()
 			return nil, indexed(storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
 		}
 		b := append(d.buf, a.ID...)
@@ -78,6 +91,7 @@ func encodeActivities(activities []store.Activity) (*copyData, error) {
 	if start < len(d.buf) {
 		d.ends = append(d.ends, len(d.buf))
 	}
+	d.js = js
 	return d, nil
 }
 
