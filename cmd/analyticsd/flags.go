@@ -202,6 +202,9 @@ type commonFlags struct {
 	logLevel  string
 	// partitionInterval is the span of a PostgreSQL activities partition.
 	partitionInterval string
+	// partitionCompactions is how many closed partitions each retention
+	// run compacts (0: none).
+	partitionCompactions int
 	// replicas are hot standbys for reads (serve only registers them).
 	replicas      listValue
 	replicaMaxLag time.Duration
@@ -217,6 +220,8 @@ func (c *commonFlags) register(fs *flagSet) {
 	fs.stringVarEnv(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error", "ANALYTICS_LOG_LEVEL")
 	fs.stringVarEnv(&c.partitionInterval, "partition-interval", postgres.PartitionMonth,
 		"PostgreSQL only: span of each partition of the activities table (month, week or day); retention drops whole partitions", "ANALYTICS_PARTITION_INTERVAL")
+	fs.intVarEnv(&c.partitionCompactions, "partition-compactions", postgres.PartitionCompactionsDefault,
+		"PostgreSQL only: closed activities partitions whose indexes each retention run rebuilds, smaller, without blocking reads or writes (each partition once; 0 for none)", "ANALYTICS_PARTITION_COMPACTIONS")
 }
 
 // validate checks the common settings and builds the logger (writing to
@@ -229,6 +234,9 @@ func (c *commonFlags) validate(fs *flagSet, logOut io.Writer) error {
 	case postgres.PartitionMonth, postgres.PartitionWeek, postgres.PartitionDay:
 	default:
 		return fs.invalid("partition-interval", "must be month, week or day, got %q", c.partitionInterval)
+	}
+	if c.partitionCompactions < 0 {
+		return fs.invalid("partition-compactions", "must not be negative, got %d", c.partitionCompactions)
 	}
 	if isPostgresURL(c.database) {
 		if _, err := netURL(c.database); err != nil {

@@ -86,6 +86,7 @@ func TestValidationMessages(t *testing.T) {
 		{"timezone", nil, []string{"-timezone", "Mars/Olympus"}, `-timezone: unknown time zone "Mars/Olympus"`},
 		{"log level", nil, []string{"-log-level", "loud"}, `-log-level: unknown level "loud"`},
 		{"partition interval", map[string]string{"ANALYTICS_PARTITION_INTERVAL": "year"}, nil, `ANALYTICS_PARTITION_INTERVAL: must be month, week or day, got "year"`},
+		{"partition compactions", nil, []string{"-partition-compactions", "-1"}, "-partition-compactions: must not be negative, got -1"},
 		{"addr", nil, []string{"-addr", "localhost"}, `-addr: "localhost" is not host:port`},
 		{"addr from env", map[string]string{"ANALYTICS_ADDR": "127.0.0.1:99999"}, nil, `ANALYTICS_ADDR: "127.0.0.1:99999" is not host:port`},
 		{"trusted proxies", nil, []string{"-trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, `-trusted-proxies: "10.0.0.0/33" is not an IP address or CIDR prefix`},

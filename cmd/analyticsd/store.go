@@ -19,7 +19,11 @@ import (
 func openStore(ctx context.Context, c *commonFlags, migrate bool) (store.Store, error) {
 	dsn, loc, logger := c.database, c.location, c.logger
 	if isPostgresURL(dsn) {
-		cfg := postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc, PartitionInterval: c.partitionInterval}
+		cfg := postgres.Config{Logger: logger, SkipMigrate: !migrate, Location: loc, PartitionInterval: c.partitionInterval,
+			PartitionCompactions: c.partitionCompactions}
+		if c.partitionCompactions == 0 {
+			cfg.PartitionCompactions = -1 // none
+		}
 		if len(c.replicas.values) > 0 {
 			st, err := postgres.OpenReplicated(ctx, dsn, cfg, postgres.ReplicaConfig{URLs: c.replicas.values, MaxLag: c.replicaMaxLag})
 			if err != nil {

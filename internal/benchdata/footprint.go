@@ -9,8 +9,9 @@ import (
 // ReportFootprint reads the rows of query, each a relation's name, whether
 // it is an index, and its size in bytes, then logs each one's bytes per
 // activity (of n) and reports those of the activities table, of its
-// indexes (named activities_…) and of everything else (the counters).
-func ReportFootprint(b *testing.B, db *sql.DB, n int, query string) {
+// indexes (named activities_…) and of everything else (the counters),
+// their units prefixed with stage.
+func ReportFootprint(b *testing.B, db *sql.DB, n int, stage, query string) {
 	b.Helper()
 	rows, err := db.QueryContext(b.Context(), query)
 	if err != nil {
@@ -30,7 +31,7 @@ func ReportFootprint(b *testing.B, db *sql.DB, n int, query string) {
 		if index {
 			kind = "index"
 		}
-		b.Logf("%-40s %-5s %6.1f B/activity", name, kind, perRow)
+		b.Logf("%s%-40s %-5s %6.1f B/activity", stage, name, kind, perRow)
 		switch {
 		case name == "activities":
 			table += perRow
@@ -43,7 +44,7 @@ func ReportFootprint(b *testing.B, db *sql.DB, n int, query string) {
 	if err := rows.Err(); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(table, "table-B/activity")
-	b.ReportMetric(indexes, "indexes-B/activity")
-	b.ReportMetric(counters, "counters-B/activity")
+	b.ReportMetric(table, stage+"table-B/activity")
+	b.ReportMetric(indexes, stage+"indexes-B/activity")
+	b.ReportMetric(counters, stage+"counters-B/activity")
 }

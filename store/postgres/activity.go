@@ -723,8 +723,8 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 // partitions before cutoff are dropped, each in one short transaction with
 // the counters of its rows; the rows of the partition that straddles
 // cutoff are deleted in batches of batchSize, each its own transaction. It
-// then creates the partitions ahead (the scheduler's daily cleanup calls
-// it).
+// then creates the partitions ahead and compacts closed partitions (see
+// Config.PartitionCompactions); the scheduler's daily cleanup calls it.
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
 	batchSize, err := storedriver.DeleteBatch(batchSize)
@@ -749,7 +749,18 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 		}
 	}
 	now := s.now()
-	return total, s.EnsureActivityPartitions(ctx, now, now, s.parts.ahead)
+	if err := s.EnsureActivityPartitions(ctx, now, now, s.parts.ahead); err != nil {
+		return total, err
+	}
+	s.mu.Lock()
+	on, compactions := s.parts.on, s.parts.compactions
+	s.mu.Unlock()
+	if on && compactions > 0 {
+		if _, err := s.CompactActivityPartitions(ctx, compactions); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // deleteRowsBefore deletes the rows of table created before cutoff in

@@ -301,3 +301,77 @@ func twoStores(t *testing.T, cfg postgres.Config) (*postgres.Store, *postgres.St
 	t.Cleanup(func() { _ = b.Close() })
 	return a, b
 }
+
+// TestCompactActivityPartitions fills two closed months and the current
+// one, compacts them one call at a time and checks that only closed
+// partitions are compacted, each once and newest first, that the user index
+// of a compacted partition is smaller than before, and that every row and
+// counter is kept.
+func TestCompactActivityPartitions(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{})
+	must(t, err)
+	defer s.Close()
+	// 40 users, each with rows every few minutes through the month: the
+	// user index grows at 40 places, as under real traffic.
+	mar := spread(12000, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), 3*time.Minute)
+	for i := range mar {
+		mar[i].UserID = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i%40)
+	}
+	apr := spread(300, time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Hour)
+	for i := range apr {
+		apr[i].ID = fmt.Sprintf("b%07d-0000-4000-8000-000000000000", i)
+	}
+	now := []store.Activity{{ID: "c0000000-0000-4000-8000-000000000000", UserID: "u1", ActivityType: "login",
+		CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}}
+	all := slices.Concat(mar, apr)
+	for _, batch := range [][]store.Activity{mar, apr, now} {
+		must(t, s.ActivityInsertMany(ctx, slices.Clone(batch)))
+	}
+	all = append(all, now...)
+	userIndex := func() int64 {
+		var n int64
+		must(t, s.DB().QueryRowContext(ctx, `SELECT pg_relation_size(i.indexrelid) FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE i.indrelid = 'activities_p20240301'::regclass AND c.relname LIKE '%user_id%'`).Scan(&n))
+		return n
+	}
+	before := userIndex()
+
+	done, err := s.CompactActivityPartitions(ctx, 1)
+	must(t, err)
+	if d := cmp.Diff([]string{"activities_p20240401"}, done); d != "" {
+		t.Errorf("first call compacted (-want +got):\n%s", d)
+	}
+	done, err = s.CompactActivityPartitions(ctx, 5)
+	must(t, err)
+	if d := cmp.Diff([]string{"activities_p20240301"}, done); d != "" {
+		t.Errorf("second call compacted (-want +got):\n%s", d)
+	}
+	if done, err := s.CompactActivityPartitions(ctx, 5); err != nil || len(done) != 0 {
+		t.Errorf("third call: compacted %v, %v; want none", done, err)
+	}
+	if after := userIndex(); after >= before {
+		t.Errorf("user index of March: %d bytes after compaction, %d before; want smaller", after, before)
+	} else {
+		t.Logf("user index of March: %d → %d bytes", before, after)
+	}
+	parts, err := s.ActivityPartitions(ctx)
+	must(t, err)
+	for _, p := range parts {
+		closed := p.To.Before(time.Now().Add(-24 * time.Hour))
+		if closed == p.Compacted.IsZero() {
+			t.Errorf("partition %s (to %s): compacted at %v", p.Name, p.To.Format(time.DateOnly), p.Compacted)
+		}
+	}
+	if d := cmp.Diff(idsOf(all), storedIDs(t, s)); d != "" {
+		t.Errorf("activities after compaction (-want +got):\n%s", d)
+	}
+	// Inserts into a compacted partition go on.
+	late := store.Activity{ID: "d0000000-0000-4000-8000-000000000000", UserID: "u2", ActivityType: "login",
+		CreatedAt: time.Date(2024, 3, 31, 23, 0, 0, 0, time.UTC)}
+	must(t, s.ActivityInsertMany(ctx, []store.Activity{late}))
+	all = append(all, late)
+	checkSummaries(t, s, all)
+}

@@ -93,6 +93,12 @@ type Config struct {
 	// others are created when an insert needs them. Defaults to
 	// PartitionsAheadDefault.
 	PartitionsAhead int
+	// PartitionCompactions is how many closed partitions each
+	// ActivityDeleteBefore (the scheduler's daily cleanup) compacts: their
+	// indexes are rebuilt once, without blocking reads or inserts (see
+	// CompactActivityPartitions). Defaults to PartitionCompactionsDefault;
+	// negative compacts none.
+	PartitionCompactions int
 }
 
 func (o *Config) setDefaults() error {
@@ -117,6 +123,9 @@ func (o *Config) setDefaults() error {
 	o.PartitionInterval = cmp.Or(o.PartitionInterval, PartitionMonth)
 	if o.PartitionsAhead == 0 {
 		o.PartitionsAhead = PartitionsAheadDefault
+	}
+	if o.PartitionCompactions == 0 {
+		o.PartitionCompactions = PartitionCompactionsDefault
 	}
 	if err := validPartitioning(o.PartitionInterval, o.PartitionsAhead); err != nil {
 		return err
@@ -211,7 +220,8 @@ func connect(url string, opts Config) (*Store, error) {
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
-		iter: sqlexec.PoolSlots(opts.MaxOpenConns), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead}}
+		iter: sqlexec.PoolSlots(opts.MaxOpenConns), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead,
+			compactions: opts.PartitionCompactions}}
 	s.rollups = sqlexec.NewRollups(s.rollupDB())
 	return s, nil
 }

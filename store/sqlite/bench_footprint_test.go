@@ -24,7 +24,7 @@ func BenchmarkActivityFootprint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchdata.ReportFootprint(b, db, n, `SELECT d.name, COALESCE(m.type, '') = 'index', SUM(d.pgsize)
+		benchdata.ReportFootprint(b, db, n, "", `SELECT d.name, COALESCE(m.type, '') = 'index', SUM(d.pgsize)
 			FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name
 			WHERE d.name LIKE 'activit%' GROUP BY d.name ORDER BY 3 DESC`)
 		_ = db.Close()
