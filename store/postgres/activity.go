@@ -65,10 +65,10 @@ ch AS (
 // its partitions) matched by cond and returns how many were deleted,
 // decrementing the counters in the same statement.
 func deleteCountsSQL(table, cond string) string {
-	return `WITH del AS (DELETE FROM ` + table + ` WHERE ` + cond + ` RETURNING created_at, user_id, activity_type),
+	return `WITH del AS (DELETE FROM ` + table + ` WHERE ` + cond + ` RETURNING created_at, user_key, activity_type),
 k AS (
-	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_id, '') AS user_id, activity_type, -count(*) AS n
-	FROM del GROUP BY 1, 2, 3
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(u.user_id, '') AS user_id, activity_type, -count(*) AS n
+	FROM del LEFT JOIN activity_users u USING (user_key) GROUP BY 1, 2, 3
 ),
 kh AS (
 	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
@@ -85,8 +85,46 @@ kh AS (
 ),` + countsCTE + `
 SELECT 1`
 
-const copyActivitiesSQL = `COPY activities (id, user_id, username, full_name, activity_type, description, client_id,
-	report_id, ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at) FROM STDIN`
+// copyActivitiesSQL is the COPY of activities; encodeActivities writes its
+// columns in this order.
+const copyActivitiesSQL = `COPY activities (created_at, duration_ns, id, client_id, report_id, user_key, status_code,
+	activity_type, username, full_name, description, ip_address, user_agent, method, path, metadata) FROM STDIN`
+
+// activitiesFrom is the FROM of the reads of activities that need their
+// users' ids or names.
+const activitiesFrom = " FROM activities LEFT JOIN activity_users USING (user_key)"
+
+// fromFor is the FROM of a count of activities grouped by key: joined to
+// their users only when key names the user's id. (PostgreSQL drops an
+// unused join, but the scans under it still fetch the join column from
+// the heap, which rules out index-only scans.)
+func fromFor(key string) string {
+	if strings.Contains(key, "user_id") {
+		return activitiesFrom
+	}
+	return " FROM activities"
+}
+
+// pageSQL is a page of activities matching where (with its WHERE), newest
+// first, limited by limit (LIMIT and OFFSET): the page is taken from
+// activities alone, then joined to its users.
+func pageSQL(where, limit string) string {
+	return "SELECT " + activityColumns + " FROM (SELECT * FROM activities" + where +
+		" ORDER BY created_at DESC, id DESC" + limit + ") AS activities LEFT JOIN activity_users USING (user_key)" +
+		" ORDER BY created_at DESC, id DESC"
+}
+
+// activityColumns are the columns scanActivity reads, from activitiesFrom
+// or pageSQL: a row's own username or full name where it has one, else its
+// user's.
+const activityColumns = `id, user_id, COALESCE(username, user_name), COALESCE(full_name, user_full_name), activity_type,
+	description, client_id, report_id, ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+
+// userKeySQL is the key of the user whose id is the argument ref (NULL for
+// an unknown user, which matches no activity).
+func userKeySQL(ref string) string {
+	return "(SELECT user_key FROM activity_users WHERE user_id = " + ref + ")"
+}
 
 type countKey struct{ day, user, typ string }
 
@@ -155,11 +193,6 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	if err := s.ensurePartitions(ctx, times); err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	rows, err := encodeActivities(activities)
-	if err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	defer rows.release()
 	write := func() error {
 		// The rows go to the driver's connection itself, in the
 		// transaction begun on it (see copyIn).
@@ -169,15 +202,27 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		}
 		defer conn.Close()
 		return sqlexec.InTx(func() (*sqlx.Tx, error) { return conn.BeginTxx(ctx, nil) }, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, lockForInsert); err != nil {
+				return err
+			}
+			refs, err := resolveUsers(ctx, tx, activities)
+			if err != nil {
+				return err
+			}
+			rows, err := encodeActivities(activities, refs)
+			if err != nil {
+				return err
+			}
+			defer rows.release()
 			if err := conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) }); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
+			_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
 				pq.Array(hours), pq.Array(htypes), pq.Array(hns))
 			return err
 		})
 	}
-	err = write()
+	err := write()
 	if isNoPartition(err) {
 		// A partition was dropped (by retention elsewhere) since it was
 		// seen: read them again, create what is missing and retry once.
@@ -269,7 +314,7 @@ func newFilter(f store.ActivityFilter) (filter, error) {
 func (f filter) conds(a *args) []string {
 	var c []string
 	if f.UserID != "" {
-		c = append(c, "user_id = "+a.add(f.UserID))
+		c = append(c, "user_key = "+userKeySQL(a.add(f.UserID)))
 	}
 	if f.ActivityType != "" {
 		c = append(c, "activity_type = "+a.add(f.ActivityType))
@@ -360,10 +405,10 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	lo, hi, hasLo, hasHi, ok := f.wholeDays()
 	var extra []string
 	if userKey {
-		extra = []string{"user_id IS NOT NULL"}
+		extra = []string{"user_key IS NOT NULL"}
 	}
 	if f.ClientID != "" || f.ReportID != "" || !ok {
-		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" +
+		return "SELECT " + activityKey + " AS k, count(*) AS n" + fromFor(activityKey) +
 			whereSQL(append(extra, f.conds(a)...)) + " GROUP BY 1"
 	}
 	table := "activity_day_counts"
@@ -439,7 +484,7 @@ func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey str
 		e := f
 		e.From, e.To = time.Time{}, time.Time{}
 		ec := append(e.conds(a), "created_at >= "+a.add(lo), "created_at < "+a.add(hi))
-		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" + whereSQL(append(ec, extra...)) + " GROUP BY 1"
+		return "SELECT " + activityKey + " AS k, count(*) AS n" + fromFor(activityKey) + whereSQL(append(ec, extra...)) + " GROUP BY 1"
 	}
 	hlo, hhi := from.Truncate(time.Hour), to.Truncate(time.Hour)
 	if hlo.Before(from) {
@@ -541,11 +586,11 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		}
 		c = append(c, "(created_at, id) < ("+a.add(at)+", "+a.add(id)+"::uuid)")
 	}
-	query := "SELECT " + sqlexec.ActivityColumns + " FROM activities" + whereSQL(c) +
-		" ORDER BY created_at DESC, id DESC LIMIT " + a.add(p.Limit+1)
+	limit := " LIMIT " + a.add(p.Limit+1)
 	if p.Offset > 0 {
-		query += " OFFSET " + a.add(p.Offset)
+		limit += " OFFSET " + a.add(p.Offset)
 	}
+	query := pageSQL(whereSQL(c), limit)
 	page := &store.ActivityPage{Activities: []store.Activity{}}
 	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
 		var err error
@@ -577,8 +622,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 		if after != nil {
 			c = append(c, "(created_at, id) < ("+a.add(after.CreatedAt)+", "+a.add(after.ID)+"::uuid)")
 		}
-		query := "SELECT " + sqlexec.ActivityColumns + " FROM activities" + whereSQL(c) + " ORDER BY created_at DESC, id DESC LIMIT " +
-			a.add(store.IteratePageSize)
+		query := pageSQL(whereSQL(c), " LIMIT "+a.add(store.IteratePageSize))
 		return sqlexec.Query(ctx, s.db, scanActivity, query, a...)
 	}
 	return sqlexec.EachPage(ctx, s.iter, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
@@ -609,7 +653,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		if p.Limit > 0 {
 			inner += " LIMIT " + a.add(p.Limit)
 		}
-		latest := "SELECT username FROM activities" + whereSQL(append(f.conds(&a), "user_id = t.k")) +
+		latest := "SELECT COALESCE(username, user_name)" + activitiesFrom + whereSQL(append(f.conds(&a), "user_key = "+userKeySQL("t.k"))) +
 			" ORDER BY created_at DESC, id DESC LIMIT 1"
 		query = "SELECT t.k, t.cnt, COALESCE((" + latest + "), '') FROM (" + inner + ") t ORDER BY t.cnt DESC, t.k"
 	case store.GroupByDay:
@@ -684,7 +728,7 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 		query = `SELECT count(*) FROM (
 			SELECT user_id FROM activity_user_day_counts WHERE day >= ` + a.add(lo.Format(time.DateOnly)) + `::date AND n > 0
 			UNION
-			SELECT user_id FROM activities WHERE created_at >= ` + a.add(f.From) + ` AND created_at < ` + a.add(lo) + ` AND user_id IS NOT NULL
+			SELECT user_id` + activitiesFrom + ` WHERE created_at >= ` + a.add(f.From) + ` AND created_at < ` + a.add(lo) + ` AND user_key IS NOT NULL
 		) u`
 	}
 	var n int64
@@ -702,11 +746,17 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 	}
 	var n int64
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
-		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_id = $1"), clean(userID)).Scan(&n); err != nil {
+		// Writers in flight commit first, so their rows of the user are
+		// deleted here too; later ones find the user gone (resolveUsers).
+		if _, err := tx.ExecContext(ctx, lockForUserDeletion); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_key = "+userKeySQL("$1")), clean(userID)).Scan(&n); err != nil {
 			return err
 		}
 		user := []any{clean(userID)}
 		return sqlexec.ExecAll(ctx, tx,
+			sqlexec.Stmt{SQL: `DELETE FROM activity_users WHERE user_id = $1`, Args: user},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, Args: user},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE user_id = $1 AND n = 0`, Args: user},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE user_id = $1 AND n = 0`, Args: user},
@@ -747,6 +797,9 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 		if err := s.dropZeroCounters(ctx, cutoff); err != nil {
 			return total, s.wrap(ctx, op, err)
 		}
+		if err := s.dropUnusedUsers(ctx); err != nil {
+			return total, s.wrap(ctx, op, err)
+		}
 	}
 	now := s.now()
 	if err := s.EnsureActivityPartitions(ctx, now, now, s.parts.ahead); err != nil {
@@ -781,6 +834,26 @@ func (s *Store) deleteRowsBefore(ctx context.Context, table string, cutoff time.
 			return total, nil
 		}
 	}
+}
+
+// dropUnusedUsers deletes the users retention left without activities,
+// so that their ids and names go with their last activity. The candidates
+// are found without a lock, then checked again under lockForUserDeletion,
+// which sees every activity committed by then and holds new writers.
+func (s *Store) dropUnusedUsers(ctx context.Context) error {
+	var keys []int64
+	if err := s.db.SelectContext(ctx, &keys, `SELECT user_key FROM activity_users u
+		WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.user_key = u.user_key)`); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+		return sqlexec.ExecAll(ctx, tx, sqlexec.Stmt{SQL: lockForUserDeletion},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_users u WHERE user_key = ANY($1)
+				AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.user_key = u.user_key)`, Args: []any{pq.Array(keys)}})
+	})
 }
 
 // dropZeroCounters removes the counter rows that deletions before cutoff
@@ -843,8 +916,8 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 // be dropped and returns how many rows it holds.
 func dropCountsSQL(table string) string {
 	return `WITH k AS (
-	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_id, '') AS user_id, activity_type, -count(*) AS n
-	FROM ` + table + ` GROUP BY 1, 2, 3
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(u.user_id, '') AS user_id, activity_type, -count(*) AS n
+	FROM ` + table + ` LEFT JOIN activity_users u USING (user_key) GROUP BY 1, 2, 3
 ),
 kh AS (
 	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n

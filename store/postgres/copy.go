@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -51,9 +53,10 @@ func (d *copyData) release() {
 }
 
 // encodeActivities returns the COPY text of activities, in the column
-// order of copyActivitiesSQL; the caller releases it. The activities have
+// order of copyActivitiesSQL, with the keys and names of their users from
+// users (see resolveUsers); the caller releases it. The activities have
 // been through storedriver.PrepareActivity.
-func encodeActivities(activities []store.Activity) (*copyData, error) {
+func encodeActivities(activities []store.Activity, users map[string]userRef) (*copyData, error) {
 	d := copyPool.Get().(*copyData)
 	d.buf, d.ends = d.buf[:0], d.ends[:0]
 	js := d.js
@@ -65,23 +68,38 @@ func encodeActivities(activities []store.Activity) (*copyData, error) {
 			d.release()
 			return nil, indexed(storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err), i)
 		}
-		b := append(d.buf, a.ID...)
-		for _, s := range [...]string{a.UserID, a.Username, a.FullName} {
-			b = appendCopyField(b, s)
-		}
-		b = append(b, '\t')
-		b = appendCopyText(b, clean(a.ActivityType))
-		for _, s := range [...]string{a.Description, a.ClientID, a.ReportID, a.IPAddress, a.UserAgent, a.Method, a.Path} {
-			b = appendCopyField(b, s)
-		}
-		b = append(b, '\t')
-		b = strconv.AppendInt(b, int64(a.StatusCode), 10)
+		b := appendCopyTime(d.buf, a.CreatedAt)
 		b = append(b, '\t')
 		b = strconv.AppendInt(b, int64(a.Duration), 10)
 		b = append(b, '\t')
-		b = appendCopyText(b, js)
+		b = append(b, a.ID...)
+		b = appendCopyField(b, a.ClientID)
+		b = appendCopyField(b, a.ReportID)
 		b = append(b, '\t')
-		b = appendCopyTime(b, a.CreatedAt)
+		username, fullName := clean(a.Username), clean(a.FullName)
+		if u, ok := users[clean(a.UserID)]; ok {
+			b = strconv.AppendInt(b, u.key, 10)
+			b = append(b, '\t')
+			b = strconv.AppendInt(b, int64(a.StatusCode), 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, clean(a.ActivityType))
+			// The user's own names are NULL; others, the empty string
+			// included, are the row's.
+			b = appendOwnName(b, username, u.name)
+			b = appendOwnName(b, fullName, u.fullName)
+		} else {
+			b = append(b, "\\N\t"...)
+			b = strconv.AppendInt(b, int64(a.StatusCode), 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, clean(a.ActivityType))
+			b = appendCopyField(b, username)
+			b = appendCopyField(b, fullName)
+		}
+		for _, s := range [...]string{a.Description, a.IPAddress, a.UserAgent, a.Method, a.Path} {
+			b = appendCopyField(b, s)
+		}
+		b = append(b, '\t')
+		b = appendCopyText(b, js)
 		d.buf = append(b, '\n')
 		if i == 0 {
 			// Room for the batch, rows taken as a quarter longer than
@@ -100,6 +118,89 @@ func encodeActivities(activities []store.Activity) (*copyData, error) {
 	}
 	d.js = js
 	return d, nil
+}
+
+// appendOwnName appends a tab and a row's name: NULL when it is the
+// user's, else the name itself, empty or not.
+func appendOwnName(b []byte, name, users string) []byte {
+	b = append(b, '\t')
+	if name == users {
+		return append(b, `\N`...)
+	}
+	return appendCopyText(b, name)
+}
+
+// userRef is a user's key and names in activity_users.
+type userRef struct {
+	key            int64
+	name, fullName string
+}
+
+// resolveUsers returns the users of activities by id, adding those not
+// yet known with the names of their first activity here. The caller's
+// transaction holds activities in ROW EXCLUSIVE mode from its start (see
+// lockForInsert), so an erasure, which locks activities against writers
+// before it deletes a user, either waits for these activities and deletes
+// them too or has committed before this reads the users, which then adds
+// the user again.
+func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity) (map[string]userRef, error) {
+	first := map[string]int{}
+	var ids []string
+	for i := range activities {
+		id := clean(activities[i].UserID)
+		if _, seen := first[id]; id != "" && !seen {
+			first[id] = i
+			ids = append(ids, id)
+		}
+	}
+	users := make(map[string]userRef, len(ids))
+	if len(ids) == 0 {
+		return users, nil
+	}
+	slices.Sort(ids)
+	read := func(ids []string) error {
+		rows, err := tx.QueryContext(ctx, `SELECT user_key, user_id, user_name, user_full_name FROM activity_users
+			WHERE user_id = ANY($1)`, pq.Array(ids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var u userRef
+			if err := rows.Scan(&u.key, &id, &u.name, &u.fullName); err != nil {
+				return err
+			}
+			users[id] = u
+		}
+		return rows.Err()
+	}
+	if err := read(ids); err != nil {
+		return nil, err
+	}
+	if len(users) < len(ids) {
+		var missing, names, fullNames []string
+		for _, id := range ids {
+			if _, ok := users[id]; !ok {
+				a := &activities[first[id]]
+				missing, names, fullNames = append(missing, id), append(names, clean(a.Username)), append(fullNames, clean(a.FullName))
+			}
+		}
+		// In id order, as every writer adds them, so two writers adding
+		// the same new users cannot deadlock.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_users (user_id, user_name, user_full_name)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1
+			ON CONFLICT (user_id) DO NOTHING`, pq.Array(missing), pq.Array(names), pq.Array(fullNames)); err != nil {
+			return nil, err
+		}
+		if err := read(missing); err != nil {
+			return nil, err
+		}
+		if len(users) < len(ids) {
+			return nil, errors.New("users added to activity_users could not be read back")
+		}
+	}
+	return users, nil
 }
 
 // appendCopyField appends a tab and s as a nullable column: the empty
@@ -187,3 +288,14 @@ func copyIn(ctx context.Context, dc any, query string, d *copyData) (err error) 
 	_, err = st.Exec(nil)
 	return err
 }
+
+// Locks on the partitioned activities table alone (ONLY: not its
+// partitions) order writers and the deletions of users: writers take
+// lockForInsert first in their transaction, which does not conflict with
+// other writers or with readers; an erasure or the removal of unused users
+// takes lockForUserDeletion, which waits for the writers in flight and
+// holds new ones until it commits (and one such deletion at a time).
+const (
+	lockForInsert       = "LOCK TABLE ONLY activities IN ROW EXCLUSIVE MODE"
+	lockForUserDeletion = "LOCK TABLE ONLY activities IN SHARE ROW EXCLUSIVE MODE"
+)

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -111,5 +114,135 @@ func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	must(t, err)
 	if all.TotalReports != 2 || all.CompletedReports != 1 || all.FailedReports != 1 || all.AvgProcessingSeconds != 2.5 {
 		t.Errorf("performance of every client after migrating: %+v", all)
+	}
+}
+
+// TestMigrationActivityUsers writes activities as version 8 kept them (the
+// user's id and names on every row, names changing over time, empty, or
+// without a user), applies the activity_users migration and checks that
+// every activity reads back as written, that rows keep only the names that
+// differ from their user's first ones, and that new activities, erasure
+// and retention keep activity_users in step.
+func TestMigrationActivityUsers(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := storeAt(t, 8, `CREATE TABLE activities_p20240501 PARTITION OF activities
+		FOR VALUES FROM ('2024-05-01 00:00:00+00') TO ('2024-06-01 00:00:00+00')`)
+	at := func(day int) time.Time { return time.Date(2024, 5, day, 12, 0, 0, 0, time.UTC) }
+	id := func(i int) string { return fmt.Sprintf("a%07d-0000-4000-8000-000000000000", i) }
+	acts := []store.Activity{
+		{UserID: "u1", Username: "alice", FullName: "Alice A", CreatedAt: at(1)},
+		{UserID: "u1", Username: "alicia", FullName: "Alice A", CreatedAt: at(2)},
+		{UserID: "u1", Username: "", FullName: "", CreatedAt: at(3)},
+		{UserID: "u1", Username: "alice", FullName: "Alice A", CreatedAt: at(4)},
+		{UserID: "u2", Username: "", FullName: "Bob", CreatedAt: at(2)},
+		{UserID: "u2", Username: "bob", FullName: "Bob", CreatedAt: at(5)},
+		{Username: "anonymous", FullName: "No One", CreatedAt: at(3)},
+		{CreatedAt: at(6)},
+	}
+	for i := range acts {
+		acts[i].ID, acts[i].ActivityType, acts[i].Metadata = id(i), "login", map[string]any{}
+	}
+	insertOldActivities(t, s, acts)
+	must(t, s.Migrate(ctx))
+
+	read := func() []store.Activity {
+		t.Helper()
+		var out []store.Activity
+		must(t, s.ActivityIterate(ctx, store.ActivityFilter{}, func(a *store.Activity) error {
+			out = append(out, *a)
+			return nil
+		}))
+		slices.SortFunc(out, func(a, b store.Activity) int { return strings.Compare(a.ID, b.ID) })
+		return out
+	}
+	if d := cmp.Diff(acts, read(), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("activities after the migration (-want +got):\n%s", d)
+	}
+	own := func() map[string][2]*string {
+		t.Helper()
+		rows, err := s.DB().QueryContext(ctx, `SELECT id::text, username, full_name FROM activities`)
+		must(t, err)
+		defer rows.Close()
+		out := map[string][2]*string{}
+		for rows.Next() {
+			var id string
+			var name, full *string
+			must(t, rows.Scan(&id, &name, &full))
+			out[id] = [2]*string{name, full}
+		}
+		must(t, rows.Err())
+		return out
+	}
+	str := func(s string) *string { return &s }
+	want := map[string][2]*string{
+		id(0): {nil, nil}, id(1): {str("alicia"), nil}, id(2): {str(""), str("")}, id(3): {nil, nil},
+		id(4): {nil, nil}, id(5): {str("bob"), nil}, id(6): {str("anonymous"), str("No One")}, id(7): {nil, nil},
+	}
+	if d := cmp.Diff(want, own()); d != "" {
+		t.Errorf("names kept on the rows (-want +got):\n%s", d)
+	}
+	sum, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByUser})
+	must(t, err)
+	wantRows := []store.SummaryRow{{UserID: "u1", Username: "alice", Count: 4}, {UserID: "u2", Username: "bob", Count: 2}}
+	if d := cmp.Diff(wantRows, sum.Rows); d != "" {
+		t.Errorf("summary by user (-want +got):\n%s", d)
+	}
+
+	// New activities: a known user under another name, a new user.
+	more := []store.Activity{
+		{ID: id(8), UserID: "u1", Username: "al", FullName: "Alice A", ActivityType: "login", CreatedAt: at(7)},
+		{ID: id(9), UserID: "u3", Username: "carol", FullName: "Carol", ActivityType: "login", CreatedAt: at(7)},
+	}
+	must(t, s.ActivityInsertMany(ctx, slices.Clone(more)))
+	acts = append(acts, more...)
+	if d := cmp.Diff(acts, read(), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("activities after new inserts (-want +got):\n%s", d)
+	}
+	want[id(8)], want[id(9)] = [2]*string{str("al"), nil}, [2]*string{nil, nil}
+	if d := cmp.Diff(want, own()); d != "" {
+		t.Errorf("names kept on the new rows (-want +got):\n%s", d)
+	}
+	users := func() []string {
+		t.Helper()
+		var out []string
+		rows, err := s.DB().QueryContext(ctx, `SELECT user_id FROM activity_users ORDER BY 1`)
+		must(t, err)
+		defer rows.Close()
+		for rows.Next() {
+			var u string
+			must(t, rows.Scan(&u))
+			out = append(out, u)
+		}
+		must(t, rows.Err())
+		return out
+	}
+	// Erasure takes the user's id and names too; retention takes users
+	// whose activities are all gone.
+	if _, err := s.ActivityDeleteByUser(ctx, "u2"); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"u1", "u3"}, users()); d != "" {
+		t.Errorf("users after erasing u2 (-want +got):\n%s", d)
+	}
+	if _, err := s.ActivityDeleteBefore(ctx, at(7), 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"u1", "u3"}, users()); d != "" {
+		t.Errorf("users after retention before day 7 (-want +got):\n%s", d)
+	}
+	if _, err := s.ActivityDeleteBefore(ctx, at(8), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(); len(got) != 0 {
+		t.Errorf("users after retention of every activity: %v", got)
+	}
+	// A user erased and seen again gets a new row.
+	again := store.Activity{ID: id(10), UserID: "u2", Username: "bobby", ActivityType: "login", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	must(t, s.ActivityInsertMany(ctx, []store.Activity{again}))
+	page, err := s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u2"}})
+	must(t, err)
+	if len(page.Activities) != 1 || page.Activities[0].Username != "bobby" || page.Total != 1 {
+		t.Errorf("u2 after coming back: %+v", page)
 	}
 }

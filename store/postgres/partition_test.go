@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -88,6 +90,56 @@ func idsOf(acts []store.Activity) []string {
 	return out
 }
 
+// insertOldActivities writes acts and their counters with SQL, as the
+// schema before activity_users (version 8 and earlier) keeps them: the
+// user's id and names on every row. The per-user block counters are filled
+// when the schema has them.
+func insertOldActivities(t *testing.T, s *postgres.Store, acts []store.Activity) {
+	t.Helper()
+	n := len(acts)
+	ids, users, names, fulls, types, metas, ats := make([]string, n), make([]any, n), make([]any, n), make([]any, n),
+		make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, a := range acts {
+		meta, err := json.Marshal(a.Metadata)
+		must(t, err)
+		null := func(s string) any {
+			if s == "" {
+				return nil
+			}
+			return s
+		}
+		ids[i], users[i], names[i], fulls[i], types[i], metas[i], ats[i] = a.ID, null(a.UserID), null(a.Username),
+			null(a.FullName), a.ActivityType, string(meta), a.CreatedAt
+	}
+	queries := []string{
+		`INSERT INTO activities (id, user_id, username, full_name, activity_type, metadata, created_at)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])`,
+		`INSERT INTO activity_day_counts SELECT (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities GROUP BY 1, 2`,
+		`INSERT INTO activity_hour_counts SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', activity_type, count(*)
+			FROM activities GROUP BY 1, 2`,
+		`INSERT INTO activity_user_counts SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*)
+			FROM activities WHERE user_id IS NOT NULL GROUP BY 1, 2, 3`,
+		`INSERT INTO activity_user_day_counts SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*)
+			FROM activities WHERE user_id IS NOT NULL GROUP BY 1, 2`,
+		`DO $$ BEGIN IF to_regclass('activity_user_block_counts') IS NOT NULL THEN
+			INSERT INTO activity_user_block_counts SELECT user_id, floor((day - DATE '1970-01-01') / 32.0)::integer, sum(n)
+			FROM activity_user_day_counts GROUP BY 1, 2;
+		END IF; END $$`,
+	}
+	for i, q := range queries {
+		var err error
+		if i == 0 {
+			_, err = s.DB().ExecContext(t.Context(), q, pq.Array(ids), pq.Array(users), pq.Array(names), pq.Array(fulls),
+				pq.Array(types), pq.Array(metas), pq.Array(ats))
+		} else {
+			_, err = s.DB().ExecContext(t.Context(), q)
+		}
+		if err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+}
+
 // TestMigrationPartitionsActivities writes activities on the schema before
 // partitioning (years apart, so the months with rows are sparse), applies
 // the partitioning migration and checks that every row and every counter
@@ -99,17 +151,7 @@ func TestMigrationPartitionsActivities(t *testing.T) {
 	s := storeAt(t, 4)
 	acts := append(spread(2000, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 90*time.Minute),
 		store.Activity{ID: "b0000000-0000-4000-8000-000000000001", UserID: "u9", ActivityType: "login", CreatedAt: time.Date(2019, 7, 4, 12, 0, 0, 0, time.UTC)})
-	// This version's inserts also keep a later migration's table: give them
-	// one for the insert, then drop it, so the database is as version 4 left
-	// it and the later migration fills the table from the counters.
-	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE activity_user_block_counts
-		(user_id text NOT NULL, block integer NOT NULL, n bigint NOT NULL, PRIMARY KEY (user_id, block))`); err != nil {
-		t.Fatal(err)
-	}
-	must(t, s.ActivityInsertMany(ctx, slices.Clone(acts)))
-	if _, err := s.DB().ExecContext(ctx, `DROP TABLE activity_user_block_counts`); err != nil {
-		t.Fatal(err)
-	}
+	insertOldActivities(t, s, acts)
 	if parts, err := s.ActivityPartitions(ctx); err != nil || len(parts) != 0 {
 		t.Fatalf("partitions before the migration: %v, %v", parts, err)
 	}
@@ -334,7 +376,7 @@ func TestCompactActivityPartitions(t *testing.T) {
 		var n int64
 		must(t, s.DB().QueryRowContext(ctx, `SELECT pg_relation_size(i.indexrelid) FROM pg_index i
 			JOIN pg_class c ON c.oid = i.indexrelid
-			WHERE i.indrelid = 'activities_p20240301'::regclass AND c.relname LIKE '%user_id%'`).Scan(&n))
+			WHERE i.indrelid = 'activities_p20240301'::regclass AND c.relname LIKE '%user_key%'`).Scan(&n))
 		return n
 	}
 	before := userIndex()

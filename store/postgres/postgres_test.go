@@ -511,7 +511,7 @@ func checkTotals(t *testing.T, s *postgres.Store) {
 	for i, f := range filters() {
 		page, err := s.ActivityList(t.Context(), store.ActivityListParams{ActivityFilter: f, Limit: 1})
 		must(t, err)
-		want := count(t, s, `SELECT count(*) FROM activities
+		want := count(t, s, `SELECT count(*) FROM activities LEFT JOIN activity_users USING (user_key)
 			WHERE ($1 = '' OR user_id = $1) AND ($2 = '' OR activity_type = $2) AND ($3 = '' OR client_id::text = $3)
 			AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at <= $5)`,
 			f.UserID, f.ActivityType, f.ClientID, nullTime(f.From), nullTime(f.To))
@@ -524,19 +524,20 @@ func checkTotals(t *testing.T, s *postgres.Store) {
 	}
 }
 
-// checkCounters compares every counter table with a recount of activities.
+// checkCounters compares every counter table with a recount of activities
+// (through activity_users for the user ids).
 func checkCounters(t *testing.T, s *postgres.Store) {
 	t.Helper()
 	recounts := map[string]string{
-		"activity_day_counts": `SELECT (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities GROUP BY 1, 2`,
+		"activity_day_counts": `SELECT (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities LEFT JOIN activity_users USING (user_key) GROUP BY 1, 2`,
 		"activity_hour_counts": `SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', activity_type, count(*)
-			FROM activities GROUP BY 1, 2`,
-		"activity_user_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities
+			FROM activities LEFT JOIN activity_users USING (user_key) GROUP BY 1, 2`,
+		"activity_user_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities LEFT JOIN activity_users USING (user_key)
 			WHERE user_id IS NOT NULL GROUP BY 1, 2, 3`,
-		"activity_user_day_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
+		"activity_user_day_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities LEFT JOIN activity_users USING (user_key)
 			WHERE user_id IS NOT NULL GROUP BY 1, 2`,
 		"activity_user_block_counts": `SELECT user_id, floor(extract(epoch FROM created_at) / (32 * 86400))::integer, count(*)
-			FROM activities WHERE user_id IS NOT NULL GROUP BY 1, 2`,
+			FROM activities LEFT JOIN activity_users USING (user_key) WHERE user_id IS NOT NULL GROUP BY 1, 2`,
 	}
 	cols := map[string]string{
 		"activity_day_counts":        "day, activity_type, n",
@@ -695,20 +696,20 @@ func TestActivitySummaryMatchesSQL(t *testing.T) {
 			want string
 		}{
 			{store.ActivitySummaryParams{GroupBy: store.GroupByType},
-				`SELECT activity_type, '', '', count(*) FROM activities WHERE ` + cond + ` GROUP BY 1 ORDER BY 4 DESC, 1`},
+				`SELECT activity_type, '', '', count(*) FROM activities LEFT JOIN activity_users USING (user_key) WHERE ` + cond + ` GROUP BY 1 ORDER BY 4 DESC, 1`},
 			{store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 2},
-				`SELECT '', user_id, 'name-' || user_id, count(*) FROM activities WHERE user_id IS NOT NULL AND ` + cond +
+				`SELECT '', user_id, 'name-' || user_id, count(*) FROM activities LEFT JOIN activity_users USING (user_key) WHERE user_id IS NOT NULL AND ` + cond +
 					` GROUP BY 2 ORDER BY 4 DESC, 2 LIMIT 2`},
 			{store.ActivitySummaryParams{GroupBy: store.GroupByDay},
-				`SELECT '', '', to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), count(*) FROM activities WHERE ` + cond + ` GROUP BY 3 ORDER BY 3`},
+				`SELECT '', '', to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), count(*) FROM activities LEFT JOIN activity_users USING (user_key) WHERE ` + cond + ` GROUP BY 3 ORDER BY 3`},
 			{store.ActivitySummaryParams{GroupBy: store.GroupByDay, Location: ny},
-				`SELECT '', '', to_char((created_at AT TIME ZONE 'America/New_York')::date, 'YYYY-MM-DD'), count(*) FROM activities WHERE ` + cond + ` GROUP BY 3 ORDER BY 3`},
+				`SELECT '', '', to_char((created_at AT TIME ZONE 'America/New_York')::date, 'YYYY-MM-DD'), count(*) FROM activities LEFT JOIN activity_users USING (user_key) WHERE ` + cond + ` GROUP BY 3 ORDER BY 3`},
 		}
 		for _, tt := range tests {
 			tt.p.ActivityFilter = f
 			got, err := s.ActivitySummary(t.Context(), tt.p)
 			must(t, err)
-			want := &store.ActivitySummary{Rows: []store.SummaryRow{}, Total: count(t, s, `SELECT count(*) FROM activities WHERE `+cond, args...)}
+			want := &store.ActivitySummary{Rows: []store.SummaryRow{}, Total: count(t, s, `SELECT count(*) FROM activities LEFT JOIN activity_users USING (user_key) WHERE `+cond, args...)}
 			rows, err := s.DB().QueryContext(t.Context(), tt.want, args...)
 			must(t, err)
 			for rows.Next() {
@@ -733,7 +734,7 @@ func TestActivitySummaryMatchesSQL(t *testing.T) {
 	for _, since := range []time.Time{{}, time.Date(2025, 3, 4, 12, 0, 0, 0, time.UTC), time.Date(2025, 3, 10, 3, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		got, err := s.ActivityDistinctUsers(t.Context(), since)
 		must(t, err)
-		want := count(t, s, `SELECT count(DISTINCT user_id) FROM activities WHERE created_at >= $1`, since)
+		want := count(t, s, `SELECT count(DISTINCT user_id) FROM activities LEFT JOIN activity_users USING (user_key) WHERE created_at >= $1`, since)
 		if got != want {
 			t.Errorf("ActivityDistinctUsers(%v) = %d, want %d", since, got, want)
 		}

@@ -105,7 +105,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		if f.empty() {
 			return nil
 		}
-		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+sqlexec.ActivityColumns+" FROM activities WHERE "+
+		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+" FROM activities WHERE "+
 			where+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", args...)
 		return err
 	})
@@ -158,7 +158,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 			a = append(a, micro(after.CreatedAt), after.ID)
 		}
 		a = append(a, store.IteratePageSize)
-		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+sqlexec.ActivityColumns+" FROM activities WHERE "+w+
+		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+activityColumns+" FROM activities WHERE "+w+
 			" ORDER BY created_at DESC, id DESC LIMIT ?", a...)
 	}
 	return sqlexec.EachPage(ctx, s.iter, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })

@@ -12,8 +12,15 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
-	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
+)
+
+// activityColumns are the columns of the activities table in the order
+// the store reads and writes them; activityColumnCount is their number.
+const (
+	activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
+	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+	activityColumnCount = 16
 )
 
 // maxChunk is the largest number of rows one multi-row statement writes;
@@ -54,7 +61,7 @@ func valuesSQL(rows, cols int) string {
 // that statement alone.
 
 func insertActivitiesSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activities (" + sqlexec.ActivityColumns + ") VALUES " + valuesSQL(rows, sqlexec.ActivityColumnCount)
+	return "INSERT OR ROLLBACK INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
 }
 
 // upsertCountsSQL adds rows of (key..., n) to the counter table, each to
@@ -246,7 +253,7 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 			return
 		default:
 		}
-		args := make([]any, 0, c*sqlexec.ActivityColumnCount)
+		args := make([]any, 0, c*activityColumnCount)
 		for i := done; i < done+c; i++ {
 			a := &activities[i]
 			if err := storedriver.PrepareActivity(a, now); err != nil {

@@ -15,14 +15,6 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 )
 
-// ActivityColumns are the columns of the activities table in the order
-// both drivers read and write them; ActivityColumnCount is their number.
-const (
-	ActivityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
-	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
-	ActivityColumnCount = 16
-)
-
 // Execer runs a statement: a *sql.Tx, a *sql.DB or a driver's wrapper of
 // them.
 type Execer interface {
