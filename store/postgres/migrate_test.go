@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,4 +247,80 @@ func TestMigrationActivityUsers(t *testing.T) {
 	if len(page.Activities) != 1 || page.Activities[0].Username != "bobby" || page.Total != 1 {
 		t.Errorf("u2 after coming back: %+v", page)
 	}
+}
+
+// TestUserDeletionRacesWriters erases a user, and lets retention drop the
+// users it leaves without activities, while writers keep adding that
+// user's activities: no activity may be left naming a deleted user, and
+// the counters must match the activities.
+func TestUserDeletionRacesWriters(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := newStore(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	var n atomic.Int64
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				batch := make([]store.Activity, 20)
+				for i := range batch {
+					batch[i] = store.Activity{UserID: "racer", Username: fmt.Sprintf("racer-%d", w), ActivityType: "login",
+						CreatedAt: time.Now().UTC().Add(-time.Duration(n.Add(1)) * time.Millisecond)}
+				}
+				if err := s.ActivityInsertMany(ctx, batch); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var err error
+			if i%2 == 0 {
+				_, err = s.ActivityDeleteByUser(ctx, "racer")
+			} else if err = s.ActivityInsertMany(ctx, []store.Activity{{UserID: "old", ActivityType: "login", CreatedAt: old}}); err == nil {
+				// Retention deletes the old activity, then the users left
+				// without any: the racer too, when just erased.
+				_, err = s.ActivityDeleteBefore(ctx, old.AddDate(1, 0, 0), 0)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var dangling int64
+	must(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM activities a WHERE user_key IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM activity_users u WHERE u.user_key = a.user_key)`).Scan(&dangling))
+	if dangling != 0 {
+		t.Errorf("%d activities name a deleted user", dangling)
+	}
+	checkCounters(t, s)
+	t.Logf("%d activities written", n.Load())
 }
