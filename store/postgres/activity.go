@@ -30,7 +30,7 @@ const (
 )
 
 // countsCTE keeps the counter tables in step with a change of activities.
-// It reads k(day, user_id, activity_type, n) and kh(hour, activity_type, n),
+// It reads k(day, user_key, activity_type, n) (user_key 0: no user) and kh(hour, activity_type, n),
 // n negative for deletions, and must follow a WITH list that defines them. Keys are applied in a fixed order
 // so concurrent writers never deadlock.
 const countsCTE = `
@@ -40,20 +40,20 @@ cd AS (
 	ON CONFLICT (day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 cu AS (
-	INSERT INTO activity_user_counts AS c (user_id, day, activity_type, n)
-	SELECT user_id, day, activity_type, sum(n) FROM k WHERE user_id <> ''
-	GROUP BY user_id, day, activity_type ORDER BY user_id, day, activity_type
-	ON CONFLICT (user_id, day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
+	INSERT INTO activity_user_counts AS c (user_key, day, activity_type, n)
+	SELECT user_key, day, activity_type, sum(n) FROM k WHERE user_key <> 0
+	GROUP BY user_key, day, activity_type ORDER BY user_key, day, activity_type
+	ON CONFLICT (user_key, day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 cud AS (
-	INSERT INTO activity_user_day_counts AS c (user_id, day, n)
-	SELECT user_id, day, sum(n) FROM k WHERE user_id <> '' GROUP BY user_id, day ORDER BY user_id, day
-	ON CONFLICT (user_id, day) DO UPDATE SET n = c.n + EXCLUDED.n
+	INSERT INTO activity_user_day_counts AS c (user_key, day, n)
+	SELECT user_key, day, sum(n) FROM k WHERE user_key <> 0 GROUP BY user_key, day ORDER BY user_key, day
+	ON CONFLICT (user_key, day) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 cub AS (
-	INSERT INTO activity_user_block_counts AS c (user_id, block, n)
-	SELECT user_id, ` + blockOfDaySQL + `, sum(n) FROM k WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
-	ON CONFLICT (user_id, block) DO UPDATE SET n = c.n + EXCLUDED.n
+	INSERT INTO activity_user_block_counts AS c (user_key, block, n)
+	SELECT user_key, ` + blockOfDaySQL + `, sum(n) FROM k WHERE user_key <> 0 GROUP BY 1, 2 ORDER BY 1, 2
+	ON CONFLICT (user_key, block) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 ch AS (
 	INSERT INTO activity_hour_counts AS c (hour, activity_type, n)
@@ -67,8 +67,8 @@ ch AS (
 func deleteCountsSQL(table, cond string) string {
 	return `WITH del AS (DELETE FROM ` + table + ` WHERE ` + cond + ` RETURNING created_at, user_key, activity_type),
 k AS (
-	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(u.user_id, '') AS user_id, activity_type, -count(*) AS n
-	FROM del LEFT JOIN activity_users u USING (user_key) GROUP BY 1, 2, 3
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_key, 0) AS user_key, activity_type, -count(*) AS n
+	FROM del GROUP BY 1, 2, 3
 ),
 kh AS (
 	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
@@ -78,7 +78,7 @@ SELECT COALESCE(-sum(n), 0)::bigint FROM k`
 }
 
 const insertCountsSQL = `WITH k AS (
-	SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[]) AS k(day, user_id, activity_type, n)
+	SELECT * FROM unnest($1::date[], $2::integer[], $3::text[], $4::bigint[]) AS k(day, user_key, activity_type, n)
 ),
 kh AS (
 	SELECT * FROM unnest($5::timestamptz[], $6::text[], $7::bigint[]) AS kh(hour, activity_type, n)
@@ -93,17 +93,6 @@ const copyActivitiesSQL = `COPY activities (created_at, duration_ns, id, client_
 // activitiesFrom is the FROM of the reads of activities that need their
 // users' ids or names.
 const activitiesFrom = " FROM activities LEFT JOIN activity_users USING (user_key)"
-
-// fromFor is the FROM of a count of activities grouped by key: joined to
-// their users only when key names the user's id. (PostgreSQL drops an
-// unused join, but the scans under it still fetch the join column from
-// the heap, which rules out index-only scans.)
-func fromFor(key string) string {
-	if strings.Contains(key, "user_id") {
-		return activitiesFrom
-	}
-	return " FROM activities"
-}
 
 // pageSQL is a page of activities matching where (with its WHERE), newest
 // first, limited by limit (LIMIT and OFFSET): the page is taken from
@@ -209,6 +198,11 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 			if err != nil {
 				return err
 			}
+			// The counters name users by key (0: no user).
+			userKeys := make([]int64, len(users))
+			for i, id := range users {
+				userKeys[i] = refs[id].key
+			}
 			rows, err := encodeActivities(activities, refs)
 			if err != nil {
 				return err
@@ -217,7 +211,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 			if err := conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) }); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(users), pq.Array(types), pq.Array(ns),
+			_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(userKeys), pq.Array(types), pq.Array(ns),
 				pq.Array(hours), pq.Array(htypes), pq.Array(hns))
 			return err
 		})
@@ -408,7 +402,7 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 		extra = []string{"user_key IS NOT NULL"}
 	}
 	if f.ClientID != "" || f.ReportID != "" || !ok {
-		return "SELECT " + activityKey + " AS k, count(*) AS n" + fromFor(activityKey) +
+		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" +
 			whereSQL(append(extra, f.conds(a)...)) + " GROUP BY 1"
 	}
 	table := "activity_day_counts"
@@ -420,7 +414,7 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	}
 	var base []string
 	if f.UserID != "" {
-		base = append(base, "user_id = "+a.add(f.UserID))
+		base = append(base, "user_key = "+userKeySQL(a.add(f.UserID)))
 	}
 	if f.ActivityType != "" {
 		base = append(base, "activity_type = "+a.add(f.ActivityType))
@@ -447,7 +441,7 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	// when the key needs neither, the days around them (added or
 	// subtracted) from table.
 	blo, bhi, ok := blockSpan(lo, hi, hasLo, hasHi)
-	if ok && table == "activity_user_day_counts" && (counterKey == "1" || counterKey == "user_id") {
+	if ok && table == "activity_user_day_counts" && (counterKey == "1" || counterKey == "user_key") {
 		c := slices.Clone(base)
 		if hasLo {
 			c = append(c, "block >= "+a.add(blo))
@@ -484,7 +478,7 @@ func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey str
 		e := f
 		e.From, e.To = time.Time{}, time.Time{}
 		ec := append(e.conds(a), "created_at >= "+a.add(lo), "created_at < "+a.add(hi))
-		return "SELECT " + activityKey + " AS k, count(*) AS n" + fromFor(activityKey) + whereSQL(append(ec, extra...)) + " GROUP BY 1"
+		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" + whereSQL(append(ec, extra...)) + " GROUP BY 1"
 	}
 	hlo, hhi := from.Truncate(time.Hour), to.Truncate(time.Hour)
 	if hlo.Before(from) {
@@ -648,12 +642,14 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		query = "SELECT k, sum(n)::bigint AS cnt FROM (" + f.countedSQL(&a, "activity_type", "activity_type", false) +
 			") x GROUP BY k HAVING sum(n) > 0 ORDER BY cnt DESC, k"
 	case store.GroupByUser:
-		inner := "SELECT k, sum(n)::bigint AS cnt FROM (" + f.countedSQL(&a, "user_id", "user_id", true) +
-			") x GROUP BY k HAVING sum(n) > 0 ORDER BY cnt DESC, k"
+		// Counted by key, then named: ties are ordered by the user's id.
+		inner := "SELECT u.user_id AS k, c.cnt, c.uk FROM (SELECT k AS uk, sum(n)::bigint AS cnt FROM (" +
+			f.countedSQL(&a, "user_key", "user_key", true) + ") x GROUP BY k HAVING sum(n) > 0) c" +
+			" JOIN activity_users u ON u.user_key = c.uk ORDER BY c.cnt DESC, u.user_id"
 		if p.Limit > 0 {
 			inner += " LIMIT " + a.add(p.Limit)
 		}
-		latest := "SELECT COALESCE(username, user_name)" + activitiesFrom + whereSQL(append(f.conds(&a), "user_key = "+userKeySQL("t.k"))) +
+		latest := "SELECT COALESCE(username, user_name)" + activitiesFrom + whereSQL(append(f.conds(&a), "user_key = t.uk")) +
 			" ORDER BY created_at DESC, id DESC LIMIT 1"
 		query = "SELECT t.k, t.cnt, COALESCE((" + latest + "), '') FROM (" + inner + ") t ORDER BY t.cnt DESC, t.k"
 	case store.GroupByDay:
@@ -722,13 +718,13 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 	var a args
 	var query string
 	if f.From.IsZero() {
-		query = `SELECT count(DISTINCT user_id) FROM activity_user_day_counts WHERE n > 0`
+		query = `SELECT count(DISTINCT user_key) FROM activity_user_day_counts WHERE n > 0`
 	} else {
 		lo, _, _, _, _ := f.wholeDays()
 		query = `SELECT count(*) FROM (
-			SELECT user_id FROM activity_user_day_counts WHERE day >= ` + a.add(lo.Format(time.DateOnly)) + `::date AND n > 0
+			SELECT user_key FROM activity_user_day_counts WHERE day >= ` + a.add(lo.Format(time.DateOnly)) + `::date AND n > 0
 			UNION
-			SELECT user_id` + activitiesFrom + ` WHERE created_at >= ` + a.add(f.From) + ` AND created_at < ` + a.add(lo) + ` AND user_key IS NOT NULL
+			SELECT user_key FROM activities WHERE created_at >= ` + a.add(f.From) + ` AND created_at < ` + a.add(lo) + ` AND user_key IS NOT NULL
 		) u`
 	}
 	var n int64
@@ -751,15 +747,22 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if _, err := tx.ExecContext(ctx, lockForUserDeletion); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_key = "+userKeySQL("$1")), clean(userID)).Scan(&n); err != nil {
+		var key int64
+		switch err := tx.QueryRowContext(ctx, `SELECT user_key FROM activity_users WHERE user_id = $1`, clean(userID)).Scan(&key); {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil // an unknown user has no activities
+		case err != nil:
 			return err
 		}
-		user := []any{clean(userID)}
+		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_key = $1"), key).Scan(&n); err != nil {
+			return err
+		}
+		user := []any{key}
 		return sqlexec.ExecAll(ctx, tx,
-			sqlexec.Stmt{SQL: `DELETE FROM activity_users WHERE user_id = $1`, Args: user},
-			sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE user_id = $1 AND n = 0`, Args: user},
-			sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE user_id = $1 AND n = 0`, Args: user},
-			sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE user_id = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_users WHERE user_key = $1`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE user_key = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE user_key = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE user_key = $1 AND n = 0`, Args: user},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_hour_counts WHERE n = 0`},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_day_counts WHERE n = 0`})
 	})
@@ -863,8 +866,8 @@ func (s *Store) dropZeroCounters(ctx context.Context, cutoff time.Time) error {
 	return sqlexec.ExecAll(ctx, s.db,
 		// By user, through the key: the users of those days come from the
 		// daily totals (deleted next), whose zero rows are the emptied days.
-		sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE n = 0 AND (user_id, day) IN
-			(SELECT user_id, day FROM activity_user_day_counts WHERE day <= $1::date)`, Args: day},
+		sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE n = 0 AND (user_key, day) IN
+			(SELECT user_key, day FROM activity_user_day_counts WHERE day <= $1::date)`, Args: day},
 		sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE day <= $1::date AND n = 0`, Args: day},
 		sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE block <= $1 AND n = 0`,
 			Args: []any{floorDiv(cutoff.Unix()/86400+1, daysPerBlock)}},
@@ -890,18 +893,18 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 	for _, q := range []string{
 		// Lock the block rows in key order first, as inserts take them, so a
 		// block shared with current days cannot deadlock with an insert.
-		`SELECT 1 FROM activity_user_block_counts WHERE (user_id, block) IN (SELECT user_id, ` + blockOfDaySQL + `
+		`SELECT 1 FROM activity_user_block_counts WHERE (user_key, block) IN (SELECT user_key, ` + blockOfDaySQL + `
 			FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date)
-		ORDER BY user_id, block FOR UPDATE`,
+		ORDER BY user_key, block FOR UPDATE`,
 		`UPDATE activity_user_block_counts AS c SET n = c.n - d.n
-		FROM (SELECT user_id, ` + blockOfDaySQL + ` AS block, sum(n) AS n FROM activity_user_day_counts
+		FROM (SELECT user_key, ` + blockOfDaySQL + ` AS block, sum(n) AS n FROM activity_user_day_counts
 			WHERE day >= $1::date AND day < $2::date GROUP BY 1, 2) AS d
-		WHERE c.user_id = d.user_id AND c.block = d.block`,
+		WHERE c.user_key = d.user_key AND c.block = d.block`,
 		`DELETE FROM activity_day_counts WHERE day >= $1::date AND day < $2::date`,
 		// By user through the key (the daily totals name the users of those
 		// days), before the daily totals go.
-		`DELETE FROM activity_user_counts WHERE (user_id, day) IN
-			(SELECT user_id, day FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date)`,
+		`DELETE FROM activity_user_counts WHERE (user_key, day) IN
+			(SELECT user_key, day FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date)`,
 		`DELETE FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date`,
 		`DELETE FROM activity_hour_counts WHERE hour >= $1::date AT TIME ZONE 'UTC' AND hour < $2::date AT TIME ZONE 'UTC'`,
 	} {
@@ -916,8 +919,8 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 // be dropped and returns how many rows it holds.
 func dropCountsSQL(table string) string {
 	return `WITH k AS (
-	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(u.user_id, '') AS user_id, activity_type, -count(*) AS n
-	FROM ` + table + ` LEFT JOIN activity_users u USING (user_key) GROUP BY 1, 2, 3
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_key, 0) AS user_key, activity_type, -count(*) AS n
+	FROM ` + table + ` GROUP BY 1, 2, 3
 ),
 kh AS (
 	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n

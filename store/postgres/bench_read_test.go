@@ -32,17 +32,17 @@ func seedMillion(b testing.TB, s *postgres.Store, n int, end time.Time) {
 		FROM generate_series(1, $1) i`,
 		`INSERT INTO activity_day_counts (day, activity_type, n)
 		SELECT (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities GROUP BY 1, 2`,
-		`INSERT INTO activity_user_counts (user_id, day, activity_type, n)
-		SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities JOIN activity_users USING (user_key)
-		GROUP BY 1, 2, 3`,
+		`INSERT INTO activity_user_counts (user_key, day, activity_type, n)
+		SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities
+		WHERE user_key IS NOT NULL GROUP BY 1, 2, 3`,
 		`INSERT INTO activity_hour_counts (hour, activity_type, n)
 		SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', activity_type, count(*)
 		FROM activities GROUP BY 1, 2`,
-		`INSERT INTO activity_user_day_counts (user_id, day, n)
-		SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities JOIN activity_users USING (user_key)
-		GROUP BY 1, 2`,
-		`INSERT INTO activity_user_block_counts (user_id, block, n)
-		SELECT user_id, floor((day - DATE '1970-01-01') / 32.0)::integer, sum(n) FROM activity_user_day_counts GROUP BY 1, 2`,
+		`INSERT INTO activity_user_day_counts (user_key, day, n)
+		SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
+		WHERE user_key IS NOT NULL GROUP BY 1, 2`,
+		`INSERT INTO activity_user_block_counts (user_key, block, n)
+		SELECT user_key, floor((day - DATE '1970-01-01') / 32.0)::integer, sum(n) FROM activity_user_day_counts GROUP BY 1, 2`,
 		`VACUUM ANALYZE activities`,
 		`VACUUM ANALYZE activity_day_counts`,
 		`VACUUM ANALYZE activity_user_counts`,

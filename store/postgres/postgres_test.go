@@ -524,27 +524,26 @@ func checkTotals(t *testing.T, s *postgres.Store) {
 	}
 }
 
-// checkCounters compares every counter table with a recount of activities
-// (through activity_users for the user ids).
+// checkCounters compares every counter table with a recount of activities.
 func checkCounters(t *testing.T, s *postgres.Store) {
 	t.Helper()
 	recounts := map[string]string{
 		"activity_day_counts": `SELECT (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities LEFT JOIN activity_users USING (user_key) GROUP BY 1, 2`,
 		"activity_hour_counts": `SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', activity_type, count(*)
 			FROM activities LEFT JOIN activity_users USING (user_key) GROUP BY 1, 2`,
-		"activity_user_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities LEFT JOIN activity_users USING (user_key)
-			WHERE user_id IS NOT NULL GROUP BY 1, 2, 3`,
-		"activity_user_day_counts": `SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities LEFT JOIN activity_users USING (user_key)
-			WHERE user_id IS NOT NULL GROUP BY 1, 2`,
-		"activity_user_block_counts": `SELECT user_id, floor(extract(epoch FROM created_at) / (32 * 86400))::integer, count(*)
-			FROM activities LEFT JOIN activity_users USING (user_key) WHERE user_id IS NOT NULL GROUP BY 1, 2`,
+		"activity_user_counts": `SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, activity_type, count(*) FROM activities
+			WHERE user_key IS NOT NULL GROUP BY 1, 2, 3`,
+		"activity_user_day_counts": `SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
+			WHERE user_key IS NOT NULL GROUP BY 1, 2`,
+		"activity_user_block_counts": `SELECT user_key, floor(extract(epoch FROM created_at) / (32 * 86400))::integer, count(*)
+			FROM activities WHERE user_key IS NOT NULL GROUP BY 1, 2`,
 	}
 	cols := map[string]string{
 		"activity_day_counts":        "day, activity_type, n",
 		"activity_hour_counts":       "hour, activity_type, n",
-		"activity_user_counts":       "user_id, day, activity_type, n",
-		"activity_user_day_counts":   "user_id, day, n",
-		"activity_user_block_counts": "user_id, block, n",
+		"activity_user_counts":       "user_key, day, activity_type, n",
+		"activity_user_day_counts":   "user_key, day, n",
+		"activity_user_block_counts": "user_key, block, n",
 	}
 	for table, recount := range recounts {
 		stored := `SELECT ` + cols[table] + ` FROM ` + table + ` WHERE n <> 0`
