@@ -121,10 +121,11 @@ func TestMigrationRefillsReportDayCounters(t *testing.T) {
 
 // TestMigrationActivityUsers writes activities as version 8 kept them (the
 // user's id and names on every row, names changing over time, empty, or
-// without a user), applies the activity_users migration and checks that
-// every activity reads back as written, that rows keep only the names that
-// differ from their user's first ones, and that new activities, erasure
-// and retention keep activity_users in step.
+// without a user), applies the activity_users migrations and checks that
+// the counters match the activities, that every activity reads back as
+// written, that rows keep only the names that differ from their user's
+// first ones, and that new activities, erasure and retention keep
+// activity_users in step.
 func TestMigrationActivityUsers(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -147,6 +148,7 @@ func TestMigrationActivityUsers(t *testing.T) {
 	}
 	insertOldActivities(t, s, acts)
 	must(t, s.Migrate(ctx))
+	checkCounters(t, s)
 
 	read := func() []store.Activity {
 		t.Helper()
