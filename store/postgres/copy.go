@@ -23,10 +23,9 @@ import (
 const copyChunkBytes = 64 << 10
 
 // copyData is the rows of a COPY FROM STDIN in PostgreSQL's text format,
-// cut into chunks of whole rows. Encoding the rows here, before the
-// transaction begins, costs a fraction of handing the driver sixteen
-// values a row through database/sql (which converts and boxes each one),
-// and keeps the transaction as short as the write itself.
+// cut into chunks of whole rows. Encoding the rows here costs a fraction
+// of handing the driver sixteen values a row through database/sql (which
+// converts and boxes each one).
 type copyData struct {
 	buf []byte
 	// ends are the offsets in buf where the chunks end, each just past a

@@ -361,7 +361,7 @@ func compactedAt(comment string) time.Time {
 // a day after its range ends, and compacted once. Indexes filled in time
 // order within each user or type are split half and half as they grow and
 // stay about two thirds full; rebuilt, they are about 90 % full (the user
-// and type indexes about 40 % smaller). The rebuild is REINDEX …
+// and type indexes a fifth to a quarter smaller). The rebuild is REINDEX …
 // CONCURRENTLY: reads and inserts go on, late activities included; an
 // interrupted one leaves invalid copies of indexes, which the next call
 // drops first. ActivityDeleteBefore calls it with
