@@ -734,42 +734,74 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 	return n, nil
 }
 
-// ActivityDeleteByUser erases every activity of userID in one transaction.
+// ActivityDeleteByUser erases every activity of userID and the user's row
+// in activity_users. Rows are deleted in batches (each its own
+// transaction) and the last of them with the user in one that holds new
+// inserts of activities until it commits; an erasure that fails part way
+// has deleted some rows and can be run again.
 func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
 	const op = "delete activities of user"
 	if userID == "" {
 		return 0, s.wrap(ctx, op, storedriver.Invalid("user_id", "is required"))
 	}
-	var n int64
+	// Most rows go partition by partition in batches, beside the writers;
+	// the rest, and the user, under lockForUserDeletion, which holds the
+	// writers only for that last part.
+	var keys []int64
+	var total int64
+	if err := s.db.SelectContext(ctx, &keys, `SELECT user_key FROM activity_users WHERE user_id = $1`, clean(userID)); err != nil {
+		return 0, s.wrap(ctx, op, err)
+	}
+	if len(keys) == 1 {
+		parts, err := listPartitions(ctx, s.db)
+		if err != nil {
+			return 0, s.wrap(ctx, op, err)
+		}
+		for _, p := range parts {
+			n, err := s.deleteRowsBatched(ctx, pq.QuoteIdentifier(p.Name), "user_key = $1", keys[0], store.DeleteBatchDefault)
+			total += n
+			if err != nil {
+				return total, s.wrap(ctx, op, err)
+			}
+		}
+	}
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		// Writers in flight commit first, so their rows of the user are
 		// deleted here too; later ones find the user gone (resolveUsers).
 		if _, err := tx.ExecContext(ctx, lockForUserDeletion); err != nil {
 			return err
 		}
+		// The user's key again: retention may have removed the user, and a
+		// writer added it back under another, since the batches.
 		var key int64
 		switch err := tx.QueryRowContext(ctx, `SELECT user_key FROM activity_users WHERE user_id = $1`, clean(userID)).Scan(&key); {
 		case errors.Is(err, sql.ErrNoRows):
-			return nil // an unknown user has no activities
 		case err != nil:
 			return err
+		default:
+			var n int64
+			if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_key = $1"), key).Scan(&n); err != nil {
+				return err
+			}
+			total += n
+			keys = append(keys, key)
 		}
-		if err := tx.QueryRowContext(ctx, deleteCountsSQL("activities", "user_key = $1"), key).Scan(&n); err != nil {
-			return err
+		if len(keys) == 0 {
+			return nil // an unknown user has no activities
 		}
-		user := []any{key}
+		user := []any{pq.Array(keys)}
 		return sqlexec.ExecAll(ctx, tx,
-			sqlexec.Stmt{SQL: `DELETE FROM activity_users WHERE user_key = $1`, Args: user},
-			sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE user_key = $1 AND n = 0`, Args: user},
-			sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE user_key = $1 AND n = 0`, Args: user},
-			sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE user_key = $1 AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_users WHERE user_key = ANY($1)`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE user_key = ANY($1) AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_day_counts WHERE user_key = ANY($1) AND n = 0`, Args: user},
+			sqlexec.Stmt{SQL: `DELETE FROM activity_user_block_counts WHERE user_key = ANY($1) AND n = 0`, Args: user},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_hour_counts WHERE n = 0`},
 			sqlexec.Stmt{SQL: `DELETE FROM activity_day_counts WHERE n = 0`})
 	})
 	if err != nil {
-		return 0, s.wrap(ctx, op, err)
+		return total, s.wrap(ctx, op, err)
 	}
-	return n, nil
+	return total, nil
 }
 
 // ActivityDeleteBefore deletes the activities created before cutoff. Whole
@@ -790,7 +822,7 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 		return total, s.wrap(ctx, op, err)
 	}
 	for _, table := range tables {
-		n, err := s.deleteRowsBefore(ctx, table, cutoff, batchSize)
+		n, err := s.deleteRowsBatched(ctx, table, "created_at < $1", cutoff, batchSize)
 		total += n
 		if err != nil {
 			return total, s.wrap(ctx, op, err)
@@ -819,17 +851,18 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 	return total, nil
 }
 
-// deleteRowsBefore deletes the rows of table created before cutoff in
-// batches of batchSize, each its own transaction.
-func (s *Store) deleteRowsBefore(ctx context.Context, table string, cutoff time.Time, batchSize int) (int64, error) {
-	query := deleteCountsSQL(table, `ctid = ANY(ARRAY(SELECT ctid FROM `+table+` WHERE created_at < $1 LIMIT $2))`)
+// deleteRowsBatched deletes the rows of table (a partition: row ids are
+// unique only within one) matched by cond, on the argument $1, in batches
+// of batchSize, each its own transaction.
+func (s *Store) deleteRowsBatched(ctx context.Context, table, cond string, arg any, batchSize int) (int64, error) {
+	query := deleteCountsSQL(table, `ctid = ANY(ARRAY(SELECT ctid FROM `+table+` WHERE `+cond+` LIMIT $2))`)
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
 		var n int64
-		if err := s.db.QueryRowContext(ctx, query, cutoff, batchSize).Scan(&n); err != nil {
+		if err := s.db.QueryRowContext(ctx, query, arg, batchSize).Scan(&n); err != nil {
 			return total, err
 		}
 		total += n
