@@ -217,12 +217,16 @@ func (r *Replicated) check(ctx context.Context) {
 	}
 	for _, rep := range r.replicas {
 		var replay sql.NullString
-		err := rep.st.db.QueryRowContext(ctx, `SELECT pg_last_wal_replay_lsn()::text`).Scan(&replay)
+		var recovering bool
+		err := rep.st.db.QueryRowContext(ctx, `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text`).Scan(&recovering, &replay)
 		var pos lsn
 		if err == nil && replay.Valid {
 			pos, err = parseLSN(replay.String)
 		}
-		lag, behind := r.lagOf(pos, !replay.Valid, now)
+		// A standby that has replayed nothing yet has no position (0);
+		// only a server out of recovery is never behind.
+		notStandby := err == nil && !recovering
+		lag, behind := r.lagOf(pos, notStandby, now)
 		rep.mu.Lock()
 		wasHealthy := rep.healthy
 		switch {
@@ -234,7 +238,7 @@ func (r *Replicated) check(ctx context.Context) {
 			rep.healthy, rep.err = true, ""
 		}
 		rep.replayed, rep.lag = pos, lag
-		if !replay.Valid && err == nil {
+		if notStandby {
 			rep.replayed = ^lsn(0) // not in recovery: a primary, never behind
 		}
 		healthy, why := rep.healthy, rep.err
