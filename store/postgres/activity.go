@@ -66,13 +66,26 @@ ch AS (
 // decrementing the counters in the same statement.
 func deleteCountsSQL(table, cond string) string {
 	return `WITH del AS (DELETE FROM ` + table + ` WHERE ` + cond + ` RETURNING created_at, user_key, activity_type),
-k AS (
+` + uncountSQL("del")
+}
+
+// dropCountsSQL decrements the counters by the rows of a partition about to
+// be dropped and returns how many rows it holds.
+func dropCountsSQL(table string) string {
+	return "WITH " + uncountSQL(table)
+}
+
+// uncountSQL ends a WITH list: it takes the activities of rows (a table or
+// an earlier CTE with created_at, user_key and activity_type) out of the
+// counters and returns how many there were.
+func uncountSQL(rows string) string {
+	return `k AS (
 	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_key, 0) AS user_key, activity_type, -count(*) AS n
-	FROM del GROUP BY 1, 2, 3
+	FROM ` + rows + ` GROUP BY 1, 2, 3
 ),
 kh AS (
 	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
-	FROM del GROUP BY 1, 2
+	FROM ` + rows + ` GROUP BY 1, 2
 ),` + countsCTE + `
 SELECT COALESCE(-sum(n), 0)::bigint FROM k`
 }
@@ -90,16 +103,19 @@ SELECT 1`
 const copyActivitiesSQL = `COPY activities (created_at, duration_ns, id, client_id, report_id, user_key, status_code,
 	activity_type, username, full_name, description, ip_address, user_agent, method, path, metadata) FROM STDIN`
 
-// activitiesFrom is the FROM of the reads of activities that need their
-// users' ids or names.
-const activitiesFrom = " FROM activities LEFT JOIN activity_users USING (user_key)"
+// usersJoin joins activities to their users' ids and names;
+// activitiesFrom is the FROM of the reads that need them.
+const (
+	usersJoin      = " LEFT JOIN activity_users USING (user_key)"
+	activitiesFrom = " FROM activities" + usersJoin
+)
 
 // pageSQL is a page of activities matching where (with its WHERE), newest
 // first, limited by limit (LIMIT and OFFSET): the page is taken from
 // activities alone, then joined to its users.
 func pageSQL(where, limit string) string {
 	return "SELECT " + activityColumns + " FROM (SELECT * FROM activities" + where +
-		" ORDER BY created_at DESC, id DESC" + limit + ") AS activities LEFT JOIN activity_users USING (user_key)" +
+		" ORDER BY created_at DESC, id DESC" + limit + ") AS activities" + usersJoin +
 		" ORDER BY created_at DESC, id DESC"
 }
 
@@ -809,7 +825,7 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 // the counters of its rows; the rows of the partition that straddles
 // cutoff are deleted in batches of batchSize, each its own transaction. It
 // then creates the partitions ahead and compacts closed partitions (see
-// Config.PartitionCompactions); the scheduler's daily cleanup calls it.
+// Config.PartitionCompactions); the scheduler's retention run calls it.
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
 	batchSize, err := storedriver.DeleteBatch(batchSize)
@@ -946,20 +962,6 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 		}
 	}
 	return n, nil
-}
-
-// dropCountsSQL decrements the counters by the rows of a partition about to
-// be dropped and returns how many rows it holds.
-func dropCountsSQL(table string) string {
-	return `WITH k AS (
-	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_key, 0) AS user_key, activity_type, -count(*) AS n
-	FROM ` + table + ` GROUP BY 1, 2, 3
-),
-kh AS (
-	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
-	FROM ` + table + ` GROUP BY 1, 2
-),` + countsCTE + `
-SELECT COALESCE(-sum(n), 0)::bigint FROM k`
 }
 
 // dropPartitionsBefore drops the partitions of activities that end at or

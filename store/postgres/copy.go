@@ -75,25 +75,20 @@ func encodeActivities(activities []store.Activity, users map[string]userRef) (*c
 		b = appendCopyField(b, a.ClientID)
 		b = appendCopyField(b, a.ReportID)
 		b = append(b, '\t')
-		username, fullName := clean(a.Username), clean(a.FullName)
-		if u, ok := users[clean(a.UserID)]; ok {
+		// A row without a user has no key and a user without names: its
+		// names are NULL when empty, as the user's own names are.
+		u, known := users[clean(a.UserID)]
+		if known {
 			b = strconv.AppendInt(b, u.key, 10)
-			b = append(b, '\t')
-			b = strconv.AppendInt(b, int64(a.StatusCode), 10)
-			b = append(b, '\t')
-			b = appendCopyText(b, clean(a.ActivityType))
-			// The user's own names are NULL; others, the empty string
-			// included, are the row's.
-			b = appendOwnName(b, username, u.name)
-			b = appendOwnName(b, fullName, u.fullName)
 		} else {
-			b = append(b, "\\N\t"...)
-			b = strconv.AppendInt(b, int64(a.StatusCode), 10)
-			b = append(b, '\t')
-			b = appendCopyText(b, clean(a.ActivityType))
-			b = appendCopyField(b, username)
-			b = appendCopyField(b, fullName)
+			b = append(b, `\N`...)
 		}
+		b = append(b, '\t')
+		b = strconv.AppendInt(b, int64(a.StatusCode), 10)
+		b = append(b, '\t')
+		b = appendCopyText(b, clean(a.ActivityType))
+		b = appendOwnName(b, clean(a.Username), u.name)
+		b = appendOwnName(b, clean(a.FullName), u.fullName)
 		for _, s := range [...]string{a.Description, a.IPAddress, a.UserAgent, a.Method, a.Path} {
 			b = appendCopyField(b, s)
 		}
@@ -120,7 +115,7 @@ func encodeActivities(activities []store.Activity, users map[string]userRef) (*c
 }
 
 // appendOwnName appends a tab and a row's name: NULL when it is the
-// user's, else the name itself, empty or not.
+// user's, else the name itself (the empty string included).
 func appendOwnName(b []byte, name, users string) []byte {
 	b = append(b, '\t')
 	if name == users {
