@@ -197,8 +197,8 @@ func (s *Store) loadPartitioning(ctx context.Context) error {
 
 // EnsureActivityPartitions creates the partitions that hold from, to and
 // the ahead intervals after to, where they do not exist yet. The store
-// calls it on Open, on every ActivityDeleteBefore (the scheduler's daily
-// cleanup) and before inserting activities of a period it has no partition
+// calls it on Open, on every ActivityDeleteBefore (the scheduler's
+// retention run) and before inserting activities of a period it has no partition
 // for. It does nothing before activities is partitioned.
 func (s *Store) EnsureActivityPartitions(ctx context.Context, from, to time.Time, ahead int) error {
 	s.mu.Lock()

@@ -94,7 +94,7 @@ type Config struct {
 	// PartitionsAheadDefault.
 	PartitionsAhead int
 	// PartitionCompactions is how many closed partitions each
-	// ActivityDeleteBefore (the scheduler's daily cleanup) compacts: their
+	// ActivityDeleteBefore (the scheduler's retention run) compacts: their
 	// indexes are rebuilt once, without blocking reads or inserts (see
 	// CompactActivityPartitions). Defaults to PartitionCompactionsDefault;
 	// negative compacts none.
