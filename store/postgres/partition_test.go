@@ -99,15 +99,15 @@ func insertOldActivities(t *testing.T, s *postgres.Store, acts []store.Activity)
 	n := len(acts)
 	ids, users, names, fulls, types, metas, ats := make([]string, n), make([]any, n), make([]any, n), make([]any, n),
 		make([]string, n), make([]string, n), make([]time.Time, n)
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
 	for i, a := range acts {
 		meta, err := json.Marshal(a.Metadata)
 		must(t, err)
-		null := func(s string) any {
-			if s == "" {
-				return nil
-			}
-			return s
-		}
 		ids[i], users[i], names[i], fulls[i], types[i], metas[i], ats[i] = a.ID, null(a.UserID), null(a.Username),
 			null(a.FullName), a.ActivityType, string(meta), a.CreatedAt
 	}
