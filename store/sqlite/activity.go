@@ -39,12 +39,12 @@ func newFilter(f store.ActivityFilter) (filter, error) {
 func (f filter) empty() bool { return f.hasFrom && f.hasTo && f.from > f.to }
 
 // where returns the SQL conditions (joined with AND, "1" when none) and
-// their arguments for the activities table.
+// their arguments for the activities table or the activity_rows view.
 func (f filter) where() (string, []any) {
 	var conds []string
 	var args []any
 	if f.userID != "" {
-		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+		conds, args = append(conds, "user_key = (SELECT user_key FROM activity_users WHERE user_id = ?)"), append(args, f.userID)
 	}
 	if f.typ != "" {
 		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
@@ -105,7 +105,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		if f.empty() {
 			return nil
 		}
-		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+" FROM activities WHERE "+
+		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+" FROM activity_rows WHERE "+
 			where+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", args...)
 		return err
 	})
@@ -158,7 +158,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 			a = append(a, micro(after.CreatedAt), after.ID)
 		}
 		a = append(a, store.IteratePageSize)
-		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+activityColumns+" FROM activities WHERE "+w+
+		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+activityColumns+" FROM activity_rows WHERE "+w+
 			" ORDER BY created_at DESC, id DESC LIMIT ?", a...)
 	}
 	return sqlexec.EachPage(ctx, s.iter, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
@@ -183,7 +183,7 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 			UNION
 			SELECT user_id FROM activity_user_hour_counts WHERE hour >= ? AND hour < ? AND user_id <> '' AND n > 0
 			UNION
-			SELECT user_id FROM activities WHERE created_at >= ? AND created_at < ? AND user_id IS NOT NULL)`,
+			SELECT user_id FROM activity_rows WHERE created_at >= ? AND created_at < ? AND user_id IS NOT NULL)`,
 			fd, fh, fd*24, us, fh*usPerHour).Scan(&n)
 	})
 	return n, err

@@ -11,7 +11,7 @@ import (
 )
 
 // ActivityDeleteByUser erases every activity of one user in one
-// transaction, with its counters.
+// transaction, with its counters and its row of activity_users.
 func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
 	const op = "delete activities of user"
 	if userID == "" {
@@ -19,11 +19,16 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 	}
 	var n int64
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		if err := subtractCounts(ctx, tx, "user_id = ?", userID); err != nil {
+		var key sql.NullInt64
+		err := tx.QueryRowContext(ctx, "SELECT user_key FROM activity_users WHERE user_id = ?", userID).Scan(&key)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if err := subtractCounts(ctx, tx, "user_key = ?", key); err != nil {
 			return err
 		}
 		user := []any{userID}
-		err := sqlexec.ExecAll(ctx, tx,
+		err = sqlexec.ExecAll(ctx, tx,
 			sqlexec.Stmt{SQL: "DELETE FROM activity_day_counts WHERE n <= 0"},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_hour_counts WHERE n <= 0"},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_user_hour_counts WHERE user_id = ? AND n <= 0", Args: user},
@@ -35,11 +40,14 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_id = ?", userID)
+		res, err := tx.ExecContext(ctx, "DELETE FROM activities WHERE user_key = ?", key)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM activity_users WHERE user_key = ?", key)
 		return err
 	})
 	return n, err
@@ -80,11 +88,14 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 				return err
 			}
 			if n < int64(batchSize) {
-				// Last batch: drop the counters emptied by this deletion. The
-				// per-type user rows of the emptied days are found through
-				// the day-first index of the daily totals.
+				// Last batch: drop the counters emptied by this deletion,
+				// and the users left without activities. The per-type user
+				// rows of the emptied days are found through the day-first
+				// index of the daily totals.
 				day := []any{dayOf(c)}
 				err := sqlexec.ExecAll(ctx, tx,
+					sqlexec.Stmt{SQL: `DELETE FROM activity_users WHERE NOT EXISTS
+						(SELECT 1 FROM activities a WHERE a.user_key = activity_users.user_key)`},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_day_counts WHERE n <= 0"},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_hour_counts WHERE n <= 0"},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_hour_counts WHERE hour <= ? AND n <= 0",

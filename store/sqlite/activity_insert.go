@@ -15,10 +15,14 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
-// activityColumns are the columns of the activities table in the order
-// the store reads and writes them; activityColumnCount is their number.
+// activityColumns are the columns the store reads from the activity_rows
+// view, and insertColumns those it writes to the activities table, in the
+// same order: the row's user_key in the place of the user's id.
+// activityColumnCount is their number.
 const (
 	activityColumns = `id, user_id, username, full_name, activity_type, description, client_id, report_id,
+	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
+	insertColumns = `id, user_key, username, full_name, activity_type, description, client_id, report_id,
 	ip_address, user_agent, method, path, status_code, duration_ns, metadata, created_at`
 	activityColumnCount = 16
 )
@@ -61,7 +65,7 @@ func valuesSQL(rows, cols int) string {
 // that statement alone.
 
 func insertActivitiesSQL(rows int) string {
-	return "INSERT OR ROLLBACK INTO activities (" + activityColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
+	return "INSERT OR ROLLBACK INTO activities (" + insertColumns + ") VALUES " + valuesSQL(rows, activityColumnCount)
 }
 
 // upsertCountsSQL adds rows of (key..., n) to the counter table, each to
@@ -79,16 +83,30 @@ func upsertVectorsSQL(rows int, t counterTier) string {
 		" ON CONFLICT (" + t.col + ", user_id) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
 }
 
+// findUsersSQL reads the users of rows user ids.
+func findUsersSQL(rows int) string {
+	return "SELECT user_key, user_id, user_name, user_full_name FROM activity_users WHERE user_id IN (" +
+		placeholders(rows) + ")"
+}
+
+// addUserSQL adds a user with the names of its first activity.
+const addUserSQL = `INSERT OR ROLLBACK INTO activity_users (user_id, user_name, user_full_name) VALUES (?, ?, ?)
+	RETURNING user_key`
+
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
-// log2 of their row count.
+// log2 of their row count, and the one that adds a user.
 type writeStmts struct {
-	insert, days, hours, users, userDays, userHours, userBlocks, blockDays, dayHours []*sql.Stmt
+	insert, days, hours, users, userDays, userHours, userBlocks, blockDays, dayHours, findUsers []*sql.Stmt
+	addUser                                                                                     *sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks, w.blockDays, w.dayHours} {
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks,
+		w.blockDays, w.dayHours, w.findUsers, {w.addUser}} {
 		for _, st := range list {
-			_ = st.Close()
+			if st != nil {
+				_ = st.Close()
+			}
 		}
 	}
 }
@@ -103,6 +121,10 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 		return s.stmts, nil
 	}
 	w := &writeStmts{}
+	var err error
+	if w.addUser, err = s.writer.PrepareContext(ctx, addUserSQL); err != nil {
+		return nil, err
+	}
 	for n := 1; n <= maxChunk; n *= 2 {
 		for _, p := range []struct {
 			list *[]*sql.Stmt
@@ -115,7 +137,8 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			{&w.userHours, upsertCountsSQL(n, "activity_user_hour_counts", "hour", "user_id")},
 			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")},
 			{&w.blockDays, upsertVectorsSQL(n, userBlockDayTier)},
-			{&w.dayHours, upsertVectorsSQL(n, userDayHourTier)}} {
+			{&w.dayHours, upsertVectorsSQL(n, userDayHourTier)},
+			{&w.findUsers, findUsersSQL(n)}} {
 			st, err := s.writer.PrepareContext(ctx, p.sql)
 			if err != nil {
 				w.close()
@@ -165,11 +188,25 @@ type userDayTypeKey struct {
 const pipelineMin = 64
 
 // encodedChunk is one multi-row INSERT of activities: its row count and
-// arguments, or the validation error that stopped the encoding.
+// arguments, or the validation error that stopped the encoding. The
+// arguments of a row with a user hold the user's id in the place of its
+// key, and its names as given; keyUsers replaces them once the users
+// first named in the chunk, users, are resolved.
 type encodedChunk struct {
-	rows int
-	args []any
-	err  error
+	rows  int
+	args  []any
+	users []userNames
+	err   error
+}
+
+// userNames is a user's id with the names of its first activity in a
+// batch.
+type userNames struct{ id, name, fullName string }
+
+// userRef is a row of activity_users.
+type userRef struct {
+	key            int64
+	name, fullName string
 }
 
 // counterRows are the increments of the activity counter tables for one
@@ -220,10 +257,15 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		}
 	}()
 	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		users := map[string]userRef{}
 		for c := range encoded {
 			if c.err != nil {
 				return c.err
 			}
+			if err := resolveUsers(ctx, tx, stmts, c.users, users); err != nil {
+				return err
+			}
+			keyUsers(c.args, users)
 			st := tx.StmtContext(ctx, stmts.insert[bits.Len(uint(c.rows))-1])
 			_, err := st.ExecContext(ctx, c.args...)
 			_ = st.Close()
@@ -247,6 +289,7 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 	stop <-chan struct{}, counts *counterRows) {
 	defer close(out)
 	done := 0
+	seen := map[string]struct{}{}
 	for _, c := range sizes {
 		select {
 		case <-stop:
@@ -254,6 +297,7 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 		default:
 		}
 		args := make([]any, 0, c*activityColumnCount)
+		var users []userNames
 		for i := done; i < done+c; i++ {
 			a := &activities[i]
 			if err := storedriver.PrepareActivity(a, now); err != nil {
@@ -266,15 +310,92 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 					storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err))}
 				return
 			}
-			args = append(args, a.ID, nullString(a.UserID), nullString(a.Username), nullString(a.FullName),
-				a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
+			if a.UserID == "" {
+				args = append(args, a.ID, nil, nullString(a.Username), nullString(a.FullName))
+			} else {
+				if _, ok := seen[a.UserID]; !ok {
+					seen[a.UserID] = struct{}{}
+					users = append(users, userNames{a.UserID, a.Username, a.FullName})
+				}
+				args = append(args, a.ID, a.UserID, a.Username, a.FullName)
+			}
+			args = append(args, a.ActivityType, nullString(a.Description), nullString(a.ClientID), nullString(a.ReportID),
 				nullString(a.IPAddress), nullString(a.UserAgent), nullString(a.Method), nullString(a.Path),
 				a.StatusCode, int64(a.Duration), meta, micro(a.CreatedAt))
 		}
-		out <- encodedChunk{rows: c, args: args}
+		out <- encodedChunk{rows: c, args: args, users: users}
 		done += c
 	}
 	*counts = countActivities(activities)
+}
+
+// resolveUsers adds to users the rows of activity_users of the users
+// named, adding those not there yet.
+func resolveUsers(ctx context.Context, tx *sql.Tx, stmts *writeStmts, named []userNames, users map[string]userRef) error {
+	done := 0
+	for _, c := range chunks(len(named)) {
+		args := make([]any, c)
+		for i := range c {
+			args[i] = named[done+i].id
+		}
+		done += c
+		st := tx.StmtContext(ctx, stmts.findUsers[bits.Len(uint(c))-1])
+		err := findUsers(ctx, st, args, users)
+		_ = st.Close()
+		if err != nil {
+			return err
+		}
+	}
+	add := tx.StmtContext(ctx, stmts.addUser)
+	defer add.Close()
+	for _, u := range named {
+		if _, ok := users[u.id]; ok {
+			continue
+		}
+		var key int64
+		if err := add.QueryRowContext(ctx, u.id, u.name, u.fullName).Scan(&key); err != nil {
+			return err
+		}
+		users[u.id] = userRef{key, u.name, u.fullName}
+	}
+	return nil
+}
+
+// findUsers adds to users the rows that st finds for the user ids args.
+func findUsers(ctx context.Context, st *sql.Stmt, args []any, users map[string]userRef) error {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var u userRef
+		if err := rows.Scan(&u.key, &id, &u.name, &u.fullName); err != nil {
+			return err
+		}
+		users[id] = u
+	}
+	return rows.Err()
+}
+
+// keyUsers replaces, in the arguments of each row with a user, the user's
+// id by its key and each name equal to the user's by NULL.
+func keyUsers(args []any, users map[string]userRef) {
+	for i := 0; i < len(args); i += activityColumnCount {
+		id, ok := args[i+1].(string)
+		if !ok {
+			continue
+		}
+		u := users[id]
+		args[i+1] = u.key
+		if args[i+2].(string) == u.name {
+			args[i+2] = nil
+		}
+		if args[i+3].(string) == u.fullName {
+			args[i+3] = nil
+		}
+	}
 }
 
 // countActivities aggregates the counter increments of activities.
@@ -363,8 +484,9 @@ func upsertCounts[K comparable, V any](ctx context.Context, tx *sql.Tx, list []*
 	})
 }
 
-// subtractCounts removes the activities matching where (a condition on the
-// activities table) from the counter tables. It must run before they are
+// subtractCounts removes the activities matching where (a condition on
+// columns of both the activities table and the activity_rows view) from
+// the counter tables: those by user read the view, the others the table. It must run before they are
 // deleted, in the same transaction.
 func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
 	day := dayExpr("created_at")
@@ -382,19 +504,19 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_hour_counts AS c SET n = c.n - d.cnt
 		FROM (SELECT `+hourExpr("created_at")+` AS hour, COALESCE(user_id, '') AS user_id, COUNT(*) AS cnt
-			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+			FROM activity_rows WHERE `+where+` GROUP BY 1, 2) AS d
 		WHERE c.hour = d.hour AND c.user_id = d.user_id`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_day_counts AS c SET n = c.n - d.cnt
 		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, COUNT(*) AS cnt
-			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+			FROM activity_rows WHERE `+where+` GROUP BY 1, 2) AS d
 		WHERE c.user_id = d.user_id AND c.day = d.day`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_block_counts AS c SET n = c.n - d.cnt
 		FROM (SELECT COALESCE(user_id, '') AS user_id, `+blockExpr("created_at")+` AS block, COUNT(*) AS cnt
-			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+			FROM activity_rows WHERE `+where+` GROUP BY 1, 2) AS d
 		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
 		return err
 	}
@@ -413,7 +535,7 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 			FROM (SELECT user_id, row_key, `+v.agg+`(i, -cnt) AS v
 				FROM (SELECT COALESCE(user_id, '') AS user_id, `+v.rowExpr+` AS row_key,
 						(`+v.unitExpr+`) - (`+v.rowExpr+`) * `+size+` AS i, COUNT(*) AS cnt
-					FROM activities WHERE `+where+` GROUP BY 1, 2, 3)
+					FROM activity_rows WHERE `+where+` GROUP BY 1, 2, 3)
 				GROUP BY 1, 2) AS d
 			WHERE c.`+v.t.col+` = d.row_key AND c.user_id = d.user_id`, args...); err != nil {
 			return err
@@ -421,7 +543,7 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
 		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, activity_type, COUNT(*) AS cnt
-			FROM activities WHERE `+where+` GROUP BY 1, 2, 3) AS d
+			FROM activity_rows WHERE `+where+` GROUP BY 1, 2, 3) AS d
 		WHERE c.user_id = d.user_id AND c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
 		return err
 	}

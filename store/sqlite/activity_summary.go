@@ -149,29 +149,28 @@ func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []c
 	return nil
 }
 
-func activityKeyExpr(group string) string {
+// countDirect counts matching activities through the indexes and adds the
+// counts to out. Only the counts by user read the activity_rows view: SQLite
+// keeps its join to activity_users in an aggregate even where no column of
+// the user is used.
+func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
 	switch group {
 	case byType:
-		return "activity_type"
+		return countDirectKey(ctx, q, "activities", f, "activity_type", out)
 	case byUser:
-		return "COALESCE(user_id, '')"
+		return countDirectKey(ctx, q, "activity_rows", f, "COALESCE(user_id, '')", out)
 	case byDay:
-		return dayExpr("created_at")
+		return countDirectKey(ctx, q, "activities", f, dayExpr("created_at"), out)
 	}
-	return "''"
+	return countDirectKey(ctx, q, "activities", f, "''", out)
 }
 
-// countDirect counts matching activities through the indexes and adds the
-// counts to out.
-func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
-	return countDirectKey(ctx, q, f, activityKeyExpr(group), out)
-}
-
-// countDirectKey counts matching activities grouped by the SQL key
-// expression and adds the counts to out.
-func countDirectKey(ctx context.Context, q queryer, f filter, key string, out map[string]int64) error {
+// countDirectKey counts the activities matching f in from (the activities
+// table or the activity_rows view) grouped by the SQL key expression and
+// adds the counts to out.
+func countDirectKey(ctx context.Context, q queryer, from string, f filter, key string, out map[string]int64) error {
 	where, args := f.where()
-	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM "+from+" WHERE "+where+" GROUP BY 1", args...)
 }
 
 // countCounters adds the counts of the whole units [first, last] of tier t.
@@ -330,10 +329,10 @@ func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.Sum
 		uf.userID = rows[i].UserID
 		where, args := uf.where()
 		if rows[i].UserID == "" {
-			where += " AND user_id IS NULL"
+			where += " AND user_key IS NULL"
 		}
 		var name sql.NullString
-		err := tx.QueryRowContext(ctx, "SELECT username FROM activities WHERE "+where+
+		err := tx.QueryRowContext(ctx, "SELECT username FROM activity_rows WHERE "+where+
 			" ORDER BY created_at DESC, id DESC LIMIT 1", args...).Scan(&name)
 		if err != nil && err != sql.ErrNoRows {
 			return err
@@ -412,7 +411,7 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 	}
 	first, last := floorDiv(f.from+usPerHour-1, usPerHour), floorDiv(f.to+1, usPerHour)-1
 	if !aligned || first > last {
-		return countDirectKey(ctx, q, f, rowKey, out)
+		return countDirectKey(ctx, q, "activities", f, rowKey, out)
 	}
 	conds := []string{"hour >= ?", "hour <= ?"}
 	args := []any{first, last}
@@ -428,12 +427,12 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 		return err
 	}
 	if f.from < first*usPerHour {
-		if err := countDirectKey(ctx, q, f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
+		if err := countDirectKey(ctx, q, "activities", f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
 			return err
 		}
 	}
 	if (last+1)*usPerHour <= f.to {
-		if err := countDirectKey(ctx, q, f.within((last+1)*usPerHour, f.to), rowKey, out); err != nil {
+		if err := countDirectKey(ctx, q, "activities", f.within((last+1)*usPerHour, f.to), rowKey, out); err != nil {
 			return err
 		}
 	}

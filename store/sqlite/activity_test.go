@@ -37,27 +37,27 @@ func countersMatch(t *testing.T, db *sql.DB) {
 		{"day counts",
 			"SELECT day, activity_type, n FROM activity_day_counts WHERE n <> 0 ORDER BY 1, 2",
 			`SELECT (created_at + 8640000000000000) / 86400000000 - 100000, activity_type, COUNT(*)
-			 FROM activities GROUP BY 1, 2 ORDER BY 1, 2`},
+			 FROM activity_rows GROUP BY 1, 2 ORDER BY 1, 2`},
 		{"hour counts",
 			"SELECT hour, activity_type, n FROM activity_hour_counts WHERE n <> 0 ORDER BY 1, 2",
 			`SELECT (created_at + 8640000000000000) / 3600000000 - 2400000, activity_type, COUNT(*)
-			 FROM activities GROUP BY 1, 2 ORDER BY 1, 2`},
+			 FROM activity_rows GROUP BY 1, 2 ORDER BY 1, 2`},
 		{"user hour counts",
 			"SELECT hour || '/' || user_id, n FROM activity_user_hour_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT ((created_at + 8640000000000000) / 3600000000 - 2400000) || '/' || COALESCE(user_id, ''), COUNT(*)
-			 FROM activities GROUP BY 1 ORDER BY 1`},
+			 FROM activity_rows GROUP BY 1 ORDER BY 1`},
 		{"user day counts",
 			"SELECT user_id || '/' || day, n FROM activity_user_day_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
-			 FROM activities GROUP BY 1 ORDER BY 1`},
+			 FROM activity_rows GROUP BY 1 ORDER BY 1`},
 		{"user block counts",
 			"SELECT user_id || '/' || block, n FROM activity_user_block_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 2764800000000 - 3125), COUNT(*)
-			 FROM activities GROUP BY 1 ORDER BY 1`},
+			 FROM activity_rows GROUP BY 1 ORDER BY 1`},
 		{"user counts",
 			"SELECT user_id || '/' || day || '/' || activity_type, n FROM activity_user_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000) || '/' || activity_type,
-			 COUNT(*) FROM activities GROUP BY 1 ORDER BY 1`},
+			 COUNT(*) FROM activity_rows GROUP BY 1 ORDER BY 1`},
 	}
 	for _, q := range queries {
 		got, want := dump(t, db, q.counters), dump(t, db, q.direct)
@@ -67,14 +67,18 @@ func countersMatch(t *testing.T, db *sql.DB) {
 	}
 	// The count vectors, decoded here rather than by the driver's functions.
 	want := dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
-		FROM activities GROUP BY 1 ORDER BY 1`)
+		FROM activity_rows GROUP BY 1 ORDER BY 1`)
 	if diff := cmp.Diff(want, countVectors(t, db, "activity_user_block_days", "block", 32)); diff != "" {
 		t.Errorf("user block day vectors differ from COUNT(*) (-want +got):\n%s", diff)
 	}
 	want = dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 3600000000 - 2400000), COUNT(*)
-		FROM activities GROUP BY 1 ORDER BY 1`)
+		FROM activity_rows GROUP BY 1 ORDER BY 1`)
 	if diff := cmp.Diff(want, countVectors(t, db, "activity_user_day_hours", "day", 24)); diff != "" {
 		t.Errorf("user day hour vectors differ from COUNT(*) (-want +got):\n%s", diff)
+	}
+	if n := countRows(t, db, `SELECT COUNT(*) FROM activities a WHERE a.user_key IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM activity_users u WHERE u.user_key = a.user_key)`); n != 0 {
+		t.Errorf("%d activities name a user not in activity_users", n)
 	}
 	var negative int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
@@ -179,7 +183,7 @@ func spread(n int, start time.Time) []store.Activity {
 func countAll(t *testing.T, db *sql.DB, where string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.QueryRow("SELECT COUNT(*) FROM activities WHERE "+where, args...).Scan(&n); err != nil {
+	if err := db.QueryRow("SELECT COUNT(*) FROM activity_rows WHERE "+where, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -239,7 +243,7 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want int64
-		if err := db.QueryRow("SELECT COUNT(DISTINCT user_id) FROM activities WHERE created_at >= ?", since.UnixMicro()).Scan(&want); err != nil {
+		if err := db.QueryRow("SELECT COUNT(DISTINCT user_id) FROM activity_rows WHERE created_at >= ?", since.UnixMicro()).Scan(&want); err != nil {
 			t.Fatal(err)
 		}
 		if since.IsZero() {
@@ -259,6 +263,9 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 	}
 	if got := countAll(t, db, "user_id = 'alice'"); got != 0 {
 		t.Errorf("%d activities of alice left", got)
+	}
+	if n := countRows(t, db, "SELECT COUNT(*) FROM activity_users WHERE user_id = 'alice'"); n != 0 {
+		t.Error("the erased user is still in activity_users")
 	}
 	countersMatch(t, db)
 	check("after erase")
@@ -283,6 +290,14 @@ func TestCountersMatchCountAfterInsertEraseRetention(t *testing.T) {
 	}
 	countersMatch(t, db)
 	check("after retention")
+	// Alice, back with activities before the cutoff only, is gone again.
+	if n := countRows(t, db, `SELECT COUNT(*) FROM activity_users u
+		WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.user_key = u.user_key)`); n != 0 {
+		t.Errorf("%d users without activities left after retention", n)
+	}
+	if n := countRows(t, db, "SELECT COUNT(*) FROM activity_users"); n != 1 {
+		t.Errorf("%d users after retention, want bob alone", n)
+	}
 	// Retention drops the count vectors it emptied.
 	if n := countRows(t, db, `SELECT (SELECT COUNT(*) FROM activity_user_block_days WHERE counts = zeroblob(128)) +
 		(SELECT COUNT(*) FROM activity_user_day_hours WHERE counts = zeroblob(96))`); n != 0 {

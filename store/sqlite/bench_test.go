@@ -90,10 +90,15 @@ func BenchmarkStoreInsert(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := db.ExecContext(ctx, `INSERT INTO activities (id, user_id, username, full_name, activity_type,
+			if _, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO activity_users (user_id, user_name, user_full_name)
+				VALUES (?, ?, ?)`, a.UserID, a.Username, a.FullName); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO activities (id, user_key, username, full_name, activity_type,
 				description, client_id, report_id, ip_address, user_agent, method, path, status_code, duration_ns,
-				metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				store.NewID(), a.UserID, a.Username, a.FullName, a.ActivityType, a.Description, a.ClientID, nil,
+				metadata, created_at) VALUES (?, (SELECT user_key FROM activity_users WHERE user_id = ?), NULL, NULL,
+				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				store.NewID(), a.UserID, a.ActivityType, a.Description, a.ClientID, nil,
 				a.IPAddress, a.UserAgent, a.Method, a.Path, a.StatusCode, int64(a.Duration), string(meta),
 				a.CreatedAt.UnixMicro()); err != nil {
 				b.Fatal(err)
