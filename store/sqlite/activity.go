@@ -105,8 +105,11 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		if f.empty() {
 			return nil
 		}
-		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+" FROM activity_rows WHERE "+
-			where+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", args...)
+		// The page is taken from the table alone, then joined to its users:
+		// the view would look up the user of every row an OFFSET skips.
+		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+
+			" FROM activity_rows WHERE rowid IN (SELECT rowid FROM activities WHERE "+where+
+			" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) ORDER BY created_at DESC, id DESC", args...)
 		return err
 	})
 	if err != nil {

@@ -321,20 +321,27 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	return out, nil
 }
 
-// latestUsernames fills the Username of each row with the username of the
-// user's most recent matching activity.
+// latestUsernames fills the Username of each row (none anonymous) with the
+// username of the user's most recent matching activity, with one prepared
+// statement for them all.
 func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	f.userID = ""
+	where, args := f.where()
+	st, err := tx.PrepareContext(ctx, `SELECT COALESCE(a.username, u.user_name)
+		FROM activity_users u JOIN activities a ON a.user_key = u.user_key
+		WHERE u.user_id = ? AND `+where+` ORDER BY a.created_at DESC, a.id DESC LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	stArgs := append([]any{nil}, args...)
 	for i := range rows {
-		uf := f
-		uf.userID = rows[i].UserID
-		where, args := uf.where()
-		if rows[i].UserID == "" {
-			where += " AND user_key IS NULL"
-		}
+		stArgs[0] = rows[i].UserID
 		var name sql.NullString
-		err := tx.QueryRowContext(ctx, "SELECT username FROM activity_rows WHERE "+where+
-			" ORDER BY created_at DESC, id DESC LIMIT 1", args...).Scan(&name)
-		if err != nil && err != sql.ErrNoRows {
+		if err := st.QueryRowContext(ctx, stArgs...).Scan(&name); err != nil && err != sql.ErrNoRows {
 			return err
 		}
 		rows[i].Username = name.String
