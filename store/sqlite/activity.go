@@ -184,10 +184,11 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
 			SELECT user_id FROM activity_user_day_counts WHERE day >= ? AND user_id <> '' AND n > 0
 			UNION
-			SELECT user_id FROM activity_user_hour_counts WHERE hour >= ? AND hour < ? AND user_id <> '' AND n > 0
+			SELECT user_id FROM activity_user_day_hours
+			WHERE day = ? AND user_id <> '' AND `+fnUnitsSum+`(counts, ?, 23) > 0
 			UNION
 			SELECT user_id FROM activity_rows WHERE created_at >= ? AND created_at < ? AND user_id IS NOT NULL)`,
-			fd, fh, fd*24, us, fh*usPerHour).Scan(&n)
+			fd, fd-1, fh-(fd-1)*24, us, fh*usPerHour).Scan(&n)
 	})
 	return n, err
 }

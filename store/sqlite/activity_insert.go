@@ -96,12 +96,12 @@ const addUserSQL = `INSERT OR ROLLBACK INTO activity_users (user_id, user_name, 
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
 // log2 of their row count, and the one that adds a user.
 type writeStmts struct {
-	insert, days, hours, users, userDays, userHours, userBlocks, blockDays, dayHours, findUsers []*sql.Stmt
-	addUser                                                                                     *sql.Stmt
+	insert, days, hours, users, userDays, userBlocks, blockDays, dayHours, findUsers []*sql.Stmt
+	addUser                                                                          *sql.Stmt
 }
 
 func (w *writeStmts) close() {
-	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userHours, w.userBlocks,
+	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userBlocks,
 		w.blockDays, w.dayHours, w.findUsers, {w.addUser}} {
 		for _, st := range list {
 			if st != nil {
@@ -134,7 +134,6 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 			{&w.hours, upsertCountsSQL(n, "activity_hour_counts", "hour", "activity_type")},
 			{&w.users, upsertCountsSQL(n, "activity_user_counts", "user_id", "day", "activity_type")},
 			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_id", "day")},
-			{&w.userHours, upsertCountsSQL(n, "activity_user_hour_counts", "hour", "user_id")},
 			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")},
 			{&w.blockDays, upsertVectorsSQL(n, userBlockDayTier)},
 			{&w.dayHours, upsertVectorsSQL(n, userDayHourTier)},
@@ -214,7 +213,7 @@ type userRef struct {
 type counterRows struct {
 	days, hours map[dayTypeKey]int64
 	userDays    map[dayTypeKey]int64  // typ holds the user id
-	userHours   map[dayTypeKey]int64  // typ holds the user id
+	userHours   map[dayTypeKey]int64  // typ holds the user id; written as dayHours
 	userBlocks  map[dayTypeKey]int64  // day holds the block, typ the user id
 	blockDays   map[dayTypeKey][]byte // day vectors; day holds the block, typ the user id
 	dayHours    map[dayTypeKey][]byte // hour vectors; day holds the day, typ the user id
@@ -449,9 +448,6 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 	if err := upsertCounts(ctx, tx, stmts.hours, c.hours, dayType); err != nil {
 		return err
 	}
-	if err := upsertCounts(ctx, tx, stmts.userHours, c.userHours, dayType); err != nil {
-		return err
-	}
 	userFirst := func(k dayTypeKey, n int64, dst []any) []any { return append(dst, k.typ, k.day, n) }
 	if err := upsertCounts(ctx, tx, stmts.userDays, c.userDays, userFirst); err != nil {
 		return err
@@ -500,12 +496,6 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		FROM (SELECT `+hourExpr("created_at")+` AS hour, activity_type, COUNT(*) AS cnt FROM activities WHERE `+where+`
 			GROUP BY 1, 2) AS d
 		WHERE c.hour = d.hour AND c.activity_type = d.activity_type`, args...); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_hour_counts AS c SET n = c.n - d.cnt
-		FROM (SELECT `+hourExpr("created_at")+` AS hour, COALESCE(user_id, '') AS user_id, COUNT(*) AS cnt
-			FROM activity_rows WHERE `+where+` GROUP BY 1, 2) AS d
-		WHERE c.hour = d.hour AND c.user_id = d.user_id`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_day_counts AS c SET n = c.n - d.cnt

@@ -38,17 +38,16 @@ var (
 	userDayTier = counterTier{"activity_user_counts", "day", usPerDay, "day", 0}
 	// userTotalTier is userDayTier over every type, a row per user and day.
 	userTotalTier = counterTier{"activity_user_day_counts", "day", usPerDay, "day", 0}
-	userHourTier  = counterTier{"activity_user_hour_counts", "hour", usPerHour, "(hour + 2400000) / 24 - 100000", 0}
 	// userBlockTier has neither types nor days: it serves no type filter or
 	// grouping and no grouping by day.
 	userBlockTier = counterTier{"activity_user_block_counts", "block", usPerBlock, "", 0}
 	// userBlockDayTier is userTotalTier read from the day vectors of the
-	// 32-day blocks, and userDayHourTier userHourTier from the hour vectors
-	// of the days: a row per user and block (day) instead of one per user
-	// and day (hour), in key order (block or day, user). They serve no
-	// grouping by day.
+	// 32-day blocks, and userDayHourTier the users' hourly counts, from the
+	// hour vectors of the days: a row per user and block (day) instead of
+	// one per user and day (hour), in key order (block or day, user). Only
+	// userDayHourTier serves grouping by (UTC) day: its row is one.
 	userBlockDayTier = counterTier{"activity_user_block_days", "block", usPerDay, "", daysPerBlock}
-	userDayHourTier  = counterTier{"activity_user_day_hours", "day", usPerHour, "", 24}
+	userDayHourTier  = counterTier{"activity_user_day_hours", "day", usPerHour, "day", 24}
 )
 
 // countBy counts the activities matching f, grouped by one key. Whole
@@ -72,7 +71,7 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 	if f.userID != "" || group == byUser {
 		tiers = []counterTier{userDayTier}
 		if f.typ == "" && group != byType { // the other user counters have no type
-			tiers = []counterTier{userTotalTier, userHourTier}
+			tiers = []counterTier{userTotalTier, userDayHourTier}
 			if group != byDay {
 				tiers = []counterTier{userBlockTier, userBlockDayTier, userDayHourTier}
 			}
@@ -209,8 +208,8 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 }
 
 // countVectors adds the counts of the whole units [first, last] of tier t
-// from the count vectors of the rows that hold them (no type, no grouping
-// by day).
+// from the count vectors of the rows that hold them (no type; grouping by
+// day only where a row is a day).
 func countVectors(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
 	var conds []string
 	var args []any
@@ -228,8 +227,14 @@ func countVectors(ctx context.Context, q queryer, f filter, group string, t coun
 		where = strings.Join(conds, " AND ")
 	}
 	key := "''"
-	if group == byUser {
+	switch group {
+	case byUser:
 		key = "user_id"
+	case byDay:
+		if t.dayKey == "" {
+			return fmt.Errorf("%s: no counts by day", t.table)
+		}
+		key = t.dayKey
 	}
 	// The units are summed here rather than by a SQL function: a call of
 	// a function written in Go costs more than reading the vector.
@@ -406,12 +411,9 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 // every matching row is bucketed in SQL.
 func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location, out map[string]int64) error {
 	rowKey := localDayExpr("created_at", loc, f.from, f.to)
-	t := hourTier
-	if f.userID != "" {
-		t = userHourTier
-	}
+	ivs := zoneIntervals(loc, f.from, f.to)
 	aligned := f.clientID == "" && f.report == "" && (f.userID == "" || f.typ == "")
-	for _, iv := range zoneIntervals(loc, f.from, f.to) {
+	for _, iv := range ivs {
 		if iv.offset%usPerHour != 0 || (!iv.last && iv.end%usPerHour != 0) {
 			aligned = false
 		}
@@ -420,18 +422,21 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 	if !aligned || first > last {
 		return countDirectKey(ctx, q, "activities", f, rowKey, out)
 	}
-	conds := []string{"hour >= ?", "hour <= ?"}
-	args := []any{first, last}
 	if f.userID != "" {
-		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
-	}
-	if f.typ != "" {
-		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
-	}
-	hourKey := localDayExpr("(hour * 3600000000)", loc, f.from, f.to)
-	if err := sqlexec.AddCounts(ctx, q, out, "SELECT "+hourKey+", SUM(n) FROM "+t.table+" WHERE "+
-		strings.Join(conds, " AND ")+" GROUP BY 1", args...); err != nil {
-		return err
+		if err := countUserLocalHours(ctx, q, f.userID, ivs, first, last, out); err != nil {
+			return err
+		}
+	} else {
+		conds := []string{"hour >= ?", "hour <= ?"}
+		args := []any{first, last}
+		if f.typ != "" {
+			conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+		}
+		hourKey := localDayExpr("(hour * 3600000000)", loc, f.from, f.to)
+		if err := sqlexec.AddCounts(ctx, q, out, "SELECT "+hourKey+", SUM(n) FROM "+hourTier.table+" WHERE "+
+			strings.Join(conds, " AND ")+" GROUP BY 1", args...); err != nil {
+			return err
+		}
 	}
 	if f.from < first*usPerHour {
 		if err := countDirectKey(ctx, q, "activities", f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
@@ -444,4 +449,32 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 		}
 	}
 	return nil
+}
+
+// countUserLocalHours adds the activities of user in the UTC hours first…
+// last to out by local day, from the user's hour vectors; ivs are the zone
+// intervals of the range, each on whole hours.
+func countUserLocalHours(ctx context.Context, q queryer, user string, ivs []zoneInterval, first, last int64, out map[string]int64) error {
+	rows, err := q.QueryContext(ctx, "SELECT day, counts FROM "+userDayHourTier.table+
+		" WHERE user_id = ? AND day >= ? AND day <= ?", user, floorDiv(first, 24), floorDiv(last, 24))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var day int64
+	var v sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&day, &v); err != nil {
+			return err
+		}
+		if len(v) != dayHoursBytes {
+			return fmt.Errorf("%s: a count vector of %d bytes, want %d", userDayHourTier.table, len(v), dayHoursBytes)
+		}
+		for h := max(day*24, first); h <= min(day*24+23, last); h++ {
+			if n := sumUnits(v, day, h, h); n != 0 {
+				out[itoa(localDayOf(h*usPerHour, ivs))] += n
+			}
+		}
+	}
+	return rows.Err()
 }

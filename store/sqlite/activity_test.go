@@ -42,10 +42,6 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			"SELECT hour, activity_type, n FROM activity_hour_counts WHERE n <> 0 ORDER BY 1, 2",
 			`SELECT (created_at + 8640000000000000) / 3600000000 - 2400000, activity_type, COUNT(*)
 			 FROM activity_rows GROUP BY 1, 2 ORDER BY 1, 2`},
-		{"user hour counts",
-			"SELECT hour || '/' || user_id, n FROM activity_user_hour_counts WHERE n <> 0 ORDER BY 1",
-			`SELECT ((created_at + 8640000000000000) / 3600000000 - 2400000) || '/' || COALESCE(user_id, ''), COUNT(*)
-			 FROM activity_rows GROUP BY 1 ORDER BY 1`},
 		{"user day counts",
 			"SELECT user_id || '/' || day, n FROM activity_user_day_counts WHERE n <> 0 ORDER BY 1",
 			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
@@ -83,7 +79,6 @@ func countersMatch(t *testing.T, db *sql.DB) {
 	var negative int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM activity_day_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_hour_counts WHERE n < 0) +
-		(SELECT COUNT(*) FROM activity_user_hour_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_block_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_day_counts WHERE n < 0) +
 		(SELECT COUNT(*) FROM activity_user_counts WHERE n < 0)`).Scan(&negative); err != nil {

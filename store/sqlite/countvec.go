@@ -14,8 +14,8 @@ import (
 // vector table: activity_user_block_days has a row per 32-day block and
 // user with its 32 daily counts, activity_user_day_hours a row per UTC day
 // and user with its 24 hourly counts. The SQL functions below (registered
-// for every connection of the process) add and build them (reads sum them
-// in Go, with sumUnits); each name carries the project's prefix so that it
+// for every connection of the process) add, build and sum them (most reads
+// sum them in Go, with sumUnits); each name carries the project's prefix so that it
 // cannot clash with a host's own functions.
 const (
 	blockDaysBytes = daysPerBlock * 4
@@ -31,6 +31,9 @@ const (
 	// a vector of 32 days or 24 hours with n added at each row's unit.
 	fnDays  = "advisor_analytics_days"
 	fnHours = "advisor_analytics_hours"
+	// fnUnitsSum(v, lo, hi): the sum of the units lo…hi of the vector v
+	// (clamped to its units).
+	fnUnitsSum = "advisor_analytics_units_sum"
 )
 
 func init() {
@@ -55,6 +58,19 @@ func init() {
 				binary.LittleEndian.PutUint32(out[i:], binary.LittleEndian.Uint32(out[i:])+binary.LittleEndian.Uint32(b[i:]))
 			}
 			return out, nil
+		}})
+	msqlite.MustRegisterFunction(fnUnitsSum, &msqlite.FunctionImpl{NArgs: 3, Deterministic: true,
+		Scalar: func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			v, err := countVec(args[0])
+			if err != nil {
+				return nil, err
+			}
+			lo, ok1 := args[1].(int64)
+			hi, ok2 := args[2].(int64)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("%s: want two unit numbers, got %v, %v", fnUnitsSum, args[1], args[2])
+			}
+			return sumUnits(v, 0, lo, hi), nil
 		}})
 	for name, size := range map[string]int{fnDays: blockDaysBytes, fnHours: dayHoursBytes} {
 		msqlite.MustRegisterFunction(name, &msqlite.FunctionImpl{NArgs: 2, Deterministic: true,

@@ -58,6 +58,17 @@ func localExpr(col string, loc *time.Location, from, to int64) string {
 	return b.String()
 }
 
+// localDayOf is the local day number of us (unix microseconds) in the zone
+// intervals ivs: localDayExpr computed in Go.
+func localDayOf(us int64, ivs []zoneInterval) int64 {
+	for _, iv := range ivs {
+		if iv.last || us < iv.end {
+			return floorDiv(us+iv.offset, usPerDay)
+		}
+	}
+	return floorDiv(us, usPerDay)
+}
+
 // localDayExpr is the SQL for the local day number of col in loc.
 func localDayExpr(col string, loc *time.Location, from, to int64) string {
 	return dayExpr(localExpr(col, loc, from, to))
