@@ -2,6 +2,8 @@ package benchdata
 
 import (
 	"database/sql"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -47,4 +49,19 @@ func ReportFootprint(b *testing.B, db *sql.DB, n int, stage, query string) {
 	b.ReportMetric(table, stage+"table-B/activity")
 	b.ReportMetric(indexes, stage+"indexes-B/activity")
 	b.ReportMetric(counters, stage+"counters-B/activity")
+}
+
+// EnvInt reads a positive integer from the environment variable name, or
+// returns def when it is unset.
+func EnvInt(b *testing.B, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
 }

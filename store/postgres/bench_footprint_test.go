@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"database/sql"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
@@ -19,7 +17,7 @@ import (
 //	go test ./store/postgres -run XXX -bench ActivityFootprint -benchtime 1x -v
 //	ANALYTICS_BENCH_ACTIVITIES=1000000 ANALYTICS_BENCH_USERS=2000 go test ./store/postgres -run XXX -bench ActivityFootprint -benchtime 1x -v -timeout 30m
 func BenchmarkActivityFootprint(b *testing.B) {
-	n, users := envInt(b, "ANALYTICS_BENCH_ACTIVITIES", 100_000), envInt(b, "ANALYTICS_BENCH_USERS", 200)
+	n, users := benchdata.EnvInt(b, "ANALYTICS_BENCH_ACTIVITIES", 100_000), benchdata.EnvInt(b, "ANALYTICS_BENCH_USERS", 200)
 	for b.Loop() {
 		s, url := newStore(b)
 		if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: n, Users: users, Reports: 100, Recommendations: 100}); err != nil {
@@ -50,18 +48,4 @@ func BenchmarkActivityFootprint(b *testing.B) {
 		benchdata.ReportFootprint(b, db, n, "compacted-", query)
 		_ = db.Close()
 	}
-}
-
-// envInt reads a positive integer from the environment variable name,
-// or returns def when it is unset.
-func envInt(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }

@@ -8,16 +8,17 @@ import (
 )
 
 // BenchmarkActivityFootprint fills a database with 100,000 activities of
-// 200 users over 120 days and reports the bytes per activity of the
-// activities table, of its indexes and of the activity counters (from the
-// dbstat table), logging each object's share with -v.
+// 200 users over 120 days (ANALYTICS_BENCH_ACTIVITIES and
+// ANALYTICS_BENCH_USERS change the numbers) and reports the bytes per
+// activity of the activities table, of its indexes and of the activity
+// counters (from the dbstat table), logging each object's share with -v.
 //
 //	go test ./store/sqlite -run XXX -bench ActivityFootprint -benchtime 1x -v
 func BenchmarkActivityFootprint(b *testing.B) {
-	const n = 100_000
+	n, users := benchdata.EnvInt(b, "ANALYTICS_BENCH_ACTIVITIES", 100_000), benchdata.EnvInt(b, "ANALYTICS_BENCH_USERS", 200)
 	for b.Loop() {
 		s, path := openStore(b)
-		if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: n, Reports: 100, Recommendations: 100}); err != nil {
+		if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: n, Users: users, Reports: 100, Recommendations: 100}); err != nil {
 			b.Fatal(err)
 		}
 		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")
