@@ -217,7 +217,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 			// The counters name users by key (0: no user).
 			userKeys := make([]int64, len(users))
 			for i, id := range users {
-				userKeys[i] = refs[id].key
+				userKeys[i] = refs[id].Key
 			}
 			rows, err := encodeActivities(activities, refs)
 			if err != nil {

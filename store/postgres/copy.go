@@ -15,6 +15,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -55,7 +56,7 @@ func (d *copyData) release() {
 // order of copyActivitiesSQL, with the keys and names of their users from
 // users (see resolveUsers); the caller releases it. The activities have
 // been through storedriver.PrepareActivity.
-func encodeActivities(activities []store.Activity, users map[string]userRef) (*copyData, error) {
+func encodeActivities(activities []store.Activity, users map[string]sqlexec.UserRef) (*copyData, error) {
 	d := copyPool.Get().(*copyData)
 	d.buf, d.ends = d.buf[:0], d.ends[:0]
 	js := d.js
@@ -79,7 +80,7 @@ func encodeActivities(activities []store.Activity, users map[string]userRef) (*c
 		// names are NULL when empty, as the user's own names are.
 		u, known := users[clean(a.UserID)]
 		if known {
-			b = strconv.AppendInt(b, u.key, 10)
+			b = strconv.AppendInt(b, u.Key, 10)
 		} else {
 			b = append(b, `\N`...)
 		}
@@ -87,8 +88,8 @@ func encodeActivities(activities []store.Activity, users map[string]userRef) (*c
 		b = strconv.AppendInt(b, int64(a.StatusCode), 10)
 		b = append(b, '\t')
 		b = appendCopyText(b, clean(a.ActivityType))
-		b = appendOwnName(b, clean(a.Username), u.name)
-		b = appendOwnName(b, clean(a.FullName), u.fullName)
+		b = appendOwnName(b, clean(a.Username), u.Name)
+		b = appendOwnName(b, clean(a.FullName), u.FullName)
 		for _, s := range [...]string{a.Description, a.IPAddress, a.UserAgent, a.Method, a.Path} {
 			b = appendCopyField(b, s)
 		}
@@ -124,12 +125,6 @@ func appendOwnName(b []byte, name, users string) []byte {
 	return appendCopyText(b, name)
 }
 
-// userRef is a user's key and names in activity_users.
-type userRef struct {
-	key            int64
-	name, fullName string
-}
-
 // resolveUsers returns the users of activities by id, adding those not
 // yet known with the names of their first activity here. The caller's
 // transaction holds activities in ROW EXCLUSIVE mode from its start (see
@@ -137,7 +132,7 @@ type userRef struct {
 // before it deletes a user, either waits for these activities and deletes
 // them too or has committed before this reads the users, which then adds
 // the user again.
-func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity) (map[string]userRef, error) {
+func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity) (map[string]sqlexec.UserRef, error) {
 	first := map[string]int{}
 	var ids []string
 	for i := range activities {
@@ -147,7 +142,7 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity)
 			ids = append(ids, id)
 		}
 	}
-	users := make(map[string]userRef, len(ids))
+	users := make(map[string]sqlexec.UserRef, len(ids))
 	if len(ids) == 0 {
 		return users, nil
 	}
@@ -158,16 +153,7 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var u userRef
-			if err := rows.Scan(&u.key, &id, &u.name, &u.fullName); err != nil {
-				return err
-			}
-			users[id] = u
-		}
-		return rows.Err()
+		return sqlexec.AddUsers(rows, users)
 	}
 	if err := read(ids); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
@@ -202,12 +203,6 @@ type encodedChunk struct {
 // batch.
 type userNames struct{ id, name, fullName string }
 
-// userRef is a row of activity_users.
-type userRef struct {
-	key            int64
-	name, fullName string
-}
-
 // counterRows are the increments of the activity counter tables for one
 // batch.
 type counterRows struct {
@@ -256,7 +251,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		}
 	}()
 	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		users := map[string]userRef{}
+		users := map[string]sqlexec.UserRef{}
 		for c := range encoded {
 			if c.err != nil {
 				return c.err
@@ -330,7 +325,7 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 
 // resolveUsers adds to users the rows of activity_users of the users
 // named, adding those not there yet.
-func resolveUsers(ctx context.Context, tx *sql.Tx, stmts *writeStmts, named []userNames, users map[string]userRef) error {
+func resolveUsers(ctx context.Context, tx *sql.Tx, stmts *writeStmts, named []userNames, users map[string]sqlexec.UserRef) error {
 	done := 0
 	for _, c := range chunks(len(named)) {
 		args := make([]any, c)
@@ -339,7 +334,10 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, stmts *writeStmts, named []us
 		}
 		done += c
 		st := tx.StmtContext(ctx, stmts.findUsers[bits.Len(uint(c))-1])
-		err := findUsers(ctx, st, args, users)
+		rows, err := st.QueryContext(ctx, args...)
+		if err == nil {
+			err = sqlexec.AddUsers(rows, users)
+		}
 		_ = st.Close()
 		if err != nil {
 			return err
@@ -355,43 +353,25 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, stmts *writeStmts, named []us
 		if err := add.QueryRowContext(ctx, u.id, u.name, u.fullName).Scan(&key); err != nil {
 			return err
 		}
-		users[u.id] = userRef{key, u.name, u.fullName}
+		users[u.id] = sqlexec.UserRef{Key: key, Name: u.name, FullName: u.fullName}
 	}
 	return nil
 }
 
-// findUsers adds to users the rows that st finds for the user ids args.
-func findUsers(ctx context.Context, st *sql.Stmt, args []any, users map[string]userRef) error {
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var u userRef
-		if err := rows.Scan(&u.key, &id, &u.name, &u.fullName); err != nil {
-			return err
-		}
-		users[id] = u
-	}
-	return rows.Err()
-}
-
 // keyUsers replaces, in the arguments of each row with a user, the user's
 // id by its key and each name equal to the user's by NULL.
-func keyUsers(args []any, users map[string]userRef) {
+func keyUsers(args []any, users map[string]sqlexec.UserRef) {
 	for i := 0; i < len(args); i += activityColumnCount {
 		id, ok := args[i+1].(string)
 		if !ok {
 			continue
 		}
 		u := users[id]
-		args[i+1] = u.key
-		if args[i+2].(string) == u.name {
+		args[i+1] = u.Key
+		if args[i+2].(string) == u.Name {
 			args[i+2] = nil
 		}
-		if args[i+3].(string) == u.fullName {
+		if args[i+3].(string) == u.FullName {
 			args[i+3] = nil
 		}
 	}

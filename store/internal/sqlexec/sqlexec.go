@@ -112,6 +112,28 @@ func AddCounts(ctx context.Context, q Queryer, into map[string]int64, query stri
 	return rows.Err()
 }
 
+// UserRef is a row of activity_users, the table both drivers key
+// activities by: a user's key and names as first recorded.
+type UserRef struct {
+	Key            int64
+	Name, FullName string
+}
+
+// AddUsers adds to users, by user id, the rows (user_key, user_id,
+// user_name, user_full_name) of rows, and closes them.
+func AddUsers(rows *sql.Rows, users map[string]UserRef) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var u UserRef
+		if err := rows.Scan(&u.Key, &id, &u.Name, &u.FullName); err != nil {
+			return err
+		}
+		users[id] = u
+	}
+	return rows.Err()
+}
+
 // Each scans rows one at a time and hands each to fn, closing rows. Rows
 // read ahead are not delivered once ctx is done. Errors of the database
 // and of scan go through wrap; fn's errors are returned as they are.
