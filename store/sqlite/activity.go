@@ -13,6 +13,11 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
+// userKeyIs is the condition on a user_key column (of the activities or of
+// a per-user counter table) that selects the user of the id given as its
+// argument.
+const userKeyIs = "user_key = (SELECT user_key FROM activity_users WHERE user_id = ?)"
+
 // filter is a normalised store.ActivityFilter in unix microseconds.
 type filter struct {
 	from, to         int64
@@ -44,7 +49,7 @@ func (f filter) where() (string, []any) {
 	var conds []string
 	var args []any
 	if f.userID != "" {
-		conds, args = append(conds, "user_key = (SELECT user_key FROM activity_users WHERE user_id = ?)"), append(args, f.userID)
+		conds, args = append(conds, userKeyIs), append(args, f.userID)
 	}
 	if f.typ != "" {
 		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
@@ -175,19 +180,19 @@ func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int
 	var n int64
 	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
 		if since.IsZero() {
-			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_id) FROM activity_user_day_counts
-				WHERE user_id <> '' AND n > 0`).Scan(&n)
+			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_key) FROM activity_user_day_counts
+				WHERE user_key <> 0 AND n > 0`).Scan(&n)
 		}
 		us := micro(since)
 		fd := floorDiv(us+usPerDay-1, usPerDay)   // first whole day
 		fh := floorDiv(us+usPerHour-1, usPerHour) // first whole hour
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
-			SELECT user_id FROM activity_user_day_counts WHERE day >= ? AND user_id <> '' AND n > 0
+			SELECT user_key FROM activity_user_day_counts WHERE day >= ? AND user_key <> 0 AND n > 0
 			UNION
-			SELECT user_id FROM activity_user_day_hours
-			WHERE day = ? AND user_id <> '' AND `+fnUnitsSum+`(counts, ?, 23) > 0
+			SELECT user_key FROM activity_user_day_hours
+			WHERE day = ? AND user_key <> 0 AND `+fnUnitsSum+`(counts, ?, 23) > 0
 			UNION
-			SELECT user_id FROM activity_rows WHERE created_at >= ? AND created_at < ? AND user_id IS NOT NULL)`,
+			SELECT user_key FROM activities WHERE created_at >= ? AND created_at < ? AND user_key IS NOT NULL)`,
 			fd, fd-1, fh-(fd-1)*24, us, fh*usPerHour).Scan(&n)
 	})
 	return n, err

@@ -27,15 +27,15 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		if err := subtractCounts(ctx, tx, "user_key = ?", key); err != nil {
 			return err
 		}
-		user := []any{userID}
+		user := []any{key}
 		err = sqlexec.ExecAll(ctx, tx,
 			sqlexec.Stmt{SQL: "DELETE FROM activity_day_counts WHERE n <= 0"},
 			sqlexec.Stmt{SQL: "DELETE FROM activity_hour_counts WHERE n <= 0"},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_counts WHERE user_id = ?", Args: user},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE user_id = ?", Args: user},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE user_id = ?", Args: user},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE user_id = ?", Args: user},
-			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_hours WHERE user_id = ?", Args: user})
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_counts WHERE user_key = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE user_key = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE user_key = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_days WHERE user_key = ?", Args: user},
+			sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_hours WHERE user_key = ?", Args: user})
 		if err != nil {
 			return err
 		}
@@ -97,8 +97,8 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 						(SELECT 1 FROM activities a WHERE a.user_key = activity_users.user_key)`},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_day_counts WHERE n <= 0"},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_hour_counts WHERE n <= 0"},
-					sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE (user_id, day) IN
-						(SELECT user_id, day FROM activity_user_day_counts WHERE day <= ? AND n <= 0)`, Args: day},
+					sqlexec.Stmt{SQL: `DELETE FROM activity_user_counts WHERE (user_key, day) IN
+						(SELECT user_key, day FROM activity_user_day_counts WHERE day <= ? AND n <= 0)`, Args: day},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_day_counts WHERE day <= ? AND n <= 0", Args: day},
 					sqlexec.Stmt{SQL: "DELETE FROM activity_user_block_counts WHERE block <= ? AND n <= 0",
 						Args: []any{floorDiv(dayOf(c), daysPerBlock)}},

@@ -77,11 +77,11 @@ func upsertCountsSQL(rows int, table string, key ...string) string {
 		" ON CONFLICT (" + k + ") DO UPDATE SET n = n + excluded.n"
 }
 
-// upsertVectorsSQL adds rows of (row key, user_id, counts) to the count
+// upsertVectorsSQL adds rows of (row key, user_key, counts) to the count
 // vectors of the vector tier t.
 func upsertVectorsSQL(rows int, t counterTier) string {
-	return "INSERT OR ROLLBACK INTO " + t.table + " (" + t.col + ", user_id, counts) VALUES " + valuesSQL(rows, 3) +
-		" ON CONFLICT (" + t.col + ", user_id) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
+	return "INSERT OR ROLLBACK INTO " + t.table + " (" + t.col + ", user_key, counts) VALUES " + valuesSQL(rows, 3) +
+		" ON CONFLICT (" + t.col + ", user_key) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
 }
 
 // findUsersSQL reads the users of rows user ids.
@@ -133,9 +133,9 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 		}{{&w.insert, insertActivitiesSQL(n)},
 			{&w.days, upsertCountsSQL(n, "activity_day_counts", "day", "activity_type")},
 			{&w.hours, upsertCountsSQL(n, "activity_hour_counts", "hour", "activity_type")},
-			{&w.users, upsertCountsSQL(n, "activity_user_counts", "user_id", "day", "activity_type")},
-			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_id", "day")},
-			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_id", "block")},
+			{&w.users, upsertCountsSQL(n, "activity_user_counts", "user_key", "day", "activity_type")},
+			{&w.userDays, upsertCountsSQL(n, "activity_user_day_counts", "user_key", "day")},
+			{&w.userBlocks, upsertCountsSQL(n, "activity_user_block_counts", "user_key", "block")},
 			{&w.blockDays, upsertVectorsSQL(n, userBlockDayTier)},
 			{&w.dayHours, upsertVectorsSQL(n, userDayHourTier)},
 			{&w.findUsers, findUsersSQL(n)}} {
@@ -267,7 +267,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 				return err
 			}
 		}
-		return addCounts(ctx, tx, stmts, &counts)
+		return addCounts(ctx, tx, stmts, &counts, users)
 	})
 	if err != nil {
 		return err
@@ -419,8 +419,10 @@ func addToVectors(vectors map[dayTypeKey][]byte, units map[dayTypeKey]int64, siz
 	}
 }
 
-// addCounts adds a batch's increments to the counter tables.
-func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRows) error {
+// addCounts adds a batch's increments to the counter tables, the per-user
+// ones under the keys of users (0 for anonymous activity).
+func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRows, users map[string]sqlexec.UserRef) error {
+	key := func(id string) int64 { return users[id].Key } // the zero UserRef for ""
 	dayType := func(k dayTypeKey, n int64, dst []any) []any { return append(dst, k.day, k.typ, n) }
 	if err := upsertCounts(ctx, tx, stmts.days, c.days, dayType); err != nil {
 		return err
@@ -428,14 +430,14 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 	if err := upsertCounts(ctx, tx, stmts.hours, c.hours, dayType); err != nil {
 		return err
 	}
-	userFirst := func(k dayTypeKey, n int64, dst []any) []any { return append(dst, k.typ, k.day, n) }
+	userFirst := func(k dayTypeKey, n int64, dst []any) []any { return append(dst, key(k.typ), k.day, n) }
 	if err := upsertCounts(ctx, tx, stmts.userDays, c.userDays, userFirst); err != nil {
 		return err
 	}
 	if err := upsertCounts(ctx, tx, stmts.userBlocks, c.userBlocks, userFirst); err != nil {
 		return err
 	}
-	vector := func(k dayTypeKey, v []byte, dst []any) []any { return append(dst, k.day, k.typ, v) }
+	vector := func(k dayTypeKey, v []byte, dst []any) []any { return append(dst, k.day, key(k.typ), v) }
 	if err := upsertCounts(ctx, tx, stmts.blockDays, c.blockDays, vector); err != nil {
 		return err
 	}
@@ -443,7 +445,7 @@ func addCounts(ctx context.Context, tx *sql.Tx, stmts *writeStmts, c *counterRow
 		return err
 	}
 	return upsertCounts(ctx, tx, stmts.users, c.users, func(k userDayTypeKey, n int64, dst []any) []any {
-		return append(dst, k.user, k.day, k.typ, n)
+		return append(dst, key(k.user), k.day, k.typ, n)
 	})
 }
 
@@ -460,9 +462,8 @@ func upsertCounts[K comparable, V any](ctx context.Context, tx *sql.Tx, list []*
 	})
 }
 
-// subtractCounts removes the activities matching where (a condition on
-// columns of both the activities table and the activity_rows view) from
-// the counter tables: those by user read the view, the others the table. It must run before they are
+// subtractCounts removes the activities matching where (a condition on the
+// activities table) from the counter tables. It must run before they are
 // deleted, in the same transaction.
 func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
 	day := dayExpr("created_at")
@@ -479,15 +480,15 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_day_counts AS c SET n = c.n - d.cnt
-		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, COUNT(*) AS cnt
-			FROM activity_rows WHERE `+where+` GROUP BY 1, 2) AS d
-		WHERE c.user_id = d.user_id AND c.day = d.day`, args...); err != nil {
+		FROM (SELECT COALESCE(user_key, 0) AS user_key, `+day+` AS day, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+		WHERE c.user_key = d.user_key AND c.day = d.day`, args...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_block_counts AS c SET n = c.n - d.cnt
-		FROM (SELECT COALESCE(user_id, '') AS user_id, `+blockExpr("created_at")+` AS block, COUNT(*) AS cnt
-			FROM activity_rows WHERE `+where+` GROUP BY 1, 2) AS d
-		WHERE c.user_id = d.user_id AND c.block = d.block`, args...); err != nil {
+		FROM (SELECT COALESCE(user_key, 0) AS user_key, `+blockExpr("created_at")+` AS block, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2) AS d
+		WHERE c.user_key = d.user_key AND c.block = d.block`, args...); err != nil {
 		return err
 	}
 	// The count vectors: the deleted activities counted by user, row and
@@ -502,19 +503,19 @@ func subtractCounts(ctx context.Context, tx *sql.Tx, where string, args ...any) 
 	} {
 		size := strconv.FormatInt(v.t.vector, 10)
 		if _, err := tx.ExecContext(ctx, `UPDATE `+v.t.table+` AS c SET counts = `+fnCountsAdd+`(c.counts, d.v)
-			FROM (SELECT user_id, row_key, `+v.agg+`(i, -cnt) AS v
-				FROM (SELECT COALESCE(user_id, '') AS user_id, `+v.rowExpr+` AS row_key,
+			FROM (SELECT user_key, row_key, `+v.agg+`(i, -cnt) AS v
+				FROM (SELECT COALESCE(user_key, 0) AS user_key, `+v.rowExpr+` AS row_key,
 						(`+v.unitExpr+`) - (`+v.rowExpr+`) * `+size+` AS i, COUNT(*) AS cnt
-					FROM activity_rows WHERE `+where+` GROUP BY 1, 2, 3)
+					FROM activities WHERE `+where+` GROUP BY 1, 2, 3)
 				GROUP BY 1, 2) AS d
-			WHERE c.`+v.t.col+` = d.row_key AND c.user_id = d.user_id`, args...); err != nil {
+			WHERE c.`+v.t.col+` = d.row_key AND c.user_key = d.user_key`, args...); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE activity_user_counts AS c SET n = c.n - d.cnt
-		FROM (SELECT COALESCE(user_id, '') AS user_id, `+day+` AS day, activity_type, COUNT(*) AS cnt
-			FROM activity_rows WHERE `+where+` GROUP BY 1, 2, 3) AS d
-		WHERE c.user_id = d.user_id AND c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
+		FROM (SELECT COALESCE(user_key, 0) AS user_key, `+day+` AS day, activity_type, COUNT(*) AS cnt
+			FROM activities WHERE `+where+` GROUP BY 1, 2, 3) AS d
+		WHERE c.user_key = d.user_key AND c.day = d.day AND c.activity_type = d.activity_type`, args...); err != nil {
 		return err
 	}
 	return nil

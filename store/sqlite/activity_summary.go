@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -149,27 +150,30 @@ func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []c
 }
 
 // countDirect counts matching activities through the indexes and adds the
-// counts to out. Only the counts by user read the activity_rows view: SQLite
-// keeps its join to activity_users in an aggregate even where no column of
-// the user is used.
+// counts to out.
 func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
-	switch group {
-	case byType:
-		return countDirectKey(ctx, q, "activities", f, "activity_type", out)
-	case byUser:
-		return countDirectKey(ctx, q, "activity_rows", f, "COALESCE(user_id, '')", out)
-	case byDay:
-		return countDirectKey(ctx, q, "activities", f, dayExpr("created_at"), out)
-	}
-	return countDirectKey(ctx, q, "activities", f, "''", out)
+	return countDirectKey(ctx, q, f, activityKeyExpr(group), out)
 }
 
-// countDirectKey counts the activities matching f in from (the activities
-// table or the activity_rows view) grouped by the SQL key expression and
-// adds the counts to out.
-func countDirectKey(ctx context.Context, q queryer, from string, f filter, key string, out map[string]int64) error {
+// activityKeyExpr is the SQL of the activities table's column that group
+// groups by: by user, the user's key (0 for anonymous activity).
+func activityKeyExpr(group string) string {
+	switch group {
+	case byType:
+		return "activity_type"
+	case byUser:
+		return "COALESCE(user_key, 0)"
+	case byDay:
+		return dayExpr("created_at")
+	}
+	return "''"
+}
+
+// countDirectKey counts the activities matching f grouped by the SQL key
+// expression and adds the counts to out.
+func countDirectKey(ctx context.Context, q queryer, f filter, key string, out map[string]int64) error {
 	where, args := f.where()
-	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM "+from+" WHERE "+where+" GROUP BY 1", args...)
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
 }
 
 // countCounters adds the counts of the whole units [first, last] of tier t.
@@ -180,7 +184,7 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 	var conds []string
 	var args []any
 	if f.userID != "" {
-		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+		conds, args = append(conds, userKeyIs), append(args, f.userID)
 	}
 	if f.typ != "" {
 		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
@@ -200,7 +204,7 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 	case byType:
 		key = "activity_type"
 	case byUser:
-		key = "user_id"
+		key = "user_key"
 	case byDay:
 		key = t.dayKey
 	}
@@ -220,7 +224,7 @@ func countVectors(ctx context.Context, q queryer, f filter, group string, t coun
 		conds, args = append(conds, t.col+" <= ?"), append(args, floorDiv(last, t.vector))
 	}
 	if f.userID != "" {
-		conds, args = append(conds, "user_id = ?"), append(args, f.userID)
+		conds, args = append(conds, userKeyIs), append(args, f.userID)
 	}
 	where := "1"
 	if len(conds) > 0 {
@@ -229,7 +233,7 @@ func countVectors(ctx context.Context, q queryer, f filter, group string, t coun
 	key := "''"
 	switch group {
 	case byUser:
-		key = "user_id"
+		key = "user_key"
 	case byDay:
 		if t.dayKey == "" {
 			return fmt.Errorf("%s: no counts by day", t.table)
@@ -298,6 +302,9 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			out.Total = sum(counts)
 		case store.GroupByUser:
 			counts, err := countBy(ctx, tx, f, byUser)
+			if err == nil {
+				counts, err = userIDs(ctx, tx, counts)
+			}
 			if err != nil {
 				return err
 			}
@@ -322,6 +329,52 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// userIDs returns counts (keyed by user key, "0" for anonymous activity)
+// keyed by user id ("" for anonymous activity).
+func userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[string]int64, error) {
+	out := make(map[string]int64, len(counts))
+	keys := make([]int64, 0, len(counts))
+	for k, n := range counts {
+		if k == "0" {
+			out[""] = n
+			continue
+		}
+		key, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("user key %q: %w", k, err)
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT u.user_key, u.user_id FROM json_each(?) j
+		JOIN activity_users u ON u.user_key = j.value`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key int64
+		var id string
+		if err := rows.Scan(&key, &id); err != nil {
+			return nil, err
+		}
+		out[id] = counts[itoa(key)]
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != len(counts) {
+		return nil, fmt.Errorf("%d user keys counted are not in activity_users", len(counts)-len(out))
 	}
 	return out, nil
 }
@@ -420,7 +473,7 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 	}
 	first, last := floorDiv(f.from+usPerHour-1, usPerHour), floorDiv(f.to+1, usPerHour)-1
 	if !aligned || first > last {
-		return countDirectKey(ctx, q, "activities", f, rowKey, out)
+		return countDirectKey(ctx, q, f, rowKey, out)
 	}
 	if f.userID != "" {
 		if err := countUserLocalHours(ctx, q, f.userID, ivs, first, last, out); err != nil {
@@ -439,12 +492,12 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 		}
 	}
 	if f.from < first*usPerHour {
-		if err := countDirectKey(ctx, q, "activities", f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
+		if err := countDirectKey(ctx, q, f.within(f.from, first*usPerHour-1), rowKey, out); err != nil {
 			return err
 		}
 	}
 	if (last+1)*usPerHour <= f.to {
-		if err := countDirectKey(ctx, q, "activities", f.within((last+1)*usPerHour, f.to), rowKey, out); err != nil {
+		if err := countDirectKey(ctx, q, f.within((last+1)*usPerHour, f.to), rowKey, out); err != nil {
 			return err
 		}
 	}
@@ -456,7 +509,7 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 // intervals of the range, each on whole hours.
 func countUserLocalHours(ctx context.Context, q queryer, user string, ivs []zoneInterval, first, last int64, out map[string]int64) error {
 	rows, err := q.QueryContext(ctx, "SELECT day, counts FROM "+userDayHourTier.table+
-		" WHERE user_id = ? AND day >= ? AND day <= ?", user, floorDiv(first, 24), floorDiv(last, 24))
+		" WHERE "+userKeyIs+" AND day >= ? AND day <= ?", user, floorDiv(first, 24), floorDiv(last, 24))
 	if err != nil {
 		return err
 	}

@@ -43,17 +43,17 @@ func countersMatch(t *testing.T, db *sql.DB) {
 			`SELECT (created_at + 8640000000000000) / 3600000000 - 2400000, activity_type, COUNT(*)
 			 FROM activity_rows GROUP BY 1, 2 ORDER BY 1, 2`},
 		{"user day counts",
-			"SELECT user_id || '/' || day, n FROM activity_user_day_counts WHERE n <> 0 ORDER BY 1",
-			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
-			 FROM activity_rows GROUP BY 1 ORDER BY 1`},
+			"SELECT user_key || '/' || day, n FROM activity_user_day_counts WHERE n <> 0 ORDER BY 1",
+			`SELECT COALESCE(user_key, 0) || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
+			 FROM activities GROUP BY 1 ORDER BY 1`},
 		{"user block counts",
-			"SELECT user_id || '/' || block, n FROM activity_user_block_counts WHERE n <> 0 ORDER BY 1",
-			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 2764800000000 - 3125), COUNT(*)
-			 FROM activity_rows GROUP BY 1 ORDER BY 1`},
+			"SELECT user_key || '/' || block, n FROM activity_user_block_counts WHERE n <> 0 ORDER BY 1",
+			`SELECT COALESCE(user_key, 0) || '/' || ((created_at + 8640000000000000) / 2764800000000 - 3125), COUNT(*)
+			 FROM activities GROUP BY 1 ORDER BY 1`},
 		{"user counts",
-			"SELECT user_id || '/' || day || '/' || activity_type, n FROM activity_user_counts WHERE n <> 0 ORDER BY 1",
-			`SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000) || '/' || activity_type,
-			 COUNT(*) FROM activity_rows GROUP BY 1 ORDER BY 1`},
+			"SELECT user_key || '/' || day || '/' || activity_type, n FROM activity_user_counts WHERE n <> 0 ORDER BY 1",
+			`SELECT COALESCE(user_key, 0) || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000) || '/' || activity_type,
+			 COUNT(*) FROM activities GROUP BY 1 ORDER BY 1`},
 	}
 	for _, q := range queries {
 		got, want := dump(t, db, q.counters), dump(t, db, q.direct)
@@ -62,13 +62,13 @@ func countersMatch(t *testing.T, db *sql.DB) {
 		}
 	}
 	// The count vectors, decoded here rather than by the driver's functions.
-	want := dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
-		FROM activity_rows GROUP BY 1 ORDER BY 1`)
+	want := dump(t, db, `SELECT COALESCE(user_key, 0) || '/' || ((created_at + 8640000000000000) / 86400000000 - 100000), COUNT(*)
+		FROM activities GROUP BY 1 ORDER BY 1`)
 	if diff := cmp.Diff(want, countVectors(t, db, "activity_user_block_days", "block", 32)); diff != "" {
 		t.Errorf("user block day vectors differ from COUNT(*) (-want +got):\n%s", diff)
 	}
-	want = dump(t, db, `SELECT COALESCE(user_id, '') || '/' || ((created_at + 8640000000000000) / 3600000000 - 2400000), COUNT(*)
-		FROM activity_rows GROUP BY 1 ORDER BY 1`)
+	want = dump(t, db, `SELECT COALESCE(user_key, 0) || '/' || ((created_at + 8640000000000000) / 3600000000 - 2400000), COUNT(*)
+		FROM activities GROUP BY 1 ORDER BY 1`)
 	if diff := cmp.Diff(want, countVectors(t, db, "activity_user_day_hours", "day", 24)); diff != "" {
 		t.Errorf("user day hour vectors differ from COUNT(*) (-want +got):\n%s", diff)
 	}
@@ -95,7 +95,7 @@ func countersMatch(t *testing.T, db *sql.DB) {
 // ORDER BY sorts it).
 func countVectors(t *testing.T, db *sql.DB, table, key string, size int64) []string {
 	t.Helper()
-	rows, err := db.Query("SELECT " + key + ", user_id, counts FROM " + table)
+	rows, err := db.Query("SELECT " + key + ", user_key, counts FROM " + table)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -303,3 +303,48 @@ func TestMigrationActivityUsers(t *testing.T) {
 		t.Errorf("u1's activities after erasing u2 (-want +got):\n%s", d)
 	}
 }
+
+// TestMigrationUserCountersKeyed writes per-user counters as schema
+// version 9 kept them (by text user id, ” for anonymous activity, and a
+// leftover row of a user no longer in activity_users), migrates, and
+// checks that every row is keyed by its user's key (0 for anonymous) and
+// the leftover is gone, and that a summary by user reads them.
+func TestMigrationUserCountersKeyed(t *testing.T) {
+	ctx := context.Background()
+	vec := func(n int) string { return fmt.Sprintf("zeroblob(%d)", n*4) }
+	s, path := openAfterAt(t, 9,
+		`INSERT INTO activity_users (user_key, user_id, user_name, user_full_name) VALUES (7, 'u1', 'one', ''), (9, 'u2', 'two', '')`,
+		`INSERT INTO activity_user_counts VALUES ('u1', 20000, 'login', 2), ('', 20000, 'login', 1), ('ghost', 20000, 'login', 0)`,
+		`INSERT INTO activity_user_day_counts VALUES ('u1', 20000, 2), ('u2', 20001, 3), ('', 20000, 1), ('ghost', 20000, 0)`,
+		`INSERT INTO activity_user_block_counts VALUES ('u1', 625, 2), ('u2', 625, 3), ('', 625, 1), ('ghost', 625, 0)`,
+		`INSERT INTO activity_user_block_days VALUES (625, 'u1', `+vec(32)+`), (625, '', `+vec(32)+`), (625, 'ghost', `+vec(32)+`)`,
+		`INSERT INTO activity_user_day_hours VALUES (20000, 'u1', `+vec(24)+`), (20000, '', `+vec(24)+`), (20000, 'ghost', `+vec(24)+`)`)
+	db := rawDB(t, path)
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"SELECT user_key || '|' || day || '|' || activity_type || '|' || n FROM activity_user_counts ORDER BY 1",
+			[]string{"0|20000|login|1", "7|20000|login|2"}},
+		{"SELECT user_key || '|' || day || '|' || n FROM activity_user_day_counts ORDER BY 1",
+			[]string{"0|20000|1", "7|20000|2", "9|20001|3"}},
+		{"SELECT user_key || '|' || block || '|' || n FROM activity_user_block_counts ORDER BY 1",
+			[]string{"0|625|1", "7|625|2", "9|625|3"}},
+		{"SELECT block || '|' || user_key || '|' || length(counts) FROM activity_user_block_days ORDER BY 1",
+			[]string{"625|0|128", "625|7|128"}},
+		{"SELECT day || '|' || user_key || '|' || length(counts) FROM activity_user_day_hours ORDER BY 1",
+			[]string{"20000|0|96", "20000|7|96"}},
+	} {
+		if d := cmp.Diff(c.want, dump(t, db, c.query)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.query, d)
+		}
+	}
+	sum, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &store.ActivitySummary{Total: 6, Rows: []store.SummaryRow{{UserID: "u2", Count: 3}, {UserID: "u1", Count: 2}}}
+	if d := cmp.Diff(want, sum); d != "" {
+		t.Errorf("summary by user after migrating (-want +got):\n%s", d)
+	}
+}
