@@ -305,7 +305,7 @@ func TestMigrationActivityUsers(t *testing.T) {
 }
 
 // TestMigrationUserCountersKeyed writes per-user counters as schema
-// version 9 kept them (by text user id, ” for anonymous activity, and a
+// version 9 kept them (by text user id, the empty id for anonymous activity, and a
 // leftover row of a user no longer in activity_users), migrates, and
 // checks that every row is keyed by its user's key (0 for anonymous) and
 // the leftover is gone, and that a summary by user reads them.
