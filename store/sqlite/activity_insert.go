@@ -90,6 +90,10 @@ func findUsersSQL(rows int) string {
 		placeholders(rows) + ")"
 }
 
+// markRenamedSQL records that some activity of a user keeps a username of
+// its own.
+const markRenamedSQL = "UPDATE activity_users SET renamed = 1 WHERE user_key = ? AND renamed = 0"
+
 // addUserSQL adds a user with the names of its first activity.
 const addUserSQL = `INSERT OR ROLLBACK INTO activity_users (user_id, user_name, user_full_name) VALUES (?, ?, ?)
 	RETURNING user_key`
@@ -98,12 +102,12 @@ const addUserSQL = `INSERT OR ROLLBACK INTO activity_users (user_id, user_name, 
 // log2 of their row count, and the one that adds a user.
 type writeStmts struct {
 	insert, days, hours, users, userDays, userBlocks, blockDays, dayHours, findUsers []*sql.Stmt
-	addUser                                                                          *sql.Stmt
+	addUser, markRenamed                                                             *sql.Stmt
 }
 
 func (w *writeStmts) close() {
 	for _, list := range [][]*sql.Stmt{w.insert, w.days, w.hours, w.users, w.userDays, w.userBlocks,
-		w.blockDays, w.dayHours, w.findUsers, {w.addUser}} {
+		w.blockDays, w.dayHours, w.findUsers, {w.addUser, w.markRenamed}} {
 		for _, st := range list {
 			if st != nil {
 				_ = st.Close()
@@ -124,6 +128,10 @@ func (s *Store) insertStatements(ctx context.Context) (*writeStmts, error) {
 	w := &writeStmts{}
 	var err error
 	if w.addUser, err = s.writer.PrepareContext(ctx, addUserSQL); err != nil {
+		return nil, err
+	}
+	if w.markRenamed, err = s.writer.PrepareContext(ctx, markRenamedSQL); err != nil {
+		w.close()
 		return nil, err
 	}
 	for n := 1; n <= maxChunk; n *= 2 {
@@ -252,6 +260,7 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	}()
 	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		users := map[string]sqlexec.UserRef{}
+		renamed := map[int64]struct{}{}
 		for c := range encoded {
 			if c.err != nil {
 				return c.err
@@ -259,13 +268,16 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 			if err := resolveUsers(ctx, tx, stmts, c.users, users); err != nil {
 				return err
 			}
-			keyUsers(c.args, users)
+			keyUsers(c.args, users, renamed)
 			st := tx.StmtContext(ctx, stmts.insert[bits.Len(uint(c.rows))-1])
 			_, err := st.ExecContext(ctx, c.args...)
 			_ = st.Close()
 			if err != nil {
 				return err
 			}
+		}
+		if err := markRenamed(ctx, tx, stmts, renamed); err != nil {
+			return err
 		}
 		return addCounts(ctx, tx, stmts, &counts, users)
 	})
@@ -359,8 +371,9 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, stmts *writeStmts, named []us
 }
 
 // keyUsers replaces, in the arguments of each row with a user, the user's
-// id by its key and each name equal to the user's by NULL.
-func keyUsers(args []any, users map[string]sqlexec.UserRef) {
+// id by its key and each name equal to the user's by NULL, and adds to
+// renamed the keys of the users of rows that keep a username of their own.
+func keyUsers(args []any, users map[string]sqlexec.UserRef, renamed map[int64]struct{}) {
 	for i := 0; i < len(args); i += activityColumnCount {
 		id, ok := args[i+1].(string)
 		if !ok {
@@ -370,11 +383,28 @@ func keyUsers(args []any, users map[string]sqlexec.UserRef) {
 		args[i+1] = u.Key
 		if args[i+2].(string) == u.Name {
 			args[i+2] = nil
+		} else {
+			renamed[u.Key] = struct{}{}
 		}
 		if args[i+3].(string) == u.FullName {
 			args[i+3] = nil
 		}
 	}
+}
+
+// markRenamed records the users in renamed as renamed (see markRenamedSQL).
+func markRenamed(ctx context.Context, tx *sql.Tx, stmts *writeStmts, renamed map[int64]struct{}) error {
+	if len(renamed) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, stmts.markRenamed)
+	defer st.Close()
+	for key := range renamed {
+		if _, err := st.ExecContext(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // countActivities aggregates the counter increments of activities.

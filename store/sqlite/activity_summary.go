@@ -301,10 +301,11 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			})
 			out.Total = sum(counts)
 		case store.GroupByUser:
-			counts, err := countBy(ctx, tx, f, byUser)
-			if err == nil {
-				counts, err = userIDs(ctx, tx, counts)
+			byKey, err := countBy(ctx, tx, f, byUser)
+			if err != nil {
+				return err
 			}
+			counts, names, err := userIDs(ctx, tx, byKey)
 			if err != nil {
 				return err
 			}
@@ -321,7 +322,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 				out.Rows = out.Rows[:p.Limit]
 			}
 			out.Total = sum(counts)
-			return latestUsernames(ctx, tx, f, out.Rows)
+			return latestUsernames(ctx, tx, f, out.Rows, names)
 		case store.GroupByDay:
 			return summaryByDay(ctx, tx, f, p.Location, out)
 		}
@@ -334,8 +335,10 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 }
 
 // userIDs returns counts (keyed by user key, "0" for anonymous activity)
-// keyed by user id ("" for anonymous activity).
-func userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[string]int64, error) {
+// keyed by user id ("" for anonymous activity), and the username of each
+// of those users that no activity names otherwise (not renamed), by id.
+func userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[string]int64, map[string]string, error) {
+	names := map[string]string{}
 	out := make(map[string]int64, len(counts))
 	keys := make([]int64, 0, len(counts))
 	for k, n := range counts {
@@ -345,45 +348,58 @@ func userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[strin
 		}
 		key, err := strconv.ParseInt(k, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("user key %q: %w", k, err)
+			return nil, nil, fmt.Errorf("user key %q: %w", k, err)
 		}
 		keys = append(keys, key)
 	}
 	if len(keys) == 0 {
-		return out, nil
+		return out, names, nil
 	}
 	list, err := json.Marshal(keys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT u.user_key, u.user_id FROM json_each(?) j
+	rows, err := q.QueryContext(ctx, `SELECT u.user_key, u.user_id, u.user_name, u.renamed FROM json_each(?) j
 		JOIN activity_users u ON u.user_key = j.value`, string(list))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var key int64
-		var id string
-		if err := rows.Scan(&key, &id); err != nil {
-			return nil, err
+		var id, name string
+		var renamed bool
+		if err := rows.Scan(&key, &id, &name, &renamed); err != nil {
+			return nil, nil, err
 		}
 		out[id] = counts[itoa(key)]
+		if !renamed {
+			names[id] = name
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(out) != len(counts) {
-		return nil, fmt.Errorf("%d user keys counted are not in activity_users", len(counts)-len(out))
+		return nil, nil, fmt.Errorf("%d user keys counted are not in activity_users", len(counts)-len(out))
 	}
-	return out, nil
+	return out, names, nil
 }
 
 // latestUsernames fills the Username of each row (none anonymous) with the
-// username of the user's most recent matching activity, with one prepared
-// statement for them all.
-func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow) error {
-	if len(rows) == 0 {
+// username of the user's most recent matching activity: from names, the
+// usernames of the users whose activities all carry it, or else with one
+// prepared statement for the other rows.
+func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow, names map[string]string) error {
+	var seek []int
+	for i := range rows {
+		if name, ok := names[rows[i].UserID]; ok {
+			rows[i].Username = name
+		} else {
+			seek = append(seek, i)
+		}
+	}
+	if len(seek) == 0 {
 		return nil
 	}
 	f.userID = ""
@@ -396,7 +412,7 @@ func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.Sum
 	}
 	defer st.Close()
 	stArgs := append([]any{nil}, args...)
-	for i := range rows {
+	for _, i := range seek {
 		stArgs[0] = rows[i].UserID
 		var name sql.NullString
 		if err := st.QueryRowContext(ctx, stArgs...).Scan(&name); err != nil && err != sql.ErrNoRows {

@@ -267,6 +267,14 @@ func TestMigrationActivityUsers(t *testing.T) {
 	if d := cmp.Diff([]string{"u1|alice|Alice A", "u2||Bob"}, users()); d != "" {
 		t.Errorf("users after the migration (-want +got):\n%s", d)
 	}
+	renamed := func() []string {
+		t.Helper()
+		return dump(t, db, `SELECT user_id || '|' || renamed FROM activity_users ORDER BY user_id`)
+	}
+	// Both users have rows with usernames of their own.
+	if d := cmp.Diff([]string{"u1|1", "u2|1"}, renamed()); d != "" {
+		t.Errorf("renamed users after the migration (-want +got):\n%s", d)
+	}
 
 	// New activities: a known user under another name, a new user.
 	more := []store.Activity{
@@ -283,6 +291,9 @@ func TestMigrationActivityUsers(t *testing.T) {
 	want = append(want, id(8)+"|al|NULL", id(9)+"|NULL|NULL")
 	if d := cmp.Diff(want, own()); d != "" {
 		t.Errorf("names kept on the new rows (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"u1|1", "u2|1", "u3|0"}, renamed()); d != "" {
+		t.Errorf("renamed users after new inserts (-want +got):\n%s", d)
 	}
 	page, err := s.ActivityList(ctx, store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u1"}, Limit: 10})
 	if err != nil {
@@ -343,7 +354,8 @@ func TestMigrationUserCountersKeyed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &store.ActivitySummary{Total: 6, Rows: []store.SummaryRow{{UserID: "u2", Count: 3}, {UserID: "u1", Count: 2}}}
+	want := &store.ActivitySummary{Total: 6, Rows: []store.SummaryRow{{UserID: "u2", Username: "two", Count: 3},
+		{UserID: "u1", Username: "one", Count: 2}}}
 	if d := cmp.Diff(want, sum); d != "" {
 		t.Errorf("summary by user after migrating (-want +got):\n%s", d)
 	}

@@ -6,6 +6,10 @@
 -- activity_rows joins them back: it reads as the table read before, with
 -- the row's rowid and its user_key.
 --
+-- renamed is 1 once some activity of the user keeps a username of its own:
+-- the latest username of any other user is user_name, with no need to
+-- look for its latest activity.
+--
 -- The table is rebuilt in the migration's transaction, which holds the
 -- database's write lock: every row is copied with its rowid, then the
 -- indexes are built once the rows are in.
@@ -13,7 +17,8 @@ CREATE TABLE activity_users (
     user_key       INTEGER PRIMARY KEY,
     user_id        TEXT NOT NULL UNIQUE,
     user_name      TEXT NOT NULL,
-    user_full_name TEXT NOT NULL
+    user_full_name TEXT NOT NULL,
+    renamed        INTEGER NOT NULL DEFAULT 0
 );
 
 INSERT INTO activity_users (user_id, user_name, user_full_name)
@@ -59,6 +64,9 @@ ORDER BY a.rowid;
 
 DROP TABLE activities;
 ALTER TABLE activities_keyed RENAME TO activities;
+
+UPDATE activity_users SET renamed = 1
+WHERE user_key IN (SELECT user_key FROM activities WHERE user_key IS NOT NULL AND username IS NOT NULL);
 
 CREATE UNIQUE INDEX activities_created_at ON activities (created_at, id);
 CREATE INDEX activities_user_created_at ON activities (user_key, created_at, id) WHERE user_key IS NOT NULL;
