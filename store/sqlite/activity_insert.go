@@ -84,7 +84,7 @@ func upsertVectorsSQL(rows int, t counterTier) string {
 		" ON CONFLICT (" + t.col + ", user_key) DO UPDATE SET counts = " + fnCountsAdd + "(counts, excluded.counts)"
 }
 
-// findUsersSQL reads the users of rows user ids.
+// findUsersSQL reads the activity_users rows of as many user ids as rows.
 func findUsersSQL(rows int) string {
 	return "SELECT user_key, user_id, user_name, user_full_name FROM activity_users WHERE user_id IN (" +
 		placeholders(rows) + ")"
@@ -99,7 +99,7 @@ const addUserSQL = `INSERT OR ROLLBACK INTO activity_users (user_id, user_name, 
 	RETURNING user_key`
 
 // writeStmts are the prepared statements of ActivityInsertMany, indexed by
-// log2 of their row count, and the one that adds a user.
+// log2 of their row count, and those that add a user and mark one renamed.
 type writeStmts struct {
 	insert, days, hours, users, userDays, userBlocks, blockDays, dayHours, findUsers []*sql.Stmt
 	addUser, markRenamed                                                             *sql.Stmt
