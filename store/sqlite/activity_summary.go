@@ -402,20 +402,20 @@ func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.Sum
 	if len(seek) == 0 {
 		return nil
 	}
-	f.userID = ""
+	// The user's condition comes first (see filter.where), and selects its
+	// key in a subquery, so that SQLite reads the user's index.
+	f.userID = "?"
 	where, args := f.where()
-	st, err := tx.PrepareContext(ctx, `SELECT COALESCE(a.username, u.user_name)
-		FROM activity_users u JOIN activities a ON a.user_key = u.user_key
-		WHERE u.user_id = ? AND `+where+` ORDER BY a.created_at DESC, a.id DESC LIMIT 1`)
+	st, err := tx.PrepareContext(ctx, `SELECT username FROM activity_rows WHERE `+where+
+		` ORDER BY created_at DESC, id DESC LIMIT 1`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	stArgs := append([]any{nil}, args...)
 	for _, i := range seek {
-		stArgs[0] = rows[i].UserID
+		args[0] = rows[i].UserID
 		var name sql.NullString
-		if err := st.QueryRowContext(ctx, stArgs...).Scan(&name); err != nil && err != sql.ErrNoRows {
+		if err := st.QueryRowContext(ctx, args...).Scan(&name); err != nil && err != sql.ErrNoRows {
 			return err
 		}
 		rows[i].Username = name.String
