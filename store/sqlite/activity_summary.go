@@ -402,8 +402,9 @@ func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.Sum
 	if len(seek) == 0 {
 		return nil
 	}
-	// The user's condition comes first (see filter.where), and selects its
-	// key in a subquery, so that SQLite reads the user's index.
+	// Any user id here makes where() add the user's condition, which comes
+	// first (args[0], set to each row's user below) and selects the key in
+	// a subquery, so that SQLite reads the user's index.
 	f.userID = "?"
 	where, args := f.where()
 	st, err := tx.PrepareContext(ctx, `SELECT username FROM activity_rows WHERE `+where+
