@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
@@ -206,4 +207,40 @@ func newYork(b *testing.B) *time.Location {
 		b.Fatal(err)
 	}
 	return loc
+}
+
+// BenchmarkSummaryByUserAllTime measures the summary by user of 2,000 users
+// over all time at 200,000 activities, with a context that can be
+// cancelled, as a request's (the driver costs more a statement then):
+// keep-names, users whose activities all carry their first username, and
+// renamed, every user marked as having activities under another name (the
+// latest username then comes from a query per user).
+//
+//	go test ./store/sqlite -run XXX -bench SummaryByUserAllTime -benchtime 100x
+func BenchmarkSummaryByUserAllTime(b *testing.B) {
+	s, path := openStore(b)
+	if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: 200_000, Users: 2000, Reports: 100, Recommendations: 100}); err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B) {
+		for b.Loop() {
+			sum, err := s.ActivitySummary(b.Context(), store.ActivitySummaryParams{GroupBy: store.GroupByUser})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(sum.Rows) != 2000 {
+				b.Fatalf("%d rows, want 2000", len(sum.Rows))
+			}
+		}
+	}
+	b.Run("keep-names", run)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("UPDATE activity_users SET renamed = 1"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("renamed", run)
 }
