@@ -216,7 +216,6 @@ type userNames struct{ id, name, fullName string }
 type counterRows struct {
 	days, hours map[dayTypeKey]int64
 	userDays    map[dayTypeKey]int64  // typ holds the user id
-	userHours   map[dayTypeKey]int64  // typ holds the user id; written as dayHours
 	userBlocks  map[dayTypeKey]int64  // day holds the block, typ the user id
 	blockDays   map[dayTypeKey][]byte // day vectors; day holds the block, typ the user id
 	dayHours    map[dayTypeKey][]byte // hour vectors; day holds the day, typ the user id
@@ -413,12 +412,12 @@ func countActivities(activities []store.Activity) counterRows {
 		days:       map[dayTypeKey]int64{},
 		hours:      map[dayTypeKey]int64{},
 		userDays:   map[dayTypeKey]int64{},
-		userHours:  map[dayTypeKey]int64{},
 		userBlocks: map[dayTypeKey]int64{},
 		blockDays:  map[dayTypeKey][]byte{},
 		dayHours:   map[dayTypeKey][]byte{},
 		users:      map[userDayTypeKey]int64{},
 	}
+	userHours := map[dayTypeKey]int64{} // typ holds the user id; written as dayHours
 	for i := range activities {
 		a := &activities[i]
 		us := micro(a.CreatedAt)
@@ -427,11 +426,11 @@ func countActivities(activities []store.Activity) counterRows {
 		c.hours[dayTypeKey{h, a.ActivityType}]++
 		c.users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
 		c.userDays[dayTypeKey{d, a.UserID}]++
-		c.userHours[dayTypeKey{h, a.UserID}]++
+		userHours[dayTypeKey{h, a.UserID}]++
 		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
 	}
 	addToVectors(c.blockDays, c.userDays, userBlockDayTier.vector)
-	addToVectors(c.dayHours, c.userHours, userDayHourTier.vector)
+	addToVectors(c.dayHours, userHours, userDayHourTier.vector)
 	return c
 }
 
