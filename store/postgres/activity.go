@@ -144,24 +144,166 @@ type hourKey struct {
 // already stored with the same id and time (a replayed event) is
 // store.ErrConflict and nothing is written.
 func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activity) error {
-	op := fmt.Sprintf("insert %d activities", len(activities))
+	if len(activities) == 0 {
+		return s.wrap(ctx, "insert 0 activities", ctx.Err())
+	}
+	return s.insertActivities(ctx, fmt.Sprintf("insert %d activities", len(activities)), storedriver.OneChunk(activities))
+}
+
+// ActivityInsertChunks writes the activities that next returns, chunk by
+// chunk, in one transaction (all or nothing), as ActivityInsertMany writes
+// one batch; next returns an empty chunk at the end. Each chunk is its own
+// COPY, and next is called while PostgreSQL writes the previous chunk, so
+// a caller that decodes or builds each chunk in next does that work beside
+// the database's. An error from next rolls everything back and is returned
+// wrapped. next is called from one goroutine at a time, never after
+// ActivityInsertChunks returns; the activities of its chunks are updated
+// in place as ActivityInsertMany updates them.
+//
+// When a chunk needs a partition that does not exist yet, or the chunks'
+// new users meet another writer's in a deadlock, the transaction is rolled
+// back, the remaining chunks are taken, and everything is written again as
+// one batch.
+func (s *Store) ActivityInsertChunks(ctx context.Context, next func() ([]store.Activity, error)) error {
+	return s.insertActivities(ctx, "insert activities", next)
+}
+
+// errNeedPartitions stops a streamed write whose next chunk needs a
+// partition not created yet: partitions are created outside the writing
+// transaction, which holds activities against their creation.
+var errNeedPartitions = errors.New("a chunk needs a partition not created yet")
+
+func (s *Store) insertActivities(ctx context.Context, op string, next func() ([]store.Activity, error)) error {
 	if err := ctx.Err(); err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	if len(activities) == 0 {
-		return nil
-	}
 	now := s.now()
-	for i := range activities {
-		if err := storedriver.PrepareActivity(&activities[i], now); err != nil {
-			return s.wrap(ctx, op, indexed(err, i))
+	var taken [][]store.Activity // every chunk taken from next, prepared
+	n := 0
+	take := func() ([]store.Activity, error) {
+		chunk, err := next()
+		if err != nil || len(chunk) == 0 {
+			return nil, err
+		}
+		for i := range chunk {
+			if err := storedriver.PrepareActivity(&chunk[i], now); err != nil {
+				return nil, indexed(err, n+i)
+			}
+		}
+		n += len(chunk)
+		taken = append(taken, chunk)
+		return chunk, nil
+	}
+	first, err := take()
+	if err != nil || len(first) == 0 {
+		return s.wrap(ctx, op, err)
+	}
+	if err := s.ensurePartitions(ctx, createdTimes(first)); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	err = s.writeChunks(ctx, first, take)
+	if errors.Is(err, errNeedPartitions) || isNoPartition(err) || isDeadlock(err) {
+		// Take the rest, then write everything again as one batch: its
+		// partitions created first, its new users added in one statement
+		// in id order (as every single batch adds them).
+		for {
+			chunk, err := take()
+			if err != nil {
+				return s.wrap(ctx, op, err)
+			}
+			if len(chunk) == 0 {
+				break
+			}
+		}
+		all := slices.Concat(taken...)
+		if isNoPartition(err) {
+			// A partition was dropped (by retention elsewhere) since it
+			// was seen: read them again.
+			s.forgetPartitions()
+		}
+		if err := s.ensurePartitions(ctx, createdTimes(all)); err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		if err = s.writeChunks(ctx, all, nil); err == nil {
+			for _, chunk := range taken {
+				all = all[copy(chunk, all):]
+			}
 		}
 	}
-	counts := make(map[countKey]int64)
+	return s.wrap(ctx, op, err)
+}
+
+func createdTimes(activities []store.Activity) []time.Time {
+	times := make([]time.Time, len(activities))
 	for i := range activities {
-		a := &activities[i]
-		counts[countKey{a.CreatedAt.Format(time.DateOnly), clean(a.UserID), clean(a.ActivityType)}]++
+		times[i] = activities[i].CreatedAt
 	}
+	return times
+}
+
+// isDeadlock reports whether PostgreSQL ended the transaction to break a
+// deadlock.
+func isDeadlock(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+// writeChunks writes first and the chunks of take (none when take is nil)
+// in one transaction, one COPY a chunk, then the counter updates of them
+// all. A chunk whose partitions are not known to exist stops it with
+// errNeedPartitions.
+func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take func() ([]store.Activity, error)) error {
+	// The rows go to the driver's connection itself, in the transaction
+	// begun on it (see copyIn).
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return sqlexec.InTx(func() (*sqlx.Tx, error) { return conn.BeginTxx(ctx, nil) }, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, lockForInsert); err != nil {
+			return err
+		}
+		users := map[string]sqlexec.UserRef{}
+		counts := make(map[countKey]int64)
+		hourCounts := make(map[hourKey]int64)
+		for chunk := first; len(chunk) > 0; {
+			if err := resolveUsers(ctx, tx, chunk, users); err != nil {
+				return err
+			}
+			rows, err := encodeActivities(chunk, users)
+			if err != nil {
+				return err
+			}
+			err = conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) })
+			rows.release()
+			if err != nil {
+				return err
+			}
+			for i := range chunk {
+				a := &chunk[i]
+				counts[countKey{a.CreatedAt.Format(time.DateOnly), clean(a.UserID), clean(a.ActivityType)}]++
+				hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), clean(a.ActivityType)}]++
+			}
+			if take == nil {
+				break
+			}
+			if chunk, err = take(); err != nil {
+				return err
+			}
+			if len(chunk) > 0 && len(s.missingPartitions(createdTimes(chunk))) > 0 {
+				return errNeedPartitions
+			}
+		}
+		return addCounts(ctx, tx, counts, hourCounts, users)
+	})
+}
+
+// addCounts adds the counts of a write's activities to the counter
+// tables, the per-user ones under the keys of users (0: no user), in key
+// order, as every writer does.
+func addCounts(ctx context.Context, tx *sqlx.Tx, counts map[countKey]int64, hourCounts map[hourKey]int64,
+	users map[string]sqlexec.UserRef) error {
 	keys := make([]countKey, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -169,15 +311,9 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	slices.SortFunc(keys, func(a, b countKey) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.user, b.user), cmp.Compare(a.typ, b.typ))
 	})
-	days, users, types, ns := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	days, userKeys, types, ns := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
-		days[i], users[i], types[i], ns[i] = k.day, k.user, k.typ, counts[k]
-	}
-
-	hourCounts := make(map[hourKey]int64)
-	for i := range activities {
-		a := &activities[i]
-		hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), clean(a.ActivityType)}]++
+		days[i], userKeys[i], types[i], ns[i] = k.day, users[k.user].Key, k.typ, counts[k]
 	}
 	hkeys := make([]hourKey, 0, len(hourCounts))
 	for k := range hourCounts {
@@ -190,59 +326,9 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	for i, k := range hkeys {
 		hours[i], htypes[i], hns[i] = k.hour.Format(time.RFC3339), k.typ, hourCounts[k]
 	}
-
-	times := make([]time.Time, len(activities))
-	for i := range activities {
-		times[i] = activities[i].CreatedAt
-	}
-	if err := s.ensurePartitions(ctx, times); err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	write := func() error {
-		// The rows go to the driver's connection itself, in the
-		// transaction begun on it (see copyIn).
-		conn, err := s.db.Connx(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		return sqlexec.InTx(func() (*sqlx.Tx, error) { return conn.BeginTxx(ctx, nil) }, func(tx *sqlx.Tx) error {
-			if _, err := tx.ExecContext(ctx, lockForInsert); err != nil {
-				return err
-			}
-			refs, err := resolveUsers(ctx, tx, activities)
-			if err != nil {
-				return err
-			}
-			// The counters name users by key (0: no user).
-			userKeys := make([]int64, len(users))
-			for i, id := range users {
-				userKeys[i] = refs[id].Key
-			}
-			rows, err := encodeActivities(activities, refs)
-			if err != nil {
-				return err
-			}
-			defer rows.release()
-			if err := conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) }); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(userKeys), pq.Array(types), pq.Array(ns),
-				pq.Array(hours), pq.Array(htypes), pq.Array(hns))
-			return err
-		})
-	}
-	err := write()
-	if isNoPartition(err) {
-		// A partition was dropped (by retention elsewhere) since it was
-		// seen: read them again, create what is missing and retry once.
-		s.forgetPartitions()
-		if err := s.ensurePartitions(ctx, times); err != nil {
-			return s.wrap(ctx, op, err)
-		}
-		err = write()
-	}
-	return s.wrap(ctx, op, err)
+	_, err := tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(userKeys), pq.Array(types), pq.Array(ns),
+		pq.Array(hours), pq.Array(htypes), pq.Array(hns))
+	return err
 }
 
 // indexed names the position of the offending activity in the reason.

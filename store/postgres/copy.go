@@ -125,26 +125,27 @@ func appendOwnName(b []byte, name, users string) []byte {
 	return appendCopyText(b, name)
 }
 
-// resolveUsers returns the users of activities by id, adding those not
-// yet known with the names of their first activity here. The caller's
-// transaction holds activities in ROW EXCLUSIVE mode from its start (see
-// lockForInsert), so an erasure, which locks activities against writers
-// before it deletes a user, either waits for these activities and deletes
-// them too or has committed before this reads the users, which then adds
-// the user again.
-func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity) (map[string]sqlexec.UserRef, error) {
+// resolveUsers adds to users the users of activities not in it yet,
+// adding those not yet known to activity_users with the names of their
+// first activity here. The caller's transaction holds activities in ROW
+// EXCLUSIVE mode from its start (see lockForInsert), so an erasure, which
+// locks activities against writers before it deletes a user, either waits
+// for these activities and deletes them too or has committed before this
+// reads the users, which then adds the user again.
+func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity, users map[string]sqlexec.UserRef) error {
 	first := map[string]int{}
 	var ids []string
 	for i := range activities {
 		id := clean(activities[i].UserID)
 		if _, seen := first[id]; id != "" && !seen {
 			first[id] = i
-			ids = append(ids, id)
+			if _, known := users[id]; !known {
+				ids = append(ids, id)
+			}
 		}
 	}
-	users := make(map[string]sqlexec.UserRef, len(ids))
 	if len(ids) == 0 {
-		return users, nil
+		return nil
 	}
 	slices.Sort(ids)
 	read := func(ids []string) error {
@@ -156,31 +157,34 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, activities []store.Activity)
 		return sqlexec.AddUsers(rows, users)
 	}
 	if err := read(ids); err != nil {
-		return nil, err
+		return err
 	}
-	if len(users) < len(ids) {
-		var missing, names, fullNames []string
-		for _, id := range ids {
-			if _, ok := users[id]; !ok {
-				a := &activities[first[id]]
-				missing, names, fullNames = append(missing, id), append(names, clean(a.Username)), append(fullNames, clean(a.FullName))
-			}
-		}
-		// In id order, as every writer adds them, so two writers adding
-		// the same new users cannot deadlock.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_users (user_id, user_name, user_full_name)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1
-			ON CONFLICT (user_id) DO NOTHING`, pq.Array(missing), pq.Array(names), pq.Array(fullNames)); err != nil {
-			return nil, err
-		}
-		if err := read(missing); err != nil {
-			return nil, err
-		}
-		if len(users) < len(ids) {
-			return nil, errors.New("users added to activity_users could not be read back")
+	var missing, names, fullNames []string
+	for _, id := range ids {
+		if _, ok := users[id]; !ok {
+			a := &activities[first[id]]
+			missing, names, fullNames = append(missing, id), append(names, clean(a.Username)), append(fullNames, clean(a.FullName))
 		}
 	}
-	return users, nil
+	if len(missing) == 0 {
+		return nil
+	}
+	// In id order, as every writer adds them, so two writers adding the
+	// same new users in one statement each cannot deadlock.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO activity_users (user_id, user_name, user_full_name)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1
+		ON CONFLICT (user_id) DO NOTHING`, pq.Array(missing), pq.Array(names), pq.Array(fullNames)); err != nil {
+		return err
+	}
+	if err := read(missing); err != nil {
+		return err
+	}
+	for _, id := range missing {
+		if _, ok := users[id]; !ok {
+			return errors.New("users added to activity_users could not be read back")
+		}
+	}
+	return nil
 }
 
 // appendCopyField appends a tab and s as a nullable column: the empty

@@ -235,24 +235,44 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 	if len(activities) == 0 {
 		return nil
 	}
-	op := fmt.Sprintf("insert %d activities", len(activities))
+	return s.insertActivities(ctx, fmt.Sprintf("insert %d activities", len(activities)), storedriver.OneChunk(activities),
+		len(activities) >= pipelineMin)
+}
+
+// ActivityInsertChunks writes the activities that next returns, chunk by
+// chunk, in one transaction (all or nothing), as ActivityInsertMany writes
+// one batch; next returns an empty chunk at the end. The chunks are taken
+// and encoded on a goroutine of their own while SQLite writes the previous
+// ones, so a caller that decodes or builds each chunk in next does that
+// work beside the writes. An error from next rolls everything back and is
+// returned wrapped. next is called from one goroutine at a time, never
+// after ActivityInsertChunks returns; the activities of its chunks are
+// updated in place as ActivityInsertMany updates them.
+func (s *Store) ActivityInsertChunks(ctx context.Context, next func() ([]store.Activity, error)) error {
+	return s.insertActivities(ctx, "insert activities", next, true)
+}
+
+// insertActivities writes the chunks of next in one transaction, encoding
+// them on a goroutine of their own when pipelined (else before the first
+// write: next then returns a batch known to be small).
+func (s *Store) insertActivities(ctx context.Context, op string, next func() ([]store.Activity, error), pipelined bool) error {
 	stmts, err := s.insertStatements(ctx)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	sizes := chunks(len(activities))
-	slices.Reverse(sizes)
-	encoded := make(chan encodedChunk, len(sizes))
+	enc := &activityEncoder{now: s.now(), seen: map[string]struct{}{}, counts: newCounterTally()}
+	var encoded chan encodedChunk
 	stop := make(chan struct{})
-	var counts counterRows // written by the encoder before it closes encoded
-	if len(activities) < pipelineMin {
-		encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+	if pipelined {
+		encoded = make(chan encodedChunk, 4)
+		go enc.run(next, encoded, stop)
 	} else {
-		go encodeActivities(activities, s.now(), sizes, encoded, stop, &counts)
+		encoded = make(chan encodedChunk, maxChunk)
+		enc.run(next, encoded, stop)
 	}
 	defer func() {
 		// The encoder stops at its next chunk; wait for it, so it no
-		// longer touches activities when this returns.
+		// longer touches the activities or calls next when this returns.
 		close(stop)
 		for range encoded {
 		}
@@ -278,48 +298,83 @@ func (s *Store) ActivityInsertMany(ctx context.Context, activities []store.Activ
 		if err := markRenamed(ctx, tx, stmts, renamed); err != nil {
 			return err
 		}
+		counts := enc.counts.rows() // the encoder closed encoded after its last chunk
 		return addCounts(ctx, tx, stmts, &counts, users)
 	})
 	if err != nil {
 		return err
 	}
-	s.insertedActivities(len(activities))
+	s.insertedActivities(enc.done)
 	return nil
 }
 
-// encodeActivities prepares activities in chunks of the given sizes, sends
-// each chunk's arguments on out, then fills counts and closes out. It
-// stops early on a validation error (sent on out) or when stop is closed.
-func encodeActivities(activities []store.Activity, now time.Time, sizes []int, out chan<- encodedChunk,
-	stop <-chan struct{}, counts *counterRows) {
+// activityEncoder turns activities into the arguments of multi-row INSERT
+// statements, a chunk at a time, and tallies their counter increments.
+type activityEncoder struct {
+	now    time.Time
+	seen   map[string]struct{} // the users named so far
+	counts counterTally
+	done   int // activities encoded so far
+}
+
+// run encodes the chunks of next and sends them on out, which it closes
+// at the end. It stops early on an error (sent on out) or when stop is
+// closed.
+func (e *activityEncoder) run(next func() ([]store.Activity, error), out chan<- encodedChunk, stop <-chan struct{}) {
 	defer close(out)
-	done := 0
-	seen := map[string]struct{}{}
-	for _, c := range sizes {
+	for {
 		select {
 		case <-stop:
 			return
+		default:
+		}
+		activities, err := next()
+		if err != nil {
+			out <- encodedChunk{err: err}
+			return
+		}
+		if len(activities) == 0 {
+			return
+		}
+		if !e.encode(activities, out, stop) {
+			return
+		}
+		e.counts.add(activities)
+	}
+}
+
+// encode prepares activities in power-of-two chunks, the smallest first,
+// and sends each chunk's arguments on out. It reports false when it
+// stopped: on a validation error (sent on out) or when stop was closed.
+func (e *activityEncoder) encode(activities []store.Activity, out chan<- encodedChunk, stop <-chan struct{}) bool {
+	sizes := chunks(len(activities))
+	slices.Reverse(sizes)
+	done := 0
+	for _, c := range sizes {
+		select {
+		case <-stop:
+			return false
 		default:
 		}
 		args := make([]any, 0, c*activityColumnCount)
 		var users []userNames
 		for i := done; i < done+c; i++ {
 			a := &activities[i]
-			if err := storedriver.PrepareActivity(a, now); err != nil {
-				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i, err)}
-				return
+			if err := storedriver.PrepareActivity(a, e.now); err != nil {
+				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", e.done+i, err)}
+				return false
 			}
 			meta, err := jsonenc.Object(a.Metadata)
 			if err != nil {
-				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", i,
+				out <- encodedChunk{err: fmt.Errorf("activity %d: %w", e.done+i,
 					storedriver.Invalid("metadata", "cannot be encoded as JSON: %v", err))}
-				return
+				return false
 			}
 			if a.UserID == "" {
 				args = append(args, a.ID, nil, nullString(a.Username), nullString(a.FullName))
 			} else {
-				if _, ok := seen[a.UserID]; !ok {
-					seen[a.UserID] = struct{}{}
+				if _, ok := e.seen[a.UserID]; !ok {
+					e.seen[a.UserID] = struct{}{}
 					users = append(users, userNames{a.UserID, a.Username, a.FullName})
 				}
 				args = append(args, a.ID, a.UserID, a.Username, a.FullName)
@@ -331,7 +386,8 @@ func encodeActivities(activities []store.Activity, now time.Time, sizes []int, o
 		out <- encodedChunk{rows: c, args: args, users: users}
 		done += c
 	}
-	*counts = countActivities(activities)
+	e.done += len(activities)
+	return true
 }
 
 // resolveUsers adds to users the rows of activity_users of the users
@@ -406,18 +462,29 @@ func markRenamed(ctx context.Context, tx *sql.Tx, stmts *writeStmts, renamed map
 	return nil
 }
 
-// countActivities aggregates the counter increments of activities.
-func countActivities(activities []store.Activity) counterRows {
-	c := counterRows{
-		days:       map[dayTypeKey]int64{},
-		hours:      map[dayTypeKey]int64{},
-		userDays:   map[dayTypeKey]int64{},
-		userBlocks: map[dayTypeKey]int64{},
-		blockDays:  map[dayTypeKey][]byte{},
-		dayHours:   map[dayTypeKey][]byte{},
-		users:      map[userDayTypeKey]int64{},
+// counterTally accumulates the counter increments of the activities of a
+// write, chunk by chunk.
+type counterTally struct {
+	c         counterRows
+	userHours map[dayTypeKey]int64 // typ holds the user id; written as dayHours
+}
+
+func newCounterTally() counterTally {
+	return counterTally{
+		c: counterRows{
+			days:       map[dayTypeKey]int64{},
+			hours:      map[dayTypeKey]int64{},
+			userDays:   map[dayTypeKey]int64{},
+			userBlocks: map[dayTypeKey]int64{},
+			users:      map[userDayTypeKey]int64{},
+		},
+		userHours: map[dayTypeKey]int64{},
 	}
-	userHours := map[dayTypeKey]int64{} // typ holds the user id; written as dayHours
+}
+
+// add counts activities, which have been through PrepareActivity.
+func (t *counterTally) add(activities []store.Activity) {
+	c := &t.c
 	for i := range activities {
 		a := &activities[i]
 		us := micro(a.CreatedAt)
@@ -426,11 +493,18 @@ func countActivities(activities []store.Activity) counterRows {
 		c.hours[dayTypeKey{h, a.ActivityType}]++
 		c.users[userDayTypeKey{a.UserID, d, a.ActivityType}]++
 		c.userDays[dayTypeKey{d, a.UserID}]++
-		userHours[dayTypeKey{h, a.UserID}]++
+		t.userHours[dayTypeKey{h, a.UserID}]++
 		c.userBlocks[dayTypeKey{floorDiv(d, daysPerBlock), a.UserID}]++
 	}
+}
+
+// rows returns the increments of everything added, with the count
+// vectors built from the per-user day and hour counts.
+func (t *counterTally) rows() counterRows {
+	c := t.c
+	c.blockDays, c.dayHours = map[dayTypeKey][]byte{}, map[dayTypeKey][]byte{}
 	addToVectors(c.blockDays, c.userDays, userBlockDayTier.vector)
-	addToVectors(c.dayHours, userHours, userDayHourTier.vector)
+	addToVectors(c.dayHours, t.userHours, userDayHourTier.vector)
 	return c
 }
 

@@ -26,6 +26,7 @@ func runActivity(t *testing.T, open OpenFunc) {
 	parallel(t, open, "InsertManyAwkwardText", testActivityAwkwardText)
 	parallel(t, open, "InsertManyControlCharacters", testActivityControlCharacters)
 	parallel(t, open, "InsertManyConcurrent", testActivityConcurrent)
+	t.Run("InsertChunks", func(t *testing.T) { runChunks(t, open) })
 	parallel(t, open, "ListFilters", testActivityListFilters)
 	parallel(t, open, "ListDefaultLimit", testActivityListDefaultLimit)
 	parallel(t, open, "ListBadParams", testActivityListBadParams)
