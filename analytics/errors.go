@@ -76,7 +76,9 @@ type ErrorBody struct {
 // StatusOf maps an error returned by a Service method to its HTTP status and
 // body. It is the one place where errors become statuses: *Error values
 // carry theirs; a store *ValidationError is 400 with its field;
-// store.ErrNotFound 404; store.ErrUnavailable and deadline expiry 503; a
+// store.ErrNotFound 404; store.ErrConflict (a write that collides with
+// stored data, such as an ingested activity already stored with the same
+// id and time) 409; store.ErrUnavailable and deadline expiry 503; a
 // cancelled request 499 (never sent: the client is gone); anything else is
 // 500 with the message "Failed to <action>" and nothing of the error text.
 func StatusOf(err error, action string) (int, ErrorBody) {
@@ -90,6 +92,9 @@ func StatusOf(err error, action string) (int, ErrorBody) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, ErrorBody{Error: "not found", Message: "Not found"}
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, ErrorBody{Error: "the write collides with data already stored (for example an activity " +
+			"with the same id and created_at); nothing was written", Message: "Conflict"}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, ErrorBody{Error: "The analytics store is unavailable; retry later.", Message: "Service unavailable"}
 	case errors.Is(err, context.Canceled):

@@ -501,6 +501,17 @@ var errBodyTimeout = &Error{Status: http.StatusRequestTimeout, Detail: "The requ
 // unknown fields and trailing data. With timeout > 0 the whole body must
 // arrive within timeout; the connection's read deadline is cleared after.
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration, v any) error {
+	data, err := readBody(w, r, limit, timeout)
+	if err != nil {
+		return err
+	}
+	return decodeBody(data, v)
+}
+
+// readBody reads a JSON request body of at most limit bytes (arriving
+// within timeout when not 0) and refuses an empty one and one with a NUL
+// character; decodeBody decodes it.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, error) {
 	var rc *http.ResponseController
 	if timeout > 0 {
 		rc = http.NewResponseController(w)
@@ -515,11 +526,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 		var ne net.Error
 		switch {
 		case errors.As(err, &mbe):
-			return ErrBodyTooLarge
+			return nil, ErrBodyTooLarge
 		case rc != nil && errors.As(err, &ne) && ne.Timeout():
-			return errBodyTimeout
+			return nil, errBodyTimeout
 		}
-		return badBody("", "cannot read the request body")
+		return nil, badBody("", "cannot read the request body")
 	}
 	if rc != nil {
 		// The body is in: later reads (the server watching for the client
@@ -527,13 +538,19 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return badBody("", "a JSON request body is required")
+		return nil, badBody("", "a JSON request body is required")
 	}
 	if text.HasNULEscape(data) {
 		// Databases cannot store NUL in text; refuse it here rather than
 		// fail in the store.
-		return badBody("", "strings must not contain NUL characters (\\u0000)")
+		return nil, badBody("", "strings must not contain NUL characters (\\u0000)")
 	}
+	return data, nil
+}
+
+// decodeBody decodes a body read by readBody into v, rejecting unknown
+// fields and trailing data.
+func decodeBody(data []byte, v any) error {
 	if err := reqbody.Decode(data, v); err != nil {
 		if errors.Is(err, reqbody.ErrTrailingData) {
 			return badBody("", "unexpected data after the JSON body")

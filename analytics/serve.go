@@ -301,8 +301,15 @@ func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *Service) serveIngestActivities(w http.ResponseWriter, r *http.Request, p Principal) error {
+	data, err := readBody(w, r, s.cfg.MaxIngestBytes, 0)
+	if err != nil {
+		return err
+	}
+	if out, err, ok := s.ingestActivitiesBody(r.Context(), p, data); ok {
+		return writeJSONResult(w, http.StatusCreated, out, err)
+	}
 	var in IngestActivitiesInput
-	if err := readJSON(w, r, s.cfg.MaxIngestBytes, 0, &in); err != nil {
+	if err := decodeBody(data, &in); err != nil {
 		return err
 	}
 	out, err := s.IngestActivities(r.Context(), p, in)

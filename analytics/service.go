@@ -47,12 +47,15 @@ type Service struct {
 	sizer   dirSizer
 	sampler *sysinfo.Sampler
 	routes  []*route
-	mu      sync.Mutex // guards jobs, started, closed, stopSub and cancel
-	jobs    JobLister
-	started bool
-	closed  bool
-	stopSub func()
-	cancel  context.CancelFunc
+	// wholeIngest turns off the streamed write of ingest/activities
+	// bodies (ingestActivitiesBody), for the tests that compare the two.
+	wholeIngest bool
+	mu          sync.Mutex // guards jobs, started, closed, stopSub and cancel
+	jobs        JobLister
+	started     bool
+	closed      bool
+	stopSub     func()
+	cancel      context.CancelFunc
 	// costKeys bounds the number of cost-insights filters cached at once.
 	costKeys keyBudget
 	// cacheHits and cacheMisses count the lookups of the cached routes.

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/reqbody"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
@@ -111,10 +112,23 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 	if len(in.Activities) > MaxIngestActivities {
 		return nil, badBody("activities", "at most %d activities per call", MaxIngestActivities)
 	}
-	now := s.now()
-	acts := make([]store.Activity, len(in.Activities))
-	for i, r := range in.Activities {
-		field := func(f string) string { return fmt.Sprintf("activities[%d].%s", i, f) }
+	acts, err := s.ingestedActivities(0, in.Activities, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.ActivityInsertMany(ctx, acts); err != nil {
+		return nil, fmt.Errorf("ingest %d activities: %w", len(acts), err)
+	}
+	s.auditIngest(ctx, p, [][]store.Activity{acts}, len(acts))
+	return &Ingested{Count: len(acts)}, nil
+}
+
+// ingestedActivities checks and converts records, the first of which is
+// activity number first of the call.
+func (s *Service) ingestedActivities(first int, records []ActivityRecord, now time.Time) ([]store.Activity, error) {
+	acts := make([]store.Activity, len(records))
+	for i, r := range records {
+		field := func(f string) string { return fmt.Sprintf("activities[%d].%s", first+i, f) }
 		if r.User.ID != "" && !s.cfg.ValidUserID(r.User.ID) {
 			return nil, badBody(field("user.id"), "user id is not valid")
 		}
@@ -139,16 +153,107 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 		}
 		acts[i] = a
 	}
-	if err := s.st.ActivityInsertMany(ctx, acts); err != nil {
-		return nil, fmt.Errorf("ingest %d activities: %w", len(acts), err)
+	return acts, nil
+}
+
+// auditIngest records the admin action of n ingested activities, held in
+// chunks, naming the first auditMaxIDs.
+func (s *Service) auditIngest(ctx context.Context, p Principal, chunks [][]store.Activity, n int) {
+	ids := make([]string, 0, min(n, auditMaxIDs))
+	for _, c := range chunks {
+		for i := 0; i < len(c) && len(ids) < auditMaxIDs; i++ {
+			ids = append(ids, c[i].ID)
+		}
 	}
-	ids := make([]string, 0, min(len(acts), auditMaxIDs))
-	for _, a := range acts[:min(len(acts), auditMaxIDs)] {
-		ids = append(ids, a.ID)
+	s.audit(ctx, p, AdminAction{Action: ActionIngestActivities, Description: fmt.Sprintf("Ingested %d activities", n),
+		Targets: map[string]any{"count": n, "activity_ids": ids, "activity_ids_truncated": n > auditMaxIDs}})
+}
+
+// ingestChunk is how many activities of an ingest/activities body are
+// decoded and written at a time.
+const ingestChunk = 1000
+
+// errIngestInput marks an ingest/activities body that the streamed write
+// could not decode or found invalid: the whole body is decoded again and
+// checked as one, whose error is answered.
+type errIngestInput struct{ err error }
+
+func (e errIngestInput) Error() string { return e.err.Error() }
+
+// ingestActivitiesBody writes the activities of an ingest/activities body
+// (data) chunk by chunk, decoding and checking each while the store writes
+// the one before, in one transaction. It reports false, having written
+// nothing, when the body is not a plain {"activities": [...]} of at most
+// MaxIngestActivities, when any of it does not decode or is invalid, or
+// when p may not ingest: the caller then decodes the whole body and calls
+// IngestActivities, which answers exactly as it always does. A failure of
+// the store is answered as IngestActivities answers it, unless the rest of
+// the body does not decode or is invalid (which IngestActivities answers
+// first).
+func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []byte) (out *Ingested, err error, ok bool) {
+	if s.wholeIngest || require(p, RoleAdmin) != nil {
+		return nil, nil, false
 	}
-	s.audit(ctx, p, AdminAction{Action: ActionIngestActivities, Description: fmt.Sprintf("Ingested %d activities", len(acts)),
-		Targets: map[string]any{"count": len(acts), "activity_ids": ids, "activity_ids_truncated": len(acts) > auditMaxIDs}})
-	return &Ingested{Count: len(acts)}, nil
+	groups, n, ok := reqbody.SplitArray(data, "activities", ingestChunk)
+	if !ok || n > MaxIngestActivities {
+		return nil, nil, false
+	}
+	now := s.now()
+	decode := func(g int) ([]store.Activity, error) {
+		var records []ActivityRecord
+		if !reqbody.DecodeFast(groups[g], &records) || len(records) != min(ingestChunk, n-g*ingestChunk) {
+			return nil, errIngestInput{errors.New("an ingest body chunk does not decode")}
+		}
+		acts, err := s.ingestedActivities(g*ingestChunk, records, now)
+		if err != nil {
+			return nil, errIngestInput{err}
+		}
+		return acts, nil
+	}
+	type chunk struct {
+		acts []store.Activity
+		err  error
+	}
+	decoded := make(chan chunk, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(decoded)
+		for g := range groups {
+			acts, err := decode(g)
+			select {
+			case decoded <- chunk{acts, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var taken [][]store.Activity
+	err = storedriver.InsertChunks(ctx, s.st, func() ([]store.Activity, error) {
+		c := <-decoded // the zero chunk once closed: the end
+		if c.acts != nil {
+			taken = append(taken, c.acts)
+		}
+		return c.acts, c.err
+	})
+	close(stop)
+	for range decoded {
+	}
+	if _, bad := errors.AsType[errIngestInput](err); bad {
+		return nil, nil, false
+	}
+	if err != nil {
+		for g := len(taken); g < len(groups); g++ {
+			if _, derr := decode(g); derr != nil {
+				return nil, nil, false
+			}
+		}
+		return nil, fmt.Errorf("ingest %d activities: %w", n, err), true
+	}
+	s.auditIngest(ctx, p, taken, n)
+	return &Ingested{Count: n}, nil, true
 }
 
 // ClientInput is the body of the ingest/clients route.

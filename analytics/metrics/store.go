@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Store counts the failed calls of an instrumented store by operation. It
@@ -18,9 +19,9 @@ type Store struct {
 }
 
 // storeOps are the operations counted (the store.Store methods that can
-// fail), in the order of the interface.
+// fail, in the order of the interface, with ActivityInsertChunks).
 var storeOps = []string{
-	"ActivityInsertMany", "ActivityList", "ActivityIterate", "ActivitySummary", "ActivityDistinctUsers",
+	"ActivityInsertMany", "ActivityInsertChunks", "ActivityList", "ActivityIterate", "ActivitySummary", "ActivityDistinctUsers",
 	"ActivityDeleteByUser", "ActivityDeleteBefore",
 	"ClientUpsert", "ReportUpsert",
 	"ClientGet", "ReportGet", "ReportMetrics", "RecommendationCategoryCounts", "RecommendationImpactCounts",
@@ -94,6 +95,12 @@ type instrumented struct {
 
 func (s *instrumented) ActivityInsertMany(ctx context.Context, a []store.Activity) error {
 	return s.m.note(ctx, "ActivityInsertMany", s.st.ActivityInsertMany(ctx, a))
+}
+
+// ActivityInsertChunks writes the chunks of next with the wrapped store's
+// ActivityInsertChunks when it has one (see storedriver.InsertChunks).
+func (s *instrumented) ActivityInsertChunks(ctx context.Context, next func() ([]store.Activity, error)) error {
+	return s.m.note(ctx, "ActivityInsertChunks", storedriver.InsertChunks(ctx, s.st, next))
 }
 
 func (s *instrumented) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
