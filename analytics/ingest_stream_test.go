@@ -1,9 +1,11 @@
 package analytics
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -163,6 +165,63 @@ func TestIngestActivitiesStreamed(t *testing.T) {
 		slices.Sort(want)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("stored activities (-sent +stored):\n%s", diff)
+		}
+	})
+}
+
+// FuzzIngestActivitiesStreamed posts the same body to two Services over
+// two stores alike, one writing ingest/activities bodies chunk by chunk
+// and one decoding them whole: the answers must be the same. A body is
+// either body as given or, when elem is not empty, n copies of elem in an
+// activities array (over several chunks when n is large).
+func FuzzIngestActivitiesStreamed(f *testing.F) {
+	elems := []string{
+		`{"activity_type":"login","user":{"id":"u1","username":"a"},"created_at":"2025-01-01T00:00:00Z"}`,
+		`{"activity_type":"x","ip_address":"1.2.3.4","metadata":{"a":[1,{"b":"],"}]}}`,
+		`{"activity_type":"x","status_code":"200"}`,
+		`{"activity_type":"x","id":"66666666-0000-4000-8000-000000000001","created_at":"2025-01-01T00:00:00Z"}`,
+		`{"activity_type":"x","extra":1}`, `null`, `{}`, `{"activity_type":"x"} `, `1`,
+	}
+	for i, e := range elems {
+		f.Add([]byte(nil), []byte(e), uint16(i*700+1))
+	}
+	for _, s := range ingestSeeds {
+		f.Add([]byte(s), []byte(nil), uint16(0))
+	}
+	f.Add([]byte(`{"activities":[{"activity_type":"a"},,{"activity_type":"b"}]}`), []byte(nil), uint16(0))
+	f.Add([]byte(` {"activities" : [ {"activity_type":"a"} ] } `), []byte(nil), uint16(0))
+	streamed, whole := fuzzService(f), fuzzService(f)
+	whole.wholeIngest = true
+	hs, hw := streamed.Handler(), whole.Handler()
+	f.Fuzz(func(t *testing.T, body, elem []byte, n uint16) {
+		if len(elem) > 0 {
+			n = n%2500 + 1
+			b := []byte(`{"activities":[`)
+			for i := range int(n) {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, elem...)
+			}
+			body = append(b, "]}"...)
+		}
+		post := func(h http.Handler) *httptest.ResponseRecorder {
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/ingest/activities/", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer dave")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec
+		}
+		rs, rw := post(hs), post(hw)
+		if rs.Code != rw.Code {
+			t.Fatalf("%.200q: status %d streamed, %d whole: %s / %s", body, rs.Code, rw.Code, rs.Body, rw.Body)
+		}
+		var es, ew ErrorBody
+		_ = json.Unmarshal(rs.Body.Bytes(), &es)
+		_ = json.Unmarshal(rw.Body.Bytes(), &ew)
+		es.RequestID, ew.RequestID = "", ""
+		if es != ew {
+			t.Fatalf("%.200q: answers differ: %s / %s", body, rs.Body, rw.Body)
 		}
 	})
 }
