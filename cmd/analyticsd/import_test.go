@@ -117,6 +117,28 @@ func TestImportStopsAtBadLine(t *testing.T) {
 	}
 }
 
+// TestImportWriteErrorBeforeBadLine has a batch fail in the database while
+// the next one, which holds a line that does not decode, is read: the
+// database's error, about the earlier lines, is the one reported.
+func TestImportWriteErrorBeforeBadLine(t *testing.T) {
+	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	var lines []string
+	for i := range 6 {
+		lines = append(lines, activityLine(t, i, at.Add(time.Duration(i)*time.Minute)))
+	}
+	lines[4] = activityLine(t, 0, at) // the id and time of line 1: a conflict in the second batch
+	lines = append(lines, activityLine(t, 6, at.Add(time.Hour)), "{")
+	db := testdb.SQLitePath(t)
+	code, _, stderr := runCmd(t, nil, "import", "-database", db, "-kind", "activities", "-batch", "3", writeLines(t, lines...))
+	if code != 1 || !strings.Contains(stderr, "lines 4 to 6: a record with the same id is already stored") ||
+		!strings.Contains(stderr, "3 activities before the error are stored") {
+		t.Fatalf("got %d %q", code, stderr)
+	}
+	if n := countActivities(t, db); n != 3 {
+		t.Fatalf("%d activities stored, want the 3 of the first batch", n)
+	}
+}
+
 // TestImportReports imports reports with their recommendations and
 // checks the stored counts and the line of a report that fails.
 func TestImportReports(t *testing.T) {
