@@ -27,6 +27,13 @@
 // to it. The contract's defaults (ListLimitDefault, RollupListDefault,
 // DeleteBatchDefault, the field limits) are defined here once.
 //
+// Optional methods: a driver may also write a stream of chunks of
+// activities in one transaction with ActivityInsertChunks(ctx, next func()
+// ([]Activity, error)) error (next returns an empty chunk at the end),
+// writing each chunk while next makes the following one. Callers reach it
+// through storedriver.InsertChunks, which falls back to ActivityInsertMany
+// for a driver without it; the conformance suite checks both ways.
+//
 // This package depends on no module outside the standard library.
 package store
 
@@ -36,6 +43,7 @@ import (
 )
 
 // ActivityWriter stores activities. It is all the tracking Recorder needs.
+// (See the package documentation for the optional ActivityInsertChunks.)
 type ActivityWriter interface {
 	// ActivityInsertMany validates and inserts activities in one
 	// transaction (all or nothing). Empty IDs are assigned, zero CreatedAt
