@@ -18,8 +18,8 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		return 0, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("user_id", "is required"))
 	}
 	var n int64
+	var key sql.NullInt64
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		var key sql.NullInt64
 		err := tx.QueryRowContext(ctx, "SELECT user_key FROM activity_users WHERE user_id = ?", userID).Scan(&key)
 		if err != nil && err != sql.ErrNoRows {
 			return err
@@ -49,6 +49,9 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 		_, err = tx.ExecContext(ctx, "DELETE FROM activity_users WHERE user_key = ?", key)
 		return err
 	})
+	if err == nil && key.Valid {
+		s.users.forget(key.Int64)
+	}
 	return n, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -305,7 +306,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			if err != nil {
 				return err
 			}
-			counts, names, err := userIDs(ctx, tx, byKey)
+			counts, names, err := s.userIDs(ctx, tx, byKey)
 			if err != nil {
 				return err
 			}
@@ -337,8 +338,9 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 // userIDs returns counts (keyed by user key, "0" for anonymous activity)
 // keyed by user id ("" for anonymous activity), and the username of each
 // of those users that no activity names otherwise (not renamed), by id.
-func userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[string]int64, map[string]string, error) {
-	names := map[string]string{}
+// The ids and first usernames come from s.users, which reads the keys it
+// does not hold yet; whether a user is renamed is read from the table.
+func (s *Store) userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[string]int64, map[string]string, error) {
 	out := make(map[string]int64, len(counts))
 	keys := make([]int64, 0, len(counts))
 	for k, n := range counts {
@@ -352,38 +354,114 @@ func userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[strin
 		}
 		keys = append(keys, key)
 	}
+	names := make(map[string]string, len(keys))
 	if len(keys) == 0 {
 		return out, names, nil
 	}
-	list, err := json.Marshal(keys)
+	users, err := s.users.get(ctx, q, keys)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT u.user_key, u.user_id, u.user_name, u.renamed FROM json_each(?) j
-		JOIN activity_users u ON u.user_key = j.value`, string(list))
+	ids := make(map[int64]string, len(keys))
+	for i, key := range keys {
+		ids[key] = users[i].id
+		out[users[i].id] = counts[itoa(key)]
+		names[users[i].id] = users[i].name
+	}
+	rows, err := q.QueryContext(ctx, "SELECT user_key FROM activity_users WHERE renamed = 1")
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var key int64
-		var id, name string
-		var renamed bool
-		if err := rows.Scan(&key, &id, &name, &renamed); err != nil {
+		if err := rows.Scan(&key); err != nil {
 			return nil, nil, err
 		}
-		out[id] = counts[itoa(key)]
-		if !renamed {
-			names[id] = name
+		if id, counted := ids[key]; counted {
+			delete(names, id)
 		}
 	}
+	return out, names, rows.Err()
+}
+
+// userCache holds the user id and first username of activity_users keys.
+// Neither changes while the key exists, and a key is never used again once
+// its user is erased (AUTOINCREMENT), so an entry is right in every
+// process sharing the file for as long as anything counts under its key.
+type userCache struct {
+	mu sync.RWMutex
+	m  map[int64]cachedUser
+}
+
+type cachedUser struct{ id, name string }
+
+// maxCachedUsers bounds a userCache: past it, the cache starts again.
+const maxCachedUsers = 100_000
+
+// get returns the users of keys, in order, reading those it does not hold
+// with q; a key not in activity_users is an error.
+func (c *userCache) get(ctx context.Context, q queryer, keys []int64) ([]cachedUser, error) {
+	out := make([]cachedUser, len(keys))
+	var missing []int64
+	c.mu.RLock()
+	for i, key := range keys {
+		u, ok := c.m[key]
+		if !ok {
+			missing = append(missing, key)
+		}
+		out[i] = u
+	}
+	c.mu.RUnlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(missing)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT u.user_key, u.user_id, u.user_name FROM json_each(?) j
+		JOIN activity_users u ON u.user_key = j.value`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	read := make(map[int64]cachedUser, len(missing))
+	for rows.Next() {
+		var key int64
+		var u cachedUser
+		if err := rows.Scan(&key, &u.id, &u.name); err != nil {
+			return nil, err
+		}
+		read[key] = u
+	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if len(out) != len(counts) {
-		return nil, nil, fmt.Errorf("%d user keys counted are not in activity_users", len(counts)-len(out))
+	if len(read) != len(missing) {
+		return nil, fmt.Errorf("%d user keys counted are not in activity_users", len(missing)-len(read))
 	}
-	return out, names, nil
+	for i, key := range keys {
+		if u, ok := read[key]; ok {
+			out[i] = u
+		}
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m)+len(read) > maxCachedUsers {
+		c.m = make(map[int64]cachedUser, len(read))
+	}
+	for key, u := range read {
+		c.m[key] = u
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// forget drops key, whose user was erased.
+func (c *userCache) forget(key int64) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // latestUsernames fills the Username of each row (none anonymous) with the

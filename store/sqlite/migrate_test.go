@@ -360,3 +360,44 @@ func TestMigrationUserCountersKeyed(t *testing.T) {
 		t.Errorf("summary by user after migrating (-want +got):\n%s", d)
 	}
 }
+
+// TestMigrationUsersAutoincrement migrates users and their activities
+// written at version 10: keys and names are kept, the activities read back
+// with their users, and a new user's key follows the largest one.
+func TestMigrationUsersAutoincrement(t *testing.T) {
+	ctx := context.Background()
+	s, path := openAfterAt(t, 10,
+		`INSERT INTO activity_users (user_key, user_id, user_name, user_full_name, renamed) VALUES
+			(3, 'u1', 'one', 'One', 0), (8, 'u2', 'two', '', 1)`,
+		`INSERT INTO activities (id, user_key, username, full_name, activity_type, status_code, duration_ns, metadata, created_at) VALUES
+			('a0000000-0000-4000-8000-000000000001', 3, NULL, NULL, 'login', 200, 0, '{}', 1741000000000000),
+			('a0000000-0000-4000-8000-000000000002', 8, 'two-b', NULL, 'login', 200, 0, '{}', 1741000001000000)`)
+	db := rawDB(t, path)
+	if d := cmp.Diff([]string{"3|u1|one|One|0", "8|u2|two||1"}, dump(t, db,
+		"SELECT user_key || '|' || user_id || '|' || user_name || '|' || user_full_name || '|' || renamed FROM activity_users ORDER BY 1")); d != "" {
+		t.Errorf("users (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"activity_users|8"}, dump(t, db, "SELECT name || '|' || seq FROM sqlite_sequence")); d != "" {
+		t.Errorf("sqlite_sequence (-want +got):\n%s", d)
+	}
+	page, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range page.Activities {
+		got = append(got, a.UserID+"|"+a.Username+"|"+a.FullName)
+	}
+	if d := cmp.Diff([]string{"u2|two-b|", "u1|one|One"}, got); d != "" {
+		t.Errorf("activities (-want +got):\n%s", d)
+	}
+	if _, err := s.ActivityDeleteByUser(ctx, "u2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ActivityInsertMany(ctx, []store.Activity{{UserID: "u3", ActivityType: "login"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"3|u1", "9|u3"}, dump(t, db, "SELECT user_key || '|' || user_id FROM activity_users ORDER BY 1")); d != "" {
+		t.Errorf("users after an erasure and a new user (-want +got):\n%s", d)
+	}
+}

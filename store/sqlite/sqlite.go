@@ -142,6 +142,8 @@ type Store struct {
 
 	*rollups // the store.RollupStore methods, over rollupDB
 
+	users userCache // the user ids and names of the summaries by user
+
 	closed    atomic.Bool // Close has begun: errors from here on are ErrUnavailable
 	closeOnce sync.Once
 	closeErr  error
