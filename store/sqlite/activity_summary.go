@@ -467,39 +467,47 @@ func (c *userCache) forget(key int64) {
 // latestUsernames fills the Username of each row (none anonymous) with the
 // username of the user's most recent matching activity: from names, the
 // usernames of the users whose activities all carry it, or else with one
-// prepared statement for the other rows.
+// statement for all the other rows, which seeks each user's newest
+// matching activity on the user index.
 func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow, names map[string]string) error {
-	var seek []int
+	var seek []string
+	at := map[string]int{}
 	for i := range rows {
 		if name, ok := names[rows[i].UserID]; ok {
 			rows[i].Username = name
 		} else {
-			seek = append(seek, i)
+			seek = append(seek, rows[i].UserID)
+			at[rows[i].UserID] = i
 		}
 	}
 	if len(seek) == 0 {
 		return nil
 	}
-	// Any user id here makes where() add the user's condition, which comes
-	// first (args[0], set to each row's user below) and selects the key in
-	// a subquery, so that SQLite reads the user's index.
-	f.userID = "?"
-	where, args := f.where()
-	st, err := tx.PrepareContext(ctx, `SELECT username FROM activity_rows WHERE `+where+
-		` ORDER BY created_at DESC, id DESC LIMIT 1`)
+	list, err := json.Marshal(seek)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	for _, i := range seek {
-		args[0] = rows[i].UserID
+	// The filter's columns are the activities' (the innermost FROM): its
+	// arguments come first, the list of users last, in the order of the
+	// placeholders in the text.
+	f.userID = ""
+	where, args := f.where()
+	found, err := tx.QueryContext(ctx, `SELECT u.user_id, (SELECT COALESCE(a.username, u.user_name) FROM activities a
+			WHERE a.user_key = u.user_key AND `+where+` ORDER BY a.created_at DESC, a.id DESC LIMIT 1)
+		FROM json_each(?) j JOIN activity_users u ON u.user_id = j.value`, append(args, string(list))...)
+	if err != nil {
+		return err
+	}
+	defer found.Close()
+	for found.Next() {
+		var id string
 		var name sql.NullString
-		if err := st.QueryRowContext(ctx, args...).Scan(&name); err != nil && err != sql.ErrNoRows {
+		if err := found.Scan(&id, &name); err != nil {
 			return err
 		}
-		rows[i].Username = name.String
+		rows[at[id]].Username = name.String
 	}
-	return nil
+	return found.Err()
 }
 
 func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location, out *store.ActivitySummary) error {
