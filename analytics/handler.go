@@ -60,6 +60,7 @@ type Route struct {
 	audited   bool         // an admin action: its request details go to the audit trail
 	scoped    bool         // answers 403 although Role is "": what is allowed depends on the parameters
 	bounded   bool         // answers 429 when too many calls run at once
+	conflicts bool         // answers 409 when the write collides with stored data
 }
 
 // param is a query parameter of a route.
@@ -144,7 +145,7 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "activities", Methods: post, Summary: "Record an activity of the caller (202).", action: "record activity",
 			resp: reflect.TypeFor[ActivityAccepted](), req: reflect.TypeFor[ActivityInput](), okStatus: http.StatusAccepted, serve: (*Service).serveRecordActivity},
 		{Path: "ingest/activities", Methods: post, Role: RoleAdmin, Summary: "Write up to 10,000 historical activities, all or nothing.", action: "ingest activities",
-			resp: reflect.TypeFor[Ingested](), req: reflect.TypeFor[IngestActivitiesInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestActivities},
+			resp: reflect.TypeFor[Ingested](), req: reflect.TypeFor[IngestActivitiesInput](), okStatus: http.StatusCreated, audited: true, conflicts: true, serve: (*Service).serveIngestActivities},
 		{Path: "ingest/clients", Methods: post, Role: RoleManager, Summary: "Create or update a client.", action: "ingest client",
 			resp: reflect.TypeFor[ClientOut](), req: reflect.TypeFor[ClientInput](), okStatus: http.StatusCreated, audited: true, serve: (*Service).serveIngestClient},
 		{Path: "ingest/reports", Methods: post, Role: RoleAnalyst, Summary: "Create or replace a report with its recommendations.", action: "ingest report",

@@ -139,6 +139,9 @@ func (rt *route) responses(gen *schemaGen, m string) map[string]any {
 	if m == http.MethodPost {
 		responses["413"] = errResp("Body too large")
 	}
+	if rt.conflicts {
+		responses["409"] = errResp("The write collides with stored data (an activity with the id and created_at of a stored one); nothing written")
+	}
 	if rt.bounded {
 		responses["429"] = errResp("Too many of these calls running at once, or request limit reached (with Config.RateLimit); see Retry-After")
 	}
