@@ -215,6 +215,8 @@ func (s *Store) insertActivities(ctx context.Context, op string, next func() ([]
 				break
 			}
 		}
+		// The chunks were prepared in place by take, so writing their
+		// concatenation leaves nothing to copy back.
 		all := slices.Concat(taken...)
 		if isNoPartition(err) {
 			// A partition was dropped (by retention elsewhere) since it
@@ -224,11 +226,7 @@ func (s *Store) insertActivities(ctx context.Context, op string, next func() ([]
 		if err := s.ensurePartitions(ctx, createdTimes(all)); err != nil {
 			return s.wrap(ctx, op, err)
 		}
-		if err = s.writeChunks(ctx, all, nil); err == nil {
-			for _, chunk := range taken {
-				all = all[copy(chunk, all):]
-			}
-		}
+		err = s.writeChunks(ctx, all, nil)
 	}
 	return s.wrap(ctx, op, err)
 }
