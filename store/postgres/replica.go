@@ -204,7 +204,7 @@ func (r *Replicated) check(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, max(r.interval, time.Second))
 	defer cancel()
 	now := time.Now()
-	if text, err := r.WritePosition(ctx); err == nil {
+	if text, err := r.walPosition(ctx, "pg_current_wal_lsn"); err == nil {
 		if pos, err := parseLSN(text); err == nil {
 			r.mu.Lock()
 			r.samples = append(r.samples, lsnSample{now, pos})
@@ -278,12 +278,22 @@ func (r *Replicated) lagOf(pos lsn, notStandby bool, now time.Time) (lag time.Du
 // readAfterKey is the context key of ReadAfter.
 type readAfterKey struct{}
 
-// WritePosition returns the primary's current WAL location: every write
-// committed so far is at or before it.
+// WritePosition returns the primary's current WAL insert location: every
+// write committed so far is at or before it. (Not pg_current_wal_lsn, the
+// location written out so far: with synchronous_commit off a transaction
+// returns before its commit record is written, so a standby that has
+// replayed up to that location may not see the transaction yet.)
 func (r *Replicated) WritePosition(ctx context.Context) (string, error) {
+	return r.walPosition(ctx, "pg_current_wal_insert_lsn")
+}
+
+// walPosition returns the primary's WAL location that fn gives. The lag of
+// standbys is measured against pg_current_wal_lsn, the location written
+// out so far: the most a standby can have received.
+func (r *Replicated) walPosition(ctx context.Context, fn string) (string, error) {
 	var text string
-	if err := r.Store.db.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&text); err != nil {
-		return "", r.wrap(ctx, "read the write position", err)
+	if err := r.Store.db.QueryRowContext(ctx, "SELECT "+fn+"()::text").Scan(&text); err != nil {
+		return "", r.wrap(ctx, "read the WAL position", err)
 	}
 	return text, nil
 }

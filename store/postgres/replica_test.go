@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +115,59 @@ func TestReplicatedReads(t *testing.T) {
 	must(t, r.ActivityIterate(ctx, store.ActivityFilter{}, func(*store.Activity) error { n++; return nil }))
 	if n != 70 {
 		t.Errorf("iterate with the standby down: %d rows, want 70", n)
+	}
+}
+
+// TestWritePositionAfterAsyncCommit checks that WritePosition is past the
+// commit record of every write that returned, also with synchronous_commit
+// off, when a write returns before its commit record is written out: the
+// commit record's end, read with pg_walinspect, must be at or before it.
+func TestWritePositionAfterAsyncCommit(t *testing.T) {
+	ctx := t.Context()
+	url := testdb.PostgresURL(t)
+	admin, err := sql.Open("postgres", url)
+	must(t, err)
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_walinspect"); err != nil {
+		t.Fatalf("pg_walinspect (in PostgreSQL's contrib, from version 15): %v", err)
+	}
+	var schema string
+	must(t, admin.QueryRowContext(ctx, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_walinspect'").Scan(&schema))
+
+	r, err := postgres.OpenReplicated(ctx, url+"&synchronous_commit=off", postgres.Config{}, postgres.ReplicaConfig{})
+	must(t, err)
+	defer r.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE TABLE flushes (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	var start string
+	must(t, admin.QueryRowContext(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&start))
+	for i := range 20 {
+		batch := spread(5, time.Now().Add(-time.Hour), time.Second)
+		for j := range batch {
+			batch[j].ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, j)
+		}
+		must(t, r.ActivityInsertMany(ctx, batch))
+		pos, err := r.WritePosition(ctx)
+		must(t, err)
+		var xid string
+		must(t, admin.QueryRowContext(ctx, "SELECT xmin::text FROM activities WHERE id = $1", batch[0].ID).Scan(&xid))
+		// A synchronous commit flushes the log up to its own commit record,
+		// past the one looked for: pg_walinspect reads flushed records only.
+		if _, err := admin.ExecContext(ctx, "INSERT INTO flushes VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+		var end sql.NullString
+		var after bool
+		must(t, admin.QueryRowContext(ctx, `SELECT max(end_lsn)::text, coalesce(max(end_lsn) > $4::pg_lsn, false)
+			FROM `+schema+`.pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())
+			WHERE xid = $2::xid AND resource_manager = 'Transaction' AND record_type = $3`,
+			start, xid, "COMMIT", pos).Scan(&end, &after))
+		if !end.Valid {
+			t.Fatalf("write %d: no commit record of transaction %s after %s", i, xid, start)
+		}
+		if after {
+			t.Fatalf("write %d: WritePosition %s is before the end of the write's commit record, %s", i, pos, end.String)
+		}
 	}
 }
