@@ -125,7 +125,9 @@ func TestReplicatedReads(t *testing.T) {
 func TestWritePositionAfterAsyncCommit(t *testing.T) {
 	ctx := t.Context()
 	url := testdb.PostgresURL(t)
-	admin, err := sql.Open("postgres", url)
+	// The admin connection commits synchronously (the server's default may
+	// be asynchronous): its commits flush the log for pg_walinspect.
+	admin, err := sql.Open("postgres", url+"&synchronous_commit=on")
 	must(t, err)
 	defer admin.Close()
 	if _, err := admin.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_walinspect"); err != nil {
