@@ -102,11 +102,11 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	args = append(args, p.Limit+1, p.Offset)
 	page := &store.ActivityPage{Activities: []store.Activity{}}
 	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
-		counts, err := countBy(ctx, tx, f, byNone)
+		counts, err := countBy[int64](ctx, tx, f, byNone)
 		if err != nil {
 			return err
 		}
-		page.Total = counts[""]
+		page.Total = counts[0]
 		if f.empty() {
 			return nil
 		}

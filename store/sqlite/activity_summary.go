@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +17,8 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 )
 
-// Groupings of countBy.
+// Groupings of countBy: by activity type, its keys are strings; the
+// others' are numbers (the user key, the UTC day number; 0 for byNone).
 const (
 	byNone = ""
 	byType = "type"
@@ -61,8 +62,8 @@ var (
 // hours at the edges of the whole blocks come from the count vectors of the
 // edge blocks and days. The per-type user counters are read by user: a type
 // filter or grouping with a user key but no user filter scans them.
-func countBy(ctx context.Context, q queryer, f filter, group string) (map[string]int64, error) {
-	out := map[string]int64{}
+func countBy[K countKey](ctx context.Context, q queryer, f filter, group string) (map[K]int64, error) {
+	out := map[K]int64{}
 	if f.empty() {
 		return out, nil
 	}
@@ -83,7 +84,7 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 		return nil, err
 	}
 	// Subtracted parts can leave zero counts behind.
-	maps.DeleteFunc(out, func(_ string, n int64) bool { return n == 0 })
+	maps.DeleteFunc(out, func(_ K, n int64) bool { return n == 0 })
 	return out, nil
 }
 
@@ -92,7 +93,7 @@ func countBy(ctx context.Context, q queryer, f filter, group string) (map[string
 // A unit at an edge that the range covers more than half of is counted
 // whole and its part outside the range subtracted, so the finer tiers read
 // at most half a unit at each edge.
-func countTiered(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, out map[string]int64) error {
+func countTiered[K countKey](ctx context.Context, q queryer, f filter, group string, tiers []counterTier, out map[K]int64) error {
 	if len(tiers) == 0 {
 		return countDirect(ctx, q, f, group, out)
 	}
@@ -134,12 +135,12 @@ func countTiered(ctx context.Context, q queryer, f filter, group string, tiers [
 // countSpan adds to out the counts of f in [from, to) when from < to and
 // subtracts those of [to, from) when to < from (countBy drops the keys
 // left at zero).
-func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []counterTier, from, to int64, out map[string]int64) error {
+func countSpan[K countKey](ctx context.Context, q queryer, f filter, group string, tiers []counterTier, from, to int64, out map[K]int64) error {
 	switch {
 	case from < to:
 		return countTiered(ctx, q, f.within(from, to-1), group, tiers, out)
 	case to < from:
-		sub := map[string]int64{}
+		sub := map[K]int64{}
 		if err := countTiered(ctx, q, f.within(to, from-1), group, tiers, sub); err != nil {
 			return err
 		}
@@ -152,7 +153,7 @@ func countSpan(ctx context.Context, q queryer, f filter, group string, tiers []c
 
 // countDirect counts matching activities through the indexes and adds the
 // counts to out.
-func countDirect(ctx context.Context, q queryer, f filter, group string, out map[string]int64) error {
+func countDirect[K countKey](ctx context.Context, q queryer, f filter, group string, out map[K]int64) error {
 	return countDirectKey(ctx, q, f, activityKeyExpr(group), out)
 }
 
@@ -167,18 +168,18 @@ func activityKeyExpr(group string) string {
 	case byDay:
 		return dayExpr("created_at")
 	}
-	return "''"
+	return "0"
 }
 
 // countDirectKey counts the activities matching f grouped by the SQL key
 // expression and adds the counts to out.
-func countDirectKey(ctx context.Context, q queryer, f filter, key string, out map[string]int64) error {
+func countDirectKey[K countKey](ctx context.Context, q queryer, f filter, key string, out map[K]int64) error {
 	where, args := f.where()
 	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", COUNT(*) FROM activities WHERE "+where+" GROUP BY 1", args...)
 }
 
 // countCounters adds the counts of the whole units [first, last] of tier t.
-func countCounters(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
+func countCounters[K countKey](ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[K]int64) error {
 	if t.vector > 0 {
 		return countVectors(ctx, q, f, group, t, first, last, out)
 	}
@@ -200,7 +201,7 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 	if len(conds) > 0 {
 		where = strings.Join(conds, " AND ")
 	}
-	key := "''"
+	key := "0"
 	switch group {
 	case byType:
 		key = "activity_type"
@@ -215,7 +216,7 @@ func countCounters(ctx context.Context, q queryer, f filter, group string, t cou
 // countVectors adds the counts of the whole units [first, last] of tier t
 // from the count vectors of the rows that hold them (no type; grouping by
 // day only where a row is a day).
-func countVectors(ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[string]int64) error {
+func countVectors[K countKey](ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[K]int64) error {
 	var conds []string
 	var args []any
 	if first != math.MinInt64 {
@@ -231,7 +232,7 @@ func countVectors(ctx context.Context, q queryer, f filter, group string, t coun
 	if len(conds) > 0 {
 		where = strings.Join(conds, " AND ")
 	}
-	key := "''"
+	key := "0"
 	switch group {
 	case byUser:
 		key = "user_key"
@@ -248,7 +249,7 @@ func countVectors(ctx context.Context, q queryer, f filter, group string, t coun
 		return err
 	}
 	defer rows.Close()
-	var k sql.RawBytes
+	var k K
 	var row int64
 	var v sql.RawBytes
 	for rows.Next() {
@@ -259,13 +260,16 @@ func countVectors(ctx context.Context, q queryer, f filter, group string, t coun
 			return fmt.Errorf("%s: a count vector of %d bytes, want %d", t.table, len(v), t.vector*4)
 		}
 		if n := sumUnits(v, row, first, last); n != 0 {
-			out[string(k)] += n
+			out[k] += n
 		}
 	}
 	return rows.Err()
 }
 
-func sum(m map[string]int64) int64 {
+// countKey is the type of countBy's keys.
+type countKey interface{ string | int64 }
+
+func sum[K countKey](m map[K]int64) int64 {
 	var t int64
 	for _, n := range m {
 		t += n
@@ -289,7 +293,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
 		switch p.GroupBy {
 		case store.GroupByType:
-			counts, err := countBy(ctx, tx, f, byType)
+			counts, err := countBy[string](ctx, tx, f, byType)
 			if err != nil {
 				return err
 			}
@@ -302,7 +306,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			})
 			out.Total = sum(counts)
 		case store.GroupByUser:
-			byKey, err := countBy(ctx, tx, f, byUser)
+			byKey, err := countBy[int64](ctx, tx, f, byUser)
 			if err != nil {
 				return err
 			}
@@ -335,22 +339,18 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	return out, nil
 }
 
-// userIDs returns counts (keyed by user key, "0" for anonymous activity)
+// userIDs returns counts (keyed by user key, 0 for anonymous activity)
 // keyed by user id ("" for anonymous activity), and the username of each
 // of those users that no activity names otherwise (not renamed), by id.
 // The ids and first usernames come from s.users, which reads the keys it
 // does not hold yet; whether a user is renamed is read from the table.
-func (s *Store) userIDs(ctx context.Context, q queryer, counts map[string]int64) (map[string]int64, map[string]string, error) {
+func (s *Store) userIDs(ctx context.Context, q queryer, counts map[int64]int64) (map[string]int64, map[string]string, error) {
 	out := make(map[string]int64, len(counts))
 	keys := make([]int64, 0, len(counts))
-	for k, n := range counts {
-		if k == "0" {
+	for key, n := range counts {
+		if key == 0 {
 			out[""] = n
 			continue
-		}
-		key, err := strconv.ParseInt(k, 10, 64)
-		if err != nil {
-			return nil, nil, fmt.Errorf("user key %q: %w", k, err)
 		}
 		keys = append(keys, key)
 	}
@@ -365,7 +365,7 @@ func (s *Store) userIDs(ctx context.Context, q queryer, counts map[string]int64)
 	ids := make(map[int64]string, len(keys))
 	for i, key := range keys {
 		ids[key] = users[i].id
-		out[users[i].id] = counts[itoa(key)]
+		out[users[i].id] = counts[key]
 		names[users[i].id] = users[i].name
 	}
 	rows, err := q.QueryContext(ctx, "SELECT user_key FROM activity_users WHERE renamed = 1")
@@ -533,26 +533,18 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 			hi = mx.Int64
 		}
 	}
-	counts := map[string]int64{}
+	counts := map[int64]int64{}
 	if isUTC(loc, lo, hi) {
 		var err error
-		if counts, err = countBy(ctx, tx, f, byDay); err != nil {
+		if counts, err = countBy[int64](ctx, tx, f, byDay); err != nil {
 			return err
 		}
 	} else if err := countLocalDays(ctx, tx, f.within(lo, hi), loc, counts); err != nil {
 		return err
 	}
-	days := make([]int64, 0, len(counts))
-	for k := range counts {
-		d, err := strconv.ParseInt(k, 10, 64)
-		if err != nil {
-			return fmt.Errorf("day key %q: %w", k, err)
-		}
-		days = append(days, d)
-	}
-	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
+	days := slices.Sorted(maps.Keys(counts))
 	for _, d := range days {
-		n := counts[itoa(d)]
+		n := counts[d]
 		out.Rows = append(out.Rows, store.SummaryRow{Day: dayString(d), Count: n})
 		out.Total += n
 	}
@@ -565,7 +557,7 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 // hourly counters, each shifted by the offset of its interval, and only the
 // partial hours at the edges are counted through the indexes; otherwise
 // every matching row is bucketed in SQL.
-func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location, out map[string]int64) error {
+func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location, out map[int64]int64) error {
 	rowKey := localDayExpr("created_at", loc, f.from, f.to)
 	ivs := zoneIntervals(loc, f.from, f.to)
 	aligned := f.clientID == "" && f.report == "" && (f.userID == "" || f.typ == "")
@@ -610,7 +602,7 @@ func countLocalDays(ctx context.Context, q queryer, f filter, loc *time.Location
 // countUserLocalHours adds the activities of user in the UTC hours first…
 // last to out by local day, from the user's hour vectors; ivs are the zone
 // intervals of the range, each on whole hours.
-func countUserLocalHours(ctx context.Context, q queryer, user string, ivs []zoneInterval, first, last int64, out map[string]int64) error {
+func countUserLocalHours(ctx context.Context, q queryer, user string, ivs []zoneInterval, first, last int64, out map[int64]int64) error {
 	rows, err := q.QueryContext(ctx, "SELECT day, counts FROM "+userDayHourTier.table+
 		" WHERE "+userKeyIs+" AND day >= ? AND day <= ?", user, floorDiv(first, 24), floorDiv(last, 24))
 	if err != nil {
@@ -628,7 +620,7 @@ func countUserLocalHours(ctx context.Context, q queryer, user string, ivs []zone
 		}
 		for h := max(day*24, first); h <= min(day*24+23, last); h++ {
 			if n := sumUnits(v, day, h, h); n != 0 {
-				out[itoa(localDayOf(h*usPerHour, ivs))] += n
+				out[localDayOf(h*usPerHour, ivs)] += n
 			}
 		}
 	}

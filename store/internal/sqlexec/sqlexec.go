@@ -92,15 +92,16 @@ func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) 
 }
 
 // AddCounts runs a query of (key, count) rows and adds each count to
-// into[key]; zero counts add no key.
-func AddCounts(ctx context.Context, q Queryer, into map[string]int64, query string, args ...any) error {
+// into[key]; zero counts add no key. The key column must scan into a K
+// (text into a string, an integer into an int64).
+func AddCounts[K string | int64](ctx context.Context, q Queryer, into map[K]int64, query string, args ...any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k string
+		var k K
 		var n int64
 		if err := rows.Scan(&k, &n); err != nil {
 			return err
