@@ -67,6 +67,17 @@ func countBy[K countKey](ctx context.Context, q queryer, f filter, group string)
 	if f.empty() {
 		return out, nil
 	}
+	// A bound outside the activities stored bounds nothing: without it,
+	// the finer tiers have no edge to read there (a range up to now most
+	// often ends after the newest activity).
+	if f.hasFrom || f.hasTo {
+		lo, hi, found, err := activitySpan(ctx, q)
+		if err != nil || !found {
+			return out, err
+		}
+		f.hasFrom = f.hasFrom && f.from > lo
+		f.hasTo = f.hasTo && f.to < hi
+	}
 	if f.clientID != "" || f.report != "" {
 		return out, countDirect(ctx, q, f, group, out)
 	}
@@ -264,6 +275,17 @@ func countVectors[K countKey](ctx context.Context, q queryer, f filter, group st
 		}
 	}
 	return rows.Err()
+}
+
+// activitySpan returns the times of the oldest and the newest activity
+// stored; found is false when there is none.
+func activitySpan(ctx context.Context, q queryer) (first, last int64, found bool, err error) {
+	var mn, mx sql.NullInt64
+	// Two subqueries: SQLite reads MIN or MAX from the index only when it
+	// is the one aggregate of its query; together they scan the table.
+	err = q.QueryRowContext(ctx,
+		"SELECT (SELECT MIN(created_at) FROM activities), (SELECT MAX(created_at) FROM activities)").Scan(&mn, &mx)
+	return mn.Int64, mx.Int64, mn.Valid, err
 }
 
 // countKey is the type of countBy's keys.
@@ -516,21 +538,15 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 	}
 	lo, hi := f.from, f.to
 	if !f.hasFrom || !f.hasTo {
-		var mn, mx sql.NullInt64
-		// Two subqueries: SQLite reads MIN or MAX from the index only when
-		// it is the one aggregate of its query; together they scan the table.
-		if err := tx.QueryRowContext(ctx,
-			"SELECT (SELECT MIN(created_at) FROM activities), (SELECT MAX(created_at) FROM activities)").Scan(&mn, &mx); err != nil {
+		first, last, found, err := activitySpan(ctx, tx)
+		if err != nil || !found {
 			return err
 		}
-		if !mn.Valid {
-			return nil
-		}
 		if !f.hasFrom {
-			lo = mn.Int64
+			lo = first
 		}
 		if !f.hasTo {
-			hi = mx.Int64
+			hi = last
 		}
 	}
 	counts := map[int64]int64{}
