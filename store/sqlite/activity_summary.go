@@ -230,11 +230,20 @@ func countCounters[K countKey](ctx context.Context, q queryer, f filter, group s
 func countVectors[K countKey](ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[K]int64) error {
 	var conds []string
 	var args []any
-	if first != math.MinInt64 {
-		conds, args = append(conds, t.col+" >= ?"), append(args, floorDiv(first, t.vector))
-	}
-	if last != math.MaxInt64 {
-		conds, args = append(conds, t.col+" <= ?"), append(args, floorDiv(last, t.vector))
+	// An edge's units are in one row (the usual case): its number is
+	// not read with each vector.
+	one := first != math.MinInt64 && last != math.MaxInt64 && floorDiv(first, t.vector) == floorDiv(last, t.vector)
+	rowCol := ", " + t.col
+	switch {
+	case one:
+		conds, args, rowCol = append(conds, t.col+" = ?"), append(args, floorDiv(first, t.vector)), ""
+	default:
+		if first != math.MinInt64 {
+			conds, args = append(conds, t.col+" >= ?"), append(args, floorDiv(first, t.vector))
+		}
+		if last != math.MaxInt64 {
+			conds, args = append(conds, t.col+" <= ?"), append(args, floorDiv(last, t.vector))
+		}
 	}
 	if f.userID != "" {
 		conds, args = append(conds, userKeyIs), append(args, f.userID)
@@ -255,16 +264,20 @@ func countVectors[K countKey](ctx context.Context, q queryer, f filter, group st
 	}
 	// The units are summed here rather than by a SQL function: a call of
 	// a function written in Go costs more than reading the vector.
-	rows, err := q.QueryContext(ctx, "SELECT "+key+", "+t.col+", counts FROM "+t.table+" WHERE "+where, args...)
+	rows, err := q.QueryContext(ctx, "SELECT "+key+", counts"+rowCol+" FROM "+t.table+" WHERE "+where, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var k K
-	var row int64
 	var v sql.RawBytes
+	row := floorDiv(first, t.vector)
+	dest := []any{&k, &v, &row}
+	if one {
+		dest = dest[:2]
+	}
 	for rows.Next() {
-		if err := rows.Scan(&k, &row, &v); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		if int64(len(v)) != t.vector*4 {
