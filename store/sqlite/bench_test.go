@@ -209,6 +209,42 @@ func newYork(b *testing.B) *time.Location {
 	return loc
 }
 
+// BenchmarkSummaryByUser90Days measures the summary by user (top 20) of
+// the 90 days back from the newest activity, at 1,000,000 activities of
+// 2,000 users over a year, with a context that can be cancelled, as a
+// request's: from, a range with no end (as the Service's benchmark asks),
+// and from-to, one that ends at the newest activity (as a date_to of
+// today does). Whole 32-day blocks come from the per-user block counters,
+// the edge blocks and days from their count vectors.
+//
+//	go test ./store/sqlite -run XXX -bench SummaryByUser90Days -benchtime 100x
+func BenchmarkSummaryByUser90Days(b *testing.B) {
+	s, _ := openStore(b)
+	end := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
+	if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: 1_000_000, Users: 2000, Days: 365, End: end,
+		Reports: 100, Recommendations: 100}); err != nil {
+		b.Fatal(err)
+	}
+	from := end.Add(-90 * 24 * time.Hour)
+	for _, c := range []struct {
+		name string
+		f    store.ActivityFilter
+	}{{"from", store.ActivityFilter{From: from}}, {"from-to", store.ActivityFilter{From: from, To: end}}} {
+		b.Run(c.name, func(b *testing.B) {
+			p := store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20, ActivityFilter: c.f}
+			for b.Loop() {
+				sum, err := s.ActivitySummary(b.Context(), p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(sum.Rows) != 20 || sum.Total == 0 {
+					b.Fatalf("%d rows, total %d", len(sum.Rows), sum.Total)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkSummaryByUserAllTime measures the summary by user of 2,000 users
 // over all time at 200,000 activities, with a context that can be
 // cancelled, as a request's (the driver costs more a statement then):
