@@ -63,21 +63,27 @@ var (
 // edge blocks and days. The per-type user counters are read by user: a type
 // filter or grouping with a user key but no user filter scans them.
 func countBy[K countKey](ctx context.Context, q queryer, f filter, group string) (map[K]int64, error) {
+	sp := storedSpan{math.MinInt64, math.MaxInt64, true} // not read: f has no bound to drop
+	if f.hasFrom || f.hasTo {
+		var err error
+		if sp, err = activitySpan(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	return countStored[K](ctx, q, f, group, sp)
+}
+
+// countStored is countBy with the span of the activities stored already
+// read. A bound outside it bounds nothing: without it, the finer tiers have
+// no edge to read there (a range up to now most often ends after the newest
+// activity).
+func countStored[K countKey](ctx context.Context, q queryer, f filter, group string, sp storedSpan) (map[K]int64, error) {
 	out := map[K]int64{}
-	if f.empty() {
+	if f.empty() || !sp.found {
 		return out, nil
 	}
-	// A bound outside the activities stored bounds nothing: without it,
-	// the finer tiers have no edge to read there (a range up to now most
-	// often ends after the newest activity).
-	if f.hasFrom || f.hasTo {
-		lo, hi, found, err := activitySpan(ctx, q)
-		if err != nil || !found {
-			return out, err
-		}
-		f.hasFrom = f.hasFrom && f.from > lo
-		f.hasTo = f.hasTo && f.to < hi
-	}
+	f.hasFrom = f.hasFrom && f.from > sp.first
+	f.hasTo = f.hasTo && f.to < sp.last
 	if f.clientID != "" || f.report != "" {
 		return out, countDirect(ctx, q, f, group, out)
 	}
@@ -290,15 +296,21 @@ func countVectors[K countKey](ctx context.Context, q queryer, f filter, group st
 	return rows.Err()
 }
 
-// activitySpan returns the times of the oldest and the newest activity
-// stored; found is false when there is none.
-func activitySpan(ctx context.Context, q queryer) (first, last int64, found bool, err error) {
+// storedSpan is the times of the oldest and the newest activity stored;
+// found is false when there is none.
+type storedSpan struct {
+	first, last int64
+	found       bool
+}
+
+// activitySpan reads the span of the activities stored.
+func activitySpan(ctx context.Context, q queryer) (storedSpan, error) {
 	var mn, mx sql.NullInt64
 	// Two subqueries: SQLite reads MIN or MAX from the index only when it
 	// is the one aggregate of its query; together they scan the table.
-	err = q.QueryRowContext(ctx,
+	err := q.QueryRowContext(ctx,
 		"SELECT (SELECT MIN(created_at) FROM activities), (SELECT MAX(created_at) FROM activities)").Scan(&mn, &mx)
-	return mn.Int64, mx.Int64, mn.Valid, err
+	return storedSpan{mn.Int64, mx.Int64, mn.Valid}, err
 }
 
 // countKey is the type of countBy's keys.
@@ -549,23 +561,25 @@ func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location,
 	if f.empty() {
 		return nil
 	}
-	lo, hi := f.from, f.to
-	if !f.hasFrom || !f.hasTo {
-		first, last, found, err := activitySpan(ctx, tx)
-		if err != nil || !found {
-			return err
-		}
-		if !f.hasFrom {
-			lo = first
-		}
-		if !f.hasTo {
-			hi = last
-		}
+	// The days are those of the activities stored within the range: a
+	// bound outside them adds no day, and a missing one is theirs.
+	sp, err := activitySpan(ctx, tx)
+	if err != nil || !sp.found {
+		return err
+	}
+	lo, hi := sp.first, sp.last
+	if f.hasFrom {
+		lo = max(lo, f.from)
+	}
+	if f.hasTo {
+		hi = min(hi, f.to)
+	}
+	if lo > hi {
+		return nil
 	}
 	counts := map[int64]int64{}
 	if isUTC(loc, lo, hi) {
-		var err error
-		if counts, err = countBy[int64](ctx, tx, f, byDay); err != nil {
+		if counts, err = countStored[int64](ctx, tx, f, byDay, sp); err != nil {
 			return err
 		}
 	} else if err := countLocalDays(ctx, tx, f.within(lo, hi), loc, counts); err != nil {
