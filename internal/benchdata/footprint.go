@@ -6,7 +6,22 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
 )
+
+// FillFootprint fills st for the drivers' BenchmarkActivityFootprint:
+// ANALYTICS_BENCH_ACTIVITIES activities (100,000) of ANALYTICS_BENCH_USERS
+// users (200) over 120 days, with 100 reports of 100 recommendations. It
+// returns the number of activities.
+func FillFootprint(b *testing.B, st store.Store) int {
+	b.Helper()
+	n, users := EnvInt(b, "ANALYTICS_BENCH_ACTIVITIES", 100_000), EnvInt(b, "ANALYTICS_BENCH_USERS", 200)
+	if _, err := Fill(b.Context(), st, Config{Activities: n, Users: users, Reports: 100, Recommendations: 100}); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
 
 // ReportFootprint reads the rows of query, each a relation's name, whether
 // it is an index, and its size in bytes, then logs each one's bytes per

@@ -1,12 +1,14 @@
 package postgres_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/benchdata"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
@@ -111,4 +113,43 @@ func BenchmarkStoreInsert(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	})
+}
+
+// BenchmarkActivityFootprint fills a schema (benchdata.FillFootprint),
+// vacuums it, and reports the bytes per activity of the activities
+// partitions, of their indexes and of the activity counters (tables and
+// indexes), logging each relation's share with -v; then again with every
+// partition compacted (CompactActivityPartitions).
+//
+//	go test ./store/postgres -run XXX -bench ActivityFootprint -benchtime 1x -v
+//	ANALYTICS_BENCH_ACTIVITIES=1000000 ANALYTICS_BENCH_USERS=2000 go test ./store/postgres -run XXX -bench ActivityFootprint -benchtime 1x -v -timeout 30m
+func BenchmarkActivityFootprint(b *testing.B) {
+	for b.Loop() {
+		s, url := newStore(b)
+		n := benchdata.FillFootprint(b, s)
+		db, err := sql.Open("postgres", url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.ExecContext(b.Context(), "VACUUM ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+		// The partitions' heaps and indexes are counted under the
+		// partitioned table and index they belong to: as filled, then with
+		// every (closed) partition compacted.
+		const query = `
+			SELECT COALESCE(p.relname, c.relname), c.relkind = 'i', SUM(pg_relation_size(c.oid))
+			FROM pg_class c
+			LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+			LEFT JOIN pg_class p ON p.oid = i.inhparent
+			WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'i')
+				AND COALESCE(p.relname, c.relname) LIKE 'activit%'
+			GROUP BY 1, 2 ORDER BY 3 DESC`
+		benchdata.ReportFootprint(b, db, n, "", query)
+		if _, err := s.CompactActivityPartitions(b.Context(), 1000); err != nil {
+			b.Fatal(err)
+		}
+		benchdata.ReportFootprint(b, db, n, "compacted-", query)
+		_ = db.Close()
+	}
 }

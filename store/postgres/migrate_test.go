@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,19 +11,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/migratetest"
 	"github.com/advisoranalytics/advisor-analytics/store/postgres"
 )
 
-// migrationClient is the client the migration tests write on an earlier
-// schema version, with insertClient.
-const (
-	migrationClient = "c0000000-0000-4000-8000-000000000001"
-	insertClient    = `INSERT INTO clients VALUES ('` + migrationClient + `', 'Contoso', 'technology', 'active', now(), now())`
-)
+// insertClient writes migratetest.Client on an earlier schema version.
+const insertClient = `INSERT INTO clients VALUES ('` + migratetest.Client + `', 'Contoso', 'technology', 'active', now(), now())`
 
 // storeAt opens a store on a new schema without migrating, applies the
 // first n embedded migrations' files and runs queries.
@@ -61,36 +56,16 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	s := storeAt(t, 1,
 		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', now()),
-			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'completed', now()),
-			('a0000000-0000-4000-8000-000000000003', '`+migrationClient+`', 'cost', 'completed', now())`,
+			('a0000000-0000-4000-8000-000000000001', '`+migratetest.Client+`', 'cost', 'completed', now()),
+			('a0000000-0000-4000-8000-000000000002', '`+migratetest.Client+`', 'cost', 'completed', now()),
+			('a0000000-0000-4000-8000-000000000003', '`+migratetest.Client+`', 'cost', 'completed', now())`,
 		`INSERT INTO recommendations (id, report_id, position, category, business_impact, potential_savings, currency) VALUES
 			('e0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 0, 'cost', 'high', 0.10, 'USD'),
 			('e0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 1, 'cost', NULL, 0.20, 'USD'),
 			('e0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', 2, 'security', 'low', 1000000000.01, 'USD'),
 			('e0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000002', 0, 'security', 'high', 19.99, 'USD')`)
 	must(t, s.Migrate(ctx))
-	cats, err := s.RecommendationCategoryCounts(ctx)
-	must(t, err)
-	imps, err := s.RecommendationImpactCounts(ctx)
-	must(t, err)
-	perf, err := s.ClientPerformance(ctx, migrationClient)
-	must(t, err)
-	type figures struct {
-		Categories, Impacts, ClientCategories []store.CountByKey
-		Recommendations                       int64
-		Savings                               float64
-	}
-	want := figures{
-		Categories:       []store.CountByKey{{Key: "cost", Count: 2}, {Key: "security", Count: 2}},
-		Impacts:          []store.CountByKey{{Key: "high", Count: 2}, {Key: "", Count: 1}, {Key: "low", Count: 1}},
-		ClientCategories: []store.CountByKey{{Key: "cost", Count: 2}, {Key: "security", Count: 2}},
-		Recommendations:  4, Savings: 1000000020.30,
-	}
-	got := figures{cats, imps, perf.Categories, perf.TotalRecommendations, perf.TotalSavings}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("aggregates after migrating (-want +got):\n%s", d)
-	}
+	migratetest.CheckReportAggregates(t, s)
 }
 
 // TestMigrationRefillsReportDayCounters starts from a database that the
@@ -103,9 +78,9 @@ func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	s := storeAt(t, 6,
 		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', '2025-01-01T00:00:00Z',
+			('a0000000-0000-4000-8000-000000000001', '`+migratetest.Client+`', 'cost', 'completed', '2025-01-01T00:00:00Z',
 				'2025-01-01T00:00:00Z', '2025-01-01T00:00:02.5Z'),
-			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'failed', '2025-01-01T00:00:00Z',
+			('a0000000-0000-4000-8000-000000000002', '`+migratetest.Client+`', 'cost', 'failed', '2025-01-01T00:00:00Z',
 				'2025-01-01T00:00:00Z', '2025-01-01T00:00:09Z')`,
 		// The counters as the previous version built them, in UTC.
 		`INSERT INTO report_day_counts (day, report_type, reports, completed, recommendations, savings_cents)
@@ -131,38 +106,12 @@ func TestMigrationActivityUsers(t *testing.T) {
 	ctx := t.Context()
 	s := storeAt(t, 8, `CREATE TABLE activities_p20240501 PARTITION OF activities
 		FOR VALUES FROM ('2024-05-01 00:00:00+00') TO ('2024-06-01 00:00:00+00')`)
-	at := func(day int) time.Time { return time.Date(2024, 5, day, 12, 0, 0, 0, time.UTC) }
-	id := func(i int) string { return fmt.Sprintf("a%07d-0000-4000-8000-000000000000", i) }
-	acts := []store.Activity{
-		{UserID: "u1", Username: "alice", FullName: "Alice A", CreatedAt: at(1)},
-		{UserID: "u1", Username: "alicia", FullName: "Alice A", CreatedAt: at(2)},
-		{UserID: "u1", Username: "", FullName: "", CreatedAt: at(3)},
-		{UserID: "u1", Username: "alice", FullName: "Alice A", CreatedAt: at(4)},
-		{UserID: "u2", Username: "", FullName: "Bob", CreatedAt: at(2)},
-		{UserID: "u2", Username: "bob", FullName: "Bob", CreatedAt: at(5)},
-		{Username: "anonymous", FullName: "No One", CreatedAt: at(3)},
-		{CreatedAt: at(6)},
-	}
-	for i := range acts {
-		acts[i].ID, acts[i].ActivityType, acts[i].Metadata = id(i), "login", map[string]any{}
-	}
+	at, id := migratetest.Day, migratetest.ActivityID
+	acts := migratetest.UserActivities()
 	insertOldActivities(t, s, acts)
 	must(t, s.Migrate(ctx))
 	checkCounters(t, s)
-
-	read := func() []store.Activity {
-		t.Helper()
-		var out []store.Activity
-		must(t, s.ActivityIterate(ctx, store.ActivityFilter{}, func(a *store.Activity) error {
-			out = append(out, *a)
-			return nil
-		}))
-		slices.SortFunc(out, func(a, b store.Activity) int { return strings.Compare(a.ID, b.ID) })
-		return out
-	}
-	if d := cmp.Diff(acts, read(), cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("activities after the migration (-want +got):\n%s", d)
-	}
+	migratetest.CheckActivities(t, s, acts, "after the migration")
 	own := func() map[string][2]*string {
 		t.Helper()
 		rows, err := s.DB().QueryContext(ctx, `SELECT id::text, username, full_name FROM activities`)
@@ -193,16 +142,8 @@ func TestMigrationActivityUsers(t *testing.T) {
 		t.Errorf("summary by user (-want +got):\n%s", d)
 	}
 
-	// New activities: a known user under another name, a new user.
-	more := []store.Activity{
-		{ID: id(8), UserID: "u1", Username: "al", FullName: "Alice A", ActivityType: "login", CreatedAt: at(7)},
-		{ID: id(9), UserID: "u3", Username: "carol", FullName: "Carol", ActivityType: "login", CreatedAt: at(7)},
-	}
-	must(t, s.ActivityInsertMany(ctx, slices.Clone(more)))
-	acts = append(acts, more...)
-	if d := cmp.Diff(acts, read(), cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("activities after new inserts (-want +got):\n%s", d)
-	}
+	acts = migratetest.AddUserActivities(t, s, acts)
+	migratetest.CheckActivities(t, s, acts, "after new inserts")
 	want[id(8)], want[id(9)] = [2]*string{str("al"), nil}, [2]*string{nil, nil}
 	if d := cmp.Diff(want, own()); d != "" {
 		t.Errorf("names kept on the new rows (-want +got):\n%s", d)

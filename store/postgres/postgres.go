@@ -150,13 +150,17 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	loc      *time.Location // the zone of the per-day report counters
-	*rollups                // the store.RollupStore methods, over rollupDB
+	*rollups                // the store.RollupStore methods, over rollupSQL
 
 	mu        sync.Mutex
 	closed    bool
 	listeners map[*pq.Listener]struct{}
 	parts     partitions // guarded by mu
 }
+
+// rollups is embedded in Store (unexported): its methods implement
+// store.RollupStore.
+type rollups = sqlexec.Rollups
 
 // Compile-time checks.
 var (
@@ -222,7 +226,8 @@ func connect(url string, opts Config) (*Store, error) {
 	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
 		iter: sqlexec.PoolSlots(opts.MaxOpenConns), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead,
 			compactions: opts.PartitionCompactions}}
-	s.rollups = sqlexec.NewRollups(s.rollupDB())
+	s.rollups = sqlexec.NewRollups(sqlexec.RollupDB{SQL: rollupSQL, Read: db, Write: s.writeOne, Wrap: s.wrap,
+		Now: s.now, Time: func(t time.Time) any { return t.UTC() }, Text: clean})
 	return s, nil
 }
 

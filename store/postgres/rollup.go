@@ -2,19 +2,9 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 )
-
-// rollups is embedded in Store (unexported): its methods implement
-// store.RollupStore over the statements below.
-type rollups = sqlexec.Rollups
-
-func (s *Store) rollupDB() sqlexec.RollupDB {
-	return sqlexec.RollupDB{SQL: rollupSQL, Read: s.db, Write: s.writeOne, Wrap: s.wrap, Now: s.now,
-		Time: func(t time.Time) any { return t.UTC() }, Text: clean}
-}
 
 // writeOne runs one statement; with dest it scans the returned row.
 func (s *Store) writeOne(ctx context.Context, _, query string, dest []any, args ...any) (int64, error) {

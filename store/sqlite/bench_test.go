@@ -280,3 +280,24 @@ func BenchmarkSummaryByUserAllTime(b *testing.B) {
 	}
 	b.Run("renamed", run)
 }
+
+// BenchmarkActivityFootprint fills a database (benchdata.FillFootprint)
+// and reports the bytes per activity of the activities table, of its
+// indexes and of the activity counters, from the dbstat table, logging
+// each object's share with -v.
+//
+//	go test ./store/sqlite -run XXX -bench ActivityFootprint -benchtime 1x -v
+func BenchmarkActivityFootprint(b *testing.B) {
+	for b.Loop() {
+		s, path := openStore(b)
+		n := benchdata.FillFootprint(b, s)
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchdata.ReportFootprint(b, db, n, "", `SELECT d.name, COALESCE(m.type, '') = 'index', SUM(d.pgsize)
+			FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name
+			WHERE d.name LIKE 'activit%' GROUP BY d.name ORDER BY 3 DESC`)
+		_ = db.Close()
+	}
+}

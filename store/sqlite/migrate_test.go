@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,15 +14,12 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/migratetest"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
 )
 
-// migrationClient is the client the migration tests write on an earlier
-// schema version, with insertClient.
-const (
-	migrationClient = "c0000000-0000-4000-8000-000000000001"
-	insertClient    = `INSERT INTO clients VALUES ('` + migrationClient + `', 'Contoso', 'technology', 'active', 0, 0)`
-)
+// insertClient writes migratetest.Client on an earlier schema version.
+const insertClient = `INSERT INTO clients VALUES ('` + migratetest.Client + `', 'Contoso', 'technology', 'active', 0, 0)`
 
 // openAfter writes a database at schema version n with the embedded
 // migrations' files, runs queries on it, then opens it with the store,
@@ -80,9 +75,9 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 	s := openAfter(t, 1,
 		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', 1000, 1000, 2501000),
-			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'completed', 2000, 2000, 4002000),
-			('a0000000-0000-4000-8000-000000000003', '`+migrationClient+`', 'cost', 'failed', 3000, 3000, 9000)`,
+			('a0000000-0000-4000-8000-000000000001', '`+migratetest.Client+`', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '`+migratetest.Client+`', 'cost', 'completed', 2000, 2000, 4002000),
+			('a0000000-0000-4000-8000-000000000003', '`+migratetest.Client+`', 'cost', 'failed', 3000, 3000, 9000)`,
 		// Activities of two users in two 32-day blocks (days 20000 and 20040),
 		// with the counters of that version.
 		`INSERT INTO activities (id, user_id, username, activity_type, status_code, duration_ns, metadata, created_at) VALUES
@@ -98,35 +93,7 @@ func TestMigrationBackfillsReportAggregates(t *testing.T) {
 			('e0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', 2, 'security', 'low', 100000000001, 'USD'),
 			('e0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000002', 0, 'security', 'high', 1999, 'USD')`,
 	)
-	cats, err := s.RecommendationCategoryCounts(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imps, err := s.RecommendationImpactCounts(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	perf, err := s.ClientPerformance(ctx, migrationClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type figures struct {
-		Categories, Impacts []store.CountByKey
-		Recommendations     int64
-		Savings             float64
-	}
-	want := figures{
-		Categories:      []store.CountByKey{{Key: "cost", Count: 2}, {Key: "security", Count: 2}},
-		Impacts:         []store.CountByKey{{Key: "high", Count: 2}, {Key: "", Count: 1}, {Key: "low", Count: 1}},
-		Recommendations: 4, Savings: 1000000020.30,
-	}
-	got := figures{cats, imps, perf.TotalRecommendations, perf.TotalSavings}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("aggregates after migrating (-want +got):\n%s", d)
-	}
-	if d := cmp.Diff([]store.CountByKey{{Key: "cost", Count: 2}, {Key: "security", Count: 2}}, perf.Categories); d != "" {
-		t.Errorf("client categories after migrating (-want +got):\n%s", d)
-	}
+	migratetest.CheckReportAggregates(t, s)
 	// Every client's figures come from the per-day counters, refilled on
 	// open after the migration that gave them the new columns.
 	all, err := s.ClientPerformance(ctx, "")
@@ -185,8 +152,8 @@ func TestMigrationRefillsReportDayCounters(t *testing.T) {
 	s := openAfter(t, 4,
 		insertClient,
 		`INSERT INTO reports (id, client_id, report_type, status, created_at, processing_started_at, processing_completed_at) VALUES
-			('a0000000-0000-4000-8000-000000000001', '`+migrationClient+`', 'cost', 'completed', 1000, 1000, 2501000),
-			('a0000000-0000-4000-8000-000000000002', '`+migrationClient+`', 'cost', 'failed', 2000, 2000, 9000)`,
+			('a0000000-0000-4000-8000-000000000001', '`+migratetest.Client+`', 'cost', 'completed', 1000, 1000, 2501000),
+			('a0000000-0000-4000-8000-000000000002', '`+migratetest.Client+`', 'cost', 'failed', 2000, 2000, 9000)`,
 		// The counters as the previous version built them, in UTC.
 		`INSERT INTO report_day_counts VALUES ('1970-01-01', 'cost', 2, 1, 0, 0)`,
 		`UPDATE report_day_zone SET zone = 'UTC'`)
@@ -218,36 +185,9 @@ func TestMigrationActivityUsers(t *testing.T) {
 		('a0000006-0000-4000-8000-000000000000', NULL, 'anonymous', 'No One', 'login', 0, 0, '{}', 1714737600000000),
 		('a0000007-0000-4000-8000-000000000000', NULL, NULL, NULL, 'login', 0, 0, '{}', 1714996800000000)`)
 	db := rawDB(t, path)
-	at := func(day int) time.Time { return time.Date(2024, 5, day, 12, 0, 0, 0, time.UTC) }
-	id := func(i int) string { return fmt.Sprintf("a%07d-0000-4000-8000-000000000000", i) }
-	acts := []store.Activity{
-		{UserID: "u1", Username: "alice", FullName: "Alice A", CreatedAt: at(1)},
-		{UserID: "u1", Username: "alicia", FullName: "Alice A", CreatedAt: at(2)},
-		{UserID: "u1", CreatedAt: at(3)},
-		{UserID: "u1", Username: "alice", FullName: "Alice A", CreatedAt: at(4)},
-		{UserID: "u2", FullName: "Bob", CreatedAt: at(2)},
-		{UserID: "u2", Username: "bob", FullName: "Bob", CreatedAt: at(5)},
-		{Username: "anonymous", FullName: "No One", CreatedAt: at(3)},
-		{CreatedAt: at(6)},
-	}
-	for i := range acts {
-		acts[i].ID, acts[i].ActivityType, acts[i].Metadata = id(i), "login", map[string]any{}
-	}
-	read := func() []store.Activity {
-		t.Helper()
-		var out []store.Activity
-		if err := s.ActivityIterate(ctx, store.ActivityFilter{}, func(a *store.Activity) error {
-			out = append(out, *a)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		slices.SortFunc(out, func(a, b store.Activity) int { return strings.Compare(a.ID, b.ID) })
-		return out
-	}
-	if d := cmp.Diff(acts, read(), cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("activities after the migration (-want +got):\n%s", d)
-	}
+	id := migratetest.ActivityID
+	acts := migratetest.UserActivities()
+	migratetest.CheckActivities(t, s, acts, "after the migration")
 	own := func() []string {
 		t.Helper()
 		return dump(t, db, `SELECT id || '|' || COALESCE(username, 'NULL') || '|' || COALESCE(full_name, 'NULL')
@@ -276,18 +216,8 @@ func TestMigrationActivityUsers(t *testing.T) {
 		t.Errorf("renamed users after the migration (-want +got):\n%s", d)
 	}
 
-	// New activities: a known user under another name, a new user.
-	more := []store.Activity{
-		{ID: id(8), UserID: "u1", Username: "al", FullName: "Alice A", ActivityType: "login", CreatedAt: at(7)},
-		{ID: id(9), UserID: "u3", Username: "carol", FullName: "Carol", ActivityType: "login", CreatedAt: at(7)},
-	}
-	if err := s.ActivityInsertMany(ctx, slices.Clone(more)); err != nil {
-		t.Fatal(err)
-	}
-	acts = append(acts, more...)
-	if d := cmp.Diff(acts, read(), cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("activities after new inserts (-want +got):\n%s", d)
-	}
+	acts = migratetest.AddUserActivities(t, s, acts)
+	migratetest.CheckActivities(t, s, acts, "after new inserts")
 	want = append(want, id(8)+"|al|NULL", id(9)+"|NULL|NULL")
 	if d := cmp.Diff(want, own()); d != "" {
 		t.Errorf("names kept on the new rows (-want +got):\n%s", d)
@@ -310,7 +240,7 @@ func TestMigrationActivityUsers(t *testing.T) {
 	if d := cmp.Diff([]string{"u1|alice|Alice A", "u3|carol|Carol"}, users()); d != "" {
 		t.Errorf("users after erasing u2 (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(acts[:4], read()[:4], cmpopts.EquateEmpty()); d != "" {
+	if d := cmp.Diff(acts[:4], migratetest.ReadActivities(t, s)[:4], cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("u1's activities after erasing u2 (-want +got):\n%s", d)
 	}
 }

@@ -3,19 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 )
-
-// rollups is embedded in Store (unexported): its methods implement
-// store.RollupStore over the statements below.
-type rollups = sqlexec.Rollups
-
-func (s *Store) rollupDB() sqlexec.RollupDB {
-	return sqlexec.RollupDB{SQL: rollupSQL, Read: s.reader, Write: s.writeOne, Wrap: s.wrap, Now: s.now,
-		Time: func(t time.Time) any { return micro(t) }, Text: func(v string) string { return v }}
-}
 
 // writeOne runs one statement in a write transaction; with dest it scans
 // the returned row.

@@ -140,7 +140,7 @@ type Store struct {
 	ckptClosed  bool // Close has begun: start no more checkpoints
 	ckptDone    sync.WaitGroup
 
-	*rollups // the store.RollupStore methods, over rollupDB
+	*rollups // the store.RollupStore methods, over rollupSQL
 
 	users userCache // the user ids and names of the summaries by user
 
@@ -150,6 +150,10 @@ type Store struct {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// rollups is embedded in Store (unexported): its methods implement
+// store.RollupStore.
+type rollups = sqlexec.Rollups
 
 // Open opens (creating it when needed, with its parent directories) the
 // database file at path and applies the pending migrations unless
@@ -183,7 +187,8 @@ func Open(ctx context.Context, path string, opts Config) (*Store, error) {
 
 	s := &Store{path: abs, opts: opts, writer: writer, reader: reader, health: health, ckpt: ckpt,
 		iter: sqlexec.PoolSlots(opts.Readers)}
-	s.rollups = sqlexec.NewRollups(s.rollupDB())
+	s.rollups = sqlexec.NewRollups(sqlexec.RollupDB{SQL: rollupSQL, Read: reader, Write: s.writeOne, Wrap: s.wrap,
+		Now: s.now, Time: func(t time.Time) any { return micro(t) }, Text: func(v string) string { return v }})
 	// The first writer connection creates the file and switches it to WAL
 	// before any reader connects.
 	if err := writer.PingContext(ctx); err != nil {
