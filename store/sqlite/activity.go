@@ -46,30 +46,35 @@ func (f filter) empty() bool { return f.hasFrom && f.hasTo && f.from > f.to }
 // where returns the SQL conditions (joined with AND, "1" when none) and
 // their arguments for the activities table or the activity_rows view.
 func (f filter) where() (string, []any) {
-	var conds []string
-	var args []any
-	if f.userID != "" {
-		conds, args = append(conds, userKeyIs), append(args, f.userID)
+	var c conds
+	c.andIf(f.userID != "", userKeyIs, f.userID)
+	c.andIf(f.typ != "", "activity_type = ?", f.typ)
+	c.andIf(f.clientID != "", "client_id = ?", f.clientID)
+	c.andIf(f.report != "", "report_id = ?", f.report)
+	c.andIf(f.hasFrom, "created_at >= ?", f.from)
+	c.andIf(f.hasTo, "created_at <= ?", f.to)
+	return c.sql(), c.args
+}
+
+// conds collects SQL conditions, joined with AND, and their arguments.
+type conds struct {
+	list []string
+	args []any
+}
+
+// andIf adds the condition cond, with its arguments, when ok.
+func (c *conds) andIf(ok bool, cond string, args ...any) {
+	if ok {
+		c.list, c.args = append(c.list, cond), append(c.args, args...)
 	}
-	if f.typ != "" {
-		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
+}
+
+// sql returns the conditions joined with AND, "1" when there are none.
+func (c *conds) sql() string {
+	if len(c.list) == 0 {
+		return "1"
 	}
-	if f.clientID != "" {
-		conds, args = append(conds, "client_id = ?"), append(args, f.clientID)
-	}
-	if f.report != "" {
-		conds, args = append(conds, "report_id = ?"), append(args, f.report)
-	}
-	if f.hasFrom {
-		conds, args = append(conds, "created_at >= ?"), append(args, f.from)
-	}
-	if f.hasTo {
-		conds, args = append(conds, "created_at <= ?"), append(args, f.to)
-	}
-	if len(conds) == 0 {
-		return "1", nil
-	}
-	return strings.Join(conds, " AND "), args
+	return strings.Join(c.list, " AND ")
 }
 
 // within returns f restricted to [from, to].

@@ -200,24 +200,11 @@ func countCounters[K countKey](ctx context.Context, q queryer, f filter, group s
 	if t.vector > 0 {
 		return countVectors(ctx, q, f, group, t, first, last, out)
 	}
-	var conds []string
-	var args []any
-	if f.userID != "" {
-		conds, args = append(conds, userKeyIs), append(args, f.userID)
-	}
-	if f.typ != "" {
-		conds, args = append(conds, "activity_type = ?"), append(args, f.typ)
-	}
-	if first != math.MinInt64 {
-		conds, args = append(conds, t.col+" >= ?"), append(args, first)
-	}
-	if last != math.MaxInt64 {
-		conds, args = append(conds, t.col+" <= ?"), append(args, last)
-	}
-	where := "1"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
+	var c conds
+	c.andIf(f.userID != "", userKeyIs, f.userID)
+	c.andIf(f.typ != "", "activity_type = ?", f.typ)
+	c.andIf(first != math.MinInt64, t.col+" >= ?", first)
+	c.andIf(last != math.MaxInt64, t.col+" <= ?", last)
 	key := "0"
 	switch group {
 	case byType:
@@ -227,37 +214,26 @@ func countCounters[K countKey](ctx context.Context, q queryer, f filter, group s
 	case byDay:
 		key = t.dayKey
 	}
-	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+where+" GROUP BY 1", args...)
+	return sqlexec.AddCounts(ctx, q, out, "SELECT "+key+", SUM(n) FROM "+t.table+" WHERE "+c.sql()+" GROUP BY 1", c.args...)
 }
 
 // countVectors adds the counts of the whole units [first, last] of tier t
 // from the count vectors of the rows that hold them (no type; grouping by
 // day only where a row is a day).
 func countVectors[K countKey](ctx context.Context, q queryer, f filter, group string, t counterTier, first, last int64, out map[K]int64) error {
-	var conds []string
-	var args []any
+	var c conds
 	// An edge's units are in one row (the usual case): its number is
 	// not read with each vector.
 	one := first != math.MinInt64 && last != math.MaxInt64 && floorDiv(first, t.vector) == floorDiv(last, t.vector)
 	rowCol := ", " + t.col
-	switch {
-	case one:
-		conds, args, rowCol = append(conds, t.col+" = ?"), append(args, floorDiv(first, t.vector)), ""
-	default:
-		if first != math.MinInt64 {
-			conds, args = append(conds, t.col+" >= ?"), append(args, floorDiv(first, t.vector))
-		}
-		if last != math.MaxInt64 {
-			conds, args = append(conds, t.col+" <= ?"), append(args, floorDiv(last, t.vector))
-		}
+	if one {
+		c.andIf(true, t.col+" = ?", floorDiv(first, t.vector))
+		rowCol = ""
+	} else {
+		c.andIf(first != math.MinInt64, t.col+" >= ?", floorDiv(first, t.vector))
+		c.andIf(last != math.MaxInt64, t.col+" <= ?", floorDiv(last, t.vector))
 	}
-	if f.userID != "" {
-		conds, args = append(conds, userKeyIs), append(args, f.userID)
-	}
-	where := "1"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
+	c.andIf(f.userID != "", userKeyIs, f.userID)
 	key := "0"
 	switch group {
 	case byUser:
@@ -270,7 +246,7 @@ func countVectors[K countKey](ctx context.Context, q queryer, f filter, group st
 	}
 	// The units are summed here rather than by a SQL function: a call of
 	// a function written in Go costs more than reading the vector.
-	rows, err := q.QueryContext(ctx, "SELECT "+key+", counts"+rowCol+" FROM "+t.table+" WHERE "+where, args...)
+	rows, err := q.QueryContext(ctx, "SELECT "+key+", counts"+rowCol+" FROM "+t.table+" WHERE "+c.sql(), c.args...)
 	if err != nil {
 		return err
 	}

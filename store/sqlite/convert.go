@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/recagg"
 )
 
@@ -116,3 +117,12 @@ func placeholders(n int) string {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// typeArgs returns report types as query arguments.
+func typeArgs(types []store.ReportType) []any {
+	out := make([]any, len(types))
+	for i, t := range types {
+		out[i] = string(t)
+	}
+	return out
+}

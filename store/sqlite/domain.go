@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -394,24 +393,16 @@ func allClientsPerformance(ctx context.Context, tx *sql.Tx, out *store.ClientPer
 // monthly trend in the Location.
 func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.CostFigures, error) {
 	const op = "cost figures"
-	conds := []string{"1"}
-	var args []any
-	if !p.From.IsZero() {
-		conds, args = append(conds, "r.created_at >= ?"), append(args, micro(p.From))
-	}
-	if !p.To.IsZero() {
-		conds, args = append(conds, "r.created_at <= ?"), append(args, micro(p.To))
-	}
-	if len(p.Types) > 0 {
-		for i, t := range p.Types {
-			if !t.Valid() {
-				return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("report_type", "unknown report type %q (item %d)", t, i))
-			}
-			args = append(args, string(t))
+	for i, t := range p.Types {
+		if !t.Valid() {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, storedriver.Invalid("report_type", "unknown report type %q (item %d)", t, i))
 		}
-		conds = append(conds, "r.report_type IN ("+placeholders(len(p.Types))+")")
 	}
-	where := strings.Join(conds, " AND ")
+	var c conds
+	c.andIf(!p.From.IsZero(), "r.created_at >= ?", micro(p.From))
+	c.andIf(!p.To.IsZero(), "r.created_at <= ?", micro(p.To))
+	c.andIf(len(p.Types) > 0, "r.report_type IN ("+placeholders(len(p.Types))+")", typeArgs(p.Types)...)
+	where, args := c.sql(), c.args
 	out := &store.CostFigures{Months: []store.MonthAmount{}}
 	if fromDay, monthsDay, lastDay, ok := recagg.CostDays(p, s.opts.Location, s.now()); ok {
 		err := s.readTx(ctx, op, func(tx *sql.Tx) error { return s.costFromCounters(ctx, tx, p, fromDay, monthsDay, lastDay, out) })
@@ -456,18 +447,10 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 // (days fromDay and on; months monthsDay to lastDay): at most one row per
 // day and type instead of every report.
 func (s *Store) costFromCounters(ctx context.Context, tx *sql.Tx, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
-	conds := []string{"1"}
-	var args []any
-	if fromDay != "" {
-		conds, args = append(conds, "day >= ?"), append(args, fromDay)
-	}
-	if len(p.Types) > 0 {
-		for _, t := range p.Types {
-			args = append(args, string(t))
-		}
-		conds = append(conds, "report_type IN ("+placeholders(len(p.Types))+")")
-	}
-	where := strings.Join(conds, " AND ")
+	var c conds
+	c.andIf(fromDay != "", "day >= ?", fromDay)
+	c.andIf(len(p.Types) > 0, "report_type IN ("+placeholders(len(p.Types))+")", typeArgs(p.Types)...)
+	where, args := c.sql(), c.args
 	var total int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(savings_cents), 0) FROM report_day_counts WHERE `+where, args...).Scan(&total); err != nil {
 		return err
