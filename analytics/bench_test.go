@@ -61,6 +61,13 @@ func benchStore(b *testing.B, data benchdata.Config) (store.Store, benchdata.Con
 		}
 		return st, opts
 	}
+	st, opts, _ := benchSQLite(b, data)
+	return st, opts
+}
+
+// benchSQLite is benchStore on SQLite; it returns the database's path too.
+func benchSQLite(b *testing.B, data benchdata.Config) (store.Store, benchdata.Config, string) {
+	ctx := context.Background()
 	path := testdb.SQLitePath(b)
 	loader, err := sqlite.Open(ctx, path, sqlite.Config{CacheSize: 512 << 10})
 	if err != nil {
@@ -78,7 +85,7 @@ func benchStore(b *testing.B, data benchdata.Config) (store.Store, benchdata.Con
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = st.Close() })
-	return st, opts
+	return st, opts, path
 }
 
 // BenchmarkUncached measures the Service over a benchdata dataset with an
