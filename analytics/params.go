@@ -91,8 +91,7 @@ func (q query) dates() (DateRange, error) {
 		}
 		if dateOnly {
 			// A date-only date_to covers that whole local day.
-			l := r.To.In(q.loc)
-			r.To = time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, q.loc).Add(-time.Microsecond)
+			r.To = dates.DayEnd(r.To, q.loc)
 		}
 	}
 	if !r.From.IsZero() && !r.To.IsZero() && r.From.After(r.To) {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -57,8 +58,8 @@ type Metrics struct {
 // the month before, both in UTC.
 func (s *Service) monthStarts(t time.Time) (cur, prev time.Time) {
 	l := t.In(s.loc)
-	c := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, s.loc)
-	p := time.Date(l.Year(), l.Month()-1, 1, 0, 0, 0, 0, s.loc)
+	c := dates.DayStart(l.Year(), l.Month(), 1, s.loc)
+	p := dates.DayStart(l.Year(), l.Month()-1, 1, s.loc)
 	return c.UTC(), p.UTC()
 }
 
@@ -66,7 +67,7 @@ func (s *Service) monthStarts(t time.Time) (cur, prev time.Time) {
 // days days.
 func (s *Service) localMidnight(t time.Time, days int) time.Time {
 	l := t.In(s.loc)
-	return time.Date(l.Year(), l.Month(), l.Day()+days, 0, 0, 0, 0, s.loc)
+	return dates.DayStart(l.Year(), l.Month(), l.Day()+days, s.loc)
 }
 
 // Metrics returns the dashboard metrics (cached 15 minutes). Any
@@ -544,7 +545,7 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 	}
 	return s.cachedAdmit(ctx, key, ttlCostInsights, s.costKeys.admit, func(ctx context.Context) (any, error) {
 		now := s.now().In(s.loc)
-		first := time.Date(now.Year(), now.Month()-11, 1, 0, 0, 0, 0, s.loc)
+		first := dates.DayStart(now.Year(), now.Month()-11, 1, s.loc)
 		f, err := s.st.CostFigures(ctx, store.CostParams{From: q.From, To: q.To, Types: q.Types, MonthsFrom: first.UTC(), Location: s.loc})
 		if err != nil {
 			return nil, fmt.Errorf("cost figures: %w", err)
@@ -561,7 +562,7 @@ func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, er
 			Trends:            make([]monthCost, 0, 12),
 		}
 		for i := 0; i < 12; i++ {
-			m := time.Date(first.Year(), first.Month()+time.Month(i), 1, 0, 0, 0, 0, s.loc).Format("2006-01")
+			m := time.Date(now.Year(), now.Month()-11+time.Month(i), 1, 12, 0, 0, 0, time.UTC).Format("2006-01")
 			out.Trends = append(out.Trends, monthCost{Month: m, Cost: round(byMonth[m]/rate, 2)})
 		}
 		return out, nil

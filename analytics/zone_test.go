@@ -2,7 +2,9 @@ package analytics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,5 +150,78 @@ func TestStorageMeasuredInBackground(t *testing.T) {
 			t.Fatal("storage not measured within 10s of Start")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestMidnightSkippedByDaylightSaving checks date-only ranges on a day
+// whose midnight does not exist: in Santiago, 2021-09-05 began at 01:00
+// (-03), straight after 23:59 of the 4th (-04). The 5th must not take the
+// last hour of the 4th, nor the 4th lose it.
+func TestMidnightSkippedByDaylightSaving(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		var acts []store.Activity
+		for i, at := range []string{
+			"2021-09-05T02:30:00Z", // 22:30 on the 4th
+			"2021-09-05T03:30:00Z", // 23:30 on the 4th
+			"2021-09-05T04:30:00Z", // 01:30 on the 5th
+			"2021-09-05T10:00:00Z", // 07:00 on the 5th
+			"2021-09-06T03:30:00Z", // 00:30 on the 6th
+		} {
+			acts = append(acts, store.Activity{ID: actID(100 + i), UserID: bob.ID, Username: "bob", ActivityType: "login", CreatedAt: tp(at)})
+		}
+		if err := st.ActivityInsertMany(context.Background(), acts); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, st, func(c *Config) { c.Location = santiago })
+		for _, c := range []struct {
+			from, to string
+			days     map[string]int64
+		}{
+			{"2021-09-05", "2021-09-05", map[string]int64{"2021-09-05": 2}},
+			{"2021-09-04", "2021-09-04", map[string]int64{"2021-09-04": 2}},
+			{"2021-09-05", "", map[string]int64{"2021-09-05": 2, "2021-09-06": 1}},
+			{"", "2021-09-04", map[string]int64{"2021-09-04": 2}},
+		} {
+			dates := "date_from=" + c.from + "&date_to=" + c.to
+			var sum struct {
+				Summary []struct {
+					Date  string
+					Count int64
+				}
+				TotalActivities int64 `json:"total_activities"`
+			}
+			decodeOK(t, e.get(t, "activity-summary/?group_by=day&"+dates, "bob"), &sum)
+			got := map[string]int64{}
+			var total int64
+			for _, it := range sum.Summary {
+				got[it.Date] = it.Count
+				total += it.Count
+			}
+			if !maps.Equal(got, c.days) || sum.TotalActivities != total {
+				t.Errorf("summary by day from %q to %q: %v (total %d), want %v", c.from, c.to, got, sum.TotalActivities, c.days)
+			}
+			var page struct {
+				TotalCount int64 `json:"total_count"`
+			}
+			decodeOK(t, e.get(t, "user-activity/?"+dates, "bob"), &page)
+			if page.TotalCount != total {
+				t.Errorf("user-activity from %q to %q: total %d, want %d", c.from, c.to, page.TotalCount, total)
+			}
+		}
+	})
+}
+
+// decodeOK decodes a 200 response's JSON body into v.
+func decodeOK(t *testing.T, r response, v any) {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("%v: %s", err, r.body)
 	}
 }

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -17,12 +18,13 @@ type span struct {
 	from, to time.Time
 }
 
-// localMidnight returns the start of the local day year-month-day in loc.
-// time.Date normalises out-of-range days and months, so callers may pass
-// day+1 or month+1; a local day is therefore 23, 24 or 25 hours long across
-// daylight-saving changes.
+// localMidnight returns the start of the local day year-month-day in loc
+// (dates.DayStart). Out-of-range days and months are normalised, so
+// callers may pass day+1 or month+1; a local day is therefore 23, 24 or 25
+// hours long across daylight-saving changes, and starts after its
+// midnight where a change skips midnight.
 func localMidnight(year int, month time.Month, day int, loc *time.Location) time.Time {
-	return time.Date(year, month, day, 0, 0, 0, 0, loc)
+	return dates.DayStart(year, month, day, loc)
 }
 
 // periodOf returns the period of kind p that contains the local calendar

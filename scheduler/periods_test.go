@@ -12,6 +12,7 @@ import (
 func TestPeriodOf(t *testing.T) {
 	t.Parallel()
 	ny := mustLoad(t, "America/New_York")
+	santiago := mustLoad(t, "America/Santiago")
 	for _, tc := range []struct {
 		name    string
 		period  store.Period
@@ -34,6 +35,11 @@ func TestPeriodOf(t *testing.T) {
 			span{store.PeriodWeekly, "2024-12-30", utc("2024-12-30T00:00:00Z"), utc("2025-01-06T00:00:00Z")}, 7 * 24 * time.Hour},
 		{"month of a DST change", store.PeriodMonthly, "2025-03-31", ny,
 			span{store.PeriodMonthly, "2025-03-01", utc("2025-03-01T05:00:00Z"), utc("2025-04-01T04:00:00Z")}, 31*24*time.Hour - time.Hour},
+		// Santiago skipped 2021-09-05 00:00–01:00: that day starts at 01:00.
+		{"day whose midnight is skipped", store.PeriodDaily, "2021-09-05", santiago,
+			span{store.PeriodDaily, "2021-09-05", utc("2021-09-05T04:00:00Z"), utc("2021-09-06T03:00:00Z")}, 23 * time.Hour},
+		{"the day before it", store.PeriodDaily, "2021-09-04", santiago,
+			span{store.PeriodDaily, "2021-09-04", utc("2021-09-04T04:00:00Z"), utc("2021-09-05T04:00:00Z")}, 24 * time.Hour},
 		{"december", store.PeriodMonthly, "2024-12-15", time.UTC,
 			span{store.PeriodMonthly, "2024-12-01", utc("2024-12-01T00:00:00Z"), utc("2025-01-01T00:00:00Z")}, 31 * 24 * time.Hour},
 	} {

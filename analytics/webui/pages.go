@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/advisoranalytics/advisor-analytics/analytics"
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/scheduler"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/tracking"
@@ -211,18 +212,18 @@ type activityData struct {
 func (h *Handler) dateRange(from, to string) (analytics.DateRange, error) {
 	dr := analytics.DateRange{FromText: from, ToText: to}
 	if from != "" {
-		t, err := time.ParseInLocation(time.DateOnly, from, h.cfg.Location)
+		t, err := time.Parse(time.DateOnly, from)
 		if err != nil {
 			return dr, &analytics.Error{Status: http.StatusBadRequest, Detail: "The start date must be a date (YYYY-MM-DD).", Summary: "Invalid filter", Field: "date_from"}
 		}
-		dr.From = t.UTC()
+		dr.From = dates.DayStart(t.Year(), t.Month(), t.Day(), h.cfg.Location).UTC()
 	}
 	if to != "" {
-		t, err := time.ParseInLocation(time.DateOnly, to, h.cfg.Location)
+		t, err := time.Parse(time.DateOnly, to)
 		if err != nil {
 			return dr, &analytics.Error{Status: http.StatusBadRequest, Detail: "The end date must be a date (YYYY-MM-DD).", Summary: "Invalid filter", Field: "date_to"}
 		}
-		dr.To = t.AddDate(0, 0, 1).Add(-time.Microsecond).UTC()
+		dr.To = dates.DayStart(t.Year(), t.Month(), t.Day()+1, h.cfg.Location).Add(-time.Microsecond).UTC()
 	}
 	return dr, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
 
@@ -190,7 +191,7 @@ func LocalMidnightDay(t time.Time, loc *time.Location) (string, bool) {
 		loc = time.UTC
 	}
 	l := t.In(loc)
-	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	start := dates.DayStart(l.Year(), l.Month(), l.Day(), loc)
 	return l.Format(time.DateOnly), start.Equal(t)
 }
 
