@@ -18,31 +18,25 @@ type span struct {
 	from, to time.Time
 }
 
-// localMidnight returns the start of the local day year-month-day in loc
-// (dates.DayStart). Out-of-range days and months are normalised, so
-// callers may pass day+1 or month+1; a local day is therefore 23, 24 or 25
-// hours long across daylight-saving changes, and starts after its
-// midnight where a change skips midnight.
-func localMidnight(year int, month time.Month, day int, loc *time.Location) time.Time {
-	return dates.DayStart(year, month, day, loc)
-}
-
 // periodOf returns the period of kind p that contains the local calendar
-// day (year, month, day) in loc.
+// day (year, month, day) in loc. Its bounds are day starts
+// (dates.DayStart), so a day is 23, 24 or 25 hours long across
+// daylight-saving changes and starts after its midnight where a change
+// skips midnight.
 func periodOf(p store.Period, year int, month time.Month, day int, loc *time.Location) span {
 	var from, to time.Time
 	switch p {
 	case store.PeriodWeekly:
 		// Weeks start on Monday.
 		back := (int(civilNoon(year, month, day, loc).Weekday()) + 6) % 7
-		from = localMidnight(year, month, day-back, loc)
-		to = localMidnight(year, month, day-back+7, loc)
+		from = dates.DayStart(year, month, day-back, loc)
+		to = dates.DayStart(year, month, day-back+7, loc)
 	case store.PeriodMonthly:
-		from = localMidnight(year, month, 1, loc)
-		to = localMidnight(year, month+1, 1, loc)
+		from = dates.DayStart(year, month, 1, loc)
+		to = dates.DayStart(year, month+1, 1, loc)
 	default:
-		from = localMidnight(year, month, day, loc)
-		to = localMidnight(year, month, day+1, loc)
+		from = dates.DayStart(year, month, day, loc)
+		to = dates.DayStart(year, month, day+1, loc)
 	}
 	return span{period: p, startDay: from.Format(dateLayout), from: from.UTC(), to: to.UTC()}
 }
