@@ -333,14 +333,14 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			if err != nil {
 				return err
 			}
-			counts, names, err := s.userIDs(ctx, tx, byKey)
+			out.Total = sum(byKey)
+			delete(byKey, 0) // anonymous activity counts in Total only
+			counts, names, err := s.userIDs(ctx, tx, topCounts(byKey, p.Limit))
 			if err != nil {
 				return err
 			}
 			for k, n := range counts {
-				if k != "" { // anonymous activity counts in Total only
-					out.Rows = append(out.Rows, store.SummaryRow{UserID: k, Count: n})
-				}
+				out.Rows = append(out.Rows, store.SummaryRow{UserID: k, Count: n})
 			}
 			sort.Slice(out.Rows, func(i, j int) bool {
 				a, b := out.Rows[i], out.Rows[j]
@@ -349,7 +349,6 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			if p.Limit > 0 && len(out.Rows) > p.Limit {
 				out.Rows = out.Rows[:p.Limit]
 			}
-			out.Total = sum(counts)
 			return latestUsernames(ctx, tx, f, out.Rows, names)
 		case store.GroupByDay:
 			return summaryByDay(ctx, tx, f, p.Location, out)
@@ -362,21 +361,36 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	return out, nil
 }
 
-// userIDs returns counts (keyed by user key, 0 for anonymous activity)
-// keyed by user id ("" for anonymous activity), and the username of each
+// topCounts returns the counts of the limit largest (all when limit is 0)
+// and of every key tied with the last of them: the ties are broken by user
+// id, which only the keys' users tell. Most summaries ask for the top few
+// of thousands of users; the others' ids are not looked up or sorted.
+func topCounts(counts map[int64]int64, limit int) map[int64]int64 {
+	if limit <= 0 || len(counts) <= limit {
+		return counts
+	}
+	ns := make([]int64, 0, len(counts))
+	for _, n := range counts {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	least := ns[len(ns)-limit] // the limit-th largest
+	top := make(map[int64]int64, limit)
+	for k, n := range counts {
+		if n >= least {
+			top[k] = n
+		}
+	}
+	return top
+}
+
+// userIDs returns counts (keyed by user key) keyed by user id, and the username of each
 // of those users that no activity names otherwise (not renamed), by id.
 // The ids and first usernames come from s.users, which reads the keys it
 // does not hold yet; whether a user is renamed is read from the table.
 func (s *Store) userIDs(ctx context.Context, q queryer, counts map[int64]int64) (map[string]int64, map[string]string, error) {
 	out := make(map[string]int64, len(counts))
-	keys := make([]int64, 0, len(counts))
-	for key, n := range counts {
-		if key == 0 {
-			out[""] = n
-			continue
-		}
-		keys = append(keys, key)
-	}
+	keys := slices.Collect(maps.Keys(counts))
 	names := make(map[string]string, len(keys))
 	if len(keys) == 0 {
 		return out, names, nil

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -299,5 +301,68 @@ func BenchmarkActivityFootprint(b *testing.B) {
 			FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name
 			WHERE d.name LIKE 'activit%' GROUP BY d.name ORDER BY 3 DESC`)
 		_ = db.Close()
+	}
+}
+
+// BenchmarkSummaryByUserOnFile runs the summaries by user of
+// BenchmarkSummaryByUser90Days, and one over all time, on a database file
+// kept between runs, so that two builds can be compared on the same 10,000,000
+// activities without filling them again (about 45 minutes). The file is
+// ANALYTICS_BENCH_SQLITE_FILE; when it holds no activity, it is first filled
+// with ANALYTICS_BENCH_ACTIVITIES (default 10,000,000) of 2,000 users over
+// the year up to 2025-06-30, through a writer with a 512 MiB page cache, as
+// a bulk load would be. The summaries run with the default caches.
+//
+//	ANALYTICS_BENCH_SQLITE_FILE=/var/tmp/a10m.db go test ./store/sqlite -run XXX -bench SummaryByUserOnFile -benchtime 200x -timeout 90m
+func BenchmarkSummaryByUserOnFile(b *testing.B) {
+	path := os.Getenv("ANALYTICS_BENCH_SQLITE_FILE")
+	if path == "" {
+		b.Skip("ANALYTICS_BENCH_SQLITE_FILE is not set")
+	}
+	end := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
+	fill, err := sqlite.Open(b.Context(), path, sqlite.Config{CacheSize: 512 << 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if page, err := fill.ActivityList(b.Context(), store.ActivityListParams{Limit: 1}); err != nil {
+		b.Fatal(err)
+	} else if page.Total == 0 {
+		n := 10_000_000
+		if v := os.Getenv("ANALYTICS_BENCH_ACTIVITIES"); v != "" {
+			if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+				b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a positive number", v)
+			}
+		}
+		b.Logf("filling %s with %d activities", path, n)
+		if _, err := benchdata.Fill(b.Context(), fill, benchdata.Config{Activities: n, Users: 2000, Days: 365, End: end,
+			Reports: 100, Recommendations: 100}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := fill.Close(); err != nil {
+		b.Fatal(err)
+	}
+	s, err := sqlite.Open(b.Context(), path, sqlite.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	from := end.Add(-90 * 24 * time.Hour)
+	for _, c := range []struct {
+		name string
+		f    store.ActivityFilter
+	}{{"from", store.ActivityFilter{From: from}}, {"from-to", store.ActivityFilter{From: from, To: end}}, {"all-time", store.ActivityFilter{}}} {
+		b.Run(c.name, func(b *testing.B) {
+			p := store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20, ActivityFilter: c.f}
+			for b.Loop() {
+				sum, err := s.ActivitySummary(b.Context(), p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(sum.Rows) != 20 || sum.Total == 0 {
+					b.Fatalf("%d rows, total %d", len(sum.Rows), sum.Total)
+				}
+			}
+		})
 	}
 }
