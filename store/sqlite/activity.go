@@ -106,7 +106,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	}
 	args = append(args, p.Limit+1, p.Offset)
 	page := &store.ActivityPage{Activities: []store.Activity{}}
-	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, op, func(tx *readTxn) error {
 		counts, err := countBy[int64](ctx, tx, f, byNone)
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 			a = append(a, micro(after.CreatedAt), after.ID)
 		}
 		a = append(a, store.IteratePageSize)
-		return sqlexec.Query(ctx, s.reader, scanActivity, "SELECT "+activityColumns+" FROM activity_rows WHERE "+w+
+		return sqlexec.Query(ctx, s.read(), scanActivity, "SELECT "+activityColumns+" FROM activity_rows WHERE "+w+
 			" ORDER BY created_at DESC, id DESC LIMIT ?", a...)
 	}
 	return sqlexec.EachPage(ctx, s.iter, store.IteratePageSize, load, fn, func(err error) error { return s.wrap(ctx, op, err) })
@@ -183,7 +183,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
 	const op = "count distinct users"
 	var n int64
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, op, func(tx *readTxn) error {
 		if since.IsZero() {
 			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_key) FROM activity_user_day_counts
 				WHERE user_key <> 0 AND n > 0`).Scan(&n)

@@ -313,7 +313,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	out := &store.ActivitySummary{Rows: []store.SummaryRow{}}
-	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, op, func(tx *readTxn) error {
 		switch p.GroupBy {
 		case store.GroupByType:
 			counts, err := countBy[string](ctx, tx, f, byType)
@@ -506,7 +506,7 @@ func (c *userCache) forget(key int64) {
 // usernames of the users whose activities all carry it, or else with one
 // statement for all the other rows, which seeks each user's newest
 // matching activity on the user index.
-func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.SummaryRow, names map[string]string) error {
+func latestUsernames(ctx context.Context, tx queryer, f filter, rows []store.SummaryRow, names map[string]string) error {
 	var seek []string
 	at := map[string]int{}
 	for i := range rows {
@@ -547,7 +547,7 @@ func latestUsernames(ctx context.Context, tx *sql.Tx, f filter, rows []store.Sum
 	return found.Err()
 }
 
-func summaryByDay(ctx context.Context, tx *sql.Tx, f filter, loc *time.Location, out *store.ActivitySummary) error {
+func summaryByDay(ctx context.Context, tx queryer, f filter, loc *time.Location, out *store.ActivitySummary) error {
 	if f.empty() {
 		return nil
 	}

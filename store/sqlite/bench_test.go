@@ -304,17 +304,19 @@ func BenchmarkActivityFootprint(b *testing.B) {
 	}
 }
 
-// BenchmarkSummaryByUserOnFile runs the summaries by user of
-// BenchmarkSummaryByUser90Days, and one over all time, on a database file
-// kept between runs, so that two builds can be compared on the same 10,000,000
-// activities without filling them again (about 45 minutes). The file is
+// BenchmarkReadsOnFile runs reads on a database file kept between runs, so
+// that two builds can be compared on the same 10,000,000 activities without
+// filling them again (about 45 minutes): the summaries by user of
+// BenchmarkSummaryByUser90Days and one over all time, the first page of
+// activities with its total (of everyone, and of one user over 90 days), a
+// 90-day summary by type and the report metrics. The file is
 // ANALYTICS_BENCH_SQLITE_FILE; when it holds no activity, it is first filled
 // with ANALYTICS_BENCH_ACTIVITIES (default 10,000,000) of 2,000 users over
 // the year up to 2025-06-30, through a writer with a 512 MiB page cache, as
-// a bulk load would be. The summaries run with the default caches.
+// a bulk load would be. The reads run with the default caches.
 //
-//	ANALYTICS_BENCH_SQLITE_FILE=/var/tmp/a10m.db go test ./store/sqlite -run XXX -bench SummaryByUserOnFile -benchtime 200x -timeout 90m
-func BenchmarkSummaryByUserOnFile(b *testing.B) {
+//	ANALYTICS_BENCH_SQLITE_FILE=/var/tmp/a10m.db go test ./store/sqlite -run XXX -bench ReadsOnFile -benchtime 200x -timeout 90m
+func BenchmarkReadsOnFile(b *testing.B) {
 	path := os.Getenv("ANALYTICS_BENCH_SQLITE_FILE")
 	if path == "" {
 		b.Skip("ANALYTICS_BENCH_SQLITE_FILE is not set")
@@ -352,7 +354,7 @@ func BenchmarkSummaryByUserOnFile(b *testing.B) {
 		name string
 		f    store.ActivityFilter
 	}{{"from", store.ActivityFilter{From: from}}, {"from-to", store.ActivityFilter{From: from, To: end}}, {"all-time", store.ActivityFilter{}}} {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("summary-by-user/"+c.name, func(b *testing.B) {
 			p := store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20, ActivityFilter: c.f}
 			for b.Loop() {
 				sum, err := s.ActivitySummary(b.Context(), p)
@@ -365,4 +367,35 @@ func BenchmarkSummaryByUserOnFile(b *testing.B) {
 			}
 		})
 	}
+	user := benchdata.UserID(7)
+	for _, c := range []struct {
+		name string
+		p    store.ActivityListParams
+	}{{"page-1", store.ActivityListParams{Limit: 20}},
+		{"page-1-user-90-days", store.ActivityListParams{Limit: 20, ActivityFilter: store.ActivityFilter{UserID: user, From: from}}}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if page, err := s.ActivityList(b.Context(), c.p); err != nil || page.Total == 0 {
+					b.Fatalf("total %v, %v", page, err)
+				}
+			}
+		})
+	}
+	b.Run("summary-by-type-90-days", func(b *testing.B) {
+		p := store.ActivitySummaryParams{GroupBy: store.GroupByType, ActivityFilter: store.ActivityFilter{From: from}}
+		for b.Loop() {
+			if sum, err := s.ActivitySummary(b.Context(), p); err != nil || sum.Total == 0 {
+				b.Fatalf("summary %v, %v", sum, err)
+			}
+		}
+	})
+	b.Run("report-metrics", func(b *testing.B) {
+		p := store.ReportMetricsParams{MonthStart: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
+			PrevMonthStart: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)}
+		for b.Loop() {
+			if _, err := s.ReportMetrics(b.Context(), p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

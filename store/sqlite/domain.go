@@ -78,7 +78,7 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	var c store.Client
 	var industry, status string
 	var created, updated int64
-	err = s.reader.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at
+	err = s.read().QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at
 		FROM clients WHERE id = ?`, nid).Scan(&c.ID, &c.CompanyName, &industry, &status, &created, &updated)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
@@ -116,7 +116,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		return nil, s.wrap(ctx, op, err)
 	}
 	var r store.Report
-	err = s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, op, func(tx *readTxn) error {
 		var err error
 		if r, err = scanReport(tx.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM reports r WHERE r.id = ?", nid)); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	}
 	ms, pms := micro(p.MonthStart), micro(p.PrevMonthStart)
 	m := &store.ReportMetrics{}
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, op, func(tx *readTxn) error {
 		var total, before, this, prev int64
 		// On month starts at local midnights of the counters' zone, the
 		// per-day counters hold every figure of the reports query.
@@ -254,7 +254,7 @@ func sortCounts(out []store.CountByKey) {
 
 // RecommendationCategoryCounts counts recommendations by category.
 func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.CountByKey, error) {
-	out, err := countByKey(ctx, s.reader, "SELECT category, n FROM recommendation_category_counts WHERE n > 0")
+	out, err := countByKey(ctx, s.read(), "SELECT category, n FROM recommendation_category_counts WHERE n > 0")
 	if err != nil {
 		return nil, s.wrap(ctx, "count recommendations by category", err)
 	}
@@ -263,7 +263,7 @@ func (s *Store) RecommendationCategoryCounts(ctx context.Context) ([]store.Count
 
 // RecommendationImpactCounts counts recommendations by business impact.
 func (s *Store) RecommendationImpactCounts(ctx context.Context) ([]store.CountByKey, error) {
-	out, err := countByKey(ctx, s.reader,
+	out, err := countByKey(ctx, s.read(),
 		"SELECT business_impact, n FROM recommendation_impact_counts WHERE n > 0")
 	if err != nil {
 		return nil, s.wrap(ctx, "count recommendations by impact", err)
@@ -283,7 +283,7 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 		out, err := s.reportDailyCountsFromCounters(ctx, fromDay, toDay)
 		return out, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.reader, scanReportDayCount, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
+	out, err := sqlexec.Query(ctx, s.read(), scanReportDayCount, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
 		` AS day, report_type, COUNT(*) FROM reports WHERE created_at >= ? AND created_at < ?
 		GROUP BY 1, 2 ORDER BY 1, 2`, lo, hi)
 	return out, s.wrap(ctx, op, err)
@@ -303,7 +303,7 @@ func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWith
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.reader, scanReportWithClient, "SELECT "+reportColumns+`, c.company_name
+	out, err := sqlexec.Query(ctx, s.read(), scanReportWithClient, "SELECT "+reportColumns+`, c.company_name
 		FROM reports r JOIN clients c ON c.id = r.client_id
 		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, limit)
 	return out, s.wrap(ctx, op, err)
@@ -327,7 +327,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		where, args = "r.client_id = ?", []any{id}
 	}
 	out := &store.ClientPerformance{}
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, op, func(tx *readTxn) error {
 		if clientID != "" {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE id = ?", args...).Scan(&n); err != nil {
@@ -371,7 +371,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 
 // allClientsPerformance fills out for every report from the per-day report
 // counters and the category counters, not from the reports.
-func allClientsPerformance(ctx context.Context, tx *sql.Tx, out *store.ClientPerformance) error {
+func allClientsPerformance(ctx context.Context, tx queryer, out *store.ClientPerformance) error {
 	var timed, processing, savings int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(reports), 0), COALESCE(SUM(completed), 0),
 			COALESCE(SUM(failed), 0), COALESCE(SUM(timed), 0), COALESCE(SUM(processing_us), 0),
@@ -405,13 +405,13 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	where, args := c.sql(), c.args
 	out := &store.CostFigures{Months: []store.MonthAmount{}}
 	if fromDay, monthsDay, lastDay, ok := recagg.CostDays(p, s.opts.Location, s.now()); ok {
-		err := s.readTx(ctx, op, func(tx *sql.Tx) error { return s.costFromCounters(ctx, tx, p, fromDay, monthsDay, lastDay, out) })
+		err := s.readTx(ctx, op, func(tx *readTxn) error { return s.costFromCounters(ctx, tx, p, fromDay, monthsDay, lastDay, out) })
 		if err != nil {
 			return nil, err
 		}
 		return out, nil
 	}
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, op, func(tx *readTxn) error {
 		var total int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(r.savings_cents), 0)
 			FROM reports r WHERE `+where, args...).Scan(&total); err != nil {
@@ -446,7 +446,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 // costFromCounters answers CostFigures from the per-day report counters
 // (days fromDay and on; months monthsDay to lastDay): at most one row per
 // day and type instead of every report.
-func (s *Store) costFromCounters(ctx context.Context, tx *sql.Tx, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
+func (s *Store) costFromCounters(ctx context.Context, tx queryer, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
 	var c conds
 	c.andIf(fromDay != "", "day >= ?", fromDay)
 	c.andIf(len(p.Types) > 0, "report_type IN ("+placeholders(len(p.Types))+")", typeArgs(p.Types)...)
@@ -480,7 +480,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 	const op = "report window stats"
 	lo, hi := micro(from), micro(to)
 	w := &store.WindowStats{ReportTypeCounts: map[string]int64{}, CategoryCounts: map[string]int64{}}
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, op, func(tx *readTxn) error {
 		var csv sql.NullFloat64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0),
 				COALESCE(SUM(status = 'failed'), 0), AVG(csv_size_bytes)

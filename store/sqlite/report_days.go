@@ -137,7 +137,7 @@ func (s *Store) dayCounterBounds(loc *time.Location, from, to time.Time) (fromDa
 // reportDailyCountsFromCounters answers ReportDailyCounts from the per-day
 // counters: at most one row per day and type.
 func (s *Store) reportDailyCountsFromCounters(ctx context.Context, fromDay, toDay string) ([]store.ReportDayCount, error) {
-	return sqlexec.Query(ctx, s.reader, func(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
+	return sqlexec.Query(ctx, s.read(), func(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
 		err = sc.Scan(&d.Day, &d.ReportType, &d.Count)
 		return d, err
 	}, `SELECT day, report_type, reports FROM report_day_counts
