@@ -29,11 +29,50 @@ const (
 	blockOfDaySQL = "floor((day - DATE '1970-01-01') / 32.0)::integer"
 )
 
+// dayInBlockSQL is the day of its block (0 to daysPerBlock-1) of a date
+// column named day: the day column of activity_user_block_counts that
+// counts it.
+const dayInBlockSQL = "(day - DATE '1970-01-01') - 32 * " + blockOfDaySQL
+
+// blockDaysSQL is a query of (user_key, block, n, d0 … d31): the counts n
+// of rows (a FROM source with user_key, day and n) summed by user and
+// block, in all and by day of the block, as activity_user_block_counts
+// holds them.
+func blockDaysSQL(rows string) string {
+	var b strings.Builder
+	b.WriteString("SELECT user_key, block, sum(n) AS n")
+	for i := range daysPerBlock {
+		fmt.Fprintf(&b, ", COALESCE(sum(n) FILTER (WHERE dib = %d), 0) AS d%d", i, i)
+	}
+	b.WriteString(" FROM (SELECT user_key, " + blockOfDaySQL + " AS block, " + dayInBlockSQL + " AS dib, n FROM " + rows +
+		") x GROUP BY 1, 2")
+	return b.String()
+}
+
+// blockDayColumns lists the day columns of activity_user_block_counts
+// ("d0, d1, …"); blockDaysSet(op, from) sets each to itself (c) op the
+// same column of from ("d0 = c.d0 + EXCLUDED.d0, …").
+func blockDayColumns() string {
+	cols := make([]string, daysPerBlock)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("d%d", i)
+	}
+	return strings.Join(cols, ", ")
+}
+
+func blockDaysSet(op, from string) string {
+	sets := make([]string, daysPerBlock)
+	for i := range sets {
+		sets[i] = fmt.Sprintf("d%d = c.d%d %s %s.d%d", i, i, op, from, i)
+	}
+	return strings.Join(sets, ", ")
+}
+
 // countsCTE keeps the counter tables in step with a change of activities.
 // It reads k(day, user_key, activity_type, n) (user_key 0: no user) and kh(hour, activity_type, n),
 // n negative for deletions, and must follow a WITH list that defines them. Keys are applied in a fixed order
 // so concurrent writers never deadlock.
-const countsCTE = `
+var countsCTE = `
 cd AS (
 	INSERT INTO activity_day_counts AS c (day, activity_type, n)
 	SELECT day, activity_type, sum(n) FROM k GROUP BY day, activity_type ORDER BY day, activity_type
@@ -51,9 +90,9 @@ cud AS (
 	ON CONFLICT (user_key, day) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 cub AS (
-	INSERT INTO activity_user_block_counts AS c (user_key, block, n)
-	SELECT user_key, ` + blockOfDaySQL + `, sum(n) FROM k WHERE user_key <> 0 GROUP BY 1, 2 ORDER BY 1, 2
-	ON CONFLICT (user_key, block) DO UPDATE SET n = c.n + EXCLUDED.n
+	INSERT INTO activity_user_block_counts AS c (user_key, block, n, ` + blockDayColumns() + `)
+	` + blockDaysSQL("k WHERE user_key <> 0") + ` ORDER BY 1, 2
+	ON CONFLICT (user_key, block) DO UPDATE SET n = c.n + EXCLUDED.n, ` + blockDaysSet("+", "EXCLUDED") + `
 ),
 ch AS (
 	INSERT INTO activity_hour_counts AS c (hour, activity_type, n)
@@ -90,7 +129,7 @@ kh AS (
 SELECT COALESCE(-sum(n), 0)::bigint FROM k`
 }
 
-const insertCountsSQL = `WITH k AS (
+var insertCountsSQL = `WITH k AS (
 	SELECT * FROM unnest($1::date[], $2::integer[], $3::text[], $4::bigint[]) AS k(day, user_key, activity_type, n)
 ),
 kh AS (
@@ -542,20 +581,7 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	// subtracted) from table.
 	blo, bhi, ok := blockSpan(lo, hi, hasLo, hasHi)
 	if ok && table == "activity_user_day_counts" && (counterKey == "1" || counterKey == "user_key") {
-		c := slices.Clone(base)
-		if hasLo {
-			c = append(c, "block >= "+a.add(blo))
-		}
-		if hasHi {
-			c = append(c, "block < "+a.add(bhi))
-		}
-		parts = append(parts, "SELECT "+counterKey+" AS k, n FROM activity_user_block_counts"+whereSQL(c))
-		if from := blockStart(blo); hasLo && !lo.Equal(from) {
-			parts = append(parts, span(lo, from))
-		}
-		if to := blockStart(bhi); hasHi && !to.Equal(hi) {
-			parts = append(parts, span(to, hi))
-		}
+		parts = append(parts, blocksSQL(a, base, counterKey, lo, hi, hasLo, hasHi, blo, bhi, span)...)
 	} else {
 		parts = append(parts, days(lo, hi, hasLo, hasHi, "n"))
 	}
@@ -568,6 +594,65 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 		parts = append(parts, f.edgeSQL(a, hi, f.To.Add(time.Microsecond), counterKey, activityKey, extra, hourly)...)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+// blocksSQL returns rows (k, n) of activity_user_block_counts (with the
+// conditions base) counting the days [lo, hi) (each bound only where has*)
+// from the blocks [blo, bhi) that blockSpan chose: their totals, and the
+// days around them, added or subtracted, from the day columns of the block
+// they lie in at each edge. It reads the table once, each row of the blocks
+// it needs with the terms of its block; span reads days from the daily
+// totals, for days that would not lie in one block.
+func blocksSQL(a *args, base []string, counterKey string, lo, hi time.Time, hasLo, hasHi bool,
+	blo, bhi int64, span func(from, to time.Time) string) []string {
+	var terms, parts []string
+	c := slices.Clone(base)
+	var whole []string
+	if hasLo {
+		whole = append(whole, "block >= "+a.add(blo))
+	}
+	if hasHi {
+		whole = append(whole, "block < "+a.add(bhi))
+	}
+	if len(whole) == 0 {
+		terms = append(terms, "n")
+	} else {
+		terms = append(terms, "CASE WHEN "+strings.Join(whole, " AND ")+" THEN n ELSE 0 END")
+	}
+	first, last := blo, bhi-1 // the blocks read
+	// edge adds the days [from, to), or subtracts [to, from), of one block.
+	edge := func(from, to time.Time) {
+		start, end, sign := from, to, ""
+		if to.Before(from) {
+			start, end, sign = to, from, "-"
+		}
+		b := floorDiv(start.Unix(), daysPerBlock*86400)
+		d0, d1 := start.Sub(blockStart(b))/(24*time.Hour), end.Sub(blockStart(b))/(24*time.Hour)-1
+		if d0 < 0 || d1 >= daysPerBlock || d0 > d1 {
+			parts = append(parts, span(from, to)) // not inside one block
+			return
+		}
+		days := make([]string, 0, d1-d0+1)
+		for d := d0; d <= d1; d++ {
+			days = append(days, fmt.Sprintf("d%d", d))
+		}
+		terms = append(terms, "CASE WHEN block = "+a.add(b)+" THEN "+sign+"("+strings.Join(days, " + ")+") ELSE 0 END")
+		first, last = min(first, b), max(last, b)
+	}
+	if from := blockStart(blo); hasLo && !lo.Equal(from) {
+		edge(lo, from)
+	}
+	if to := blockStart(bhi); hasHi && !to.Equal(hi) {
+		edge(to, hi)
+	}
+	if hasLo {
+		c = append(c, "block >= "+a.add(first))
+	}
+	if hasHi {
+		c = append(c, "block <= "+a.add(last))
+	}
+	return append([]string{"SELECT " + counterKey + " AS k, (" + strings.Join(terms, " + ") + ")::bigint AS n" +
+		" FROM activity_user_block_counts" + whereSQL(c)}, parts...)
 }
 
 // edgeSQL returns rows (k, n) counting the activities of f in [from, to),
@@ -1029,9 +1114,8 @@ func dropPartitionCounts(ctx context.Context, tx *sqlx.Tx, p Partition, name str
 		`SELECT 1 FROM activity_user_block_counts WHERE (user_key, block) IN (SELECT user_key, ` + blockOfDaySQL + `
 			FROM activity_user_day_counts WHERE day >= $1::date AND day < $2::date)
 		ORDER BY user_key, block FOR UPDATE`,
-		`UPDATE activity_user_block_counts AS c SET n = c.n - d.n
-		FROM (SELECT user_key, ` + blockOfDaySQL + ` AS block, sum(n) AS n FROM activity_user_day_counts
-			WHERE day >= $1::date AND day < $2::date GROUP BY 1, 2) AS d
+		`UPDATE activity_user_block_counts AS c SET n = c.n - d.n, ` + blockDaysSet("-", "d") + `
+		FROM (` + blockDaysSQL("activity_user_day_counts WHERE day >= $1::date AND day < $2::date") + `) AS d
 		WHERE c.user_key = d.user_key AND c.block = d.block`,
 		`DELETE FROM activity_day_counts WHERE day >= $1::date AND day < $2::date`,
 		// By user through the key (the daily totals name the users of those

@@ -295,6 +295,7 @@ func TestRetentionDropsPartitions(t *testing.T) {
 		t.Errorf("activities after retention (-want +got):\n%s", d)
 	}
 	checkSummaries(t, s, kept)
+	checkCounters(t, s)
 	// Inserting into a dropped month creates its partition again.
 	old := store.Activity{UserID: "u1", ActivityType: "login", CreatedAt: time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC)}
 	must(t, s.ActivityInsertMany(ctx, []store.Activity{old}))
@@ -302,6 +303,7 @@ func TestRetentionDropsPartitions(t *testing.T) {
 		t.Errorf("second retention: %d, %v; want 1", n, err)
 	}
 	checkSummaries(t, s, kept)
+	checkCounters(t, s)
 }
 
 // TestPartitionConfig checks the settings' validation.

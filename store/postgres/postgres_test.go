@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -550,6 +551,19 @@ func checkCounters(t *testing.T, s *postgres.Store) {
 		if n := count(t, s, `SELECT count(*) FROM ((`+stored+` EXCEPT `+recount+`) UNION ALL (`+recount+` EXCEPT `+stored+`)) x`); n != 0 {
 			t.Errorf("%s differs from a recount of activities in %d rows", table, n)
 		}
+	}
+	// The day columns of the block counters: (user, block, day of the
+	// block, count), unpivoted.
+	days := make([]string, 32)
+	for i := range days {
+		days[i] = fmt.Sprintf("d%d", i)
+	}
+	stored := `SELECT user_key, block, i, v FROM activity_user_block_counts,
+		unnest(ARRAY[` + strings.Join(days, ", ") + `]) WITH ORDINALITY AS u(v, i) WHERE v <> 0`
+	recount := `SELECT user_key, floor(e / (32 * 86400))::integer, floor(e / 86400)::integer - 32 * floor(e / (32 * 86400))::integer + 1, count(*)
+		FROM (SELECT user_key, extract(epoch FROM created_at) AS e FROM activities WHERE user_key IS NOT NULL) a GROUP BY 1, 2, 3`
+	if n := count(t, s, `SELECT count(*) FROM ((`+stored+` EXCEPT `+recount+`) UNION ALL (`+recount+` EXCEPT `+stored+`)) x`); n != 0 {
+		t.Errorf("the day columns of activity_user_block_counts differ from a recount of activities in %d rows", n)
 	}
 }
 
