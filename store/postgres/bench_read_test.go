@@ -1,6 +1,10 @@
 package postgres_test
 
 import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,8 +45,7 @@ func seedMillion(b testing.TB, s *postgres.Store, n int, end time.Time) {
 		`INSERT INTO activity_user_day_counts (user_key, day, n)
 		SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
 		WHERE user_key IS NOT NULL GROUP BY 1, 2`,
-		`INSERT INTO activity_user_block_counts (user_key, block, n)
-		SELECT user_key, floor((day - DATE '1970-01-01') / 32.0)::integer, sum(n) FROM activity_user_day_counts GROUP BY 1, 2`,
+		blockCountsFromDays(),
 		`VACUUM ANALYZE activities`,
 		`VACUUM ANALYZE activity_day_counts`,
 		`VACUUM ANALYZE activity_user_counts`,
@@ -58,6 +61,21 @@ func seedMillion(b testing.TB, s *postgres.Store, n int, end time.Time) {
 			b.Fatalf("seed: %v", err)
 		}
 	}
+}
+
+// blockCountsFromDays fills activity_user_block_counts, with the day
+// columns of each block, from activity_user_day_counts.
+func blockCountsFromDays() string {
+	cols, sums := make([]string, 32), make([]string, 32)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("d%d", i)
+		sums[i] = fmt.Sprintf("COALESCE(sum(n) FILTER (WHERE dib = %d), 0)", i)
+	}
+	return `INSERT INTO activity_user_block_counts (user_key, block, n, ` + strings.Join(cols, ", ") + `)
+		SELECT user_key, block, sum(n), ` + strings.Join(sums, ", ") + ` FROM (
+			SELECT user_key, floor((day - DATE '1970-01-01') / 32.0)::integer AS block,
+				(day - DATE '1970-01-01') - 32 * floor((day - DATE '1970-01-01') / 32.0)::integer AS dib, n
+			FROM activity_user_day_counts) x GROUP BY 1, 2`
 }
 
 // BenchmarkActivityRead1M measures the read paths of the user-activity and
@@ -118,6 +136,77 @@ func BenchmarkActivityRead1M(b *testing.B) {
 		}},
 		{Name: "distinct-users-7d", Fn: func() error {
 			_, err := s.ActivityDistinctUsers(ctx, end.Add(-7*24*time.Hour))
+			return err
+		}},
+	})
+}
+
+// BenchmarkReadsOnSchema runs reads on a schema kept between runs, so that
+// two builds can be compared on the same activities without filling them
+// again: the first page of activities with its total (of everyone, and of
+// one user over 90 days), the summaries by type and by user (top 20) of the
+// 90 days back from the newest activity, and the report metrics. The
+// schema is the search_path of ANALYTICS_BENCH_POSTGRES_URL; when it holds
+// no activity, it is first filled with ANALYTICS_BENCH_ACTIVITIES (default
+// 1,000,000) of 2,000 users over the year up to 2025-06-30 and vacuumed.
+//
+//	ANALYTICS_BENCH_POSTGRES_URL='postgres://…/db?search_path=bench' go test ./store/postgres -run XXX -bench ReadsOnSchema -benchtime 100x -timeout 90m
+func BenchmarkReadsOnSchema(b *testing.B) {
+	u := os.Getenv("ANALYTICS_BENCH_POSTGRES_URL")
+	if u == "" {
+		b.Skip("ANALYTICS_BENCH_POSTGRES_URL is not set")
+	}
+	s, err := postgres.Open(b.Context(), u, postgres.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	end := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
+	if page, err := s.ActivityList(b.Context(), store.ActivityListParams{Limit: 1}); err != nil {
+		b.Fatal(err)
+	} else if page.Total == 0 {
+		n := 1_000_000
+		if v := os.Getenv("ANALYTICS_BENCH_ACTIVITIES"); v != "" {
+			if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+				b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a positive number", v)
+			}
+		}
+		b.Logf("filling schema %s with %d activities", s.Schema(), n)
+		if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: n, Users: 2000, Days: 365, End: end,
+			Reports: 1000, Recommendations: 10000}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(b.Context(), "VACUUM ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	from := end.Add(-90 * 24 * time.Hour)
+	benchdata.Run(b, []benchdata.Case{
+		{Name: "page-1", Fn: func() error {
+			_, err := s.ActivityList(b.Context(), store.ActivityListParams{Limit: 20})
+			return err
+		}},
+		{Name: "page-1-user-90-days", Fn: func() error {
+			_, err := s.ActivityList(b.Context(), store.ActivityListParams{Limit: 20,
+				ActivityFilter: store.ActivityFilter{UserID: benchdata.UserID(7), From: from}})
+			return err
+		}},
+		{Name: "summary-by-type-90-days", Fn: func() error {
+			_, err := s.ActivitySummary(b.Context(), store.ActivitySummaryParams{GroupBy: store.GroupByType,
+				ActivityFilter: store.ActivityFilter{From: from}})
+			return err
+		}},
+		{Name: "summary-by-user-90-days", Fn: func() error {
+			sum, err := s.ActivitySummary(b.Context(), store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20,
+				ActivityFilter: store.ActivityFilter{From: from}})
+			if err == nil && len(sum.Rows) != 20 {
+				err = fmt.Errorf("%d rows, want 20", len(sum.Rows))
+			}
+			return err
+		}},
+		{Name: "report-metrics", Fn: func() error {
+			_, err := s.ReportMetrics(b.Context(), store.ReportMetricsParams{MonthStart: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
+				PrevMonthStart: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)})
 			return err
 		}},
 	})
