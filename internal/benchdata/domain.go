@@ -2,6 +2,9 @@ package benchdata
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,4 +60,81 @@ func DomainReads(ctx context.Context, s store.DomainReader, end time.Time) []Cas
 			return err
 		}},
 	}
+}
+
+// KeptEnd is the end of the activities FillKept writes.
+var KeptEnd = time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
+
+// FillKept fills st, a store kept between benchmark runs, unless it holds
+// activities already: ANALYTICS_BENCH_ACTIVITIES (default n) activities of
+// 2,000 users over the year up to KeptEnd, with reports and
+// recommendations as given.
+func FillKept(b *testing.B, st store.Store, n, reports, recommendations int) {
+	b.Helper()
+	page, err := st.ActivityList(b.Context(), store.ActivityListParams{Limit: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if page.Total > 0 {
+		return
+	}
+	if v := os.Getenv("ANALYTICS_BENCH_ACTIVITIES"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a positive number", v)
+		}
+	}
+	b.Logf("filling a kept store with %d activities", n)
+	if _, err := Fill(b.Context(), st, Config{Activities: n, Users: 2000, Days: 365, End: KeptEnd,
+		Reports: reports, Recommendations: recommendations}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// KeptReads are the reads of the kept stores' benchmarks, over the data of
+// FillKept: the summaries by user (top 20) of the 90 days back from KeptEnd
+// with no end and up to KeptEnd and of all time (each checks that it names
+// 20 users), the first page of activities with its total (of everyone, and
+// of one user over the 90 days), the 90-day summary by type and the report
+// metrics.
+func KeptReads(st store.Store) []Case {
+	ctx := context.Background()
+	from := KeptEnd.Add(-90 * 24 * time.Hour)
+	var cases []Case
+	for _, c := range []struct {
+		name string
+		f    store.ActivityFilter
+	}{{"90-days", store.ActivityFilter{From: from}}, {"90-days-to-end", store.ActivityFilter{From: from, To: KeptEnd}},
+		{"all-time", store.ActivityFilter{}}} {
+		p := store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20, ActivityFilter: c.f}
+		cases = append(cases, Case{Name: "summary-by-user/" + c.name, Fn: func() error {
+			sum, err := st.ActivitySummary(ctx, p)
+			if err == nil && (len(sum.Rows) != 20 || sum.Total == 0) {
+				err = fmt.Errorf("%d rows, total %d", len(sum.Rows), sum.Total)
+			}
+			return err
+		}})
+	}
+	page := func(f store.ActivityFilter) func() error {
+		return func() error {
+			pg, err := st.ActivityList(ctx, store.ActivityListParams{Limit: 20, ActivityFilter: f})
+			if err == nil && pg.Total == 0 {
+				err = fmt.Errorf("no activity")
+			}
+			return err
+		}
+	}
+	metrics := store.ReportMetricsParams{MonthStart: time.Date(KeptEnd.Year(), KeptEnd.Month(), 1, 0, 0, 0, 0, time.UTC)}
+	metrics.PrevMonthStart = metrics.MonthStart.AddDate(0, -1, 0)
+	return append(cases,
+		Case{Name: "page-1", Fn: page(store.ActivityFilter{})},
+		Case{Name: "page-1-user-90-days", Fn: page(store.ActivityFilter{UserID: UserID(7), From: from})},
+		Case{Name: "summary-by-type-90-days", Fn: func() error {
+			_, err := st.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByType,
+				ActivityFilter: store.ActivityFilter{From: from}})
+			return err
+		}},
+		Case{Name: "report-metrics", Fn: func() error {
+			_, err := st.ReportMetrics(ctx, metrics)
+			return err
+		}})
 }

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,14 +140,12 @@ func BenchmarkActivityRead1M(b *testing.B) {
 	})
 }
 
-// BenchmarkReadsOnSchema runs reads on a schema kept between runs, so that
-// two builds can be compared on the same activities without filling them
-// again: the first page of activities with its total (of everyone, and of
-// one user over 90 days), the summaries by type and by user (top 20) of the
-// 90 days back from the newest activity, and the report metrics. The
-// schema is the search_path of ANALYTICS_BENCH_POSTGRES_URL; when it holds
-// no activity, it is first filled with ANALYTICS_BENCH_ACTIVITIES (default
-// 1,000,000) of 2,000 users over the year up to 2025-06-30 and vacuumed.
+// BenchmarkReadsOnSchema runs benchdata.KeptReads on a schema kept between
+// runs, so that two builds can be compared on the same activities without
+// filling them again. The schema is the search_path of
+// ANALYTICS_BENCH_POSTGRES_URL; when it holds no activity, benchdata.FillKept
+// fills it (ANALYTICS_BENCH_ACTIVITIES, default 1,000,000) and it is
+// vacuumed.
 //
 //	ANALYTICS_BENCH_POSTGRES_URL='postgres://…/db?search_path=bench' go test ./store/postgres -run XXX -bench ReadsOnSchema -benchtime 100x -timeout 90m
 func BenchmarkReadsOnSchema(b *testing.B) {
@@ -161,53 +158,9 @@ func BenchmarkReadsOnSchema(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	end := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
-	if page, err := s.ActivityList(b.Context(), store.ActivityListParams{Limit: 1}); err != nil {
+	benchdata.FillKept(b, s, 1_000_000, 1000, 10000)
+	if _, err := s.DB().ExecContext(b.Context(), "VACUUM ANALYZE"); err != nil {
 		b.Fatal(err)
-	} else if page.Total == 0 {
-		n := 1_000_000
-		if v := os.Getenv("ANALYTICS_BENCH_ACTIVITIES"); v != "" {
-			if n, err = strconv.Atoi(v); err != nil || n <= 0 {
-				b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a positive number", v)
-			}
-		}
-		b.Logf("filling schema %s with %d activities", s.Schema(), n)
-		if _, err := benchdata.Fill(b.Context(), s, benchdata.Config{Activities: n, Users: 2000, Days: 365, End: end,
-			Reports: 1000, Recommendations: 10000}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.DB().ExecContext(b.Context(), "VACUUM ANALYZE"); err != nil {
-			b.Fatal(err)
-		}
 	}
-	from := end.Add(-90 * 24 * time.Hour)
-	benchdata.Run(b, []benchdata.Case{
-		{Name: "page-1", Fn: func() error {
-			_, err := s.ActivityList(b.Context(), store.ActivityListParams{Limit: 20})
-			return err
-		}},
-		{Name: "page-1-user-90-days", Fn: func() error {
-			_, err := s.ActivityList(b.Context(), store.ActivityListParams{Limit: 20,
-				ActivityFilter: store.ActivityFilter{UserID: benchdata.UserID(7), From: from}})
-			return err
-		}},
-		{Name: "summary-by-type-90-days", Fn: func() error {
-			_, err := s.ActivitySummary(b.Context(), store.ActivitySummaryParams{GroupBy: store.GroupByType,
-				ActivityFilter: store.ActivityFilter{From: from}})
-			return err
-		}},
-		{Name: "summary-by-user-90-days", Fn: func() error {
-			sum, err := s.ActivitySummary(b.Context(), store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20,
-				ActivityFilter: store.ActivityFilter{From: from}})
-			if err == nil && len(sum.Rows) != 20 {
-				err = fmt.Errorf("%d rows, want 20", len(sum.Rows))
-			}
-			return err
-		}},
-		{Name: "report-metrics", Fn: func() error {
-			_, err := s.ReportMetrics(b.Context(), store.ReportMetricsParams{MonthStart: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
-				PrevMonthStart: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)})
-			return err
-		}},
-	})
+	benchdata.Run(b, benchdata.KeptReads(s))
 }

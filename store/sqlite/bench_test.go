@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -304,16 +303,13 @@ func BenchmarkActivityFootprint(b *testing.B) {
 	}
 }
 
-// BenchmarkReadsOnFile runs reads on a database file kept between runs, so
-// that two builds can be compared on the same 10,000,000 activities without
-// filling them again (about 45 minutes): the summaries by user of
-// BenchmarkSummaryByUser90Days and one over all time, the first page of
-// activities with its total (of everyone, and of one user over 90 days), a
-// 90-day summary by type and the report metrics. The file is
-// ANALYTICS_BENCH_SQLITE_FILE; when it holds no activity, it is first filled
-// with ANALYTICS_BENCH_ACTIVITIES (default 10,000,000) of 2,000 users over
-// the year up to 2025-06-30, through a writer with a 512 MiB page cache, as
-// a bulk load would be. The reads run with the default caches.
+// BenchmarkReadsOnFile runs benchdata.KeptReads on a database file kept
+// between runs, so that two builds can be compared on the same 10,000,000
+// activities without filling them again (about 45 minutes). The file is
+// ANALYTICS_BENCH_SQLITE_FILE; when it holds no activity, benchdata.FillKept
+// fills it (ANALYTICS_BENCH_ACTIVITIES, default 10,000,000) through a
+// writer with a 512 MiB page cache, as a bulk load would be. The reads run
+// with the default caches.
 //
 //	ANALYTICS_BENCH_SQLITE_FILE=/var/tmp/a10m.db go test ./store/sqlite -run XXX -bench ReadsOnFile -benchtime 200x -timeout 90m
 func BenchmarkReadsOnFile(b *testing.B) {
@@ -321,26 +317,11 @@ func BenchmarkReadsOnFile(b *testing.B) {
 	if path == "" {
 		b.Skip("ANALYTICS_BENCH_SQLITE_FILE is not set")
 	}
-	end := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
 	fill, err := sqlite.Open(b.Context(), path, sqlite.Config{CacheSize: 512 << 10})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if page, err := fill.ActivityList(b.Context(), store.ActivityListParams{Limit: 1}); err != nil {
-		b.Fatal(err)
-	} else if page.Total == 0 {
-		n := 10_000_000
-		if v := os.Getenv("ANALYTICS_BENCH_ACTIVITIES"); v != "" {
-			if n, err = strconv.Atoi(v); err != nil || n <= 0 {
-				b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a positive number", v)
-			}
-		}
-		b.Logf("filling %s with %d activities", path, n)
-		if _, err := benchdata.Fill(b.Context(), fill, benchdata.Config{Activities: n, Users: 2000, Days: 365, End: end,
-			Reports: 100, Recommendations: 100}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchdata.FillKept(b, fill, 10_000_000, 100, 100)
 	if err := fill.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -349,53 +330,5 @@ func BenchmarkReadsOnFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	from := end.Add(-90 * 24 * time.Hour)
-	for _, c := range []struct {
-		name string
-		f    store.ActivityFilter
-	}{{"from", store.ActivityFilter{From: from}}, {"from-to", store.ActivityFilter{From: from, To: end}}, {"all-time", store.ActivityFilter{}}} {
-		b.Run("summary-by-user/"+c.name, func(b *testing.B) {
-			p := store.ActivitySummaryParams{GroupBy: store.GroupByUser, Limit: 20, ActivityFilter: c.f}
-			for b.Loop() {
-				sum, err := s.ActivitySummary(b.Context(), p)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(sum.Rows) != 20 || sum.Total == 0 {
-					b.Fatalf("%d rows, total %d", len(sum.Rows), sum.Total)
-				}
-			}
-		})
-	}
-	user := benchdata.UserID(7)
-	for _, c := range []struct {
-		name string
-		p    store.ActivityListParams
-	}{{"page-1", store.ActivityListParams{Limit: 20}},
-		{"page-1-user-90-days", store.ActivityListParams{Limit: 20, ActivityFilter: store.ActivityFilter{UserID: user, From: from}}}} {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				if page, err := s.ActivityList(b.Context(), c.p); err != nil || page.Total == 0 {
-					b.Fatalf("total %v, %v", page, err)
-				}
-			}
-		})
-	}
-	b.Run("summary-by-type-90-days", func(b *testing.B) {
-		p := store.ActivitySummaryParams{GroupBy: store.GroupByType, ActivityFilter: store.ActivityFilter{From: from}}
-		for b.Loop() {
-			if sum, err := s.ActivitySummary(b.Context(), p); err != nil || sum.Total == 0 {
-				b.Fatalf("summary %v, %v", sum, err)
-			}
-		}
-	})
-	b.Run("report-metrics", func(b *testing.B) {
-		p := store.ReportMetricsParams{MonthStart: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
-			PrevMonthStart: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)}
-		for b.Loop() {
-			if _, err := s.ReportMetrics(b.Context(), p); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	benchdata.Run(b, benchdata.KeptReads(s))
 }
