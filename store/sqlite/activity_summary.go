@@ -384,10 +384,11 @@ func topCounts(counts map[int64]int64, limit int) map[int64]int64 {
 	return top
 }
 
-// userIDs returns counts (keyed by user key) keyed by user id, and the username of each
-// of those users that no activity names otherwise (not renamed), by id.
-// The ids and first usernames come from s.users, which reads the keys it
-// does not hold yet; whether a user is renamed is read from the table.
+// userIDs returns counts (keyed by user key) keyed by user id, and the
+// username of each of those users that no activity names otherwise (not
+// renamed), by id. The ids and first usernames come from s.users, which
+// reads the keys it does not hold yet; whether a user is renamed is read
+// from the table.
 func (s *Store) userIDs(ctx context.Context, q queryer, counts map[int64]int64) (map[string]int64, map[string]string, error) {
 	out := make(map[string]int64, len(counts))
 	keys := slices.Collect(maps.Keys(counts))

@@ -71,7 +71,6 @@ func (c *readStmts) prepared(ctx context.Context, db *sql.DB, query string) *sql
 // prepares no more.
 func (c *readStmts) close() {
 	c.mu.Lock()
-
 	defer c.mu.Unlock()
 	for _, st := range c.m {
 		_ = st.Close()
