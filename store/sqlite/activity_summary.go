@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -320,12 +320,8 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			if err != nil {
 				return err
 			}
-			for k, n := range counts {
-				out.Rows = append(out.Rows, store.SummaryRow{ActivityType: k, Count: n})
-			}
-			sort.Slice(out.Rows, func(i, j int) bool {
-				a, b := out.Rows[i], out.Rows[j]
-				return a.Count > b.Count || (a.Count == b.Count && a.ActivityType < b.ActivityType)
+			out.Rows = countRows(counts, func(k string, n int64) store.SummaryRow {
+				return store.SummaryRow{ActivityType: k, Count: n}
 			})
 			out.Total = sum(counts)
 		case store.GroupByUser:
@@ -339,12 +335,8 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			if err != nil {
 				return err
 			}
-			for k, n := range counts {
-				out.Rows = append(out.Rows, store.SummaryRow{UserID: k, Count: n})
-			}
-			sort.Slice(out.Rows, func(i, j int) bool {
-				a, b := out.Rows[i], out.Rows[j]
-				return a.Count > b.Count || (a.Count == b.Count && a.UserID < b.UserID)
+			out.Rows = countRows(counts, func(k string, n int64) store.SummaryRow {
+				return store.SummaryRow{UserID: k, Count: n}
 			})
 			if p.Limit > 0 && len(out.Rows) > p.Limit {
 				out.Rows = out.Rows[:p.Limit]
@@ -359,6 +351,23 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		return nil, err
 	}
 	return out, nil
+}
+
+// countRows returns a row of each count, made by row, ordered by count,
+// the largest first, then by key.
+func countRows(counts map[string]int64, row func(k string, n int64) store.SummaryRow) []store.SummaryRow {
+	keys := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	rows := make([]store.SummaryRow, len(keys))
+	for i, k := range keys {
+		rows[i] = row(k, counts[k])
+	}
+	return rows
 }
 
 // topCounts returns the counts of the limit largest (all when limit is 0)
