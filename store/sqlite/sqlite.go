@@ -331,9 +331,10 @@ func (s *Store) readTx(ctx context.Context, op string, fn func(tx *readTxn) erro
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
+	defer func() { _ = tx.Rollback() }() // should fn panic
 	t := &readTxn{Tx: tx, stmts: &s.reads}
 	err = fn(t)
-	_ = tx.Rollback()
+	_ = tx.Rollback() // the connection goes back before the prepares below
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
