@@ -647,11 +647,27 @@ func testActivityCursorTies(t *testing.T, s store.Store) {
 	all = append(all,
 		store.Activity{ID: ID('b', 1), ActivityType: "login", CreatedAt: at.Add(time.Microsecond)},
 		store.Activity{ID: ID('b', 2), ActivityType: "login", CreatedAt: at.Add(-time.Microsecond)})
+	// The same instants for a second user, whose rows interleave by id.
+	for i := range 12 {
+		all = append(all, store.Activity{
+			ID:           fmt.Sprintf("%08x-0000-4000-8000-%012x", (i*7919)%65537, 100+i),
+			UserID:       "u2",
+			ActivityType: "logout",
+			CreatedAt:    at.Add(time.Duration(i%3-1) * time.Microsecond),
+		})
+	}
 	Seed(t, s, Dataset{Activities: all})
-	want := selectActivities(all, store.ActivityFilter{})
-	for _, limit := range []int{1, 4, 7, 30, 32} {
-		got := cursorAll(t, s, store.ActivityFilter{}, limit, nil)
-		diff(t, fmt.Sprintf("limit %d", limit), activityIDs(want), activityIDs(got))
+	// Unfiltered pages come in the primary key's order; a user's pages
+	// and a type's come from their own indexes, which order the ties too.
+	for _, f := range []store.ActivityFilter{{}, {UserID: "u1"}, {UserID: "u2"}, {ActivityType: "logout"},
+		{UserID: "u1", From: at.Add(-time.Microsecond), To: at}} {
+		want := selectActivities(all, f)
+		for _, limit := range []int{1, 4, 7, 30, 32} {
+			got := cursorAll(t, s, f, limit, nil)
+			diff(t, fmt.Sprintf("%+v, limit %d", f, limit), activityIDs(want), activityIDs(got))
+			got = listAll(t, s, f, limit, want)
+			diff(t, fmt.Sprintf("%+v, limit %d, offsets", f, limit), activityIDs(want), activityIDs(got))
+		}
 	}
 }
 
