@@ -89,17 +89,17 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	const op = "list activities"
 	p, err := p.Normalize()
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		return nil, s.wrap(ctx, op, err)
 	}
 	f, err := newFilter(p.ActivityFilter)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		return nil, s.wrap(ctx, op, err)
 	}
 	where, args := f.where()
 	if p.Cursor != "" {
 		at, id, err := storedriver.DecodeCursor(p.Cursor)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+			return nil, s.wrap(ctx, op, err)
 		}
 		where += " AND (created_at, id) < (?, ?)"
 		args = append(args, micro(at), id)
@@ -158,7 +158,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 	const op = "iterate activities"
 	f, err := newFilter(af)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return s.wrap(ctx, op, err)
 	}
 	if f.empty() {
 		return nil

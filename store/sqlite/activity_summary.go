@@ -306,11 +306,11 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	const op = "summarise activities"
 	p, err := p.Normalize()
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		return nil, s.wrap(ctx, op, err)
 	}
 	f, err := newFilter(p.ActivityFilter)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		return nil, s.wrap(ctx, op, err)
 	}
 	out := &store.ActivitySummary{Rows: []store.SummaryRow{}}
 	err = s.readTx(ctx, op, func(tx *readTxn) error {

@@ -20,7 +20,7 @@ func (s *Store) ClientUpsert(ctx context.Context, c *store.Client) error {
 	keepCreated := c.CreatedAt.IsZero()
 	now := s.now()
 	if err := storedriver.PrepareClient(c, now); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return s.wrap(ctx, op, err)
 	}
 	updated := now.UTC().Truncate(time.Microsecond)
 	var created int64
