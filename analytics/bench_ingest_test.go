@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,13 +100,76 @@ func BenchmarkIngestReportsHTTP(b *testing.B) {
 //
 //	go test ./analytics -run XXX -bench IngestActivitiesHTTP -benchtime 5x
 func BenchmarkIngestActivitiesHTTP(b *testing.B) {
-	const perBatch = MaxIngestActivities
 	srv := benchIngestServer(b, benchIngestStore(b))
+	batches := activityBatches(b)
+	b.ResetTimer()
+	var spent time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		body := batches()
+		b.StartTimer()
+		began := time.Now()
+		if err := post(srv, "dave", "ingest/activities/", body); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(began)
+	}
+	b.ReportMetric(float64(b.N*MaxIngestActivities)/spent.Seconds(), "events/s")
+}
 
+// BenchmarkIngestActivitiesHTTPParallel is BenchmarkIngestActivitiesHTTP
+// with several clients posting at once (ANALYTICS_BENCH_CLIENTS, default
+// 2), as producers that each send their own batches do. The bodies are
+// encoded before the clock starts (four per client, each posted again in
+// turn); it reports events/s over the wall time of all the posts.
+//
+//	ANALYTICS_BENCH_POSTGRES=1 go test ./analytics -run XXX -bench IngestActivitiesHTTPParallel -benchtime 40x
+func BenchmarkIngestActivitiesHTTPParallel(b *testing.B) {
+	clients := 2
+	if v := os.Getenv("ANALYTICS_BENCH_CLIENTS"); v != "" {
+		var err error
+		if clients, err = strconv.Atoi(v); err != nil || clients < 1 {
+			b.Fatalf("ANALYTICS_BENCH_CLIENTS=%q: want a positive number", v)
+		}
+	}
+	srv := benchIngestServer(b, benchIngestStore(b))
+	batches := activityBatches(b)
+	bodies := make([][]byte, 4*clients)
+	for i := range bodies {
+		bodies[i] = batches()
+	}
+	var taken atomic.Int64
+	errs := make(chan error, clients)
+	b.ResetTimer()
+	began := time.Now()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := c; taken.Add(1) <= int64(b.N); i += clients {
+				if err := post(srv, "dave", "ingest/activities/", bodies[i%len(bodies)]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	spent := time.Since(began)
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*MaxIngestActivities)/spent.Seconds(), "events/s")
+}
+
+// activityBatches returns a function that encodes the next body of
+// MaxIngestActivities activities of 500 users, a second apart, each body
+// going on in time from the one before.
+func activityBatches(b *testing.B) func() []byte {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	next := 0
-	batch := func() []byte {
-		in := IngestActivitiesInput{Activities: make([]ActivityRecord, perBatch)}
+	return func() []byte {
+		in := IngestActivitiesInput{Activities: make([]ActivityRecord, MaxIngestActivities)}
 		for i := range in.Activities {
 			next++
 			at := start.Add(time.Duration(next) * time.Second)
@@ -121,17 +187,6 @@ func BenchmarkIngestActivitiesHTTP(b *testing.B) {
 		}
 		return body
 	}
-	b.ResetTimer()
-	var spent time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		body := batch()
-		b.StartTimer()
-		began := time.Now()
-		postCreated(b, srv, "dave", "ingest/activities/", body)
-		spent += time.Since(began)
-	}
-	b.ReportMetric(float64(b.N*perBatch)/spent.Seconds(), "events/s")
 }
 
 // benchIngestStore opens the store of the ingest benchmarks: SQLite, or
@@ -165,16 +220,25 @@ func benchIngestServer(b *testing.B, st store.Store) *httptest.Server {
 // postCreated posts a JSON body to the API path as the token's principal
 // and fails the benchmark unless the answer is 201.
 func postCreated(b *testing.B, srv *httptest.Server, token, path string, body []byte) {
+	if err := post(srv, token, path, body); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// post posts a JSON body to the API path as the token's principal; an
+// answer other than 201 is an error.
+func post(srv *httptest.Server, token, path string, body []byte) error {
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+basePath+"/"+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := srv.Client().Do(req)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
 	out, _ := io.ReadAll(res.Body)
 	_ = res.Body.Close()
 	if res.StatusCode != http.StatusCreated {
-		b.Fatalf("%s: %d %.300s", path, res.StatusCode, out)
+		return fmt.Errorf("%s: %d %.300s", path, res.StatusCode, out)
 	}
+	return nil
 }
