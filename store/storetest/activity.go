@@ -658,7 +658,8 @@ func testActivityCursorTies(t *testing.T, s store.Store) {
 	}
 	Seed(t, s, Dataset{Activities: all})
 	// Unfiltered pages come in the primary key's order; a user's pages
-	// and a type's come from their own indexes, which order the ties too.
+	// and a type's come from their own indexes, which need not hold the
+	// id: the ties must come in id order all the same.
 	for _, f := range []store.ActivityFilter{{}, {UserID: "u1"}, {UserID: "u2"}, {ActivityType: "logout"},
 		{UserID: "u1", From: at.Add(-time.Microsecond), To: at}} {
 		want := selectActivities(all, f)
