@@ -1,9 +1,7 @@
 package postgres_test
 
 import (
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +42,7 @@ func seedMillion(b testing.TB, s *postgres.Store, n int, end time.Time) {
 		`INSERT INTO activity_user_day_counts (user_key, day, n)
 		SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM activities
 		WHERE user_key IS NOT NULL GROUP BY 1, 2`,
-		blockCountsFromDays(),
+		postgres.BlockCountsFromDays,
 		`VACUUM ANALYZE activities`,
 		`VACUUM ANALYZE activity_day_counts`,
 		`VACUUM ANALYZE activity_user_counts`,
@@ -60,21 +58,6 @@ func seedMillion(b testing.TB, s *postgres.Store, n int, end time.Time) {
 			b.Fatalf("seed: %v", err)
 		}
 	}
-}
-
-// blockCountsFromDays fills activity_user_block_counts, with the day
-// columns of each block, from activity_user_day_counts.
-func blockCountsFromDays() string {
-	cols, sums := make([]string, 32), make([]string, 32)
-	for i := range cols {
-		cols[i] = fmt.Sprintf("d%d", i)
-		sums[i] = fmt.Sprintf("COALESCE(sum(n) FILTER (WHERE dib = %d), 0)", i)
-	}
-	return `INSERT INTO activity_user_block_counts (user_key, block, n, ` + strings.Join(cols, ", ") + `)
-		SELECT user_key, block, sum(n), ` + strings.Join(sums, ", ") + ` FROM (
-			SELECT user_key, floor((day - DATE '1970-01-01') / 32.0)::integer AS block,
-				(day - DATE '1970-01-01') - 32 * floor((day - DATE '1970-01-01') / 32.0)::integer AS dib, n
-			FROM activity_user_day_counts) x GROUP BY 1, 2`
 }
 
 // BenchmarkActivityRead1M measures the read paths of the user-activity and
