@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,7 +105,6 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		where += " AND (created_at, id) < (?, ?)"
 		args = append(args, micro(at), id)
 	}
-	args = append(args, p.Limit+1, p.Offset)
 	page := &store.ActivityPage{Activities: []store.Activity{}}
 	err = s.readTx(ctx, op, func(tx *readTxn) error {
 		counts, err := countBy[int64](ctx, tx, f, byNone)
@@ -115,11 +115,19 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		if f.empty() {
 			return nil
 		}
+		where, args, offset := where, args, int64(p.Offset)
+		if offset > 0 && seeksOffset(f) {
+			var past bool
+			if where, args, offset, past, err = offsetStart(ctx, tx, where, args, offset); err != nil || past {
+				return err
+			}
+		}
 		// The page is taken from the table alone, then joined to its users:
 		// the view would look up the user of every row an OFFSET skips.
 		page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, "SELECT "+activityColumns+
 			" FROM activity_rows WHERE rowid IN (SELECT rowid FROM activities WHERE "+where+
-			" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) ORDER BY created_at DESC, id DESC", args...)
+			" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) ORDER BY created_at DESC, id DESC",
+			append(args, p.Limit+1, offset)...)
 		return err
 	})
 	if err != nil {
@@ -127,6 +135,38 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	}
 	storedriver.FinishPage(page, p.Limit)
 	return page, nil
+}
+
+// seeksOffset reports whether an OFFSET page of f starts from the index
+// of its one user or type: those indexes hold created_at but not the id
+// that orders the activities of one instant, so skipping rows in (created_at,
+// id) order would read the id of each from the table (see offsetStart).
+func seeksOffset(f filter) bool {
+	return (f.userID != "") != (f.typ != "") && f.clientID == "" && f.report == ""
+}
+
+// offsetStart turns an OFFSET page of the activities matching where (with
+// its arguments args) into one that skips only activities of its first
+// instant: the creation time of the row at offset is read from the index
+// alone, newest first, and so is the count of the newer rows, which the
+// page then leaves out by its condition instead of by skipping them. past
+// reports an offset past the last row (an empty page).
+func offsetStart(ctx context.Context, tx *readTxn, where string, args []any, offset int64) (_ string, _ []any, _ int64, past bool, err error) {
+	args = args[:len(args):len(args)] // each append below copies
+	var at, newer int64
+	err = tx.QueryRowContext(ctx, "SELECT created_at FROM activities WHERE "+where+
+		" ORDER BY created_at DESC LIMIT 1 OFFSET ?", append(args, offset)...).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, 0, true, nil
+	}
+	if err != nil {
+		return "", nil, 0, false, err
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM activities WHERE "+where+" AND created_at > ?",
+		append(args, at)...).Scan(&newer); err != nil {
+		return "", nil, 0, false, err
+	}
+	return where + " AND created_at <= ?", append(args, at), offset - newer, false, nil
 }
 
 func scanActivity(sc sqlexec.Scanner) (store.Activity, error) {

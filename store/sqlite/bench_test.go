@@ -137,8 +137,8 @@ func seedActivities(b *testing.B, s *sqlite.Store, n int, end time.Time) {
 }
 
 // BenchmarkActivityList1M measures the user-activity queries on 1,000,000
-// activities: page 1 with its exact total, a deep cursor page, and
-// filtered first pages.
+// activities: page 1 with its exact total, a deep cursor page, filtered
+// first pages and deep OFFSET pages of one user and of one type.
 func BenchmarkActivityList1M(b *testing.B) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, testdb.SQLitePath(b), sqlite.Config{})
@@ -160,6 +160,8 @@ func BenchmarkActivityList1M(b *testing.B) {
 		{"cursor-500k", store.ActivityListParams{Limit: 25, Cursor: deep.NextCursor}},
 		{"page1-user", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{UserID: "user-7"}}},
 		{"page1-type", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{ActivityType: "login"}}},
+		{"offset-10k-user", store.ActivityListParams{Limit: 25, Offset: 10_000, ActivityFilter: store.ActivityFilter{UserID: "user-7"}}},
+		{"offset-50k-type", store.ActivityListParams{Limit: 25, Offset: 50_000, ActivityFilter: store.ActivityFilter{ActivityType: "login"}}},
 		{"page1-30days", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{
 			From: end.Add(-30 * 24 * time.Hour), To: end}}},
 		{"page1-30days-user-type", store.ActivityListParams{Limit: 25, ActivityFilter: store.ActivityFilter{

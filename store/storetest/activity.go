@@ -670,6 +670,17 @@ func testActivityCursorTies(t *testing.T, s store.Store) {
 			diff(t, fmt.Sprintf("%+v, limit %d, offsets", f, limit), activityIDs(want), activityIDs(got))
 		}
 	}
+	// An offset at or past the end of a user's activities is an empty
+	// page that still has the user's total.
+	for _, offset := range []int{30, 31, 1000} {
+		page, err := s.ActivityList(ctx(t), store.ActivityListParams{ActivityFilter: store.ActivityFilter{UserID: "u1"},
+			Limit: 5, Offset: offset})
+		must(t, err, fmt.Sprintf("ActivityList u1 offset %d", offset))
+		if len(page.Activities) != 0 || page.HasNext || page.Total != 30 {
+			t.Errorf("u1 offset %d: %d rows, HasNext %v, Total %d; want none, false, 30", offset,
+				len(page.Activities), page.HasNext, page.Total)
+		}
+	}
 }
 
 func testActivityCursorWhileInserting(t *testing.T, s store.Store) {
