@@ -99,6 +99,18 @@ func BenchmarkActivityRead1M(b *testing.B) {
 			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, Cursor: deep})
 			return err
 		}},
+		{Name: "offset-500k", Fn: func() error {
+			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, Offset: 500_000})
+			return err
+		}},
+		{Name: "offset-4k-user", Fn: func() error {
+			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, Offset: 4_000, ActivityFilter: store.ActivityFilter{UserID: "user-7"}})
+			return err
+		}},
+		{Name: "offset-50k-type", Fn: func() error {
+			_, err := s.ActivityList(ctx, store.ActivityListParams{Limit: 25, Offset: 50_000, ActivityFilter: store.ActivityFilter{ActivityType: "login"}})
+			return err
+		}},
 		{Name: "summary-type-90d", Fn: func() error {
 			_, err := s.ActivitySummary(ctx, store.ActivitySummaryParams{ActivityFilter: ninety, GroupBy: store.GroupByType})
 			return err
