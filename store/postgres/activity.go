@@ -287,7 +287,11 @@ func isDeadlock(err error) bool {
 
 // writeChunks writes first and the chunks of take (none when take is nil)
 // in one transaction, one COPY a chunk, then the counter updates of them
-// all. A chunk whose partitions are not known to exist stops it with
+// all. While PostgreSQL takes one chunk's rows, the next chunk is taken and,
+// when all its users are known already, encoded, so that the two
+// processes work at once; a chunk with new users is encoded once the COPY
+// before it has ended, after adding them (a statement on the connection).
+// A chunk whose partitions are not known to exist stops it with
 // errNeedPartitions.
 func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take func() ([]store.Activity, error)) error {
 	// The rows go to the driver's connection itself, in the transaction
@@ -304,36 +308,72 @@ func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take fu
 		users := map[string]sqlexec.UserRef{}
 		counts := make(map[countKey]int64)
 		hourCounts := make(map[hourKey]int64)
-		for chunk := first; len(chunk) > 0; {
+		encode := func(chunk []store.Activity) (*copyData, error) {
 			if err := resolveUsers(ctx, tx, chunk, users); err != nil {
-				return err
+				return nil, err
 			}
-			rows, err := encodeActivities(chunk, users)
-			if err != nil {
-				return err
-			}
-			err = conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) })
-			rows.release()
-			if err != nil {
-				return err
-			}
+			return encodeActivities(chunk, users)
+		}
+		chunk := first
+		rows, err := encode(chunk)
+		if err != nil {
+			return err
+		}
+		for {
+			copied := make(chan error, 1)
+			go func(rows *copyData) {
+				copied <- conn.Raw(func(dc any) error { return copyIn(ctx, dc, copyActivitiesSQL, rows) })
+			}(rows)
 			for i := range chunk {
 				a := &chunk[i]
 				counts[countKey{a.CreatedAt.Format(time.DateOnly), clean(a.UserID), clean(a.ActivityType)}]++
 				hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), clean(a.ActivityType)}]++
 			}
-			if take == nil {
-				break
-			}
-			if chunk, err = take(); err != nil {
+			next, nextRows, nerr := s.takeAhead(take, users)
+			cerr := <-copied
+			rows.release()
+			if err := cmp.Or(cerr, nerr); err != nil {
+				if nextRows != nil {
+					nextRows.release()
+				}
 				return err
 			}
-			if len(chunk) > 0 && len(s.missingPartitions(createdTimes(chunk))) > 0 {
-				return errNeedPartitions
+			if len(next) == 0 {
+				break
 			}
+			if nextRows == nil {
+				if nextRows, err = encode(next); err != nil {
+					return err
+				}
+			}
+			chunk, rows = next, nextRows
 		}
 		return addCounts(ctx, tx, counts, hourCounts, users)
 	})
+}
+
+// takeAhead takes the next chunk from take (none when take is nil) while a
+// COPY runs, and encodes it when every user of it is in users: it uses no
+// connection. rows is nil when the chunk is empty or has new users.
+func (s *Store) takeAhead(take func() ([]store.Activity, error), users map[string]sqlexec.UserRef) (next []store.Activity, rows *copyData, err error) {
+	if take == nil {
+		return nil, nil, nil
+	}
+	if next, err = take(); err != nil || len(next) == 0 {
+		return nil, nil, err
+	}
+	if len(s.missingPartitions(createdTimes(next))) > 0 {
+		return nil, nil, errNeedPartitions
+	}
+	for i := range next {
+		if id := clean(next[i].UserID); id != "" {
+			if _, known := users[id]; !known {
+				return next, nil, nil
+			}
+		}
+	}
+	rows, err = encodeActivities(next, users)
+	return next, rows, err
 }
 
 // addCounts adds the counts of a write's activities to the counter
