@@ -1,12 +1,15 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -333,4 +336,106 @@ func BenchmarkReadsOnFile(b *testing.B) {
 	}
 	defer s.Close()
 	benchdata.Run(b, benchdata.KeptReads(s))
+}
+
+// BenchmarkPagesPerBatch reports how many pages of the database file one
+// batch of 10,000 activities of 500 users changes, after 200,000 such
+// activities (each batch going on in time): the file is checkpointed
+// before and after the batch and compared page by page, each changed page
+// counted to the table or index dbstat names as its owner (logged with
+// -v). Every changed page is written twice, to the log and by the
+// checkpoint, so it is the write cost of a batch.
+//
+//	go test ./store/sqlite -run XXX -bench PagesPerBatch -benchtime 1x -v
+func BenchmarkPagesPerBatch(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		path := testdb.SQLitePath(b)
+		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		next := 0
+		batch := func() []store.Activity {
+			acts := make([]store.Activity, 10_000)
+			for i := range acts {
+				next++
+				acts[i] = store.Activity{UserID: fmt.Sprint(next%500 + 1), Username: fmt.Sprintf("user%d", next%500),
+					ActivityType: []string{"login", "report_view", "api_call", "report_download"}[next%4],
+					Description:  "Viewed the cost report", IPAddress: "10.0.0.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+					Method: "GET", Path: "/api/reports/42/", StatusCode: 200, Duration: 12 * time.Millisecond,
+					Metadata: map[string]any{"report_type": "cost", "page": next % 7}, CreatedAt: start.Add(time.Duration(next) * time.Second)}
+			}
+			return acts
+		}
+		write := func(batches int) []byte {
+			s, err := sqlite.Open(ctx, path, sqlite.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for range batches {
+				if err := s.ActivityInsertMany(ctx, batch()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			db, err := sql.Open("sqlite", "file:"+path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				b.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return data
+		}
+		before := write(20)
+		after := write(1)
+
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var pageSize int
+		if err := db.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
+			b.Fatal(err)
+		}
+		owner := map[int]string{}
+		rows, err := db.Query("SELECT name, pageno FROM dbstat")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var name string
+			var page int
+			if err := rows.Scan(&name, &page); err != nil {
+				b.Fatal(err)
+			}
+			owner[page] = name
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+		_ = db.Close()
+		changed := map[string]int{}
+		total := 0
+		for p := 0; (p+1)*pageSize <= len(after); p++ {
+			var old []byte
+			if (p+1)*pageSize <= len(before) {
+				old = before[p*pageSize : (p+1)*pageSize]
+			}
+			if !bytes.Equal(old, after[p*pageSize:(p+1)*pageSize]) {
+				changed[owner[p+1]]++ // dbstat numbers pages from 1
+				total++
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(changed)) {
+			b.Logf("%-40s %6d pages", name, changed[name])
+		}
+		b.ReportMetric(float64(total), "pages/batch")
+		b.ReportMetric(float64(changed["activities_user_created_at"]), "user-index-pages/batch")
+	}
 }
