@@ -6,7 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 )
@@ -111,5 +115,81 @@ func TestServiceMatchesHandler(t *testing.T) {
 	}
 	if r := e.get(t, "dashboard/", "dave"); !bytes.Equal(rec.Body.Bytes(), r.body) {
 		t.Errorf("Dashboard encodes to\n%s\nthe route sends\n%s", rec.Body.Bytes(), r.body)
+	}
+}
+
+// sameTimestamp compares Timestamps by instant and location.
+var sameTimestamp = cmp.Comparer(func(a, b Timestamp) bool {
+	x, y := time.Time(a), time.Time(b)
+	return x.Equal(y) && x.Location() == y.Location()
+})
+
+// TestServiceMissMatchesHit checks that a method returns the same value
+// when it computed it (a miss, no decoding) as when it decoded the cached
+// JSON (a hit), and that a caller's value is its own.
+func TestServiceMissMatchesHit(t *testing.T) {
+	st := openSQLite(t)
+	seed(t, st)
+	e := newEnv(t, st, untracked)
+	ctx := t.Context()
+	twice := func(name string, call func() (any, error)) {
+		t.Helper()
+		e.svc.clearLocal(ctx)
+		miss, err := call()
+		if err != nil {
+			t.Fatalf("%s (miss): %v", name, err)
+		}
+		hit, err := call()
+		if err != nil {
+			t.Fatalf("%s (hit): %v", name, err)
+		}
+		if diff := cmp.Diff(miss, hit, sameTimestamp); diff != "" {
+			t.Errorf("%s: miss and hit differ (-miss +hit):\n%s", name, diff)
+		}
+	}
+	twice("Metrics", func() (any, error) { return e.svc.Metrics(ctx, dave) })
+	twice("Trends", func() (any, error) { return e.svc.Trends(ctx, dave, 7) })
+	twice("Categories", func() (any, error) { return e.svc.Categories(ctx, dave) })
+	twice("RecentActivity", func() (any, error) { return e.svc.RecentActivity(ctx, dave, 0) })
+	twice("ClientPerformance", func() (any, error) { return e.svc.ClientPerformance(ctx, dave, client2) })
+	twice("BusinessImpact", func() (any, error) { return e.svc.BusinessImpact(ctx, dave) })
+	twice("CostInsights", func() (any, error) { return e.svc.CostInsights(ctx, dave, CostQuery{}) })
+	twice("Dashboard", func() (any, error) { return e.svc.Dashboard(ctx, dave) })
+
+	// A caller that changes its value changes neither the cache nor
+	// another caller's value.
+	e.svc.clearLocal(ctx)
+	a, err := e.svc.Trends(ctx, dave, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := a.Data[0].Total
+	a.Data[0].Total = -1
+	b, err := e.svc.Trends(ctx, dave, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Data[0].Total != want {
+		t.Errorf("Trends after the first caller changed its value: total %d, want %d", b.Data[0].Total, want)
+	}
+	// Callers that share one computation get values of their own.
+	e.svc.clearLocal(ctx)
+	var wg sync.WaitGroup
+	got := make([]*Trends, 8)
+	start := make(chan struct{})
+	for i := range got {
+		wg.Go(func() {
+			<-start
+			got[i], _ = e.svc.Trends(ctx, dave, 7)
+		})
+	}
+	close(start)
+	wg.Wait()
+	seen := map[*Trends]bool{}
+	for i, v := range got {
+		if v == nil || seen[v] {
+			t.Fatalf("caller %d: value %p is nil or another caller's", i, v)
+		}
+		seen[v] = true
 	}
 }

@@ -128,7 +128,7 @@ func (s *Service) SystemHealth(ctx context.Context, p Principal) (*SystemHealth,
 	return decodeCached[SystemHealth](s.systemHealthJSON(ctx))
 }
 
-func (s *Service) systemHealthJSON(ctx context.Context) ([]byte, error) {
+func (s *Service) systemHealthJSON(ctx context.Context) (cachedJSON, error) {
 	return s.cached(ctx, "system-health", ttlSystemHealth, func(ctx context.Context) (any, error) { return s.computeHealth(ctx) })
 }
 

@@ -79,7 +79,7 @@ func (s *Service) Metrics(ctx context.Context, p Principal) (*Metrics, error) {
 	return decodeCached[Metrics](s.metricsJSON(ctx))
 }
 
-func (s *Service) metricsJSON(ctx context.Context) ([]byte, error) {
+func (s *Service) metricsJSON(ctx context.Context) (cachedJSON, error) {
 	return s.cached(ctx, "metrics", ttlMetrics, func(ctx context.Context) (any, error) { return s.computeMetrics(ctx) })
 }
 
@@ -176,7 +176,7 @@ func (s *Service) Trends(ctx context.Context, p Principal, days int) (*Trends, e
 	return decodeCached[Trends](s.trendsJSON(ctx, days))
 }
 
-func (s *Service) trendsJSON(ctx context.Context, days int) ([]byte, error) {
+func (s *Service) trendsJSON(ctx context.Context, days int) (cachedJSON, error) {
 	return s.cached(ctx, fmt.Sprintf("trends:%d", days), ttlTrends, func(ctx context.Context) (any, error) {
 		return s.computeTrends(ctx, days)
 	})
@@ -247,7 +247,7 @@ func (s *Service) Categories(ctx context.Context, p Principal) (*Categories, err
 	return decodeCached[Categories](s.categoriesJSON(ctx))
 }
 
-func (s *Service) categoriesJSON(ctx context.Context) ([]byte, error) {
+func (s *Service) categoriesJSON(ctx context.Context) (cachedJSON, error) {
 	return s.cached(ctx, "categories", ttlCategories, func(ctx context.Context) (any, error) {
 		counts, err := s.st.RecommendationCategoryCounts(ctx)
 		if err != nil {
@@ -337,7 +337,7 @@ func clampRecent(limit int) int {
 	return min(limit, recentLimitMax)
 }
 
-func (s *Service) recentJSON(ctx context.Context, limit int) ([]byte, error) {
+func (s *Service) recentJSON(ctx context.Context, limit int) (cachedJSON, error) {
 	return s.cached(ctx, fmt.Sprintf("recent-activity:%d", limit), ttlRecentActivity, func(ctx context.Context) (any, error) {
 		rows, err := s.st.ReportRecent(ctx, limit)
 		if err != nil {
@@ -401,7 +401,7 @@ func (s *Service) ClientPerformance(ctx context.Context, p Principal, clientID s
 	return decodeCached[ClientPerformance](s.clientPerformanceJSON(ctx, clientID))
 }
 
-func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) ([]byte, error) {
+func (s *Service) clientPerformanceJSON(ctx context.Context, clientID string) (cachedJSON, error) {
 	return s.cached(ctx, "client-performance:"+clientID, ttlClientPerformance, func(ctx context.Context) (any, error) {
 		cp, err := s.st.ClientPerformance(ctx, clientID)
 		if err != nil {
@@ -449,7 +449,7 @@ func (s *Service) BusinessImpact(ctx context.Context, p Principal) (*BusinessImp
 	return decodeCached[BusinessImpact](s.businessImpactJSON(ctx))
 }
 
-func (s *Service) businessImpactJSON(ctx context.Context) ([]byte, error) {
+func (s *Service) businessImpactJSON(ctx context.Context) (cachedJSON, error) {
 	return s.cached(ctx, "business-impact", ttlBusinessImpact, func(ctx context.Context) (any, error) {
 		counts, err := s.st.RecommendationImpactCounts(ctx)
 		if err != nil {
@@ -538,10 +538,10 @@ func (s *Service) CostInsights(ctx context.Context, p Principal, q CostQuery) (*
 	return decodeCached[CostInsights](s.costInsightsJSON(ctx, q))
 }
 
-func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) ([]byte, error) {
+func (s *Service) costInsightsJSON(ctx context.Context, q CostQuery) (cachedJSON, error) {
 	q, key, err := q.normalise()
 	if err != nil {
-		return nil, err
+		return cachedJSON{}, err
 	}
 	return s.cachedAdmit(ctx, key, ttlCostInsights, s.costKeys.admit, func(ctx context.Context) (any, error) {
 		now := s.now().In(s.loc)
@@ -589,35 +589,55 @@ type dashboardRaw struct {
 // Dashboard returns the metrics, the category distribution, the 30-day
 // trend and the 10 most recent reports, each from its own cache entry.
 func (s *Service) Dashboard(ctx context.Context, p Principal) (*Dashboard, error) {
-	raw, err := s.dashboardJSON(ctx, p)
+	parts, err := s.dashboardParts(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{}
-	for _, part := range []struct {
-		b json.RawMessage
-		v any
-	}{{raw.Metrics, &d.Metrics}, {raw.CategoryDistribution, &d.CategoryDistribution}, {raw.TrendData, &d.TrendData}, {raw.RecentActivity, &d.RecentActivity}} {
-		if err := json.Unmarshal(part.b, part.v); err != nil {
-			return nil, fmt.Errorf("analytics: decode cached dashboard part: %w", err)
-		}
+	m, err := decodeCached[Metrics](parts.metrics, nil)
+	if err != nil {
+		return nil, err
 	}
-	return d, nil
+	c, err := decodeCached[Categories](parts.categories, nil)
+	if err != nil {
+		return nil, err
+	}
+	t, err := decodeCached[Trends](parts.trends, nil)
+	if err != nil {
+		return nil, err
+	}
+	r, err := decodeCached[[]RecentItem](parts.recent, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Dashboard{Metrics: *m, CategoryDistribution: c.Categories, TrendData: t.Data, RecentActivity: *r}, nil
 }
 
-func (s *Service) dashboardJSON(ctx context.Context, p Principal) (*dashboardRaw, error) {
+// dashboardParts are the dashboard's parts, each its own cache entry.
+type dashboardParts struct {
+	metrics, categories, trends, recent cachedJSON
+}
+
+func (s *Service) dashboardParts(ctx context.Context, p Principal) (*dashboardParts, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
-	// The parts are independent cache entries: on a cold cache they are
-	// computed concurrently.
-	var m, c, t, r []byte
+	// On a cold cache the parts are computed concurrently.
+	var d dashboardParts
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { m, err = s.metricsJSON(gctx); return err })
-	g.Go(func() (err error) { c, err = s.categoriesJSON(gctx); return err })
-	g.Go(func() (err error) { t, err = s.trendsJSON(gctx, dashboardTrendDays); return err })
-	g.Go(func() (err error) { r, err = s.recentJSON(gctx, dashboardRecent); return err })
+	g.Go(func() (err error) { d.metrics, err = s.metricsJSON(gctx); return err })
+	g.Go(func() (err error) { d.categories, err = s.categoriesJSON(gctx); return err })
+	g.Go(func() (err error) { d.trends, err = s.trendsJSON(gctx, dashboardTrendDays); return err })
+	g.Go(func() (err error) { d.recent, err = s.recentJSON(gctx, dashboardRecent); return err })
 	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// dashboardJSON returns the dashboard as the cached JSON of its parts.
+func (s *Service) dashboardJSON(ctx context.Context, p Principal) (*dashboardRaw, error) {
+	d, err := s.dashboardParts(ctx, p)
+	if err != nil {
 		return nil, err
 	}
 	var cats struct {
@@ -626,11 +646,11 @@ func (s *Service) dashboardJSON(ctx context.Context, p Principal) (*dashboardRaw
 	var tr struct {
 		Data json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(c, &cats); err != nil {
+	if err := json.Unmarshal(d.categories.b, &cats); err != nil {
 		return nil, fmt.Errorf("analytics: decode cached categories: %w", err)
 	}
-	if err := json.Unmarshal(t, &tr); err != nil {
+	if err := json.Unmarshal(d.trends.b, &tr); err != nil {
 		return nil, fmt.Errorf("analytics: decode cached trends: %w", err)
 	}
-	return &dashboardRaw{Metrics: m, CategoryDistribution: cats.Categories, TrendData: tr.Data, RecentActivity: r}, nil
+	return &dashboardRaw{Metrics: d.metrics.b, CategoryDistribution: cats.Categories, TrendData: tr.Data, RecentActivity: d.recent.b}, nil
 }

@@ -44,8 +44,8 @@ func (s *Service) serveDashboard(w http.ResponseWriter, r *http.Request, p Princ
 }
 
 func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request, p Principal) error {
-	b, err := s.metricsJSON(r.Context())
-	return writeRawResult(w, b, err)
+	c, err := s.metricsJSON(r.Context())
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -56,13 +56,13 @@ func (s *Service) serveTrends(w http.ResponseWriter, r *http.Request, p Principa
 	if days < 1 || days > trendsDaysMax {
 		return badParam("days", "days must be an integer between 1 and %d", trendsDaysMax)
 	}
-	b, err := s.trendsJSON(r.Context(), days)
-	return writeRawResult(w, b, err)
+	c, err := s.trendsJSON(r.Context(), days)
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveCategories(w http.ResponseWriter, r *http.Request, p Principal) error {
-	b, err := s.categoriesJSON(r.Context())
-	return writeRawResult(w, b, err)
+	c, err := s.categoriesJSON(r.Context())
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -70,8 +70,8 @@ func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principa
 	if err != nil {
 		return err
 	}
-	b, err := s.recentJSON(r.Context(), clampRecent(limit))
-	return writeRawResult(w, b, err)
+	c, err := s.recentJSON(r.Context(), clampRecent(limit))
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -79,13 +79,13 @@ func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	b, err := s.clientPerformanceJSON(r.Context(), id)
-	return writeRawResult(w, b, err)
+	c, err := s.clientPerformanceJSON(r.Context(), id)
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveBusinessImpact(w http.ResponseWriter, r *http.Request, p Principal) error {
-	b, err := s.businessImpactJSON(r.Context())
-	return writeRawResult(w, b, err)
+	c, err := s.businessImpactJSON(r.Context())
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -105,8 +105,8 @@ func (s *Service) serveCostInsights(w http.ResponseWriter, r *http.Request, p Pr
 	if len(cq.Types) > 2*len(store.ReportTypes) {
 		return badParam("report_type", "too many report types")
 	}
-	b, err := s.costInsightsJSON(r.Context(), cq)
-	return writeRawResult(w, b, err)
+	c, err := s.costInsightsJSON(r.Context(), cq)
+	return writeRawResult(w, c.b, err)
 }
 
 // activityQuery parses the user-activity parameters.
@@ -287,8 +287,8 @@ func (s *Service) serveErase(w http.ResponseWriter, r *http.Request, p Principal
 }
 
 func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, p Principal) error {
-	b, err := s.systemHealthJSON(r.Context())
-	return writeRawResult(w, b, err)
+	c, err := s.systemHealthJSON(r.Context())
+	return writeRawResult(w, c.b, err)
 }
 
 func (s *Service) serveRecordActivity(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -169,22 +169,30 @@ func (s *Service) Close(ctx context.Context) error {
 
 func (s *Service) now() time.Time { return s.cfg.NowFunc() }
 
+// cachedJSON is one cached result: its JSON and, when this caller computed
+// it alone, the value itself, so that a Go caller of a missed entry does
+// not decode again what was just encoded.
+type cachedJSON struct {
+	b []byte
+	v any
+}
+
 // cached returns the JSON of key, computing it with compute on a miss.
-// Concurrent misses on one key compute once; a value computed across an
-// invalidation is returned but not stored.
-func (s *Service) cached(ctx context.Context, key string, ttl time.Duration, compute func(context.Context) (any, error)) ([]byte, error) {
+// Concurrent misses on one key compute once (and share the JSON only); a
+// value computed across an invalidation is returned but not stored.
+func (s *Service) cached(ctx context.Context, key string, ttl time.Duration, compute func(context.Context) (any, error)) (cachedJSON, error) {
 	return s.cachedAdmit(ctx, key, ttl, nil, compute)
 }
 
 // cachedAdmit is cached where admit (when not nil) decides whether a newly
 // computed value may be stored.
-func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration, admit func(key string) bool, compute func(context.Context) (any, error)) ([]byte, error) {
+func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration, admit func(key string) bool, compute func(context.Context) (any, error)) (cachedJSON, error) {
 	key = cacheKeyPrefix + key
 	if b, ok, err := s.cache.Get(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "analytics: cache get failed", "key", key, "err", err)
 	} else if ok {
 		s.cacheHits.Add(1)
-		return b, nil
+		return cachedJSON{b: b}, nil
 	}
 	s.cacheMisses.Add(1)
 	gen := s.cstate.gen.Load()
@@ -193,7 +201,7 @@ func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheComputeTimeout)
 		defer cancel()
 		if b, ok, err := s.cache.Get(cctx, key); err == nil && ok {
-			return b, nil
+			return cachedJSON{b: b}, nil
 		}
 		v, err := compute(s.writes.forCache(cctx))
 		if err != nil {
@@ -210,16 +218,21 @@ func (s *Service) cachedAdmit(ctx context.Context, key string, ttl time.Duration
 			}
 		}
 		s.cstate.mu.Unlock()
-		return b, nil
+		return cachedJSON{b: b, v: v}, nil
 	})
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return cachedJSON{}, ctx.Err()
 	case res := <-ch:
 		if res.Err != nil {
-			return nil, res.Err
+			return cachedJSON{}, res.Err
 		}
-		return res.Val.([]byte), nil
+		c := res.Val.(cachedJSON)
+		if res.Shared {
+			// Each caller gets a value of its own to keep or change.
+			c.v = nil
+		}
+		return c, nil
 	}
 }
 
@@ -314,13 +327,20 @@ func (s *Service) RefreshCache(ctx context.Context) error {
 	return nil
 }
 
-// decodeCached decodes cached JSON into a result struct.
-func decodeCached[T any](b []byte, err error) (*T, error) {
+// decodeCached returns a cached result as a T: the computed value itself
+// when the caller has it, else its JSON decoded.
+func decodeCached[T any](c cachedJSON, err error) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch v := c.v.(type) {
+	case *T:
+		return v, nil
+	case T:
+		return &v, nil
+	}
 	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := json.Unmarshal(c.b, v); err != nil {
 		return nil, fmt.Errorf("analytics: decode cached value: %w", err)
 	}
 	return v, nil

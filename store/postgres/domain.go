@@ -388,15 +388,10 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 		return nil, s.wrap(ctx, op, err)
 	}
 	a := args{from.UTC(), to.UTC()}
-	out, err := sqlexec.Query(ctx, s.db, scanReportDayCount, `SELECT
-		to_char((created_at AT TIME ZONE `+z.expr(&a)+`)::date, 'YYYY-MM-DD') AS day, report_type, count(*)
+	out, err := sqlexec.Query(ctx, s.db, sqlexec.ScanReportDayCount, `SELECT
+		(created_at AT TIME ZONE `+z.expr(&a)+`)::date - DATE '1970-01-01' AS day, report_type, count(*)
 		FROM reports WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, a...)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanReportDayCount(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
-	err = sc.Scan(&d.Day, &d.ReportType, &d.Count)
-	return d, err
 }
 
 // ReportRecent returns the newest reports with their client's name; limit

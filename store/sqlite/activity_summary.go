@@ -588,7 +588,7 @@ func summaryByDay(ctx context.Context, tx queryer, f filter, loc *time.Location,
 	days := slices.Sorted(maps.Keys(counts))
 	for _, d := range days {
 		n := counts[d]
-		out.Rows = append(out.Rows, store.SummaryRow{Day: dayString(d), Count: n})
+		out.Rows = append(out.Rows, store.SummaryRow{Day: sqlexec.DayString(d), Count: n})
 		out.Total += n
 	}
 	return nil

@@ -89,11 +89,6 @@ func blockExpr(e string) string {
 	return "((" + e + ") + 8640000000000000) / 2764800000000 - 3125"
 }
 
-// dayString formats a day number as YYYY-MM-DD.
-func dayString(day int64) string {
-	return time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
-}
-
 // cents converts an amount to integer cents.
 func cents(v float64) int64 { return recagg.Cents(v) }
 

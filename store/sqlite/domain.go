@@ -283,17 +283,10 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 		out, err := s.reportDailyCountsFromCounters(ctx, fromDay, toDay)
 		return out, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.read(), scanReportDayCount, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
+	out, err := sqlexec.Query(ctx, s.read(), sqlexec.ScanReportDayCount, "SELECT "+localDayExpr("created_at", loc, lo, hi-1)+
 		` AS day, report_type, COUNT(*) FROM reports WHERE created_at >= ? AND created_at < ?
 		GROUP BY 1, 2 ORDER BY 1, 2`, lo, hi)
 	return out, s.wrap(ctx, op, err)
-}
-
-func scanReportDayCount(sc sqlexec.Scanner) (d store.ReportDayCount, err error) {
-	var day int64
-	err = sc.Scan(&day, &d.ReportType, &d.Count)
-	d.Day = dayString(day)
-	return d, err
 }
 
 // ReportRecent returns the newest reports with their client's name.

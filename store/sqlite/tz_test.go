@@ -6,6 +6,8 @@ import (
 	_ "time/tzdata"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 )
 
 func TestZoneIntervals(t *testing.T) {
@@ -55,11 +57,11 @@ func TestFloorDivAndDays(t *testing.T) {
 			t.Errorf("floorDiv(%d, %d) = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}
-	if got := dayString(dayOf(time.Date(2025, 3, 9, 23, 59, 59, 0, time.UTC).UnixMicro())); got != "2025-03-09" {
-		t.Errorf("dayString(dayOf(2025-03-09T23:59:59Z)) = %s", got)
+	if got := sqlexec.DayString(dayOf(time.Date(2025, 3, 9, 23, 59, 59, 0, time.UTC).UnixMicro())); got != "2025-03-09" {
+		t.Errorf("DayString(dayOf(2025-03-09T23:59:59Z)) = %s", got)
 	}
-	if got := dayString(dayOf(time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC).UnixMicro())); got != "1969-12-31" {
-		t.Errorf("dayString(dayOf(1969-12-31T23:00Z)) = %s", got)
+	if got := sqlexec.DayString(dayOf(time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC).UnixMicro())); got != "1969-12-31" {
+		t.Errorf("DayString(dayOf(1969-12-31T23:00Z)) = %s", got)
 	}
 }
 
