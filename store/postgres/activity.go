@@ -475,12 +475,10 @@ func (a *args) add(v any) string {
 // down to the database's microsecond precision.
 type filter struct{ store.ActivityFilter }
 
-func newFilter(f store.ActivityFilter) (filter, error) {
-	if err := storedriver.PrepareFilter(&f); err != nil {
-		return filter{}, err
-	}
+// newFilter converts a filter prepared by storedriver.PrepareFilter.
+func newFilter(f store.ActivityFilter) filter {
 	f.UserID, f.ActivityType = clean(f.UserID), clean(f.ActivityType)
-	return filter{f}, nil
+	return filter{f}
 }
 
 // conds returns the conditions of f on activities.
@@ -788,14 +786,11 @@ func (s *Store) activityTotal(ctx context.Context, q sqlx.QueryerContext, f filt
 // exact total of the filter.
 func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
 	const op = "list activities"
-	p, err := p.Normalize()
+	p, err := storedriver.PrepareListParams(p)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	f, err := newFilter(p.ActivityFilter)
-	if err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
+	f := newFilter(p.ActivityFilter)
 	var a args
 	c := f.conds(&a)
 	if p.Cursor != "" {
@@ -862,10 +857,10 @@ func offsetPageSQL(c []string, a *args, offset, limit int) string {
 // fn runs. fn's error is returned as is.
 func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn func(*store.Activity) error) error {
 	const op = "iterate activities"
-	f, err := newFilter(af)
-	if err != nil {
+	if err := storedriver.PrepareFilter(&af); err != nil {
 		return s.wrap(ctx, op, err)
 	}
+	f := newFilter(af)
 	load := func(after *store.Activity) ([]store.Activity, error) {
 		var a args
 		c := f.conds(&a)
@@ -882,15 +877,12 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 // day. Users without an id are left out of GroupByUser (they still count
 // in Total).
 func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
-	p, err := p.Normalize()
-	if err != nil {
-		return nil, s.wrap(ctx, "summarize activities", err)
-	}
-	op := fmt.Sprintf("summarize activities by %s", p.GroupBy)
-	f, err := newFilter(p.ActivityFilter)
+	const op = "summarize activities"
+	p, err := storedriver.PrepareSummaryParams(p)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
+	f := newFilter(p.ActivityFilter)
 	var a args
 	var query string
 	switch p.GroupBy {
@@ -970,7 +962,9 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 
 // ActivityDistinctUsers counts the users with activity at or after since.
 func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
-	f, _ := newFilter(store.ActivityFilter{From: since})
+	af := store.ActivityFilter{From: since}
+	_ = storedriver.PrepareFilter(&af) // a time alone is always valid
+	f := newFilter(af)
 	var a args
 	var query string
 	if f.From.IsZero() {

@@ -27,10 +27,8 @@ type filter struct {
 	clientID, report string
 }
 
-func newFilter(f store.ActivityFilter) (filter, error) {
-	if err := storedriver.PrepareFilter(&f); err != nil {
-		return filter{}, err
-	}
+// newFilter converts a filter prepared by storedriver.PrepareFilter.
+func newFilter(f store.ActivityFilter) filter {
 	out := filter{userID: f.UserID, typ: f.ActivityType, clientID: f.ClientID, report: f.ReportID}
 	if !f.From.IsZero() {
 		out.from, out.hasFrom = micro(f.From), true
@@ -38,7 +36,7 @@ func newFilter(f store.ActivityFilter) (filter, error) {
 	if !f.To.IsZero() {
 		out.to, out.hasTo = micro(f.To), true
 	}
-	return out, nil
+	return out
 }
 
 // empty reports whether the time range selects nothing.
@@ -88,14 +86,11 @@ func (f filter) within(from, to int64) filter {
 // total of the filter. Cursor pages seek on the (created_at, id) keys.
 func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
 	const op = "list activities"
-	p, err := p.Normalize()
+	p, err := storedriver.PrepareListParams(p)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	f, err := newFilter(p.ActivityFilter)
-	if err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
+	f := newFilter(p.ActivityFilter)
 	where, args := f.where()
 	if p.Cursor != "" {
 		at, id, err := storedriver.DecodeCursor(p.Cursor)
@@ -196,10 +191,10 @@ func scanActivity(sc sqlexec.Scanner) (store.Activity, error) {
 // fn runs.
 func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn func(*store.Activity) error) error {
 	const op = "iterate activities"
-	f, err := newFilter(af)
-	if err != nil {
+	if err := storedriver.PrepareFilter(&af); err != nil {
 		return s.wrap(ctx, op, err)
 	}
+	f := newFilter(af)
 	if f.empty() {
 		return nil
 	}

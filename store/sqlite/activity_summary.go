@@ -15,6 +15,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Groupings of countBy: by activity type, its keys are strings; the
@@ -303,15 +304,12 @@ func sum[K countKey](m map[K]int64) int64 {
 // ActivitySummary groups the matching activities by type, user or local
 // day, in the database.
 func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
-	const op = "summarise activities"
-	p, err := p.Normalize()
+	const op = "summarize activities"
+	p, err := storedriver.PrepareSummaryParams(p)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	f, err := newFilter(p.ActivityFilter)
-	if err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
+	f := newFilter(p.ActivityFilter)
 	out := &store.ActivitySummary{Rows: []store.SummaryRow{}}
 	err = s.readTx(ctx, op, func(tx *readTxn) error {
 		switch p.GroupBy {

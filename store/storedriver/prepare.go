@@ -254,6 +254,26 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
+// PrepareListParams is p.Normalize followed by PrepareFilter on its filter:
+// what an ActivityList implementation does first.
+func PrepareListParams(p store.ActivityListParams) (store.ActivityListParams, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return p, err
+	}
+	return p, PrepareFilter(&p.ActivityFilter)
+}
+
+// PrepareSummaryParams is p.Normalize followed by PrepareFilter on its
+// filter: what an ActivitySummary implementation does first.
+func PrepareSummaryParams(p store.ActivitySummaryParams) (store.ActivitySummaryParams, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return p, err
+	}
+	return p, PrepareFilter(&p.ActivityFilter)
+}
+
 // PrepareFilter validates f and normalises it in place: ClientID and
 // ReportID in canonical form, From rounded up and To rounded down to the
 // microsecond (the precision of stored times), both in UTC.
