@@ -1,6 +1,7 @@
 package storedriver_test
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -163,6 +164,43 @@ func BenchmarkPrepareActivity(b *testing.B) {
 		x.ID = ""
 		if err := storedriver.PrepareActivity(&x, now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestPrepareParams(t *testing.T) {
+	from := time.Date(2025, 6, 1, 12, 0, 0, 1500, time.FixedZone("X", 3600))
+	f := store.ActivityFilter{ClientID: "AAAAAAAA-0000-4000-8000-000000000001", From: from}
+	lp, err := storedriver.PrepareListParams(store.ActivityListParams{ActivityFilter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2025, 6, 1, 11, 0, 0, 2000, time.UTC)
+	if lp.Limit != store.ListLimitDefault || lp.ClientID != "aaaaaaaa-0000-4000-8000-000000000001" || !lp.From.Equal(want) || lp.From.Location() != time.UTC {
+		t.Errorf("PrepareListParams = %+v", lp)
+	}
+	sp, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{ActivityFilter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.GroupBy != store.GroupByType || sp.ClientID != lp.ClientID || !sp.From.Equal(want) {
+		t.Errorf("PrepareSummaryParams = %+v", sp)
+	}
+	for _, err := range []error{
+		func() error { _, err := storedriver.PrepareListParams(store.ActivityListParams{Limit: -1}); return err }(),
+		func() error {
+			_, err := storedriver.PrepareListParams(store.ActivityListParams{ActivityFilter: store.ActivityFilter{ReportID: "x"}})
+			return err
+		}(),
+		func() error { _, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{GroupBy: "month"}); return err }(),
+		func() error {
+			_, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{ActivityFilter: store.ActivityFilter{ClientID: "x"}})
+			return err
+		}(),
+	} {
+		var ve *store.ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("err = %v, want a *store.ValidationError", err)
 		}
 	}
 }
