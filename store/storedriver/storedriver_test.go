@@ -192,7 +192,10 @@ func TestPrepareParams(t *testing.T) {
 			_, err := storedriver.PrepareListParams(store.ActivityListParams{ActivityFilter: store.ActivityFilter{ReportID: "x"}})
 			return err
 		}(),
-		func() error { _, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{GroupBy: "month"}); return err }(),
+		func() error {
+			_, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{GroupBy: "month"})
+			return err
+		}(),
 		func() error {
 			_, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{ActivityFilter: store.ActivityFilter{ClientID: "x"}})
 			return err
