@@ -5,7 +5,9 @@
 // A driver calls the Prepare function of a record before writing it (it
 // validates the record and fills its defaults in place: ids, UTC times cut
 // to the microsecond, zero times meaning now), ListLimit and CheckDayRange
-// before reading, and EncodeCursor and DecodeCursor for the keyset cursor of
+// before reading, PrepareListParams and PrepareSummaryParams first in
+// ActivityList and ActivitySummary (PrepareFilter for a filter alone), and
+// EncodeCursor and DecodeCursor for the keyset cursor of
 // an ActivityPage. Invalid makes the *store.ValidationError the contract
 // asks for. A host does not need this package; it may call a Prepare
 // function to check a record before handing it to a store.
