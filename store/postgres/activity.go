@@ -626,10 +626,10 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	// The hourly counters have neither users nor days as keys.
 	hourly := f.UserID == "" && !userKey && (counterKey == "1" || counterKey == "activity_type")
 	if hasLo {
-		parts = append(parts, f.edgeSQL(a, f.From, lo, counterKey, activityKey, extra, hourly)...)
+		parts = append(parts, f.edgeSQL(a, f.From, lo, counterKey, activityKey, extra, hourly, span)...)
 	}
 	if hasHi {
-		parts = append(parts, f.edgeSQL(a, hi, f.To.Add(time.Microsecond), counterKey, activityKey, extra, hourly)...)
+		parts = append(parts, f.edgeSQL(a, hi, f.To.Add(time.Microsecond), counterKey, activityKey, extra, hourly, span)...)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
@@ -694,21 +694,38 @@ func blocksSQL(a *args, base []string, counterKey string, lo, hi time.Time, hasL
 }
 
 // edgeSQL returns rows (k, n) counting the activities of f in [from, to),
-// the part of a day at an edge of the range: with hourly, whole UTC hours
-// from activity_hour_counts and only the partial hours in activities.
-func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey string, extra []string, hourly bool) []string {
-	count := func(lo, hi time.Time) string {
+// the part of a UTC day at an edge of the range: with hourly, whole UTC
+// hours from activity_hour_counts and only the partial hours in
+// activities; without, the part in activities or, when it is more than half
+// of its day, the day from the daily counters (span) less the rest of the
+// day counted in activities.
+func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey string, extra []string, hourly bool,
+	span func(from, to time.Time) string) []string {
+	count := func(lo, hi time.Time, n string) string {
 		e := f
 		e.From, e.To = time.Time{}, time.Time{}
 		ec := append(e.conds(a), "created_at >= "+a.add(lo), "created_at < "+a.add(hi))
-		return "SELECT " + activityKey + " AS k, count(*) AS n FROM activities" + whereSQL(append(ec, extra...)) + " GROUP BY 1"
+		return "SELECT " + activityKey + " AS k, " + n + " AS n FROM activities" + whereSQL(append(ec, extra...)) + " GROUP BY 1"
+	}
+	if !hourly {
+		ds := from.Truncate(24 * time.Hour)
+		de := ds.Add(24 * time.Hour)
+		if to.Sub(from) > 12*time.Hour && !to.After(de) {
+			switch {
+			case to.Equal(de):
+				return []string{span(ds, de), count(ds, from, "-count(*)")}
+			case from.Equal(ds):
+				return []string{span(ds, de), count(to, de, "-count(*)")}
+			}
+		}
+		return []string{count(from, to, "count(*)")}
 	}
 	hlo, hhi := from.Truncate(time.Hour), to.Truncate(time.Hour)
 	if hlo.Before(from) {
 		hlo = hlo.Add(time.Hour)
 	}
-	if !hourly || !hlo.Before(hhi) {
-		return []string{count(from, to)}
+	if !hlo.Before(hhi) {
+		return []string{count(from, to, "count(*)")}
 	}
 	c := []string{"hour >= " + a.add(hlo), "hour < " + a.add(hhi)}
 	if f.ActivityType != "" {
@@ -716,10 +733,10 @@ func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey str
 	}
 	parts := []string{"SELECT " + counterKey + " AS k, n FROM activity_hour_counts" + whereSQL(c)}
 	if from.Before(hlo) {
-		parts = append(parts, count(from, hlo))
+		parts = append(parts, count(from, hlo, "count(*)"))
 	}
 	if hhi.Before(to) {
-		parts = append(parts, count(hhi, to))
+		parts = append(parts, count(hhi, to, "count(*)"))
 	}
 	return parts
 }
