@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -123,15 +124,7 @@ func BenchmarkUncached(b *testing.B) {
 	activities := data.Activities
 	ctx := context.Background()
 	st, opts := benchStore(b, data)
-	if pg, ok := st.(*postgres.Store); ok {
-		// As autovacuum does after a bulk load (and so it does not run during
-		// the measurements).
-		if _, err := pg.DB().ExecContext(ctx, `VACUUM ANALYZE activities, activity_day_counts, activity_user_counts,
-			activity_user_day_counts, activity_user_block_counts, activity_hour_counts, clients, reports, recommendations,
-			report_category_counts, report_day_counts`); err != nil {
-			b.Fatal(err)
-		}
-	}
+	vacuumAfterLoad(b, st)
 	svc, err := New(st, Config{NowFunc: func() time.Time { return opts.End }, Logger: discardLogger()})
 	if err != nil {
 		b.Fatal(err)
@@ -262,3 +255,39 @@ func benchScaleExtras(b *testing.B, st store.Store, svc *Service, admin Principa
 type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// vacuumAfterLoad runs on PostgreSQL what autovacuum does after a bulk load
+// (so that it does not run during the measurements).
+func vacuumAfterLoad(b *testing.B, st store.Store) {
+	if pg, ok := st.(*postgres.Store); ok {
+		if _, err := pg.DB().ExecContext(context.Background(), `VACUUM ANALYZE activities, activity_day_counts, activity_user_counts,
+			activity_user_day_counts, activity_user_block_counts, activity_hour_counts, clients, reports, recommendations,
+			report_category_counts, report_day_counts`); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSummaryEdges measures summaries by user and by day whose range
+// starts 3, 12 and 21 hours into a UTC day, on 1,000,000 activities of 2,000
+// users over 37 days (about 27,000 a day, the density of 10,000,000 over a
+// year): the part of the first day inside the range is what differs.
+func BenchmarkSummaryEdges(b *testing.B) {
+	ctx := context.Background()
+	st, opts := benchStore(b, benchdata.Config{Activities: 1_000_000, Days: 37, Users: 2000, Reports: 1000, Recommendations: 1000})
+	vacuumAfterLoad(b, st)
+	day := opts.End.Truncate(24*time.Hour).AddDate(0, 0, -20)
+	for _, h := range []time.Duration{3, 12, 21} {
+		from := day.Add(h * time.Hour)
+		for _, g := range []store.SummaryGroup{store.GroupByUser, store.GroupByDay} {
+			b.Run(fmt.Sprintf("%s/from-%dh", g, h), func(b *testing.B) {
+				for b.Loop() {
+					p := store.ActivitySummaryParams{ActivityFilter: store.ActivityFilter{From: from}, GroupBy: g, Limit: 10}
+					if _, err := st.ActivitySummary(ctx, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
