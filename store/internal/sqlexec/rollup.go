@@ -110,17 +110,3 @@ func ScanWeeklyReport(sc Scanner) (w store.WeeklyReport, err error) {
 	w.Summary, err = jsonenc.DecodeObject(summary)
 	return w, err
 }
-
-// ScanReportDayCount scans a day (as days since 1970-01-01), a report type
-// and a count.
-func ScanReportDayCount(sc Scanner) (d store.ReportDayCount, err error) {
-	var day int64
-	err = sc.Scan(&day, &d.ReportType, &d.Count)
-	d.Day = DayString(day)
-	return d, err
-}
-
-// DayString formats a count of days since 1970-01-01 as YYYY-MM-DD.
-func DayString(day int64) string {
-	return time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
-}

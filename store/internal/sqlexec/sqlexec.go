@@ -91,6 +91,20 @@ func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) 
 	return out, nil
 }
 
+// ScanReportDayCount scans a day (as days since 1970-01-01), a report type
+// and a count.
+func ScanReportDayCount(sc Scanner) (d store.ReportDayCount, err error) {
+	var day int64
+	err = sc.Scan(&day, &d.ReportType, &d.Count)
+	d.Day = DayString(day)
+	return d, err
+}
+
+// DayString formats a count of days since 1970-01-01 as YYYY-MM-DD.
+func DayString(day int64) string {
+	return time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
+}
+
 // AddCounts runs a query of (key, count) rows and adds each count to
 // into[key]; zero counts add no key. The key column must scan into a K
 // (text into a string, an integer into an int64).
