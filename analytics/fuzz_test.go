@@ -47,6 +47,7 @@ var querySeeds = []string{
 	"cursor=AAAA&offset=0", "cursor=%00", "group_by=day&date_from=2025-06-01", "report_type=cost,,security,",
 	"entity_type=report&entity_id=" + report1, "period=weekly&date_from=x", "format=ndjson", "user_id=%01",
 	"activity_type=a%00b", "user_id=a%00", "cursor=%00%00", "report_type=cost%00", "group_by=day%00",
+	"date_from=2025-01-01;x", "days=%zz", "%zz=1&days=3", "=%", ";;",
 }
 
 // checkQuery sends GET /<route>/?rawQuery and fails on a 5xx or on a 400

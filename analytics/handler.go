@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -314,6 +315,10 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 				return
 			}
 		}
+		if err := checkRawQuery(r.URL.RawQuery); err != nil {
+			s.writeError(w, r, err, rt.action, reqID)
+			return
+		}
 		if rt.audited {
 			r = r.WithContext(withRequestInfo(r.Context(), requestInfo{method: r.Method, path: requestPath(r),
 				userAgent: r.UserAgent(), ip: s.track.ips.Apply(s.track.ip.ClientIP(r))}))
@@ -598,6 +603,39 @@ func jsonTypeName(kind string) string {
 		return "array"
 	}
 	return "object"
+}
+
+// checkQuery refuses a query string that net/http would read only in part:
+// a pair with a ';' or a malformed %-escape is dropped by URL.Query, so the
+// route would answer without the filter the caller sent.
+func checkRawQuery(raw string) error {
+	if !strings.ContainsAny(raw, ";%") {
+		return nil
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		// The field is the parameter's name as far as it can be read.
+		key, _, _ := strings.Cut(pair, "=")
+		key, _, _ = strings.Cut(key, ";")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if name == "" {
+			name = "query"
+		}
+		if strings.Contains(pair, ";") {
+			return badParam(name, "Malformed query string: separate parameters with '&', not ';' (a ';' in a value is written %%3B).")
+		}
+		if _, err := url.ParseQuery(pair); err != nil {
+			return badParam(name, "Malformed query string: a '%%' must start an escape of two hex digits.")
+		}
+	}
+	return nil
 }
 
 func (s *Service) query(r *http.Request) query { return query{v: r.URL.Query(), loc: s.loc} }
