@@ -89,7 +89,10 @@ type card struct {
 	Raw       string // the figure as the API writes it
 	Change    analytics.Decimal
 	HasChange bool
-	Note      string
+	// ChangeOf names what Change measures when it is not the figure
+	// itself ("new clients" beside the active clients).
+	ChangeOf string
+	Note     string
 }
 
 type overviewData struct {
@@ -144,7 +147,7 @@ func (h *Handler) overview(r *http.Request, p analytics.Principal) (string, any,
 		{Key: "total_reports", Label: "Reports", Value: thousands(m.TotalReports), Raw: strconv.FormatInt(m.TotalReports, 10), Change: m.TotalReportsChange, HasChange: true, Note: "all time"},
 		{Key: "reportsGeneratedThisMonth", Label: "Reports this month", Value: thousands(m.ReportsGeneratedThisMonth), Raw: strconv.FormatInt(m.ReportsGeneratedThisMonth, 10), Change: m.Trends.Reports, HasChange: true},
 		{Key: "active_users", Label: "Active users", Value: thousands(m.ActiveUsers), Raw: strconv.FormatInt(m.ActiveUsers, 10), Change: m.ActiveUsersChange, HasChange: true, Note: "this month"},
-		{Key: "activeClients", Label: "Active clients", Value: thousands(m.ActiveClients), Raw: strconv.FormatInt(m.ActiveClients, 10), Change: m.Trends.Clients, HasChange: true},
+		{Key: "activeClients", Label: "Active clients", Value: thousands(m.ActiveClients), Raw: strconv.FormatInt(m.ActiveClients, 10), Change: m.Trends.Clients, HasChange: true, ChangeOf: "new clients"},
 		{Key: "total_cost_analyzed", Label: "Cost analysed", Value: money(cur, float64(m.TotalCostAnalyzed)), Raw: m.TotalCostAnalyzed.String(), Change: m.TotalCostAnalyzedChange, HasChange: true},
 		{Key: "totalPotentialSavings", Label: "Potential savings this month", Value: money(cur, float64(m.TotalPotentialSavings)), Raw: m.TotalPotentialSavings.String(), Change: m.Trends.Savings, HasChange: true},
 		{Key: "totalRecommendations", Label: "Recommendations this month", Value: thousands(m.TotalRecommendations), Raw: strconv.FormatInt(m.TotalRecommendations, 10), Change: m.Trends.Recommendations, HasChange: true},

@@ -311,3 +311,32 @@ func TestNew(t *testing.T) {
 	}
 	_ = store.ReportTypes
 }
+
+// TestOverviewChangesSayWhatTheyMeasure: each card's change is the change of
+// its own figure, except the active clients', which is the change in new
+// clients and must say so.
+func TestOverviewChangesSayWhatTheyMeasure(t *testing.T) {
+	e := newEnv(t, teststore.Drivers[0].Open(t), webui.Config{})
+	_, body := e.get(t, "/ui/", "admin")
+	cardRE := regexp.MustCompile(`(?s)data-metric="([^"]+)".*?</li>`)
+	changeRE := regexp.MustCompile(`(?s)<span class="change [^"]*" title="([^"]*)">([^<]*)<`)
+	seen := 0
+	for _, m := range cardRE.FindAllStringSubmatch(body, -1) {
+		c := changeRE.FindStringSubmatch(m[0])
+		if c == nil {
+			continue
+		}
+		seen++
+		title, text := c[1], strings.TrimSpace(c[2])
+		if m[1] == "activeClients" {
+			if title != "change in new clients from last month" || !strings.HasPrefix(text, "new clients ") {
+				t.Errorf("activeClients: change %q titled %q, want it to name new clients", text, title)
+			}
+		} else if title != "change from last month" || strings.Contains(text, "new clients") {
+			t.Errorf("%s: change %q titled %q", m[1], text, title)
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("%d cards with a change found in the overview", seen)
+	}
+}
