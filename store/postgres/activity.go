@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,10 +171,16 @@ func userKeySQL(ref string) string {
 	return "(SELECT user_key FROM activity_users WHERE user_id = " + ref + ")"
 }
 
-type countKey struct{ day, user, typ string }
+// countKey and hourKey are the keys of a write's counts: the UTC day
+// (unix days) or hour (unix hours) of the activities, with their user's id
+// and their type; addCounts turns them into dates and times once per key.
+type countKey struct {
+	day       int64
+	user, typ string
+}
 
 type hourKey struct {
-	hour time.Time
+	hour int64
 	typ  string
 }
 
@@ -326,8 +333,9 @@ func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take fu
 			}(rows)
 			for i := range chunk {
 				a := &chunk[i]
-				counts[countKey{a.CreatedAt.Format(time.DateOnly), clean(a.UserID), clean(a.ActivityType)}]++
-				hourCounts[hourKey{a.CreatedAt.Truncate(time.Hour), clean(a.ActivityType)}]++
+				hour, typ := floorDiv(a.CreatedAt.Unix(), 3600), clean(a.ActivityType)
+				counts[countKey{floorDiv(hour, 24), clean(a.UserID), typ}]++
+				hourCounts[hourKey{hour, typ}]++
 			}
 			next, nextRows, nerr := s.takeAhead(take, users)
 			cerr := <-copied
@@ -389,19 +397,23 @@ func addCounts(ctx context.Context, tx *sqlx.Tx, counts map[countKey]int64, hour
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.user, b.user), cmp.Compare(a.typ, b.typ))
 	})
 	days, userKeys, types, ns := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	day, dayText := int64(math.MinInt64), ""
 	for i, k := range keys {
-		days[i], userKeys[i], types[i], ns[i] = k.day, users[k.user].Key, k.typ, counts[k]
+		if k.day != day {
+			day, dayText = k.day, time.Unix(k.day*86400, 0).UTC().Format(time.DateOnly)
+		}
+		days[i], userKeys[i], types[i], ns[i] = dayText, users[k.user].Key, k.typ, counts[k]
 	}
 	hkeys := make([]hourKey, 0, len(hourCounts))
 	for k := range hourCounts {
 		hkeys = append(hkeys, k)
 	}
 	slices.SortFunc(hkeys, func(a, b hourKey) int {
-		return cmp.Or(a.hour.Compare(b.hour), cmp.Compare(a.typ, b.typ))
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.typ, b.typ))
 	})
 	hours, htypes, hns := make([]string, len(hkeys)), make([]string, len(hkeys)), make([]int64, len(hkeys))
 	for i, k := range hkeys {
-		hours[i], htypes[i], hns[i] = k.hour.Format(time.RFC3339), k.typ, hourCounts[k]
+		hours[i], htypes[i], hns[i] = time.Unix(k.hour*3600, 0).UTC().Format(time.RFC3339), k.typ, hourCounts[k]
 	}
 	_, err := tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(userKeys), pq.Array(types), pq.Array(ns),
 		pq.Array(hours), pq.Array(htypes), pq.Array(hns))
