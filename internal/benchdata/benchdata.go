@@ -23,6 +23,11 @@ type Config struct {
 	End             time.Time // newest timestamp [2025-06-30T12:00:00Z]
 	Seed            uint64    // [1]
 	BatchSize       int       // activities per ActivityInsertMany call [5,000]
+	// InOrder writes the activities oldest first, as live ingestion writes
+	// them, each at a random time within its share of the window; by
+	// default each is at a random time of the whole window, so every
+	// batch touches every day.
+	InOrder bool
 }
 
 func (o *Config) defaults() {
@@ -107,7 +112,7 @@ func Fill(ctx context.Context, st store.Store, opts Config) (Config, error) {
 			Path:         "/api/v1/reports/",
 			StatusCode:   201,
 			Duration:     time.Duration(rng.IntN(200_000)) * time.Microsecond,
-			CreatedAt:    start.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Microsecond),
+			CreatedAt:    start.Add(activityOffset(rng, i, opts, span)).Truncate(time.Microsecond),
 		}
 		if rng.IntN(4) == 0 {
 			a.ReportID = reportIDs[rng.IntN(len(reportIDs))]
@@ -121,6 +126,17 @@ func Fill(ctx context.Context, st store.Store, opts Config) (Config, error) {
 		}
 	}
 	return opts, nil
+}
+
+// activityOffset is the time of the i-th activity after the window's start:
+// random over the window, or with InOrder random within the i-th of
+// Activities equal steps of it.
+func activityOffset(rng *rand.Rand, i int, opts Config, span time.Duration) time.Duration {
+	if !opts.InOrder {
+		return time.Duration(rng.Int64N(int64(span)))
+	}
+	step := max(int64(span)/int64(opts.Activities), 1)
+	return time.Duration(step*int64(i) + rng.Int64N(step))
 }
 
 // report is the i-th report of the dataset, with n recommendations.

@@ -68,7 +68,8 @@ var KeptEnd = time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
 // FillKept fills st, a store kept between benchmark runs, unless it holds
 // activities already: ANALYTICS_BENCH_ACTIVITIES (default n) activities of
 // 2,000 users over the year up to KeptEnd, with reports and
-// recommendations as given.
+// recommendations as given; in time order when ANALYTICS_BENCH_IN_ORDER is
+// set (see Config.InOrder), else in random time order.
 func FillKept(b *testing.B, st store.Store, n, reports, recommendations int) {
 	b.Helper()
 	page, err := st.ActivityList(b.Context(), store.ActivityListParams{Limit: 1})
@@ -83,9 +84,10 @@ func FillKept(b *testing.B, st store.Store, n, reports, recommendations int) {
 			b.Fatalf("ANALYTICS_BENCH_ACTIVITIES=%q: want a positive number", v)
 		}
 	}
-	b.Logf("filling a kept store with %d activities", n)
+	inOrder := os.Getenv("ANALYTICS_BENCH_IN_ORDER") != ""
+	b.Logf("filling a kept store with %d activities (in time order: %v)", n, inOrder)
 	if _, err := Fill(b.Context(), st, Config{Activities: n, Users: 2000, Days: 365, End: KeptEnd,
-		Reports: reports, Recommendations: recommendations}); err != nil {
+		Reports: reports, Recommendations: recommendations, InOrder: inOrder}); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -69,11 +69,47 @@ func blockDaysSet(op, from string) string {
 	return strings.Join(sets, ", ")
 }
 
+// hoursPerDay is the number of hour columns (h0 … h23) of
+// activity_user_day_counts.
+const hoursPerDay = 24
+
+// dayHourColumns lists the hour columns of activity_user_day_counts
+// ("h0, h1, …"); dayHoursSum(rows) sums n of rows (with a column hour) into
+// each ("sum(n) FILTER (WHERE hour = 0), …"), dayHoursSet(op) sets each to
+// itself (c) op the same column of EXCLUDED.
+func dayHourColumns() string {
+	cols := make([]string, hoursPerDay)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("h%d", i)
+	}
+	return strings.Join(cols, ", ")
+}
+
+func dayHoursSum() string {
+	cols := make([]string, hoursPerDay)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("COALESCE(sum(n) FILTER (WHERE hour = %d), 0)", i)
+	}
+	return strings.Join(cols, ", ")
+}
+
+func dayHoursSet(op string) string {
+	sets := make([]string, hoursPerDay)
+	for i := range sets {
+		sets[i] = fmt.Sprintf("h%d = c.h%d %s EXCLUDED.h%d", i, i, op, i)
+	}
+	return strings.Join(sets, ", ")
+}
+
 // countsCTE keeps the counter tables in step with a change of activities.
-// It reads k(day, user_key, activity_type, n) (user_key 0: no user) and kh(hour, activity_type, n),
-// n negative for deletions, and must follow a WITH list that defines them. Keys are applied in a fixed order
-// so concurrent writers never deadlock.
+// It reads k(day, hour, user_key, activity_type, n) (hour 0 to 23 of the
+// UTC day, user_key 0: no user), n negative for deletions, and must follow
+// a WITH list that defines it. Keys are applied in a fixed order so
+// concurrent writers never deadlock.
 var countsCTE = `
+kh AS (
+	SELECT (day + hour * interval '1 hour') AT TIME ZONE 'UTC' AS hour, activity_type, sum(n) AS n FROM k GROUP BY 1, 2
+),
 cd AS (
 	INSERT INTO activity_day_counts AS c (day, activity_type, n)
 	SELECT day, activity_type, sum(n) FROM k GROUP BY day, activity_type ORDER BY day, activity_type
@@ -86,9 +122,9 @@ cu AS (
 	ON CONFLICT (user_key, day, activity_type) DO UPDATE SET n = c.n + EXCLUDED.n
 ),
 cud AS (
-	INSERT INTO activity_user_day_counts AS c (user_key, day, n)
-	SELECT user_key, day, sum(n) FROM k WHERE user_key <> 0 GROUP BY user_key, day ORDER BY user_key, day
-	ON CONFLICT (user_key, day) DO UPDATE SET n = c.n + EXCLUDED.n
+	INSERT INTO activity_user_day_counts AS c (user_key, day, n, ` + dayHourColumns() + `)
+	SELECT user_key, day, sum(n), ` + dayHoursSum() + ` FROM k WHERE user_key <> 0 GROUP BY user_key, day ORDER BY user_key, day
+	ON CONFLICT (user_key, day) DO UPDATE SET n = c.n + EXCLUDED.n, ` + dayHoursSet("+") + `
 ),
 cub AS (
 	INSERT INTO activity_user_block_counts AS c (user_key, block, n, ` + blockDayColumns() + `)
@@ -120,21 +156,15 @@ func dropCountsSQL(table string) string {
 // counters and returns how many there were.
 func uncountSQL(rows string) string {
 	return `k AS (
-	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(user_key, 0) AS user_key, activity_type, -count(*) AS n
-	FROM ` + rows + ` GROUP BY 1, 2, 3
-),
-kh AS (
-	SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, activity_type, -count(*) AS n
-	FROM ` + rows + ` GROUP BY 1, 2
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, extract(hour FROM created_at AT TIME ZONE 'UTC')::integer AS hour,
+		COALESCE(user_key, 0) AS user_key, activity_type, -count(*) AS n
+	FROM ` + rows + ` GROUP BY 1, 2, 3, 4
 ),` + countsCTE + `
 SELECT COALESCE(-sum(n), 0)::bigint FROM k`
 }
 
 var insertCountsSQL = `WITH k AS (
-	SELECT * FROM unnest($1::date[], $2::integer[], $3::text[], $4::bigint[]) AS k(day, user_key, activity_type, n)
-),
-kh AS (
-	SELECT * FROM unnest($5::timestamptz[], $6::text[], $7::bigint[]) AS kh(hour, activity_type, n)
+	SELECT * FROM unnest($1::date[], $2::integer[], $3::integer[], $4::text[], $5::bigint[]) AS k(day, hour, user_key, activity_type, n)
 ),` + countsCTE + `
 SELECT 1`
 
@@ -171,17 +201,12 @@ func userKeySQL(ref string) string {
 	return "(SELECT user_key FROM activity_users WHERE user_id = " + ref + ")"
 }
 
-// countKey and hourKey are the keys of a write's counts: the UTC day
-// (unix days) or hour (unix hours) of the activities, with their user's id
-// and their type; addCounts turns them into dates and times once per key.
+// countKey is the key of the counts of a write: the UTC hour (unix
+// seconds / 3600), the user's id and the activity type; addCounts turns
+// the hour into a date and an hour of the day once per key.
 type countKey struct {
-	day       int64
+	hour      int64
 	user, typ string
-}
-
-type hourKey struct {
-	hour int64
-	typ  string
 }
 
 // ActivityInsertMany validates activities and writes them with COPY in one
@@ -314,7 +339,6 @@ func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take fu
 		}
 		users := map[string]sqlexec.UserRef{}
 		counts := make(map[countKey]int64)
-		hourCounts := make(map[hourKey]int64)
 		encode := func(chunk []store.Activity) (*copyData, error) {
 			if err := resolveUsers(ctx, tx, chunk, users); err != nil {
 				return nil, err
@@ -333,9 +357,7 @@ func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take fu
 			}(rows)
 			for i := range chunk {
 				a := &chunk[i]
-				hour, typ := floorDiv(a.CreatedAt.Unix(), 3600), clean(a.ActivityType)
-				counts[countKey{floorDiv(hour, 24), clean(a.UserID), typ}]++
-				hourCounts[hourKey{hour, typ}]++
+				counts[countKey{floorDiv(a.CreatedAt.Unix(), 3600), clean(a.UserID), clean(a.ActivityType)}]++
 			}
 			next, nextRows, nerr := s.takeAhead(take, users)
 			cerr := <-copied
@@ -356,7 +378,7 @@ func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take fu
 			}
 			chunk, rows = next, nextRows
 		}
-		return addCounts(ctx, tx, counts, hourCounts, users)
+		return addCounts(ctx, tx, counts, users)
 	})
 }
 
@@ -387,36 +409,24 @@ func (s *Store) takeAhead(take func() ([]store.Activity, error), users map[strin
 // addCounts adds the counts of a write's activities to the counter
 // tables, the per-user ones under the keys of users (0: no user), in key
 // order, as every writer does.
-func addCounts(ctx context.Context, tx *sqlx.Tx, counts map[countKey]int64, hourCounts map[hourKey]int64,
-	users map[string]sqlexec.UserRef) error {
+func addCounts(ctx context.Context, tx *sqlx.Tx, counts map[countKey]int64, users map[string]sqlexec.UserRef) error {
 	keys := make([]countKey, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b countKey) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.user, b.user), cmp.Compare(a.typ, b.typ))
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.user, b.user), cmp.Compare(a.typ, b.typ))
 	})
-	days, userKeys, types, ns := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	n := len(keys)
+	days, hours, userKeys, types, ns := make([]string, n), make([]int64, n), make([]int64, n), make([]string, n), make([]int64, n)
 	day, dayText := int64(math.MinInt64), ""
 	for i, k := range keys {
-		if k.day != day {
-			day, dayText = k.day, time.Unix(k.day*86400, 0).UTC().Format(time.DateOnly)
+		if d := floorDiv(k.hour, 24); d != day {
+			day, dayText = d, time.Unix(d*86400, 0).UTC().Format(time.DateOnly)
 		}
-		days[i], userKeys[i], types[i], ns[i] = dayText, users[k.user].Key, k.typ, counts[k]
+		days[i], hours[i], userKeys[i], types[i], ns[i] = dayText, k.hour-day*24, users[k.user].Key, k.typ, counts[k]
 	}
-	hkeys := make([]hourKey, 0, len(hourCounts))
-	for k := range hourCounts {
-		hkeys = append(hkeys, k)
-	}
-	slices.SortFunc(hkeys, func(a, b hourKey) int {
-		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.typ, b.typ))
-	})
-	hours, htypes, hns := make([]string, len(hkeys)), make([]string, len(hkeys)), make([]int64, len(hkeys))
-	for i, k := range hkeys {
-		hours[i], htypes[i], hns[i] = time.Unix(k.hour*3600, 0).UTC().Format(time.RFC3339), k.typ, hourCounts[k]
-	}
-	_, err := tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(userKeys), pq.Array(types), pq.Array(ns),
-		pq.Array(hours), pq.Array(htypes), pq.Array(hns))
+	_, err := tx.ExecContext(ctx, insertCountsSQL, pq.Array(days), pq.Array(hours), pq.Array(userKeys), pq.Array(types), pq.Array(ns))
 	return err
 }
 
@@ -635,13 +645,35 @@ func (f filter) countedSQL(a *args, counterKey, activityKey string, userKey bool
 	} else {
 		parts = append(parts, days(lo, hi, hasLo, hasHi, "n"))
 	}
-	// The hourly counters have neither users nor days as keys.
-	hourly := f.UserID == "" && !userKey && (counterKey == "1" || counterKey == "activity_type")
+	// Whole hours at the edges: from the hourly counters, which have
+	// neither users nor days as keys, or from the hour columns of the
+	// per-user daily totals.
+	var hours func(from, to time.Time) string
+	switch {
+	case f.UserID == "" && !userKey && (counterKey == "1" || counterKey == "activity_type"):
+		hours = func(from, to time.Time) string {
+			c := []string{"hour >= " + a.add(from), "hour < " + a.add(to)}
+			if f.ActivityType != "" {
+				c = append(c, "activity_type = "+a.add(f.ActivityType))
+			}
+			return "SELECT " + counterKey + " AS k, n FROM activity_hour_counts" + whereSQL(c)
+		}
+	case table == "activity_user_day_counts":
+		hours = func(from, to time.Time) string {
+			day := from.Truncate(24 * time.Hour)
+			cols := make([]string, 0, hoursPerDay)
+			for h := from.Sub(day) / time.Hour; h < to.Sub(day)/time.Hour; h++ {
+				cols = append(cols, fmt.Sprintf("h%d", h))
+			}
+			c := append(slices.Clone(base), "day = "+a.add(day.Format(time.DateOnly))+"::date")
+			return "SELECT " + counterKey + " AS k, " + strings.Join(cols, " + ") + " AS n FROM " + table + whereSQL(c)
+		}
+	}
 	if hasLo {
-		parts = append(parts, f.edgeSQL(a, f.From, lo, counterKey, activityKey, extra, hourly, span)...)
+		parts = append(parts, f.edgeSQL(a, f.From, lo, activityKey, extra, hours, span)...)
 	}
 	if hasHi {
-		parts = append(parts, f.edgeSQL(a, hi, f.To.Add(time.Microsecond), counterKey, activityKey, extra, hourly, span)...)
+		parts = append(parts, f.edgeSQL(a, hi, f.To.Add(time.Microsecond), activityKey, extra, hours, span)...)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
@@ -706,20 +738,20 @@ func blocksSQL(a *args, base []string, counterKey string, lo, hi time.Time, hasL
 }
 
 // edgeSQL returns rows (k, n) counting the activities of f in [from, to),
-// the part of a UTC day at an edge of the range: with hourly, whole UTC
-// hours from activity_hour_counts and only the partial hours in
-// activities; without, the part in activities or, when it is more than half
-// of its day, the day from the daily counters (span) less the rest of the
-// day counted in activities.
-func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey string, extra []string, hourly bool,
-	span func(from, to time.Time) string) []string {
+// the part of a UTC day at an edge of the range: with hours (the rows of
+// the whole UTC hours of a range inside one day), those hours from the
+// counters and only the partial hours in activities; without, the part in
+// activities or, when it is more than half of its day, the day from the
+// daily counters (span) less the rest of the day counted in activities.
+func (f filter) edgeSQL(a *args, from, to time.Time, activityKey string, extra []string,
+	hours func(from, to time.Time) string, span func(from, to time.Time) string) []string {
 	count := func(lo, hi time.Time, n string) string {
 		e := f
 		e.From, e.To = time.Time{}, time.Time{}
 		ec := append(e.conds(a), "created_at >= "+a.add(lo), "created_at < "+a.add(hi))
 		return "SELECT " + activityKey + " AS k, " + n + " AS n FROM activities" + whereSQL(append(ec, extra...)) + " GROUP BY 1"
 	}
-	if !hourly {
+	if hours == nil {
 		ds := from.Truncate(24 * time.Hour)
 		de := ds.Add(24 * time.Hour)
 		if to.Sub(from) > 12*time.Hour && !to.After(de) {
@@ -739,11 +771,7 @@ func (f filter) edgeSQL(a *args, from, to time.Time, counterKey, activityKey str
 	if !hlo.Before(hhi) {
 		return []string{count(from, to, "count(*)")}
 	}
-	c := []string{"hour >= " + a.add(hlo), "hour < " + a.add(hhi)}
-	if f.ActivityType != "" {
-		c = append(c, "activity_type = "+a.add(f.ActivityType))
-	}
-	parts := []string{"SELECT " + counterKey + " AS k, n FROM activity_hour_counts" + whereSQL(c)}
+	parts := []string{hours(hlo, hhi)}
 	if from.Before(hlo) {
 		parts = append(parts, count(from, hlo, "count(*)"))
 	}
@@ -920,11 +948,22 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 			") x GROUP BY k HAVING sum(n) > 0 ORDER BY cnt DESC, k"
 	case store.GroupByUser:
 		// Counted by key, then named: ties are ordered by the user's id.
-		inner := "SELECT u.user_id AS k, c.cnt, c.uk FROM (SELECT k AS uk, sum(n)::bigint AS cnt FROM (" +
-			f.countedSQL(&a, "user_key", "user_key", true) + ") x GROUP BY k HAVING sum(n) > 0) c" +
+		counted := "SELECT k AS uk, sum(n)::bigint AS cnt FROM (" + f.countedSQL(&a, "user_key", "user_key", true) +
+			") x GROUP BY k HAVING sum(n) > 0"
+		var limit string
+		if p.Limit > 0 {
+			// Only the users who can be among the first Limit are named
+			// and sorted: those counting at least as many as the Limit-th
+			// (more than Limit only when the Limit-th ties with the next),
+			// instead of every user of the range.
+			limit = a.add(p.Limit)
+			counted = "WITH c AS (" + counted + ") SELECT uk, cnt FROM c WHERE cnt >= COALESCE((SELECT cnt FROM c" +
+				" ORDER BY cnt DESC LIMIT 1 OFFSET " + limit + " - 1), 0)"
+		}
+		inner := "SELECT u.user_id AS k, c.cnt, c.uk FROM (" + counted + ") c" +
 			" JOIN activity_users u ON u.user_key = c.uk ORDER BY c.cnt DESC, u.user_id"
 		if p.Limit > 0 {
-			inner += " LIMIT " + a.add(p.Limit)
+			inner += " LIMIT " + limit
 		}
 		latest := "SELECT COALESCE(username, user_name)" + activitiesFrom + whereSQL(append(f.conds(&a), "user_key = t.uk")) +
 			" ORDER BY created_at DESC, id DESC LIMIT 1"

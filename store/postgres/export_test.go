@@ -6,3 +6,11 @@ package postgres
 // directly.
 var BlockCountsFromDays = `INSERT INTO activity_user_block_counts (user_key, block, n, ` + blockDayColumns() + `) ` +
 	blockDaysSQL("activity_user_day_counts")
+
+// UserDayCountsFromActivities fills activity_user_day_counts, with the hour
+// columns of each day, from activities; for the benchmarks that seed the
+// counters directly.
+var UserDayCountsFromActivities = `INSERT INTO activity_user_day_counts (user_key, day, n, ` + dayHourColumns() + `)
+	SELECT user_key, day, sum(n), ` + dayHoursSum() + ` FROM (SELECT user_key, (created_at AT TIME ZONE 'UTC')::date AS day,
+		extract(hour FROM created_at AT TIME ZONE 'UTC')::integer AS hour, count(*) AS n
+		FROM activities WHERE user_key IS NOT NULL GROUP BY 1, 2, 3) x GROUP BY 1, 2`

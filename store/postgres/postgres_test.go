@@ -565,6 +565,22 @@ func checkCounters(t *testing.T, s *postgres.Store) {
 	if n := count(t, s, `SELECT count(*) FROM ((`+stored+` EXCEPT `+recount+`) UNION ALL (`+recount+` EXCEPT `+stored+`)) x`); n != 0 {
 		t.Errorf("the day columns of activity_user_block_counts differ from a recount of activities in %d rows", n)
 	}
+	// The hour columns of the per-user daily totals: (user, day, hour of
+	// the day, count), unpivoted.
+	hours := make([]string, 24)
+	for i := range hours {
+		hours[i] = fmt.Sprintf("h%d", i)
+	}
+	stored = `SELECT user_key, day, i::integer - 1, v FROM activity_user_day_counts,
+		unnest(ARRAY[` + strings.Join(hours, ", ") + `]) WITH ORDINALITY AS u(v, i) WHERE v <> 0`
+	recount = `SELECT user_key, (created_at AT TIME ZONE 'UTC')::date, extract(hour FROM created_at AT TIME ZONE 'UTC')::integer, count(*)
+		FROM activities WHERE user_key IS NOT NULL GROUP BY 1, 2, 3`
+	if n := count(t, s, `SELECT count(*) FROM ((`+stored+` EXCEPT `+recount+`) UNION ALL (`+recount+` EXCEPT `+stored+`)) x`); n != 0 {
+		t.Errorf("the hour columns of activity_user_day_counts differ from a recount of activities in %d rows", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM activity_user_day_counts WHERE n <> `+strings.Join(hours, " + ")); n != 0 {
+		t.Errorf("%d rows of activity_user_day_counts whose hours do not add up to n", n)
+	}
 }
 
 func nullTime(t time.Time) any {
