@@ -605,9 +605,9 @@ func jsonTypeName(kind string) string {
 	return "object"
 }
 
-// checkQuery refuses a query string that net/http would read only in part:
-// a pair with a ';' or a malformed %-escape is dropped by URL.Query, so the
-// route would answer without the filter the caller sent.
+// checkRawQuery refuses a query string that net/http would read only in
+// part: a pair with a ';' or a malformed %-escape is dropped by URL.Query,
+// so the route would answer without the filter the caller sent.
 func checkRawQuery(raw string) error {
 	if !strings.ContainsAny(raw, ";%") {
 		return nil
@@ -615,27 +615,31 @@ func checkRawQuery(raw string) error {
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" {
-			continue
-		}
-		// The field is the parameter's name as far as it can be read.
-		key, _, _ := strings.Cut(pair, "=")
-		key, _, _ = strings.Cut(key, ";")
-		name, err := url.QueryUnescape(key)
-		if err != nil {
-			name = key
-		}
-		if name == "" {
-			name = "query"
-		}
-		if strings.Contains(pair, ";") {
-			return badParam(name, "Malformed query string: separate parameters with '&', not ';' (a ';' in a value is written %%3B).")
-		}
-		if _, err := url.ParseQuery(pair); err != nil {
-			return badParam(name, "Malformed query string: a '%%' must start an escape of two hex digits.")
+		switch {
+		case strings.Contains(pair, ";"):
+			return badParam(queryPairName(pair), "Malformed query string: separate parameters with '&', not ';' (a ';' in a value is written %%3B).")
+		case strings.Contains(pair, "%"):
+			if _, err := url.ParseQuery(pair); err != nil {
+				return badParam(queryPairName(pair), "Malformed query string: a '%%' must start an escape of two hex digits.")
+			}
 		}
 	}
 	return nil
+}
+
+// queryPairName is the parameter name of a malformed query pair as far as
+// it can be read, for the error's field ("query" when it has none).
+func queryPairName(pair string) string {
+	key, _, _ := strings.Cut(pair, "=")
+	key, _, _ = strings.Cut(key, ";")
+	name, err := url.QueryUnescape(key)
+	if err != nil {
+		name = key
+	}
+	if name == "" {
+		name = "query"
+	}
+	return name
 }
 
 func (s *Service) query(r *http.Request) query { return query{v: r.URL.Query(), loc: s.loc} }

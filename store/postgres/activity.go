@@ -35,38 +35,34 @@ const (
 // counts it.
 const dayInBlockSQL = "(day - DATE '1970-01-01') - 32 * " + blockOfDaySQL
 
+// numbered joins with ", " the n columns or terms of one counter vector:
+// format holds %[1]d for the column's index ("d%[1]d" gives "d0, d1, …").
+func numbered(n int, format string) string {
+	terms := make([]string, n)
+	for i := range terms {
+		terms[i] = fmt.Sprintf(format, i)
+	}
+	return strings.Join(terms, ", ")
+}
+
 // blockDaysSQL is a query of (user_key, block, n, d0 … d31): the counts n
 // of rows (a FROM source with user_key, day and n) summed by user and
 // block, in all and by day of the block, as activity_user_block_counts
 // holds them.
 func blockDaysSQL(rows string) string {
-	var b strings.Builder
-	b.WriteString("SELECT user_key, block, sum(n) AS n")
-	for i := range daysPerBlock {
-		fmt.Fprintf(&b, ", COALESCE(sum(n) FILTER (WHERE dib = %d), 0) AS d%d", i, i)
-	}
-	b.WriteString(" FROM (SELECT user_key, " + blockOfDaySQL + " AS block, " + dayInBlockSQL + " AS dib, n FROM " + rows +
-		") x GROUP BY 1, 2")
-	return b.String()
+	return "SELECT user_key, block, sum(n) AS n, " +
+		numbered(daysPerBlock, "COALESCE(sum(n) FILTER (WHERE dib = %[1]d), 0) AS d%[1]d") +
+		" FROM (SELECT user_key, " + blockOfDaySQL + " AS block, " + dayInBlockSQL + " AS dib, n FROM " + rows +
+		") x GROUP BY 1, 2"
 }
 
 // blockDayColumns lists the day columns of activity_user_block_counts
 // ("d0, d1, …"); blockDaysSet(op, from) sets each to itself (c) op the
 // same column of from ("d0 = c.d0 + EXCLUDED.d0, …").
-func blockDayColumns() string {
-	cols := make([]string, daysPerBlock)
-	for i := range cols {
-		cols[i] = fmt.Sprintf("d%d", i)
-	}
-	return strings.Join(cols, ", ")
-}
+func blockDayColumns() string { return numbered(daysPerBlock, "d%[1]d") }
 
 func blockDaysSet(op, from string) string {
-	sets := make([]string, daysPerBlock)
-	for i := range sets {
-		sets[i] = fmt.Sprintf("d%d = c.d%d %s %s.d%d", i, i, op, from, i)
-	}
-	return strings.Join(sets, ", ")
+	return numbered(daysPerBlock, "d%[1]d = c.d%[1]d "+op+" "+from+".d%[1]d")
 }
 
 // hoursPerDay is the number of hour columns (h0 … h23) of
@@ -74,31 +70,12 @@ func blockDaysSet(op, from string) string {
 const hoursPerDay = 24
 
 // dayHourColumns lists the hour columns of activity_user_day_counts
-// ("h0, h1, …"); dayHoursSum(rows) sums n of rows (with a column hour) into
-// each ("sum(n) FILTER (WHERE hour = 0), …"), dayHoursSet(op) sets each to
-// itself (c) op the same column of EXCLUDED.
-func dayHourColumns() string {
-	cols := make([]string, hoursPerDay)
-	for i := range cols {
-		cols[i] = fmt.Sprintf("h%d", i)
-	}
-	return strings.Join(cols, ", ")
-}
+// ("h0, h1, …"); dayHoursSum sums n of rows with a column hour (0 to 23)
+// into each ("COALESCE(sum(n) FILTER (WHERE hour = 0), 0), …").
+func dayHourColumns() string { return numbered(hoursPerDay, "h%[1]d") }
 
 func dayHoursSum() string {
-	cols := make([]string, hoursPerDay)
-	for i := range cols {
-		cols[i] = fmt.Sprintf("COALESCE(sum(n) FILTER (WHERE hour = %d), 0)", i)
-	}
-	return strings.Join(cols, ", ")
-}
-
-func dayHoursSet(op string) string {
-	sets := make([]string, hoursPerDay)
-	for i := range sets {
-		sets[i] = fmt.Sprintf("h%d = c.h%d %s EXCLUDED.h%d", i, i, op, i)
-	}
-	return strings.Join(sets, ", ")
+	return numbered(hoursPerDay, "COALESCE(sum(n) FILTER (WHERE hour = %[1]d), 0)")
 }
 
 // countsCTE keeps the counter tables in step with a change of activities.
@@ -124,7 +101,7 @@ cu AS (
 cud AS (
 	INSERT INTO activity_user_day_counts AS c (user_key, day, n, ` + dayHourColumns() + `)
 	SELECT user_key, day, sum(n), ` + dayHoursSum() + ` FROM k WHERE user_key <> 0 GROUP BY user_key, day ORDER BY user_key, day
-	ON CONFLICT (user_key, day) DO UPDATE SET n = c.n + EXCLUDED.n, ` + dayHoursSet("+") + `
+	ON CONFLICT (user_key, day) DO UPDATE SET n = c.n + EXCLUDED.n, ` + numbered(hoursPerDay, "h%[1]d = c.h%[1]d + EXCLUDED.h%[1]d") + `
 ),
 cub AS (
 	INSERT INTO activity_user_block_counts AS c (user_key, block, n, ` + blockDayColumns() + `)
