@@ -1103,8 +1103,10 @@ func (s *Store) ActivityDeleteByUser(ctx context.Context, userID string) (int64,
 // partitions before cutoff are dropped, each in one short transaction with
 // the counters of its rows; the rows of the partition that straddles
 // cutoff are deleted in batches of batchSize, each its own transaction. It
-// then creates the partitions ahead and compacts closed partitions (see
-// Config.PartitionCompactions); the scheduler's retention run calls it.
+// then creates the partitions ahead, compacts closed partitions (see
+// Config.PartitionCompactions) and rewrites the counter tables that writes
+// have left mostly empty (see compactCounters); the scheduler's retention
+// run calls it.
 func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
 	const op = "delete activities before cutoff"
 	batchSize, err := storedriver.DeleteBatch(batchSize)
@@ -1142,6 +1144,9 @@ func (s *Store) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batc
 		if _, err := s.CompactActivityPartitions(ctx, compactions); err != nil {
 			return total, err
 		}
+	}
+	if _, err := s.compactCounters(ctx); err != nil {
+		return total, s.wrap(ctx, "compact counters", err)
 	}
 	return total, nil
 }

@@ -1,5 +1,7 @@
 package postgres
 
+import "context"
+
 // BlockCountsFromDays fills activity_user_block_counts, with the day
 // columns of each block, from activity_user_day_counts, as the store's own
 // counter statements sum them; for the benchmarks that seed the counters
@@ -14,3 +16,6 @@ var UserDayCountsFromActivities = `INSERT INTO activity_user_day_counts (user_ke
 	SELECT user_key, day, sum(n), ` + dayHoursSum() + ` FROM (SELECT user_key, (created_at AT TIME ZONE 'UTC')::date AS day,
 		extract(hour FROM created_at AT TIME ZONE 'UTC')::integer AS hour, count(*) AS n
 		FROM activities WHERE user_key IS NOT NULL GROUP BY 1, 2, 3) x GROUP BY 1, 2`
+
+// CompactCounters is compactCounters, for the tests.
+func CompactCounters(ctx context.Context, s *Store) ([]string, error) { return s.compactCounters(ctx) }
