@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -983,5 +984,35 @@ func TestReportDayCountersFollowTheZone(t *testing.T) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("counts in New York after reopening (skip migrate %v) (-want +got):\n%s", skip, d)
 		}
+	}
+}
+
+// TestSynchronousCommit checks that the store's connections commit
+// synchronously even when the session would otherwise not (here through
+// PGOPTIONS, as a role's or the server's setting would): the Recorder and
+// its spool forget a batch once its commit returns, and a commit that a
+// crash of the server can still undo would lose it. A URL that sets
+// synchronous_commit itself keeps it.
+func TestSynchronousCommit(t *testing.T) {
+	t.Setenv("PGOPTIONS", "-c synchronous_commit=off")
+	url := testdb.PostgresURL(t)
+	setting := func(db *sql.DB) string {
+		var v string
+		must(t, db.QueryRowContext(t.Context(), `SHOW synchronous_commit`).Scan(&v))
+		return v
+	}
+	plain, err := sql.Open("postgres", url)
+	must(t, err)
+	defer plain.Close()
+	if got := setting(plain); got != "off" {
+		t.Fatalf("a plain connection with PGOPTIONS runs with synchronous_commit %q; the test needs off", got)
+	}
+	s := open(t, url)
+	if got := setting(s.DB()); got != "on" {
+		t.Errorf("the store's connections run with synchronous_commit %q; want on", got)
+	}
+	own := open(t, url+"&synchronous_commit=local")
+	if got := setting(own.DB()); got != "local" {
+		t.Errorf("with synchronous_commit=local in the URL the store runs with %q", got)
 	}
 }
