@@ -12,8 +12,14 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 	"github.com/advisoranalytics/advisor-analytics/tracking/spool"
 )
+
+// syncWritesTimeout bounds the store's sync before the spool forgets what
+// was written; past it the spool keeps the events on disk and tries again
+// at the next acknowledgement.
+const syncWritesTimeout = 10 * time.Second
 
 // Recorder defaults.
 const (
@@ -366,7 +372,15 @@ func NewRecorder(w store.ActivityWriter, cfg RecorderConfig) (*Recorder, error) 
 	var rec spool.Recovery
 	if cfg.SpoolDir != "" {
 		var err error
-		sp, rec, err = openSpool(cfg.SpoolDir, spool.Config{MaxBytes: cfg.SpoolMaxBytes}, cfg.Logger)
+		// The spool forgets events once the store has them on disk, not
+		// only committed: a store whose commits can return earlier (SQLite)
+		// syncs them first.
+		sync := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), syncWritesTimeout)
+			defer cancel()
+			return storedriver.SyncWrites(ctx, w)
+		}
+		sp, rec, err = openSpool(cfg.SpoolDir, spool.Config{MaxBytes: cfg.SpoolMaxBytes, BeforeAck: sync}, cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("tracking: NewRecorder: %w", err)
 		}

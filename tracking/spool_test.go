@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 	"github.com/advisoranalytics/advisor-analytics/tracking/spool"
 )
 
@@ -39,6 +40,11 @@ func (g *gateWriter) ActivityInsertMany(ctx context.Context, b []store.Activity)
 		}
 	}
 	return g.ActivityWriter.ActivityInsertMany(ctx, b)
+}
+
+// SyncWrites syncs the real store's writes (see storedriver.SyncWrites).
+func (g *gateWriter) SyncWrites(ctx context.Context) error {
+	return storedriver.SyncWrites(ctx, g.ActivityWriter)
 }
 
 func openSpooled(t *testing.T, w store.ActivityWriter, cfg RecorderConfig) *Recorder {
@@ -485,5 +491,90 @@ func TestSpoolSharedDir(t *testing.T) {
 				t.Fatalf("rows after another start = %d, want 80", n)
 			}
 		})
+	}
+}
+
+// volatileWriter is a memWriter whose writes are durable only once
+// SyncWrites succeeds, as SQLite's commits with synchronous=NORMAL: a power
+// loss keeps only what was synced (afterPowerLoss).
+type volatileWriter struct {
+	*memWriter
+	failSync atomic.Bool
+	syncs    atomic.Int64
+	synced   atomic.Int64 // how many of memWriter.order are durable
+}
+
+func (v *volatileWriter) SyncWrites(ctx context.Context) error {
+	if v.failSync.Load() {
+		return errors.New("fsync: input/output error")
+	}
+	v.syncs.Add(1)
+	v.memWriter.mu.Lock()
+	v.synced.Store(int64(len(v.memWriter.order)))
+	v.memWriter.mu.Unlock()
+	return ctx.Err()
+}
+
+// afterPowerLoss returns the store as a power loss would leave it: the
+// synced rows only.
+func (v *volatileWriter) afterPowerLoss() *volatileWriter {
+	m := newMemWriter()
+	for _, a := range v.all()[:v.synced.Load()] {
+		m.rows[a.ID] = a
+		m.order = append(m.order, a.ID)
+	}
+	return &volatileWriter{memWriter: m}
+}
+
+// TestSpoolForgetsOnlyDurableWrites: the spool acknowledges events only
+// once the store has synced them (storedriver.SyncWrites). While the sync
+// fails, events the store has committed but could still lose stay in the
+// spool, and a power loss followed by a restart writes them again; once
+// synced, a restart finds nothing left to write.
+func TestSpoolForgetsOnlyDurableWrites(t *testing.T) {
+	dir := t.TempDir()
+	v := &volatileWriter{memWriter: newMemWriter()}
+	v.failSync.Store(true)
+	rec := openSpooled(t, v, RecorderConfig{SpoolDir: dir, BatchSize: 50})
+	for i := range 300 {
+		if err := rec.Record(context.Background(), act(i)); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+	}
+	if err := closeWithin(t, rec, 20*time.Second); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := v.count(); n != 300 {
+		t.Fatalf("%d events written before the power loss, want 300", n)
+	}
+
+	// The power loss takes every write; the spool still has them.
+	v = v.afterPowerLoss()
+	if n := v.count(); n != 0 {
+		t.Fatalf("%d events durable after the power loss, want 0", n)
+	}
+	rec = openSpooled(t, v, RecorderConfig{SpoolDir: dir, BatchSize: 50})
+	if err := closeWithin(t, rec, 20*time.Second); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if st := rec.Stats(); st.Replayed != 300 || v.count() != 300 {
+		t.Fatalf("after the power loss: %d replayed, %d stored; want 300 and 300", st.Replayed, v.count())
+	}
+	if v.syncs.Load() == 0 {
+		t.Fatal("the store was never synced")
+	}
+
+	// Synced before the spool let go: another power loss loses nothing,
+	// and a restart has nothing to write again.
+	v = v.afterPowerLoss()
+	if n := v.count(); n != 300 {
+		t.Fatalf("%d events durable after the second power loss, want 300", n)
+	}
+	rec = openSpooled(t, v, RecorderConfig{SpoolDir: dir, BatchSize: 50})
+	if err := closeWithin(t, rec, 20*time.Second); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if st := rec.Stats(); st.Replayed != 0 || v.count() != 300 {
+		t.Fatalf("after a synced run: %d replayed, %d stored; want 0 and 300", st.Replayed, v.count())
 	}
 }

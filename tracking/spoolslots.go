@@ -71,6 +71,8 @@ func adoptSlots(sp *spool.Spool, dir string, own int, cfg spool.Config, rec *spo
 
 // adoptSlot moves the records of the spool at path into sp.
 func adoptSlot(sp *spool.Spool, path string, cfg spool.Config, rec *spool.Recovery) (int64, error) {
+	// What it acknowledges is in sp, appended and synced: nothing to wait for.
+	cfg.BeforeAck = nil
 	other, orec, err := spool.Open(path, cfg)
 	if err != nil {
 		return 0, err

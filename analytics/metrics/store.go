@@ -19,9 +19,10 @@ type Store struct {
 }
 
 // storeOps are the operations counted (the store.Store methods that can
-// fail, in the order of the interface, with ActivityInsertChunks).
+// fail, in the order of the interface, with ActivityInsertChunks and
+// SyncWrites).
 var storeOps = []string{
-	"ActivityInsertMany", "ActivityInsertChunks", "ActivityList", "ActivityIterate", "ActivitySummary", "ActivityDistinctUsers",
+	"ActivityInsertMany", "ActivityInsertChunks", "SyncWrites", "ActivityList", "ActivityIterate", "ActivitySummary", "ActivityDistinctUsers",
 	"ActivityDeleteByUser", "ActivityDeleteBefore",
 	"ClientUpsert", "ReportUpsert",
 	"ClientGet", "ReportGet", "ReportMetrics", "RecommendationCategoryCounts", "RecommendationImpactCounts",
@@ -101,6 +102,13 @@ func (s *instrumented) ActivityInsertMany(ctx context.Context, a []store.Activit
 // ActivityInsertChunks when it has one (see storedriver.InsertChunks).
 func (s *instrumented) ActivityInsertChunks(ctx context.Context, next func() ([]store.Activity, error)) error {
 	return s.m.note(ctx, "ActivityInsertChunks", storedriver.InsertChunks(ctx, s.st, next))
+}
+
+// SyncWrites syncs the wrapped store's committed writes when it can (see
+// storedriver.SyncWrites); the Recorder calls it before its spool forgets
+// events.
+func (s *instrumented) SyncWrites(ctx context.Context) error {
+	return s.m.note(ctx, "SyncWrites", storedriver.SyncWrites(ctx, s.st))
 }
 
 func (s *instrumented) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {

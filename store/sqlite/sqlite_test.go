@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
 	"github.com/advisoranalytics/advisor-analytics/store/sqlite"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 var fixedNow = time.Date(2025, 3, 15, 12, 0, 0, 0, time.UTC)
@@ -110,5 +112,31 @@ func TestOpenBadOptions(t *testing.T) {
 	ve, ok := errors.AsType[*store.ValidationError](err)
 	if !ok || ve.Field != "readers" {
 		t.Fatalf("Open with Readers -1 = %v, want a validation error on readers", err)
+	}
+}
+
+// TestSyncWrites: SyncWrites syncs the write-ahead log of committed
+// writes (what the Recorder waits for before its spool forgets them), and
+// refuses a done context. The sync itself is the operating system's; a
+// power loss is not something a test can stage.
+func TestSyncWrites(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	if err := s.SyncWrites(ctx); err != nil {
+		t.Fatalf("SyncWrites on a new store: %v", err)
+	}
+	if err := s.ActivityInsertMany(ctx, []store.Activity{{UserID: "u1", ActivityType: "login"}}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("write-ahead log after a commit: %v, %v", fi, err)
+	}
+	if err := storedriver.SyncWrites(ctx, s); err != nil {
+		t.Fatalf("SyncWrites after a commit: %v", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.SyncWrites(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SyncWrites with a done context: %v", err)
 	}
 }

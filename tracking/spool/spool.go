@@ -83,6 +83,13 @@ type Config struct {
 	SegmentBytes int64
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+	// BeforeAck, when set, is called before Ack writes an acknowledged
+	// position to disk or deletes segments: the acknowledged records must
+	// be durable where they went by the time it returns (see
+	// storedriver.SyncWrites). If it fails, Ack keeps the position in
+	// memory only and leaves the segments, so that after a crash the
+	// records are read again; the next Ack tries again.
+	BeforeAck func() error
 }
 
 // Pos is a position in the spool: the point just after a record.
@@ -637,21 +644,27 @@ func (s *Spool) Ack(p Pos) error {
 		s.held -= p.n - s.acked.n
 	}
 	s.acked = p
+	now := s.opt.Now()
+	dropping := len(s.segs) > 1 && s.segs[0].seq < p.Seg
+	persist := dropping || now.Sub(s.ackSaved) >= ackInterval
+	s.mu.Unlock()
+	if !persist {
+		return nil
+	}
+	if s.opt.BeforeAck != nil {
+		if err := s.opt.BeforeAck(); err != nil {
+			return fmt.Errorf("spool: ack: %w", err)
+		}
+	}
+	s.mu.Lock()
 	var drop []uint64
 	for len(s.segs) > 1 && s.segs[0].seq < p.Seg {
 		drop = append(drop, s.segs[0].seq)
 		s.bytes -= s.segs[0].size
 		s.segs = s.segs[1:]
 	}
-	now := s.opt.Now()
-	persist := len(drop) > 0 || now.Sub(s.ackSaved) >= ackInterval
-	if persist {
-		s.ackSaved = now
-	}
+	s.ackSaved = now
 	s.mu.Unlock()
-	if !persist {
-		return nil
-	}
 	return s.saveAck(p, drop)
 }
 
@@ -745,7 +758,17 @@ func (s *Spool) Close() error {
 	s.mu.Lock()
 	ack := s.acked
 	s.mu.Unlock()
-	err := s.saveAck(ack, nil)
+	var err error
+	if s.opt.BeforeAck != nil {
+		// Not durable where they went: the ack file keeps its last
+		// position, and the records are read again on the next Open.
+		if err = s.opt.BeforeAck(); err != nil {
+			err = fmt.Errorf("spool: ack: %w", err)
+		}
+	}
+	if err == nil {
+		err = s.saveAck(ack, nil)
+	}
 	if s.rfile != nil {
 		s.rfile.Close()
 	}
