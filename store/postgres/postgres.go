@@ -151,6 +151,7 @@ type Store struct {
 	now      func() time.Time
 	loc      *time.Location // the zone of the per-day report counters
 	*rollups                // the store.RollupStore methods, over rollupSQL
+	reads    readStmts      // the constant read queries, prepared
 
 	mu        sync.Mutex
 	closed    bool
@@ -239,7 +240,7 @@ func connect(url string, opts Config) (*Store, error) {
 	health.SetMaxOpenConns(1)
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	s := &Store{db: db, health: health, url: url, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
+	s := &Store{db: db, health: health, url: url, reads: readStmts{db: db.DB}, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
 		iter: sqlexec.PoolSlots(opts.MaxOpenConns), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead,
 			compactions: opts.PartitionCompactions}}
 	s.rollups = sqlexec.NewRollups(sqlexec.RollupDB{SQL: rollupSQL, Read: db, Write: s.writeOne, Wrap: s.wrap,
@@ -292,6 +293,7 @@ func (s *Store) Close() error {
 	for l := range ls {
 		_ = l.Close()
 	}
+	s.reads.close()
 	herr := s.health.Close()
 	if err := errors.Join(s.db.Close(), herr); err != nil {
 		return fmt.Errorf("postgres: close: %w", err)
