@@ -375,12 +375,12 @@ func NewRecorder(w store.ActivityWriter, cfg RecorderConfig) (*Recorder, error) 
 		// The spool forgets events once the store has them on disk, not
 		// only committed: a store whose commits can return earlier (SQLite)
 		// syncs them first.
-		sync := func() error {
+		syncStore := func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), syncWritesTimeout)
 			defer cancel()
 			return storedriver.SyncWrites(ctx, w)
 		}
-		sp, rec, err = openSpool(cfg.SpoolDir, spool.Config{MaxBytes: cfg.SpoolMaxBytes, BeforeAck: sync}, cfg.Logger)
+		sp, rec, err = openSpool(cfg.SpoolDir, spool.Config{MaxBytes: cfg.SpoolMaxBytes, BeforeAck: syncStore}, cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("tracking: NewRecorder: %w", err)
 		}

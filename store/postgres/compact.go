@@ -28,11 +28,9 @@ const (
 	// how long it holds a lock (about 150 ms for 24 MB); a larger one is
 	// left to autovacuum.
 	compactMaxBytes = 256 << 20
+	// compactMinBytes is the smallest heap compactCounters rewrites.
+	compactMinBytes = 1 << 20
 )
-
-// compactMinBytes is the smallest heap compactCounters rewrites; a
-// variable so that tests can lower it.
-var compactMinBytes int64 = 1 << 20
 
 // compactCounters rewrites (VACUUM FULL) each of compactedCounters whose
 // heap is more than twice the size of its rows, and returns their names. A
