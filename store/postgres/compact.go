@@ -27,7 +27,7 @@ const (
 	// compactMaxBytes bounds the tables compactCounters rewrites, and so
 	// how long it holds a lock (about 150 ms for 24 MB); a larger one is
 	// left to autovacuum.
-	compactMaxBytes = 256 << 20
+	compactMaxBytes = 64 << 20
 	// compactMinBytes is the smallest heap compactCounters rewrites.
 	compactMinBytes = 1 << 20
 )
