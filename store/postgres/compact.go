@@ -57,13 +57,18 @@ func (s *Store) compactCounters(ctx context.Context) (done []string, err error) 
 	}()
 	for _, table := range compactedCounters {
 		var heap, rows int64
-		// A row takes its tuple (pg_column_size of the whole row counts
-		// its header) and a 4-byte line pointer.
-		if err := conn.QueryRowContext(ctx, `SELECT pg_relation_size($1::regclass),
-			COALESCE(sum(pg_column_size(t.*) + 4), 0) FROM `+table+` t`, table).Scan(&heap, &rows); err != nil {
+		if err := conn.QueryRowContext(ctx, `SELECT pg_relation_size($1::regclass)`, table).Scan(&heap); err != nil {
 			return done, fmt.Errorf("%s: %w", table, err)
 		}
-		if heap < compactMinBytes || heap > compactMaxBytes || heap <= 2*rows {
+		if heap < compactMinBytes || heap > compactMaxBytes {
+			continue
+		}
+		// A row takes its tuple (pg_column_size of the whole row counts
+		// its header) and a 4-byte line pointer.
+		if err := conn.QueryRowContext(ctx, `SELECT COALESCE(sum(pg_column_size(t.*) + 4), 0) FROM `+table+` t`).Scan(&rows); err != nil {
+			return done, fmt.Errorf("%s: %w", table, err)
+		}
+		if heap <= 2*rows {
 			continue
 		}
 		if _, err := conn.ExecContext(ctx, "VACUUM (FULL) "+table); err != nil {
