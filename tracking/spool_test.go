@@ -578,3 +578,22 @@ func TestSpoolForgetsOnlyDurableWrites(t *testing.T) {
 		t.Fatalf("after a synced run: %d replayed, %d stored; want 0 and 300", st.Replayed, v.count())
 	}
 }
+
+// TestRecordWithoutSpoolSyncs: without a spool, Record answers once the
+// store has synced the activity, and an activity the store could not sync
+// is answered with the error (the caller may retry), not acknowledged.
+func TestRecordWithoutSpoolSyncs(t *testing.T) {
+	v := &volatileWriter{memWriter: newMemWriter()}
+	rec := openSpooled(t, v, RecorderConfig{})
+	defer closeWithin(t, rec, 5*time.Second)
+	if err := rec.Record(context.Background(), act(1)); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if got := v.afterPowerLoss().count(); got != 1 {
+		t.Fatalf("%d activities durable after Record returned, want 1", got)
+	}
+	v.failSync.Store(true)
+	if err := rec.Record(context.Background(), act(2)); err == nil {
+		t.Fatal("Record acknowledged an activity the store could not sync")
+	}
+}

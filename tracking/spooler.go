@@ -44,8 +44,9 @@ func decodeActivity(b []byte, a *store.Activity) error {
 // Record stores a durably and returns once it is: appended and fsynced to
 // the spool (RecorderConfig.SpoolDir), or, without a spool or when the
 // spool refuses it (full, or a write error such as a full disk), inserted
-// into the store. Concurrent calls share one fsync. An empty ID and a zero
-// CreatedAt are assigned here. It returns ErrClosed once Close has begun,
+// into the store and synced there (storedriver.SyncWrites). Concurrent
+// calls share one fsync of the spool. An empty ID and a zero CreatedAt are
+// assigned here. It returns ErrClosed once Close has begun,
 // a *store.ValidationError for an activity the store would refuse, and the
 // store's error when neither the spool nor the store took it.
 func (r *Recorder) Record(ctx context.Context, a store.Activity) error {
@@ -88,14 +89,20 @@ func (r *Recorder) Record(ctx context.Context, a store.Activity) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.WriteTimeout)
 	defer cancel()
-	if err := r.w.ActivityInsertMany(ctx, []store.Activity{a}); err != nil {
+	err := r.w.ActivityInsertMany(ctx, []store.Activity{a})
+	if err == nil {
+		// Committed is not yet on disk for every store (SQLite): synced
+		// before the answer, as the spool would have been.
+		err = storedriver.SyncWrites(ctx, r.w)
+		r.enqueued.Add(1)
+		r.written.Add(1)
+	}
+	if err != nil {
 		if spoolErr != nil {
 			return fmt.Errorf("tracking: record activity: %w (spool: %w)", err, spoolErr)
 		}
 		return fmt.Errorf("tracking: record activity: %w", err)
 	}
-	r.enqueued.Add(1)
-	r.written.Add(1)
 	return nil
 }
 
