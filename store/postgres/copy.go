@@ -279,7 +279,15 @@ func copyIn(ctx context.Context, dc any, query string, d *copyData) (err error) 
 // other writers or with readers; an erasure or the removal of unused users
 // takes lockForUserDeletion, which waits for the writers in flight and
 // holds new ones until it commits (and one such deletion at a time).
+//
+// lockForInsert also makes the writer's commit synchronous, whatever the
+// server's, role's or session's synchronous_commit: the Recorder and its
+// spool forget a batch once its commit returns, and an asynchronous commit
+// returns before it is on disk, so a crash of the server a moment later
+// would lose it. SET LOCAL lasts for the transaction alone, so it holds
+// behind a pooler in transaction mode too; both statements go in one round
+// trip.
 const (
-	lockForInsert       = "LOCK TABLE ONLY activities IN ROW EXCLUSIVE MODE"
+	lockForInsert       = "SET LOCAL synchronous_commit TO on; LOCK TABLE ONLY activities IN ROW EXCLUSIVE MODE"
 	lockForUserDeletion = "LOCK TABLE ONLY activities IN SHARE ROW EXCLUSIVE MODE"
 )

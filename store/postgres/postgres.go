@@ -172,8 +172,7 @@ var (
 
 // Open connects to the database at url, checks the connection and, unless
 // opts.SkipMigrate, applies the pending migrations. The schema named by the
-// URL's search_path must exist. The connections run with synchronous_commit
-// on, unless the URL sets it: the Recorder forgets what a commit returned.
+// URL's search_path must exist.
 func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -208,25 +207,10 @@ func Open(ctx context.Context, url string, opts Config) (*Store, error) {
 
 // connect makes the pools of a Store at url without touching the database.
 func connect(url string, opts Config) (*Store, error) {
-	cfg, err := pq.NewConfig(url)
+	db, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	// The Recorder forgets a batch (and the spool drops it) once its commit
-	// returns, so a commit must be on disk when it returns, whatever the
-	// server's or the role's synchronous_commit. A URL that sets it itself
-	// wins.
-	if _, ok := cfg.Runtime["synchronous_commit"]; !ok {
-		if cfg.Runtime == nil {
-			cfg.Runtime = map[string]string{}
-		}
-		cfg.Runtime["synchronous_commit"] = "on"
-	}
-	conn, err := pq.NewConnectorConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	db.SetMaxOpenConns(opts.MaxOpenConns)
 	db.SetMaxIdleConns(opts.MaxIdleConns)
 	db.SetConnMaxLifetime(opts.ConnMaxLifetime)

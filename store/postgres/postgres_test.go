@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -987,32 +986,42 @@ func TestReportDayCountersFollowTheZone(t *testing.T) {
 	}
 }
 
-// TestSynchronousCommit checks that the store's connections commit
+// TestSynchronousCommit checks that writes of activities commit
 // synchronously even when the session would otherwise not (here through
 // PGOPTIONS, as a role's or the server's setting would): the Recorder and
 // its spool forget a batch once its commit returns, and a commit that a
-// crash of the server can still undo would lose it. A URL that sets
-// synchronous_commit itself keeps it.
+// crash of the server can still undo would lose it. A statement trigger
+// on activities records the setting each write runs with.
 func TestSynchronousCommit(t *testing.T) {
 	t.Setenv("PGOPTIONS", "-c synchronous_commit=off")
-	url := testdb.PostgresURL(t)
-	setting := func(db *sql.DB) string {
-		var v string
-		must(t, db.QueryRowContext(t.Context(), `SHOW synchronous_commit`).Scan(&v))
-		return v
+	ctx := t.Context()
+	s := open(t, testdb.PostgresURL(t))
+	if got := count(t, s, `SELECT (current_setting('synchronous_commit') = 'off')::int`); got != 1 {
+		t.Fatal("the store's sessions do not run with synchronous_commit off; the test needs them to")
 	}
-	plain, err := sql.Open("postgres", url)
+	_, err := s.DB().ExecContext(ctx, `CREATE TABLE commit_settings (v text);
+		CREATE FUNCTION note_commit_setting() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO commit_settings VALUES (current_setting('synchronous_commit')); RETURN NULL; END $$;
+		CREATE TRIGGER note_commit_setting AFTER INSERT ON activities FOR EACH STATEMENT EXECUTE FUNCTION note_commit_setting()`)
 	must(t, err)
-	defer plain.Close()
-	if got := setting(plain); got != "off" {
-		t.Fatalf("a plain connection with PGOPTIONS runs with synchronous_commit %q; the test needs off", got)
+	must(t, s.ActivityInsertMany(ctx, []store.Activity{{UserID: "u1", ActivityType: "login"}}))
+	must(t, s.ActivityInsertChunks(ctx, storedriver.OneChunk([]store.Activity{{UserID: "u2", ActivityType: "login"}})))
+	var seen []string
+	rows, err := s.DB().QueryContext(ctx, `SELECT v FROM commit_settings`)
+	must(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		must(t, rows.Scan(&v))
+		seen = append(seen, v)
 	}
-	s := open(t, url)
-	if got := setting(s.DB()); got != "on" {
-		t.Errorf("the store's connections run with synchronous_commit %q; want on", got)
+	must(t, rows.Err())
+	if len(seen) == 0 {
+		t.Fatal("the trigger saw no write")
 	}
-	own := open(t, url+"&synchronous_commit=local")
-	if got := setting(own.DB()); got != "local" {
-		t.Errorf("with synchronous_commit=local in the URL the store runs with %q", got)
+	for _, v := range seen {
+		if v != "on" {
+			t.Errorf("a write of activities ran with synchronous_commit %q; want on (all: %v)", v, seen)
+		}
 	}
 }
