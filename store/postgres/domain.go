@@ -221,7 +221,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 		// per-day counters hold every figure of the reports scan.
 		query, a = strings.Replace(reportMetricsSQL, reportMetricsScan, reportMetricsCounters, 1), append(a, monthDay, prevDay)
 	}
-	err := s.reads.QueryRowScan(ctx, []any{
+	err := sqlexec.QueryRowScan(ctx, s.read(), []any{
 		&m.TotalReports, &m.ReportsBeforeMonth, &m.CompletedReports, &m.ReportsThisMonth, &m.ReportsPrevMonth,
 		&m.TotalSavings, &m.SavingsBeforeMonth, &m.RecommendationsThisMonth, &m.RecommendationsPrevMonth,
 		&m.SavingsThisMonth, &m.SavingsPrevMonth, &m.ActiveUsers, &m.ActiveUsersBeforeMonth,
@@ -233,7 +233,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 }
 
 func (s *Store) countByKey(ctx context.Context, op, query string, a ...any) ([]store.CountByKey, error) {
-	rows, err := s.reads.QueryContext(ctx, query, a...)
+	rows, err := s.read().QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
@@ -402,7 +402,7 @@ func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWith
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, &s.reads, scanReportWithClient, `SELECT `+reportColumns+`, c.company_name
+	out, err := sqlexec.Query(ctx, s.read(), scanReportWithClient, `SELECT `+reportColumns+`, c.company_name
 		FROM reports r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id DESC LIMIT $1`, limit)
 	return out, s.wrap(ctx, op, err)
 }

@@ -151,7 +151,7 @@ type Store struct {
 	now      func() time.Time
 	loc      *time.Location // the zone of the per-day report counters
 	*rollups                // the store.RollupStore methods, over rollupSQL
-	reads    readStmts      // the constant read queries, prepared
+	reads    sqlexec.Stmts  // the constant read queries, prepared (see read)
 
 	mu        sync.Mutex
 	closed    bool
@@ -224,13 +224,17 @@ func connect(url string, opts Config) (*Store, error) {
 	health.SetMaxOpenConns(1)
 	health.SetMaxIdleConns(1)
 	health.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	s := &Store{db: db, health: health, url: url, reads: readStmts{db: db.DB}, log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
+	s := &Store{db: db, health: health, url: url, reads: newReadStmts(), log: opts.Logger, now: opts.NowFunc, loc: opts.Location, listeners: map[*pq.Listener]struct{}{},
 		iter: sqlexec.PoolSlots(opts.MaxOpenConns), parts: partitions{interval: opts.PartitionInterval, ahead: opts.PartitionsAhead,
 			compactions: opts.PartitionCompactions}}
 	s.rollups = sqlexec.NewRollups(sqlexec.RollupDB{SQL: rollupSQL, Read: db, Write: s.writeOne, Wrap: s.wrap,
 		Now: s.now, Time: func(t time.Time) any { return t.UTC() }, Text: clean})
 	return s, nil
 }
+
+// read is the pool with the store's prepared statements, for its constant
+// reads of one statement.
+func (s *Store) read() sqlexec.StmtDB { return sqlexec.StmtDB{DB: s.db.DB, Stmts: &s.reads} }
 
 // Schema returns the schema the store works in.
 func (s *Store) Schema() string { return s.schema }
@@ -277,7 +281,7 @@ func (s *Store) Close() error {
 	for l := range ls {
 		_ = l.Close()
 	}
-	s.reads.close()
+	s.reads.Close()
 	herr := s.health.Close()
 	if err := errors.Join(s.db.Close(), herr); err != nil {
 		return fmt.Errorf("postgres: close: %w", err)

@@ -152,7 +152,7 @@ func (s *Store) dayCounterBounds(loc *time.Location, from, to time.Time) (fromDa
 // reportDailyCountsFromCounters answers ReportDailyCounts from the per-day
 // counters: at most one row per day and type.
 func (s *Store) reportDailyCountsFromCounters(ctx context.Context, fromDay, toDay string) ([]store.ReportDayCount, error) {
-	return sqlexec.Query(ctx, &s.reads, sqlexec.ScanReportDayCount, `SELECT day - DATE '1970-01-01', report_type, reports
+	return sqlexec.Query(ctx, s.read(), sqlexec.ScanReportDayCount, `SELECT day - DATE '1970-01-01', report_type, reports
 		FROM report_day_counts WHERE day >= $1::date AND day < $2::date AND reports > 0 ORDER BY day, report_type`,
 		fromDay, toDay)
 }

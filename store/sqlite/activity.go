@@ -101,7 +101,7 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 		args = append(args, micro(at), id)
 	}
 	page := &store.ActivityPage{Activities: []store.Activity{}}
-	err = s.readTx(ctx, op, func(tx *readTxn) error {
+	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		counts, err := countBy[int64](ctx, tx, f, byNone)
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ func seeksOffset(f filter) bool {
 // alone, newest first, and so is the count of the newer rows, which the
 // page then leaves out by its condition instead of by skipping them. past
 // reports an offset past the last row (an empty page).
-func offsetStart(ctx context.Context, tx *readTxn, where string, args []any, offset int64) (_ string, _ []any, _ int64, past bool, err error) {
+func offsetStart(ctx context.Context, tx *sqlexec.StmtTx, where string, args []any, offset int64) (_ string, _ []any, _ int64, past bool, err error) {
 	args = args[:len(args):len(args)] // each append below copies
 	var at, newer int64
 	err = tx.QueryRowContext(ctx, "SELECT created_at FROM activities WHERE "+where+
@@ -218,7 +218,7 @@ func (s *Store) ActivityIterate(ctx context.Context, af store.ActivityFilter, fn
 func (s *Store) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
 	const op = "count distinct users"
 	var n int64
-	err := s.readTx(ctx, op, func(tx *readTxn) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		if since.IsZero() {
 			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_key) FROM activity_user_day_counts
 				WHERE user_key <> 0 AND n > 0`).Scan(&n)

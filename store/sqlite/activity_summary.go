@@ -311,7 +311,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 	}
 	f := newFilter(p.ActivityFilter)
 	out := &store.ActivitySummary{Rows: []store.SummaryRow{}}
-	err = s.readTx(ctx, op, func(tx *readTxn) error {
+	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		switch p.GroupBy {
 		case store.GroupByType:
 			counts, err := countBy[string](ctx, tx, f, byType)

@@ -116,7 +116,7 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		return nil, s.wrap(ctx, op, err)
 	}
 	var r store.Report
-	err = s.readTx(ctx, op, func(tx *readTxn) error {
+	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		var err error
 		if r, err = scanReport(tx.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM reports r WHERE r.id = ?", nid)); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (s *Store) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) 
 	}
 	ms, pms := micro(p.MonthStart), micro(p.PrevMonthStart)
 	m := &store.ReportMetrics{}
-	err := s.readTx(ctx, op, func(tx *readTxn) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		var total, before, this, prev int64
 		// On month starts at local midnights of the counters' zone, the
 		// per-day counters hold every figure of the reports query.
@@ -320,7 +320,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		where, args = "r.client_id = ?", []any{id}
 	}
 	out := &store.ClientPerformance{}
-	err := s.readTx(ctx, op, func(tx *readTxn) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		if clientID != "" {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE id = ?", args...).Scan(&n); err != nil {
@@ -398,13 +398,15 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	where, args := c.sql(), c.args
 	out := &store.CostFigures{Months: []store.MonthAmount{}}
 	if fromDay, monthsDay, lastDay, ok := recagg.CostDays(p, s.opts.Location, s.now()); ok {
-		err := s.readTx(ctx, op, func(tx *readTxn) error { return s.costFromCounters(ctx, tx, p, fromDay, monthsDay, lastDay, out) })
+		err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
+			return s.costFromCounters(ctx, tx, p, fromDay, monthsDay, lastDay, out)
+		})
 		if err != nil {
 			return nil, err
 		}
 		return out, nil
 	}
-	err := s.readTx(ctx, op, func(tx *readTxn) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		var total int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(r.savings_cents), 0)
 			FROM reports r WHERE `+where, args...).Scan(&total); err != nil {
@@ -473,7 +475,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 	const op = "report window stats"
 	lo, hi := micro(from), micro(to)
 	w := &store.WindowStats{ReportTypeCounts: map[string]int64{}, CategoryCounts: map[string]int64{}}
-	err := s.readTx(ctx, op, func(tx *readTxn) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		var csv sql.NullFloat64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0),
 				COALESCE(SUM(status = 'failed'), 0), AVG(csv_size_bytes)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/advisoranalytics/advisor-analytics/store/internal/migrations"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 )
 
 //go:embed migrations/*.sql
@@ -67,7 +68,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int, err e
 		return 0, 0, fmt.Errorf("sqlite: migration status: %w", err)
 	}
 	latest = migrations.Latest(migs)
-	err = s.readTx(ctx, "migration status", func(tx *readTxn) error {
+	err = s.readTx(ctx, "migration status", func(tx *sqlexec.StmtTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx,
 			"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&n); err != nil {

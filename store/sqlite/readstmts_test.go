@@ -9,6 +9,7 @@ import (
 
 	"github.com/advisoranalytics/advisor-analytics/internal/testdb"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 )
 
 func openReadStmtsStore(t *testing.T, readers int) *Store {
@@ -33,12 +34,6 @@ func openReadStmtsStore(t *testing.T, readers int) *Store {
 	return s
 }
 
-func (c *readStmts) size() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}
-
 // TestReadStatementsPreparedOnce checks that the reads' statements are
 // prepared once and then reused: the same reads again prepare nothing new
 // and give the same answers.
@@ -54,7 +49,7 @@ func TestReadStatementsPreparedOnce(t *testing.T) {
 	if _, err := s.ClientPerformance(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	n := s.reads.size()
+	n := s.reads.Len()
 	if n == 0 {
 		t.Fatal("no read statement prepared")
 	}
@@ -71,17 +66,18 @@ func TestReadStatementsPreparedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := s.reads.size(); got != n {
+	if got := s.reads.Len(); got != n {
 		t.Errorf("%d statements prepared after the same reads again, want %d", got, n)
 	}
 }
 
-// TestReadStatementsBounded checks that no more than maxReadStmts texts are
-// kept prepared, and that a text past the bound still runs.
+// TestReadStatementsBounded checks that no more texts than the bound
+// (sqlexec.StmtsMaxDefault) are kept prepared, and that a text past the
+// bound still runs.
 func TestReadStatementsBounded(t *testing.T) {
 	s := openReadStmtsStore(t, 1)
 	ctx := t.Context()
-	for i := range maxReadStmts + 10 {
+	for i := range sqlexec.StmtsMaxDefault + 10 {
 		var n int
 		q := fmt.Sprintf("SELECT COUNT(*) + %d FROM activities", i)
 		if err := s.read().QueryRowContext(ctx, q).Scan(&n); err != nil {
@@ -91,8 +87,8 @@ func TestReadStatementsBounded(t *testing.T) {
 			t.Fatalf("%s = %d, want %d", q, n, 50+i)
 		}
 	}
-	if got := s.reads.size(); got != maxReadStmts {
-		t.Errorf("%d statements prepared, want the bound %d", got, maxReadStmts)
+	if got := s.reads.Len(); got != sqlexec.StmtsMaxDefault {
+		t.Errorf("%d statements prepared, want the bound %d", got, sqlexec.StmtsMaxDefault)
 	}
 }
 
@@ -122,7 +118,7 @@ func TestReadStatementsOneReader(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if s.reads.size() == 0 {
+	if s.reads.Len() == 0 {
 		t.Error("no read statement prepared")
 	}
 }
@@ -137,13 +133,13 @@ func TestReadStatementsAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.reads.size(); got != 0 {
+	if got := s.reads.Len(); got != 0 {
 		t.Errorf("%d statements held after Close", got)
 	}
 	if _, err := s.ActivityList(t.Context(), store.ActivityListParams{Limit: 5}); err == nil {
 		t.Error("ActivityList after Close: no error")
 	}
-	if st := s.reads.prepared(t.Context(), s.reader, "SELECT 1"); st != nil {
+	if st := s.reads.Prepared(t.Context(), s.reader, "SELECT 1"); st != nil {
 		t.Error("a statement prepared after Close")
 	}
 }

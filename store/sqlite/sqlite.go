@@ -142,8 +142,8 @@ type Store struct {
 
 	*rollups // the store.RollupStore methods, over rollupSQL
 
-	users userCache // the user ids and names of the summaries by user
-	reads readStmts // the read transactions' statements, prepared
+	users userCache     // the user ids and names of the summaries by user
+	reads sqlexec.Stmts // the read transactions' statements, prepared
 
 	closed    atomic.Bool // Close has begun: errors from here on are ErrUnavailable
 	closeOnce sync.Once
@@ -323,7 +323,7 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 
 // readTx runs fn in one read transaction (a consistent snapshot) on a
 // reader connection.
-func (s *Store) readTx(ctx context.Context, op string, fn func(tx *readTxn) error) error {
+func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sqlexec.StmtTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
@@ -332,21 +332,21 @@ func (s *Store) readTx(ctx context.Context, op string, fn func(tx *readTxn) erro
 		return s.wrap(ctx, op, err)
 	}
 	defer func() { _ = tx.Rollback() }() // should fn panic
-	t := &readTxn{Tx: tx, stmts: &s.reads}
+	t := &sqlexec.StmtTx{Tx: tx, Stmts: &s.reads}
 	err = fn(t)
 	_ = tx.Rollback() // the connection goes back before the prepares below
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	if len(t.missed) > 0 {
-		s.reads.prepare(ctx, s.reader, t.missed)
+	if len(t.Missed) > 0 {
+		s.reads.Prepare(ctx, s.reader, t.Missed)
 	}
 	return nil
 }
 
 // read is the reader pool with the store's prepared statements, for reads
 // of one statement.
-func (s *Store) read() readDB { return readDB{s.reader, &s.reads} }
+func (s *Store) read() sqlexec.StmtDB { return sqlexec.StmtDB{DB: s.reader, Stmts: &s.reads} }
 
 // Ping checks that the database file answers a read. It runs on a
 // connection of its own, so it never queues behind the readers (long
@@ -362,7 +362,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Size is the database size in bytes: its pages plus the write-ahead log.
 func (s *Store) Size(ctx context.Context) (int64, error) {
 	var pages, pageSize int64
-	err := s.readTx(ctx, "size", func(tx *readTxn) error {
+	err := s.readTx(ctx, "size", func(tx *sqlexec.StmtTx) error {
 		if err := tx.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
 			return err
 		}
@@ -424,7 +424,7 @@ func (s *Store) Close() error {
 			s.stmts.close()
 		}
 		s.insertMu.Unlock()
-		s.reads.close()
+		s.reads.Close()
 		s.ckptMu.Lock()
 		s.ckptClosed = true
 		s.ckptMu.Unlock()
