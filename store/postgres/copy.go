@@ -281,7 +281,7 @@ func copyIn(ctx context.Context, dc any, query string, d *copyData) (err error) 
 // holds new ones until it commits (and one such deletion at a time).
 //
 // lockForInsert also makes the writer's commit synchronous, whatever the
-// server's, role's or session's synchronous_commit: the Recorder and its
+// server's, role's or connection's synchronous_commit: the Recorder and its
 // spool forget a batch once its commit returns, and an asynchronous commit
 // returns before it is on disk, so a crash of the server a moment later
 // would lose it. SET LOCAL lasts for the transaction alone, so it holds

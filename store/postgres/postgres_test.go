@@ -987,7 +987,7 @@ func TestReportDayCountersFollowTheZone(t *testing.T) {
 }
 
 // TestSynchronousCommit checks that writes of activities commit
-// synchronously even when the session would otherwise not (here through
+// synchronously even when the connection would otherwise not (here through
 // PGOPTIONS, as a role's or the server's setting would): the Recorder and
 // its spool forget a batch once its commit returns, and a commit that a
 // crash of the server can still undo would lose it. A statement trigger
@@ -997,7 +997,7 @@ func TestSynchronousCommit(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, testdb.PostgresURL(t))
 	if got := count(t, s, `SELECT (current_setting('synchronous_commit') = 'off')::int`); got != 1 {
-		t.Fatal("the store's sessions do not run with synchronous_commit off; the test needs them to")
+		t.Fatal("the store's connections do not run with synchronous_commit off; the test needs them to")
 	}
 	_, err := s.DB().ExecContext(ctx, `CREATE TABLE commit_settings (v text);
 		CREATE FUNCTION note_commit_setting() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -12,7 +12,7 @@ import (
 )
 
 // TestPreparedReads checks, on a store of one connection (so that
-// pg_prepared_statements, which is per session, shows its statements), that
+// pg_prepared_statements, which is per connection, shows its statements), that
 // the dashboard's constant reads run prepared, each prepared once; that a
 // plan the tables no longer fit (a column's type changed) is prepared again
 // with the same answers; and that statements the server has forgotten (as
