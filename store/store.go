@@ -32,7 +32,12 @@
 // ([]Activity, error)) error (next returns an empty chunk at the end),
 // writing each chunk while next makes the following one. Callers reach it
 // through storedriver.InsertChunks, which falls back to ActivityInsertMany
-// for a driver without it; the conformance suite checks both ways.
+// for a driver without it; the conformance suite checks both ways. A
+// driver whose commits can return before they are on disk (as SQLite's
+// with synchronous=NORMAL) also has SyncWrites(ctx) error, which makes
+// every committed write durable; the Recorder calls it through
+// storedriver.SyncWrites before its spool forgets written events. A
+// driver whose commits are durable when they return needs nothing.
 //
 // This package depends on no module outside the standard library.
 package store
