@@ -637,7 +637,7 @@ func (s *Spool) openReader(seq uint64) error {
 
 // Ack acknowledges every record before p (a position returned by Read):
 // they will not be returned again, and segments wholly before p are
-// deleted.
+// deleted, once Config.BeforeAck (when set) has succeeded.
 func (s *Spool) Ack(p Pos) error {
 	s.mu.Lock()
 	if p.n > s.acked.n {
