@@ -548,35 +548,31 @@ func TestSpoolForgetsOnlyDurableWrites(t *testing.T) {
 		t.Fatalf("%d events written before the power loss, want 300", n)
 	}
 
+	// restart loses power (keeping durable of the stored events), runs a
+	// Recorder on the spool until it has written what it holds, and checks
+	// that it replayed replayed events and that 300 are stored after it.
+	restart := func(step string, durable int, replayed int64) {
+		t.Helper()
+		v = v.afterPowerLoss()
+		if n := v.count(); n != durable {
+			t.Fatalf("%s: %d events durable after the power loss, want %d", step, n, durable)
+		}
+		rec := openSpooled(t, v, RecorderConfig{SpoolDir: dir, BatchSize: 50})
+		if err := closeWithin(t, rec, 20*time.Second); err != nil {
+			t.Fatalf("%s: Close: %v", step, err)
+		}
+		if st := rec.Stats(); st.Replayed != replayed || v.count() != 300 {
+			t.Fatalf("%s: %d replayed, %d stored; want %d and 300", step, st.Replayed, v.count(), replayed)
+		}
+	}
 	// The power loss takes every write; the spool still has them.
-	v = v.afterPowerLoss()
-	if n := v.count(); n != 0 {
-		t.Fatalf("%d events durable after the power loss, want 0", n)
-	}
-	rec = openSpooled(t, v, RecorderConfig{SpoolDir: dir, BatchSize: 50})
-	if err := closeWithin(t, rec, 20*time.Second); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if st := rec.Stats(); st.Replayed != 300 || v.count() != 300 {
-		t.Fatalf("after the power loss: %d replayed, %d stored; want 300 and 300", st.Replayed, v.count())
-	}
+	restart("after the power loss", 0, 300)
 	if v.syncs.Load() == 0 {
 		t.Fatal("the store was never synced")
 	}
-
 	// Synced before the spool let go: another power loss loses nothing,
 	// and a restart has nothing to write again.
-	v = v.afterPowerLoss()
-	if n := v.count(); n != 300 {
-		t.Fatalf("%d events durable after the second power loss, want 300", n)
-	}
-	rec = openSpooled(t, v, RecorderConfig{SpoolDir: dir, BatchSize: 50})
-	if err := closeWithin(t, rec, 20*time.Second); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if st := rec.Stats(); st.Replayed != 0 || v.count() != 300 {
-		t.Fatalf("after a synced run: %d replayed, %d stored; want 0 and 300", st.Replayed, v.count())
-	}
+	restart("after a synced run", 300, 0)
 }
 
 // TestRecordWithoutSpoolSyncs: without a spool, Record answers once the

@@ -394,7 +394,8 @@ func (s *Store) Stats() store.DBStats {
 // when it returns, which survives a crash of the process but not of the
 // machine until the log is synced (at the next checkpoint). SyncWrites syncs
 // the log file now; the Recorder calls it (through storedriver.SyncWrites)
-// before its spool forgets the events it wrote, at most every 200 ms.
+// before its spool forgets the events it wrote (at most every 200 ms), and
+// before Record answers for an activity it wrote without the spool.
 func (s *Store) SyncWrites(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
