@@ -75,6 +75,7 @@ type server struct {
 	dash     *dashboard          // nil with -no-dashboard
 	prom     *promMetrics        // nil with -metrics=false
 	stopping atomic.Bool         // set once shutdown begins: /readyz answers 503
+	warmed   func()              // cancels the start-up cache warm-up and waits for it
 }
 
 // serve runs the server until ctx ends. The database is closed last, once,
@@ -259,6 +260,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(newLimitListener(ln, s.sf.maxConns)) }()
+	s.warmed = s.warmCache(bg)
 
 	url := "http://" + displayAddr(ln.Addr())
 	s.log.Info("listening", "url", url, "api", url+apiPrefix, "database", displayDSN(s.sf.database))
@@ -319,6 +321,7 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	s.warmed()
 	if err := s.prom.shutdown(sctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -336,6 +339,31 @@ func (s *server) shutdown(ctx context.Context, srv *http.Server) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// warmCache computes the dashboard's cached parts in the background, so
+// that the first request after a start does not pay for them, nor for
+// opening the database connections they read on (and, on PostgreSQL, each
+// new connection's first look at the tables). It returns a function that
+// cancels the warm-up and waits for it to end.
+func (s *server) warmCache(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		if _, err := s.svc.Dashboard(ctx, systemPrincipal); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("warming the cache failed; the first requests compute it", "err", err)
+			}
+			return
+		}
+		s.log.Info("cache warmed", "took", time.Since(start).Round(time.Microsecond))
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func displayAddr(a net.Addr) string {
