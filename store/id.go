@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"strings"
 	"time"
 )
 
@@ -37,34 +36,66 @@ func NewID() string {
 // ValidUUID reports whether s is a UUID in the canonical 8-4-4-4-12
 // hexadecimal form (any version, either case).
 func ValidUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
-		}
-	}
-	return true
+	_, ok := uuidCase(s)
+	return ok
 }
 
 // NormalizeUUID returns s lower-cased when it is a valid UUID, and ok=false
-// otherwise.
+// otherwise. A UUID already in lower case is returned as it is.
 func NormalizeUUID(s string) (string, bool) {
-	if !ValidUUID(s) {
+	upper, ok := uuidCase(s)
+	if !ok {
 		return "", false
 	}
-	return strings.ToLower(s), true
+	if !upper {
+		return s, true
+	}
+	var b [36]byte
+	for i := range len(b) {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return string(b[:]), true
 }
 
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+// uuidHex classes the bytes of a UUID's hexadecimal groups: 0 for any
+// other byte, hexLower for a digit or a lower-case letter, hexUpper for an
+// upper-case letter.
+var uuidHex = func() (t [256]byte) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = hexLower
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = hexLower
+		t[c-'a'+'A'] = hexUpper
+	}
+	return t
+}()
+
+const (
+	hexLower = 1
+	hexUpper = 2
+)
+
+// uuidCase reports whether s is a canonical UUID and, if so, whether it
+// has upper-case letters. The groups are checked apart from the hyphens,
+// one table lookup a byte.
+func uuidCase(s string) (upper, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false, false
+	}
+	seen := byte(hexLower)
+	for _, g := range [...]string{s[0:8], s[9:13], s[14:18], s[19:23], s[24:36]} {
+		for i := range len(g) {
+			k := uuidHex[g[i]]
+			if k == 0 {
+				return false, false
+			}
+			seen |= k
+		}
+	}
+	return seen&hexUpper != 0, true
 }

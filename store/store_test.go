@@ -66,6 +66,64 @@ func TestValidUUID(t *testing.T) {
 	}
 }
 
+// naiveNormalizeUUID is the obvious implementation: NormalizeUUID must
+// agree with it on every input, and BenchmarkNormalizeUUID compares them.
+func naiveNormalizeUUID(s string) (string, bool) {
+	if len(s) != 36 {
+		return "", false
+	}
+	for i := range 36 {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return "", false
+			}
+		}
+	}
+	return strings.ToLower(s), true
+}
+
+func FuzzNormalizeUUID(f *testing.F) {
+	for _, s := range []string{"3b241101-e2bb-4255-8caf-4136c566a962", "3B241101-E2BB-4255-8CAF-4136C566A962",
+		"3b241101-E2bb-4255-8caf-4136c566a96G", "3b241101-e2bb-4255-8caf-4136c566a9\xff2", "3b241101-e2bb-4255-8caf+4136c566a962",
+		"zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantOK := naiveNormalizeUUID(s)
+		got, ok := store.NormalizeUUID(s)
+		if got != want || ok != wantOK {
+			t.Fatalf("NormalizeUUID(%q) = %q, %v; want %q, %v", s, got, ok, want, wantOK)
+		}
+		if v := store.ValidUUID(s); v != wantOK {
+			t.Fatalf("ValidUUID(%q) = %v, want %v", s, v, wantOK)
+		}
+	})
+}
+
+// BenchmarkNormalizeUUID: an id in lower case (as the store makes them),
+// one in upper case, and an invalid one, against naiveNormalizeUUID.
+func BenchmarkNormalizeUUID(b *testing.B) {
+	for _, impl := range []struct {
+		name string
+		fn   func(string) (string, bool)
+	}{{"naive", naiveNormalizeUUID}, {"table", store.NormalizeUUID}} {
+		for _, in := range []struct{ name, s string }{{"lower", "01a24798-a9e6-72be-a77e-4b2e2b96d6a1"},
+			{"upper", "01A24798-A9E6-72BE-A77E-4B2E2B96D6A1"}, {"invalid", "01a24798-a9e6-72be-a77e-4b2e2b96d6aX"}} {
+			b.Run(impl.name+"/"+in.name, func(b *testing.B) {
+				for b.Loop() {
+					_, _ = impl.fn(in.s)
+				}
+			})
+		}
+	}
+}
+
 func TestLabelsAndValidation(t *testing.T) {
 	if got := store.ReportCost.Label(); got != "Cost Optimization" {
 		t.Errorf("Label = %q", got)
