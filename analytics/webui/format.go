@@ -2,6 +2,7 @@ package webui
 
 import (
 	"fmt"
+	"html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -160,4 +161,12 @@ func seconds(f float64) string {
 	}
 	m := int64(f) / 60
 	return thousands(m) + " min " + strconv.FormatInt(int64(f)%60, 10) + " s"
+}
+
+// breakable returns s, HTML-escaped, with a line-break opportunity after
+// each thousands separator, so that a figure too wide for its card wraps
+// between two groups of digits ("$25,173," over "199.80") rather than
+// inside one.
+func breakable(s string) template.HTML {
+	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(s), ",", ",<wbr>"))
 }

@@ -38,6 +38,8 @@ func TestHumanNumbers(t *testing.T) {
 		{shortID("0123456789"), "01234567…"},
 		{shortDate("2025-06-15"), "15 Jun"},
 		{monthLabel("2025-06"), "Jun 2025"},
+		{string(breakable("$25,173,199.80")), "$25,<wbr>173,<wbr>199.80"},
+		{string(breakable("<b>1,2</b>")), "&lt;b&gt;1,<wbr>2&lt;/b&gt;"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

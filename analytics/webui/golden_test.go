@@ -23,7 +23,7 @@ type node struct {
 var (
 	tagRE  = regexp.MustCompile(`<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>`)
 	attrRE = regexp.MustCompile(`\s([a-zA-Z:-]+)(?:="([^"]*)")?`)
-	voids  = map[string]bool{"meta": true, "link": true, "input": true, "br": true, "img": true, "hr": true}
+	voids  = map[string]bool{"meta": true, "link": true, "input": true, "br": true, "img": true, "hr": true, "wbr": true}
 	// kept are the attributes that make the structure: landmarks, labels,
 	// the hooks of the tests and of the stylesheet.
 	kept = map[string]bool{"id": true, "class": true, "role": true, "name": true, "type": true, "scope": true,
