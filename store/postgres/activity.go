@@ -289,10 +289,7 @@ func createdTimes(activities []store.Activity) []time.Time {
 
 // isDeadlock reports whether PostgreSQL ended the transaction to break a
 // deadlock.
-func isDeadlock(err error) bool {
-	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "40P01"
-}
+func isDeadlock(err error) bool { return errCode(err) == "40P01" }
 
 // writeChunks writes first and the chunks of take (none when take is nil)
 // in one transaction, one COPY a chunk, then the counter updates of them

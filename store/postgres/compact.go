@@ -5,8 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-
-	"github.com/lib/pq"
 )
 
 // compactedCounters are the counter tables that every write rewrites in
@@ -88,7 +86,4 @@ func (s *Store) compactCounters(ctx context.Context) (done []string, err error) 
 
 // isLockTimeout reports whether err is PostgreSQL's lock_not_available,
 // which lock_timeout raises.
-func isLockTimeout(err error) bool {
-	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "55P03"
-}
+func isLockTimeout(err error) bool { return errCode(err) == "55P03" }

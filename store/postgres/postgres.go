@@ -308,6 +308,15 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, translate(ctx, err))
 }
 
+// errCode is the SQLSTATE of err's PostgreSQL error, empty when it has none.
+func errCode(err error) string {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return string(pe.Code)
+	}
+	return ""
+}
+
 func translate(ctx context.Context, err error) error {
 	if err, ok := sqlexec.Translate(err); ok {
 		return err

@@ -1,12 +1,6 @@
 package postgres
 
-import (
-	"errors"
-
-	"github.com/lib/pq"
-
-	"github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
-)
+import "github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 
 // readStmtsMax bounds the prepared statements of a Store: only the
 // constant texts of the dashboard's, the metrics' and the trends' reads
@@ -29,9 +23,6 @@ func newReadStmts() sqlexec.Stmts {
 // fits the tables (0A000, "cached plan must not change result type"), and
 // that statement is prepared again on its next use.
 func notPreparable(err error) (drop, off bool) {
-	var pe *pq.Error
-	if !errors.As(err, &pe) {
-		return false, false
-	}
-	return pe.Code == "0A000", pe.Code == "26000"
+	code := errCode(err)
+	return code == "0A000", code == "26000"
 }
