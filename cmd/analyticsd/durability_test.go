@@ -417,6 +417,42 @@ func TestPostgresOutageThenSIGKILL(t *testing.T) {
 	checkExactlyOnce(t, teststore.PostgresAt(t, pg.url), l)
 }
 
+// TestPostgresRestartThenSIGTERM restarts a private PostgreSQL cluster
+// (an immediate stop, as in a crash) under a running server, which then
+// answers again and stops on SIGTERM with exit status 0: its connections
+// to the old server are gone, and closing them is no failure.
+func TestPostgresRestartThenSIGTERM(t *testing.T) {
+	pg := startCluster(t)
+	tokens, token := writeTokens(t)
+	p := startProc(t, nil, "-database", pg.url, "-tokens", tokens, "-spool-dir", filepath.Join(t.TempDir(), "spool"))
+	get := func() int {
+		req, err := http.NewRequest("GET", p.base+apiPrefix+"trends/?days=7", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("trends before the restart = %d", code)
+	}
+	pg.ctl(t, "stop", "-m", "immediate")
+	pg.ctl(t, "start", "-w", "-l", filepath.Join(pg.dir, "log"))
+	deadline := time.Now().Add(20 * time.Second)
+	for get() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("trends did not answer 200 after the restart:\n%s", p.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.stop(t)
+}
+
 type cluster struct {
 	bin, dir, url string
 	asPostgres    bool

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -282,11 +283,22 @@ func (s *Store) Close() error {
 		_ = l.Close()
 	}
 	s.reads.Close()
-	herr := s.health.Close()
-	if err := errors.Join(s.db.Close(), herr); err != nil {
+	if err := errors.Join(closePool(s.db.DB), closePool(s.health)); err != nil {
 		return fmt.Errorf("postgres: close: %w", err)
 	}
 	return nil
+}
+
+// closePool closes db. Closing a connection sends the server a goodbye; a
+// connection the server has already dropped (it restarted, or the network
+// was cut) fails that write, which loses nothing: the connection is closed
+// all the same.
+func closePool(db *sql.DB) error {
+	err := db.Close()
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		return nil
+	}
+	return err
 }
 
 func (s *Store) isClosed() bool {
