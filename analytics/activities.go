@@ -123,13 +123,29 @@ func toActivityItem(a *store.Activity) activityItem {
 
 // ActivityPage is the body of the user-activity route.
 type ActivityPage struct {
-	Activities  []activityItem `json:"activities"`
-	TotalCount  int64          `json:"total_count"`
-	Limit       int            `json:"limit"`
-	Offset      int            `json:"offset"`
-	HasNext     bool           `json:"has_next"`
-	HasPrevious bool           `json:"has_previous"`
-	NextCursor  *string        `json:"next_cursor"`
+	Activities []activityItem `json:"activities"`
+	pageInfo
+}
+
+// pageInfo is where a page of the user-activity and activity-history
+// routes stands: the filter's total, the query's window and the way on.
+type pageInfo struct {
+	TotalCount  int64   `json:"total_count"`
+	Limit       int     `json:"limit"`
+	Offset      int     `json:"offset"`
+	HasNext     bool    `json:"has_next"`
+	HasPrevious bool    `json:"has_previous"`
+	NextCursor  *string `json:"next_cursor"`
+}
+
+// newPageInfo describes page, read for q.
+func newPageInfo(page *store.ActivityPage, q UserActivityQuery) pageInfo {
+	pi := pageInfo{TotalCount: page.Total, Limit: q.Limit, Offset: q.Offset, HasNext: page.HasNext,
+		HasPrevious: q.Offset > 0 || q.Cursor != ""}
+	if page.HasNext && page.NextCursor != "" {
+		pi.NextCursor = &page.NextCursor
+	}
+	return pi
 }
 
 func (s *Service) listActivities(ctx context.Context, p Principal, q UserActivityQuery) (*store.ActivityPage, UserActivityQuery, error) {
@@ -169,13 +185,9 @@ func (s *Service) UserActivity(ctx context.Context, p Principal, q UserActivityQ
 	if err != nil {
 		return nil, err
 	}
-	out := &ActivityPage{Activities: make([]activityItem, 0, len(page.Activities)), TotalCount: page.Total,
-		Limit: q.Limit, Offset: q.Offset, HasNext: page.HasNext, HasPrevious: q.Offset > 0 || q.Cursor != ""}
+	out := &ActivityPage{Activities: make([]activityItem, 0, len(page.Activities)), pageInfo: newPageInfo(page, q)}
 	for i := range page.Activities {
 		out.Activities = append(out.Activities, toActivityItem(&page.Activities[i]))
-	}
-	if page.HasNext && page.NextCursor != "" {
-		out.NextCursor = &page.NextCursor
 	}
 	return out, nil
 }
@@ -209,13 +221,8 @@ type historyItem struct {
 
 // HistoryPage is the body of the activity-history route.
 type HistoryPage struct {
-	Activities  []historyItem `json:"activities"`
-	TotalCount  int64         `json:"total_count"`
-	Limit       int           `json:"limit"`
-	Offset      int           `json:"offset"`
-	HasNext     bool          `json:"has_next"`
-	HasPrevious bool          `json:"has_previous"`
-	NextCursor  *string       `json:"next_cursor"`
+	Activities []historyItem `json:"activities"`
+	pageInfo
 }
 
 // historyItems converts activities, looking up each distinct client and
@@ -306,12 +313,7 @@ func (s *Service) ActivityHistory(ctx context.Context, p Principal, q UserActivi
 	if err != nil {
 		return nil, err
 	}
-	out := &HistoryPage{Activities: items, TotalCount: page.Total, Limit: q.Limit, Offset: q.Offset,
-		HasNext: page.HasNext, HasPrevious: q.Offset > 0 || q.Cursor != ""}
-	if page.HasNext && page.NextCursor != "" {
-		out.NextCursor = &page.NextCursor
-	}
-	return out, nil
+	return &HistoryPage{Activities: items, pageInfo: newPageInfo(page, q)}, nil
 }
 
 // EntityHistory is the body of the entity-history route.
