@@ -269,6 +269,10 @@ type WindowStats struct {
 // DomainReader answers the analytics aggregations, all computed in SQL.
 type DomainReader interface {
 	ClientGet(ctx context.Context, id string) (*Client, error)
+	// ClientList returns clients ordered by company name (compared byte by
+	// byte), then id: at most limit (0 means ListLimitDefault, at most
+	// ListLimitMax) after skipping offset.
+	ClientList(ctx context.Context, limit, offset int) ([]Client, error)
 	// ReportGet returns a report with its recommendations.
 	ReportGet(ctx context.Context, id string) (*Report, error)
 	ReportMetrics(ctx context.Context, p ReportMetricsParams) (*ReportMetrics, error)

@@ -25,7 +25,7 @@ var storeOps = []string{
 	"ActivityInsertMany", "ActivityInsertChunks", "SyncWrites", "ActivityList", "ActivityIterate", "ActivitySummary", "ActivityDistinctUsers",
 	"ActivityDeleteByUser", "ActivityDeleteBefore",
 	"ClientUpsert", "ReportUpsert",
-	"ClientGet", "ReportGet", "ReportMetrics", "RecommendationCategoryCounts", "RecommendationImpactCounts",
+	"ClientGet", "ClientList", "ReportGet", "ReportMetrics", "RecommendationCategoryCounts", "RecommendationImpactCounts",
 	"ReportDailyCounts", "ReportRecent", "ClientPerformance", "CostFigures", "ReportWindowStats",
 	"MetricsSnapshotUpsert", "MetricsSnapshotList", "UsageStatsUpsert", "UsageStatsList",
 	"HealthSampleInsert", "HealthSampleList", "HealthSampleDeleteBefore",
@@ -189,6 +189,11 @@ func (s *instrumented) RecommendationImpactCounts(ctx context.Context) ([]store.
 func (s *instrumented) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
 	v, err := s.st.ReportDailyCounts(ctx, from, to, loc)
 	return v, s.m.note(ctx, "ReportDailyCounts", err)
+}
+
+func (s *instrumented) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
+	v, err := s.st.ClientList(ctx, limit, offset)
+	return v, s.m.note(ctx, "ClientList", err)
 }
 
 func (s *instrumented) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {

@@ -50,14 +50,34 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	var c store.Client
-	err = s.db.QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at FROM clients WHERE id = $1`, nid).
-		Scan(&c.ID, &c.CompanyName, &c.Industry, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	c, err := scanClient(s.db.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, nid))
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return &c, nil
+}
+
+// ClientList returns a page of clients in name order.
+func (s *Store) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
+	const op = "list clients"
+	limit, err := storedriver.ListWindow(limit, offset)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	out, err := sqlexec.Query(ctx, s.read(), scanClient, `SELECT `+clientColumns+`
+		FROM clients ORDER BY company_name COLLATE "C", id LIMIT $1 OFFSET $2`, limit, offset)
+	return out, s.wrap(ctx, op, err)
+}
+
+const clientColumns = "id, company_name, industry, status, created_at, updated_at"
+
+func scanClient(sc sqlexec.Scanner) (store.Client, error) {
+	var c store.Client
+	if err := sc.Scan(&c.ID, &c.CompanyName, &c.Industry, &c.Status, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		return c, err
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, nil
 }
 
 const copyRecommendationsSQL = `COPY recommendations (id, report_id, position, category, business_impact, recommendation,

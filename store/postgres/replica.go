@@ -414,6 +414,10 @@ func (r *Replicated) ReportDailyCounts(ctx context.Context, from, to time.Time, 
 	return read(r, ctx, func(s *Store) ([]store.ReportDayCount, error) { return s.ReportDailyCounts(ctx, from, to, loc) })
 }
 
+func (r *Replicated) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
+	return read(r, ctx, func(s *Store) ([]store.Client, error) { return s.ClientList(ctx, limit, offset) })
+}
+
 func (r *Replicated) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
 	return read(r, ctx, func(s *Store) ([]store.ReportWithClient, error) { return s.ReportRecent(ctx, limit) })
 }

@@ -75,17 +75,37 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	var c store.Client
-	var industry, status string
-	var created, updated int64
-	err = s.read().QueryRowContext(ctx, `SELECT id, company_name, industry, status, created_at, updated_at
-		FROM clients WHERE id = ?`, nid).Scan(&c.ID, &c.CompanyName, &industry, &status, &created, &updated)
+	c, err := scanClient(s.read().QueryRowContext(ctx, "SELECT "+clientColumns+" FROM clients WHERE id = ?", nid))
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
+	return &c, nil
+}
+
+// ClientList returns a page of clients in name order.
+func (s *Store) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
+	const op = "list clients"
+	limit, err := storedriver.ListWindow(limit, offset)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	out, err := sqlexec.Query(ctx, s.read(), scanClient, "SELECT "+clientColumns+
+		" FROM clients ORDER BY company_name, id LIMIT ? OFFSET ?", limit, offset)
+	return out, s.wrap(ctx, op, err)
+}
+
+const clientColumns = "id, company_name, industry, status, created_at, updated_at"
+
+func scanClient(sc sqlexec.Scanner) (store.Client, error) {
+	var c store.Client
+	var industry, status string
+	var created, updated int64
+	if err := sc.Scan(&c.ID, &c.CompanyName, &industry, &status, &created, &updated); err != nil {
+		return c, err
+	}
 	c.Industry, c.Status = store.Industry(industry), store.ClientStatus(status)
 	c.CreatedAt, c.UpdatedAt = fromMicro(created), fromMicro(updated)
-	return &c, nil
+	return c, nil
 }
 
 const reportColumns = `r.id, r.client_id, r.created_by, r.report_type, r.status, r.created_at,

@@ -16,6 +16,7 @@ import (
 func runDomain(t *testing.T, open OpenFunc) {
 	parallel(t, open, "Client", testClient)
 	parallel(t, open, "ClientUpdateKeepsReports", testClientUpdateKeepsReports)
+	parallel(t, open, "ClientList", testClientList)
 	parallel(t, open, "ReportRoundTrip", testReportRoundTrip)
 	parallel(t, open, "ReportReplace", testReportReplace)
 	parallel(t, open, "ReportConcurrentUpserts", testReportConcurrentUpserts)
@@ -39,6 +40,68 @@ func runDomain(t *testing.T, open OpenFunc) {
 
 // ignoreUpdatedAt leaves the store-set Client.UpdatedAt out of diffs.
 var ignoreUpdatedAt = cmpopts.IgnoreFields(store.Client{}, "UpdatedAt")
+
+// testClientList checks the order of ClientList (names compared byte by
+// byte, then ids), its window and its parameter checks.
+func testClientList(t *testing.T, s store.Store) {
+	got, err := s.ClientList(ctx(t), 0, 0)
+	must(t, err, "ClientList of no clients")
+	if got == nil || len(got) != 0 {
+		t.Fatalf("ClientList of no clients = %#v, want an empty slice", got)
+	}
+	created := ts("2025-03-04T05:06:07.000008Z")
+	names := []string{"Fabrikam", "adatum", "Contoso", "Ünicode Oy", "Contoso", "Contoso Ltd", "Zeta"}
+	for i, name := range names {
+		c := store.Client{ID: ID('c', len(names)-i), CompanyName: name, Industry: store.IndustryRetail,
+			Status: store.ClientInactive, CreatedAt: created}
+		must(t, s.ClientUpsert(ctx(t), &c), "ClientUpsert")
+	}
+	// Upper case before lower case, and the two Contosos by id.
+	want := []string{"Contoso " + ID('c', 3), "Contoso " + ID('c', 5), "Contoso Ltd " + ID('c', 2),
+		"Fabrikam " + ID('c', 7), "Zeta " + ID('c', 1), "adatum " + ID('c', 6), "Ünicode Oy " + ID('c', 4)}
+	keys := func(cs []store.Client) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.CompanyName + " " + c.ID
+		}
+		return out
+	}
+	got, err = s.ClientList(ctx(t), 0, 0)
+	must(t, err, "ClientList")
+	diff(t, "clients in name order", want, keys(got))
+	if len(got) > 0 {
+		diff(t, "a listed client", store.Client{ID: ID('c', 3), CompanyName: "Contoso", Industry: store.IndustryRetail,
+			Status: store.ClientInactive, CreatedAt: created}, got[0], ignoreUpdatedAt)
+		wantUTC(t, "listed client", got[0].CreatedAt, got[0].UpdatedAt)
+	}
+	for _, w := range []struct{ limit, offset, from, to int }{{2, 0, 0, 2}, {2, 3, 3, 5}, {5, 4, 4, 7}, {3, 7, 7, 7}, {1, 100, 7, 7}} {
+		got, err := s.ClientList(ctx(t), w.limit, w.offset)
+		must(t, err, "ClientList window")
+		diff(t, fmt.Sprintf("limit %d offset %d", w.limit, w.offset), want[w.from:w.to], keys(got))
+	}
+	// More clients than the default limit: limit 0 returns ListLimitDefault.
+	for i := range store.ListLimitDefault {
+		c := store.Client{ID: ID('d', i+1), CompanyName: fmt.Sprintf("Many %02d", i)}
+		must(t, s.ClientUpsert(ctx(t), &c), "ClientUpsert")
+	}
+	got, err = s.ClientList(ctx(t), 0, 0)
+	must(t, err, "ClientList default limit")
+	if len(got) != store.ListLimitDefault {
+		t.Errorf("ClientList(0, 0) returned %d clients, want %d", len(got), store.ListLimitDefault)
+	}
+	got, err = s.ClientList(ctx(t), store.ListLimitMax, 0)
+	must(t, err, "ClientList largest limit")
+	if len(got) != len(names)+store.ListLimitDefault {
+		t.Errorf("ClientList(%d, 0) returned %d clients, want %d", store.ListLimitMax, len(got), len(names)+store.ListLimitDefault)
+	}
+	for _, tc := range []struct {
+		limit, offset int
+		field         string
+	}{{-1, 0, "limit"}, {store.ListLimitMax + 1, 0, "limit"}, {10, -1, "offset"}} {
+		_, err := s.ClientList(ctx(t), tc.limit, tc.offset)
+		wantValidation(t, err, tc.field, false)
+	}
+}
 
 func testClient(t *testing.T, s store.Store) {
 	_, err := s.ClientGet(ctx(t), ClientContoso)
