@@ -12,7 +12,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 )
 
-var fuzzGetRoutes = []string{"user-activity", "activity-summary", "cost-insights", "trends", "recent-activity",
+var fuzzGetRoutes = []string{"user-activity", "activity-summary", "cost-insights", "trends", "recent-activity", "clients",
 	"client-performance", "entity-history", "metrics/history", "activity-history", "user-activity/export"}
 
 func fuzzService(f *testing.F) *Service {

@@ -23,6 +23,7 @@ var goldenRoutes = []struct{ file, path, token string }{
 	{"trends_7.json", "trends/?days=7", "alice"},
 	{"categories.json", "categories/", "alice"},
 	{"recent_activity.json", "recent-activity/?limit=3", "alice"},
+	{"clients.json", "clients/?limit=2&offset=1", "bob"},
 	{"client_performance_all.json", "client-performance/", "alice"},
 	{"client_performance_client1.json", "client-performance/?client_id=" + client1, "alice"},
 	{"business_impact.json", "business-impact/", "alice"},
@@ -98,6 +99,8 @@ func TestServiceMatchesHandler(t *testing.T) {
 	check("Categories", c, err, "categories/")
 	ri, err := e.svc.RecentActivity(ctx, dave, 0)
 	check("RecentActivity", ri, err, "recent-activity/")
+	cl, err := e.svc.Clients(ctx, dave, 0, 1)
+	check("Clients", cl, err, "clients/?offset=1")
 	cp, err := e.svc.ClientPerformance(ctx, dave, client2)
 	check("ClientPerformance", cp, err, "client-performance/?client_id="+client2)
 	bi, err := e.svc.BusinessImpact(ctx, dave)

@@ -20,6 +20,8 @@ const (
 	trendsDaysDefault  = 30
 	trendsDaysMax      = 366
 	recentLimitDefault = 10
+	clientLimitDefault = 25 // the clients route's page
+	clientLimitMax     = 100
 	recentLimitMax     = 100
 	generationSample   = 100
 	dashboardTrendDays = 30
@@ -382,6 +384,27 @@ type ClientPerformance struct {
 	TotalRecommendations     int64           `json:"totalRecommendations"`
 	TotalPotentialSavings    Decimal         `json:"totalPotentialSavings"`
 	CategoryBreakdown        []categoryCount `json:"categoryBreakdown"`
+}
+
+// Clients returns a page of clients ordered by company name (compared byte
+// by byte), then id: limit < 1 → 25, > 100 → 100; offset < 0 → 0. Any
+// authenticated role; not cached (the page is read from an index).
+func (s *Service) Clients(ctx context.Context, p Principal, limit, offset int) ([]ClientOut, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	if limit < 1 {
+		limit = clientLimitDefault
+	}
+	cs, err := s.st.ClientList(ctx, min(limit, clientLimitMax), max(offset, 0))
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	out := make([]ClientOut, len(cs))
+	for i := range cs {
+		out[i] = *toClientOut(&cs[i])
+	}
+	return out, nil
 }
 
 // ClientPerformance aggregates one client's reports (clientID a UUID) or

@@ -74,6 +74,20 @@ func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principa
 	return writeRawResult(w, c.b, err)
 }
 
+func (s *Service) serveClients(w http.ResponseWriter, r *http.Request, p Principal) error {
+	q := s.query(r)
+	limit, err := q.integer("limit", clientLimitDefault)
+	if err != nil {
+		return err
+	}
+	offset, err := q.integer("offset", 0)
+	if err != nil {
+		return err
+	}
+	cs, err := s.Clients(r.Context(), p, limit, offset)
+	return writeJSONResult(w, http.StatusOK, cs, err)
+}
+
 func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id, err := s.query(r).uuid("client_id")
 	if err != nil {

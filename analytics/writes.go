@@ -306,7 +306,12 @@ func (s *Service) IngestClient(ctx context.Context, p Principal, in ClientInput)
 	s.invalidateAfterWrite(ctx)
 	s.audit(ctx, p, AdminAction{Action: ActionIngestClient, Description: "Ingested client " + c.ID, ClientID: c.ID,
 		Targets: map[string]any{"created": created}})
-	return &ClientOut{ID: c.ID, CompanyName: c.CompanyName, Industry: string(c.Industry), Status: string(c.Status), CreatedAt: ts(c.CreatedAt)}, created, nil
+	out = toClientOut(&c)
+	return out, created, nil
+}
+
+func toClientOut(c *store.Client) *ClientOut {
+	return &ClientOut{ID: c.ID, CompanyName: c.CompanyName, Industry: string(c.Industry), Status: string(c.Status), CreatedAt: ts(c.CreatedAt)}
 }
 
 // RecommendationInput is one recommendation of a report body.

@@ -333,6 +333,9 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, p analytics.Pri
 }
 
 type clientsData struct {
+	List      []analytics.ClientOut // the page of the client directory
+	PrevURL   string                // the directory's previous page, when there is one
+	NextURL   string                // and its next
 	Perf      *analytics.ClientPerformance
 	ClientID  string
 	Name      string
@@ -372,12 +375,41 @@ func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, 
 		}
 		return "", nil, &analytics.Error{Status: http.StatusBadRequest, Detail: "The client id must be a UUID.", Summary: "Invalid parameter", Field: "client_id"}
 	}
+	offset := 0
+	if v := r.URL.Query().Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return "", nil, &analytics.Error{Status: http.StatusBadRequest, Detail: "The offset must be a whole number.", Summary: "Invalid parameter", Field: "offset"}
+		}
+		offset = max(n, 0)
+	}
+	// One client more than the page shows tells whether there is a next page.
+	list, err := h.svc.Clients(r.Context(), p, clientsPerPage+1, offset)
+	if err != nil {
+		return "", nil, err
+	}
 	perf, err := h.svc.ClientPerformance(r.Context(), p, "")
 	if err != nil {
 		return "", nil, err
 	}
-	return "Clients", &clientsData{Perf: perf, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}, nil
+	out := &clientsData{List: list, Perf: perf, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
+	base := h.cfg.Prefix + "/clients"
+	if len(list) > clientsPerPage {
+		out.List = list[:clientsPerPage]
+		out.NextURL = base + "?offset=" + strconv.Itoa(offset+clientsPerPage)
+	}
+	switch prev := offset - clientsPerPage; {
+	case offset == 0:
+	case prev <= 0:
+		out.PrevURL = base
+	default:
+		out.PrevURL = base + "?offset=" + strconv.Itoa(prev)
+	}
+	return "Clients", out, nil
 }
+
+// clientsPerPage is the length of a page of the client directory.
+const clientsPerPage = 50
 
 func (h *Handler) client(r *http.Request, p analytics.Principal) (string, any, error) {
 	id := r.PathValue("id")

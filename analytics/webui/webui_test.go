@@ -279,6 +279,7 @@ func TestBadParameters(t *testing.T) {
 		"/ui/cost?report_type=nope",
 		"/ui/clients/not-a-uuid",
 		"/ui/clients?client_id=nope",
+		"/ui/clients?offset=ten",
 	} {
 		if res, body := e.get(t, path, "admin"); res.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400\n%s", path, res.StatusCode, body)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -256,6 +257,11 @@ func TestBrowserDashboard(t *testing.T) {
 					}
 				}
 			}
+			checkDirectory(t, bctx, base, tokens[role])
+			if p := w.take(); len(p) > 0 {
+				t.Errorf("client directory: %s", strings.Join(p, "; "))
+			}
+
 			// Dark: the colours follow prefers-color-scheme.
 			var bg string
 			var dark []byte
@@ -310,6 +316,44 @@ func TestBrowserDashboard(t *testing.T) {
 
 // checkFigures compares figures shown with the JSON API's for the same
 // caller.
+// checkDirectory checks that the Clients page lists the API's clients in
+// its order and that a click on the first opens that client's page.
+func checkDirectory(t *testing.T, ctx context.Context, base, token string) {
+	t.Helper()
+	var want []struct {
+		ID          string `json:"id"`
+		CompanyName string `json:"company_name"`
+	}
+	apiJSON(t, base, token, "clients/?limit=50", &want)
+	if len(want) == 0 {
+		t.Fatal("the API lists no clients")
+	}
+	var shown []string
+	var url string
+	err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(1440, 900),
+		chromedp.Navigate(base+"/clients"),
+		chromedp.WaitVisible(`#clients`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('#clients tbody th a')].map(a => a.textContent.trim())`, &shown),
+		chromedp.Click(`#clients tbody th a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#performance`, chromedp.ByQuery),
+		chromedp.Location(&url),
+	)
+	if err != nil {
+		t.Fatalf("client directory: %v", err)
+	}
+	names := make([]string, len(want))
+	for i, c := range want {
+		names[i] = c.CompanyName
+	}
+	if !slices.Equal(shown, names) {
+		t.Errorf("the directory lists %q, the API %q", shown, names)
+	}
+	if !strings.HasSuffix(url, "/clients/"+want[0].ID) {
+		t.Errorf("a click on %s went to %s, want its page", want[0].CompanyName, url)
+	}
+}
+
 func checkFigures(t *testing.T, ctx context.Context, base, token, role string, seesHealth bool) {
 	t.Helper()
 	var m map[string]json.RawMessage

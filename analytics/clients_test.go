@@ -1,0 +1,69 @@
+package analytics
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+// TestClientsRoute checks the clients route's order, window, parameters
+// and roles, and that a client written through the Service is listed.
+func TestClientsRoute(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		seed(t, st)
+		e := newEnv(t, st, nil)
+		names := func(path string) []string {
+			t.Helper()
+			r := e.get(t, path, "bob")
+			if r.status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			}
+			var cs []ClientOut
+			if err := json.Unmarshal(r.body, &cs); err != nil {
+				t.Fatalf("GET %s: %v in %s", path, err, r.body)
+			}
+			out := make([]string, len(cs))
+			for i, c := range cs {
+				out[i] = c.CompanyName
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			path string
+			want []string
+		}{
+			{"clients/", []string{"Contoso", "Fabrikam", "Northwind"}},
+			{"clients", []string{"Contoso", "Fabrikam", "Northwind"}},
+			{"clients/?limit=1", []string{"Contoso"}},
+			{"clients/?limit=2&offset=2", []string{"Northwind"}},
+			{"clients/?offset=3", []string{}},
+			{"clients/?limit=0&offset=-5", []string{"Contoso", "Fabrikam", "Northwind"}},
+			{"clients/?limit=100000", []string{"Contoso", "Fabrikam", "Northwind"}},
+		} {
+			if got := names(tc.path); !slices.Equal(got, tc.want) {
+				t.Errorf("GET %s = %q, want %q", tc.path, got, tc.want)
+			}
+		}
+		for _, tc := range []struct{ path, field string }{
+			{"clients/?limit=ten", "limit"},
+			{"clients/?offset=1.5", "offset"},
+		} {
+			r := e.get(t, tc.path, "bob")
+			if r.status != http.StatusBadRequest || errBody(t, r).Field != tc.field {
+				t.Errorf("GET %s: %d %s, want 400 with field %s", tc.path, r.status, r.body, tc.field)
+			}
+		}
+		if r := e.get(t, "clients/", ""); r.status != http.StatusUnauthorized {
+			t.Errorf("GET clients/ without a token: %d, want 401", r.status)
+		}
+		if r := e.postJSON(t, "ingest/clients/", "carol", map[string]any{"company_name": "Aardvark Ltd"}); r.status != http.StatusCreated {
+			t.Fatalf("ingest client: %d %s", r.status, r.body)
+		}
+		if got := names("clients/?limit=2"); !slices.Equal(got, []string{"Aardvark Ltd", "Contoso"}) {
+			t.Errorf("after a new client: %q", got)
+		}
+	})
+}

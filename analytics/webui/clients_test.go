@@ -1,0 +1,78 @@
+package webui_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/advisoranalytics/advisor-analytics/analytics/webui"
+	"github.com/advisoranalytics/advisor-analytics/internal/testdb/teststore"
+	"github.com/advisoranalytics/advisor-analytics/store"
+)
+
+var rowID = regexp.MustCompile(`<tr data-id="([0-9a-f-]{36})">`)
+
+// TestClientDirectory checks that the Clients page lists every client in
+// name order, 50 a page, with links to each client and between the pages.
+func TestClientDirectory(t *testing.T) {
+	st := teststore.SQLite(t)
+	e := newEnv(t, st, webui.Config{})
+	ctx := context.Background()
+	for i := range 45 {
+		c := store.Client{ID: fmt.Sprintf("70000000-0000-4000-8000-%012d", i), CompanyName: fmt.Sprintf("Zephyr %02d", i)}
+		if err := st.ClientUpsert(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := e.svc.Clients(ctx, e.users["admin"], 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 51 {
+		t.Fatalf("%d clients, want more than a page", len(all))
+	}
+	var ids []string
+	for _, c := range all {
+		ids = append(ids, c.ID)
+	}
+	page := func(path string) ([]string, string) {
+		t.Helper()
+		res, body := e.get(t, path, "viewer")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, res.StatusCode, body)
+		}
+		var got []string
+		for _, m := range rowID.FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		return got, body
+	}
+	got, body := page("/ui/clients")
+	if !slices.Equal(got, ids[:50]) {
+		t.Errorf("first page lists %d clients %v, want the first 50 in name order %v", len(got), got, ids[:50])
+	}
+	if !strings.Contains(body, `href="/ui/clients/`+ids[0]+`">`+all[0].CompanyName+`</a>`) {
+		t.Errorf("first page has no link to %s", all[0].CompanyName)
+	}
+	if !strings.Contains(body, `<a href="/ui/clients?offset=50" rel="next">`) || strings.Contains(body, `rel="prev"`) {
+		t.Errorf("first page's pager is wrong:\n%s", body)
+	}
+	got, body = page("/ui/clients?offset=50")
+	if !slices.Equal(got, ids[50:]) {
+		t.Errorf("second page lists %v, want %v", got, ids[50:])
+	}
+	if !strings.Contains(body, `<a href="/ui/clients" rel="prev">`) || strings.Contains(body, `rel="next"`) {
+		t.Errorf("second page's pager is wrong:\n%s", body)
+	}
+	got, body = page("/ui/clients?offset=500")
+	if len(got) != 0 || !strings.Contains(body, "No clients on this page.") {
+		t.Errorf("a page past the end lists %v", got)
+	}
+	if got, _ = page("/ui/clients?offset=-3"); !slices.Equal(got, ids[:50]) {
+		t.Errorf("a negative offset lists %v, want the first page", got)
+	}
+}
