@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -55,6 +56,24 @@ func TestClientsRoute(t *testing.T) {
 			if r.status != http.StatusBadRequest || errBody(t, r).Field != tc.field {
 				t.Errorf("GET %s: %d %s, want 400 with field %s", tc.path, r.status, r.body, tc.field)
 			}
+		}
+		// One client by id, upper-case ids included.
+		for _, path := range []string{"clients/" + client3 + "/", "clients/" + strings.ToUpper(client3)} {
+			r := e.get(t, path, "bob")
+			var c ClientOut
+			if r.status != http.StatusOK || json.Unmarshal(r.body, &c) != nil {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			}
+			want := ClientOut{ID: client3, CompanyName: "Northwind", Industry: "retail", Status: "inactive", CreatedAt: Timestamp(tp("2025-05-20T14:00:00Z"))}
+			if c != want {
+				t.Errorf("GET %s = %+v, want %+v", path, c, want)
+			}
+		}
+		if r := e.get(t, "clients/"+unknown+"/", "bob"); r.status != http.StatusNotFound || errBody(t, r).Error != "Client not found" {
+			t.Errorf("unknown client: %d %s", r.status, r.body)
+		}
+		if r := e.get(t, "clients/nope/", "bob"); r.status != http.StatusBadRequest || errBody(t, r).Field != "id" {
+			t.Errorf("malformed id: %d %s", r.status, r.body)
 		}
 		if r := e.get(t, "clients/", ""); r.status != http.StatusUnauthorized {
 			t.Errorf("GET clients/ without a token: %d, want 401", r.status)

@@ -118,6 +118,8 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "clients", Methods: get, Summary: "Clients in name order, one page.", action: "retrieve clients",
 			Params: []param{{"limit", "integer", "Clients, default 25, clamped to 1…100.", nil}, {"offset", "integer", "Clients to skip, default 0; < 0 → 0.", nil}},
 			resp:   reflect.TypeFor[[]ClientOut](), serve: (*Service).serveClients},
+		{Path: "clients/{id}", Methods: get, Summary: "One client; an unknown client is a 404.", action: "retrieve client",
+			resp: reflect.TypeFor[ClientOut](), serve: (*Service).serveClient},
 		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: ttlBusinessImpact, action: "retrieve business impact",
 			resp: reflect.TypeFor[BusinessImpact](), serve: (*Service).serveBusinessImpact},
 		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity",

@@ -45,6 +45,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		for method := range doc.Paths[p] {
 			m := strings.ToUpper(method)
 			res := e.do(t, m, rel, "dave", nil)
+			if m == http.MethodHead && res.status == http.StatusNotFound {
+				// HEAD has no body to tell an unknown entity from an
+				// unknown route: GET's has.
+				if get := e.do(t, http.MethodGet, rel, "dave", nil); get.status == res.status {
+					res.body = get.body
+				}
+			}
 			if res.status == http.StatusNotFound && !strings.Contains(string(res.body), "not found") || res.status == http.StatusMethodNotAllowed {
 				t.Errorf("documented %s %s answers %d: %s", m, p, res.status, res.body)
 			}

@@ -407,6 +407,26 @@ func (s *Service) Clients(ctx context.Context, p Principal, limit, offset int) (
 	return out, nil
 }
 
+// Client returns one client by id (a UUID). Any authenticated role; an
+// unknown client is a 404.
+func (s *Service) Client(ctx context.Context, p Principal, id string) (*ClientOut, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	nid, ok := store.NormalizeUUID(id)
+	if !ok {
+		return nil, badParam("id", "id must be a UUID")
+	}
+	c, err := s.st.ClientGet(ctx, nid)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, notFound("Client")
+		}
+		return nil, fmt.Errorf("get client: %w", err)
+	}
+	return toClientOut(c), nil
+}
+
 // ClientPerformance aggregates one client's reports (clientID a UUID) or
 // every report (clientID empty). Cached 15 minutes per client; an unknown
 // client is a 404.

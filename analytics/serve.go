@@ -88,6 +88,11 @@ func (s *Service) serveClients(w http.ResponseWriter, r *http.Request, p Princip
 	return writeJSONResult(w, http.StatusOK, cs, err)
 }
 
+func (s *Service) serveClient(w http.ResponseWriter, r *http.Request, p Principal) error {
+	c, err := s.Client(r.Context(), p, pathID(r, "clients/{id}"))
+	return writeJSONResult(w, http.StatusOK, c, err)
+}
+
 func (s *Service) serveClientPerformance(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id, err := s.query(r).uuid("client_id")
 	if err != nil {

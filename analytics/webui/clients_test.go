@@ -75,4 +75,10 @@ func TestClientDirectory(t *testing.T) {
 	if got, _ = page("/ui/clients?offset=-3"); !slices.Equal(got, ids[:50]) {
 		t.Errorf("a negative offset lists %v, want the first page", got)
 	}
+	// A client's page names the client, for every role.
+	res, body := e.get(t, "/ui/clients/"+all[0].ID, "viewer")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "<h1>"+all[0].CompanyName+"</h1>") ||
+		!strings.Contains(body, "<title>"+all[0].CompanyName) {
+		t.Errorf("the page of %s: %d\n%s", all[0].CompanyName, res.StatusCode, body)
+	}
 }

@@ -337,8 +337,8 @@ type clientsData struct {
 	PrevURL   string                // the directory's previous page, when there is one
 	NextURL   string                // and its next
 	Perf      *analytics.ClientPerformance
+	Client    *analytics.ClientOut // the client of a client's page
 	ClientID  string
-	Name      string
 	History   *analytics.EntityHistory
 	SeesAll   bool
 	Breakdown []share
@@ -412,29 +412,21 @@ func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, 
 const clientsPerPage = 50
 
 func (h *Handler) client(r *http.Request, p analytics.Principal) (string, any, error) {
-	id := r.PathValue("id")
-	perf, err := h.svc.ClientPerformance(r.Context(), p, id)
+	c, err := h.svc.Client(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return "", nil, err
 	}
-	id, _ = store.NormalizeUUID(id)
-	out := &clientsData{Perf: perf, ClientID: id, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
+	perf, err := h.svc.ClientPerformance(r.Context(), p, c.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	out := &clientsData{Client: c, Perf: perf, ClientID: c.ID, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
 	if out.SeesAll {
-		if out.History, err = h.svc.EntityHistory(r.Context(), p, "client", id, 10); err != nil {
+		if out.History, err = h.svc.EntityHistory(r.Context(), p, "client", c.ID, 10); err != nil {
 			return "", nil, err
 		}
-		for _, a := range out.History.Activities {
-			if a.Client != nil && a.Client.CompanyName != nil {
-				out.Name = *a.Client.CompanyName
-				break
-			}
-		}
 	}
-	title := out.Name
-	if title == "" {
-		title = "Client " + shortID(id)
-	}
-	return title, out, nil
+	return c.CompanyName, out, nil
 }
 
 type costData struct {

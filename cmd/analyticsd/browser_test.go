@@ -8,8 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -329,7 +329,7 @@ func checkDirectory(t *testing.T, ctx context.Context, base, token string) {
 		t.Fatal("the API lists no clients")
 	}
 	var shown []string
-	var url string
+	var url, heading string
 	err := chromedp.Run(ctx,
 		chromedp.EmulateViewport(1440, 900),
 		chromedp.Navigate(base+"/clients"),
@@ -338,9 +338,13 @@ func checkDirectory(t *testing.T, ctx context.Context, base, token string) {
 		chromedp.Click(`#clients tbody th a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#performance`, chromedp.ByQuery),
 		chromedp.Location(&url),
+		chromedp.Text(`main h1`, &heading, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatalf("client directory: %v", err)
+	}
+	if heading != want[0].CompanyName {
+		t.Errorf("the page of %s is headed %q", want[0].CompanyName, heading)
 	}
 	names := make([]string, len(want))
 	for i, c := range want {
