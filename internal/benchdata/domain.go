@@ -141,3 +141,32 @@ func KeptReads(st store.Store) []Case {
 			return err
 		}})
 }
+
+// ClientDirectory writes n clients and returns reads of the client
+// directory among them: its first page of 50, the page at half of the
+// clients and the last page (DomainReader.ClientList), after a read of one
+// client by its key (ClientGet) as the same run's baseline.
+func ClientDirectory(ctx context.Context, s store.Store, n int) ([]Case, error) {
+	for i := range n {
+		// Ids in another order than names, as real ones are.
+		c := store.Client{ID: fmt.Sprintf("20000000-0000-4000-8000-%012d", (i*7919)%n), CompanyName: fmt.Sprintf("Client %07d", i)}
+		if err := s.ClientUpsert(ctx, &c); err != nil {
+			return nil, err
+		}
+	}
+	page := func(offset int) func() error {
+		return func() error {
+			cs, err := s.ClientList(ctx, 50, offset)
+			if err == nil && len(cs) == 0 {
+				err = fmt.Errorf("no clients at offset %d", offset)
+			}
+			return err
+		}
+	}
+	// One client by its key: the baseline of the same run.
+	get := func() error {
+		_, err := s.ClientGet(ctx, fmt.Sprintf("20000000-0000-4000-8000-%012d", n/2))
+		return err
+	}
+	return []Case{{"ClientGet", get}, {"FirstPage", page(0)}, {"HalfWay", page(n / 2)}, {"LastPage", page(n - 50)}}, nil
+}

@@ -24,3 +24,18 @@ func BenchmarkDomainReads(b *testing.B) {
 	}
 	benchdata.Run(b, benchdata.DomainReads(ctx, s, opts.End))
 }
+
+// BenchmarkClientList reads pages of 50 of the client directory among
+// 100,000 clients, with the planner statistics up to date.
+func BenchmarkClientList(b *testing.B) {
+	ctx := b.Context()
+	s, _ := newStore(b)
+	cases, err := benchdata.ClientDirectory(ctx, s, 100_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, "VACUUM ANALYZE clients"); err != nil {
+		b.Fatal(err)
+	}
+	benchdata.Run(b, cases)
+}

@@ -16,3 +16,14 @@ func BenchmarkDomainReads(b *testing.B) {
 	}
 	benchdata.Run(b, benchdata.DomainReads(b.Context(), s, opts.End))
 }
+
+// BenchmarkClientList reads pages of 50 of the client directory among
+// 100,000 clients.
+func BenchmarkClientList(b *testing.B) {
+	s, _ := openStore(b)
+	cases, err := benchdata.ClientDirectory(b.Context(), s, 100_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchdata.Run(b, cases)
+}
