@@ -64,8 +64,13 @@ func (s *Store) ClientList(ctx context.Context, limit, offset int) ([]store.Clie
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
-	out, err := sqlexec.Query(ctx, s.read(), scanClient, `SELECT `+clientColumns+`
-		FROM clients ORDER BY company_name COLLATE "C", id LIMIT $1 OFFSET $2`, limit, offset)
+	// The page starts at the key found at the offset from the name index
+	// alone: an OFFSET of the page itself reads every row it skips from the
+	// table. Past the last client the key is NULL and the page empty.
+	out, err := sqlexec.Query(ctx, s.read(), scanClient, `SELECT `+clientColumns+` FROM clients
+		WHERE (company_name::text COLLATE "C", id) >= (SELECT company_name::text COLLATE "C", id FROM clients
+			ORDER BY company_name COLLATE "C", id OFFSET $2 LIMIT 1)
+		ORDER BY company_name COLLATE "C", id LIMIT $1`, limit, offset)
 	return out, s.wrap(ctx, op, err)
 }
 
