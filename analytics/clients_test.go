@@ -43,6 +43,11 @@ func TestClientsRoute(t *testing.T) {
 			{"clients/?offset=3", []string{}},
 			{"clients/?limit=0&offset=-5", []string{"Contoso", "Fabrikam", "Northwind"}},
 			{"clients/?limit=100000", []string{"Contoso", "Fabrikam", "Northwind"}},
+			{"clients/?search=o", []string{"Contoso", "Northwind"}},
+			{"clients/?search=+NORTH+", []string{"Northwind"}},
+			{"clients/?search=o&offset=1", []string{"Northwind"}},
+			{"clients/?search=%25", []string{}},
+			{"clients/?search=", []string{"Contoso", "Fabrikam", "Northwind"}},
 		} {
 			if got := names(tc.path); !slices.Equal(got, tc.want) {
 				t.Errorf("GET %s = %q, want %q", tc.path, got, tc.want)
@@ -51,6 +56,8 @@ func TestClientsRoute(t *testing.T) {
 		for _, tc := range []struct{ path, field string }{
 			{"clients/?limit=ten", "limit"},
 			{"clients/?offset=1.5", "offset"},
+			{"clients/?search=" + strings.Repeat("x", 256), "search"},
+			{"clients/?search=%FF", "search"},
 		} {
 			r := e.get(t, tc.path, "bob")
 			if r.status != http.StatusBadRequest || errBody(t, r).Field != tc.field {

@@ -99,7 +99,7 @@ func TestServiceMatchesHandler(t *testing.T) {
 	check("Categories", c, err, "categories/")
 	ri, err := e.svc.RecentActivity(ctx, dave, 0)
 	check("RecentActivity", ri, err, "recent-activity/")
-	cl, err := e.svc.Clients(ctx, dave, 0, 1)
+	cl, err := e.svc.Clients(ctx, dave, "", 0, 1)
 	check("Clients", cl, err, "clients/?offset=1")
 	cp, err := e.svc.ClientPerformance(ctx, dave, client2)
 	check("ClientPerformance", cp, err, "client-performance/?client_id="+client2)

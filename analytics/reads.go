@@ -13,6 +13,7 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/internal/dates"
 	"github.com/advisoranalytics/advisor-analytics/internal/text"
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // Defaults and limits of the read routes.
@@ -387,16 +388,22 @@ type ClientPerformance struct {
 }
 
 // Clients returns a page of clients ordered by company name (compared byte
-// by byte), then id: limit < 1 → 25, > 100 → 100; offset < 0 → 0. Any
-// authenticated role; not cached (the page is read from an index).
-func (s *Service) Clients(ctx context.Context, p Principal, limit, offset int) ([]ClientOut, error) {
+// by byte), then id: limit < 1 → 25, > 100 → 100; offset < 0 → 0. A
+// non-empty match (surrounding spaces ignored) keeps the clients whose name
+// contains it, ASCII letters compared without case. Any authenticated role;
+// not cached.
+func (s *Service) Clients(ctx context.Context, p Principal, match string, limit, offset int) ([]ClientOut, error) {
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
 	if limit < 1 {
 		limit = clientLimitDefault
 	}
-	cs, err := s.st.ClientList(ctx, min(limit, clientLimitMax), max(offset, 0))
+	match = strings.TrimSpace(match)
+	if _, err := storedriver.ClientMatch(match); err != nil {
+		return nil, badParam("search", "search must be text of at most %d bytes", store.MaxCompanyNameLen)
+	}
+	cs, err := s.st.ClientList(ctx, match, min(limit, clientLimitMax), max(offset, 0))
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}

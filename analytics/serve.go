@@ -84,7 +84,7 @@ func (s *Service) serveClients(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return err
 	}
-	cs, err := s.Clients(r.Context(), p, limit, offset)
+	cs, err := s.Clients(r.Context(), p, q.str("search"), limit, offset)
 	return writeJSONResult(w, http.StatusOK, cs, err)
 }
 

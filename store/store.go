@@ -271,8 +271,10 @@ type DomainReader interface {
 	ClientGet(ctx context.Context, id string) (*Client, error)
 	// ClientList returns clients ordered by company name (compared byte by
 	// byte), then id: at most limit (0 means ListLimitDefault, at most
-	// ListLimitMax) after skipping offset.
-	ClientList(ctx context.Context, limit, offset int) ([]Client, error)
+	// ListLimitMax) after skipping offset. A non-empty match keeps the
+	// clients whose name contains it, ASCII letters compared without case
+	// and other characters as they are.
+	ClientList(ctx context.Context, match string, limit, offset int) ([]Client, error)
 	// ReportGet returns a report with its recommendations.
 	ReportGet(ctx context.Context, id string) (*Report, error)
 	ReportMetrics(ctx context.Context, p ReportMetricsParams) (*ReportMetrics, error)

@@ -191,8 +191,8 @@ func (s *instrumented) ReportDailyCounts(ctx context.Context, from, to time.Time
 	return v, s.m.note(ctx, "ReportDailyCounts", err)
 }
 
-func (s *instrumented) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
-	v, err := s.st.ClientList(ctx, limit, offset)
+func (s *instrumented) ClientList(ctx context.Context, match string, limit, offset int) ([]store.Client, error) {
+	v, err := s.st.ClientList(ctx, match, limit, offset)
 	return v, s.m.note(ctx, "ClientList", err)
 }
 

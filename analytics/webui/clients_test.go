@@ -22,13 +22,13 @@ func TestClientDirectory(t *testing.T) {
 	st := teststore.SQLite(t)
 	e := newEnv(t, st, webui.Config{})
 	ctx := context.Background()
-	for i := range 45 {
+	for i := range 60 {
 		c := store.Client{ID: fmt.Sprintf("70000000-0000-4000-8000-%012d", i), CompanyName: fmt.Sprintf("Zephyr %02d", i)}
 		if err := st.ClientUpsert(ctx, &c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	all, err := e.svc.Clients(ctx, e.users["admin"], 100, 0)
+	all, err := e.svc.Clients(ctx, e.users["admin"], "", 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +74,25 @@ func TestClientDirectory(t *testing.T) {
 	}
 	if got, _ = page("/ui/clients?offset=-3"); !slices.Equal(got, ids[:50]) {
 		t.Errorf("a negative offset lists %v, want the first page", got)
+	}
+	// A search keeps the names that contain it, ASCII letters without case,
+	// and its pages keep it.
+	got, body = page("/ui/clients?search=+ZEPHYR+1")
+	if len(got) != 10 || !strings.Contains(body, "Clients whose name contains “ZEPHYR 1”") {
+		t.Errorf("search for ZEPHYR 1 lists %d clients\n%s", len(got), body)
+	}
+	got, body = page("/ui/clients?search=zephyr")
+	if len(got) != 50 || !strings.Contains(body, `<a href="/ui/clients?offset=50&amp;search=zephyr" rel="next">`) {
+		t.Errorf("search for zephyr: %d clients, pager:\n%s", len(got), body)
+	}
+	if got, body = page("/ui/clients?offset=50&search=zephyr"); len(got) != 10 || !strings.Contains(body, `<a href="/ui/clients?search=zephyr" rel="prev">`) {
+		t.Errorf("second page of zephyr: %d clients\n%s", len(got), body)
+	}
+	if got, body = page("/ui/clients?search=no+such+client"); len(got) != 0 || !strings.Contains(body, "No client's name contains “no such client”.") {
+		t.Errorf("a search without results lists %v\n%s", got, body)
+	}
+	if res, _ := e.get(t, "/ui/clients?search="+strings.ToUpper(ids[3]), "viewer"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/ui/clients/"+ids[3] {
+		t.Errorf("searching an id: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	// A client's page names the client, for every role.
 	res, body := e.get(t, "/ui/clients/"+all[0].ID, "viewer")

@@ -334,6 +334,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, p analytics.Pri
 
 type clientsData struct {
 	List      []analytics.ClientOut // the page of the client directory
+	Search    string                // the text its clients' names contain, if any
 	PrevURL   string                // the directory's previous page, when there is one
 	NextURL   string                // and its next
 	Perf      *analytics.ClientPerformance
@@ -369,14 +370,20 @@ func breakdown(perf *analytics.ClientPerformance) []share {
 }
 
 func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, error) {
-	if id := strings.TrimSpace(r.URL.Query().Get("client_id")); id != "" {
+	q := r.URL.Query()
+	search := strings.TrimSpace(q.Get("search"))
+	// An id, given in the id field of older links or found elsewhere and
+	// pasted into the search, opens that client.
+	for _, id := range []string{strings.TrimSpace(q.Get("client_id")), search} {
 		if norm, ok := store.NormalizeUUID(id); ok {
 			return "", nil, redirectTo(h.cfg.Prefix + "/clients/" + norm)
 		}
+	}
+	if q.Get("client_id") != "" {
 		return "", nil, &analytics.Error{Status: http.StatusBadRequest, Detail: "The client id must be a UUID.", Summary: "Invalid parameter", Field: "client_id"}
 	}
 	offset := 0
-	if v := r.URL.Query().Get("offset"); v != "" {
+	if v := q.Get("offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return "", nil, &analytics.Error{Status: http.StatusBadRequest, Detail: "The offset must be a whole number.", Summary: "Invalid parameter", Field: "offset"}
@@ -384,7 +391,7 @@ func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, 
 		offset = max(n, 0)
 	}
 	// One client more than the page shows tells whether there is a next page.
-	list, err := h.svc.Clients(r.Context(), p, clientsPerPage+1, offset)
+	list, err := h.svc.Clients(r.Context(), p, search, clientsPerPage+1, offset)
 	if err != nil {
 		return "", nil, err
 	}
@@ -392,18 +399,26 @@ func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, 
 	if err != nil {
 		return "", nil, err
 	}
-	out := &clientsData{List: list, Perf: perf, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
-	base := h.cfg.Prefix + "/clients"
+	out := &clientsData{List: list, Search: search, Perf: perf, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
+	at := func(offset int) string {
+		v := url.Values{}
+		if search != "" {
+			v.Set("search", search)
+		}
+		if offset > 0 {
+			v.Set("offset", strconv.Itoa(offset))
+		}
+		if len(v) == 0 {
+			return h.cfg.Prefix + "/clients"
+		}
+		return h.cfg.Prefix + "/clients?" + v.Encode()
+	}
 	if len(list) > clientsPerPage {
 		out.List = list[:clientsPerPage]
-		out.NextURL = base + "?offset=" + strconv.Itoa(offset+clientsPerPage)
+		out.NextURL = at(offset + clientsPerPage)
 	}
-	switch prev := offset - clientsPerPage; {
-	case offset == 0:
-	case prev <= 0:
-		out.PrevURL = base
-	default:
-		out.PrevURL = base + "?offset=" + strconv.Itoa(prev)
+	if offset > 0 {
+		out.PrevURL = at(max(offset-clientsPerPage, 0))
 	}
 	return "Clients", out, nil
 }

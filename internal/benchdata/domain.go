@@ -46,7 +46,7 @@ func DomainReads(ctx context.Context, s store.DomainReader, end time.Time) []Cas
 			return err
 		}},
 		{"ReportRecent", func() error { _, err := s.ReportRecent(ctx, 10); return err }},
-		{"ClientList", func() error { _, err := s.ClientList(ctx, 25, 0); return err }},
+		{"ClientList", func() error { _, err := s.ClientList(ctx, "", 25, 0); return err }},
 		{"ClientPerformanceAll", func() error { _, err := s.ClientPerformance(ctx, ""); return err }},
 		{"ClientPerformanceOne", func() error {
 			_, err := s.ClientPerformance(ctx, "10000000-0000-4000-8000-000000000007")
@@ -144,8 +144,9 @@ func KeptReads(st store.Store) []Case {
 
 // ClientDirectory writes n clients and returns reads of the client
 // directory among them: its first page of 50, the page at half of the
-// clients and the last page (DomainReader.ClientList), after a read of one
-// client by its key (ClientGet) as the same run's baseline.
+// clients, the last page and the first page of a search by name
+// (DomainReader.ClientList), after a read of one client by its key
+// (ClientGet) as the same run's baseline.
 func ClientDirectory(ctx context.Context, s store.Store, n int) ([]Case, error) {
 	for i := range n {
 		// Ids in another order than names, as real ones are.
@@ -156,7 +157,7 @@ func ClientDirectory(ctx context.Context, s store.Store, n int) ([]Case, error) 
 	}
 	page := func(offset int) func() error {
 		return func() error {
-			cs, err := s.ClientList(ctx, 50, offset)
+			cs, err := s.ClientList(ctx, "", 50, offset)
 			if err == nil && len(cs) == 0 {
 				err = fmt.Errorf("no clients at offset %d", offset)
 			}
@@ -168,5 +169,13 @@ func ClientDirectory(ctx context.Context, s store.Store, n int) ([]Case, error) 
 		_, err := s.ClientGet(ctx, fmt.Sprintf("20000000-0000-4000-8000-%012d", n/2))
 		return err
 	}
-	return []Case{{"ClientGet", get}, {"FirstPage", page(0)}, {"HalfWay", page(n / 2)}, {"LastPage", page(n - 50)}}, nil
+	// A search: every name is read, 50 of those that match are returned.
+	search := func() error {
+		cs, err := s.ClientList(ctx, "CLIENT 00999", 50, 0)
+		if err == nil && len(cs) == 0 {
+			err = fmt.Errorf("the search found no client")
+		}
+		return err
+	}
+	return []Case{{"ClientGet", get}, {"FirstPage", page(0)}, {"HalfWay", page(n / 2)}, {"LastPage", page(n - 50)}, {"Search", search}}, nil
 }

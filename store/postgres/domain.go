@@ -57,20 +57,33 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	return &c, nil
 }
 
-// ClientList returns a page of clients in name order.
-func (s *Store) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
+// ClientList returns a page of clients in name order, those whose name
+// contains match when it is not empty.
+func (s *Store) ClientList(ctx context.Context, match string, limit, offset int) ([]store.Client, error) {
 	const op = "list clients"
 	limit, err := storedriver.ListWindow(limit, offset)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
+	pattern, err := storedriver.ClientMatch(match)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	where, and, args := "", "", []any{limit, offset}
+	if pattern != "" {
+		// lower() in the C collation lower-cases ASCII letters alone, as
+		// the pattern's are: other letters compare as they are, whatever
+		// the database's locale (translate() of A-Z took 15 times longer).
+		const matches = ` lower(company_name COLLATE "C") LIKE $3`
+		where, and, args = " WHERE"+matches, " AND"+matches, append(args, pattern)
+	}
 	// The page starts at the key found at the offset from the name index
 	// alone: an OFFSET of the page itself reads every row it skips from the
 	// table. Past the last client the key is NULL and the page empty.
 	out, err := sqlexec.Query(ctx, s.read(), scanClient, `SELECT `+clientColumns+` FROM clients
-		WHERE (company_name::text COLLATE "C", id) >= (SELECT company_name::text COLLATE "C", id FROM clients
-			ORDER BY company_name COLLATE "C", id OFFSET $2 LIMIT 1)
-		ORDER BY company_name COLLATE "C", id LIMIT $1`, limit, offset)
+		WHERE (company_name::text COLLATE "C", id) >= (SELECT company_name::text COLLATE "C", id FROM clients`+where+`
+			ORDER BY company_name COLLATE "C", id OFFSET $2 LIMIT 1)`+and+`
+		ORDER BY company_name COLLATE "C", id LIMIT $1`, args...)
 	return out, s.wrap(ctx, op, err)
 }
 

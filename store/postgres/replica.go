@@ -414,8 +414,8 @@ func (r *Replicated) ReportDailyCounts(ctx context.Context, from, to time.Time, 
 	return read(r, ctx, func(s *Store) ([]store.ReportDayCount, error) { return s.ReportDailyCounts(ctx, from, to, loc) })
 }
 
-func (r *Replicated) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
-	return read(r, ctx, func(s *Store) ([]store.Client, error) { return s.ClientList(ctx, limit, offset) })
+func (r *Replicated) ClientList(ctx context.Context, match string, limit, offset int) ([]store.Client, error) {
+	return read(r, ctx, func(s *Store) ([]store.Client, error) { return s.ClientList(ctx, match, limit, offset) })
 }
 
 func (r *Replicated) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {

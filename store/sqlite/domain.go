@@ -82,15 +82,26 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 	return &c, nil
 }
 
-// ClientList returns a page of clients in name order.
-func (s *Store) ClientList(ctx context.Context, limit, offset int) ([]store.Client, error) {
+// ClientList returns a page of clients in name order, those whose name
+// contains match when it is not empty.
+func (s *Store) ClientList(ctx context.Context, match string, limit, offset int) ([]store.Client, error) {
 	const op = "list clients"
 	limit, err := storedriver.ListWindow(limit, offset)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
+	pattern, err := storedriver.ClientMatch(match)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	where, args := "", []any{limit, offset}
+	if pattern != "" {
+		// LIKE compares ASCII letters without case, other characters as
+		// they are: what the contract asks.
+		where, args = ` WHERE company_name LIKE ? ESCAPE '\'`, []any{pattern, limit, offset}
+	}
 	out, err := sqlexec.Query(ctx, s.read(), scanClient, "SELECT "+clientColumns+
-		" FROM clients ORDER BY company_name, id LIMIT ? OFFSET ?", limit, offset)
+		" FROM clients"+where+" ORDER BY company_name, id LIMIT ? OFFSET ?", args...)
 	return out, s.wrap(ctx, op, err)
 }
 

@@ -12,6 +12,50 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 )
 
+// ListWindow validates the limit and offset of DomainReader.ClientList and
+// returns the limit with its default (0 means store.ListLimitDefault).
+func ListWindow(limit, offset int) (int, error) {
+	switch {
+	case limit < 0 || limit > store.ListLimitMax:
+		return 0, Invalid("limit", "must be between 1 and %d", store.ListLimitMax)
+	case offset < 0:
+		return 0, Invalid("offset", "must not be negative")
+	case limit == 0:
+		return store.ListLimitDefault, nil
+	}
+	return limit, nil
+}
+
+// ClientMatch validates the match of DomainReader.ClientList and returns
+// the LIKE pattern that finds it anywhere in a name: its ASCII letters
+// lower-cased, and %, _ and \ escaped with \ (the pattern's escape
+// character). A driver compares it with the name's ASCII letters
+// lower-cased, other characters as they are. "" matches every name.
+func ClientMatch(match string) (string, error) {
+	if len(match) > store.MaxCompanyNameLen || !utf8.ValidString(match) || strings.IndexByte(match, 0) >= 0 {
+		return "", Invalid("match", "must be UTF-8 text of at most %d bytes without NUL", store.MaxCompanyNameLen)
+	}
+	if match == "" {
+		return "", nil
+	}
+	var b strings.Builder
+	b.Grow(len(match) + 2)
+	b.WriteByte('%')
+	for i := 0; i < len(match); i++ {
+		switch c := match[i]; {
+		case c == '%' || c == '_' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('%')
+	return b.String(), nil
+}
+
 // PrepareClient validates c and normalises it in place (lower-case id, UTC
 // time, zero CreatedAt = now).
 func PrepareClient(c *store.Client, now time.Time) error {

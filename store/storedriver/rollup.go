@@ -127,20 +127,6 @@ func ListLimit(limit, dflt int) (int, error) {
 	return limit, nil
 }
 
-// ListWindow validates the limit and offset of DomainReader.ClientList and
-// returns the limit with its default (0 means store.ListLimitDefault).
-func ListWindow(limit, offset int) (int, error) {
-	switch {
-	case limit < 0 || limit > store.ListLimitMax:
-		return 0, Invalid("limit", "must be between 1 and %d", store.ListLimitMax)
-	case offset < 0:
-		return 0, Invalid("offset", "must not be negative")
-	case limit == 0:
-		return store.ListLimitDefault, nil
-	}
-	return limit, nil
-}
-
 // DeleteBatch validates the batch size of ActivityDeleteBefore and
 // returns it with its default (0 means store.DeleteBatchDefault).
 func DeleteBatch(n int) (int, error) {

@@ -207,3 +207,32 @@ func TestPrepareParams(t *testing.T) {
 		}
 	}
 }
+
+func TestClientMatch(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"Contoso", "%contoso%"},
+		{"100% A_B\\C", `%100\% a\_b\\c%`},
+		{"Ümlaut ÄG", "%Ümlaut Äg%"},
+	} {
+		got, err := storedriver.ClientMatch(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ClientMatch(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"a\x00", "\xff", strings.Repeat("é", store.MaxCompanyNameLen/2+1)} {
+		if _, err := storedriver.ClientMatch(in); err == nil {
+			t.Errorf("ClientMatch(%q) accepted", in)
+		}
+	}
+	for _, tc := range []struct{ limit, offset, want int }{{0, 0, store.ListLimitDefault}, {7, 3, 7}, {store.ListLimitMax, 0, store.ListLimitMax}} {
+		if got, err := storedriver.ListWindow(tc.limit, tc.offset); err != nil || got != tc.want {
+			t.Errorf("ListWindow(%d, %d) = %d, %v; want %d", tc.limit, tc.offset, got, err, tc.want)
+		}
+	}
+	for _, tc := range [][2]int{{-1, 0}, {store.ListLimitMax + 1, 0}, {1, -1}} {
+		if _, err := storedriver.ListWindow(tc[0], tc[1]); err == nil {
+			t.Errorf("ListWindow(%d, %d) accepted", tc[0], tc[1])
+		}
+	}
+}

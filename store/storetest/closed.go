@@ -41,7 +41,7 @@ func testClosedEveryMethod(t *testing.T, s store.Store) {
 		{"ClientUpsert", func() error { return s.ClientUpsert(c, &client) }},
 		{"ReportUpsert", func() error { return s.ReportUpsert(c, &report) }},
 		{"ClientGet", func() error { return err2(s.ClientGet(c, ClientContoso)) }},
-		{"ClientList", func() error { return err2(s.ClientList(c, 0, 0)) }},
+		{"ClientList", func() error { return err2(s.ClientList(c, "", 0, 0)) }},
 		{"ReportGet", func() error { return err2(s.ReportGet(c, DomainReport(1))) }},
 		{"ReportMetrics", func() error {
 			return err2(s.ReportMetrics(c, store.ReportMetricsParams{MonthStart: DomainMonthStart, PrevMonthStart: DomainPrevMonthStart}))

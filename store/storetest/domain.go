@@ -44,7 +44,7 @@ var ignoreUpdatedAt = cmpopts.IgnoreFields(store.Client{}, "UpdatedAt")
 // testClientList checks the order of ClientList (names compared byte by
 // byte, then ids), its window and its parameter checks.
 func testClientList(t *testing.T, s store.Store) {
-	got, err := s.ClientList(ctx(t), 0, 0)
+	got, err := s.ClientList(ctx(t), "", 0, 0)
 	must(t, err, "ClientList of no clients")
 	if got == nil || len(got) != 0 {
 		t.Fatalf("ClientList of no clients = %#v, want an empty slice", got)
@@ -66,7 +66,7 @@ func testClientList(t *testing.T, s store.Store) {
 		}
 		return out
 	}
-	got, err = s.ClientList(ctx(t), 0, 0)
+	got, err = s.ClientList(ctx(t), "", 0, 0)
 	must(t, err, "ClientList")
 	diff(t, "clients in name order", want, keys(got))
 	if len(got) > 0 {
@@ -75,7 +75,7 @@ func testClientList(t *testing.T, s store.Store) {
 		wantUTC(t, "listed client", got[0].CreatedAt, got[0].UpdatedAt)
 	}
 	for _, w := range []struct{ limit, offset, from, to int }{{2, 0, 0, 2}, {2, 3, 3, 5}, {5, 4, 4, 7}, {3, 7, 7, 7}, {1, 100, 7, 7}} {
-		got, err := s.ClientList(ctx(t), w.limit, w.offset)
+		got, err := s.ClientList(ctx(t), "", w.limit, w.offset)
 		must(t, err, "ClientList window")
 		diff(t, fmt.Sprintf("limit %d offset %d", w.limit, w.offset), want[w.from:w.to], keys(got))
 	}
@@ -84,22 +84,65 @@ func testClientList(t *testing.T, s store.Store) {
 		c := store.Client{ID: ID('d', i+1), CompanyName: fmt.Sprintf("Many %02d", i)}
 		must(t, s.ClientUpsert(ctx(t), &c), "ClientUpsert")
 	}
-	got, err = s.ClientList(ctx(t), 0, 0)
+	got, err = s.ClientList(ctx(t), "", 0, 0)
 	must(t, err, "ClientList default limit")
 	if len(got) != store.ListLimitDefault {
 		t.Errorf("ClientList(0, 0) returned %d clients, want %d", len(got), store.ListLimitDefault)
 	}
-	got, err = s.ClientList(ctx(t), store.ListLimitMax, 0)
+	got, err = s.ClientList(ctx(t), "", store.ListLimitMax, 0)
 	must(t, err, "ClientList largest limit")
 	if len(got) != len(names)+store.ListLimitDefault {
 		t.Errorf("ClientList(%d, 0) returned %d clients, want %d", store.ListLimitMax, len(got), len(names)+store.ListLimitDefault)
 	}
 	for _, tc := range []struct {
+		match         string
 		limit, offset int
 		field         string
-	}{{-1, 0, "limit"}, {store.ListLimitMax + 1, 0, "limit"}, {10, -1, "offset"}} {
-		_, err := s.ClientList(ctx(t), tc.limit, tc.offset)
+	}{
+		{"", -1, 0, "limit"}, {"", store.ListLimitMax + 1, 0, "limit"}, {"", 10, -1, "offset"},
+		{"a\x00b", 0, 0, "match"}, {"\xff", 0, 0, "match"}, {strings.Repeat("a", store.MaxCompanyNameLen+1), 0, 0, "match"},
+	} {
+		_, err := s.ClientList(ctx(t), tc.match, tc.limit, tc.offset)
 		wantValidation(t, err, tc.field, false)
+	}
+	testClientListMatch(t, s)
+}
+
+// testClientListMatch checks ClientList's match: a part of the name, ASCII
+// letters without case, other characters as they are, the LIKE wildcards
+// as themselves, with the window applied to the matching clients.
+func testClientListMatch(t *testing.T, s store.Store) {
+	for i, name := range []string{"100% Cloud", "100 Percent", "a_b Holdings", "axb Holdings", `Back\slash`, "Ümlaut GmbH", "ümlaut AG"} {
+		c := store.Client{ID: ID('e', i+1), CompanyName: name}
+		must(t, s.ClientUpsert(ctx(t), &c), "ClientUpsert")
+	}
+	for _, tc := range []struct {
+		match         string
+		limit, offset int
+		want          []string
+	}{
+		{"contoso", 0, 0, []string{"Contoso", "Contoso", "Contoso Ltd"}},
+		{"CONTOSO L", 0, 0, []string{"Contoso Ltd"}},
+		{"contoso", 1, 1, []string{"Contoso"}},
+		{"contoso", 10, 2, []string{"Contoso Ltd"}},
+		{"contoso", 10, 3, []string{}},
+		{"%", 0, 0, []string{"100% Cloud"}},
+		{"0%", 0, 0, []string{"100% Cloud"}},
+		{"_", 0, 0, []string{"a_b Holdings"}},
+		{`\`, 0, 0, []string{`Back\slash`}},
+		{`k\s`, 0, 0, []string{`Back\slash`}},
+		{"Ümlaut", 0, 0, []string{"Ümlaut GmbH"}},
+		{"ümlaut", 0, 0, []string{"ümlaut AG"}},
+		{"MLAUT", 0, 0, []string{"Ümlaut GmbH", "ümlaut AG"}},
+		{"no such client", 0, 0, []string{}},
+	} {
+		got, err := s.ClientList(ctx(t), tc.match, tc.limit, tc.offset)
+		must(t, err, "ClientList with a match")
+		names := make([]string, len(got))
+		for i, c := range got {
+			names[i] = c.CompanyName
+		}
+		diff(t, fmt.Sprintf("match %q limit %d offset %d", tc.match, tc.limit, tc.offset), tc.want, names)
 	}
 }
 
