@@ -328,8 +328,15 @@ func checkDirectory(t *testing.T, ctx context.Context, base, token string) {
 	if len(want) == 0 {
 		t.Fatal("the API lists no clients")
 	}
+	names := func() []string {
+		out := make([]string, len(want))
+		for i, c := range want {
+			out[i] = c.CompanyName
+		}
+		return out
+	}
 	var shown []string
-	var url, heading string
+	var loc, heading string
 	err := chromedp.Run(ctx,
 		chromedp.EmulateViewport(1440, 900),
 		chromedp.Navigate(base+"/clients"),
@@ -337,24 +344,36 @@ func checkDirectory(t *testing.T, ctx context.Context, base, token string) {
 		chromedp.Evaluate(`[...document.querySelectorAll('#clients tbody th a')].map(a => a.textContent.trim())`, &shown),
 		chromedp.Click(`#clients tbody th a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#performance`, chromedp.ByQuery),
-		chromedp.Location(&url),
+		chromedp.Location(&loc),
 		chromedp.Text(`main h1`, &heading, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatalf("client directory: %v", err)
 	}
-	if heading != want[0].CompanyName {
-		t.Errorf("the page of %s is headed %q", want[0].CompanyName, heading)
+	if !slices.Equal(shown, names()) {
+		t.Errorf("the directory lists %q, the API %q", shown, names())
 	}
-	names := make([]string, len(want))
-	for i, c := range want {
-		names[i] = c.CompanyName
+	if !strings.HasSuffix(loc, "/clients/"+want[0].ID) || heading != want[0].CompanyName {
+		t.Errorf("a click on %s went to %s, headed %q", want[0].CompanyName, loc, heading)
 	}
-	if !slices.Equal(shown, names) {
-		t.Errorf("the directory lists %q, the API %q", shown, names)
+
+	// The search form finds what the API finds.
+	term := strings.ToUpper(want[len(want)-1].CompanyName[1:4])
+	apiJSON(t, base, token, "clients/?limit=50&search="+url.QueryEscape(term), &want)
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(base+"/clients"),
+		chromedp.WaitVisible(`input[name="search"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="search"]`, term, chromedp.ByQuery),
+		chromedp.Click(`form[role="search"] button[type="submit"]`, chromedp.ByQuery),
+		// Only the results page has the term as the field's value.
+		chromedp.WaitVisible(`input[name="search"][value="`+term+`"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('#clients tbody th a')].map(a => a.textContent.trim())`, &shown),
+	)
+	if err != nil {
+		t.Fatalf("client search: %v", err)
 	}
-	if !strings.HasSuffix(url, "/clients/"+want[0].ID) {
-		t.Errorf("a click on %s went to %s, want its page", want[0].CompanyName, url)
+	if len(want) == 0 || !slices.Equal(shown, names()) {
+		t.Errorf("a search for %q shows %q, the API finds %q", term, shown, names())
 	}
 }
 
