@@ -401,7 +401,7 @@ func (s *Service) Clients(ctx context.Context, p Principal, match string, limit,
 	}
 	match = strings.TrimSpace(match)
 	if _, err := storedriver.ClientMatch(match); err != nil {
-		return nil, badParam("search", "search must be text of at most %d bytes", store.MaxCompanyNameLen)
+		return nil, badParam("search", "search must be UTF-8 text of at most %d bytes without NUL characters", store.MaxCompanyNameLen)
 	}
 	cs, err := s.st.ClientList(ctx, match, min(limit, clientLimitMax), max(offset, 0))
 	if err != nil {
