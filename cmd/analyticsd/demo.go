@@ -135,6 +135,7 @@ func (d *demoReport) print(w io.Writer, url string) {
 		fmt.Fprintf(w, "\nTry:\n")
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %smetrics/\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %sdashboard/\n", admin, api)
+		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%sclients/?search=bank'\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%suser-activity/?limit=5'\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%sactivity-summary/?group_by=day'\n", admin, api)
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%smetrics/history/?period=weekly'\n", admin, api)

@@ -468,6 +468,13 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(body, &metrics); err != nil || metrics.TotalReports == 0 {
 		t.Errorf("metrics body %s (%v): want demo reports", body, err)
 	}
+	// The search the output suggests finds the demo's bank.
+	if !strings.Contains(stdout.String(), "clients/?search=bank'") {
+		t.Errorf("output does not suggest the client search:\n%s", stdout.String())
+	}
+	if code, body := request(t, "GET", api+"clients/?search=bank", tokens["viewer"], nil); code != 200 || !strings.Contains(string(body), `"company_name":"Woodgrove Bank"`) {
+		t.Errorf("clients/?search=bank = %d %s", code, body)
+	}
 	code, body = request(t, "GET", api+"metrics/history/?period=daily", tokens["viewer"], nil)
 	var history struct {
 		Snapshots []json.RawMessage `json:"snapshots"`
