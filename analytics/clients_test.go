@@ -82,6 +82,31 @@ func TestClientsRoute(t *testing.T) {
 		if r := e.get(t, "clients/nope/", "bob"); r.status != http.StatusBadRequest || errBody(t, r).Field != "id" {
 			t.Errorf("malformed id: %d %s", r.status, r.body)
 		}
+		// A client's recent reports: that client's alone, newest first.
+		all := e.get(t, "recent-activity/?limit=100", "bob")
+		var every, mine []RecentItem
+		if err := json.Unmarshal(all.body, &every); err != nil {
+			t.Fatal(err)
+		}
+		r := e.get(t, "recent-activity/?limit=100&client_id="+strings.ToUpper(client1), "bob")
+		if err := json.Unmarshal(r.body, &mine); r.status != http.StatusOK || err != nil {
+			t.Fatalf("recent-activity of client1: %d %s", r.status, r.body)
+		}
+		var want []RecentItem
+		for _, it := range every {
+			if it.ClientName == "Contoso" {
+				want = append(want, it)
+			}
+		}
+		if len(want) == 0 || !slices.Equal(mine, want) {
+			t.Errorf("recent-activity of client1 = %+v, want %+v", mine, want)
+		}
+		if r := e.get(t, "recent-activity/?client_id="+unknown, "bob"); r.status != http.StatusNotFound {
+			t.Errorf("recent-activity of an unknown client: %d %s", r.status, r.body)
+		}
+		if r := e.get(t, "recent-activity/?client_id=nope", "bob"); r.status != http.StatusBadRequest || errBody(t, r).Field != "client_id" {
+			t.Errorf("recent-activity of a malformed client id: %d %s", r.status, r.body)
+		}
 		if r := e.get(t, "clients/", ""); r.status != http.StatusUnauthorized {
 			t.Errorf("GET clients/ without a token: %d, want 401", r.status)
 		}

@@ -24,6 +24,7 @@ var goldenRoutes = []struct{ file, path, token string }{
 	{"categories.json", "categories/", "alice"},
 	{"recent_activity.json", "recent-activity/?limit=3", "alice"},
 	{"clients.json", "clients/?limit=2&offset=1", "bob"},
+	{"recent_activity_client1.json", "recent-activity/?client_id=" + client1, "bob"},
 	{"client_performance_all.json", "client-performance/", "alice"},
 	{"client_performance_client1.json", "client-performance/?client_id=" + client1, "alice"},
 	{"business_impact.json", "business-impact/", "alice"},
@@ -99,6 +100,8 @@ func TestServiceMatchesHandler(t *testing.T) {
 	check("Categories", c, err, "categories/")
 	ri, err := e.svc.RecentActivity(ctx, dave, 0)
 	check("RecentActivity", ri, err, "recent-activity/")
+	cr, err := e.svc.ClientRecentActivity(ctx, dave, client2, 0)
+	check("ClientRecentActivity", cr, err, "recent-activity/?client_id="+client2)
 	cl, err := e.svc.Clients(ctx, dave, "", 0, 1)
 	check("Clients", cl, err, "clients/?offset=1")
 	cp, err := e.svc.ClientPerformance(ctx, dave, client2)

@@ -62,6 +62,7 @@ type Route struct {
 	scoped    bool         // answers 403 although Role is "": what is allowed depends on the parameters
 	bounded   bool         // answers 429 when too many calls run at once
 	conflicts bool         // answers 409 when the write collides with stored data
+	finds     bool         // answers 404 when the client or job it names is unknown
 }
 
 // param is a query parameter of a route.
@@ -110,17 +111,18 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "categories", Methods: get, Summary: "Recommendations by category.", CacheTTL: ttlCategories, action: "retrieve categories",
 			resp: reflect.TypeFor[Categories](), serve: (*Service).serveCategories},
 		{Path: "recent-activity", Methods: get, Summary: "Newest reports, newest first.", CacheTTL: ttlRecentActivity, action: "retrieve recent activity",
-			Params: []param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil}},
-			resp:   reflect.TypeFor[[]RecentItem](), serve: (*Service).serveRecent},
+			Params: []param{{"limit", "integer", "Items, default 10; < 1 → 10; > 100 → 100.", nil},
+				{"client_id", "uuid", "Only this client's reports; an unknown client is a 404.", nil}},
+			resp: reflect.TypeFor[[]RecentItem](), finds: true, serve: (*Service).serveRecent},
 		{Path: "client-performance", Methods: get, Summary: "Report figures of one client or of all.", CacheTTL: ttlClientPerformance, action: "retrieve client performance",
 			Params: []param{{"client_id", "uuid", "The client; all reports when absent.", nil}},
-			resp:   reflect.TypeFor[ClientPerformance](), serve: (*Service).serveClientPerformance},
+			resp:   reflect.TypeFor[ClientPerformance](), finds: true, serve: (*Service).serveClientPerformance},
 		{Path: "clients", Methods: get, Summary: "Clients in name order, one page.", action: "retrieve clients",
 			Params: []param{{"search", "string", "Only clients whose name contains this text (ASCII letters without case).", nil},
 				{"limit", "integer", "Clients, default 25, clamped to 1…100.", nil}, {"offset", "integer", "Clients to skip, default 0; < 0 → 0.", nil}},
 			resp: reflect.TypeFor[[]ClientOut](), serve: (*Service).serveClients},
 		{Path: "clients/{id}", Methods: get, Summary: "One client; an unknown client is a 404.", action: "retrieve client",
-			resp: reflect.TypeFor[ClientOut](), serve: (*Service).serveClient},
+			resp: reflect.TypeFor[ClientOut](), finds: true, serve: (*Service).serveClient},
 		{Path: "business-impact", Methods: get, Summary: "Recommendations by business impact.", CacheTTL: ttlBusinessImpact, action: "retrieve business impact",
 			resp: reflect.TypeFor[BusinessImpact](), serve: (*Service).serveBusinessImpact},
 		{Path: "user-activity", Methods: get, Summary: "One page of activities, newest first.", Params: pActivity, action: "retrieve user activity",
@@ -144,7 +146,7 @@ func (s *Service) buildRoutes() []*route {
 		{Path: "jobs", Methods: get, Role: RoleAdmin, Summary: "Background jobs with schedule, last and next run.", action: "retrieve jobs",
 			resp: reflect.TypeFor[jobsDoc](), serve: (*Service).serveJobs},
 		{Path: "jobs/{name}/run", Methods: post, Role: RoleAdmin, Summary: "Run a background job once, now (202), under the scheduler's once-per-cluster guard.", action: "run job",
-			resp: reflect.TypeFor[JobRunStarted](), okStatus: http.StatusAccepted, noBody: true, audited: true, serve: (*Service).serveRunJob},
+			resp: reflect.TypeFor[JobRunStarted](), okStatus: http.StatusAccepted, noBody: true, audited: true, finds: true, serve: (*Service).serveRunJob},
 		{Path: "cache/invalidate", Methods: post, Role: RoleAdmin, Summary: "Clear every cached analytics result on every replica.", action: "invalidate cache",
 			resp: reflect.TypeFor[CacheInvalidated](), noBody: true, audited: true, serve: (*Service).serveInvalidate},
 		{Path: "users/{id}/activities", Methods: []string{http.MethodDelete}, Role: RoleAdmin, Summary: "Erase one user's activity.", action: "erase user activities",

@@ -139,6 +139,9 @@ func (rt *route) responses(gen *schemaGen, m string) map[string]any {
 	if m == http.MethodPost {
 		responses["413"] = errResp("Body too large")
 	}
+	if rt.finds {
+		responses["404"] = errResp("Unknown client or job")
+	}
 	if rt.conflicts {
 		responses["409"] = errResp("The write collides with stored data (an activity with the id and created_at of a stored one); nothing written")
 	}

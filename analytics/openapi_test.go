@@ -58,6 +58,15 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			if res.status == http.StatusNotFound && strings.Contains(string(res.body), "No analytics route") {
 				t.Errorf("documented %s %s is not routed", m, p)
 			}
+			var op struct {
+				Responses map[string]json.RawMessage `json:"responses"`
+			}
+			if err := json.Unmarshal(doc.Paths[p][method], &op); err != nil {
+				t.Fatalf("%s %s: %v", m, p, err)
+			}
+			if _, documented := op.Responses["404"]; res.status == http.StatusNotFound && !documented {
+				t.Errorf("%s %s answers 404 for an unknown id, and its 404 is not documented", m, p)
+			}
 		}
 	}
 	for _, rt := range e.svc.Routes() {

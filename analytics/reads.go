@@ -326,7 +326,7 @@ func (s *Service) RecentActivity(ctx context.Context, p Principal, limit int) ([
 	if err := require(p, ""); err != nil {
 		return nil, err
 	}
-	v, err := decodeCached[[]RecentItem](s.recentJSON(ctx, clampRecent(limit)))
+	v, err := decodeCached[[]RecentItem](s.recentJSON(ctx, "", clampRecent(limit)))
 	if err != nil {
 		return nil, err
 	}
@@ -340,9 +340,40 @@ func clampRecent(limit int) int {
 	return min(limit, recentLimitMax)
 }
 
-func (s *Service) recentJSON(ctx context.Context, limit int) (cachedJSON, error) {
-	return s.cached(ctx, fmt.Sprintf("recent-activity:%d", limit), ttlRecentActivity, func(ctx context.Context) (any, error) {
-		rows, err := s.st.ReportRecent(ctx, limit)
+// ClientRecentActivity is RecentActivity over the reports of one client
+// (a UUID; unknown → 404). Cached 5 minutes per client and limit.
+func (s *Service) ClientRecentActivity(ctx context.Context, p Principal, clientID string, limit int) ([]RecentItem, error) {
+	if err := require(p, ""); err != nil {
+		return nil, err
+	}
+	id, ok := store.NormalizeUUID(clientID)
+	if !ok {
+		return nil, badParam("client_id", "client_id must be a UUID")
+	}
+	v, err := decodeCached[[]RecentItem](s.recentJSON(ctx, id, clampRecent(limit)))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+// recentJSON is the recent-activity body: the newest reports of clientID,
+// or of every client when it is empty.
+func (s *Service) recentJSON(ctx context.Context, clientID string, limit int) (cachedJSON, error) {
+	key := fmt.Sprintf("recent-activity:%d", limit)
+	if clientID != "" {
+		key += ":" + clientID
+	}
+	return s.cached(ctx, key, ttlRecentActivity, func(ctx context.Context) (any, error) {
+		if clientID != "" {
+			if _, err := s.st.ClientGet(ctx, clientID); err != nil {
+				if isNotFound(err) {
+					return nil, notFound("Client")
+				}
+				return nil, fmt.Errorf("get client: %w", err)
+			}
+		}
+		rows, err := s.st.ReportRecent(ctx, clientID, limit)
 		if err != nil {
 			return nil, fmt.Errorf("recent reports: %w", err)
 		}
@@ -677,7 +708,7 @@ func (s *Service) dashboardParts(ctx context.Context, p Principal) (*dashboardPa
 	g.Go(func() (err error) { d.metrics, err = s.metricsJSON(gctx); return err })
 	g.Go(func() (err error) { d.categories, err = s.categoriesJSON(gctx); return err })
 	g.Go(func() (err error) { d.trends, err = s.trendsJSON(gctx, dashboardTrendDays); return err })
-	g.Go(func() (err error) { d.recent, err = s.recentJSON(gctx, dashboardRecent); return err })
+	g.Go(func() (err error) { d.recent, err = s.recentJSON(gctx, "", dashboardRecent); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}

@@ -66,11 +66,16 @@ func (s *Service) serveCategories(w http.ResponseWriter, r *http.Request, p Prin
 }
 
 func (s *Service) serveRecent(w http.ResponseWriter, r *http.Request, p Principal) error {
-	limit, err := s.query(r).integer("limit", recentLimitDefault)
+	q := s.query(r)
+	limit, err := q.integer("limit", recentLimitDefault)
 	if err != nil {
 		return err
 	}
-	c, err := s.recentJSON(r.Context(), clampRecent(limit))
+	clientID, err := q.uuid("client_id")
+	if err != nil {
+		return err
+	}
+	c, err := s.recentJSON(r.Context(), clientID, clampRecent(limit))
 	return writeRawResult(w, c.b, err)
 }
 

@@ -311,7 +311,7 @@ func (s *Service) RefreshCache(ctx context.Context) error {
 	warm("trends", err)
 	_, err = s.categoriesJSON(ctx)
 	warm("categories", err)
-	_, err = s.recentJSON(ctx, recentLimitDefault)
+	_, err = s.recentJSON(ctx, "", recentLimitDefault)
 	warm("recent-activity", err)
 	_, err = s.businessImpactJSON(ctx)
 	warm("business-impact", err)

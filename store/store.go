@@ -288,8 +288,9 @@ type DomainReader interface {
 	// (in loc; nil = UTC) and type. Days without reports are absent.
 	ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]ReportDayCount, error)
 	// ReportRecent returns the newest reports (created_at DESC, id DESC),
-	// at most limit (0 means RecentListDefault).
-	ReportRecent(ctx context.Context, limit int) ([]ReportWithClient, error)
+	// those of clientID when it is not empty, at most limit (0 means
+	// RecentListDefault). An unknown client has none.
+	ReportRecent(ctx context.Context, clientID string, limit int) ([]ReportWithClient, error)
 	// ClientPerformance aggregates one client's reports, or every report
 	// when clientID is empty. Unknown client → ErrNotFound.
 	ClientPerformance(ctx context.Context, clientID string) (*ClientPerformance, error)

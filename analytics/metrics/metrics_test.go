@@ -311,7 +311,7 @@ func TestInstrumentStoreCountsFailures(t *testing.T) {
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := st.ReportRecent(cctx, 5); err == nil {
+		if _, err := st.ReportRecent(cctx, "", 5); err == nil {
 			t.Fatal("a cancelled call succeeded")
 		}
 		stop := errors.New("stop")
@@ -345,7 +345,7 @@ func TestInstrumentStoreCountsFailures(t *testing.T) {
 		if err := st.Ping(ctx); err == nil {
 			t.Fatal("ping of a closed store succeeded")
 		}
-		if _, err := st.ReportRecent(ctx, 5); err == nil {
+		if _, err := st.ReportRecent(ctx, "", 5); err == nil {
 			t.Fatal("read of a closed store succeeded")
 		}
 		fams = gather(t, reg)
@@ -370,7 +370,7 @@ func TestInstrumentStoreCountsDeadlines(t *testing.T) {
 		reg.MustRegister(m)
 		dctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
-		if _, err := st.ReportRecent(dctx, 5); err == nil {
+		if _, err := st.ReportRecent(dctx, "", 5); err == nil {
 			t.Fatal("a call past its deadline succeeded")
 		}
 		if got := value(gather(t, reg), "analytics_store_errors_total", "op", "ReportRecent"); got != 1 {

@@ -196,8 +196,8 @@ func (s *instrumented) ClientList(ctx context.Context, match string, limit, offs
 	return v, s.m.note(ctx, "ClientList", err)
 }
 
-func (s *instrumented) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
-	v, err := s.st.ReportRecent(ctx, limit)
+func (s *instrumented) ReportRecent(ctx context.Context, clientID string, limit int) ([]store.ReportWithClient, error) {
+	v, err := s.st.ReportRecent(ctx, clientID, limit)
 	return v, s.m.note(ctx, "ReportRecent", err)
 }
 

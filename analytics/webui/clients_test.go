@@ -100,4 +100,19 @@ func TestClientDirectory(t *testing.T) {
 		!strings.Contains(body, "<title>"+all[0].CompanyName) {
 		t.Errorf("the page of %s: %d\n%s", all[0].CompanyName, res.StatusCode, body)
 	}
+	// And lists its ten newest reports, newest first.
+	reports, err := e.svc.ClientRecentActivity(ctx, e.users["viewer"], all[0].ID, 10)
+	if err != nil || len(reports) == 0 {
+		t.Fatalf("the demo client %s has no reports (%v)", all[0].CompanyName, err)
+	}
+	var want, listed []string
+	for _, r := range reports {
+		want = append(want, r.ReportID)
+	}
+	for _, m := range regexp.MustCompile(`<li class="status-[a-z]+" data-id="([0-9a-f-]{36})">`).FindAllStringSubmatch(body, -1) {
+		listed = append(listed, m[1])
+	}
+	if !slices.Equal(listed, want) {
+		t.Errorf("the page of %s lists reports %v, want %v", all[0].CompanyName, listed, want)
+	}
 }

@@ -338,7 +338,8 @@ type clientsData struct {
 	PrevURL   string                // the directory's previous page, when there is one
 	NextURL   string                // and its next
 	Perf      *analytics.ClientPerformance
-	Client    *analytics.ClientOut // the client of a client's page
+	Client    *analytics.ClientOut   // the client of a client's page
+	Reports   []analytics.RecentItem // and its newest reports
 	ClientID  string
 	History   *analytics.EntityHistory
 	SeesAll   bool
@@ -423,8 +424,10 @@ func (h *Handler) clients(r *http.Request, p analytics.Principal) (string, any, 
 	return "Clients", out, nil
 }
 
-// clientsPerPage is the length of a page of the client directory.
-const clientsPerPage = 50
+const (
+	clientsPerPage = 50 // the length of a page of the client directory
+	clientReports  = 10 // the newest reports a client's page lists
+)
 
 func (h *Handler) client(r *http.Request, p analytics.Principal) (string, any, error) {
 	c, err := h.svc.Client(r.Context(), p, r.PathValue("id"))
@@ -435,7 +438,11 @@ func (h *Handler) client(r *http.Request, p analytics.Principal) (string, any, e
 	if err != nil {
 		return "", nil, err
 	}
-	out := &clientsData{Client: c, Perf: perf, ClientID: c.ID, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
+	reports, err := h.svc.ClientRecentActivity(r.Context(), p, c.ID, clientReports)
+	if err != nil {
+		return "", nil, err
+	}
+	out := &clientsData{Client: c, Reports: reports, Perf: perf, ClientID: c.ID, SeesAll: p.AtLeast(analytics.RoleManager), Breakdown: breakdown(perf)}
 	if out.SeesAll {
 		if out.History, err = h.svc.EntityHistory(r.Context(), p, "client", c.ID, 10); err != nil {
 			return "", nil, err

@@ -172,7 +172,7 @@ func TestImportReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, err := st.ReportRecent(context.Background(), 100)
+	got, err := st.ReportRecent(context.Background(), "", 100)
 	if err != nil || len(got) != 5 {
 		t.Fatalf("%d reports stored (%v), want 5", len(got), err)
 	}

@@ -45,7 +45,7 @@ func DomainReads(ctx context.Context, s store.DomainReader, end time.Time) []Cas
 			_, err := s.ReportDailyCounts(ctx, end.AddDate(0, 0, -30), end, nil)
 			return err
 		}},
-		{"ReportRecent", func() error { _, err := s.ReportRecent(ctx, 10); return err }},
+		{"ReportRecent", func() error { _, err := s.ReportRecent(ctx, "", 10); return err }},
 		{"ClientList", func() error { _, err := s.ClientList(ctx, "", 25, 0); return err }},
 		{"ClientPerformanceAll", func() error { _, err := s.ClientPerformance(ctx, ""); return err }},
 		{"ClientPerformanceOne", func() error {

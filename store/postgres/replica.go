@@ -418,8 +418,8 @@ func (r *Replicated) ClientList(ctx context.Context, match string, limit, offset
 	return read(r, ctx, func(s *Store) ([]store.Client, error) { return s.ClientList(ctx, match, limit, offset) })
 }
 
-func (r *Replicated) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
-	return read(r, ctx, func(s *Store) ([]store.ReportWithClient, error) { return s.ReportRecent(ctx, limit) })
+func (r *Replicated) ReportRecent(ctx context.Context, clientID string, limit int) ([]store.ReportWithClient, error) {
+	return read(r, ctx, func(s *Store) ([]store.ReportWithClient, error) { return s.ReportRecent(ctx, clientID, limit) })
 }
 
 func (r *Replicated) ClientPerformance(ctx context.Context, clientID string) (*store.ClientPerformance, error) {

@@ -321,15 +321,19 @@ func (s *Store) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *
 }
 
 // ReportRecent returns the newest reports with their client's name.
-func (s *Store) ReportRecent(ctx context.Context, limit int) ([]store.ReportWithClient, error) {
+func (s *Store) ReportRecent(ctx context.Context, clientID string, limit int) ([]store.ReportWithClient, error) {
 	const op = "list recent reports"
-	limit, err := storedriver.ListLimit(limit, store.RecentListDefault)
+	limit, clientID, err := storedriver.RecentParams(limit, clientID)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
+	where, args := "", []any{limit}
+	if clientID != "" {
+		where, args = " WHERE r.client_id = ?", []any{clientID, limit}
+	}
 	out, err := sqlexec.Query(ctx, s.read(), scanReportWithClient, "SELECT "+reportColumns+`, c.company_name
-		FROM reports r JOIN clients c ON c.id = r.client_id
-		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, limit)
+		FROM reports r JOIN clients c ON c.id = r.client_id`+where+`
+		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, args...)
 	return out, s.wrap(ctx, op, err)
 }
 

@@ -26,6 +26,18 @@ func ListWindow(limit, offset int) (int, error) {
 	return limit, nil
 }
 
+// RecentParams validates the limit and client of DomainReader.ReportRecent
+// and returns the limit with its default (0 means store.RecentListDefault)
+// and the client id lower-cased ("" for every client).
+func RecentParams(limit int, clientID string) (int, string, error) {
+	limit, err := ListLimit(limit, store.RecentListDefault)
+	if err != nil || clientID == "" {
+		return limit, "", err
+	}
+	id, err := ID("client_id", clientID)
+	return limit, id, err
+}
+
 // ClientMatch validates the match of DomainReader.ClientList and returns
 // the LIKE pattern that finds it anywhere in a name: its ASCII letters
 // lower-cased, and %, _ and \ escaped with \ (the pattern's escape

@@ -49,7 +49,7 @@ func testClosedEveryMethod(t *testing.T, s store.Store) {
 		{"RecommendationCategoryCounts", func() error { return err2(s.RecommendationCategoryCounts(c)) }},
 		{"RecommendationImpactCounts", func() error { return err2(s.RecommendationImpactCounts(c)) }},
 		{"ReportDailyCounts", func() error { return err2(s.ReportDailyCounts(c, DomainPrevMonthStart, now, nil)) }},
-		{"ReportRecent", func() error { return err2(s.ReportRecent(c, 5)) }},
+		{"ReportRecent", func() error { return err2(s.ReportRecent(c, "", 5)) }},
 		{"ClientPerformance", func() error { return err2(s.ClientPerformance(c, ClientContoso)) }},
 		{"CostFigures", func() error { return err2(s.CostFigures(c, store.CostParams{MonthsFrom: DomainPrevMonthStart})) }},
 		{"ReportWindowStats", func() error { return err2(s.ReportWindowStats(c, DomainPrevMonthStart, now)) }},

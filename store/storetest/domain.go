@@ -244,7 +244,7 @@ func testClientUpdateKeepsReports(t *testing.T, s store.Store) {
 	if perf.TotalReports != 3 || perf.TotalRecommendations != 8 {
 		t.Errorf("after updating the client: %d reports, %d recommendations; want 3, 8", perf.TotalReports, perf.TotalRecommendations)
 	}
-	recent, err := s.ReportRecent(ctx(t), 100)
+	recent, err := s.ReportRecent(ctx(t), "", 100)
 	must(t, err, "ReportRecent")
 	for _, r := range recent {
 		if r.ClientID == ClientContoso && r.ClientName != "Contoso Renamed" {
@@ -615,7 +615,7 @@ func testReportRecent(t *testing.T, s store.Store) {
 			Status: store.StatusPending, CreatedAt: ts("2025-03-25T23:00:00Z")})
 	}
 	Seed(t, s, d)
-	got, err := s.ReportRecent(ctx(t), 4)
+	got, err := s.ReportRecent(ctx(t), "", 4)
 	must(t, err, "ReportRecent")
 	type row struct{ ID, Client string }
 	var rows []row
@@ -629,7 +629,7 @@ func testReportRecent(t *testing.T, s store.Store) {
 		{DomainReport(11), "Fabrikam"}, {DomainReport(10), "Fabrikam"}, {DomainReport(7), "Tailspin"}, {DomainReport(9), "Northwind"},
 	}, rows)
 	// Full records, all of them.
-	got, err = s.ReportRecent(ctx(t), 100)
+	got, err = s.ReportRecent(ctx(t), "", 100)
 	must(t, err, "ReportRecent")
 	if len(got) != 11 {
 		t.Fatalf("ReportRecent(100): %d reports, want 11", len(got))
@@ -640,6 +640,40 @@ func testReportRecent(t *testing.T, s store.Store) {
 	if got[10].ID != DomainReport(1) {
 		t.Errorf("oldest report is %s, want %s", got[10].ID, DomainReport(1))
 	}
+
+	// One client's: the same order, that client's alone (an upper-case id
+	// finds them too), none for an unknown client.
+	var want []string
+	for _, r := range got {
+		if r.ClientID == ClientFabrikam {
+			want = append(want, r.ID)
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("the dataset has %d reports of Fabrikam, want at least 3", len(want))
+	}
+	for _, tc := range []struct {
+		client string
+		limit  int
+		want   []string
+	}{
+		{ClientFabrikam, 100, want},
+		{strings.ToUpper(ClientFabrikam), 2, want[:2]},
+		{ID('f', 99), 100, nil},
+	} {
+		got, err := s.ReportRecent(ctx(t), tc.client, tc.limit)
+		must(t, err, "ReportRecent of a client")
+		var ids []string
+		for _, r := range got {
+			ids = append(ids, r.ID)
+			if r.ClientName != "Fabrikam" {
+				t.Errorf("report %s of client %q has client name %q", r.ID, tc.client, r.ClientName)
+			}
+		}
+		diff(t, "reports of "+tc.client, tc.want, ids)
+	}
+	_, err = s.ReportRecent(ctx(t), "not-a-uuid", 10)
+	wantValidation(t, err, "client_id", false)
 }
 
 func testClientPerformance(t *testing.T, s store.Store) {
@@ -843,7 +877,7 @@ func testEmptyAggregations(t *testing.T, s store.Store) {
 	must(t, err, "RecommendationCategoryCounts")
 	imps, err := s.RecommendationImpactCounts(ctx(t))
 	must(t, err, "RecommendationImpactCounts")
-	recent, err := s.ReportRecent(ctx(t), 10)
+	recent, err := s.ReportRecent(ctx(t), "", 10)
 	must(t, err, "ReportRecent")
 	if len(cats)+len(imps)+len(recent) != 0 {
 		t.Errorf("empty store: %v %v %v", cats, imps, recent)

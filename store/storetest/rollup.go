@@ -45,7 +45,7 @@ func testRollupValidation(t *testing.T, s store.Store) {
 		{"JobRunListLimit", "limit", listErr(s.JobRunList(c, "", -1))},
 		{"WeeklyReportWeekStart", "week_start", s.WeeklyReportUpsert(c, &store.WeeklyReport{WeekStart: "2025-W10"})},
 		{"WeeklyReportListLimit", "limit", listErr(s.WeeklyReportList(c, -1))},
-		{"ReportRecentLimit", "limit", listErr(s.ReportRecent(c, -1))},
+		{"ReportRecentLimit", "limit", listErr(s.ReportRecent(c, "", -1))},
 		{"DeleteBatchSize", "batch_size", listErr(s.ActivityDeleteBefore(c, ts("2025-03-03T00:00:00Z"), -1))},
 	}
 	for _, tc := range cases {
