@@ -46,6 +46,10 @@ func DomainReads(ctx context.Context, s store.DomainReader, end time.Time) []Cas
 			return err
 		}},
 		{"ReportRecent", func() error { _, err := s.ReportRecent(ctx, "", 10); return err }},
+		{"ReportRecentOfClient", func() error {
+			_, err := s.ReportRecent(ctx, "10000000-0000-4000-8000-000000000007", 10)
+			return err
+		}},
 		{"ClientList", func() error { _, err := s.ClientList(ctx, "", 25, 0); return err }},
 		{"ClientPerformanceAll", func() error { _, err := s.ClientPerformance(ctx, ""); return err }},
 		{"ClientPerformanceOne", func() error {
