@@ -61,11 +61,7 @@ func (s *Store) ClientGet(ctx context.Context, id string) (*store.Client, error)
 // contains match when it is not empty.
 func (s *Store) ClientList(ctx context.Context, match string, limit, offset int) ([]store.Client, error) {
 	const op = "list clients"
-	limit, err := storedriver.ListWindow(limit, offset)
-	if err != nil {
-		return nil, s.wrap(ctx, op, err)
-	}
-	pattern, err := storedriver.ClientMatch(match)
+	pattern, limit, err := storedriver.PrepareClientList(match, limit, offset)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}

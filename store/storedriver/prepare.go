@@ -12,9 +12,18 @@ import (
 	"github.com/advisoranalytics/advisor-analytics/store/internal/jsonenc"
 )
 
-// ListWindow validates the limit and offset of DomainReader.ClientList and
-// returns the limit with its default (0 means store.ListLimitDefault).
-func ListWindow(limit, offset int) (int, error) {
+// PrepareClientList validates the parameters of DomainReader.ClientList
+// and returns the match as ClientMatch's pattern and the limit with its
+// default (0 means store.ListLimitDefault).
+func PrepareClientList(match string, limit, offset int) (pattern string, lim int, err error) {
+	if lim, err = listWindow(limit, offset); err != nil {
+		return "", 0, err
+	}
+	pattern, err = ClientMatch(match)
+	return pattern, lim, err
+}
+
+func listWindow(limit, offset int) (int, error) {
 	switch {
 	case limit < 0 || limit > store.ListLimitMax:
 		return 0, Invalid("limit", "must be between 1 and %d", store.ListLimitMax)

@@ -226,13 +226,18 @@ func TestClientMatch(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ limit, offset, want int }{{0, 0, store.ListLimitDefault}, {7, 3, 7}, {store.ListLimitMax, 0, store.ListLimitMax}} {
-		if got, err := storedriver.ListWindow(tc.limit, tc.offset); err != nil || got != tc.want {
-			t.Errorf("ListWindow(%d, %d) = %d, %v; want %d", tc.limit, tc.offset, got, err, tc.want)
+		if pattern, got, err := storedriver.PrepareClientList("Ab", tc.limit, tc.offset); err != nil || got != tc.want || pattern != "%ab%" {
+			t.Errorf("PrepareClientList(Ab, %d, %d) = %q, %d, %v; want %%ab%%, %d", tc.limit, tc.offset, pattern, got, err, tc.want)
 		}
 	}
-	for _, tc := range [][2]int{{-1, 0}, {store.ListLimitMax + 1, 0}, {1, -1}} {
-		if _, err := storedriver.ListWindow(tc[0], tc[1]); err == nil {
-			t.Errorf("ListWindow(%d, %d) accepted", tc[0], tc[1])
+	for _, tc := range []struct {
+		match         string
+		limit, offset int
+		field         string
+	}{{"", -1, 0, "limit"}, {"", store.ListLimitMax + 1, 0, "limit"}, {"", 1, -1, "offset"}, {"\xff", 1, 0, "match"}} {
+		_, _, err := storedriver.PrepareClientList(tc.match, tc.limit, tc.offset)
+		if ve, ok := errors.AsType[*store.ValidationError](err); !ok || ve.Field != tc.field {
+			t.Errorf("PrepareClientList(%q, %d, %d) = %v, want a validation error of %s", tc.match, tc.limit, tc.offset, err, tc.field)
 		}
 	}
 }
