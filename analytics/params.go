@@ -90,8 +90,9 @@ func (q query) dates() (DateRange, error) {
 			return r, badParam("date_to", "Invalid date_to format. Use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)")
 		}
 		if dateOnly {
-			// A date-only date_to covers that whole local day.
-			r.To = dates.DayEnd(r.To, q.loc)
+			// A date-only date_to covers that whole day: local, or at
+			// the offset it gives.
+			r.To = dates.DayEnd(r.To, r.To.Location())
 		}
 	}
 	if !r.From.IsZero() && !r.To.IsZero() && r.From.After(r.To) {

@@ -185,6 +185,24 @@ func TestParameterRules(t *testing.T) {
 		if got.TotalCount != 4 {
 			t.Errorf("activities on 2025-06-15: %d, want 4 (including 11:59:59.999999); all: %d", got.TotalCount, page.TotalCount)
 		}
+		// The same day given with an offset (the reporting zone is UTC
+		// here): "Z" is that day in UTC; at -12:00 it ends twelve hours
+		// later; at +14:00 it ends at 09:59:59.999999 UTC, before the
+		// activity of 11:59:59.999999 (the others are at 09:00 and 09:05).
+		for _, tc := range []struct {
+			query string
+			want  int64
+		}{
+			{"date_from=2025-06-15Z&date_to=2025-06-15Z", 4},
+			{"date_from=2025-06-15Z&date_to=2025-06-15-12:00", 4},
+			{"date_from=2025-06-15Z&date_to=2025-06-15%2B14:00", 3},
+		} {
+			var p ActivityPage
+			r := e.get(t, "user-activity/?"+tc.query, "dave")
+			if err := json.Unmarshal(r.body, &p); r.status != http.StatusOK || err != nil || p.TotalCount != tc.want {
+				t.Errorf("%s: %d, %d activities, want %d: %s", tc.query, r.status, p.TotalCount, tc.want, r.body)
+			}
+		}
 	})
 
 	t.Run("cursor pages", func(t *testing.T) {

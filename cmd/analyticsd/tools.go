@@ -374,7 +374,7 @@ func exportDates(fs *flagSet, q *analytics.UserActivityQuery, from, to string, l
 			return fs.invalid("date-to", "%q is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)", to)
 		}
 		if dateOnly {
-			q.To = dates.DayEnd(q.To, loc)
+			q.To = dates.DayEnd(q.To, q.To.Location())
 		}
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && q.From.After(q.To) {

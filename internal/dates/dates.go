@@ -28,12 +28,25 @@ var dateLayouts = []string{
 const firstLocalLayout = 2
 
 // Parse parses a date parameter: YYYY-MM-DD, or
-// YYYY-MM-DDTHH:MM[:SS[.fraction]] (a space may replace the T) with an
-// optional Z or ±HH:MM offset. Values without an offset are in loc.
-// dateOnly reports the YYYY-MM-DD form (its time is local midnight).
+// YYYY-MM-DDTHH:MM[:SS[.fraction]] (a space may replace the T), each with
+// an optional Z or ±HH:MM offset. Values without an offset are in loc.
+// dateOnly reports the YYYY-MM-DD forms: the time is midnight of that day
+// in loc, or at the offset given, in a time.Location that DayEnd can use
+// to find the end of the same day.
 func Parse(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
 	if loc == nil {
 		loc = time.UTC
+	}
+	if len(s) == 11 && s[10] == 'Z' || len(s) == 16 && (s[10] == '+' || s[10] == '-') {
+		// A date with an offset (as Python's fromisoformat reads it): that
+		// day at the offset.
+		if t, err = time.Parse("2006-01-02Z07:00", s); err != nil {
+			return time.Time{}, false, err
+		}
+		if t.Year() < 1 {
+			return time.Time{}, false, errors.New("invalid date")
+		}
+		return t, true, nil
 	}
 	if len(s) == 10 {
 		if t, err = time.Parse(time.DateOnly, s); err != nil {
