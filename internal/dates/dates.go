@@ -38,8 +38,8 @@ func Parse(s string, loc *time.Location) (t time.Time, dateOnly bool, err error)
 		loc = time.UTC
 	}
 	if len(s) == 11 && s[10] == 'Z' || len(s) == 16 && (s[10] == '+' || s[10] == '-') {
-		// A date with an offset (as Python's fromisoformat reads it): that
-		// day at the offset.
+		// A date with an offset, a form Python's fromisoformat accepts
+		// too: that day at the offset.
 		if t, err = time.Parse("2006-01-02Z07:00", s); err != nil {
 			return time.Time{}, false, err
 		}
