@@ -116,3 +116,24 @@ func TestClientDirectory(t *testing.T) {
 		t.Errorf("the page of %s lists reports %v, want %v", all[0].CompanyName, listed, want)
 	}
 }
+
+// TestActivityNamesClients checks that the activity page names the clients
+// of its activities, and the client it is filtered by.
+func TestActivityNamesClients(t *testing.T) {
+	e := newEnv(t, teststore.SQLite(t), webui.Config{})
+	id := e.firstClient(t)
+	c, err := e.svc.Client(context.Background(), e.users["admin"], id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body := e.get(t, "/ui/activity?client_id="+id, "admin")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%d\n%s", res.StatusCode, body)
+	}
+	if !strings.Contains(body, `<a href="/ui/clients/`+id+`">`+c.CompanyName+`</a>`) {
+		t.Errorf("the activities of %s do not name it:\n%s", c.CompanyName, body)
+	}
+	if !strings.Contains(body, `<span class="note">Client `+c.CompanyName+`</span>`) {
+		t.Errorf("the filter does not name %s", c.CompanyName)
+	}
+}

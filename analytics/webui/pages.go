@@ -1,14 +1,17 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -196,7 +199,39 @@ func (f filters) query() url.Values {
 	return v
 }
 
+// clientNames names the clients of the activities of page, and the client
+// of the filter, by their company names; a client that cannot be read
+// (deleted since, say) keeps the start of its id.
+func (h *Handler) clientNames(ctx context.Context, p analytics.Principal, page *analytics.ActivityPage, filtered string) map[string]string {
+	names := map[string]string{}
+	if filtered != "" {
+		names[filtered] = shortID(filtered)
+	}
+	for _, a := range page.Activities {
+		if a.ClientID != nil {
+			names[*a.ClientID] = shortID(*a.ClientID)
+		}
+	}
+	ids := slices.Collect(maps.Keys(names))
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(4)
+	for _, id := range ids {
+		g.Go(func() error {
+			if c, err := h.svc.Client(ctx, p, id); err == nil {
+				mu.Lock()
+				names[id] = c.CompanyName
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return names
+}
+
 type activityData struct {
+	ClientNames map[string]string // client id → company name
 	Filters     filters
 	SeesAll     bool
 	Page        *analytics.ActivityPage
@@ -266,7 +301,8 @@ func (h *Handler) activity(r *http.Request, p analytics.Principal) (string, any,
 	}
 	base := h.cfg.Prefix + "/activity"
 	fq := f.query()
-	out := &activityData{Filters: f, SeesAll: p.AtLeast(analytics.RoleManager), Page: page, ByDay: byDay, ByType: byType}
+	out := &activityData{Filters: f, SeesAll: p.AtLeast(analytics.RoleManager), Page: page, ByDay: byDay, ByType: byType,
+		ClientNames: h.clientNames(ctx, p, page, f.ClientID)}
 	out.FirstURL = base + "?" + fq.Encode()
 	if page.NextCursor != nil {
 		nq := f.query()
