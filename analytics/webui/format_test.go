@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,32 @@ func TestCharts(t *testing.T) {
 		if got := niceMax(max); got != want {
 			t.Errorf("niceMax(%v) = %v, want %v", max, got, want)
 		}
+	}
+}
+
+func TestClientNameCache(t *testing.T) {
+	var c clientNameCache
+	if _, ok := c.get("a"); ok {
+		t.Fatal("an empty cache has a name")
+	}
+	c.put("a", "Adatum")
+	if n, ok := c.get("a"); !ok || n != "Adatum" {
+		t.Fatalf("get = %q, %v", n, ok)
+	}
+	// A name older than the TTL is read again.
+	c.m["a"] = cachedName{"Adatum", time.Now().Add(-clientNameTTL - time.Second)}
+	if _, ok := c.get("a"); ok {
+		t.Error("an expired name was served")
+	}
+	// Past clientNamesMax names the cache starts again.
+	for i := range clientNamesMax {
+		c.put(strconv.Itoa(i), "x")
+	}
+	c.put("b", "Bellows")
+	if len(c.m) > 2 {
+		t.Errorf("%d names after the cache filled up, want it started again", len(c.m))
+	}
+	if n, ok := c.get("b"); !ok || n != "Bellows" {
+		t.Errorf("get after the reset = %q, %v", n, ok)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -201,24 +200,34 @@ func (f filters) query() url.Values {
 
 // clientNames names the clients of the activities of page, and the client
 // of the filter, by their company names; a client that cannot be read
-// (deleted since, say) keeps the start of its id.
+// (deleted since, say) keeps the start of its id. Names read in the last
+// minute come from h.names.
 func (h *Handler) clientNames(ctx context.Context, p analytics.Principal, page *analytics.ActivityPage, filtered string) map[string]string {
 	names := map[string]string{}
 	if filtered != "" {
-		names[filtered] = shortID(filtered)
+		names[filtered] = ""
 	}
 	for _, a := range page.Activities {
 		if a.ClientID != nil {
-			names[*a.ClientID] = shortID(*a.ClientID)
+			names[*a.ClientID] = ""
 		}
 	}
-	ids := slices.Collect(maps.Keys(names))
+	var missing []string
+	for id := range names {
+		if name, ok := h.names.get(id); ok {
+			names[id] = name
+		} else {
+			names[id] = shortID(id)
+			missing = append(missing, id)
+		}
+	}
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(4)
-	for _, id := range ids {
+	for _, id := range missing {
 		g.Go(func() error {
 			if c, err := h.svc.Client(ctx, p, id); err == nil {
+				h.names.put(id, c.CompanyName)
 				mu.Lock()
 				names[id] = c.CompanyName
 				mu.Unlock()
@@ -228,6 +237,42 @@ func (h *Handler) clientNames(ctx context.Context, p analytics.Principal, page *
 	}
 	_ = g.Wait()
 	return names
+}
+
+// clientNameCache keeps the company names the Activity page read, for a
+// minute: a renamed client shows its new name within a minute.
+type clientNameCache struct {
+	mu sync.Mutex
+	m  map[string]cachedName
+}
+
+type cachedName struct {
+	name string
+	at   time.Time
+}
+
+const (
+	clientNameTTL  = time.Minute
+	clientNamesMax = 10_000 // past this many, the cache starts again empty
+)
+
+func (c *clientNameCache) get(id string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.m[id]
+	if !ok || time.Since(n.at) > clientNameTTL {
+		return "", false
+	}
+	return n.name, true
+}
+
+func (c *clientNameCache) put(id, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= clientNamesMax {
+		c.m = make(map[string]cachedName)
+	}
+	c.m[id] = cachedName{name, time.Now()}
 }
 
 type activityData struct {

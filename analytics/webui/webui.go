@@ -88,6 +88,7 @@ type Handler struct {
 	assets map[string]asset
 	mux    *http.ServeMux
 	cop    *http.CrossOriginProtection
+	names  clientNameCache
 }
 
 // asset is one embedded static file.
