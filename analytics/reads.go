@@ -366,11 +366,8 @@ func (s *Service) recentJSON(ctx context.Context, clientID string, limit int) (c
 	}
 	return s.cached(ctx, key, ttlRecentActivity, func(ctx context.Context) (any, error) {
 		if clientID != "" {
-			if _, err := s.st.ClientGet(ctx, clientID); err != nil {
-				if isNotFound(err) {
-					return nil, notFound("Client")
-				}
-				return nil, fmt.Errorf("get client: %w", err)
+			if _, err := s.knownClient(ctx, clientID); err != nil {
+				return nil, err
 			}
 		}
 		rows, err := s.st.ReportRecent(ctx, clientID, limit)
@@ -455,14 +452,20 @@ func (s *Service) Client(ctx context.Context, p Principal, id string) (*ClientOu
 	if !ok {
 		return nil, badParam("id", "id must be a UUID")
 	}
-	c, err := s.st.ClientGet(ctx, nid)
+	c, err := s.knownClient(ctx, nid)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, notFound("Client")
-		}
-		return nil, fmt.Errorf("get client: %w", err)
+		return nil, err
 	}
 	return toClientOut(c), nil
+}
+
+// knownClient reads the client id; an unknown client is a 404.
+func (s *Service) knownClient(ctx context.Context, id string) (*store.Client, error) {
+	c, ok, err := stored(ctx, s.st.ClientGet, "client", id)
+	if err == nil && !ok {
+		err = notFound("Client")
+	}
+	return c, err
 }
 
 // ClientPerformance aggregates one client's reports (clientID a UUID) or

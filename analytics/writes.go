@@ -306,8 +306,7 @@ func (s *Service) IngestClient(ctx context.Context, p Principal, in ClientInput)
 	s.invalidateAfterWrite(ctx)
 	s.audit(ctx, p, AdminAction{Action: ActionIngestClient, Description: "Ingested client " + c.ID, ClientID: c.ID,
 		Targets: map[string]any{"created": created}})
-	out = toClientOut(&c)
-	return out, created, nil
+	return toClientOut(&c), created, nil
 }
 
 func toClientOut(c *store.Client) *ClientOut {

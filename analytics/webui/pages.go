@@ -46,7 +46,6 @@ func (h *Handler) parseTemplates() error {
 		"isoDate":   func(t time.Time) string { return t.In(loc).Format(time.DateOnly) },
 		"title":     titleText,
 		"nonzero":   func(t time.Time) bool { return !t.IsZero() },
-		"shortID":   shortID,
 		"pageLink":  func(prefix, p string) string { return prefix + p },
 		"breakable": breakable,
 	}

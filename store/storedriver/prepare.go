@@ -23,16 +23,12 @@ func PrepareClientList(match string, limit, offset int) (pattern string, lim int
 	return pattern, lim, err
 }
 
+// listWindow applies the window rules of an activity page (limit 0 means
+// store.ListLimitDefault, at most store.ListLimitMax; offset ≥ 0), defined
+// once by store.ActivityListParams.Normalize.
 func listWindow(limit, offset int) (int, error) {
-	switch {
-	case limit < 0 || limit > store.ListLimitMax:
-		return 0, Invalid("limit", "must be between 1 and %d", store.ListLimitMax)
-	case offset < 0:
-		return 0, Invalid("offset", "must not be negative")
-	case limit == 0:
-		return store.ListLimitDefault, nil
-	}
-	return limit, nil
+	p, err := store.ActivityListParams{Limit: limit, Offset: offset}.Normalize()
+	return p.Limit, err
 }
 
 // RecentParams validates the limit and client of DomainReader.ReportRecent
