@@ -815,32 +815,14 @@ func (s *Store) activityTotal(ctx context.Context, q sqlx.QueryerContext, f filt
 
 // ActivityList returns one page of activities, newest first, with the
 // exact total of the filter.
-func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
+func (s *Store) ActivityList(ctx context.Context, params store.ActivityListParams) (*store.ActivityPage, error) {
 	const op = "list activities"
-	p, err := storedriver.PrepareListParams(p)
+	p, err := storedriver.PrepareListParams(params)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
 	f := newFilter(p.ActivityFilter)
-	var a args
-	c := f.conds(&a)
-	if p.Cursor != "" {
-		at, id, err := storedriver.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, s.wrap(ctx, op, err)
-		}
-		c = append(c, "(created_at, id) < ("+a.add(at)+", "+a.add(id)+"::uuid)")
-	}
-	var query string
-	if p.Offset > 0 && seeksOffset(f) {
-		query = offsetPageSQL(c, &a, p.Offset, p.Limit+1)
-	} else {
-		limit := " LIMIT " + a.add(p.Limit+1)
-		if p.Offset > 0 {
-			limit += " OFFSET " + a.add(p.Offset)
-		}
-		query = pageSQL(whereSQL(c), limit)
-	}
+	query, a := listSQL(f, p)
 	page := &store.ActivityPage{Activities: []store.Activity{}}
 	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
 		var err error
@@ -855,6 +837,25 @@ func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*
 	}
 	storedriver.FinishPage(page, p.Limit)
 	return page, nil
+}
+
+// listSQL is the query of the page p of the activities matching f, with
+// one row past its limit to tell whether a next page exists, and its
+// arguments.
+func listSQL(f filter, p storedriver.ListParams) (string, args) {
+	var a args
+	c := f.conds(&a)
+	if p.After != nil {
+		c = append(c, "(created_at, id) < ("+a.add(p.After.CreatedAt)+", "+a.add(p.After.ID)+"::uuid)")
+	}
+	if p.Offset > 0 && seeksOffset(f) {
+		return offsetPageSQL(c, &a, p.Offset, p.Limit+1), a
+	}
+	limit := " LIMIT " + a.add(p.Limit+1)
+	if p.Offset > 0 {
+		limit += " OFFSET " + a.add(p.Offset)
+	}
+	return pageSQL(whereSQL(c), limit), a
 }
 
 // seeksOffset reports whether an OFFSET page of f is taken from the user

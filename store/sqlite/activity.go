@@ -84,21 +84,17 @@ func (f filter) within(from, to int64) filter {
 
 // ActivityList returns one page of activities, newest first, with the exact
 // total of the filter. Cursor pages seek on the (created_at, id) keys.
-func (s *Store) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
+func (s *Store) ActivityList(ctx context.Context, params store.ActivityListParams) (*store.ActivityPage, error) {
 	const op = "list activities"
-	p, err := storedriver.PrepareListParams(p)
+	p, err := storedriver.PrepareListParams(params)
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
 	f := newFilter(p.ActivityFilter)
 	where, args := f.where()
-	if p.Cursor != "" {
-		at, id, err := storedriver.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, s.wrap(ctx, op, err)
-		}
+	if p.After != nil {
 		where += " AND (created_at, id) < (?, ?)"
-		args = append(args, micro(at), id)
+		args = append(args, micro(p.After.CreatedAt), p.After.ID)
 	}
 	page := &store.ActivityPage{Activities: []store.Activity{}}
 	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {

@@ -315,14 +315,41 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// PrepareListParams is p.Normalize followed by PrepareFilter on its filter:
-// what an ActivityList implementation does first.
-func PrepareListParams(p store.ActivityListParams) (store.ActivityListParams, error) {
+// ListParams is an ActivityListParams checked by PrepareListParams, with
+// its cursor decoded.
+type ListParams struct {
+	store.ActivityListParams
+	// After is set on a cursor page: the page holds the activities that
+	// come after this key, older in (created_at, id) order.
+	After *Key
+}
+
+// Key is the (created_at, id) key that orders activities.
+type Key struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// PrepareListParams is p.Normalize, PrepareFilter on its filter and
+// DecodeCursor on its cursor: what an ActivityList implementation does
+// first.
+func PrepareListParams(p store.ActivityListParams) (ListParams, error) {
 	p, err := p.Normalize()
 	if err != nil {
-		return p, err
+		return ListParams{ActivityListParams: p}, err
 	}
-	return p, PrepareFilter(&p.ActivityFilter)
+	lp := ListParams{ActivityListParams: p}
+	if err := PrepareFilter(&lp.ActivityFilter); err != nil {
+		return lp, err
+	}
+	if p.Cursor != "" {
+		at, id, err := DecodeCursor(p.Cursor)
+		if err != nil {
+			return lp, err
+		}
+		lp.After = &Key{CreatedAt: at, ID: id}
+	}
+	return lp, nil
 }
 
 // PrepareSummaryParams is p.Normalize followed by PrepareFilter on its

@@ -179,6 +179,17 @@ func TestPrepareParams(t *testing.T) {
 	if lp.Limit != store.ListLimitDefault || lp.ClientID != "aaaaaaaa-0000-4000-8000-000000000001" || !lp.From.Equal(want) || lp.From.Location() != time.UTC {
 		t.Errorf("PrepareListParams = %+v", lp)
 	}
+	if lp.After != nil {
+		t.Errorf("PrepareListParams without a cursor: After = %+v", lp.After)
+	}
+	at := time.Date(2025, 6, 1, 10, 0, 0, 123000, time.UTC)
+	cp, err := storedriver.PrepareListParams(store.ActivityListParams{Cursor: storedriver.EncodeCursor(at, "BBBBBBBB-0000-4000-8000-000000000002")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.After == nil || !cp.After.CreatedAt.Equal(at) || cp.After.ID != "bbbbbbbb-0000-4000-8000-000000000002" {
+		t.Errorf("PrepareListParams with a cursor: After = %+v", cp.After)
+	}
 	sp, err := storedriver.PrepareSummaryParams(store.ActivitySummaryParams{ActivityFilter: f})
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +199,10 @@ func TestPrepareParams(t *testing.T) {
 	}
 	for _, err := range []error{
 		func() error { _, err := storedriver.PrepareListParams(store.ActivityListParams{Limit: -1}); return err }(),
+		func() error {
+			_, err := storedriver.PrepareListParams(store.ActivityListParams{Cursor: "bm90LWEtY3Vyc29y"})
+			return err
+		}(),
 		func() error {
 			_, err := storedriver.PrepareListParams(store.ActivityListParams{ActivityFilter: store.ActivityFilter{ReportID: "x"}})
 			return err
