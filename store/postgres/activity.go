@@ -412,6 +412,41 @@ func indexed(err error, i int) error {
 	return err
 }
 
+// readTx runs fn in a read-only repeatable-read transaction whose
+// queries run as prepared statements (see sqlexec.StmtTx); the texts that
+// ran unprepared are prepared once the transaction is over. A statement the
+// server can no longer run as prepared (see notPreparable) aborts the
+// transaction: fn runs again, in a new one, without that statement, so fn
+// must set its results anew on each run. Its error is wrapped with op.
+func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sqlexec.StmtTx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.readTxOnce(ctx, fn)
+		if drop, off := notPreparable(err); (drop || off) && attempt < readTxAttempts && ctx.Err() == nil {
+			continue
+		}
+		return s.wrap(ctx, op, err)
+	}
+}
+
+// readTxAttempts bounds the runs of a readTx whose prepared statements the
+// server refuses: each refusal drops one statement, or all of them.
+const readTxAttempts = 4
+
+func (s *Store) readTxOnce(ctx context.Context, fn func(tx *sqlexec.StmtTx) error) error {
+	tx, err := s.db.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // should fn panic
+	t := &sqlexec.StmtTx{Tx: tx, Stmts: &s.reads}
+	err = fn(t)
+	_ = tx.Rollback() // the connection goes back before the prepares below
+	if err == nil && len(t.Missed) > 0 {
+		s.reads.Prepare(ctx, s.db.DB, t.Missed)
+	}
+	return err
+}
+
 // inTx runs fn in a transaction, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
 	return sqlexec.InTx(func() (*sqlx.Tx, error) { return s.db.BeginTxx(ctx, opts) }, fn)
@@ -805,11 +840,11 @@ func (f filter) localDaySQL(a *args, z zone) (query string, ok bool) {
 	return "SELECT k, sum(n)::bigint FROM (" + strings.Join(parts, "\nUNION ALL\n") + ") x GROUP BY k HAVING sum(n) > 0 ORDER BY k", true
 }
 
-func (s *Store) activityTotal(ctx context.Context, q sqlx.QueryerContext, f filter) (int64, error) {
+func (s *Store) activityTotal(ctx context.Context, q sqlexec.Queryer, f filter) (int64, error) {
 	var a args
 	query := "SELECT COALESCE(sum(n), 0)::bigint FROM (" + f.countedSQL(&a, "1", "1", false) + ") x"
 	var n int64
-	err := q.QueryRowxContext(ctx, query, a...).Scan(&n)
+	err := sqlexec.QueryRowScan(ctx, q, []any{&n}, query, a...)
 	return n, err
 }
 
@@ -824,7 +859,7 @@ func (s *Store) ActivityList(ctx context.Context, params store.ActivityListParam
 	f := newFilter(p.ActivityFilter)
 	query, a := listSQL(f, p)
 	page := &store.ActivityPage{Activities: []store.Activity{}}
-	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		var err error
 		if page.Activities, err = sqlexec.Query(ctx, tx, scanActivity, query, a...); err != nil {
 			return err
@@ -833,7 +868,7 @@ func (s *Store) ActivityList(ctx context.Context, params store.ActivityListParam
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, op, err)
+		return nil, err
 	}
 	storedriver.FinishPage(page, p.Limit)
 	return page, nil
@@ -954,8 +989,9 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 				whereSQL(f.conds(&a)) + " GROUP BY 1 ORDER BY 1"
 		}
 	}
-	sum := &store.ActivitySummary{Rows: []store.SummaryRow{}}
-	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+	sum := &store.ActivitySummary{}
+	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
+		sum.Rows = []store.SummaryRow{}
 		// The query sums counter rows and a few partial days: parallel
 		// workers cost more to start than they save (3.5 times slower for
 		// a 90-day summary by user in BenchmarkUncached on 2 vCPUs).
@@ -998,7 +1034,7 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, op, err)
+		return nil, err
 	}
 	return sum, nil
 }

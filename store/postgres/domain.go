@@ -398,12 +398,12 @@ func (z zone) expr(a *args) string {
 }
 
 // check refuses a zone name PostgreSQL does not know, whatever the data.
-func (z zone) check(ctx context.Context, q sqlx.QueryerContext) error {
+func (z zone) check(ctx context.Context, q sqlexec.Queryer) error {
 	if z.name == "" || z.utc() {
 		return nil
 	}
 	var t time.Time
-	return q.QueryRowxContext(ctx, `SELECT now() AT TIME ZONE $1`, z.name).Scan(&t)
+	return sqlexec.QueryRowScan(ctx, q, []any{&t}, `SELECT now() AT TIME ZONE $1`, z.name)
 }
 
 // ReportDailyCounts counts the reports created in [from, to) by local day

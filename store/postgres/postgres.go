@@ -152,7 +152,7 @@ type Store struct {
 	now      func() time.Time
 	loc      *time.Location // the zone of the per-day report counters
 	*rollups                // the store.RollupStore methods, over rollupSQL
-	reads    sqlexec.Stmts  // the constant read queries, prepared (see read)
+	reads    sqlexec.Stmts  // the read queries, prepared (see read and readTx)
 
 	mu        sync.Mutex
 	closed    bool

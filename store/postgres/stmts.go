@@ -2,13 +2,16 @@ package postgres
 
 import "github.com/advisoranalytics/advisor-analytics/store/internal/sqlexec"
 
-// readStmtsMax bounds the prepared statements of a Store: only the
-// constant texts of the dashboard's, the metrics' and the trends' reads
-// run prepared.
+// readStmtsMax bounds the prepared statements of a Store: the constant
+// texts of the dashboard's, the metrics' and the trends' reads, and those
+// of the activity pages and summaries, one text for each shape of filter
+// the host's callers use (a few dozen at most through the API). Each is a
+// plan kept by every connection it ran on; texts past the bound run
+// unprepared.
 const readStmtsMax = 64
 
-// newReadStmts returns the cache of the store's constant reads (see
-// Store.read). lib/pq sends a query with arguments in two round trips,
+// newReadStmts returns the cache of the store's prepared reads (see
+// Store.read and Store.readTx). lib/pq sends a query with arguments in two round trips,
 // parse and describe, then bind and execute, and the server plans it each
 // time; a prepared statement is one round trip and, after a few runs, a
 // cached plan: 0.36 → 0.23 ms for the trends' counters read.

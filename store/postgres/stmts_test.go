@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,46 +51,99 @@ func TestPreparedReads(t *testing.T) {
 		must(t, err)
 		return a
 	}
-	prepared := func() int64 {
-		return count(t, s, `SELECT count(*) FROM pg_prepared_statements`)
-	}
 	want := read()
 	if len(want.Days) != 3 || len(want.Categories) != 1 || want.Metrics.TotalReports != 3 {
 		t.Fatalf("answers = %+v", want)
 	}
-	if n := prepared(); n != 3 {
-		t.Errorf("%d statements prepared after the first reads, want 3", n)
+	// The counters' column changes type: the prepared plan no longer fits.
+	checkPrepared(t, s, want, read, 3, `ALTER TABLE report_day_counts ALTER COLUMN reports TYPE numeric`)
+}
+
+// TestPreparedActivityReads is TestPreparedReads for a page of activities
+// with its total and a summary, which run prepared in a read transaction:
+// a statement the server refuses there aborts the transaction, and the
+// read runs again in a new one.
+func TestPreparedActivityReads(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{MaxOpenConns: 1})
+	must(t, err)
+	defer s.Close()
+	at := time.Date(2025, 3, 10, 9, 30, 0, 0, time.UTC)
+	var batch []store.Activity
+	for i := range 30 {
+		batch = append(batch, store.Activity{UserID: fmt.Sprintf("u%d", i%3), ActivityType: []string{"login", "report_view"}[i%2],
+			StatusCode: 200, CreatedAt: at.Add(time.Duration(i) * time.Hour)})
+	}
+	must(t, s.ActivityInsertMany(ctx, batch))
+	type answers struct {
+		Page    *store.ActivityPage
+		Next    *store.ActivityPage
+		Summary *store.ActivitySummary
+	}
+	read := func() answers {
+		t.Helper()
+		var a answers
+		var err error
+		a.Page, err = s.ActivityList(ctx, store.ActivityListParams{Limit: 10, ActivityFilter: store.ActivityFilter{ActivityType: "login"}})
+		must(t, err)
+		a.Next, err = s.ActivityList(ctx, store.ActivityListParams{Limit: 10, Cursor: a.Page.NextCursor, ActivityFilter: store.ActivityFilter{ActivityType: "login"}})
+		must(t, err)
+		a.Summary, err = s.ActivitySummary(ctx, store.ActivitySummaryParams{GroupBy: store.GroupByType, ActivityFilter: store.ActivityFilter{From: at.Add(90 * time.Minute)}})
+		must(t, err)
+		return a
+	}
+	want := read()
+	if len(want.Page.Activities) != 10 || want.Page.Total != 15 || len(want.Next.Activities) != 5 ||
+		len(want.Summary.Rows) != 2 || want.Summary.Total != 28 {
+		t.Fatalf("answers = %+v", want)
+	}
+	// A column the pages return changes type: their plans no longer fit.
+	checkPrepared(t, s, want, read, 5, `ALTER TABLE activities ALTER COLUMN status_code TYPE bigint`)
+}
+
+// checkPrepared checks on s, a store of one connection, that read (whose
+// first answers are want) runs prepared statements, n of them, each
+// prepared once; that after alter, which changes the result type of a
+// statement, read still answers want and the statements are prepared
+// again; and that once the server has forgotten them (26000), read still
+// answers want, prepared no more.
+func checkPrepared[T any](t *testing.T, s *postgres.Store, want T, read func() T, n int64, alter string) {
+	t.Helper()
+	prepared := func() int64 {
+		return count(t, s, `SELECT count(*) FROM pg_prepared_statements`)
+	}
+	if got := prepared(); got != n {
+		t.Errorf("%d statements prepared after the first reads, want %d", got, n)
 	}
 	if d := cmp.Diff(want, read()); d != "" {
 		t.Errorf("second reads (-first +second):\n%s", d)
 	}
-	if n := prepared(); n != 3 {
-		t.Errorf("%d statements prepared after the second reads, want 3 (each once)", n)
+	if got := prepared(); got != n {
+		t.Errorf("%d statements prepared after the second reads, want %d (each once)", got, n)
 	}
 
-	// The counters' column changes type: the prepared plan no longer fits
-	// (0A000); the read is answered, and its statement is prepared again
-	// on the next.
-	_, err = s.DB().ExecContext(ctx, `ALTER TABLE report_day_counts ALTER COLUMN reports TYPE numeric`)
+	// The plan no longer fits (0A000): the reads are answered, and the
+	// statement is prepared again on the next.
+	_, err := s.DB().ExecContext(t.Context(), alter)
 	must(t, err)
-	if d := cmp.Diff(want, read()); d != "" {
-		t.Errorf("reads after the type change (-before +after):\n%s", d)
+	for range 2 {
+		if d := cmp.Diff(want, read()); d != "" {
+			t.Errorf("reads after %q (-before +after):\n%s", alter, d)
+		}
 	}
-	if d := cmp.Diff(want, read()); d != "" {
-		t.Errorf("reads after the type change, again (-before +after):\n%s", d)
-	}
-	if n := prepared(); n != 3 {
-		t.Errorf("%d statements prepared after the type change, want 3", n)
+	if got := prepared(); got != n {
+		t.Errorf("%d statements prepared after %q, want %d", got, alter, n)
 	}
 
 	// The server forgets the statements (26000): the reads are answered,
 	// from then on unprepared.
-	_, err = s.DB().ExecContext(ctx, `DEALLOCATE ALL`)
+	_, err = s.DB().ExecContext(t.Context(), `DEALLOCATE ALL`)
 	must(t, err)
 	if d := cmp.Diff(want, read()); d != "" {
 		t.Errorf("reads after DEALLOCATE ALL (-before +after):\n%s", d)
 	}
-	if n := prepared(); n != 0 {
-		t.Errorf("%d statements prepared after the server forgot them, want 0", n)
+	if got := prepared(); got != 0 {
+		t.Errorf("%d statements prepared after the server forgot them, want 0", got)
 	}
 }
