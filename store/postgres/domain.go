@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
@@ -153,9 +152,9 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		return nil, s.wrap(ctx, op, err)
 	}
 	var r store.Report
-	err = s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		var err error
-		r, err = scanReport(tx.QueryRowContext(ctx, `SELECT `+reportColumns+` FROM reports r WHERE r.id = $1`, nid))
+		r, err = sqlexec.QueryOne(ctx, tx, scanReportOnly, `SELECT `+reportColumns+` FROM reports r WHERE r.id = $1`, nid)
 		if err != nil {
 			return err
 		}
@@ -167,10 +166,13 @@ func (s *Store) ReportGet(ctx context.Context, id string) (*store.Report, error)
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, op, err)
+		return nil, err
 	}
 	return &r, nil
 }
+
+// scanReportOnly is scanReport of a row without extra columns.
+func scanReportOnly(sc sqlexec.Scanner) (store.Report, error) { return scanReport(sc) }
 
 func scanRecommendation(sc sqlexec.Scanner) (rec store.Recommendation, err error) {
 	err = sc.Scan(&rec.ID, &rec.ReportID, &rec.Category, &rec.BusinessImpact, &rec.Recommendation, &rec.SubscriptionID,
@@ -463,10 +465,10 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		id = nid
 	}
 	var p store.ClientPerformance
-	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		if id != nil {
 			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`, id).Scan(&one); err != nil {
+			if err := sqlexec.QueryRowScan(ctx, tx, []any{&one}, `SELECT 1 FROM clients WHERE id = $1`, id); err != nil {
 				return err
 			}
 		}
@@ -485,8 +487,8 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 			FROM reports WHERE client_id = $1`
 			args = []any{id}
 		}
-		err := tx.QueryRowContext(ctx, query, args...).Scan(&p.TotalReports, &p.CompletedReports, &p.FailedReports,
-			&p.AvgProcessingSeconds, &p.TotalRecommendations, &p.TotalSavings)
+		err := sqlexec.QueryRowScan(ctx, tx, []any{&p.TotalReports, &p.CompletedReports, &p.FailedReports,
+			&p.AvgProcessingSeconds, &p.TotalRecommendations, &p.TotalSavings}, query, args...)
 		if err != nil {
 			return err
 		}
@@ -513,7 +515,7 @@ func (s *Store) ClientPerformance(ctx context.Context, clientID string) (*store.
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, op, err)
+		return nil, err
 	}
 	return &p, nil
 }
@@ -544,17 +546,17 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 	var out store.CostFigures
 	out.Months = []store.MonthAmount{}
 	if fromDay, monthsDay, lastDay, ok := recagg.CostDays(p, s.loc, s.now()); ok {
-		if err := s.costFromCounters(ctx, p, fromDay, monthsDay, lastDay, &out); err != nil {
-			return nil, s.wrap(ctx, op, err)
+		if err := s.costFromCounters(ctx, op, p, fromDay, monthsDay, lastDay, &out); err != nil {
+			return nil, err
 		}
 		return &out, nil
 	}
-	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
 		if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT (COALESCE(sum(r.savings_cents), 0) / 100)::float8 `+from+whereSQL(c), a...).
-			Scan(&out.TotalSavings); err != nil {
+		if err := sqlexec.QueryRowScan(ctx, tx, []any{&out.TotalSavings},
+			`SELECT (COALESCE(sum(r.savings_cents), 0) / 100)::float8 `+from+whereSQL(c), a...); err != nil {
 			return err
 		}
 		ma := append(args{}, a...)
@@ -576,7 +578,7 @@ func (s *Store) CostFigures(ctx context.Context, p store.CostParams) (*store.Cos
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, op, err)
+		return nil, err
 	}
 	return &out, nil
 }
@@ -590,7 +592,7 @@ func scanMonth(sc sqlexec.Scanner) (m store.MonthAmount, err error) {
 // costFromCounters answers CostFigures from the per-day report counters
 // (days fromDay and on; months monthsDay to lastDay): at most one row per
 // day and type instead of every report.
-func (s *Store) costFromCounters(ctx context.Context, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
+func (s *Store) costFromCounters(ctx context.Context, op string, p store.CostParams, fromDay, monthsDay, lastDay string, out *store.CostFigures) error {
 	var a args
 	var c []string
 	if fromDay != "" {
@@ -603,9 +605,9 @@ func (s *Store) costFromCounters(ctx context.Context, p store.CostParams, fromDa
 		}
 		c = append(c, "report_type = ANY("+a.add(pq.Array(types))+"::text[])")
 	}
-	return s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT (COALESCE(sum(savings_cents), 0) / 100)::float8 FROM report_day_counts`+whereSQL(c), a...).
-			Scan(&out.TotalSavings); err != nil {
+	return s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
+		if err := sqlexec.QueryRowScan(ctx, tx, []any{&out.TotalSavings},
+			`SELECT (COALESCE(sum(savings_cents), 0) / 100)::float8 FROM report_day_counts`+whereSQL(c), a...); err != nil {
 			return err
 		}
 		mc := append(c, "day <= "+a.add(lastDay)+"::date")
@@ -626,9 +628,11 @@ func (s *Store) costFromCounters(ctx context.Context, p store.CostParams, fromDa
 func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*store.WindowStats, error) {
 	const op = "report window stats"
 	from, to = from.UTC(), to.UTC()
-	w := store.WindowStats{ReportTypeCounts: map[string]int64{}, CategoryCounts: map[string]int64{}}
-	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT
+	var w store.WindowStats
+	err := s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
+		w = store.WindowStats{ReportTypeCounts: map[string]int64{}, CategoryCounts: map[string]int64{}}
+		err := sqlexec.QueryRowScan(ctx, tx, []any{&w.ReportsCreated, &w.ReportsCompleted, &w.ReportsFailed,
+			&w.AvgCSVSizeBytes, &w.AvgProcessingSeconds, &w.TotalReports, &w.NewClients}, `SELECT
 				count(*) FILTER (WHERE created_at >= $1 AND created_at < $2),
 				count(*) FILTER (WHERE created_at >= $1 AND created_at < $2 AND status = 'completed'),
 				count(*) FILTER (WHERE created_at >= $1 AND created_at < $2 AND status = 'failed'),
@@ -637,8 +641,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 					WHERE status = 'completed' AND processing_completed_at >= $1 AND processing_completed_at < $2), 0)::float8,
 				count(*) FILTER (WHERE created_at < $2),
 				(SELECT count(*) FROM clients WHERE created_at >= $1 AND created_at < $2)
-			FROM reports`, from, to).Scan(&w.ReportsCreated, &w.ReportsCompleted, &w.ReportsFailed,
-			&w.AvgCSVSizeBytes, &w.AvgProcessingSeconds, &w.TotalReports, &w.NewClients)
+			FROM reports`, from, to)
 		if err != nil {
 			return err
 		}
@@ -646,9 +649,9 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`, from, to); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(recommendation_count), 0),
+		if err := sqlexec.QueryRowScan(ctx, tx, []any{&w.Recommendations, &w.Savings}, `SELECT COALESCE(sum(recommendation_count), 0),
 				(COALESCE(sum(savings_cents), 0) / 100)::float8
-			FROM reports WHERE created_at >= $1 AND created_at < $2`, from, to).Scan(&w.Recommendations, &w.Savings); err != nil {
+			FROM reports WHERE created_at >= $1 AND created_at < $2`, from, to); err != nil {
 			return err
 		}
 		return sqlexec.AddCounts(ctx, tx, w.CategoryCounts, `SELECT k.category, sum(k.n)::bigint
@@ -656,7 +659,7 @@ func (s *Store) ReportWindowStats(ctx context.Context, from, to time.Time) (*sto
 			WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1 HAVING sum(k.n) > 0`, from, to)
 	})
 	if err != nil {
-		return nil, s.wrap(ctx, op, err)
+		return nil, err
 	}
 	return &w, nil
 }

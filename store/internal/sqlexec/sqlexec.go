@@ -5,6 +5,7 @@
 package sqlexec
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -72,6 +73,25 @@ func Query[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error),
 		return nil, err
 	}
 	return Collect(rows, scan)
+}
+
+// QueryOne runs query on q and scans its first row with scan;
+// sql.ErrNoRows when it has none.
+func QueryOne[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) (T, error) {
+	var zero T
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return zero, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return zero, cmp.Or(rows.Err(), sql.ErrNoRows)
+	}
+	v, err := scan(rows)
+	if err != nil {
+		return zero, err
+	}
+	return v, rows.Close()
 }
 
 // Collect scans and closes rows.
