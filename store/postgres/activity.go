@@ -419,8 +419,14 @@ func indexed(err error, i int) error {
 // transaction: fn runs again, in a new one, without that statement, so fn
 // must set its results anew on each run. Its error is wrapped with op.
 func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sqlexec.StmtTx) error) error {
+	return s.readTxSet(ctx, op, readTxSettings, fn)
+}
+
+// readTxSet is readTx with settings, the SET LOCAL statements run first
+// (readTxSettings and others).
+func (s *Store) readTxSet(ctx context.Context, op, settings string, fn func(tx *sqlexec.StmtTx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.readTxOnce(ctx, fn)
+		err := s.readTxOnce(ctx, settings, fn)
 		if drop, off := notPreparable(err); (drop || off) && attempt < readTxAttempts && ctx.Err() == nil {
 			continue
 		}
@@ -428,16 +434,29 @@ func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sqlexec.StmtT
 	}
 }
 
+// readTxSettings plans each statement of a readTx for its arguments:
+// after five runs PostgreSQL would otherwise also build a generic plan of
+// it and keep it on the connection, which for a read over every activities
+// partition takes about 200 kB a statement (8 MB for 40 of them on one
+// connection, at 17 partitions), and can be worse for the arguments at
+// hand. Prepared, a statement is still parsed and described once: most of
+// what preparing saves (measured: the page and summary reads' server CPU
+// about the same with either plan).
+const readTxSettings = "SET LOCAL plan_cache_mode = force_custom_plan"
+
 // readTxAttempts bounds the runs of a readTx whose prepared statements the
 // server refuses: each refusal drops one statement, or all of them.
 const readTxAttempts = 4
 
-func (s *Store) readTxOnce(ctx context.Context, fn func(tx *sqlexec.StmtTx) error) error {
+func (s *Store) readTxOnce(ctx context.Context, settings string, fn func(tx *sqlexec.StmtTx) error) error {
 	tx, err := s.db.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }() // should fn panic
+	if _, err := tx.ExecContext(ctx, settings); err != nil {
+		return err
+	}
 	t := &sqlexec.StmtTx{Tx: tx, Stmts: &s.reads}
 	err = fn(t)
 	_ = tx.Rollback() // the connection goes back before the prepares below
@@ -990,14 +1009,12 @@ func (s *Store) ActivitySummary(ctx context.Context, p store.ActivitySummaryPara
 		}
 	}
 	sum := &store.ActivitySummary{}
-	err = s.readTx(ctx, op, func(tx *sqlexec.StmtTx) error {
+	// The query sums counter rows and a few partial days: parallel workers
+	// cost more to start than they save (3.5 times slower for a 90-day
+	// summary by user in BenchmarkUncached on 2 vCPUs).
+	const settings = readTxSettings + "; SET LOCAL max_parallel_workers_per_gather = 0"
+	err = s.readTxSet(ctx, op, settings, func(tx *sqlexec.StmtTx) error {
 		sum.Rows = []store.SummaryRow{}
-		// The query sums counter rows and a few partial days: parallel
-		// workers cost more to start than they save (3.5 times slower for
-		// a 90-day summary by user in BenchmarkUncached on 2 vCPUs).
-		if _, err := tx.ExecContext(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
-			return err
-		}
 		if p.GroupBy == store.GroupByDay {
 			if err := zoneOf(p.Location).check(ctx, tx); err != nil {
 				return err
