@@ -22,9 +22,7 @@ import (
 func TestPreparedReads(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{MaxOpenConns: 1})
-	must(t, err)
-	defer s.Close()
+	s := oneConnStore(t)
 	created := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
 	c := &store.Client{ID: store.NewID(), CompanyName: "Contoso", Industry: store.IndustryRetail, CreatedAt: created}
 	must(t, s.ClientUpsert(ctx, c))
@@ -66,9 +64,7 @@ func TestPreparedReads(t *testing.T) {
 func TestPreparedActivityReads(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), postgres.Config{MaxOpenConns: 1})
-	must(t, err)
-	defer s.Close()
+	s := oneConnStore(t)
 	at := time.Date(2025, 3, 10, 9, 30, 0, 0, time.UTC)
 	var batch []store.Activity
 	for i := range 30 {
@@ -108,6 +104,15 @@ func TestPreparedActivityReads(t *testing.T) {
 	}
 	// A column the pages return changes type: their plans no longer fit.
 	checkPrepared(t, s, want, read, 5, `ALTER TABLE activities ALTER COLUMN status_code TYPE bigint`)
+}
+
+// oneConnStore opens a store of one connection, so that
+// pg_prepared_statements, which is per connection, shows its statements.
+func oneConnStore(t *testing.T) *postgres.Store {
+	s, err := postgres.Open(t.Context(), testdb.PostgresURL(t), postgres.Config{MaxOpenConns: 1})
+	must(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // checkPrepared checks on s, a store of one connection, that read (whose
