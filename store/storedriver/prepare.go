@@ -335,10 +335,10 @@ type Key struct {
 // first.
 func PrepareListParams(p store.ActivityListParams) (ListParams, error) {
 	p, err := p.Normalize()
-	if err != nil {
-		return ListParams{ActivityListParams: p}, err
-	}
 	lp := ListParams{ActivityListParams: p}
+	if err != nil {
+		return lp, err
+	}
 	if err := PrepareFilter(&lp.ActivityFilter); err != nil {
 		return lp, err
 	}

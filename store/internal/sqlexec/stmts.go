@@ -203,19 +203,6 @@ func (r StmtDB) QueryRowContext(ctx context.Context, query string, args ...any) 
 // prepared statement reaches StmtDB.QueryContext, which can run the query
 // again unprepared.
 func QueryRowScan(ctx context.Context, q Queryer, dest []any, query string, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return sql.ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
-		return err
-	}
-	return rows.Close()
+	_, err := QueryOne(ctx, q, func(sc Scanner) (struct{}, error) { return struct{}{}, sc.Scan(dest...) }, query, args...)
+	return err
 }
