@@ -88,6 +88,21 @@ func (m *Store) note(ctx context.Context, op string, err error) error {
 	return err
 }
 
+// outcome is a store call's value and error, for note.
+type outcome[T any] struct {
+	v   T
+	err error
+}
+
+// counted returns the outcome of a call, as in counted(st.ClientGet(ctx, id)).
+func counted[T any](v T, err error) outcome[T] { return outcome[T]{v, err} }
+
+// note counts the outcome's error against op (see Store.note) and returns
+// the outcome.
+func (o outcome[T]) note(ctx context.Context, m *Store, op string) (T, error) {
+	return o.v, m.note(ctx, op, o.err)
+}
+
 // instrumented wraps every store.Store method.
 type instrumented struct {
 	st store.Store
@@ -112,8 +127,7 @@ func (s *instrumented) SyncWrites(ctx context.Context) error {
 }
 
 func (s *instrumented) ActivityList(ctx context.Context, p store.ActivityListParams) (*store.ActivityPage, error) {
-	v, err := s.st.ActivityList(ctx, p)
-	return v, s.m.note(ctx, "ActivityList", err)
+	return counted(s.st.ActivityList(ctx, p)).note(ctx, s.m, "ActivityList")
 }
 
 func (s *instrumented) ActivityIterate(ctx context.Context, f store.ActivityFilter, fn func(*store.Activity) error) error {
@@ -129,23 +143,19 @@ func (s *instrumented) ActivityIterate(ctx context.Context, f store.ActivityFilt
 }
 
 func (s *instrumented) ActivitySummary(ctx context.Context, p store.ActivitySummaryParams) (*store.ActivitySummary, error) {
-	v, err := s.st.ActivitySummary(ctx, p)
-	return v, s.m.note(ctx, "ActivitySummary", err)
+	return counted(s.st.ActivitySummary(ctx, p)).note(ctx, s.m, "ActivitySummary")
 }
 
 func (s *instrumented) ActivityDistinctUsers(ctx context.Context, since time.Time) (int64, error) {
-	v, err := s.st.ActivityDistinctUsers(ctx, since)
-	return v, s.m.note(ctx, "ActivityDistinctUsers", err)
+	return counted(s.st.ActivityDistinctUsers(ctx, since)).note(ctx, s.m, "ActivityDistinctUsers")
 }
 
 func (s *instrumented) ActivityDeleteByUser(ctx context.Context, userID string) (int64, error) {
-	v, err := s.st.ActivityDeleteByUser(ctx, userID)
-	return v, s.m.note(ctx, "ActivityDeleteByUser", err)
+	return counted(s.st.ActivityDeleteByUser(ctx, userID)).note(ctx, s.m, "ActivityDeleteByUser")
 }
 
 func (s *instrumented) ActivityDeleteBefore(ctx context.Context, cutoff time.Time, batchSize int) (int64, error) {
-	v, err := s.st.ActivityDeleteBefore(ctx, cutoff, batchSize)
-	return v, s.m.note(ctx, "ActivityDeleteBefore", err)
+	return counted(s.st.ActivityDeleteBefore(ctx, cutoff, batchSize)).note(ctx, s.m, "ActivityDeleteBefore")
 }
 
 func (s *instrumented) ClientUpsert(ctx context.Context, c *store.Client) error {
@@ -162,58 +172,47 @@ func (s *instrumented) ReportUpsertMany(ctx context.Context, rs []*store.Report,
 }
 
 func (s *instrumented) ClientGet(ctx context.Context, id string) (*store.Client, error) {
-	v, err := s.st.ClientGet(ctx, id)
-	return v, s.m.note(ctx, "ClientGet", err)
+	return counted(s.st.ClientGet(ctx, id)).note(ctx, s.m, "ClientGet")
 }
 
 func (s *instrumented) ReportGet(ctx context.Context, id string) (*store.Report, error) {
-	v, err := s.st.ReportGet(ctx, id)
-	return v, s.m.note(ctx, "ReportGet", err)
+	return counted(s.st.ReportGet(ctx, id)).note(ctx, s.m, "ReportGet")
 }
 
 func (s *instrumented) ReportMetrics(ctx context.Context, p store.ReportMetricsParams) (*store.ReportMetrics, error) {
-	v, err := s.st.ReportMetrics(ctx, p)
-	return v, s.m.note(ctx, "ReportMetrics", err)
+	return counted(s.st.ReportMetrics(ctx, p)).note(ctx, s.m, "ReportMetrics")
 }
 
 func (s *instrumented) RecommendationCategoryCounts(ctx context.Context) ([]store.CountByKey, error) {
-	v, err := s.st.RecommendationCategoryCounts(ctx)
-	return v, s.m.note(ctx, "RecommendationCategoryCounts", err)
+	return counted(s.st.RecommendationCategoryCounts(ctx)).note(ctx, s.m, "RecommendationCategoryCounts")
 }
 
 func (s *instrumented) RecommendationImpactCounts(ctx context.Context) ([]store.CountByKey, error) {
-	v, err := s.st.RecommendationImpactCounts(ctx)
-	return v, s.m.note(ctx, "RecommendationImpactCounts", err)
+	return counted(s.st.RecommendationImpactCounts(ctx)).note(ctx, s.m, "RecommendationImpactCounts")
 }
 
 func (s *instrumented) ReportDailyCounts(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.ReportDayCount, error) {
-	v, err := s.st.ReportDailyCounts(ctx, from, to, loc)
-	return v, s.m.note(ctx, "ReportDailyCounts", err)
+	return counted(s.st.ReportDailyCounts(ctx, from, to, loc)).note(ctx, s.m, "ReportDailyCounts")
 }
 
 func (s *instrumented) ClientList(ctx context.Context, match string, limit, offset int) ([]store.Client, error) {
-	v, err := s.st.ClientList(ctx, match, limit, offset)
-	return v, s.m.note(ctx, "ClientList", err)
+	return counted(s.st.ClientList(ctx, match, limit, offset)).note(ctx, s.m, "ClientList")
 }
 
 func (s *instrumented) ReportRecent(ctx context.Context, clientID string, limit int) ([]store.ReportWithClient, error) {
-	v, err := s.st.ReportRecent(ctx, clientID, limit)
-	return v, s.m.note(ctx, "ReportRecent", err)
+	return counted(s.st.ReportRecent(ctx, clientID, limit)).note(ctx, s.m, "ReportRecent")
 }
 
 func (s *instrumented) ClientPerformance(ctx context.Context, clientID string) (*store.ClientPerformance, error) {
-	v, err := s.st.ClientPerformance(ctx, clientID)
-	return v, s.m.note(ctx, "ClientPerformance", err)
+	return counted(s.st.ClientPerformance(ctx, clientID)).note(ctx, s.m, "ClientPerformance")
 }
 
 func (s *instrumented) CostFigures(ctx context.Context, p store.CostParams) (*store.CostFigures, error) {
-	v, err := s.st.CostFigures(ctx, p)
-	return v, s.m.note(ctx, "CostFigures", err)
+	return counted(s.st.CostFigures(ctx, p)).note(ctx, s.m, "CostFigures")
 }
 
 func (s *instrumented) ReportWindowStats(ctx context.Context, from, to time.Time) (*store.WindowStats, error) {
-	v, err := s.st.ReportWindowStats(ctx, from, to)
-	return v, s.m.note(ctx, "ReportWindowStats", err)
+	return counted(s.st.ReportWindowStats(ctx, from, to)).note(ctx, s.m, "ReportWindowStats")
 }
 
 func (s *instrumented) MetricsSnapshotUpsert(ctx context.Context, ms *store.MetricsSnapshot) error {
@@ -221,8 +220,7 @@ func (s *instrumented) MetricsSnapshotUpsert(ctx context.Context, ms *store.Metr
 }
 
 func (s *instrumented) MetricsSnapshotList(ctx context.Context, period store.Period, fromDay, toDay string) ([]store.MetricsSnapshot, error) {
-	v, err := s.st.MetricsSnapshotList(ctx, period, fromDay, toDay)
-	return v, s.m.note(ctx, "MetricsSnapshotList", err)
+	return counted(s.st.MetricsSnapshotList(ctx, period, fromDay, toDay)).note(ctx, s.m, "MetricsSnapshotList")
 }
 
 func (s *instrumented) UsageStatsUpsert(ctx context.Context, u *store.UsageStats) error {
@@ -230,8 +228,7 @@ func (s *instrumented) UsageStatsUpsert(ctx context.Context, u *store.UsageStats
 }
 
 func (s *instrumented) UsageStatsList(ctx context.Context, from, to time.Time) ([]store.UsageStats, error) {
-	v, err := s.st.UsageStatsList(ctx, from, to)
-	return v, s.m.note(ctx, "UsageStatsList", err)
+	return counted(s.st.UsageStatsList(ctx, from, to)).note(ctx, s.m, "UsageStatsList")
 }
 
 func (s *instrumented) HealthSampleInsert(ctx context.Context, h *store.HealthSample) error {
@@ -239,13 +236,11 @@ func (s *instrumented) HealthSampleInsert(ctx context.Context, h *store.HealthSa
 }
 
 func (s *instrumented) HealthSampleList(ctx context.Context, limit int) ([]store.HealthSample, error) {
-	v, err := s.st.HealthSampleList(ctx, limit)
-	return v, s.m.note(ctx, "HealthSampleList", err)
+	return counted(s.st.HealthSampleList(ctx, limit)).note(ctx, s.m, "HealthSampleList")
 }
 
 func (s *instrumented) HealthSampleDeleteBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	v, err := s.st.HealthSampleDeleteBefore(ctx, cutoff)
-	return v, s.m.note(ctx, "HealthSampleDeleteBefore", err)
+	return counted(s.st.HealthSampleDeleteBefore(ctx, cutoff)).note(ctx, s.m, "HealthSampleDeleteBefore")
 }
 
 func (s *instrumented) JobRunStart(ctx context.Context, r *store.JobRun) error {
@@ -257,13 +252,11 @@ func (s *instrumented) JobRunFinish(ctx context.Context, r *store.JobRun) error 
 }
 
 func (s *instrumented) JobRunLatest(ctx context.Context) ([]store.JobRun, error) {
-	v, err := s.st.JobRunLatest(ctx)
-	return v, s.m.note(ctx, "JobRunLatest", err)
+	return counted(s.st.JobRunLatest(ctx)).note(ctx, s.m, "JobRunLatest")
 }
 
 func (s *instrumented) JobRunList(ctx context.Context, job string, limit int) ([]store.JobRun, error) {
-	v, err := s.st.JobRunList(ctx, job, limit)
-	return v, s.m.note(ctx, "JobRunList", err)
+	return counted(s.st.JobRunList(ctx, job, limit)).note(ctx, s.m, "JobRunList")
 }
 
 func (s *instrumented) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyReport) error {
@@ -271,8 +264,7 @@ func (s *instrumented) WeeklyReportUpsert(ctx context.Context, w *store.WeeklyRe
 }
 
 func (s *instrumented) WeeklyReportList(ctx context.Context, limit int) ([]store.WeeklyReport, error) {
-	v, err := s.st.WeeklyReportList(ctx, limit)
-	return v, s.m.note(ctx, "WeeklyReportList", err)
+	return counted(s.st.WeeklyReportList(ctx, limit)).note(ctx, s.m, "WeeklyReportList")
 }
 
 func (s *instrumented) Migrate(ctx context.Context) error {
@@ -289,8 +281,7 @@ func (s *instrumented) Ping(ctx context.Context) error {
 }
 
 func (s *instrumented) Size(ctx context.Context) (int64, error) {
-	v, err := s.st.Size(ctx)
-	return v, s.m.note(ctx, "Size", err)
+	return counted(s.st.Size(ctx)).note(ctx, s.m, "Size")
 }
 
 func (s *instrumented) Stats() store.DBStats { return s.st.Stats() }
@@ -310,8 +301,7 @@ func (s *clusterStore) Publish(ctx context.Context, channel, payload string) err
 }
 
 func (s *clusterStore) Subscribe(ctx context.Context, channel string, fn func(payload string)) (func(), error) {
-	stop, err := s.b.Subscribe(ctx, channel, fn)
-	return stop, s.m.note(ctx, "Subscribe", err)
+	return counted(s.b.Subscribe(ctx, channel, fn)).note(ctx, s.m, "Subscribe")
 }
 
 func (s *clusterStore) TryLock(ctx context.Context, key string) (func(context.Context) error, bool, error) {
@@ -326,8 +316,7 @@ type replicatedStore struct {
 }
 
 func (s *replicatedStore) WritePosition(ctx context.Context) (string, error) {
-	pos, err := s.rr.WritePosition(ctx)
-	return pos, s.m.note(ctx, "WritePosition", err)
+	return counted(s.rr.WritePosition(ctx)).note(ctx, s.m, "WritePosition")
 }
 
 func (s *replicatedStore) ReadAfter(ctx context.Context, pos string) context.Context {
