@@ -94,7 +94,7 @@ func (s *Service) RecordAdminAction(ctx context.Context, p Principal, a AdminAct
 	}
 	act := store.Activity{ID: store.NewID(), UserID: p.ID, Username: p.Username, FullName: p.FullName, ActivityType: ActivityAdminAction,
 		Description: desc, ClientID: a.ClientID, ReportID: a.ReportID, Metadata: md, CreatedAt: s.now()}
-	if r, ok := requestFrom(ctx); ok {
+	if r, ok := valueFrom[requestInfo](ctx); ok {
 		act.Method, act.Path = r.method, r.path
 		act.UserAgent, act.IPAddress = r.userAgent, r.ip
 	}
@@ -128,15 +128,4 @@ func (s *Service) audit(ctx context.Context, p Principal, a AdminAction) {
 // requestInfo is the request details of an admin action made over HTTP.
 type requestInfo struct {
 	method, path, userAgent, ip string
-}
-
-type requestInfoKey struct{}
-
-func withRequestInfo(ctx context.Context, ri requestInfo) context.Context {
-	return context.WithValue(ctx, requestInfoKey{}, ri)
-}
-
-func requestFrom(ctx context.Context) (requestInfo, bool) {
-	ri, ok := ctx.Value(requestInfoKey{}).(requestInfo)
-	return ri, ok
 }

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -214,7 +213,8 @@ func match(pattern, segs []string) (id string, ok bool) {
 	return id, true
 }
 
-type pathIDKey struct{}
+// pathSegment is the {id} segment of a request's path, as Handler matched it.
+type pathSegment string
 
 // Handler returns the handler serving every route relative to where it is
 // mounted: strip the mount prefix first, e.g.
@@ -233,7 +233,7 @@ func (s *Service) Handler() http.Handler {
 					slot.Set(r.Pattern, rt.Path, true)
 				}
 				if id != "" {
-					r = r.WithContext(context.WithValue(r.Context(), pathIDKey{}, id))
+					r = r.WithContext(withValue(r.Context(), pathSegment(id)))
 				}
 				rt.Handler.ServeHTTP(w, r)
 				return
@@ -328,7 +328,7 @@ func (s *Service) routeHandler(rt *route) http.Handler {
 			return
 		}
 		if rt.audited {
-			r = r.WithContext(withRequestInfo(r.Context(), requestInfo{method: r.Method, path: requestPath(r),
+			r = r.WithContext(withValue(r.Context(), requestInfo{method: r.Method, path: requestPath(r),
 				userAgent: r.UserAgent(), ip: s.track.ips.Apply(s.track.ip.ClientIP(r))}))
 		}
 		if !rt.Public {
@@ -657,8 +657,8 @@ func pathID(r *http.Request, pattern string) string {
 	if id := r.PathValue("id"); id != "" {
 		return id
 	}
-	if id, ok := r.Context().Value(pathIDKey{}).(string); ok {
-		return id
+	if id, ok := valueFrom[pathSegment](r.Context()); ok {
+		return string(id)
 	}
 	pat, segs := splitPath(pattern), splitPath(r.URL.Path)
 	if len(segs) >= len(pat) {

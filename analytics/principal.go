@@ -79,17 +79,27 @@ func require(p Principal, role Role) error {
 	return nil
 }
 
-type principalKey struct{}
+// ctxKey is the context key of a request's value of type T; each T has
+// its own key.
+type ctxKey[T any] struct{}
+
+func withValue[T any](ctx context.Context, v T) context.Context {
+	return context.WithValue(ctx, ctxKey[T]{}, v)
+}
+
+func valueFrom[T any](ctx context.Context) (T, bool) {
+	v, ok := ctx.Value(ctxKey[T]{}).(T)
+	return v, ok
+}
 
 // WithPrincipal returns a copy of ctx carrying p. Handlers served by the
 // Service put the identified principal there; host handlers can read it
 // with PrincipalFrom.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return withValue(ctx, p)
 }
 
 // PrincipalFrom returns the principal stored by WithPrincipal.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	return valueFrom[Principal](ctx)
 }
