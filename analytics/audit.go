@@ -79,6 +79,29 @@ func (s *Service) RecordAdminAction(ctx context.Context, p Principal, a AdminAct
 	if a.Action == "" {
 		return errors.New("analytics: record admin action: Action is empty")
 	}
+	act := s.adminActivity(ctx, p, a)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	defer cancel()
+	err := s.st.ActivityInsertMany(wctx, []store.Activity{act})
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil // stored by an attempt that looked failed
+	}
+	if _, invalid := errors.AsType[*store.ValidationError](err); invalid {
+		return fmt.Errorf("analytics: record admin action %s: %w", a.Action, err)
+	}
+	s.log.WarnContext(ctx, "analytics: admin action not written; queued for the Recorder", "action", a.Action, "err", err)
+	if rerr := s.Record(ctx, act); rerr != nil {
+		return fmt.Errorf("analytics: record admin action %s: %w", a.Action, errors.Join(err, rerr))
+	}
+	return nil
+}
+
+// adminActivity is the activity that records a of p, with the request
+// details of ctx.
+func (s *Service) adminActivity(ctx context.Context, p Principal, a AdminAction) store.Activity {
 	md := make(map[string]any, len(a.Targets)+3)
 	maps.Copy(md, a.Targets)
 	md["action"] = a.Action
@@ -98,23 +121,7 @@ func (s *Service) RecordAdminAction(ctx context.Context, p Principal, a AdminAct
 		act.Method, act.Path = r.method, r.path
 		act.UserAgent, act.IPAddress = r.userAgent, r.ip
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
-	defer cancel()
-	err := s.st.ActivityInsertMany(wctx, []store.Activity{act})
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, store.ErrConflict) {
-		return nil // stored by an attempt that looked failed
-	}
-	if _, invalid := errors.AsType[*store.ValidationError](err); invalid {
-		return fmt.Errorf("analytics: record admin action %s: %w", a.Action, err)
-	}
-	s.log.WarnContext(ctx, "analytics: admin action not written; queued for the Recorder", "action", a.Action, "err", err)
-	if rerr := s.Record(ctx, act); rerr != nil {
-		return fmt.Errorf("analytics: record admin action %s: %w", a.Action, errors.Join(err, rerr))
-	}
-	return nil
+	return act
 }
 
 // audit records an admin action of p after it succeeded; a failure is

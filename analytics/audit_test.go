@@ -2,10 +2,14 @@ package analytics
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/advisoranalytics/advisor-analytics/store"
+	"github.com/advisoranalytics/advisor-analytics/store/storedriver"
 )
 
 // adminActions returns the admin_action activities, oldest first.
@@ -140,6 +144,66 @@ func TestRecordAdminActionByHost(t *testing.T) {
 		if len(acts) != 2 || acts[0].UserID != "system" || acts[0].Metadata["action"] != ActionTokensReload || acts[0].Metadata["tokens"] != float64(3) ||
 			acts[0].Description != "Admin action: tokens_reload" || acts[1].Metadata["action"] != ActionJobRun {
 			t.Fatalf("recorded %+v", acts)
+		}
+	})
+}
+
+// writeCounter counts the activity writes made through a real store.
+type writeCounter struct {
+	store.Store
+	writes atomic.Int64
+}
+
+func (w *writeCounter) ActivityInsertMany(ctx context.Context, a []store.Activity) error {
+	w.writes.Add(1)
+	return w.Store.ActivityInsertMany(ctx, a)
+}
+
+func (w *writeCounter) ActivityInsertChunks(ctx context.Context, next func() ([]store.Activity, error)) error {
+	w.writes.Add(1)
+	return storedriver.InsertChunks(ctx, w.Store, next)
+}
+
+// TestIngestAuditInTheSameWrite checks that an ingest/activities call and
+// its audit entry are one store write, whole or streamed: the entry is
+// stored exactly when the activities are.
+func TestIngestAuditInTheSameWrite(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		counted := &writeCounter{Store: st}
+		e := newEnv(t, counted, nil)
+		for _, whole := range []bool{false, true} {
+			e.svc.wholeIngest = whole
+			before := len(adminActions(t, st))
+			body := ingestBody(t, 2345, func(i int, r map[string]any) {
+				r["id"] = fmt.Sprintf("66666666-0000-4000-8000-%012d", i+map[bool]int{false: 0, true: 10000}[whole])
+			})
+			counted.writes.Store(0)
+			if r := e.postJSON(t, "ingest/activities/", "dave", body); r.status != http.StatusCreated {
+				t.Fatalf("whole %v: %d %s", whole, r.status, r.body)
+			}
+			if n := counted.writes.Load(); n != 1 {
+				t.Errorf("whole %v: %d store writes, want 1", whole, n)
+			}
+			acts := adminActions(t, st)
+			if len(acts) != before+1 {
+				t.Fatalf("whole %v: %d admin actions, want %d", whole, len(acts), before+1)
+			}
+			a := acts[len(acts)-1]
+			if a.Metadata["action"] != ActionIngestActivities || a.Metadata["count"] != float64(2345) ||
+				a.Metadata["activity_ids_truncated"] != true {
+				t.Errorf("whole %v: audit entry %+v", whole, a.Metadata)
+			}
+			if got, _ := a.Metadata["activity_ids"].([]any); len(got) != auditMaxIDs {
+				t.Errorf("whole %v: %d activity ids, want %d", whole, len(got), auditMaxIDs)
+			}
+			// The same body again is a conflict: nothing is written, the
+			// audit entry neither.
+			if r := e.postJSON(t, "ingest/activities/", "dave", body); r.status != http.StatusConflict {
+				t.Fatalf("whole %v: replay %d %s", whole, r.status, r.body)
+			}
+			if n := len(adminActions(t, st)); n != before+1 {
+				t.Errorf("whole %v: %d admin actions after the replay, want %d", whole, n, before+1)
+			}
 		}
 	})
 }

@@ -116,11 +116,12 @@ func (s *Service) IngestActivities(ctx context.Context, p Principal, in IngestAc
 	if err != nil {
 		return nil, err
 	}
+	n := len(acts)
+	acts = append(acts, s.ingestAudit(ctx, p, [][]store.Activity{acts}, n))
 	if err := s.st.ActivityInsertMany(ctx, acts); err != nil {
-		return nil, fmt.Errorf("ingest %d activities: %w", len(acts), err)
+		return nil, fmt.Errorf("ingest %d activities: %w", n, err)
 	}
-	s.auditIngest(ctx, p, [][]store.Activity{acts}, len(acts))
-	return &Ingested{Count: len(acts)}, nil
+	return &Ingested{Count: n}, nil
 }
 
 // ingestedActivities checks and converts records, the first of which is
@@ -156,16 +157,18 @@ func (s *Service) ingestedActivities(first int, records []ActivityRecord, now ti
 	return acts, nil
 }
 
-// auditIngest records the admin action of n ingested activities, held in
-// chunks, naming the first auditMaxIDs.
-func (s *Service) auditIngest(ctx context.Context, p Principal, chunks [][]store.Activity, n int) {
+// ingestAudit is the audit entry of n ingested activities, held in chunks,
+// naming the first auditMaxIDs. It is written in the same store call as
+// them, the last of them: the audit trail holds it exactly when they were
+// written, and the ingest costs one transaction, not two.
+func (s *Service) ingestAudit(ctx context.Context, p Principal, chunks [][]store.Activity, n int) store.Activity {
 	ids := make([]string, 0, min(n, auditMaxIDs))
 	for _, c := range chunks {
 		for i := 0; i < len(c) && len(ids) < auditMaxIDs; i++ {
 			ids = append(ids, c[i].ID)
 		}
 	}
-	s.audit(ctx, p, AdminAction{Action: ActionIngestActivities, Description: fmt.Sprintf("Ingested %d activities", n),
+	return s.adminActivity(ctx, p, AdminAction{Action: ActionIngestActivities, Description: fmt.Sprintf("Ingested %d activities", n),
 		Targets: map[string]any{"count": n, "activity_ids": ids, "activity_ids_truncated": n > auditMaxIDs}})
 }
 
@@ -231,10 +234,14 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 		}
 	}()
 	var taken [][]store.Activity
+	audited := false // the audit entry is the last chunk (see ingestAudit)
 	err = storedriver.InsertChunks(ctx, s.st, func() ([]store.Activity, error) {
 		c := <-decoded // the zero chunk once closed: the end
 		if c.acts != nil {
 			taken = append(taken, c.acts)
+		} else if c.err == nil && !audited {
+			audited = true
+			return []store.Activity{s.ingestAudit(ctx, p, taken, n)}, nil
 		}
 		return c.acts, c.err
 	})
@@ -252,7 +259,6 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 		}
 		return nil, fmt.Errorf("ingest %d activities: %w", n, err), true
 	}
-	s.auditIngest(ctx, p, taken, n)
 	return &Ingested{Count: n}, nil, true
 }
 
