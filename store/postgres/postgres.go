@@ -35,6 +35,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -373,4 +374,29 @@ func translate(ctx context.Context, err error) error {
 // fkFields names the record field behind each foreign key.
 var fkFields = map[string]string{
 	"reports_client_id_fkey": "client_id",
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+	return sqlexec.InTx(func() (*sqlx.Tx, error) { return s.db.BeginTxx(ctx, opts) }, fn)
+}
+
+// null maps the empty string to NULL and cleans the others.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return clean(s)
+}
+
+// clean makes s storable in PostgreSQL text: NUL characters are removed
+// and byte sequences that are not UTF-8 become U+FFFD.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
 }
