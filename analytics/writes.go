@@ -197,14 +197,33 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 	if s.wholeIngest || require(p, RoleAdmin) != nil {
 		return nil, nil, false
 	}
-	groups, n, ok := reqbody.SplitArray(data, "activities", ingestChunk)
-	if !ok || n > MaxIngestActivities {
+	sp, ok := reqbody.NewArraySplitter(data, "activities", ingestChunk)
+	if !ok {
 		return nil, nil, false
 	}
 	now := s.now()
+	// The body is split a group at a time by the goroutine that decodes, so
+	// the first chunk is written while the rest is split. A malformed end,
+	// or more than MaxIngestActivities, is found on the way, and the write
+	// is then rolled back as for an invalid activity.
+	type group struct {
+		json []byte
+		n    int // its activities
+	}
+	var groups []group // split so far: the goroutine's until it has ended
+	split := func() (more bool, err error) {
+		g, n, ok := sp.Next()
+		if !ok || sp.Count() > MaxIngestActivities {
+			return false, errIngestInput{errors.New("the body is not an activities array of at most the maximum")}
+		}
+		if g != nil {
+			groups = append(groups, group{g, n})
+		}
+		return g != nil, nil
+	}
 	decode := func(g int) ([]store.Activity, error) {
 		var records []ActivityRecord
-		if !reqbody.DecodeFast(groups[g], &records) || len(records) != min(ingestChunk, n-g*ingestChunk) {
+		if !reqbody.DecodeFast(groups[g].json, &records) || len(records) != groups[g].n {
 			return nil, errIngestInput{errors.New("an ingest body chunk does not decode")}
 		}
 		acts, err := s.ingestedActivities(g*ingestChunk, records, now)
@@ -221,8 +240,15 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 	stop := make(chan struct{})
 	go func() {
 		defer close(decoded)
-		for g := range groups {
-			acts, err := decode(g)
+		for g := 0; ; g++ {
+			more, err := split()
+			if err == nil && !more {
+				return
+			}
+			var acts []store.Activity
+			if err == nil {
+				acts, err = decode(g)
+			}
 			select {
 			case decoded <- chunk{acts, err}:
 			case <-stop:
@@ -236,12 +262,12 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 	var taken [][]store.Activity
 	audited := false // the audit entry is the last chunk (see ingestAudit)
 	err = storedriver.InsertChunks(ctx, s.st, func() ([]store.Activity, error) {
-		c := <-decoded // the zero chunk once closed: the end
+		c := <-decoded // the zero chunk once closed: the end, the body split
 		if c.acts != nil {
 			taken = append(taken, c.acts)
 		} else if c.err == nil && !audited {
 			audited = true
-			return []store.Activity{s.ingestAudit(ctx, p, taken, n)}, nil
+			return []store.Activity{s.ingestAudit(ctx, p, taken, sp.Count())}, nil
 		}
 		return c.acts, c.err
 	})
@@ -252,14 +278,25 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 		return nil, nil, false
 	}
 	if err != nil {
-		for g := len(taken); g < len(groups); g++ {
+		// The store's error is the answer when the rest of the body is
+		// good; else the whole body's decoding words what is wrong.
+		for g := len(taken); ; g++ {
+			if g == len(groups) {
+				more, serr := split()
+				if serr != nil {
+					return nil, nil, false
+				}
+				if !more {
+					break
+				}
+			}
 			if _, derr := decode(g); derr != nil {
 				return nil, nil, false
 			}
 		}
-		return nil, fmt.Errorf("ingest %d activities: %w", n, err), true
+		return nil, fmt.Errorf("ingest %d activities: %w", sp.Count(), err), true
 	}
-	return &Ingested{Count: n}, nil, true
+	return &Ingested{Count: sp.Count()}, nil, true
 }
 
 // ClientInput is the body of the ingest/clients route.

@@ -11,20 +11,64 @@ package reqbody
 // groups hold every byte between the array's brackets, so when each group
 // decodes, the whole body decodes to the same elements.
 func SplitArray(data []byte, key string, per int) (groups [][]byte, n int, ok bool) {
-	if per < 1 {
+	sp, ok := NewArraySplitter(data, key, per)
+	if !ok {
 		return nil, 0, false
+	}
+	for {
+		g, _, ok := sp.Next()
+		if !ok {
+			return nil, 0, false
+		}
+		if g == nil {
+			return groups, sp.Count(), true
+		}
+		groups = append(groups, g)
+	}
+}
+
+// ArraySplitter takes the groups of SplitArray one at a time, so that the
+// first can be decoded (and written) while the rest of the body is split.
+// The structure after a group is checked only when the splitter reaches
+// it: a caller acts on a group before it knows that the whole body is well
+// formed, and undoes that when a later Next reports false.
+type ArraySplitter struct {
+	data       []byte
+	per        int
+	i, n       int
+	groupStart int
+	done       bool
+}
+
+// NewArraySplitter checks that data starts as SplitArray wants it (an
+// object whose first member is key, a non-empty array) and returns the
+// splitter of its array into groups of at most per elements.
+func NewArraySplitter(data []byte, key string, per int) (*ArraySplitter, bool) {
+	if per < 1 {
+		return nil, false
 	}
 	i := skipSpace(data, 0)
 	for _, want := range []string{"{", `"` + key + `"`, ":", "["} {
 		if len(data)-i < len(want) || string(data[i:i+len(want)]) != want {
-			return nil, 0, false
+			return nil, false
 		}
 		i = skipSpace(data, i+len(want))
 	}
 	if i < len(data) && data[i] == ']' {
-		return nil, 0, false // empty: the caller's decoder words the error
+		return nil, false // empty: the caller's decoder words the error
 	}
-	groupStart := i
+	return &ArraySplitter{data: data, per: per, i: i, groupStart: i}, true
+}
+
+// Next returns the next group (a copy, as a JSON array) and how many
+// elements it holds. At the end of the array it checks the rest of the body
+// and returns a nil group; ok is false when the body is not as SplitArray
+// wants it, from where the splitter has reached.
+func (s *ArraySplitter) Next() (group []byte, n int, ok bool) {
+	if s.done {
+		return nil, 0, true
+	}
+	data, i, count := s.data, s.i, 0
 	for {
 		if i = skipSpace(data, i); i < len(data) && (data[i] == ',' || data[i] == ']') {
 			return nil, 0, false // an empty element
@@ -33,26 +77,26 @@ func SplitArray(data []byte, key string, per int) (groups [][]byte, n int, ok bo
 		if !ok {
 			return nil, 0, false
 		}
-		n++
-		last := data[end] == ']'
-		if n%per == 0 || last {
-			g := make([]byte, 0, end-groupStart+2)
-			g = append(g, '[')
-			g = append(g, data[groupStart:end]...)
-			groups = append(groups, append(g, ']'))
-			groupStart = end + 1
-		}
+		count++
 		i = end + 1
-		if last {
-			break
+		if last := data[end] == ']'; count == s.per || last {
+			g := make([]byte, 0, end-s.groupStart+2)
+			g = append(g, '[')
+			g = append(g, data[s.groupStart:end]...)
+			s.i, s.groupStart, s.n = i, i, s.n+count
+			if last {
+				if j := skipSpace(data, i); j >= len(data) || data[j] != '}' || skipSpace(data, j+1) != len(data) {
+					return nil, 0, false
+				}
+				s.done = true
+			}
+			return append(g, ']'), count, true
 		}
 	}
-	i = skipSpace(data, i)
-	if i >= len(data) || data[i] != '}' || skipSpace(data, i+1) != len(data) {
-		return nil, 0, false
-	}
-	return groups, n, true
 }
+
+// Count returns how many elements the groups returned so far hold.
+func (s *ArraySplitter) Count() int { return s.n }
 
 // elementEnd returns the index of the comma or closing bracket that ends
 // the array element starting at i, skipping strings and nested values.

@@ -2,8 +2,10 @@ package reqbody
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -101,4 +103,93 @@ func FuzzSplitArray(f *testing.F) {
 			t.Fatalf("%d groups of at most %d for %d elements", len(groups), per, n)
 		}
 	})
+}
+
+// BenchmarkSplitArray splits an ingest body of 10,000 activities (5.4 MB)
+// into groups of 1,000, as the ingest/activities route does: all of it
+// (what the route waited for before its first write), and only its first
+// group (what it waits for now).
+func BenchmarkSplitArray(b *testing.B) {
+	records := make([]map[string]any, 10_000)
+	for i := range records {
+		records[i] = map[string]any{
+			"id":            fmt.Sprintf("66666666-0000-4000-8000-%012d", i),
+			"user":          map[string]any{"id": fmt.Sprintf("user-%d", i%500), "username": fmt.Sprintf("name-%d", i%500)},
+			"activity_type": []string{"login", "view_report", "export"}[i%3],
+			"description":   fmt.Sprint("Viewed report ", i),
+			"ip_address":    "198.51.100.7",
+			"user_agent":    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+			"path":          "/api/v1/reports/66666666-0000-4000-8000-000000000001/",
+			"status_code":   200,
+			"metadata":      map[string]any{"i": i, "method": "GET"},
+			"created_at":    time.Date(2025, 3, 1, 0, i, 0, 0, time.UTC).Format(time.RFC3339Nano),
+		}
+	}
+	data, err := json.Marshal(map[string]any{"activities": records})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			if _, n, ok := SplitArray(data, "activities", 1000); !ok || n != 10_000 {
+				b.Fatalf("split %d, %v", n, ok)
+			}
+		}
+	})
+	b.Run("first-group", func(b *testing.B) {
+		for b.Loop() {
+			sp, ok := NewArraySplitter(data, "activities", 1000)
+			if !ok {
+				b.Fatal("not split")
+			}
+			if g, n, ok := sp.Next(); !ok || g == nil || n != 1000 {
+				b.Fatalf("first group of %d, %v", n, ok)
+			}
+		}
+	})
+}
+
+// TestArraySplitterLate checks that the splitter hands out the groups
+// before the end it has not reached, and reports a malformed end, or
+// stops at it, only when it gets there.
+func TestArraySplitterLate(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		valid int // groups returned before the failure (all of them when ok)
+		ok    bool
+	}{
+		{`{"a":[1,2,3]}`, 3, true},
+		{`{"a":[1,2,3]}x`, 2, false},
+		{`{"a":[1,2,3],"b":1}`, 2, false},
+		{`{"a":[1,2,,3]}`, 2, false},
+		{`{"a":[1,2,"3]}`, 2, false},
+	} {
+		sp, ok := NewArraySplitter([]byte(tc.in), "a", 1)
+		if !ok {
+			t.Fatalf("%s: refused at the start", tc.in)
+		}
+		got := 0
+		for {
+			g, n, ok := sp.Next()
+			if !ok {
+				if tc.ok || got != tc.valid {
+					t.Errorf("%s: failed after %d groups, want %d (ok %v)", tc.in, got, tc.valid, tc.ok)
+				}
+				break
+			}
+			if g == nil {
+				if !tc.ok || got != tc.valid || sp.Count() != got {
+					t.Errorf("%s: ended after %d groups (count %d), want %d (ok %v)", tc.in, got, sp.Count(), tc.valid, tc.ok)
+				}
+				if g, _, ok := sp.Next(); g != nil || !ok {
+					t.Errorf("%s: Next after the end = %s, %v", tc.in, g, ok)
+				}
+				break
+			}
+			if n != 1 {
+				t.Errorf("%s: group %s of %d elements", tc.in, g, n)
+			}
+			got++
+		}
+	}
 }
