@@ -80,16 +80,16 @@ func (s *ArraySplitter) Next() (group []byte, n int, ok bool) {
 		count++
 		i = end + 1
 		if last := data[end] == ']'; count == s.per || last {
-			g := make([]byte, 0, end-s.groupStart+2)
-			g = append(g, '[')
-			g = append(g, data[s.groupStart:end]...)
-			s.i, s.groupStart, s.n = i, i, s.n+count
 			if last {
 				if j := skipSpace(data, i); j >= len(data) || data[j] != '}' || skipSpace(data, j+1) != len(data) {
 					return nil, 0, false
 				}
 				s.done = true
 			}
+			g := make([]byte, 0, end-s.groupStart+2)
+			g = append(g, '[')
+			g = append(g, data[s.groupStart:end]...)
+			s.i, s.groupStart, s.n = i, i, s.n+count
 			return append(g, ']'), count, true
 		}
 	}
