@@ -172,8 +172,8 @@ func TestArraySplitterLate(t *testing.T) {
 		for {
 			g, n, ok := sp.Next()
 			if !ok {
-				if tc.ok || got != tc.valid {
-					t.Errorf("%s: failed after %d groups, want %d (ok %v)", tc.in, got, tc.valid, tc.ok)
+				if tc.ok || got != tc.valid || sp.Count() != got {
+					t.Errorf("%s: failed after %d groups (count %d), want %d (ok %v)", tc.in, got, sp.Count(), tc.valid, tc.ok)
 				}
 				break
 			}
