@@ -1,37 +1,19 @@
 package reqbody
 
-// SplitArray reports whether data is one JSON object whose only member is
-// key (written as is, without escapes) holding a non-empty array, with
-// nothing but white space around its tokens; if so, it returns the
-// array's elements in groups of at most per, each group a JSON array of
-// its own (a copy), and the number of elements.
+// ArraySplitter splits a body that is one JSON object whose only member is
+// a key (written as is, without escapes) holding a non-empty array, with
+// nothing but white space around its tokens: it returns the array's
+// elements in groups of at most per, each group a JSON array of its own (a
+// copy), one group at a time, so that the first can be decoded (and
+// written) while the rest of the body is split.
 //
 // It checks the structure around the elements and finds where each one
 // ends, not that the elements are valid JSON: decoding a group tells. The
 // groups hold every byte between the array's brackets, so when each group
-// decodes, the whole body decodes to the same elements.
-func SplitArray(data []byte, key string, per int) (groups [][]byte, n int, ok bool) {
-	sp, ok := NewArraySplitter(data, key, per)
-	if !ok {
-		return nil, 0, false
-	}
-	for {
-		g, _, ok := sp.Next()
-		if !ok {
-			return nil, 0, false
-		}
-		if g == nil {
-			return groups, sp.Count(), true
-		}
-		groups = append(groups, g)
-	}
-}
-
-// ArraySplitter takes the groups of SplitArray one at a time, so that the
-// first can be decoded (and written) while the rest of the body is split.
-// The structure after a group is checked only when the splitter reaches
-// it: a caller acts on a group before it knows that the whole body is well
-// formed, and undoes that when a later Next reports false.
+// decodes, the whole body decodes to the same elements. The structure
+// after a group is checked only when the splitter reaches it: a caller
+// acts on a group before it knows that the whole body is well formed, and
+// undoes that when a later Next reports false.
 type ArraySplitter struct {
 	data       []byte
 	per        int
@@ -40,7 +22,7 @@ type ArraySplitter struct {
 	done       bool
 }
 
-// NewArraySplitter checks that data starts as SplitArray wants it (an
+// NewArraySplitter checks that data starts as ArraySplitter wants it (an
 // object whose first member is key, a non-empty array) and returns the
 // splitter of its array into groups of at most per elements.
 func NewArraySplitter(data []byte, key string, per int) (*ArraySplitter, bool) {
@@ -62,8 +44,8 @@ func NewArraySplitter(data []byte, key string, per int) (*ArraySplitter, bool) {
 
 // Next returns the next group (a copy, as a JSON array) and how many
 // elements it holds. At the end of the array it checks the rest of the body
-// and returns a nil group; ok is false when the body is not as SplitArray
-// wants it, from where the splitter has reached.
+// and returns a nil group; ok is false when the body is not as
+// ArraySplitter wants it, from where the splitter has reached.
 func (s *ArraySplitter) Next() (group []byte, n int, ok bool) {
 	if s.done {
 		return nil, 0, true
