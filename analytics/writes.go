@@ -211,15 +211,20 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 		n    int // its activities
 	}
 	var groups []group // split so far: the goroutine's until it has ended
-	split := func() (more bool, err error) {
-		g, n, ok := sp.Next()
+	// split reports whether there is a group g (the groups are taken in
+	// order), splitting it off the body when it is the next.
+	split := func(g int) (more bool, err error) {
+		if g < len(groups) {
+			return true, nil
+		}
+		next, n, ok := sp.Next()
 		if !ok || sp.Count() > MaxIngestActivities {
 			return false, errIngestInput{errors.New("the body is not an activities array of at most the maximum")}
 		}
-		if g != nil {
-			groups = append(groups, group{g, n})
+		if next != nil {
+			groups = append(groups, group{next, n})
 		}
-		return g != nil, nil
+		return next != nil, nil
 	}
 	decode := func(g int) ([]store.Activity, error) {
 		var records []ActivityRecord
@@ -241,7 +246,7 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 	go func() {
 		defer close(decoded)
 		for g := 0; ; g++ {
-			more, err := split()
+			more, err := split(g)
 			if err == nil && !more {
 				return
 			}
@@ -281,14 +286,12 @@ func (s *Service) ingestActivitiesBody(ctx context.Context, p Principal, data []
 		// The store's error is the answer when the rest of the body is
 		// good; else the whole body's decoding words what is wrong.
 		for g := len(taken); ; g++ {
-			if g == len(groups) {
-				more, serr := split()
-				if serr != nil {
-					return nil, nil, false
-				}
-				if !more {
-					break
-				}
+			more, serr := split(g)
+			if serr != nil {
+				return nil, nil, false
+			}
+			if !more {
+				break
 			}
 			if _, derr := decode(g); derr != nil {
 				return nil, nil, false
