@@ -151,12 +151,12 @@ func isDeadlock(err error) bool { return errCode(err) == "40P01" }
 func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take func() ([]store.Activity, error)) error {
 	// The rows go to the driver's connection itself, in the transaction
 	// begun on it (see copyIn).
-	conn, err := s.db.Connx(ctx)
+	conn, tx, err := s.beginOnConn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return sqlexec.InTx(func() (*sqlx.Tx, error) { return conn.BeginTxx(ctx, nil) }, func(tx *sqlx.Tx) error {
+	return sqlexec.InTx(func() (*sqlx.Tx, error) { return tx, nil }, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, lockForInsert); err != nil {
 			return err
 		}
@@ -203,6 +203,34 @@ func (s *Store) writeChunks(ctx context.Context, first []store.Activity, take fu
 		}
 		return addCounts(ctx, tx, counts, users)
 	})
+}
+
+// beginOnConn takes a connection of the pool and begins a transaction on
+// it. database/sql takes another connection when a transaction begun on
+// the pool finds its connection dead, but not when it is begun on a
+// connection already taken: after the server restarted, each idle
+// connection of the pool would fail one write. So a connection that fails
+// as the transaction begins, for a reason of the connection's, is dropped
+// and another taken, as many times as the pool held idle connections.
+func (s *Store) beginOnConn(ctx context.Context) (*sqlx.Conn, *sqlx.Tx, error) {
+	for tries := s.db.Stats().Idle; ; tries-- {
+		conn, err := s.db.Connx(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		tx, err := conn.BeginTxx(ctx, nil)
+		if err == nil {
+			return conn, tx, nil
+		}
+		// A connection that failed is not put back: lib/pq marks it bad
+		// and database/sql drops it.
+		_ = conn.Close()
+		code := errCode(err)
+		lost := connectionLost(err) || code != "" && (code[:2] == "08" || code == "57P01" || code == "57P02" || code == "57P03")
+		if !lost || tries <= 0 || ctx.Err() != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // takeAhead takes the next chunk from take (none when take is nil) while a

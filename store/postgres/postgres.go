@@ -363,12 +363,18 @@ func translate(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var ne interface{ Timeout() bool }
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
+	if connectionLost(err) {
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
+}
+
+// connectionLost reports whether err, not from the server, says that the
+// connection failed: closed, reset, timed out or found bad by the driver.
+func connectionLost(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne)
 }
 
 // fkFields names the record field behind each foreign key.

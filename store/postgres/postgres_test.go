@@ -1025,3 +1025,46 @@ func TestSynchronousCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestActivityInsertAfterConnectionsDied checks that a write goes through
+// when the pool's idle connections died with the server (a restart, a
+// failover): each dead one is dropped and another taken, instead of the
+// write failing once per dead connection.
+func TestActivityInsertAfterConnectionsDied(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	name := "dead_conns_" + strings.ReplaceAll(store.NewID()[:8], "-", "")
+	url := testdb.PostgresURL(t) + "&application_name=" + name
+	s := open(t, url)
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	batch := func(i int) []store.Activity {
+		return []store.Activity{activityAt(at.Add(time.Duration(i)*time.Minute), "alice", "login")}
+	}
+	must(t, s.ActivityInsertMany(ctx, batch(0)))
+
+	// The store's connections, now idle in its pool, end as a server
+	// restart would end them.
+	admin := open(t, testdb.PostgresURL(t))
+	killed := count(t, admin, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, name)
+	if killed == 0 {
+		t.Fatal("no connection of the store to end")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, admin, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, name) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the store's connections did not end")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	for i := 1; i <= 3; i++ {
+		if err := s.ActivityInsertMany(ctx, batch(i)); err != nil {
+			t.Fatalf("write %d after %d connections died: %v", i, killed, err)
+		}
+	}
+	page, err := s.ActivityList(ctx, store.ActivityListParams{})
+	must(t, err)
+	if page.Total != 4 {
+		t.Errorf("%d activities stored, want 4", page.Total)
+	}
+}
